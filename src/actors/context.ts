@@ -1,0 +1,140 @@
+import type { ActorRef } from './ref.js';
+import type { Cell } from './cell.js';
+import type { SpawnOptions } from '../runtime/options.js';
+import type { MemoryContext } from '../memory/context.js';
+
+/** @internal What a context needs from the thread hosting its actor. */
+export interface ContextHost {
+  readonly threadIndex: number;
+  spawnChild(parent: Cell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): Promise<ActorRef>;
+  lookup(name: string): Promise<ActorRef | undefined>;
+  requestStop(cell: Cell): void;
+  startTimer(cell: Cell, ms: number, msg: unknown, repeat: boolean): Timer;
+  replyLater(cell: Cell): DeferredReply;
+  memoryFor(cell: Cell): MemoryContext;
+  watch(cell: Cell, target: ActorRef): void;
+  unwatch(cell: Cell, target: ActorRef): void;
+}
+
+/**
+ * The answer to an ask, given later (Erlang's `gen_server:reply`, Akka's kept
+ * `sender()`): from `ctx.replyLater()`. The first `resolve` or `reject`
+ * answers; later calls do nothing. For a tell (no one waiting) both do nothing
+ * and `expected` is false.
+ */
+export interface DeferredReply {
+  readonly expected: boolean;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** A timer set by `ctx.after` or `ctx.every`; cancelled by itself when the actor stops. */
+export interface Timer {
+  cancel(): void;
+}
+
+/**
+ * What a handler gets besides its state and message: who it is, who sent the
+ * message, and the calls that act on the world around it.
+ */
+export class ActorContext<Msg = unknown> {
+  /** @internal */
+  readonly cell: Cell;
+  /** @internal */
+  readonly host: ContextHost;
+  /** The sender of the message being handled, when it came from an actor. */
+  sender: ActorRef | undefined = undefined;
+
+  /** @internal */
+  constructor(cell: Cell, host: ContextHost) {
+    this.cell = cell;
+    this.host = host;
+  }
+
+  /** This actor's own ref. */
+  get self(): ActorRef<Msg> {
+    return this.cell.ref as ActorRef<Msg>;
+  }
+
+  /** This actor's registered name, if any. */
+  get name(): string | undefined {
+    return this.cell.ref.name;
+  }
+
+  /** The 0-based index of the pool thread this actor runs on. */
+  get thread(): number {
+    return this.host.threadIndex;
+  }
+
+  /** The shared region pool, as this actor: alloc, free, share, release, views. */
+  get memory(): MemoryContext {
+    return this.host.memoryFor(this.cell);
+  }
+
+  /** Aborted when this actor stops: hand it to fetch, timers, or your own async work. */
+  get signal(): AbortSignal {
+    const cell = this.cell;
+    if (cell.abort === undefined) {
+      cell.abort = new AbortController();
+      if (cell.stopped) cell.abort.abort();
+    }
+    return cell.abort.signal;
+  }
+
+  /**
+   * Spawns a child actor, on this thread unless `options.thread` places it
+   * elsewhere. Children stop when their parent stops.
+   */
+  spawn<ChildMsg = unknown, ChildReply = unknown>(
+    moduleUrl: URL | string,
+    args?: unknown,
+    options?: import('../runtime/options.js').SpawnOptions,
+  ): Promise<ActorRef<ChildMsg, ChildReply>> {
+    return this.host.spawnChild(this.cell, moduleUrl, args, options) as Promise<ActorRef<ChildMsg, ChildReply>>;
+  }
+
+  /** Resolves the ref registered under `name`, or undefined. */
+  lookup<M = unknown, R = unknown>(name: string): Promise<ActorRef<M, R> | undefined> {
+    return this.host.lookup(name) as Promise<ActorRef<M, R> | undefined>;
+  }
+
+  /**
+   * Takes over the answer to the message being handled: the handler's return
+   * value no longer answers the ask; the returned object does, whenever the
+   * actor is ready (for example after children report back). Call it in the
+   * synchronous part of the handler.
+   */
+  replyLater(): DeferredReply {
+    return this.host.replyLater(this.cell);
+  }
+
+  /**
+   * Death watch: when `ref`'s actor terminates, for any reason and on any
+   * thread, this actor receives `{ type: 'terminated', actor, reason }` as a
+   * message, once. Watching an actor that has already terminated delivers it
+   * at once (Akka's semantics). Include `Terminated` in your message type.
+   */
+  watch(ref: ActorRef): void {
+    this.host.watch(this.cell, ref);
+  }
+
+  /** Stops watching `ref` (a Terminated already on its way may still arrive). */
+  unwatch(ref: ActorRef): void {
+    this.host.unwatch(this.cell, ref);
+  }
+
+  /** Stops this actor after the current handler returns; queued messages become dead letters. */
+  stop(): void {
+    this.host.requestStop(this.cell);
+  }
+
+  /** Delivers `msg` to this actor once, after `ms` milliseconds. */
+  after(ms: number, msg: Msg): Timer {
+    return this.host.startTimer(this.cell, ms, msg, false);
+  }
+
+  /** Delivers `msg` to this actor every `ms` milliseconds until cancelled or stopped. */
+  every(ms: number, msg: Msg): Timer {
+    return this.host.startTimer(this.cell, ms, msg, true);
+  }
+}

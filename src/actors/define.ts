@@ -1,0 +1,78 @@
+import type { ActorContext } from './context.js';
+
+/**
+ * The brand that marks a definition made by {@link defineActor}. A registered
+ * symbol, so a definition is recognised even when the actor module and the
+ * runtime loaded two copies of microswarm.
+ */
+export const kActorBrand: unique symbol = Symbol.for('microswarm.actor') as never;
+
+/** What an actor module's default export describes. */
+export interface ActorSpec<Args, State, Msg, Reply> {
+  /** Makes the private state from the spawn arguments. May be async. */
+  init(args: Args, ctx: ActorContext<Msg>): State | Promise<State>;
+  /**
+   * Handles one message. The return value (or the value its promise resolves
+   * to) answers an `ask`; it is ignored for a `tell`. An async handler is
+   * awaited before the next message: handlers are never reentrant.
+   */
+  receive(state: State, msg: Msg, ctx: ActorContext<Msg>): Reply | Promise<Reply>;
+  /** Called once after the actor stopped handling messages; errors are reported, not thrown. */
+  postStop?(state: State, ctx: ActorContext<Msg>): void | Promise<void>;
+}
+
+/** An actor definition, as returned by {@link defineActor}. */
+export interface ActorDefinition<Args = unknown, State = unknown, Msg = unknown, Reply = unknown>
+  extends ActorSpec<Args, State, Msg, Reply> {
+  readonly [kActorBrand]: true;
+  /** Type-only markers so `ActorRef<typeof def>` can infer message and reply types. */
+  readonly __types?: { args: Args; msg: Msg; reply: Reply };
+}
+
+/**
+ * Defines an actor. Make it the default export of an actor module, then spawn
+ * that module with `rt.spawn(new URL('./counter.js', import.meta.url), args)`.
+ *
+ * @example
+ * ```ts
+ * type Msg = { type: 'inc'; by: number } | { type: 'get' };
+ * export default defineActor({
+ *   init: (args: { start: number }) => ({ n: args.start }),
+ *   receive(state, msg: Msg) {
+ *     if (msg.type === 'inc') { state.n += msg.by; return; }
+ *     return state.n;
+ *   },
+ * });
+ * ```
+ */
+export function defineActor<Args, State, Msg, Reply>(
+  spec: ActorSpec<Args, State, Msg, Reply>,
+): ActorDefinition<Args, State, Msg, Awaited<Reply>> {
+  if (spec === null || typeof spec !== 'object') {
+    throw new TypeError(`defineActor expects an object with init and receive, got ${spec === null ? 'null' : typeof spec}`);
+  }
+  if (typeof spec.init !== 'function') throw new TypeError('defineActor: `init` must be a function');
+  if (typeof spec.receive !== 'function') throw new TypeError('defineActor: `receive` must be a function');
+  if (spec.postStop !== undefined && typeof spec.postStop !== 'function') {
+    throw new TypeError('defineActor: `postStop` must be a function when given');
+  }
+  return Object.freeze({ ...spec, [kActorBrand]: true as const }) as ActorDefinition<Args, State, Msg, Awaited<Reply>>;
+}
+
+/** True for a value made by {@link defineActor} (of any copy of microswarm). */
+export function isActorDefinition(value: unknown): value is ActorDefinition {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    (value as Record<symbol, unknown>)[kActorBrand] === true &&
+    typeof (value as ActorDefinition).receive === 'function' &&
+    typeof (value as ActorDefinition).init === 'function'
+  );
+}
+
+/** Message type accepted by an actor definition. */
+export type MessageOf<D> = D extends ActorDefinition<unknown, unknown, infer M, unknown> ? M : unknown;
+/** Reply type of an actor definition. */
+export type ReplyOf<D> = D extends ActorDefinition<unknown, unknown, unknown, infer R> ? R : unknown;
+/** Spawn-argument type of an actor definition. */
+export type ArgsOf<D> = D extends ActorDefinition<infer A, unknown, unknown, unknown> ? A : unknown;

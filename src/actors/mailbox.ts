@@ -1,0 +1,67 @@
+/**
+ * An actor's in-heap mailbox: a growable circular queue of (message, sender,
+ * reply tag) triples. No `Array.shift()`: push and take are O(1) and allocate
+ * nothing once the buffer has grown to the actor's working size.
+ */
+import type { ActorRef } from './ref.js';
+
+/** No reply expected (a tell). Otherwise `askId * kReplyStride + endpoint`. */
+export const kNoReply = -1;
+/** Multiplier packing (askId, endpoint) into one reply tag. */
+export const kReplyStride = 1024;
+
+const kEmpty: unknown[] = [];
+
+export class Mailbox {
+  // Allocated on the first message: a million idle actors cost no arrays.
+  private items: unknown[] = kEmpty;
+  private mask = -1;
+  private head = 0;
+  length = 0;
+
+  push(msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
+    if (this.length > this.mask) this.grow();
+    const at = ((this.head + this.length) & this.mask) * 4;
+    this.items[at] = msg;
+    this.items[at + 1] = sender;
+    this.items[at + 2] = replyTag;
+    this.length++;
+  }
+
+  /** Index (into the internal array) of the oldest entry; read it with the getters below, then {@link drop}. */
+  peekIndex(): number {
+    return this.head * 4;
+  }
+  msgAt(index: number): unknown {
+    return this.items[index];
+  }
+  senderAt(index: number): ActorRef | undefined {
+    return this.items[index + 1] as ActorRef | undefined;
+  }
+  replyTagAt(index: number): number {
+    return this.items[index + 2] as number;
+  }
+
+  /** Removes the oldest entry (clearing references so they can be collected). */
+  drop(): void {
+    const at = this.head * 4;
+    this.items[at] = undefined;
+    this.items[at + 1] = undefined;
+    this.head = (this.head + 1) & this.mask;
+    this.length--;
+  }
+
+  private grow(): void {
+    const size = Math.max(2, (this.mask + 1) * 2);
+    const next = new Array<unknown>(size * 4).fill(undefined);
+    for (let i = 0; i < this.length; i++) {
+      const from = ((this.head + i) & this.mask) * 4;
+      next[i * 4] = this.items[from];
+      next[i * 4 + 1] = this.items[from + 1];
+      next[i * 4 + 2] = this.items[from + 2];
+    }
+    this.items = next;
+    this.mask = size - 1;
+    this.head = 0;
+  }
+}

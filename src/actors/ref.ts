@@ -1,0 +1,146 @@
+import { InvalidOptionError } from '../runtime/errors.js';
+import type { RegionHandle } from '../memory/handle.js';
+
+/** Options of {@link ActorRef.ask}. */
+export interface AskOptions {
+  /** Rejects with `AskTimeoutError` after this many milliseconds. Default: the runtime's `askTimeoutMs`. */
+  timeoutMs?: number;
+  /** Rejects with `AskAbortedError` when aborted; the message may still be handled. */
+  signal?: AbortSignal;
+  /** Regions whose ownership moves to the receiver with this message (see TellOptions.transfer). */
+  transfer?: RegionHandle[];
+}
+
+/** Options of {@link ActorRef.tell}. */
+export interface TellOptions {
+  /**
+   * The sender the receiver sees as `ctx.sender`. Inside the synchronous part
+   * of a handler it defaults to the running actor; after an `await` there is
+   * no implicit sender, so pass `ctx.self` when the receiver needs one.
+   */
+  sender?: ActorRef;
+  /**
+   * Region handles (from `ctx.memory.alloc`) whose ownership moves to the
+   * receiver with this message, as a transferred ArrayBuffer does: the
+   * receiver owns them when the message arrives and the sender has lost
+   * access. If the message is refused, they stay with the sender.
+   */
+  transfer?: RegionHandle[];
+}
+
+/** @internal What a ref needs from the thread it is used on. */
+export interface RefHost {
+  tell(ref: ActorRef, msg: unknown, options: TellOptions | undefined): boolean;
+  ask(ref: ActorRef, msg: unknown, options: AskOptions | undefined, timeoutError: Error | undefined): Promise<unknown>;
+  send(ref: ActorRef, msg: unknown, options: TellOptions | undefined): Promise<void>;
+  makeTimeoutError(ref: ActorRef, options: AskOptions | undefined): Error | undefined;
+}
+
+let defaultHost: RefHost | undefined;
+
+/** @internal Sets the host that refs decoded on this thread talk through. */
+export function setDecodingHost(host: RefHost | undefined): void {
+  defaultHost = host;
+}
+
+/**
+ * The address of an actor. Plain data: (slot, generation, name). It can be
+ * put inside messages and spawn arguments, and used from any thread,
+ * including the main thread; it keeps naming the same actor wherever that
+ * actor runs, and stops resolving once that actor has stopped.
+ *
+ * `Msg` and `Reply` type `tell` and `ask`.
+ */
+export class ActorRef<Msg = unknown, Reply = unknown> {
+  /** Index of the actor's row in the shared directory. */
+  readonly slot: number;
+  /** Generation of the actor in its slot: a reused slot gets a new one. */
+  readonly gen: number;
+  /** The registered name, when the actor was spawned with one. */
+  readonly name: string | undefined;
+  #host: RefHost | undefined;
+
+  /** @internal Refs are made by the runtime; user code receives them. */
+  constructor(slot: number, gen: number, name: string | undefined, host: RefHost | undefined = defaultHost) {
+    this.slot = slot;
+    this.gen = gen;
+    this.name = name;
+    this.#host = host;
+  }
+
+  /** A stable printable id, `slot.gen`. */
+  get id(): string {
+    return `${this.slot}.${this.gen}`;
+  }
+
+  /** True when both refs name the same actor. */
+  equals(other: unknown): boolean {
+    return other instanceof ActorRef && other.slot === this.slot && other.gen === this.gen;
+  }
+
+  toString(): string {
+    return this.name === undefined ? `Actor(${this.id})` : `Actor(${this.name}#${this.id})`;
+  }
+
+  toJSON(): { slot: number; gen: number; name?: string } {
+    return this.name === undefined ? { slot: this.slot, gen: this.gen } : { slot: this.slot, gen: this.gen, name: this.name };
+  }
+
+  /**
+   * Sends a message without waiting. Returns true when the message was
+   * accepted into the mailbox; false when a bounded mailbox refused it
+   * (`'reject'`: the caller decides; `'drop-newest'`: also published as a
+   * dead letter) or the actor has stopped (published as a dead letter).
+   * Throws `SerializationError` at once when a cross-thread message cannot be encoded.
+   */
+  tell(msg: Msg, options?: TellOptions): boolean {
+    return this.host().tell(this, msg, options);
+  }
+
+  /**
+   * Sends a message and resolves with the handler's return value. Rejects
+   * with the handler's error, `AskTimeoutError`, `AskAbortedError`,
+   * `ActorStoppedError` or `MailboxFullError`.
+   */
+  ask(msg: Msg, options?: AskOptions): Promise<Reply> {
+    const host = this.host();
+    // Created here, so its stack points at the caller.
+    const timeoutError = host.makeTimeoutError(this, options);
+    return host.ask(this, msg, options, timeoutError) as Promise<Reply>;
+  }
+
+  /**
+   * Sends a message, waiting while a bounded mailbox is full (backpressure).
+   * Resolves when the message was accepted; rejects with `ActorStoppedError`
+   * when the actor stops first.
+   */
+  send(msg: Msg, options?: TellOptions): Promise<void> {
+    return this.host().send(this, msg, options);
+  }
+
+  private host(): RefHost {
+    // A ref that travelled inside a message is bound to the thread that
+    // decoded it; one built before any runtime existed binds lazily.
+    const host = this.#host ?? defaultHost;
+    if (host === undefined) throw new Error(`${this.toString()} is not bound to a running runtime on this thread`);
+    this.#host = host;
+    return host;
+  }
+}
+
+/** @internal Validates an AskOptions object; returns the timeout to use. */
+export function checkAskOptions(options: AskOptions | undefined, defaultTimeoutMs: number): number {
+  if (options === undefined) return defaultTimeoutMs;
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
+  const { timeoutMs, signal } = options;
+  for (const key of Object.keys(options)) {
+    if (key !== 'timeoutMs' && key !== 'signal' && key !== 'transfer') throw new InvalidOptionError(key, 'one of timeoutMs, signal, transfer', (options as Record<string, unknown>)[key]);
+  }
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))) {
+    throw new InvalidOptionError('timeoutMs', 'a finite number above 0', timeoutMs);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new InvalidOptionError('signal', 'an AbortSignal', signal);
+  }
+  return timeoutMs ?? defaultTimeoutMs;
+}

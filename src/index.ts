@@ -1,0 +1,22 @@
+/**
+ * microswarm: an actor runtime for Node.js. Agents (actors) keep private
+ * state, handle one message at a time, and run on a Piscina worker-thread
+ * pool, talking through SharedArrayBuffer rings.
+ */
+export { Runtime } from './runtime/runtime.js';
+export type { RuntimeStats, ShutdownOptions } from './runtime/runtime.js';
+export type { RuntimeOptions, SpawnOptions, MailboxOptions, OverflowPolicy } from './runtime/options.js';
+export type { DeadLetter, DeadLetterReason, ActorFailure, Terminated, TerminatedReason } from './runtime/endpoint.js';
+export { EventSource } from './runtime/events.js';
+export { defineActor, isActorDefinition } from './actors/define.js';
+export type { ActorDefinition, ActorSpec, MessageOf, ReplyOf, ArgsOf } from './actors/define.js';
+export { ActorRef } from './actors/ref.js';
+export type { AskOptions, TellOptions } from './actors/ref.js';
+export { ActorContext } from './actors/context.js';
+export type { Timer, DeferredReply } from './actors/context.js';
+export * from './runtime/errors.js';
+export { RegionHandle } from './memory/handle.js';
+export { MemoryContext } from './memory/context.js';
+export type { RuntimeMemory } from './runtime/runtime.js';
+export type { MemoryOptions, EvictionPolicy } from './memory/layout.js';
+export type { AllocOptions, MemoryStats } from './memory/pool.js';

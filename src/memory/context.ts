@@ -1,0 +1,129 @@
+/**
+ * `ctx.memory`: an actor's door to the shared region pool. Every call checks
+ * ownership against the actor it belongs to, so it works the same before and
+ * after an `await` in a handler.
+ */
+import { ActorRef } from '../actors/ref.js';
+import { InvalidArgumentError } from '../runtime/errors.js';
+import type { AllocOptions, Holder, Pool } from './pool.js';
+import { RegionHandle } from './handle.js';
+
+type ViewCtor<T> = { new (buffer: SharedArrayBuffer, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number };
+
+export class MemoryContext {
+  /** @internal */
+  private readonly pool: Pool;
+  /** @internal */
+  private readonly holder: Holder & { name: string };
+  /** @internal */
+  private readonly isLive: (slot: number, gen: number) => boolean;
+  /** Evictable allocations this actor took a view of in its current turn (pinned until it ends). */
+  private pinned: RegionHandle[] | undefined;
+
+  /** @internal */
+  constructor(pool: Pool, holder: Holder & { name: string }, isLive: (slot: number, gen: number) => boolean) {
+    this.pool = pool;
+    this.holder = holder;
+    this.isLive = isLive;
+  }
+
+  /**
+   * Allocates `bytes` (rounded up to whole regions) owned by this actor.
+   * `{ evictable: true }` makes it a cache entry the pool may reclaim under
+   * pressure. Throws QuotaExceededError or PoolExhaustedError.
+   */
+  alloc(bytes: number, options?: AllocOptions): RegionHandle {
+    if (options !== undefined) {
+      if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'an object', options);
+      if (options.evictable !== undefined && typeof options.evictable !== 'boolean') {
+        throw new InvalidArgumentError('evictable', 'a boolean', options.evictable);
+      }
+      if (options.ttlMs !== undefined && (typeof options.ttlMs !== 'number' || !Number.isInteger(options.ttlMs) || options.ttlMs < 1)) {
+        throw new InvalidArgumentError('ttlMs', 'an integer from 1 up', options.ttlMs);
+      }
+    }
+    return this.pool.allocate(bytes, this.holder, options, this.holder.name);
+  }
+
+  /** Frees an allocation this actor owns. Loans already made keep it alive until released. */
+  free(handle: RegionHandle): void {
+    this.pool.free(handle, this.holder);
+  }
+
+  /**
+   * Lends the allocation read-only to each actor in `refs`; returns one loan
+   * handle per ref, in order, to send to it. The allocation lives until the
+   * owner frees it and every loan is released. An actor that has stopped
+   * gets nothing: ActorStoppedError, and no loan is made.
+   */
+  share(handle: RegionHandle, refs: ActorRef[]): RegionHandle[] {
+    if (!Array.isArray(refs) || refs.length === 0) throw new InvalidArgumentError('refs', 'a non-empty array of ActorRefs', refs);
+    for (let i = 0; i < refs.length; i++) {
+      if (!(refs[i] instanceof ActorRef)) throw new InvalidArgumentError(`refs[${i}]`, 'an ActorRef', refs[i]);
+    }
+    return this.pool.share(handle, this.holder, refs.map((ref) => ({ slot: ref.slot, gen: ref.gen })), this.isLive);
+  }
+
+  /** Gives back a loan received from `share`. */
+  release(handle: RegionHandle): void {
+    this.pool.release(handle, this.holder);
+  }
+
+  /** Copies `data` into the allocation at `offset` (owner only: a loan is read-only). */
+  write(handle: RegionHandle, data: ArrayLike<number> | Uint8Array, offset = 0): void {
+    const at = this.pool.access(handle, this.holder, true);
+    if (!Number.isInteger(offset) || offset < 0 || offset + data.length > handle.byteLength) {
+      throw new InvalidArgumentError('offset', `an integer with offset + data.length <= ${handle.byteLength}`, offset);
+    }
+    this.pool.view(at, handle.byteLength).set(data, offset);
+  }
+
+  /**
+   * The allocation's bytes, with no copy: exactly `handle.byteLength` long.
+   * The owner may write through it; a borrower must treat it as read-only
+   * (shared memory cannot be write-protected in JavaScript; `write` checks).
+   * A view stays valid until the allocation is freed or transferred, and for
+   * the current turn of the handler (the allocation is pinned against
+   * eviction until the handler returns or its promise settles): take a new
+   * view in each turn, after each `await`.
+   */
+  bytes(handle: RegionHandle): Uint8Array {
+    return this.pool.view(this.access(handle), handle.byteLength);
+  }
+
+  /**
+   * Checks access and pins the allocation for the rest of this handler turn:
+   * while a view may be in use, eviction passes it by (a view cannot be
+   * revoked, so evicting it would let this actor write into the next owner's
+   * bytes). The runtime unpins when the turn ends.
+   */
+  private access(handle: RegionHandle): number {
+    const at = this.pool.access(handle, this.holder, false, true);
+    (this.pinned ??= []).push(handle);
+    return at;
+  }
+
+  /** @internal The actor's turn ended: its views are no longer in use. */
+  endTurn(): void {
+    const pinned = this.pinned;
+    if (pinned === undefined || pinned.length === 0) return;
+    for (const handle of pinned) this.pool.unpin(handle);
+    pinned.length = 0;
+  }
+
+  f32(handle: RegionHandle): Float32Array { return this.typed(handle, Float32Array); }
+  f64(handle: RegionHandle): Float64Array { return this.typed(handle, Float64Array); }
+  i32(handle: RegionHandle): Int32Array { return this.typed(handle, Int32Array); }
+  u32(handle: RegionHandle): Uint32Array { return this.typed(handle, Uint32Array); }
+  i16(handle: RegionHandle): Int16Array { return this.typed(handle, Int16Array); }
+  u16(handle: RegionHandle): Uint16Array { return this.typed(handle, Uint16Array); }
+  i8(handle: RegionHandle): Int8Array { return this.typed(handle, Int8Array); }
+
+  /** A typed view over whole elements (a trailing partial element is left out). Regions are region-aligned, so any element size fits. */
+  private typed<T>(handle: RegionHandle, ctor: ViewCtor<T>): T {
+    const at = this.access(handle);
+    return new ctor(this.pool.buffer, at, Math.floor(handle.byteLength / ctor.BYTES_PER_ELEMENT));
+  }
+}
+
+export { RegionHandle };

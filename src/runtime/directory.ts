@@ -1,0 +1,182 @@
+/**
+ * The actor directory: one table in shared memory, visible to every thread,
+ * that says for each actor slot which generation lives there, on which
+ * thread, in which state, and how full its mailbox is. Any thread can resolve
+ * a ref and check a bounded mailbox without asking another thread.
+ *
+ * Layout: one SharedArrayBuffer of Int32 columns, each `slots` long:
+ *
+ *   column     written by                 meaning
+ *   kGen       the allocating thread      generation of the current occupant
+ *   kState     the hosting thread         kFree / kStarting / kAlive / kStopping
+ *   kThread    allocator, later migration endpoint index of the host thread
+ *   kDepth     senders (+1), host (-1)    messages accepted and not yet taken
+ *   kCapacity  allocator                  mailbox bound, 0 = unbounded
+ *   kPolicy    allocator                  overflow policy code
+ *   kNext      the free stack             next free slot, -1 = none
+ *   kWaiters   blocked `send` callers     1 when someone awaits room
+ *
+ * Slot allocation is lock-free: fresh slots come from a bump counter
+ * (`Atomics.add`); released slots go on a Treiber stack whose head is a
+ * 64-bit word (tag << 32 | slot + 1) changed by compare-exchange. The tag,
+ * bumped on every pop and push, defeats ABA: a thread that read an old head
+ * cannot win a CAS after the head went around.
+ *
+ * A ref is (slot, generation). It is live when `gen[slot] === ref.gen` and
+ * the state is starting or alive; the generation is bumped each time a slot
+ * is reused, so a ref kept after its actor stopped never reaches a newcomer.
+ */
+
+export const kFree = 0;
+export const kStarting = 1;
+export const kAlive = 2;
+export const kStopping = 3;
+
+export const kGen = 0;
+export const kState = 1;
+export const kThread = 2;
+export const kDepth = 3;
+export const kCapacity = 4;
+export const kPolicy = 5;
+export const kNext = 6;
+export const kWaiters = 7;
+const kColumns = 8;
+
+/** Overflow policies, as stored in the kPolicy column. */
+export const overflowPolicies = ['reject', 'drop-oldest', 'drop-newest'] as const;
+export type OverflowPolicy = (typeof overflowPolicies)[number];
+export const kPolicyReject = 0;
+export const kPolicyDropOldest = 1;
+export const kPolicyDropNewest = 2;
+
+// Words of the `counters` buffer, each on its own 64-byte line so threads
+// bumping one do not invalidate the others (false sharing).
+const kLiveCount = 0;
+const kNextFresh = 16;
+const kCounterWords = 32;
+
+/** What a worker needs to map the same directory. Plain data: travels through postMessage. */
+export interface DirectoryShared {
+  slots: number;
+  maxAgents: number;
+  table: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+  freeHead: SharedArrayBuffer;
+}
+
+export class Directory {
+  readonly slots: number;
+  readonly maxAgents: number;
+  readonly gen: Int32Array;
+  readonly state: Int32Array;
+  readonly thread: Int32Array;
+  readonly depth: Int32Array;
+  readonly capacity: Int32Array;
+  readonly policy: Int32Array;
+  readonly next: Int32Array;
+  readonly waiters: Int32Array;
+  private readonly counters: Int32Array;
+  private readonly freeHead: BigInt64Array;
+  readonly shared: DirectoryShared;
+
+  static create(maxAgents: number): Directory {
+    const slots = maxAgents;
+    const table = new SharedArrayBuffer(slots * kColumns * 4);
+    const counters = new SharedArrayBuffer(kCounterWords * 4);
+    const freeHead = new SharedArrayBuffer(8);
+    const dir = new Directory({ slots, maxAgents, table, counters, freeHead });
+    dir.next.fill(-1);
+    return dir;
+  }
+
+  constructor(shared: DirectoryShared) {
+    this.shared = shared;
+    this.slots = shared.slots;
+    this.maxAgents = shared.maxAgents;
+    const column = (c: number) => new Int32Array(shared.table, c * shared.slots * 4, shared.slots);
+    this.gen = column(kGen);
+    this.state = column(kState);
+    this.thread = column(kThread);
+    this.depth = column(kDepth);
+    this.capacity = column(kCapacity);
+    this.policy = column(kPolicy);
+    this.next = column(kNext);
+    this.waiters = column(kWaiters);
+    this.counters = new Int32Array(shared.counters);
+    this.freeHead = new BigInt64Array(shared.freeHead);
+  }
+
+  /** Live actors across every thread. */
+  liveCount(): number {
+    return Atomics.load(this.counters, kLiveCount);
+  }
+
+  /**
+   * Reserves a slot for a new actor hosted on `thread`, or returns -1 when
+   * `maxAgents` actors are already live. The slot's generation is bumped and
+   * its state set to starting; the caller owns it until {@link release}.
+   */
+  allocate(thread: number, capacity: number, policy: number): number {
+    if (Atomics.add(this.counters, kLiveCount, 1) >= this.maxAgents) {
+      Atomics.sub(this.counters, kLiveCount, 1);
+      return -1;
+    }
+    let slot = this.popFree();
+    if (slot < 0) {
+      slot = Atomics.add(this.counters, kNextFresh, 1);
+      // Unreachable while live <= maxAgents == slots, but a broken invariant
+      // must not write out of bounds.
+      if (slot >= this.slots) throw new Error(`directory invariant broken: slot ${slot} of ${this.slots}`);
+    }
+    Atomics.store(this.thread, slot, thread);
+    Atomics.store(this.capacity, slot, capacity);
+    Atomics.store(this.policy, slot, policy);
+    Atomics.store(this.depth, slot, 0);
+    Atomics.store(this.waiters, slot, 0);
+    Atomics.add(this.gen, slot, 1);
+    // Publishing the state last: a thread that sees kStarting with the new
+    // generation also sees the columns written above (Atomics are seq-cst).
+    Atomics.store(this.state, slot, kStarting);
+    return slot;
+  }
+
+  /** Marks a slot's actor stopped and puts the slot back for reuse. */
+  release(slot: number): void {
+    // Bump the generation first so refs to the old occupant stop resolving
+    // before the slot can be handed out again.
+    Atomics.add(this.gen, slot, 1);
+    Atomics.store(this.state, slot, kFree);
+    this.pushFree(slot);
+    Atomics.sub(this.counters, kLiveCount, 1);
+  }
+
+  /** True when (slot, gen) names an actor that is starting or alive. */
+  isLive(slot: number, gen: number): boolean {
+    if (slot < 0 || slot >= this.slots) return false;
+    const state = Atomics.load(this.state, slot);
+    return (state === kStarting || state === kAlive) && Atomics.load(this.gen, slot) === gen;
+  }
+
+  private popFree(): number {
+    for (;;) {
+      const head = Atomics.load(this.freeHead, 0);
+      const top = Number(head & 0xffff_ffffn) - 1;
+      if (top < 0) return -1;
+      const below = Atomics.load(this.next, top);
+      const tag = (head >> 32n) + 1n;
+      const replacement = (tag << 32n) | BigInt(below + 1);
+      if (Atomics.compareExchange(this.freeHead, 0, head, replacement) === head) return top;
+    }
+  }
+
+  private pushFree(slot: number): void {
+    for (;;) {
+      const head = Atomics.load(this.freeHead, 0);
+      const top = Number(head & 0xffff_ffffn) - 1;
+      Atomics.store(this.next, slot, top);
+      const tag = (head >> 32n) + 1n;
+      const replacement = (tag << 32n) | BigInt(slot + 1);
+      if (Atomics.compareExchange(this.freeHead, 0, head, replacement) === head) return;
+    }
+  }
+}

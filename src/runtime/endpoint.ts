@@ -1,0 +1,1206 @@
+/**
+ * One thread's router and scheduler: the same class runs on the main thread
+ * (endpoint 0, which hosts no actors, only asks and the control plane) and on
+ * every pool worker (endpoints 1..threads, which host actors).
+ *
+ * Routing a message to (slot, gen):
+ *   - resolve the slot in the shared directory (live? which thread? bounded?);
+ *   - same thread: push (msg, sender, replyTag) onto the actor's heap mailbox,
+ *     no copy, no encoding; the drain loop runs it in a batch;
+ *   - other thread: encode once into this thread's scratch and push one frame
+ *     into the (this thread -> that thread) ring; the receiver is woken only if
+ *     it is parked.
+ *
+ * Frame bodies (after the transport's u32 header):
+ *   TELL   u8 kind, u32 slot, u32 gen, i32 senderSlot, u32 senderGen, value
+ *   ASK    same, then u32 askId, value
+ *   REPLY  u8 kind (ok | error), u32 askId, value
+ *   SYSTEM u8 kind, u32 askId (0 = no reply), value { op, ... }
+ *
+ * Scheduling: a FIFO of ready actors; each gets at most `throughput` messages
+ * per turn (Akka's dispatcher throughput), an async handler is awaited before
+ * that actor's next message while other actors go on. After a pass with no
+ * work a worker polls its rings for `spinUs`, then parks on Atomics.waitAsync.
+ */
+import { ActorContext, type ContextHost, type DeferredReply, type Timer } from '../actors/context.js';
+import { Cell } from '../actors/cell.js';
+import type { ActorDefinition } from '../actors/define.js';
+import { kNoReply, kReplyStride } from '../actors/mailbox.js';
+import { ActorRef, checkAskOptions, setDecodingHost, type AskOptions, type RefHost, type TellOptions } from '../actors/ref.js';
+import { Reader, Writer, decodeValue, encodeValue } from './codec.js';
+import {
+  Directory, kAlive, kPolicyDropNewest, kPolicyDropOldest, kStopping, overflowPolicies, type DirectoryShared, type OverflowPolicy,
+} from './directory.js';
+import {
+  ActorInitError, ActorModuleError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
+  InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, describeValue, toError,
+} from './errors.js';
+import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
+import { resolveSpawnOptions, type SpawnOptions } from './options.js';
+import { Transport, type TransportShared } from './transport.js';
+import { MemoryContext } from '../memory/context.js';
+import { RegionHandle } from '../memory/handle.js';
+import type { PoolShared } from '../memory/layout.js';
+import { Pool, type Holder } from '../memory/pool.js';
+import { kHeaderBytes } from './ring.js';
+
+const kTell = 1;
+const kAsk = 2;
+const kReplyOk = 3;
+const kReplyError = 4;
+const kSystem = 5;
+/** A TELL or ASK body too large for the ring, carried in a pool allocation: u32 region, u32 gen, u32 length. */
+const kCarried = 6;
+
+const kOk = 0;
+const kFull = 1;
+const kDead = 2;
+
+/** Why a message became a dead letter. */
+export type DeadLetterReason = 'stopped' | 'unknown' | 'dropped-oldest' | 'dropped-newest' | 'shutdown';
+
+/** A message that could not be delivered, as published on `rt.deadLetters`. */
+export interface DeadLetter {
+  recipient: ActorRef;
+  message: unknown;
+  sender: ActorRef | undefined;
+  reason: DeadLetterReason;
+}
+
+/** Why a watched actor terminated. */
+export type TerminatedReason = 'stopped' | 'shutdown';
+
+/**
+ * What a watcher receives (as an ordinary message) when an actor it watches
+ * with `ctx.watch` terminates, for any reason, on any thread.
+ */
+export interface Terminated {
+  type: 'terminated';
+  actor: ActorRef;
+  reason: TerminatedReason;
+}
+
+/** A handler that threw or rejected, as published on `rt.failures`. */
+export interface ActorFailure {
+  actor: ActorRef;
+  error: Error;
+  /** Where it happened: `receive`, `postStop`, or `timer`. */
+  phase: 'receive' | 'postStop';
+}
+
+/** @internal Settings every endpoint of one runtime shares. */
+export interface EndpointConfig {
+  threads: number;
+  askTimeoutMs: number;
+  maxMessageBytes: number;
+  throughput: number;
+  spinUs: number;
+  defaultCapacity: number;
+  defaultPolicy: OverflowPolicy;
+  inlineLimit: number;
+}
+
+/** @internal Control-plane requests an endpoint cannot serve itself. */
+export interface SystemHandler {
+  /** A SYSTEM frame (or a local request) arrived; the result answers it. */
+  handle(op: string, payload: Record<string, unknown>, from: number): unknown;
+  deadLetter(letter: DeadLetter): void;
+  failure(failure: ActorFailure): void;
+}
+
+interface PendingAsk {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+export class Endpoint implements RefHost, ContextHost {
+  readonly index: number;
+  readonly dir: Directory;
+  readonly transport: Transport;
+  readonly config: EndpointConfig;
+  /** The shared region pool, mapped on this thread. */
+  readonly pool: Pool;
+  system: SystemHandler;
+  private readonly cells: Array<Cell | undefined>;
+  private readonly pending = new Map<number, PendingAsk>();
+  private readonly defaultSpawn: { name: undefined; thread: undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number };
+  private nextAskId = 0;
+  private readonly writer = new Writer(64 * 1024);
+  private readonly reader = new Reader();
+  private ready: Cell[] = [];
+  private readyHead = 0;
+  private busyCount = 0;
+  private draining = false;
+  private drainScheduled = false;
+  private idleScheduled = false;
+  /** Current spin budget in microseconds (see `spin`). */
+  private spinBudgetUs: number;
+  /** performance.now() when this endpoint last parked, 0 when it is not parked. */
+  private parkedAt = 0;
+  private current: Cell | undefined = undefined;
+  closed = false;
+  /** Set by stopAll: what is still queued is dead-lettered with reason 'shutdown'. */
+  private shuttingDown = false;
+  /** False once shutdown began on this thread: new tells and asks are refused. */
+  accepting = true;
+  /** Messages handled on this endpoint, for quiescence detection and stats. */
+  handled = 0;
+
+  constructor(
+    index: number, transport: TransportShared, directory: DirectoryShared, pool: PoolShared, config: EndpointConfig, system: SystemHandler,
+  ) {
+    this.index = index;
+    this.pool = new Pool(pool);
+    this.config = config;
+    this.system = system;
+    this.dir = new Directory(directory);
+    this.cells = index === 0 ? [] : new Array<Cell | undefined>(this.dir.slots).fill(undefined);
+    this.transport = new Transport(transport, index, this.drain);
+    this.spinBudgetUs = config.spinUs;
+    this.defaultSpawn = { name: undefined, thread: undefined, capacity: config.defaultCapacity, policy: config.defaultPolicy, memoryQuota: 0 };
+    setDecodingHost(this);
+  }
+
+  /** The 0-based pool thread index (ContextHost); -1 on the main thread. */
+  get threadIndex(): number {
+    return this.index - 1;
+  }
+
+  /** Starts the receive loop: parks until a frame arrives. */
+  start(): void {
+    this.requestDrain();
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  tell(ref: ActorRef, msg: unknown, options: TellOptions | undefined): boolean {
+    if (!this.accepting || this.closed) throw new RuntimeClosedError('tell');
+    const sender = this.senderFor(options);
+    if (options?.transfer !== undefined) {
+      return this.withTransfer(ref, options.transfer, sender, () => this.route(ref, msg, sender, kNoReply, false)) === kOk;
+    }
+    return this.route(ref, msg, sender, kNoReply, false) === kOk;
+  }
+
+  /**
+   * Moves the regions in `transfer` to `ref`'s actor, then routes; if the
+   * message is refused or cannot be sent, ownership goes back to the sender.
+   * The receiver owns the regions when the message arrives; the sender has
+   * lost access from the moment this returns.
+   */
+  private withTransfer(ref: ActorRef, transfer: unknown, sender: ActorRef | undefined, route: () => number): number {
+    if (!Array.isArray(transfer)) throw new InvalidOptionError('transfer', 'an array of RegionHandles', transfer);
+    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    const from = this.current ?? (sender !== undefined ? this.cells[sender.slot] : undefined);
+    if (from === undefined || (sender !== undefined && from.ref.gen !== sender.gen)) {
+      throw new RegionAccessError(String(transfer[0]), 'only an actor transfers regions it owns (the main thread owns none; after an await, pass { sender: ctx.self })');
+    }
+    if (!this.dir.isLive(ref.slot, ref.gen)) throw this.stoppedError(ref); // the regions stay with the sender
+    const to: Holder = { slot: ref.slot, gen: ref.gen };
+    const undo: Array<() => void> = [];
+    const rollBack = () => {
+      for (let i = undo.length - 1; i >= 0; i--) {
+        try {
+          undo[i]();
+        } catch {
+          // The receiver stopped between the move and the refusal, and its
+          // stop reclaimed the region: there is nothing left to give back.
+        }
+      }
+    };
+    let code: number;
+    try {
+      for (const handle of transfer) undo.push(this.pool.transfer(handle as RegionHandle, from, to));
+      code = route();
+    } catch (err) {
+      rollBack();
+      throw err;
+    }
+    if (code !== kOk) rollBack();
+    return code;
+  }
+
+  makeTimeoutError(ref: ActorRef, options: AskOptions | undefined): Error | undefined {
+    const ms = options?.timeoutMs;
+    return new AskTimeoutError(ref.toString(), typeof ms === 'number' ? ms : this.config.askTimeoutMs);
+  }
+
+  ask(ref: ActorRef, msg: unknown, options: AskOptions | undefined, timeoutError: Error | undefined): Promise<unknown> {
+    if (!this.accepting || this.closed) return Promise.reject(new RuntimeClosedError('ask'));
+    let timeoutMs: number;
+    try {
+      timeoutMs = checkAskOptions(options, this.config.askTimeoutMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
+    const askId = this.newAskId();
+    return new Promise<unknown>((resolve, reject) => {
+      const entry: PendingAsk = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+      this.pending.set(askId, entry);
+      let code: number;
+      try {
+        const sender = this.senderFor(undefined);
+        const replyTag = askId * kReplyStride + this.index;
+        code = options?.transfer !== undefined
+          ? this.withTransfer(ref, options.transfer, sender, () => this.route(ref, msg, sender, replyTag, false))
+          : this.route(ref, msg, sender, replyTag, false);
+      } catch (err) {
+        this.pending.delete(askId);
+        reject(err);
+        return;
+      }
+      if (code !== kOk) {
+        this.pending.delete(askId);
+        reject(code === kDead ? this.stoppedError(ref) : new MailboxFullError(ref.toString(), Atomics.load(this.dir.capacity, ref.slot)));
+        return;
+      }
+      if (!this.pending.has(askId)) return; // answered synchronously (cannot happen today, kept safe)
+      entry.timer = setTimeout(() => {
+        if (this.settle(askId)) reject(timeoutError ?? new AskTimeoutError(ref.toString(), timeoutMs));
+      }, timeoutMs);
+      if (signal !== undefined) {
+        entry.onAbort = () => {
+          if (this.settle(askId)) reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
+        };
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+    });
+  }
+
+  async send(ref: ActorRef, msg: unknown, options: TellOptions | undefined): Promise<void> {
+    const sender = this.senderFor(options);
+    for (;;) {
+      if (!this.accepting || this.closed) throw new RuntimeClosedError('send');
+      const code = this.route(ref, msg, sender, kNoReply, true);
+      if (code === kOk) return;
+      if (code === kDead) throw this.stoppedError(ref);
+      // Full: ask the host to notify the depth word when it takes a message,
+      // then wait unless room appeared in between (waitAsync compares).
+      const slot = ref.slot;
+      Atomics.store(this.dir.waiters, slot, 1);
+      const depth = Atomics.load(this.dir.depth, slot);
+      if (depth < Atomics.load(this.dir.capacity, slot)) continue;
+      // The timeout is a safety net for a host that stops without notifying.
+      const waited = Atomics.waitAsync(this.dir.depth, slot, depth, 50);
+      if (waited.async) await waited.value;
+    }
+  }
+
+  private senderFor(options: TellOptions | undefined): ActorRef | undefined {
+    if (options !== undefined) {
+      if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
+      if (options.sender !== undefined) {
+        if (!(options.sender instanceof ActorRef)) throw new InvalidOptionError('sender', 'an ActorRef', options.sender);
+        return options.sender;
+      }
+    }
+    return this.current?.ref;
+  }
+
+  private newAskId(): number {
+    this.nextAskId = this.nextAskId >= 0xffff_fffe ? 1 : this.nextAskId + 1;
+    return this.nextAskId;
+  }
+
+  /** Removes a pending ask; true when it was still pending. */
+  private settle(askId: number): boolean {
+    const entry = this.pending.get(askId);
+    if (entry === undefined) return false;
+    this.pending.delete(askId);
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
+    return true;
+  }
+
+  private stoppedError(ref: ActorRef): ActorStoppedError {
+    return new ActorStoppedError(ref.toString(), this.deadReason(ref) === 'unknown' ? 'does not exist' : 'has stopped');
+  }
+
+  private deadReason(ref: ActorRef): DeadLetterReason {
+    if (!(ref.slot >= 0 && ref.slot < this.dir.slots)) return 'unknown';
+    const gen = Atomics.load(this.dir.gen, ref.slot);
+    return gen > ref.gen || (gen === ref.gen && ref.gen > 0) ? 'stopped' : 'unknown';
+  }
+
+  /**
+   * Routes one message; returns kOk, kFull or kDead. Throws SerializationError
+   * or MessageTooLargeError before anything is accounted.
+   */
+  private route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean): number {
+    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    const slot = ref.slot;
+    const gen = ref.gen;
+    // Same thread, unbounded mailbox: the actor's cell here is the truth, no
+    // shared word needs reading or writing.
+    const local = this.index !== 0 ? this.cells[slot] : undefined;
+    if (local !== undefined && local.gen === gen && local.capacity === 0 && !local.stopped) {
+      this.enqueue(local, msg, sender, replyTag);
+      return kOk;
+    }
+    const dir = this.dir;
+    if (!dir.isLive(slot, gen)) {
+      if (!forSend) this.system.deadLetter({ recipient: ref, message: msg, sender, reason: this.deadReason(ref) });
+      return kDead;
+    }
+    const thread = Atomics.load(dir.thread, slot);
+    let bodyLength = 0;
+    if (thread !== this.index) bodyLength = this.encodeMessage(ref, msg, sender, replyTag);
+    const capacity = dir.capacity[slot];
+    if (capacity > 0) {
+      const depth = Atomics.add(dir.depth, slot, 1);
+      // Re-check after counting: if the slot was released meanwhile, the count
+      // belongs to nobody (or to a newcomer) and must be taken back.
+      if (Atomics.load(dir.gen, slot) !== gen) {
+        Atomics.sub(dir.depth, slot, 1);
+        if (!forSend) this.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'stopped' });
+        return kDead;
+      }
+      const policy = dir.policy[slot];
+      if (depth >= capacity && policy !== kPolicyDropOldest) {
+        Atomics.sub(dir.depth, slot, 1);
+        if (!forSend && policy === kPolicyDropNewest) {
+          this.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'dropped-newest' });
+        }
+        return kFull;
+      }
+    }
+    if (thread === this.index) {
+      const cell = this.cells[slot];
+      if (cell === undefined || cell.gen !== gen || cell.stopped) {
+        this.dropMessage(ref, cell !== undefined && cell.gen === gen ? cell : undefined, msg, sender, replyTag, 'stopped');
+        return kOk;
+      }
+      this.enqueue(cell, msg, sender, replyTag);
+    } else if (bodyLength <= this.config.inlineLimit || !this.sendCarried(thread, ref, bodyLength)) {
+      this.transport.send(thread, this.writer.bytes, bodyLength);
+    }
+    return kOk;
+  }
+
+  /**
+   * Moves a large encoded message through the pool: one copy into a region
+   * owned by the receiver, and a 13-byte frame through the ring, instead of
+   * chunks through the ring. False (use the ring) when no run is free; user
+   * caches are never evicted for it.
+   */
+  private sendCarried(thread: number, ref: ActorRef, bodyLength: number): boolean {
+    let handle: RegionHandle;
+    try {
+      if (this.pool.regionsFor(bodyLength) < 0) return false;
+      handle = this.pool.allocateCarrier(bodyLength);
+    } catch {
+      return false;
+    }
+    this.pool.carrierView(handle).set(this.writer.bytes.subarray(kHeaderBytes, kHeaderBytes + bodyLength));
+    const w = this.writer;
+    w.reset();
+    w.pos = kHeaderBytes;
+    w.ensure(16);
+    w.u8(kCarried);
+    w.u32(handle.region);
+    w.u32(handle.gen);
+    w.u32(bodyLength);
+    this.transport.send(thread, w.bytes, w.pos - kHeaderBytes);
+    return true;
+  }
+
+  /** Encodes a TELL or ASK frame body into the scratch writer; returns its length. */
+  private encodeMessage(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number): number {
+    const w = this.writer;
+    w.reset();
+    w.pos = kHeaderBytes;
+    w.ensure(32);
+    w.u8(replyTag === kNoReply ? kTell : kAsk);
+    w.u32(ref.slot);
+    w.u32(ref.gen);
+    w.i32(sender === undefined ? -1 : sender.slot);
+    w.u32(sender === undefined ? 0 : sender.gen);
+    if (replyTag !== kNoReply) w.u32(Math.floor(replyTag / kReplyStride));
+    encodeValue(w, msg, 'msg');
+    return this.checkSize(w.pos - kHeaderBytes);
+  }
+
+  private checkSize(bodyLength: number): number {
+    if (bodyLength > this.config.maxMessageBytes) throw new MessageTooLargeError(bodyLength, this.config.maxMessageBytes);
+    return bodyLength;
+  }
+
+  /** Sends a REPLY or SYSTEM frame whose body is [kind, u32 id, value]. */
+  private sendControl(target: number, kind: number, id: number, value: unknown): void {
+    const w = this.writer;
+    w.reset();
+    w.pos = kHeaderBytes;
+    w.ensure(8);
+    w.u8(kind);
+    w.u32(id);
+    try {
+      encodeValue(w, value, kind === kSystem ? 'request' : 'reply');
+      this.checkSize(w.pos - kHeaderBytes);
+    } catch (err) {
+      if (kind !== kReplyOk) throw err;
+      // An answer that cannot cross threads rejects the ask instead.
+      this.sendControl(target, kReplyError, id, toError(err));
+      return;
+    }
+    this.transport.send(target, w.bytes, w.pos - kHeaderBytes);
+  }
+
+  /** Answers an ask identified by its reply tag. */
+  private reply(replyTag: number, value: unknown, failed: boolean): void {
+    const target = replyTag % kReplyStride;
+    const askId = Math.floor(replyTag / kReplyStride);
+    if (target === this.index) {
+      const entry = this.pending.get(askId);
+      if (entry !== undefined && this.settle(askId)) (failed ? entry.reject : entry.resolve)(value);
+      return;
+    }
+    if (this.closed) return;
+    this.sendControl(target, failed ? kReplyError : kReplyOk, askId, value);
+  }
+
+  /**
+   * Sends a control request to another endpoint and resolves with its answer.
+   * On the main thread (target 0 from 0) the system handler is called directly.
+   */
+  request(target: number, op: string, payload: Record<string, unknown>): Promise<unknown> {
+    if (target === this.index) {
+      try {
+        return Promise.resolve(this.system.handle(op, payload, this.index));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const askId = this.newAskId();
+    return new Promise((resolve, reject) => {
+      const entry: PendingAsk = { resolve, reject, timer: undefined, signal: undefined, onAbort: undefined };
+      this.pending.set(askId, entry);
+      try {
+        this.sendControl(target, kSystem, askId, { ...payload, op });
+      } catch (err) {
+        this.settle(askId);
+        reject(err);
+      }
+    });
+  }
+
+  /** Sends a one-way control message (no answer). */
+  notify(target: number, op: string, payload: Record<string, unknown>): void {
+    if (target === this.index) {
+      this.system.handle(op, payload, this.index);
+      return;
+    }
+    this.sendControl(target, kSystem, 0, { ...payload, op });
+  }
+
+  // -------------------------------------------------------------- receiving
+
+  private readonly onFrame = (from: number, bytes: Uint8Array, start: number, end: number): void => {
+    const r = this.reader;
+    r.reset(bytes, start, end);
+    const kind = r.u8();
+    try {
+      if (kind === kCarried) {
+        const handle = new RegionHandle(r.u32(), r.u32(), r.u32(), 0, 0);
+        const view = this.pool.carrierView(handle);
+        try {
+          this.onFrame(from, view, 0, handle.byteLength);
+        } finally {
+          this.pool.freeCarrier(handle);
+        }
+        return;
+      }
+      if (kind === kTell || kind === kAsk) {
+        const slot = r.u32();
+        const gen = r.u32();
+        const senderSlot = r.i32();
+        const senderGen = r.u32();
+        const replyTag = kind === kAsk ? r.u32() * kReplyStride + from : kNoReply;
+        setDecodingHost(this);
+        const msg = decodeValue(r);
+        const sender = senderSlot >= 0 ? new ActorRef(senderSlot, senderGen, undefined, this) : undefined;
+        const cell = this.cells[slot];
+        if (cell === undefined || cell.gen !== gen || cell.stopped) {
+          const sameActor = cell !== undefined && cell.gen === gen ? cell : undefined;
+          this.dropMessage(new ActorRef(slot, gen, undefined, this), sameActor, msg, sender, replyTag, this.shuttingDown ? 'shutdown' : 'stopped');
+          return;
+        }
+        this.enqueue(cell, msg, sender, replyTag);
+        return;
+      }
+      const id = r.u32();
+      setDecodingHost(this);
+      const value = decodeValue(r);
+      if (kind === kReplyOk || kind === kReplyError) {
+        const entry = this.pending.get(id);
+        if (entry !== undefined && this.settle(id)) (kind === kReplyOk ? entry.resolve : entry.reject)(value);
+        return;
+      }
+      if (kind === kSystem) this.onSystem(from, id, value as Record<string, unknown>);
+    } catch (err) {
+      // A frame this thread cannot act on must not take the thread down.
+      this.system.failure({ actor: new ActorRef(-1, 0, 'system', this), error: toError(err), phase: 'receive' });
+    }
+  };
+
+  private onSystem(from: number, askId: number, request: Record<string, unknown>): void {
+    const op = String(request.op);
+    let result: unknown;
+    try {
+      result = this.system.handle(op, request, from);
+    } catch (err) {
+      if (askId !== 0) this.sendControl(from, kReplyError, askId, toError(err));
+      return;
+    }
+    if (askId === 0) return;
+    Promise.resolve(result).then(
+      (value) => !this.closed && this.sendControl(from, kReplyOk, askId, value),
+      (err: unknown) => !this.closed && this.sendControl(from, kReplyError, askId, toError(err)),
+    );
+  }
+
+  // --------------------------------------------------------------- mailboxes
+
+  private enqueue(cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
+    if (cell.policy === kPolicyDropOldest && cell.capacity > 0 && cell.mailbox.length >= cell.capacity) {
+      const mailbox = cell.mailbox;
+      const at = mailbox.peekIndex();
+      const oldMsg = mailbox.msgAt(at);
+      const oldSender = mailbox.senderAt(at);
+      const oldTag = mailbox.replyTagAt(at);
+      mailbox.drop();
+      this.takeDepth(cell);
+      this.system.deadLetter({ recipient: cell.ref, message: oldMsg, sender: oldSender, reason: 'dropped-oldest' });
+      if (oldTag !== kNoReply) {
+        this.reply(oldTag, new MailboxFullError(cell.ref.toString(), cell.capacity, 'dropped this ask (drop-oldest)'), true);
+      }
+    }
+    cell.mailbox.push(msg, sender, replyTag);
+    if (!cell.scheduled && !cell.busy && cell.started && !cell.suspended) {
+      cell.scheduled = true;
+      this.ready.push(cell);
+      if (!this.draining) this.requestDrain();
+    }
+  }
+
+  /** Takes one message off an actor's bounded-mailbox count; wakes a blocked `send`. */
+  private takeDepth(cell: Cell): void {
+    if (cell.capacity === 0) return;
+    Atomics.sub(this.dir.depth, cell.slot, 1);
+    if (Atomics.load(this.dir.waiters, cell.slot) !== 0) {
+      Atomics.store(this.dir.waiters, cell.slot, 0);
+      Atomics.notify(this.dir.depth, cell.slot);
+    }
+  }
+
+  /** A message that reached a stopped actor: dead letter, and an ask is rejected. */
+  private dropMessage(
+    recipient: ActorRef, cell: Cell | undefined, msg: unknown, sender: ActorRef | undefined, replyTag: number, reason: DeadLetterReason,
+  ): void {
+    if (cell !== undefined) this.takeDepth(cell);
+    this.system.deadLetter({ recipient, message: msg, sender, reason });
+    if (replyTag !== kNoReply) this.reply(replyTag, new ActorStoppedError(recipient.toString()), true);
+  }
+
+  // ------------------------------------------------------------- the loop
+
+  private requestDrain(): void {
+    if (this.drainScheduled || this.closed) return;
+    this.drainScheduled = true;
+    setImmediate(this.drain);
+  }
+
+  /** Reads the rings and runs ready actors until there is nothing left, then idles. */
+  private readonly drain = (): void => {
+    this.drainScheduled = false;
+    if (this.closed || this.draining) return;
+    if (this.parkedAt !== 0) {
+      // Woken sooner than a full spin would have lasted: that spin would have
+      // caught the message, so spinning pays again.
+      if (performance.now() - this.parkedAt < this.config.spinUs / 1000) this.spinBudgetUs = this.config.spinUs;
+      this.parkedAt = 0;
+    }
+    this.draining = true;
+    this.transport.unpark();
+    try {
+      for (let rounds = 0; ; rounds++) {
+        let work = this.transport.poll(this.onFrame);
+        work += this.runReady();
+        if (this.transport.hasBacklog) this.transport.flushAll();
+        if (work === 0) break;
+        if (rounds >= 32) {
+          // Let timers, I/O and promise continuations run.
+          this.draining = false;
+          this.requestDrain();
+          return;
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+    this.scheduleIdle();
+  };
+
+  private scheduleIdle(): void {
+    if (this.idleScheduled || this.closed) return;
+    this.idleScheduled = true;
+    setImmediate(this.idle);
+  }
+
+  /**
+   * Runs after promise continuations and I/O had their turn: spins briefly on
+   * the rings (a worker only), then parks. Spinning here, not at the end of
+   * `drain`, keeps it from delaying continuations that would create work.
+   */
+  private readonly idle = (): void => {
+    this.idleScheduled = false;
+    if (this.closed || this.drainScheduled || this.draining) return;
+    if (this.readyHead < this.ready.length || this.spin()) {
+      this.drain();
+      return;
+    }
+    if (!this.transport.park(this.hasLocalWork)) this.requestDrain();
+    else this.parkedAt = performance.now();
+  };
+
+  private readonly hasLocalWork = (): boolean => this.readyHead < this.ready.length;
+
+  /**
+   * Polls the rings for up to the current spin budget; true when a frame
+   * arrived. The budget adapts: a spin that catches a message restores it to
+   * `spinUs` (a conversation is going on: the next message is likely within
+   * microseconds); one that catches nothing halves it, down to a floor of
+   * 2 us. So a thread whose partner needs its core (more busy threads than
+   * cores) soon stops holding the core, and parks instead. A thread woken
+   * from parking sooner than `spinUs` after it parked also gets the full
+   * budget back (a full spin would have caught that message), so the budget
+   * does not ratchet down for good.
+   */
+  private spin(): boolean {
+    // The main thread never spins (it belongs to the user); a worker with an
+    // async handler in flight must return to the event loop for it.
+    if (this.index === 0 || this.config.spinUs === 0 || this.busyCount > 0) return false;
+    const until = performance.now() + this.spinBudgetUs / 1000;
+    do {
+      if (this.transport.hasInbound()) {
+        this.spinBudgetUs = this.config.spinUs;
+        return true;
+      }
+    } while (performance.now() < until);
+    this.spinBudgetUs = Math.max(2, this.spinBudgetUs / 2);
+    return false;
+  }
+
+  private runReady(): number {
+    let handled = 0;
+    const end = this.ready.length;
+    while (this.readyHead < end) {
+      const cell = this.ready[this.readyHead++];
+      handled += this.runCell(cell);
+    }
+    if (this.readyHead === this.ready.length) {
+      this.ready.length = 0;
+      this.readyHead = 0;
+    } else if (this.readyHead > 1024) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+    return handled;
+  }
+
+  /** Runs up to `throughput` messages of one actor. */
+  private runCell(cell: Cell): number {
+    const mailbox = cell.mailbox;
+    const def = cell.def;
+    const limit = this.config.throughput;
+    let count = 0;
+    while (count < limit && mailbox.length > 0 && !cell.stopRequested && !cell.suspended) {
+      const at = mailbox.peekIndex();
+      const msg = mailbox.msgAt(at);
+      const sender = mailbox.senderAt(at);
+      let replyTag = mailbox.replyTagAt(at);
+      mailbox.drop();
+      if (cell.capacity > 0) this.takeDepth(cell);
+      count++;
+      cell.ctx.sender = sender;
+      cell.replyTag = replyTag;
+      this.current = cell;
+      let result: unknown;
+      try {
+        result = def.receive(cell.state, msg, cell.ctx);
+      } catch (err) {
+        this.current = undefined;
+        cell.memory?.endTurn();
+        this.handlerFailed(cell, err, cell.replyTag);
+        continue;
+      }
+      this.current = undefined;
+      cell.memory?.endTurn();
+      // ctx.replyLater() took the answer over: the return value answers nothing.
+      if (cell.replyTag !== replyTag) replyTag = kNoReply;
+      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+        cell.busy = true;
+        this.busyCount++;
+        (result as PromiseLike<unknown>).then(
+          (value) => this.afterAsync(cell, value, undefined, replyTag),
+          (err: unknown) => this.afterAsync(cell, undefined, err ?? new Error('handler rejected with no reason'), replyTag),
+        );
+        this.handled += count;
+        cell.scheduled = false;
+        return count;
+      }
+      if (replyTag !== kNoReply) this.reply(replyTag, result, false);
+    }
+    this.handled += count;
+    if (cell.stopRequested && !cell.stopped) {
+      cell.scheduled = false;
+      this.finishStop(cell);
+    } else if (mailbox.length > 0 && !cell.suspended) {
+      this.ready.push(cell); // stays scheduled: back of the line for fairness
+    } else {
+      cell.scheduled = false;
+    }
+    return count;
+  }
+
+  private afterAsync(cell: Cell, value: unknown, error: unknown, replyTag: number): void {
+    cell.memory?.endTurn();
+    cell.busy = false;
+    this.busyCount--;
+    if (error !== undefined) this.handlerFailed(cell, error, replyTag);
+    else if (replyTag !== kNoReply) this.reply(replyTag, value, false);
+    if (cell.stopRequested) {
+      if (!cell.stopped) this.finishStop(cell);
+    } else if (cell.mailbox.length > 0 && !cell.scheduled && !cell.suspended) {
+      cell.scheduled = true;
+      this.ready.push(cell);
+    }
+    if (!this.draining) this.requestDrain();
+  }
+
+  /**
+   * Suspends or resumes an actor of this thread. A suspended actor finishes
+   * the handler it is in, then handles nothing; its mailbox keeps accepting
+   * messages up to its bound. Returns false when the actor is not here.
+   */
+  setSuspended(ref: ActorRef, suspended: boolean): boolean {
+    const cell = this.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.stopped) return false;
+    cell.suspended = suspended;
+    if (!suspended && cell.started && !cell.busy && !cell.scheduled && cell.mailbox.length > 0) {
+      cell.scheduled = true;
+      this.ready.push(cell);
+      if (!this.draining) this.requestDrain();
+    }
+    return true;
+  }
+
+  private handlerFailed(cell: Cell, thrown: unknown, replyTag: number): void {
+    const error = toError(thrown);
+    if (replyTag !== kNoReply) this.reply(replyTag, error, true);
+    this.system.failure({ actor: cell.ref, error, phase: 'receive' });
+  }
+
+  // ---------------------------------------------------------------- spawning
+
+  /**
+   * Starts an actor on this thread in a slot already allocated for it (by the
+   * main thread, or by {@link spawnChild}). On failure the slot is released
+   * and nothing of the actor remains. When the module is already loaded and
+   * `init` is synchronous, the actor is running before this returns (the
+   * promise is already resolved): spawning a child costs no async hop.
+   */
+  startActor(
+    slot: number, gen: number, moduleUrl: string, args: unknown, name: string | undefined, parent: ActorRef | undefined,
+    parentCell?: Cell,
+  ): Promise<ActorRef> {
+    const def = loadedModule(moduleUrl);
+    if (def !== undefined) return this.initActor(slot, gen, def, moduleUrl, args, name, parent, parentCell);
+    return loadModule(moduleUrl).then(
+      (loaded) => this.initActor(slot, gen, loaded, moduleUrl, args, name, parent, parentCell),
+      (err: unknown) => {
+        this.releaseSlot(slot);
+        throw err;
+      },
+    );
+  }
+
+  private initActor(
+    slot: number, gen: number, def: ActorDefinition, moduleUrl: string, args: unknown, name: string | undefined,
+    parent: ActorRef | undefined, parentCell: Cell | undefined,
+  ): Promise<ActorRef> {
+    const ref = new ActorRef(slot, gen, name, this);
+    const cell = new Cell(slot, gen, def, ref, moduleUrl, parent, this.dir.capacity[slot], this.dir.policy[slot]);
+    cell.ctx = new ActorContext(cell, this);
+    this.cells[slot] = cell;
+    let state: unknown;
+    const previous = this.current;
+    this.current = cell;
+    try {
+      state = def.init(args, cell.ctx);
+    } catch (err) {
+      return Promise.reject(this.initFailed(cell, err));
+    } finally {
+      this.current = previous;
+    }
+    if (state !== null && typeof state === 'object' && typeof (state as PromiseLike<unknown>).then === 'function') {
+      return Promise.resolve(state as PromiseLike<unknown>).then(
+        (resolved) => this.activate(cell, resolved, parentCell),
+        (err: unknown) => {
+          throw this.initFailed(cell, err);
+        },
+      );
+    }
+    return Promise.resolve(this.activate(cell, state, parentCell));
+  }
+
+  /** init failed: nothing half-registered remains. */
+  private initFailed(cell: Cell, thrown: unknown): ActorInitError {
+    // Messages sent to it during init become dead letters, children it
+    // spawned are stopped, the slot is freed.
+    cell.stopped = true;
+    this.stopChildren(cell);
+    this.drainToDeadLetters(cell, 'stopped');
+    this.cells[cell.slot] = undefined;
+    this.releaseSlot(cell.slot);
+    return new ActorInitError(cell.moduleUrl, { cause: toError(thrown) });
+  }
+
+  private activate(cell: Cell, state: unknown, parentCell: Cell | undefined): ActorRef {
+    cell.state = state;
+    cell.started = true;
+    Atomics.store(this.dir.state, cell.slot, kAlive);
+    if (parentCell !== undefined) {
+      if (parentCell.stopped) cell.stopRequested = true; // the parent stopped while its child started
+      else parentCell.addChild(cell.ref);
+    }
+    if (cell.stopRequested) {
+      // stop() arrived while init ran: the spawn still succeeds, then the actor stops.
+      this.finishStop(cell);
+      return cell.ref;
+    }
+    if (cell.mailbox.length > 0 && !cell.scheduled) {
+      cell.scheduled = true;
+      this.ready.push(cell);
+      if (!this.draining) this.requestDrain();
+    }
+    return cell.ref;
+  }
+
+  private releaseSlot(slot: number): void {
+    this.dir.release(slot);
+    this.transport.addLoad(this.index, -1);
+  }
+
+  /** ContextHost: `ctx.spawn`. */
+  spawnChild(parent: Cell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): Promise<ActorRef> {
+    let url: string;
+    let opts: ReturnType<typeof resolveSpawnOptions>;
+    try {
+      if (this.closed) throw new RuntimeClosedError('spawn');
+      if (parent.stopped) throw new ActorStoppedError(parent.ref.toString(), 'has stopped and cannot spawn');
+      url = normalizeModuleUrl(moduleUrl);
+      opts = options === undefined ? this.defaultSpawn : resolveSpawnOptions(options, this.config.threads, this.defaultSpawn);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const thread = opts.thread === undefined ? this.index : opts.thread + 1;
+    if (thread !== this.index || opts.name !== undefined) {
+      // Placement elsewhere and names are the main thread's business.
+      return this.request(0, 'spawn', {
+        module: url, args, name: opts.name, thread: thread - 1, capacity: opts.capacity, overflow: opts.policy, parent: parent.ref,
+        memoryQuota: opts.memoryQuota,
+      }).then((ref) => {
+        if (parent.stopped) void this.stopRef(ref as ActorRef);
+        else parent.addChild(ref as ActorRef);
+        return ref as ActorRef;
+      });
+    }
+    const slot = this.dir.allocate(this.index, opts.capacity, overflowPolicies.indexOf(opts.policy));
+    if (slot < 0) return Promise.reject(new AgentLimitError(this.dir.maxAgents));
+    this.transport.addLoad(this.index, 1);
+    this.pool.setQuota(slot, opts.memoryQuota);
+    return this.startActor(slot, Atomics.load(this.dir.gen, slot), url, args, undefined, parent.ref, parent);
+  }
+
+  /** ContextHost: `ctx.lookup`. */
+  lookup(name: string): Promise<ActorRef | undefined> {
+    if (typeof name !== 'string') return Promise.reject(new InvalidArgumentError('name', 'a string', name));
+    return this.request(0, 'lookup', { name }) as Promise<ActorRef | undefined>;
+  }
+
+  /** ContextHost: `ctx.after` / `ctx.every`. */
+  startTimer(cell: Cell, ms: number, msg: unknown, repeat: boolean): Timer {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new InvalidOptionError('ms', 'a finite number from 0 up', ms);
+    }
+    if (cell.stopped) return { cancel() {} };
+    const fire = () => {
+      if (cell.stopped) return;
+      if (!repeat) cell.timers?.delete(timer);
+      this.enqueue(cell, msg, undefined, kNoReply);
+    };
+    const timer = repeat ? setInterval(fire, Math.max(1, ms)) : setTimeout(fire, ms);
+    cell.addTimer(timer);
+    return {
+      cancel: () => {
+        clearTimeout(timer);
+        cell.timers?.delete(timer);
+      },
+    };
+  }
+
+  /** ContextHost: `ctx.watch`. Terminated arrives once, when `target` stops (at once if it already has). */
+  watch(cell: Cell, target: ActorRef): void {
+    if (!(target instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', target);
+    if (cell.stopped || target.equals(cell.ref)) return;
+    this.addWatcher(target, cell.ref);
+  }
+
+  /** ContextHost: `ctx.unwatch` (a Terminated already sent may still be queued). */
+  unwatch(cell: Cell, target: ActorRef): void {
+    if (!(target instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', target);
+    this.removeWatcher(target, cell.ref);
+  }
+
+  /** Registers `watcher` on `target`, on whichever thread hosts it. */
+  addWatcher(target: ActorRef, watcher: ActorRef): void {
+    if (!this.dir.isLive(target.slot, target.gen)) {
+      this.sendTerminated(watcher, target, 'stopped');
+      return;
+    }
+    const thread = Atomics.load(this.dir.thread, target.slot);
+    if (thread !== this.index) {
+      this.notify(thread, 'watch', { target, watcher });
+      return;
+    }
+    const cell = this.cells[target.slot];
+    if (cell === undefined || cell.gen !== target.gen || cell.completed) {
+      this.sendTerminated(watcher, target, 'stopped');
+      return;
+    }
+    (cell.watchers ??= new Set()).add(watcher);
+  }
+
+  removeWatcher(target: ActorRef, watcher: ActorRef): void {
+    if (!this.dir.isLive(target.slot, target.gen)) return;
+    const thread = Atomics.load(this.dir.thread, target.slot);
+    if (thread !== this.index) {
+      this.notify(thread, 'unwatch', { target, watcher });
+      return;
+    }
+    const cell = this.cells[target.slot];
+    if (cell === undefined || cell.gen !== target.gen || cell.watchers === undefined) return;
+    for (const w of cell.watchers) if (w.equals(watcher)) cell.watchers.delete(w);
+  }
+
+  private sendTerminated(watcher: ActorRef, actor: ActorRef, reason: TerminatedReason): void {
+    // A watcher that stopped meanwhile is not owed a dead letter for it.
+    if (!this.dir.isLive(watcher.slot, watcher.gen) || this.closed) return;
+    const message: Terminated = { type: 'terminated', actor, reason };
+    this.route(watcher, message, undefined, kNoReply, true);
+  }
+
+  /** ContextHost: `ctx.memory`. */
+  memoryFor(cell: Cell): MemoryContext {
+    return (cell.memory ??= new MemoryContext(
+      this.pool,
+      { slot: cell.slot, gen: cell.gen, name: cell.ref.toString() },
+      (slot, gen) => this.dir.isLive(slot, gen),
+    ));
+  }
+
+  /** ContextHost: `ctx.replyLater`. */
+  replyLater(cell: Cell): DeferredReply {
+    const tag = cell.replyTag;
+    if (this.current !== cell || tag === kNoReply) {
+      return { expected: false, resolve() {}, reject() {} };
+    }
+    cell.replyTag = kNoReply;
+    let answered = false;
+    return {
+      expected: true,
+      resolve: (value: unknown) => {
+        if (answered) return;
+        answered = true;
+        this.reply(tag, value, false);
+      },
+      reject: (error: unknown) => {
+        if (answered) return;
+        answered = true;
+        this.reply(tag, toError(error), true);
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- stopping
+
+  /** ContextHost: stops an actor of this thread after its running handler. */
+  requestStop(cell: Cell): void {
+    if (cell.stopped || cell.stopRequested) return;
+    cell.stopRequested = true;
+    if (this.current === cell || cell.busy || !cell.started) return; // finished by runCell / afterAsync / startActor
+    this.finishStop(cell);
+  }
+
+  /** Stops the actor `ref` names, wherever it lives; resolves when it has stopped. */
+  stopRef(ref: ActorRef): Promise<void> {
+    if (!this.dir.isLive(ref.slot, ref.gen)) return Promise.resolve();
+    const thread = Atomics.load(this.dir.thread, ref.slot);
+    if (thread !== this.index) return this.request(thread, 'stop', { ref }).then(() => undefined);
+    const cell = this.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (cell.stopped && this.cells[ref.slot] !== cell) {
+        resolve();
+        return;
+      }
+      (cell.stopWaiters ??= []).push(resolve);
+      if (!cell.started) cell.stopRequested = true;
+      else this.requestStop(cell);
+    });
+  }
+
+  private stopChildren(cell: Cell): void {
+    if (cell.children === undefined) return;
+    for (const child of cell.children) void this.stopRef(child).catch(() => undefined);
+    cell.children.clear();
+  }
+
+  private finishStop(cell: Cell): void {
+    if (cell.stopped) return;
+    cell.stopped = true;
+    Atomics.store(this.dir.state, cell.slot, kStopping);
+    this.stopChildren(cell);
+    if (cell.timers !== undefined) {
+      for (const timer of cell.timers) clearTimeout(timer);
+      cell.timers.clear();
+    }
+    cell.abort?.abort();
+    const postStop = cell.def.postStop;
+    if (postStop === undefined) {
+      this.completeStop(cell);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = postStop(cell.state, cell.ctx);
+    } catch (err) {
+      this.system.failure({ actor: cell.ref, error: toError(err), phase: 'postStop' });
+      this.completeStop(cell);
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(
+        () => this.completeStop(cell),
+        (err: unknown) => {
+          this.system.failure({ actor: cell.ref, error: toError(err), phase: 'postStop' });
+          this.completeStop(cell);
+        },
+      );
+      return;
+    }
+    this.completeStop(cell);
+  }
+
+  private completeStop(cell: Cell): void {
+    if (cell.completed) return;
+    cell.completed = true;
+    this.drainToDeadLetters(cell, this.shuttingDown ? 'shutdown' : 'stopped');
+    if (this.cells[cell.slot] === cell) this.cells[cell.slot] = undefined;
+    // What it owned or borrowed goes back to the pool (loans it made live on).
+    this.pool.reclaim({ slot: cell.slot, gen: cell.gen });
+    this.releaseSlot(cell.slot);
+    if (cell.stopWaiters !== undefined) for (const resolve of cell.stopWaiters) resolve();
+    cell.stopWaiters = undefined;
+    if (cell.watchers !== undefined) {
+      const reason: TerminatedReason = this.shuttingDown ? 'shutdown' : 'stopped';
+      for (const watcher of cell.watchers) this.sendTerminated(watcher, cell.ref, reason);
+      cell.watchers = undefined;
+    }
+    if (cell.parent !== undefined && Atomics.load(this.dir.thread, cell.parent.slot) === this.index) {
+      this.cells[cell.parent.slot]?.children?.delete(cell.ref);
+    }
+  }
+
+  private drainToDeadLetters(cell: Cell, reason: DeadLetterReason): void {
+    const mailbox = cell.mailbox;
+    while (mailbox.length > 0) {
+      const at = mailbox.peekIndex();
+      const msg = mailbox.msgAt(at);
+      const sender = mailbox.senderAt(at);
+      const replyTag = mailbox.replyTagAt(at);
+      mailbox.drop();
+      this.dropMessage(cell.ref, cell, msg, sender, replyTag, reason);
+    }
+  }
+
+  /**
+   * Stops every actor on this thread (shutdown): postStop runs, queued
+   * messages become dead letters with reason 'shutdown'. An actor whose
+   * handler or postStop has not settled by `deadline` (Date.now() ms) is
+   * stopped regardless: its signal has fired, and whatever it answers later
+   * is dropped.
+   */
+  async stopAll(deadline: number): Promise<void> {
+    this.shuttingDown = true;
+    this.pollNow(); // what is still in the rings joins the mailboxes first
+    const waits: Array<Promise<void>> = [];
+    for (let slot = 0; slot < this.cells.length; slot++) {
+      const cell = this.cells[slot];
+      if (cell !== undefined && !cell.stopped) waits.push(this.stopRef(cell.ref));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+    await Promise.race([Promise.all(waits), late]);
+    clearTimeout(timer);
+    for (let slot = 0; slot < this.cells.length; slot++) {
+      const cell = this.cells[slot];
+      if (cell === undefined) continue;
+      if (!cell.stopped) {
+        cell.stopped = true;
+        cell.abort?.abort();
+        if (cell.timers !== undefined) for (const t of cell.timers) clearTimeout(t);
+      }
+      this.completeStop(cell);
+    }
+    this.pollNow(); // late arrivals: dead letters with reason 'shutdown'
+  }
+
+  /** True when this thread has nothing queued, running or unread. */
+  isIdle(): boolean {
+    return this.readyHead >= this.ready.length && this.busyCount === 0 && !this.transport.hasInbound() && !this.transport.hasBacklog;
+  }
+
+  /** Reads whatever the rings hold now (shutdown's last look for dead letters). */
+  pollNow(): void {
+    while (this.transport.poll(this.onFrame) > 0) {
+      // keep reading
+    }
+  }
+
+  /** Stops the loop and rejects what still waits for an answer. */
+  close(reason: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.transport.close();
+    for (const [askId, entry] of this.pending) {
+      this.settle(askId);
+      entry.reject(reason);
+    }
+  }
+
+  /** @internal For tests and stats: actors hosted here. */
+  actorCount(): number {
+    return this.transport.load(this.index);
+  }
+
+  /** @internal Describes a value for messages. */
+  static describe(value: unknown): string {
+    return describeValue(value);
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * Every error microswarm throws or rejects with. Each class sets `name`,
+ * passes `{ cause }` where there is one, and carries the data a caller needs
+ * to act on it (the option, the value received and its type, the actor).
+ *
+ * Errors cross threads through the codec (see `codec.ts`): a class listed in
+ * {@link errorClasses} is rebuilt as the same class on the receiving side, so
+ * `err instanceof ActorStoppedError` holds for an ask answered by a worker.
+ */
+
+/** Describes a value for an error message: `` `-3` (number) ``. */
+export function describeValue(value: unknown): string {
+  let shown: string;
+  try {
+    if (typeof value === 'string') shown = JSON.stringify(value);
+    else if (typeof value === 'bigint') shown = `${value}n`;
+    else if (typeof value === 'function') shown = `[function ${value.name || 'anonymous'}]`;
+    else if (typeof value === 'symbol') shown = value.toString();
+    else if (value instanceof URL) shown = value.href;
+    else if (value !== null && typeof value === 'object') {
+      const json = JSON.stringify(value);
+      shown = json === undefined ? Object.prototype.toString.call(value) : json;
+    } else shown = String(value);
+  } catch {
+    shown = Object.prototype.toString.call(value);
+  }
+  if (shown.length > 80) shown = `${shown.slice(0, 77)}...`;
+  return `\`${shown}\` (${typeName(value)})`;
+}
+
+/** The type of a value as a user would name it: `null`, `array`, `Map`, `number`. */
+export function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+    const name = proto?.constructor?.name;
+    return name && name !== 'Object' ? name : 'object';
+  }
+  return typeof value;
+}
+
+/** Turns anything thrown into an Error, so a thrown `undefined` still counts. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  const err = new Error(`Non-error value thrown: ${describeValue(thrown)}`);
+  (err as Error & { thrown?: unknown }).thrown = thrown;
+  return err;
+}
+
+/** Base class of every microswarm error. */
+export class MicroswarmError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** An option passed to a public call is missing, of the wrong type, or out of range. */
+export class InvalidOptionError extends MicroswarmError {
+  readonly option: string;
+  readonly value: unknown;
+  constructor(option: string, expected: string, value: unknown) {
+    super(`Expected \`${option}\` to be ${expected}, got ${describeValue(value)}`);
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/** An argument of a public call is of the wrong kind (not an option object member). */
+export class InvalidArgumentError extends InvalidOptionError {}
+
+/** The runtime was shut down (or is shutting down) and takes no more work. */
+export class RuntimeClosedError extends MicroswarmError {
+  constructor(what: string) {
+    super(`The runtime is shut down; cannot ${what}`);
+  }
+}
+
+/** An actor module could not be loaded, or its default export is not an actor. */
+export class ActorModuleError extends MicroswarmError {
+  readonly moduleUrl: string;
+  constructor(moduleUrl: string, reason: string, options?: { cause?: unknown }) {
+    super(`Cannot load actor module ${moduleUrl}: ${reason}`, options);
+    this.moduleUrl = moduleUrl;
+  }
+}
+
+/** An actor's `init` threw or rejected; the actor was not started. */
+export class ActorInitError extends MicroswarmError {
+  readonly moduleUrl: string;
+  constructor(moduleUrl: string, options?: { cause?: unknown }) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`init of the actor from ${moduleUrl} failed${cause}`, options);
+    this.moduleUrl = moduleUrl;
+  }
+}
+
+/** The runtime already holds `maxAgents` live actors. */
+export class AgentLimitError extends MicroswarmError {
+  readonly maxAgents: number;
+  constructor(maxAgents: number) {
+    super(`Cannot spawn: the runtime already holds maxAgents = ${maxAgents} live actors (raise \`maxAgents\` in Runtime.start)`);
+    this.maxAgents = maxAgents;
+  }
+}
+
+/** A name given at spawn is already registered to a live actor. */
+export class NameTakenError extends MicroswarmError {
+  readonly actorName: string;
+  constructor(actorName: string) {
+    super(`The name ${JSON.stringify(actorName)} is already registered to a live actor`);
+    this.actorName = actorName;
+  }
+}
+
+/** A message holds a value the codec cannot carry across threads. */
+export class SerializationError extends MicroswarmError {
+  /** Where in the message the value sits, e.g. `msg.payload.cb`. */
+  readonly path: string;
+  constructor(path: string, reason: string) {
+    super(`Cannot send ${path}: ${reason}`);
+    this.path = path;
+  }
+}
+
+/** A message is larger than `maxMessageBytes` once encoded. */
+export class MessageTooLargeError extends MicroswarmError {
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(bytes: number, limit: number) {
+    super(`The message encodes to ${bytes} bytes, above the limit of ${limit} bytes (maxMessageBytes)`);
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** The target actor has stopped (or never existed). */
+export class ActorStoppedError extends MicroswarmError {
+  readonly actor: string;
+  constructor(actor: string, detail = 'has stopped') {
+    super(`Actor ${actor} ${detail}`);
+    this.actor = actor;
+  }
+}
+
+/** A bounded mailbox refused a message under its overflow policy. */
+export class MailboxFullError extends MicroswarmError {
+  readonly actor: string;
+  readonly capacity: number;
+  constructor(actor: string, capacity: number, detail = 'is full') {
+    super(`The mailbox of actor ${actor} ${detail} (capacity ${capacity})`);
+    this.actor = actor;
+    this.capacity = capacity;
+  }
+}
+
+/** An ask got no answer within its timeout. Created when the ask is made. */
+export class AskTimeoutError extends MicroswarmError {
+  readonly actor: string;
+  readonly timeoutMs: number;
+  constructor(actor: string, timeoutMs: number) {
+    super(`Ask to actor ${actor} got no answer within ${timeoutMs} ms`);
+    this.actor = actor;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** An ask was aborted by its AbortSignal. */
+export class AskAbortedError extends MicroswarmError {
+  readonly actor: string;
+  constructor(actor: string, options?: { cause?: unknown }) {
+    super(`Ask to actor ${actor} was aborted`, options);
+    this.actor = actor;
+  }
+}
+
+/** A handler threw or rejected while answering an ask; `cause` is what it threw. */
+export class HandlerError extends MicroswarmError {
+  readonly actor: string;
+  constructor(actor: string, options: { cause: unknown }) {
+    const cause = options.cause instanceof Error ? `: ${options.cause.name}: ${options.cause.message}` : '';
+    super(`The handler of actor ${actor} failed${cause}`, options);
+    this.actor = actor;
+  }
+}
+
+/** A region handle whose allocation has ended (freed, or reused since): its bytes are someone else's now. */
+export class StaleHandleError extends MicroswarmError {
+  readonly handle: string;
+  constructor(handle: string, detail = 'was freed') {
+    super(`Region handle ${handle} is stale: its allocation ${detail}`);
+    this.handle = handle;
+  }
+}
+
+/** An evictable allocation was reclaimed by the pool's eviction policy. */
+export class EvictedError extends StaleHandleError {
+  constructor(handle: string) {
+    super(handle, 'was evicted under memory pressure');
+  }
+}
+
+/** The caller may not do this with the region: it neither owns it nor was lent it, or a borrower tried to write. */
+export class RegionAccessError extends MicroswarmError {
+  readonly handle: string;
+  constructor(handle: string, detail: string) {
+    super(`Region ${handle}: ${detail}`);
+    this.handle = handle;
+  }
+}
+
+/** An allocation would take an actor past its `memoryQuota`. */
+export class QuotaExceededError extends MicroswarmError {
+  readonly actor: string;
+  readonly quota: number;
+  readonly used: number;
+  readonly requested: number;
+  constructor(actor: string, quota: number, used: number, requested: number) {
+    super(`Actor ${actor} would exceed its memoryQuota of ${quota} bytes: it uses ${used} and asked for ${requested} more`);
+    this.actor = actor;
+    this.quota = quota;
+    this.used = used;
+    this.requested = requested;
+  }
+}
+
+/** No run of free regions is large enough, even after eviction. */
+export class PoolExhaustedError extends MicroswarmError {
+  readonly requested: number;
+  constructor(requested: number, usage: string) {
+    super(`The memory pool cannot place ${requested} bytes: ${usage}`);
+    this.requested = requested;
+  }
+}
+
+/** Error classes rebuilt by name when they cross a thread. */
+export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> = new Map<string, new (...args: never[]) => Error>([
+  ['MicroswarmError', MicroswarmError],
+  ['InvalidOptionError', InvalidOptionError],
+  ['InvalidArgumentError', InvalidArgumentError],
+  ['RuntimeClosedError', RuntimeClosedError],
+  ['ActorModuleError', ActorModuleError],
+  ['ActorInitError', ActorInitError],
+  ['AgentLimitError', AgentLimitError],
+  ['NameTakenError', NameTakenError],
+  ['SerializationError', SerializationError],
+  ['MessageTooLargeError', MessageTooLargeError],
+  ['ActorStoppedError', ActorStoppedError],
+  ['MailboxFullError', MailboxFullError],
+  ['AskTimeoutError', AskTimeoutError],
+  ['AskAbortedError', AskAbortedError],
+  ['HandlerError', HandlerError],
+  ['StaleHandleError', StaleHandleError],
+  ['EvictedError', EvictedError],
+  ['RegionAccessError', RegionAccessError],
+  ['QuotaExceededError', QuotaExceededError],
+  ['PoolExhaustedError', PoolExhaustedError],
+  ['Error', Error],
+  ['TypeError', TypeError],
+  ['RangeError', RangeError],
+  ['SyntaxError', SyntaxError],
+  ['ReferenceError', ReferenceError],
+]);

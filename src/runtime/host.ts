@@ -1,0 +1,111 @@
+/**
+ * The worker side of the runtime: the module Piscina runs in every pool
+ * thread. Piscina owns the thread; the runtime's control tasks (attach,
+ * spawn, stop, quiesce, shutdown) arrive as Piscina tasks routed to this
+ * thread by the runtime's load balancer. Messages never come this way: they
+ * arrive through the SharedArrayBuffer rings the endpoint reads.
+ */
+import { registerCodecExtensions } from '../actors/ref-codec.js';
+import { ActorRef } from '../actors/ref.js';
+import { decode, encode } from './codec.js';
+import type { DirectoryShared } from './directory.js';
+import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
+import { ActorStoppedError, RuntimeClosedError, toError } from './errors.js';
+import type { TransportShared } from './transport.js';
+import type { PoolShared } from '../memory/layout.js';
+
+registerCodecExtensions();
+
+/** @internal Control tasks, as the main thread sends them. */
+export type HostTask =
+  | { op: 'attach'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig }
+  | { op: 'spawn'; slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined }
+  | { op: 'stop'; slot: number; gen: number }
+  | { op: 'suspend' | 'resume'; slot: number; gen: number }
+  | { op: 'quiesce' }
+  | { op: 'shutdown'; deadline: number };
+
+/** @internal */
+export type HostResult = { ok: true; idle?: boolean; handled?: number } | { ok: false; error: Uint8Array };
+
+let endpoint: Endpoint | undefined;
+
+/** Reports to the main thread what only it can publish. */
+class WorkerSystem implements SystemHandler {
+  handle(op: string, payload: Record<string, unknown>): unknown {
+    const ep = attached();
+    if (op === 'stop') return ep.stopRef(payload.ref as ActorRef);
+    if (op === 'watch') return ep.addWatcher(payload.target as ActorRef, payload.watcher as ActorRef);
+    if (op === 'unwatch') return ep.removeWatcher(payload.target as ActorRef, payload.watcher as ActorRef);
+    throw new Error(`unknown control request ${JSON.stringify(op)} on a worker`);
+  }
+
+  deadLetter(letter: DeadLetter): void {
+    const ep = attached();
+    try {
+      ep.notify(0, 'deadLetter', { ...letter });
+    } catch {
+      // A local message that cannot cross threads still becomes a dead letter,
+      // described instead of carried.
+      ep.notify(0, 'deadLetter', { ...letter, message: `[not encodable: ${Object.prototype.toString.call(letter.message)}]` });
+    }
+  }
+
+  failure(failure: ActorFailure): void {
+    attached().notify(0, 'failure', { ...failure });
+  }
+}
+
+function attached(): Endpoint {
+  if (endpoint === undefined) throw new Error('this pool thread is not attached to a runtime');
+  return endpoint;
+}
+
+function failed(err: unknown): HostResult {
+  return { ok: false, error: encode(toError(err), 'error') };
+}
+
+export default async function host(task: HostTask): Promise<HostResult> {
+  try {
+    switch (task.op) {
+      case 'attach': {
+        endpoint = new Endpoint(task.index, task.transport, task.directory, task.pool, task.config, new WorkerSystem());
+        endpoint.start();
+        return { ok: true };
+      }
+      case 'spawn': {
+        const ep = attached();
+        const args = decode(task.args);
+        const parent = task.parent === undefined ? undefined : new ActorRef(task.parent.slot, task.parent.gen, undefined, ep);
+        await ep.startActor(task.slot, task.gen, task.module, args, task.name, parent);
+        return { ok: true };
+      }
+      case 'stop': {
+        const ep = attached();
+        await ep.stopRef(new ActorRef(task.slot, task.gen, undefined, ep));
+        return { ok: true };
+      }
+      case 'suspend':
+      case 'resume': {
+        const ep = attached();
+        const found = ep.setSuspended(new ActorRef(task.slot, task.gen, undefined, ep), task.op === 'suspend');
+        if (!found) return failed(new ActorStoppedError(`Actor(${task.slot}.${task.gen})`));
+        return { ok: true };
+      }
+      case 'quiesce': {
+        const ep = attached();
+        return { ok: true, idle: ep.isIdle(), handled: ep.handled };
+      }
+      case 'shutdown': {
+        const ep = attached();
+        await ep.stopAll(task.deadline);
+        ep.transport.flushAll();
+        ep.close(new RuntimeClosedError('answer: the runtime shut down'));
+        endpoint = undefined;
+        return { ok: true };
+      }
+    }
+  } catch (err) {
+    return failed(err);
+  }
+}

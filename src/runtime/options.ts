@@ -1,0 +1,218 @@
+/**
+ * Options of the public calls, their defaults, and their validation. Every
+ * check fails with `InvalidOptionError` naming the option, what was expected,
+ * and the value received with its type.
+ */
+import { availableParallelism } from 'node:os';
+import type { ResourceLimits } from 'node:worker_threads';
+import { InvalidOptionError } from './errors.js';
+import { overflowPolicies, type OverflowPolicy } from './directory.js';
+import { evictionPolicies, type EvictionPolicy, type MemoryOptions } from '../memory/layout.js';
+
+export type { OverflowPolicy };
+
+/** A mailbox's bound and what happens when it is full. */
+export interface MailboxOptions {
+  /** Messages the mailbox holds before its overflow policy applies. Default `Infinity` (unbounded). */
+  capacity?: number;
+  /**
+   * `'reject'` (default): `tell` returns false, `ask` rejects with `MailboxFullError`, `send` waits.
+   * `'drop-newest'`: the new message is dropped and published as a dead letter (`send` waits instead).
+   * `'drop-oldest'`: the oldest queued message is dropped and published as a dead letter (an ask among them is rejected).
+   */
+  overflow?: OverflowPolicy;
+}
+
+export interface RuntimeOptions {
+  /** Worker threads in the pool. Default `os.availableParallelism()`. */
+  threads?: number;
+  /** Live actors at most, across all threads. Default 256; up to 16,777,216. */
+  maxAgents?: number;
+  /** Default mailbox of every actor; `spawn` may override it. */
+  mailbox?: MailboxOptions;
+  /** Passed to Piscina (and so to each Worker): heap limits of the pool threads. */
+  resourceLimits?: ResourceLimits;
+  /** Timeout of an `ask` that gives none. Default 5000 ms. */
+  askTimeoutMs?: number;
+  /** Bytes of each thread-to-thread ring. Default 1 MiB. */
+  ringBytes?: number;
+  /** Largest encoded message accepted; larger ones fail with `MessageTooLargeError`. Default 64 MiB. */
+  maxMessageBytes?: number;
+  /** Messages an actor handles before the thread moves on to the next ready actor. Default 64. */
+  throughput?: number;
+  /** How long an idle worker polls its rings before parking on Atomics, in microseconds. Default 50. */
+  spinUs?: number;
+  /** The shared region pool (see the README's memory section). */
+  memory?: MemoryOptions;
+  /** Encoded messages above this many bytes travel through the memory pool instead of the ring. Default 64 KiB. */
+  inlineLimit?: number;
+}
+
+/** Options of `rt.spawn` and `ctx.spawn`. */
+export interface SpawnOptions {
+  /** Registers the actor under this name; unique among live actors (`NameTakenError`). */
+  name?: string;
+  /** 0-based index of the pool thread to run on. Default: least loaded (`rt.spawn`), the parent's thread (`ctx.spawn`). */
+  thread?: number;
+  /** This actor's mailbox, overriding the runtime's default. */
+  mailbox?: MailboxOptions;
+  /** Bytes of pool memory this actor may own at once (whole regions count). Default: no limit. */
+  memoryQuota?: number;
+}
+
+/** @internal Options with every default filled in. */
+export interface ResolvedOptions {
+  threads: number;
+  maxAgents: number;
+  mailboxCapacity: number;
+  mailboxPolicy: OverflowPolicy;
+  resourceLimits: ResourceLimits | undefined;
+  askTimeoutMs: number;
+  ringBytes: number;
+  maxMessageBytes: number;
+  throughput: number;
+  spinUs: number;
+  memory: { size: number; regionSize: number; maxRegionsPerAllocation: number; eviction: EvictionPolicy; ttlMs: number; maxLeases: number };
+  inlineLimit: number;
+}
+
+export const kMaxAgentsLimit = 16_777_216;
+const kMaxThreads = 256;
+const kMaxCapacity = 2 ** 30;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function integer(name: string, value: unknown, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+function positiveNumber(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidOptionError(name, 'a finite number above 0', value);
+  }
+  return value;
+}
+
+function checkKeys(name: string, value: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new InvalidOptionError(`${name}.${key}`, `one of the known options (${known.join(', ')})`, value[key]);
+  }
+}
+
+/** @internal Resolves a mailbox option object; `prefix` names it in errors. */
+export function resolveMailbox(
+  prefix: string,
+  value: unknown,
+  defaults: { capacity: number; policy: OverflowPolicy },
+): { capacity: number; policy: OverflowPolicy } {
+  if (value === undefined) return { capacity: defaults.capacity, policy: defaults.policy };
+  if (!isPlainObject(value)) throw new InvalidOptionError(prefix, 'an object', value);
+  checkKeys(prefix, value, ['capacity', 'overflow']);
+  let capacity = defaults.capacity;
+  if (value.capacity !== undefined) {
+    const c = value.capacity;
+    if (c === Infinity) capacity = 0;
+    else if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > kMaxCapacity) {
+      throw new InvalidOptionError(`${prefix}.capacity`, `an integer from 1 to ${kMaxCapacity}, or Infinity`, c);
+    } else capacity = c;
+  }
+  let policy = defaults.policy;
+  if (value.overflow !== undefined) {
+    if (!overflowPolicies.includes(value.overflow as OverflowPolicy)) {
+      throw new InvalidOptionError(`${prefix}.overflow`, `one of ${overflowPolicies.map((p) => `'${p}'`).join(', ')}`, value.overflow);
+    }
+    policy = value.overflow as OverflowPolicy;
+  }
+  return { capacity, policy };
+}
+
+/** @internal */
+export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
+  if (options === undefined) options = {};
+  if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
+  checkKeys('options', options, [
+    'threads', 'maxAgents', 'mailbox', 'resourceLimits', 'askTimeoutMs', 'ringBytes', 'maxMessageBytes', 'throughput', 'spinUs',
+    'memory', 'inlineLimit',
+  ]);
+  const mailbox = resolveMailbox('mailbox', options.mailbox, { capacity: 0, policy: 'reject' });
+  let resourceLimits: ResourceLimits | undefined;
+  if (options.resourceLimits !== undefined) {
+    const limits = options.resourceLimits;
+    if (!isPlainObject(limits)) throw new InvalidOptionError('resourceLimits', 'an object', limits);
+    const known = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
+    checkKeys('resourceLimits', limits, known);
+    for (const key of known) if (limits[key] !== undefined) positiveNumber(`resourceLimits.${key}`, limits[key], 0);
+    resourceLimits = limits as ResourceLimits;
+  }
+  const ringBytes = integer('ringBytes', options.ringBytes, 4096, 2 ** 30, 1 << 20);
+  return {
+    threads: integer('threads', options.threads, 1, kMaxThreads, Math.max(1, availableParallelism())),
+    maxAgents: integer('maxAgents', options.maxAgents, 1, kMaxAgentsLimit, 256),
+    mailboxCapacity: mailbox.capacity,
+    mailboxPolicy: mailbox.policy,
+    resourceLimits,
+    askTimeoutMs: positiveNumber('askTimeoutMs', options.askTimeoutMs, 5000),
+    ringBytes,
+    maxMessageBytes: integer('maxMessageBytes', options.maxMessageBytes, 1024, 2 ** 31 - 1, 64 * 1024 * 1024),
+    throughput: integer('throughput', options.throughput, 1, 1_000_000, 64),
+    spinUs: integer('spinUs', options.spinUs, 0, 100_000, 50),
+    memory: resolveMemory(options.memory),
+    inlineLimit: integer('inlineLimit', options.inlineLimit, 1024, 2 ** 30, 64 * 1024),
+  };
+}
+
+function resolveMemory(value: unknown): ResolvedOptions['memory'] {
+  if (value === undefined) value = {};
+  if (!isPlainObject(value)) throw new InvalidOptionError('memory', 'an object', value);
+  checkKeys('memory', value, ['size', 'regionSize', 'maxRegionsPerAllocation', 'eviction', 'ttlMs', 'maxLeases']);
+  const regionSize = integer('memory.regionSize', value.regionSize, 4096, 2 ** 30, 64 * 1024);
+  if ((regionSize & (regionSize - 1)) !== 0) throw new InvalidOptionError('memory.regionSize', 'a power of two from 4096', regionSize);
+  const size = integer('memory.size', value.size, regionSize, 2 ** 31 - regionSize, 28 * 1024 * 1024);
+  if (size % regionSize !== 0) throw new InvalidOptionError('memory.size', `a multiple of memory.regionSize (${regionSize})`, size);
+  const regions = size / regionSize;
+  const eviction = value.eviction ?? 'lru';
+  if (!evictionPolicies.includes(eviction as EvictionPolicy)) {
+    throw new InvalidOptionError('memory.eviction', `one of ${evictionPolicies.map((p) => `'${p}'`).join(', ')}`, eviction);
+  }
+  return {
+    size,
+    regionSize,
+    maxRegionsPerAllocation: integer('memory.maxRegionsPerAllocation', value.maxRegionsPerAllocation, 1, regions, regions),
+    eviction: eviction as EvictionPolicy,
+    ttlMs: integer('memory.ttlMs', value.ttlMs, 1, 2 ** 31 - 1, 60_000),
+    maxLeases: integer('memory.maxLeases', value.maxLeases, 1, 1 << 20, 4096),
+  };
+}
+
+/** @internal Validates spawn options against a runtime's settings. */
+export function resolveSpawnOptions(
+  options: unknown,
+  threads: number,
+  defaults: { capacity: number; policy: OverflowPolicy },
+): { name: string | undefined; thread: number | undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number } {
+  if (options === undefined) return { name: undefined, thread: undefined, capacity: defaults.capacity, policy: defaults.policy, memoryQuota: 0 };
+  if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
+  checkKeys('options', options, ['name', 'thread', 'mailbox', 'memoryQuota']);
+  const { name, thread } = options;
+  if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 256)) {
+    throw new InvalidOptionError('name', 'a non-empty string of at most 256 characters', name);
+  }
+  if (thread !== undefined && (typeof thread !== 'number' || !Number.isInteger(thread) || thread < 0 || thread >= threads)) {
+    throw new InvalidOptionError('thread', `an integer from 0 to ${threads - 1} (the pool has ${threads} threads)`, thread);
+  }
+  const mailbox = resolveMailbox('mailbox', options.mailbox, defaults);
+  let memoryQuota = 0;
+  if (options.memoryQuota !== undefined && options.memoryQuota !== Infinity) {
+    memoryQuota = integer('memoryQuota', options.memoryQuota, 1, 2 ** 31 - 1, 0);
+  }
+  return { name: name as string | undefined, thread: thread as number | undefined, capacity: mailbox.capacity, policy: mailbox.policy, memoryQuota };
+}

@@ -1,0 +1,446 @@
+/**
+ * `Runtime`: the public entry on the main thread. It owns the shared memory
+ * (directory, rings, doorbells), the Piscina pool that owns the threads, the
+ * name registry, and the main thread's endpoint (asks, replies, dead letters).
+ *
+ * Control tasks reach one chosen thread through Piscina itself: each task
+ * carries its target endpoint under `Piscina.queueOptionsSymbol`, and the
+ * pool's `loadBalancer` returns the worker attached to that endpoint. At
+ * start-up one `attach` task per thread binds each Piscina worker to an
+ * endpoint index. Nothing here bypasses Piscina to talk to a worker; the data
+ * plane (messages) never goes through it.
+ */
+import { Piscina } from 'piscina';
+import { registerCodecExtensions } from '../actors/ref-codec.js';
+import { createPoolShared, type PoolShared } from '../memory/layout.js';
+import { Pool, type MemoryStats } from '../memory/pool.js';
+import { ActorRef } from '../actors/ref.js';
+import { decode, encode } from './codec.js';
+import { Directory, overflowPolicies } from './directory.js';
+import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
+import {
+  ActorStoppedError, AgentLimitError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
+} from './errors.js';
+import { EventSource } from './events.js';
+import type { HostResult, HostTask } from './host.js';
+import { checkModuleExists, normalizeModuleUrl } from './modules.js';
+import { resolveRuntimeOptions, resolveSpawnOptions, type ResolvedOptions, type RuntimeOptions, type SpawnOptions, type OverflowPolicy } from './options.js';
+import { createTransportShared } from './transport.js';
+
+registerCodecExtensions();
+
+/** Options of {@link Runtime.shutdown}. */
+export interface ShutdownOptions {
+  /** How long mailboxes may take to drain before actors are stopped regardless. Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+/** A snapshot of the runtime, from {@link Runtime.stats}. */
+export interface RuntimeStats {
+  threads: Array<{ thread: number; actors: number }>;
+  liveActors: number;
+  maxAgents: number;
+  deadLetters: number;
+  failures: number;
+}
+
+type QueueOptions = { endpoint: number; attach?: boolean };
+type RoutedTask = HostTask & { [key: symbol]: QueueOptions };
+type PiscinaWorkerLike = { id: number; terminating: boolean; destroyed: boolean };
+
+/** Where the worker entry is: built JS, or (running from sources) an ESM shim that loads the TypeScript host. */
+function hostEntry(): string {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return new URL(fromSource ? './host-source.mjs' : './host.js', import.meta.url).href;
+}
+
+export class Runtime {
+  /** Messages that could not be delivered: to a stopped or unknown actor, or dropped by an overflow policy. */
+  readonly deadLetters = new EventSource<DeadLetter>();
+  /** Handlers that threw or rejected (the actor goes on; supervision decides more later). */
+  readonly failures = new EventSource<ActorFailure>();
+  /** Worker threads in the pool. */
+  readonly threads: number;
+  /** Live actors at most. */
+  readonly maxAgents: number;
+  /** The shared region pool: `stats()` and `collect()`. */
+  readonly memory: RuntimeMemory;
+
+  private readonly options: ResolvedOptions;
+  private readonly directory: Directory;
+  private readonly endpoint: Endpoint;
+  private readonly pool: Piscina;
+  private readonly endpointToWorker = new Map<number, number>();
+  private readonly workerToEndpoint = new Map<number, number>();
+  private readonly names = new Map<string, ActorRef>();
+  private keepAlive: NodeJS.Timeout | undefined;
+  private closing = false;
+  private shutdownPromise: Promise<void> | undefined;
+
+  /**
+   * Starts a runtime: the pool's threads, the shared memory, and the rings.
+   * Resolves once every thread is attached.
+   *
+   * @example
+   * const rt = await Runtime.start({ threads: 2, maxAgents: 256 });
+   */
+  static async start(options?: RuntimeOptions): Promise<Runtime> {
+    const resolved = resolveRuntimeOptions(options);
+    const rt = new Runtime(resolved);
+    try {
+      await rt.attachThreads();
+    } catch (err) {
+      await rt.pool.destroy().catch(() => undefined);
+      rt.endpoint.close(new RuntimeClosedError('start'));
+      if (rt.keepAlive) clearInterval(rt.keepAlive);
+      throw err;
+    }
+    return rt;
+  }
+
+  private constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.threads = options.threads;
+    this.maxAgents = options.maxAgents;
+    const endpoints = options.threads + 1;
+    this.directory = Directory.create(options.maxAgents);
+    const transport = createTransportShared(endpoints, options.ringBytes);
+    const config = this.endpointConfig();
+    const pool = createPoolShared(options.memory, options.maxAgents);
+    this.endpoint = new Endpoint(0, transport, this.directory.shared, pool, config, this.systemHandler());
+    this.memory = new RuntimeMemory(this.endpoint.pool, this.directory);
+    this.endpoint.start();
+    // The runtime keeps the process alive until shutdown, as a server does:
+    // accepted messages must not vanish because the main script returned.
+    this.keepAlive = setInterval(() => undefined, 1 << 30);
+    this.pool = new Piscina({
+      filename: hostEntry(),
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      // Long-lived actors: threads never idle out, and Piscina must not block
+      // a worker's event loop between tasks (the endpoint runs there).
+      idleTimeout: Infinity,
+      atomics: 'disabled',
+      concurrentTasksPerWorker: 1 << 20,
+      resourceLimits: options.resourceLimits,
+      loadBalancer: (task, workers) => this.pickWorker(task as unknown as Record<symbol, QueueOptions | null>, workers),
+    });
+    this.pendingAttach = { transport, config, pool };
+  }
+
+  private pendingAttach: { transport: ReturnType<typeof createTransportShared>; config: EndpointConfig; pool: PoolShared } | undefined;
+
+  private endpointConfig(): EndpointConfig {
+    const o = this.options;
+    return {
+      threads: o.threads,
+      askTimeoutMs: o.askTimeoutMs,
+      maxMessageBytes: o.maxMessageBytes,
+      throughput: o.throughput,
+      spinUs: o.spinUs,
+      defaultCapacity: o.mailboxCapacity,
+      defaultPolicy: o.mailboxPolicy,
+      inlineLimit: o.inlineLimit,
+    };
+  }
+
+  private async attachThreads(): Promise<void> {
+    const attach = this.pendingAttach;
+    if (attach === undefined) throw new Error('already attached');
+    this.pendingAttach = undefined;
+    const tasks: Array<Promise<HostResult>> = [];
+    for (let thread = 0; thread < this.threads; thread++) {
+      const task = {
+        op: 'attach', index: thread + 1, transport: attach.transport, directory: this.directory.shared, pool: attach.pool, config: attach.config,
+      } as HostTask;
+      tasks.push(this.runRouted(task, { endpoint: thread + 1, attach: true }));
+    }
+    for (const result of await Promise.all(tasks)) this.unwrap(result);
+  }
+
+  /** Piscina's load balancer: a control task goes to the worker of its endpoint. */
+  private pickWorker<W extends PiscinaWorkerLike>(task: Record<symbol, QueueOptions | null>, workers: W[]): W | null {
+    const target = task[Piscina.queueOptionsSymbol];
+    if (target === null || target === undefined) return null;
+    if (target.attach) {
+      for (const worker of workers) {
+        if (!this.workerToEndpoint.has(worker.id) && !worker.terminating && !worker.destroyed) {
+          this.workerToEndpoint.set(worker.id, target.endpoint);
+          this.endpointToWorker.set(target.endpoint, worker.id);
+          return worker;
+        }
+      }
+      return null;
+    }
+    const id = this.endpointToWorker.get(target.endpoint);
+    for (const worker of workers) if (worker.id === id && !worker.destroyed) return worker;
+    return null;
+  }
+
+  private runRouted(task: HostTask, target: QueueOptions): Promise<HostResult> {
+    const routed = task as RoutedTask;
+    routed[Piscina.queueOptionsSymbol] = target;
+    return this.pool.run(routed) as Promise<HostResult>;
+  }
+
+  private unwrap(result: HostResult): HostResult {
+    if (!result.ok) throw decode(result.error);
+    return result;
+  }
+
+  private systemHandler(): SystemHandler {
+    return {
+      handle: (op, payload) => {
+        switch (op) {
+          case 'deadLetter':
+            this.deadLetters.publish(payload as unknown as DeadLetter);
+            return undefined;
+          case 'failure':
+            this.failures.publish(payload as unknown as ActorFailure);
+            return undefined;
+          case 'lookup':
+            return this.lookup(payload.name as string);
+          case 'spawn':
+            return this.spawnResolved(
+              payload.module as string,
+              payload.args,
+              {
+                name: payload.name as string | undefined,
+                thread: payload.thread as number,
+                capacity: payload.capacity as number,
+                policy: payload.overflow as OverflowPolicy,
+                memoryQuota: (payload.memoryQuota as number | undefined) ?? 0,
+              },
+              payload.parent as ActorRef | undefined,
+            );
+          default:
+            throw new MicroswarmError(`unknown control request ${JSON.stringify(op)}`);
+        }
+      },
+      deadLetter: (letter) => this.deadLetters.publish(letter),
+      failure: (failure) => this.failures.publish(failure),
+    };
+  }
+
+  private checkOpen(what: string): void {
+    if (this.closing) throw new RuntimeClosedError(what);
+  }
+
+  /**
+   * Spawns an actor from a module whose default export is `defineActor(...)`.
+   * Resolves to its ref once `init` has run. Placement: `options.thread`, or
+   * the least loaded thread.
+   *
+   * @example
+   * const counter = await rt.spawn(new URL('./counter.js', import.meta.url), { start: 0 }, { name: 'c1' });
+   */
+  async spawn<Msg = unknown, Reply = unknown>(
+    moduleUrl: URL | string,
+    args?: unknown,
+    options?: SpawnOptions,
+  ): Promise<ActorRef<Msg, Reply>> {
+    this.checkOpen('spawn');
+    const url = normalizeModuleUrl(moduleUrl);
+    const opts = resolveSpawnOptions(options, this.threads, { capacity: this.options.mailboxCapacity, policy: this.options.mailboxPolicy });
+    checkModuleExists(url);
+    return (await this.spawnResolved(url, args, opts, undefined)) as ActorRef<Msg, Reply>;
+  }
+
+  private async spawnResolved(
+    url: string,
+    args: unknown,
+    opts: { name: string | undefined; thread: number | undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number },
+    parent: ActorRef | undefined,
+  ): Promise<ActorRef> {
+    this.checkOpen('spawn');
+    const argBytes = encode(args, 'args');
+    const endpoint = opts.thread === undefined ? this.leastLoaded() : opts.thread + 1;
+    if (opts.name !== undefined) this.checkNameFree(opts.name);
+    const slot = this.directory.allocate(endpoint, opts.capacity, overflowPolicies.indexOf(opts.policy));
+    if (slot < 0) throw new AgentLimitError(this.maxAgents);
+    this.endpoint.transport.addLoad(endpoint, 1);
+    this.endpoint.pool.setQuota(slot, opts.memoryQuota);
+    const gen = Atomics.load(this.directory.gen, slot);
+    const ref = new ActorRef(slot, gen, opts.name, this.endpoint);
+    // Reserved before init runs: a second spawn with the same name fails at once.
+    if (opts.name !== undefined) this.names.set(opts.name, ref);
+    let result: HostResult;
+    try {
+      result = await this.runRouted(
+        {
+          op: 'spawn', slot, gen, module: url, args: argBytes, name: opts.name,
+          parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen },
+        },
+        { endpoint },
+      );
+    } catch (err) {
+      // The thread never took the slot: give it back here.
+      this.directory.release(slot);
+      this.endpoint.transport.addLoad(endpoint, -1);
+      throw err;
+    }
+    this.unwrap(result); // on failure the host already released the slot
+    return ref;
+  }
+
+  private checkNameFree(name: string): void {
+    const holder = this.names.get(name);
+    if (holder === undefined) return;
+    if (this.directory.isLive(holder.slot, holder.gen)) throw new NameTakenError(name);
+    this.names.delete(name);
+  }
+
+  private leastLoaded(): number {
+    let best = 1;
+    let bestLoad = Infinity;
+    for (let endpoint = 1; endpoint <= this.threads; endpoint++) {
+      const load = this.endpoint.transport.load(endpoint);
+      if (load < bestLoad) {
+        best = endpoint;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  /** The live actor registered under `name`, or undefined. */
+  lookup<Msg = unknown, Reply = unknown>(name: string): ActorRef<Msg, Reply> | undefined {
+    this.checkOpen('lookup');
+    if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', name);
+    const ref = this.names.get(name);
+    if (ref === undefined) return undefined;
+    if (!this.directory.isLive(ref.slot, ref.gen)) {
+      this.names.delete(name);
+      return undefined;
+    }
+    return ref as ActorRef<Msg, Reply>;
+  }
+
+  /**
+   * Stops an actor after its running handler; its children stop first-come,
+   * queued messages become dead letters (asks reject with ActorStoppedError).
+   * Resolves when it has stopped; stopping a stopped actor does nothing.
+   */
+  async stop(ref: ActorRef): Promise<void> {
+    this.checkOpen('stop');
+    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    if (!this.directory.isLive(ref.slot, ref.gen)) return;
+    const endpoint = Atomics.load(this.directory.thread, ref.slot);
+    this.unwrap(await this.runRouted({ op: 'stop', slot: ref.slot, gen: ref.gen }, { endpoint }));
+  }
+
+  /**
+   * Suspends an actor: it finishes the handler it is in, then handles
+   * nothing until {@link resume}; its mailbox keeps accepting messages up to
+   * its bound (then its overflow policy applies). Rejects with
+   * ActorStoppedError for an actor that has stopped.
+   */
+  suspend(ref: ActorRef): Promise<void> {
+    return this.lifecycle('suspend', ref);
+  }
+
+  /** Resumes a suspended actor: it handles its queued messages in order. */
+  resume(ref: ActorRef): Promise<void> {
+    return this.lifecycle('resume', ref);
+  }
+
+  private async lifecycle(op: 'suspend' | 'resume', ref: ActorRef): Promise<void> {
+    this.checkOpen(op);
+    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    if (!this.directory.isLive(ref.slot, ref.gen)) throw new ActorStoppedError(ref.toString());
+    const endpoint = Atomics.load(this.directory.thread, ref.slot);
+    this.unwrap(await this.runRouted({ op, slot: ref.slot, gen: ref.gen }, { endpoint }));
+  }
+
+  /** Actors per thread and totals. */
+  stats(): RuntimeStats {
+    const threads: RuntimeStats['threads'] = [];
+    for (let thread = 0; thread < this.threads; thread++) {
+      threads.push({ thread, actors: this.endpoint.transport.load(thread + 1) });
+    }
+    return {
+      threads,
+      liveActors: this.directory.liveCount(),
+      maxAgents: this.maxAgents,
+      deadLetters: this.deadLetters.count,
+      failures: this.failures.count,
+    };
+  }
+
+  /**
+   * Stops accepting work, lets mailboxes drain for up to `timeoutMs`, stops
+   * every actor (postStop runs; what is still queued becomes dead letters),
+   * and ends the pool. Afterwards the runtime holds no handle: the process
+   * can exit. Calling it again returns the same promise.
+   */
+  shutdown(options?: ShutdownOptions): Promise<void> {
+    if (options !== undefined && (options === null || typeof options !== 'object')) {
+      return Promise.reject(new InvalidOptionError('options', 'an object', options));
+    }
+    const timeoutMs = options?.timeoutMs ?? 5000;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
+      return Promise.reject(new InvalidOptionError('timeoutMs', 'a finite number from 0 up', timeoutMs));
+    }
+    this.shutdownPromise ??= this.doShutdown(timeoutMs);
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    this.endpoint.accepting = false;
+    const deadline = Date.now() + timeoutMs;
+    const all = (task: HostTask) =>
+      Promise.all(Array.from({ length: this.threads }, (_, thread) => this.runRouted({ ...task }, { endpoint: thread + 1 })));
+    try {
+      // 1. Drain: until every thread is idle twice in a row with no message
+      //    handled in between, and nothing of ours is still unread.
+      let lastHandled = -1;
+      while (Date.now() < deadline) {
+        const states = await all({ op: 'quiesce' });
+        const handled = states.reduce((sum, s) => sum + (s.ok ? (s.handled ?? 0) : 0), 0);
+        const idle = states.every((s) => s.ok && s.idle) && this.endpoint.transport.outboundDrained();
+        if (idle && handled === lastHandled) break;
+        lastHandled = handled;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      // 2. Stop every actor; their last dead letters reach us through the
+      //    rings. Handlers still running get one more second, then are cut off.
+      await all({ op: 'shutdown', deadline: Math.max(deadline, Date.now()) + 1000 });
+      this.endpoint.pollNow();
+    } finally {
+      this.endpoint.close(new RuntimeClosedError('answer: the runtime shut down'));
+      if (this.keepAlive) clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
+      await this.pool.destroy();
+    }
+  }
+}
+
+/** `rt.memory`: the pool seen from the main thread. */
+export class RuntimeMemory {
+  private readonly pool: Pool;
+  private readonly directory: Directory;
+
+  /** @internal */
+  constructor(pool: Pool, directory: Directory) {
+    this.pool = pool;
+    this.directory = directory;
+  }
+
+  /** Size, used, free, largest free run, counters, and bytes owned per actor. */
+  stats(): MemoryStats {
+    return this.pool.stats();
+  }
+
+  /**
+   * Reclaims orphans: allocations whose owner is no longer live and loans
+   * whose holder is not (normally done when each actor stops; this sweeps up
+   * after anything that escaped that, such as a thread that died).
+   */
+  collect(): { allocations: number; bytes: number; loans: number } {
+    return this.pool.collect(
+      (slot, gen) => this.directory.isLive(slot, gen),
+      (slot) => this.directory.isLive(slot, Atomics.load(this.directory.gen, slot)),
+    );
+  }
+}

@@ -1,0 +1,350 @@
+/**
+ * The cross-thread data plane of one thread ("endpoint"): its outbound rings
+ * (one to every other endpoint), its inbound rings (one from every other
+ * endpoint), and the doorbell protocol that parks an idle thread on Atomics
+ * and wakes it only when it is parked.
+ *
+ * Endpoints: 0 is the main thread, 1..threads are the pool's workers. All
+ * shared buffers are allocated by the main thread (see `createTransportShared`),
+ * so what a thread has not read survives its death.
+ *
+ * Doorbells: one Int32Array, 16 words (64 bytes, one cache line) per endpoint:
+ *
+ *   word kSeq     bumped by a sender that wakes the endpoint; waited on
+ *   word kParked  1 while the endpoint is (about to be) parked
+ *   word kLoad    actors hosted (for least-loaded placement)
+ *
+ * Park/wake (a Dekker-style handshake; all Atomics are sequentially consistent):
+ *   receiver: seq = load(kSeq); store(kParked, 1); if any ring non-empty -> unpark; else waitAsync(kSeq, seq)
+ *   sender:   push frame (store of the ring's write index); if CAS(kParked, 1 -> 0) succeeded: add(kSeq, 1); notify(kSeq)
+ * Either the receiver's re-check sees the frame, or the sender's CAS sees the
+ * parked flag; and because the receiver waits on the value of kSeq read
+ * before its re-check, a bump between the re-check and the wait makes
+ * waitAsync return at once. No wake-up is lost, and a busy receiver costs its
+ * senders one failed CAS per message, no notify.
+ *
+ * Backpressure between threads: when a ring is full, frames wait in the
+ * sender's backlog (heap, FIFO, so ordering holds) and the sender raises the
+ * ring's `spaceWanted` flag; the consumer, after reading from that ring,
+ * clears the flag and rings the sender's doorbell, which flushes the backlog.
+ */
+import { Ring, allocateRing, kHeaderBytes, kLengthMask, kMoreFlag } from './ring.js';
+
+const kBellWords = 16;
+const kSeq = 0;
+const kParked = 1;
+const kLoad = 2;
+
+/** Shared buffers of the data plane; plain data that travels to workers. */
+export interface TransportShared {
+  endpoints: number;
+  /** rings[from * endpoints + to], null on the diagonal. */
+  rings: Array<SharedArrayBuffer | null>;
+  bells: SharedArrayBuffer;
+  spaceWanted: SharedArrayBuffer;
+}
+
+export function createTransportShared(endpoints: number, ringBytes: number): TransportShared {
+  const rings: Array<SharedArrayBuffer | null> = [];
+  for (let from = 0; from < endpoints; from++) {
+    for (let to = 0; to < endpoints; to++) rings.push(from === to ? null : allocateRing(ringBytes));
+  }
+  return {
+    endpoints,
+    rings,
+    bells: new SharedArrayBuffer(endpoints * kBellWords * 4),
+    spaceWanted: new SharedArrayBuffer(endpoints * endpoints * 4),
+  };
+}
+
+/** Frames waiting for room in one outbound ring, stored back to back in chunks. */
+class Backlog {
+  /** Each chunk holds whole frames in [0, end). */
+  private chunks: Array<{ bytes: Uint8Array; end: number }> = [];
+  private readPos = 0;
+  get isEmpty(): boolean {
+    return this.chunks.length === 0;
+  }
+
+  /** Appends a complete frame (header included). */
+  append(frame: Uint8Array, length: number): void {
+    let last = this.chunks[this.chunks.length - 1];
+    if (last === undefined || last.bytes.length - last.end < length) {
+      last = { bytes: new Uint8Array(Math.max(64 * 1024, length)), end: 0 };
+      this.chunks.push(last);
+    }
+    last.bytes.set(frame.subarray(0, length), last.end);
+    last.end += length;
+  }
+
+  /** Pushes frames into `ring` until it is full or the backlog is empty; returns frames pushed. */
+  flushInto(ring: Ring): number {
+    let pushed = 0;
+    while (this.chunks.length > 0) {
+      const chunk = this.chunks[0];
+      if (this.readPos >= chunk.end) {
+        this.chunks.shift();
+        this.readPos = 0;
+        continue;
+      }
+      const b = chunk.bytes;
+      const at = this.readPos;
+      const header = (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+      const length = kHeaderBytes + (header & kLengthMask);
+      if (!ring.pushFrame(b.subarray(at), length)) return pushed;
+      this.readPos += length;
+      pushed++;
+    }
+    return pushed;
+  }
+}
+
+/** What the transport hands each complete inbound message to. */
+export type FrameHandler = (from: number, bytes: Uint8Array, start: number, end: number) => void;
+
+export class Transport {
+  readonly index: number;
+  readonly endpoints: number;
+  private readonly outRings: Array<Ring | null> = [];
+  private readonly inRings: Array<Ring | null> = [];
+  private readonly backlogs: Array<Backlog | null> = [];
+  private backlogCount = 0;
+  private readonly bells: Int32Array;
+  private readonly spaceWanted: Int32Array;
+  /** Reassembly of split messages, per inbound ring. */
+  private readonly partial: Array<{ bytes: Uint8Array; length: number } | undefined> = [];
+  /** This thread's copy of one ring's readable bytes. Handlers must not keep views into it. */
+  private batch = new Uint8Array(64 * 1024);
+  private waiting = false;
+  private closed = false;
+  private readonly onWake: () => void;
+
+  constructor(shared: TransportShared, index: number, onWake: () => void) {
+    this.index = index;
+    this.endpoints = shared.endpoints;
+    this.onWake = onWake;
+    for (let other = 0; other < shared.endpoints; other++) {
+      const out = shared.rings[index * shared.endpoints + other];
+      const inbound = shared.rings[other * shared.endpoints + index];
+      this.outRings.push(out ? new Ring(out) : null);
+      this.inRings.push(inbound ? new Ring(inbound) : null);
+      this.backlogs.push(out ? new Backlog() : null);
+      this.partial.push(undefined);
+    }
+    this.bells = new Int32Array(shared.bells);
+    this.spaceWanted = new Int32Array(shared.spaceWanted);
+  }
+
+  /** Largest body one frame to `target` can carry. */
+  maxFrameBody(target: number): number {
+    return (this.outRings[target] as Ring).maxFrameBody;
+  }
+
+  /**
+   * Sends one message whose body sits in `scratch[kHeaderBytes, kHeaderBytes +
+   * bodyLength)`; the first 4 bytes of scratch are overwritten with the frame
+   * header. Never drops: what the ring cannot take now waits in the backlog.
+   */
+  send(target: number, scratch: Uint8Array, bodyLength: number): void {
+    const ring = this.outRings[target];
+    if (ring === null || ring === undefined) throw new Error(`no ring from endpoint ${this.index} to ${target}`);
+    const backlog = this.backlogs[target] as Backlog;
+    if (backlog.isEmpty && bodyLength <= ring.maxFrameBody) {
+      writeHeader(scratch, 0, bodyLength);
+      if (ring.pushFrame(scratch, kHeaderBytes + bodyLength)) {
+        this.wake(target);
+        return;
+      }
+    }
+    this.enqueueBacklog(ring, backlog, scratch, bodyLength);
+    this.flush(target);
+  }
+
+  private enqueueBacklog(ring: Ring, backlog: Backlog, scratch: Uint8Array, bodyLength: number): void {
+    if (backlog.isEmpty) this.backlogCount++;
+    const max = ring.maxFrameBody;
+    for (let offset = 0; offset < bodyLength || offset === 0; offset += max) {
+      const chunk = Math.min(max, bodyLength - offset);
+      const more = offset + chunk < bodyLength;
+      const framed = new Uint8Array(kHeaderBytes + chunk);
+      writeHeader(framed, 0, chunk | (more ? kMoreFlag : 0));
+      framed.set(scratch.subarray(kHeaderBytes + offset, kHeaderBytes + offset + chunk), kHeaderBytes);
+      backlog.append(framed, framed.length);
+      if (!more) break;
+    }
+  }
+
+  /**
+   * Pushes what waits in the backlog to `target`; returns the frames pushed.
+   * When frames remain, raises the ring's `spaceWanted` flag so the consumer
+   * rings us after it reads.
+   */
+  private flush(target: number): number {
+    const backlog = this.backlogs[target] as Backlog;
+    if (backlog.isEmpty) return 0;
+    const ring = this.outRings[target] as Ring;
+    let pushed = backlog.flushInto(ring);
+    if (!backlog.isEmpty) {
+      // Ask the consumer to ring us when it has read; then look again, in
+      // case it read everything between our push attempt and the flag.
+      Atomics.store(this.spaceWanted, this.index * this.endpoints + target, 1);
+      pushed += backlog.flushInto(ring);
+    }
+    if (pushed > 0) this.wake(target);
+    if (backlog.isEmpty) this.backlogCount--;
+    return pushed;
+  }
+
+  /** Flushes every backlog; returns the frames pushed. */
+  flushAll(): number {
+    if (this.backlogCount === 0) return 0;
+    let pushed = 0;
+    for (let target = 0; target < this.endpoints; target++) if (this.backlogs[target] !== null) pushed += this.flush(target);
+    return pushed;
+  }
+
+  get hasBacklog(): boolean {
+    return this.backlogCount > 0;
+  }
+
+  /** Rings `target`'s doorbell if it is parked. */
+  wake(target: number): void {
+    const base = target * kBellWords;
+    // A plain load first: while the receiver is busy the line stays shared
+    // and senders pay no locked instruction.
+    if (Atomics.load(this.bells, base + kParked) === 1 && Atomics.compareExchange(this.bells, base + kParked, 1, 0) === 1) {
+      Atomics.add(this.bells, base + kSeq, 1);
+      Atomics.notify(this.bells, base + kSeq);
+    }
+  }
+
+  /**
+   * Reads the inbound rings, handing each complete message to `handler`.
+   * Each ring is emptied in one batch (one pop of all readable bytes), then
+   * parsed from this thread's copy. Returns the number of messages.
+   */
+  poll(handler: FrameHandler): number {
+    let count = 0;
+    for (let from = 0; from < this.endpoints; from++) {
+      const ring = this.inRings[from];
+      if (ring === null || ring === undefined) continue;
+      const available = ring.availableRead();
+      if (available === 0) continue;
+      if (available > this.batch.length) this.batch = new Uint8Array(Math.max(available, this.batch.length * 2));
+      const batch = this.batch;
+      ring.popAll(batch, available);
+      // Room was made: a producer waiting on it is rung.
+      const flag = from * this.endpoints + this.index;
+      if (Atomics.load(this.spaceWanted, flag) === 1) {
+        Atomics.store(this.spaceWanted, flag, 0);
+        this.wake(from);
+      }
+      let at = 0;
+      while (at < available) {
+        const header = (batch[at] | (batch[at + 1] << 8) | (batch[at + 2] << 16) | (batch[at + 3] << 24)) >>> 0;
+        const length = header & kLengthMask;
+        const start = at + kHeaderBytes;
+        at = start + length;
+        const pending = this.partial[from];
+        if ((header & kMoreFlag) !== 0 || pending !== undefined) {
+          const assembled = pending ?? { bytes: new Uint8Array(Math.max(length * 2, 1024)), length: 0 };
+          if (assembled.length + length > assembled.bytes.length) {
+            const grown = new Uint8Array(Math.max(assembled.bytes.length * 2, assembled.length + length));
+            grown.set(assembled.bytes.subarray(0, assembled.length));
+            assembled.bytes = grown;
+          }
+          assembled.bytes.set(batch.subarray(start, start + length), assembled.length);
+          assembled.length += length;
+          if ((header & kMoreFlag) !== 0) {
+            this.partial[from] = assembled;
+            continue;
+          }
+          this.partial[from] = undefined;
+          count++;
+          handler(from, assembled.bytes, 0, assembled.length);
+          continue;
+        }
+        count++;
+        handler(from, batch, start, start + length);
+      }
+    }
+    return count;
+  }
+
+  /** True when some inbound ring holds a frame. */
+  hasInbound(): boolean {
+    for (let from = 0; from < this.endpoints; from++) {
+      const ring = this.inRings[from];
+      if (ring !== null && ring !== undefined && !ring.isEmpty()) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Parks this endpoint until a sender rings. `hasLocalWork` is checked after
+   * the parked flag is raised, closing the race with senders. Returns false
+   * (not parked) when there is work to do now.
+   */
+  park(hasLocalWork: () => boolean): boolean {
+    if (this.closed) return true;
+    const base = this.index * kBellWords;
+    const seq = Atomics.load(this.bells, base + kSeq);
+    Atomics.store(this.bells, base + kParked, 1);
+    // With the parked flag up, look once more for work: frames that arrived,
+    // local work, and room for our own backlog. A consumer that made room
+    // before this point may have rung while we were not parked (its ring
+    // was lost); after it, its ring wakes us.
+    if (this.hasInbound() || hasLocalWork() || this.flushAll() > 0) {
+      Atomics.compareExchange(this.bells, base + kParked, 1, 0);
+      return false;
+    }
+    if (this.waiting) return true; // an earlier waitAsync is still armed
+    const result = Atomics.waitAsync(this.bells, base + kSeq, seq);
+    if (!result.async) {
+      Atomics.compareExchange(this.bells, base + kParked, 1, 0);
+      return false;
+    }
+    this.waiting = true;
+    void result.value.then(() => {
+      this.waiting = false;
+      if (!this.closed) this.onWake();
+    });
+    return true;
+  }
+
+  /** Marks this endpoint busy, so senders skip the notify. */
+  unpark(): void {
+    Atomics.store(this.bells, this.index * kBellWords + kParked, 0);
+  }
+
+  /** Adds `delta` to the actor count published for `endpoint`. */
+  addLoad(endpoint: number, delta: number): void {
+    Atomics.add(this.bells, endpoint * kBellWords + kLoad, delta);
+  }
+
+  load(endpoint: number): number {
+    return Atomics.load(this.bells, endpoint * kBellWords + kLoad);
+  }
+
+  /** Stops parking; wakes a pending waitAsync so nothing is left armed. */
+  close(): void {
+    this.closed = true;
+    const base = this.index * kBellWords;
+    Atomics.add(this.bells, base + kSeq, 1);
+    Atomics.notify(this.bells, base + kSeq);
+  }
+
+  /** True when every outbound ring and backlog of this endpoint is empty (its messages were read). */
+  outboundDrained(): boolean {
+    if (this.backlogCount > 0) return false;
+    for (const ring of this.outRings) if (ring !== null && ring !== undefined && !ring.isEmpty()) return false;
+    return true;
+  }
+}
+
+function writeHeader(bytes: Uint8Array, at: number, header: number): void {
+  bytes[at] = header & 0xff;
+  bytes[at + 1] = (header >>> 8) & 0xff;
+  bytes[at + 2] = (header >>> 16) & 0xff;
+  bytes[at + 3] = (header >>> 24) & 0xff;
+}

@@ -1,0 +1,269 @@
+/**
+ * Actor lifecycle: placement, children (ctx.spawn), stop (rt.stop and
+ * ctx.stop), postStop and ctx.signal, the name registry, timers, and the
+ * agent limit.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ActorRef, ActorStoppedError, AgentLimitError, NameTakenError, Runtime,
+} from '../src/index.js';
+import { collectDeadLetters, eventually } from './fixtures/helpers.js';
+import type { ProbeMsg } from './fixtures/probe.js';
+
+const probeUrl = new URL('./fixtures/probe.ts', import.meta.url);
+const leafUrl = new URL('./fixtures/leaf.ts', import.meta.url);
+
+type Probe = ActorRef<ProbeMsg, unknown>;
+type Leaf = ActorRef<{ type: 'value' }, number>;
+
+let rt: Runtime;
+
+beforeEach(async () => {
+  rt = await Runtime.start({ threads: 2 });
+});
+
+afterEach(async () => {
+  await rt.shutdown();
+});
+
+/** A probe that records lifecycle events told to it by other actors. */
+async function spawnWatcher(runtime: Runtime = rt): Promise<Probe> {
+  return runtime.spawn<ProbeMsg, unknown>(probeUrl, { tag: 'watcher' });
+}
+
+async function historyOf(probe: Probe): Promise<unknown[]> {
+  return (await probe.ask({ type: 'history' })) as unknown[];
+}
+
+async function isStopped(ref: ActorRef): Promise<boolean> {
+  return ref.ask({ type: 'history' }).then(
+    () => false,
+    (err: unknown) => err instanceof ActorStoppedError,
+  );
+}
+
+describe('spawn', () => {
+  it('places an actor on the thread asked for', async () => {
+    const on0 = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
+    const on1 = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 1 });
+    expect(await on0.ask({ type: 'thread' })).toBe(0);
+    expect(await on1.ask({ type: 'thread' })).toBe(1);
+  });
+
+  it('places actors on the least loaded thread by default', async () => {
+    const refs = await Promise.all(Array.from({ length: 6 }, () => rt.spawn<ProbeMsg, unknown>(probeUrl)));
+    const threads = await Promise.all(refs.map((ref) => ref.ask({ type: 'thread' })));
+    expect(threads.filter((t) => t === 0)).toHaveLength(3);
+    expect(threads.filter((t) => t === 1)).toHaveLength(3);
+    expect(rt.stats().threads).toEqual([{ thread: 0, actors: 3 }, { thread: 1, actors: 3 }]);
+    expect(rt.stats().liveActors).toBe(6);
+  });
+
+  it('passes the spawn args to init', async () => {
+    const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl, { tag: 'hello' });
+    expect(await probe.ask({ type: 'tag' })).toBe('hello');
+  });
+});
+
+describe('children (ctx.spawn)', () => {
+  it("spawns a child on the parent's thread by default", async () => {
+    const parent = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 1 });
+    const child = (await parent.ask({ type: 'spawn', module: probeUrl.href, args: { tag: 'child' } })) as Probe;
+    expect(child).toBeInstanceOf(ActorRef);
+    expect(child.equals(parent)).toBe(false);
+    expect(await child.ask({ type: 'thread' })).toBe(1);
+    expect(await child.ask({ type: 'tag' })).toBe('child');
+    expect(rt.stats().threads[1].actors).toBe(2);
+  });
+
+  it('spawns a child on another thread with { thread }', async () => {
+    const parent = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
+    const child = (await parent.ask({ type: 'spawn', module: probeUrl.href, options: { thread: 1 } })) as Probe;
+    expect(await child.ask({ type: 'thread' })).toBe(1);
+    expect(rt.stats().threads).toEqual([{ thread: 0, actors: 1 }, { thread: 1, actors: 1 }]);
+  });
+
+  it('stops the children, here and on other threads, when the parent stops; their postStop runs', async () => {
+    const watcher = await spawnWatcher();
+    const parent = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
+    const near = (await parent.ask({ type: 'spawn', module: probeUrl.href, args: { watcher } })) as Probe;
+    const far = (await parent.ask({ type: 'spawn', module: probeUrl.href, args: { watcher }, options: { thread: 1 } })) as Probe;
+    const placement = await Promise.all([near.ask({ type: 'thread' }), far.ask({ type: 'thread' })]);
+    const live = rt.stats().liveActors;
+
+    await rt.stop(parent);
+    await eventually(() => Promise.all([isStopped(near), isStopped(far)]), (stopped) => stopped.every(Boolean));
+    const events = await eventually(() => historyOf(watcher), (log) => log.filter((e) => e === 'postStop').length >= 2);
+    expect(events.filter((e) => e === 'postStop')).toHaveLength(2);
+    // A child's slot is released just after its postStop ran, on its own thread.
+    expect(await eventually(() => rt.stats().liveActors, (n) => n === live - 3)).toBe(live - 3);
+    // Checked last so the stop behaviour above is exercised whatever the placement did.
+    expect(placement).toEqual([0, 1]);
+  });
+
+  it('spawns 20,000 children from one actor under maxAgents 1_000_000, and they all answer', async () => {
+    const big = await Runtime.start({ threads: 2, maxAgents: 1_000_000 });
+    try {
+      expect(big.maxAgents).toBe(1_000_000);
+      const parent = await big.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
+      const n = 20_000;
+      const sum = await parent.ask({ type: 'spawnMany', module: leafUrl.href, count: n }, { timeoutMs: 25_000 });
+      expect(sum).toBe((n * (n - 1)) / 2);
+      expect(big.stats().liveActors).toBe(n + 1);
+      expect(big.stats().threads[0].actors).toBe(n + 1);
+    } finally {
+      await big.shutdown();
+    }
+  });
+});
+
+describe('stop', () => {
+  it('runs postStop and aborts ctx.signal when stopped by rt.stop', async () => {
+    const watcher = await spawnWatcher();
+    const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl, { watcher }, { thread: 1 });
+    const live = rt.stats().liveActors;
+    await rt.stop(probe);
+    expect(rt.stats().liveActors).toBe(live - 1);
+    expect(await isStopped(probe)).toBe(true);
+    const events = await eventually(() => historyOf(watcher), (log) => log.length >= 2);
+    // Told from one thread, so in the order they happened: the signal aborts before postStop.
+    expect(events).toEqual(['aborted', 'postStop']);
+  });
+
+  it('stops an actor that calls ctx.stop() after its handler returns', async () => {
+    const watcher = await spawnWatcher();
+    const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl, { watcher });
+    expect(await probe.ask({ type: 'stopSelf' })).toBe('stopping');
+    await eventually(() => isStopped(probe), Boolean);
+    const events = await eventually(() => historyOf(watcher), (log) => log.length >= 2);
+    expect(events).toEqual(['aborted', 'postStop']);
+  });
+
+  it('resolves for an actor already stopped, and a stopped ref stays stopped when its slot is reused', async () => {
+    const first = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
+    await rt.stop(first);
+    await rt.stop(first);
+    const second = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
+    expect(second.equals(first)).toBe(false);
+    expect(await isStopped(first)).toBe(true);
+    expect(await second.ask({ type: 'history' })).toEqual([]);
+  });
+});
+
+describe('names', () => {
+  it('registers a name: rt.lookup finds it, and ctx.lookup from an actor finds it', async () => {
+    const named = await rt.spawn<ProbeMsg, unknown>(probeUrl, { tag: 'named' }, { name: 'registry-a' });
+    expect(named.name).toBe('registry-a');
+    const found = rt.lookup<ProbeMsg, unknown>('registry-a');
+    expect(found?.equals(named)).toBe(true);
+    expect(rt.lookup('nobody')).toBeUndefined();
+
+    const other = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 1 });
+    const viaCtx = (await other.ask({ type: 'lookup', name: 'registry-a' })) as ActorRef;
+    expect(viaCtx).toBeInstanceOf(ActorRef);
+    expect(viaCtx.equals(named)).toBe(true);
+    expect(await other.ask({ type: 'askOther', to: viaCtx, msg: { type: 'tag' } })).toBe('named');
+    expect(await other.ask({ type: 'lookup', name: 'nobody' })).toBeNull();
+  });
+
+  it('refuses a name held by a live actor with NameTakenError, and frees it when the actor stops', async () => {
+    const first = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { name: 'unique' });
+    const live = rt.stats().liveActors;
+    const err = await rt.spawn(probeUrl, undefined, { name: 'unique' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NameTakenError);
+    expect((err as NameTakenError).actorName).toBe('unique');
+    expect((err as Error).message).toContain('"unique"');
+    expect(rt.stats().liveActors).toBe(live);
+
+    await rt.stop(first);
+    expect(rt.lookup('unique')).toBeUndefined();
+    const second = await rt.spawn<ProbeMsg, unknown>(probeUrl, { tag: 'second' }, { name: 'unique' });
+    expect(rt.lookup('unique')?.equals(second)).toBe(true);
+    expect(await second.ask({ type: 'tag' })).toBe('second');
+  });
+
+  it('refuses a taken name given to ctx.spawn with NameTakenError', async () => {
+    await rt.spawn(probeUrl, undefined, { name: 'taken-by-main' });
+    const parent = await rt.spawn<ProbeMsg, unknown>(probeUrl);
+    const err = await parent.ask({ type: 'spawn', module: probeUrl.href, options: { name: 'taken-by-main' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NameTakenError);
+    const child = (await parent.ask({ type: 'spawn', module: probeUrl.href, options: { name: 'child-name' } })) as Probe;
+    expect(rt.lookup('child-name')?.equals(child)).toBe(true);
+  });
+});
+
+describe('timers', () => {
+  it('delivers ctx.after once', async () => {
+    const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl);
+    await probe.ask({ type: 'after', ms: 20, msg: { type: 'log', value: 'later' } });
+    await eventually(() => historyOf(probe), (log) => log.length > 0);
+    await sleep(60);
+    expect(await historyOf(probe)).toEqual(['later']);
+  });
+
+  it('delivers ctx.every repeatedly, and no tick after the actor stopped', async () => {
+    const letters = collectDeadLetters(rt);
+    const watcher = await spawnWatcher();
+    const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl, { watcher }, { thread: 1 });
+    await probe.ask({ type: 'every', ms: 10, msg: { type: 'tick' } });
+    await eventually(() => historyOf(watcher), (log) => log.filter((e) => e === 'tick').length >= 3);
+    await rt.stop(probe);
+    // Ticks told just before the stop may still be on their way: let them land.
+    const settled = await eventually(() => historyOf(watcher), (log) => log.includes('postStop'));
+    await sleep(100); // ten periods: a timer left running would tick again
+    const later = await historyOf(watcher);
+    expect(later.filter((e) => e === 'tick')).toHaveLength(settled.filter((e) => e === 'tick').length);
+    expect(later.indexOf('postStop')).toBe(later.length - 1);
+    expect(letters.filter((l) => (l.message as { type?: string }).type === 'tick')).toEqual([]);
+  });
+
+  it('cancels a pending ctx.after when the actor stops', async () => {
+    const letters = collectDeadLetters(rt);
+    const watcher = await spawnWatcher();
+    const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl, { watcher });
+    await probe.ask({ type: 'afterThenStop', ms: 20, msg: { type: 'tick' } });
+    await eventually(() => isStopped(probe), Boolean);
+    await sleep(100); // five times the delay: a timer left running would have fired
+    expect(await eventually(() => historyOf(watcher), (log) => log.length >= 2)).toEqual(['aborted', 'postStop']);
+    expect(letters.filter((l) => (l.message as { type?: string }).type === 'tick')).toEqual([]);
+  });
+});
+
+describe('agent limit', () => {
+  it('runs 256 agents across both threads, and refuses the 257th with AgentLimitError', async () => {
+    expect(rt.maxAgents).toBe(256);
+    const leaves = await Promise.all(
+      Array.from({ length: 256 }, (_, value) => rt.spawn<{ type: 'value' }, number>(leafUrl, { value })),
+    );
+    const stats = rt.stats();
+    expect(stats.liveActors).toBe(256);
+    expect(stats.threads.map((t) => t.actors)).toEqual([128, 128]);
+    const answers = await Promise.all(leaves.map((leaf) => leaf.ask({ type: 'value' })));
+    expect(answers).toEqual(Array.from({ length: 256 }, (_, i) => i));
+
+    const err = await rt.spawn(leafUrl, { value: 256 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AgentLimitError);
+    expect((err as AgentLimitError).maxAgents).toBe(256);
+    expect((err as Error).message).toContain('256');
+    expect(rt.stats().liveActors).toBe(256);
+
+    // A stop frees a place.
+    await rt.stop(leaves[0]);
+    const again: Leaf = await rt.spawn(leafUrl, { value: 1000 });
+    expect(await again.ask({ type: 'value' })).toBe(1000);
+  });
+
+  it('refuses ctx.spawn beyond maxAgents with AgentLimitError', async () => {
+    const small = await Runtime.start({ threads: 1, maxAgents: 2 });
+    try {
+      const parent = await small.spawn<ProbeMsg, unknown>(probeUrl);
+      await parent.ask({ type: 'spawn', module: leafUrl.href, args: { value: 1 } });
+      const err = await parent.ask({ type: 'spawn', module: leafUrl.href, args: { value: 2 } }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AgentLimitError);
+      expect(small.stats().liveActors).toBe(2);
+    } finally {
+      await small.shutdown();
+    }
+  });
+});
