@@ -11,6 +11,8 @@ export { EventSource } from './runtime/events.js';
 export { defineActor, isActorDefinition } from './actors/define.js';
 export type { ActorDefinition, ActorSpec, MessageOf, ReplyOf, ArgsOf } from './actors/define.js';
 export { ActorRef } from './actors/ref.js';
+export { SupervisorState, defaultDecider } from './actors/supervision.js';
+export type { Directive, StrategyKind, SupervisorStrategy, BackoffOptions, Decision } from './actors/supervision.js';
 export type { AskOptions, TellOptions } from './actors/ref.js';
 export { ActorContext } from './actors/context.js';
 export type { Timer, DeferredReply } from './actors/context.js';

@@ -576,7 +576,8 @@ describe.each(policies)("the region pool under random concurrent use ('%s')", (e
 
   beforeAll(async () => {
     console.info(`memory property test ('${eviction}'): seed ${seed} (replay: MEMORY_PROPERTY_SEED=${seed})`);
-    rt = await Runtime.start({ threads: 2, memory: { size: kRegions * R, regionSize: R, eviction } });
+    // Agents answer bad input by throwing and keep their regions: resumed, not restarted.
+    rt = await Runtime.start({ threads: 2, memory: { size: kRegions * R, regionSize: R, eviction }, supervisor: { decider: () => 'resume' } });
   });
 
   afterAll(async () => {

@@ -42,13 +42,20 @@ let ownRuntimes: Runtime[] = [];
 const spawned = new Map<Runtime, { refs: ActorRef[]; clocks: Agent[] }>();
 
 /**
+ * The agents here answer bad input by throwing, and the tests go on with the
+ * same agent: their supervisor resumes them (Akka's Resume) instead of the
+ * default restart, which would free what they own.
+ */
+const resume = { decider: () => 'resume' as const };
+
+/**
  * A runtime on two threads shared by the tests of the enclosing describe
  * (or of the file, at top level).
  */
 function sharedRuntime(options: RuntimeOptions): () => Runtime {
   let rt: Runtime | undefined;
   beforeAll(async () => {
-    rt = await Runtime.start({ threads: 2, ...options });
+    rt = await Runtime.start({ threads: 2, supervisor: resume, ...options });
   });
   afterAll(async () => {
     await rt?.shutdown();
@@ -61,7 +68,7 @@ function sharedRuntime(options: RuntimeOptions): () => Runtime {
 
 /** A runtime for this test alone (shut down after it). */
 async function ownRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  const rt = await Runtime.start({ threads: 2, ...options });
+  const rt = await Runtime.start({ threads: 2, supervisor: resume, ...options });
   ownRuntimes.push(rt);
   return rt;
 }

@@ -30,6 +30,27 @@ export class Cell {
   started = false;
   /** rt.suspend(): messages queue (up to the bound) and none is handled until rt.resume(). */
   suspended = false;
+  /** Failed, waiting for its supervisor's directive (or for a restart to run). */
+  failed = false;
+  /** suspended || failed: the scheduler handles none of its messages. */
+  held = false;
+  /** The spawn arguments, passed to `init` again on a restart. */
+  args: unknown;
+  /** Restarts so far (stats and tests). */
+  restarts = 0;
+  /** A restart asked for while an async handler ran: done when it settles. */
+  pendingRestart: { error: Error } | undefined;
+  restartTimer: NodeJS.Timeout | undefined;
+  /** Supervisor memory of this actor's children's restarts (created on the first failure). */
+  supervision: import('./supervision.js').SupervisorState | undefined;
+  /** Children whose failure this actor escalated: resumed with it, stopped when it restarts. */
+  escalated: Set<ActorRef> | undefined;
+  /** Why it terminates, as its watchers will be told. */
+  terminationReason: 'stopped' | 'failed' | undefined;
+  /** Messages handled since the last checkpoint. */
+  sinceCheckpoint = 0;
+  /** rt.checkpoint() calls waiting for the running async handler (called with an error if it stops). */
+  checkpointWaiters: Array<(failed: Error | undefined) => void> | undefined;
   /** stop() was asked for; takes effect after the running handler. */
   stopRequested = false;
   stopped = false;
@@ -63,6 +84,16 @@ export class Cell {
     this.parent = parent;
     this.capacity = capacity;
     this.policy = policy;
+  }
+
+  setSuspended(value: boolean): void {
+    this.suspended = value;
+    this.held = value || this.failed;
+  }
+
+  setFailed(value: boolean): void {
+    this.failed = value;
+    this.held = value || this.suspended;
   }
 
   addTimer(timer: NodeJS.Timeout): void {

@@ -1,4 +1,6 @@
 import type { ActorContext } from './context.js';
+import { InvalidOptionError } from '../runtime/errors.js';
+import { resolveStrategy, type ResolvedStrategy, type SupervisorStrategy } from './supervision.js';
 
 /**
  * The brand that marks a definition made by {@link defineActor}. A registered
@@ -6,6 +8,8 @@ import type { ActorContext } from './context.js';
  * runtime loaded two copies of microswarm.
  */
 export const kActorBrand: unique symbol = Symbol.for('microswarm.actor') as never;
+/** @internal Where a definition keeps its validated supervisor strategy. */
+export const kStrategy: unique symbol = Symbol.for('microswarm.strategy') as never;
 
 /** What an actor module's default export describes. */
 export interface ActorSpec<Args, State, Msg, Reply> {
@@ -17,14 +21,42 @@ export interface ActorSpec<Args, State, Msg, Reply> {
    * awaited before the next message: handlers are never reentrant.
    */
   receive(state: State, msg: Msg, ctx: ActorContext<Msg>): Reply | Promise<Reply>;
+  /**
+   * Called after `init`, before the first message (and, unless `postRestart`
+   * is given, after each restart). An error here fails the start like one in `init`.
+   */
+  preStart?(state: State, ctx: ActorContext<Msg>): void | Promise<void>;
   /** Called once after the actor stopped handling messages; errors are reported, not thrown. */
   postStop?(state: State, ctx: ActorContext<Msg>): void | Promise<void>;
+  /**
+   * Called on the failed instance before a restart, after its children were
+   * stopped and its timers cancelled. Default: `postStop`. Errors are reported, not thrown.
+   */
+  preRestart?(state: State, error: Error, ctx: ActorContext<Msg>): void | Promise<void>;
+  /** Called on the new instance after a restart. Default: `preStart`. */
+  postRestart?(state: State, error: Error, ctx: ActorContext<Msg>): void | Promise<void>;
+  /**
+   * Checkpoints: what of the state to keep (any value the codec carries).
+   * Taken by `rt.checkpoint(ref)`, or after every `checkpointEvery` messages.
+   */
+  snapshot?(state: State): unknown;
+  /**
+   * Rebuilds the state from the last snapshot, instead of `init`, when the
+   * actor restarts or is brought back after its thread died.
+   */
+  restore?(data: unknown, args: Args, ctx: ActorContext<Msg>): State | Promise<State>;
+  /** Take a checkpoint after every this many messages handled (needs `snapshot`). Default: never on its own. */
+  checkpointEvery?: number;
+  /** How this actor supervises its children. Default: one-for-one, restart, at most 10 restarts a minute. */
+  supervisor?: SupervisorStrategy;
 }
 
 /** An actor definition, as returned by {@link defineActor}. */
 export interface ActorDefinition<Args = unknown, State = unknown, Msg = unknown, Reply = unknown>
   extends ActorSpec<Args, State, Msg, Reply> {
   readonly [kActorBrand]: true;
+  /** @internal The validated `supervisor` strategy. */
+  readonly [kStrategy]: ResolvedStrategy;
   /** Type-only markers so `ActorRef<typeof def>` can infer message and reply types. */
   readonly __types?: { args: Args; msg: Msg; reply: Reply };
 }
@@ -53,10 +85,20 @@ export function defineActor<Args, State, Msg, Reply>(
   }
   if (typeof spec.init !== 'function') throw new TypeError('defineActor: `init` must be a function');
   if (typeof spec.receive !== 'function') throw new TypeError('defineActor: `receive` must be a function');
-  if (spec.postStop !== undefined && typeof spec.postStop !== 'function') {
-    throw new TypeError('defineActor: `postStop` must be a function when given');
+  for (const hook of ['preStart', 'postStop', 'preRestart', 'postRestart', 'snapshot', 'restore'] as const) {
+    if (spec[hook] !== undefined && typeof spec[hook] !== 'function') {
+      throw new InvalidOptionError(`defineActor: ${hook}`, 'a function when given', spec[hook]);
+    }
   }
-  return Object.freeze({ ...spec, [kActorBrand]: true as const }) as ActorDefinition<Args, State, Msg, Awaited<Reply>>;
+  if ((spec.snapshot === undefined) !== (spec.restore === undefined)) {
+    throw new InvalidOptionError('defineActor: restore', 'given together with snapshot (checkpoints need both)', spec.restore);
+  }
+  const every = spec.checkpointEvery;
+  if (every !== undefined && (typeof every !== 'number' || !Number.isInteger(every) || every < 1 || spec.snapshot === undefined)) {
+    throw new InvalidOptionError('defineActor: checkpointEvery', 'an integer from 1 up, with snapshot and restore defined', every);
+  }
+  const strategy = resolveStrategy(spec.supervisor, 'defineActor: supervisor');
+  return Object.freeze({ ...spec, [kActorBrand]: true as const, [kStrategy]: strategy }) as ActorDefinition<Args, State, Msg, Awaited<Reply>>;
 }
 
 /** True for a value made by {@link defineActor} (of any copy of microswarm). */

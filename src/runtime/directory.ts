@@ -15,6 +15,12 @@
  *   kPolicy    allocator                  overflow policy code
  *   kNext      the free stack             next free slot, -1 = none
  *   kWaiters   blocked `send` callers     1 when someone awaits room
+ *   kCkRegion  the hosting thread         last checkpoint's first region + 1, 0 = none
+ *   kCkGen     the hosting thread         its allocation generation
+ *   kCkLength  the hosting thread         its length in bytes
+ *
+ * The checkpoint columns live here, not in a thread's heap, so the main
+ * thread finds an actor's last snapshot after the thread hosting it died.
  *
  * Slot allocation is lock-free: fresh slots come from a bump counter
  * (`Atomics.add`); released slots go on a Treiber stack whose head is a
@@ -40,7 +46,10 @@ export const kCapacity = 4;
 export const kPolicy = 5;
 export const kNext = 6;
 export const kWaiters = 7;
-const kColumns = 8;
+export const kCkRegion = 8;
+export const kCkGen = 9;
+export const kCkLength = 10;
+const kColumns = 11;
 
 /** Overflow policies, as stored in the kPolicy column. */
 export const overflowPolicies = ['reject', 'drop-oldest', 'drop-newest'] as const;
@@ -75,6 +84,9 @@ export class Directory {
   readonly policy: Int32Array;
   readonly next: Int32Array;
   readonly waiters: Int32Array;
+  readonly ckRegion: Int32Array;
+  readonly ckGen: Int32Array;
+  readonly ckLength: Int32Array;
   private readonly counters: Int32Array;
   private readonly freeHead: BigInt64Array;
   readonly shared: DirectoryShared;
@@ -102,8 +114,29 @@ export class Directory {
     this.policy = column(kPolicy);
     this.next = column(kNext);
     this.waiters = column(kWaiters);
+    this.ckRegion = column(kCkRegion);
+    this.ckGen = column(kCkGen);
+    this.ckLength = column(kCkLength);
     this.counters = new Int32Array(shared.counters);
     this.freeHead = new BigInt64Array(shared.freeHead);
+  }
+
+  /** The slot's last checkpoint (region, gen, length), or undefined. */
+  checkpoint(slot: number): { region: number; gen: number; length: number } | undefined {
+    const region = Atomics.load(this.ckRegion, slot) - 1;
+    if (region < 0) return undefined;
+    return { region, gen: Atomics.load(this.ckGen, slot), length: Atomics.load(this.ckLength, slot) };
+  }
+
+  /** Publishes (or, with undefined, clears) the slot's checkpoint. */
+  setCheckpoint(slot: number, at: { region: number; gen: number; length: number } | undefined): void {
+    if (at === undefined) {
+      Atomics.store(this.ckRegion, slot, 0);
+      return;
+    }
+    Atomics.store(this.ckGen, slot, at.gen);
+    Atomics.store(this.ckLength, slot, at.length);
+    Atomics.store(this.ckRegion, slot, at.region + 1);
   }
 
   /** Live actors across every thread. */

@@ -24,15 +24,16 @@
  */
 import { ActorContext, type ContextHost, type DeferredReply, type Timer } from '../actors/context.js';
 import { Cell } from '../actors/cell.js';
-import type { ActorDefinition } from '../actors/define.js';
+import { kStrategy, type ActorDefinition } from '../actors/define.js';
+import { SupervisorState, defaultStrategy, type Decision, type Directive, type StrategyKind } from '../actors/supervision.js';
 import { kNoReply, kReplyStride } from '../actors/mailbox.js';
 import { ActorRef, checkAskOptions, setDecodingHost, type AskOptions, type RefHost, type TellOptions } from '../actors/ref.js';
-import { Reader, Writer, decodeValue, encodeValue } from './codec.js';
+import { Reader, Writer, decode, decodeValue, encode, encodeValue } from './codec.js';
 import {
   Directory, kAlive, kPolicyDropNewest, kPolicyDropOldest, kStopping, overflowPolicies, type DirectoryShared, type OverflowPolicy,
 } from './directory.js';
 import {
-  ActorInitError, ActorModuleError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
+  ActorInitError, ActorModuleError, EscalatedError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
   InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, describeValue, toError,
 } from './errors.js';
 import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
@@ -68,7 +69,7 @@ export interface DeadLetter {
 }
 
 /** Why a watched actor terminated. */
-export type TerminatedReason = 'stopped' | 'shutdown';
+export type TerminatedReason = 'stopped' | 'failed' | 'crashed' | 'shutdown';
 
 /**
  * What a watcher receives (as an ordinary message) when an actor it watches
@@ -84,8 +85,8 @@ export interface Terminated {
 export interface ActorFailure {
   actor: ActorRef;
   error: Error;
-  /** Where it happened: `receive`, `postStop`, or `timer`. */
-  phase: 'receive' | 'postStop';
+  /** Where it happened: a handler (`receive`), `postStop`, `preRestart`, or rebuilding the state on a `restart`. */
+  phase: 'receive' | 'postStop' | 'preRestart' | 'restart' | 'escalated' | 'checkpoint';
 }
 
 /** @internal Settings every endpoint of one runtime shares. */
@@ -580,7 +581,7 @@ export class Endpoint implements RefHost, ContextHost {
       }
     }
     cell.mailbox.push(msg, sender, replyTag);
-    if (!cell.scheduled && !cell.busy && cell.started && !cell.suspended) {
+    if (!cell.scheduled && !cell.busy && cell.started && !cell.held) {
       cell.scheduled = true;
       this.ready.push(cell);
       if (!this.draining) this.requestDrain();
@@ -718,7 +719,7 @@ export class Endpoint implements RefHost, ContextHost {
     const def = cell.def;
     const limit = this.config.throughput;
     let count = 0;
-    while (count < limit && mailbox.length > 0 && !cell.stopRequested && !cell.suspended) {
+    while (count < limit && mailbox.length > 0 && !cell.stopRequested && !cell.held) {
       const at = mailbox.peekIndex();
       const msg = mailbox.msgAt(at);
       const sender = mailbox.senderAt(at);
@@ -753,13 +754,15 @@ export class Endpoint implements RefHost, ContextHost {
         cell.scheduled = false;
         return count;
       }
+      // A due checkpoint is taken before the answer leaves: an answered ask's effect survives a crash.
+      if (def.checkpointEvery !== undefined) this.checkpointDue(cell);
       if (replyTag !== kNoReply) this.reply(replyTag, result, false);
     }
     this.handled += count;
     if (cell.stopRequested && !cell.stopped) {
       cell.scheduled = false;
       this.finishStop(cell);
-    } else if (mailbox.length > 0 && !cell.suspended) {
+    } else if (mailbox.length > 0 && !cell.held) {
       this.ready.push(cell); // stays scheduled: back of the line for fairness
     } else {
       cell.scheduled = false;
@@ -771,11 +774,22 @@ export class Endpoint implements RefHost, ContextHost {
     cell.memory?.endTurn();
     cell.busy = false;
     this.busyCount--;
+    if (error === undefined && cell.def.checkpointEvery !== undefined) this.checkpointDue(cell);
+    if (cell.checkpointWaiters !== undefined) {
+      const waiters = cell.checkpointWaiters;
+      cell.checkpointWaiters = undefined;
+      for (const run of waiters) run(undefined);
+    }
     if (error !== undefined) this.handlerFailed(cell, error, replyTag);
     else if (replyTag !== kNoReply) this.reply(replyTag, value, false);
+    if (cell.pendingRestart !== undefined && !cell.stopRequested) {
+      const pending = cell.pendingRestart;
+      cell.pendingRestart = undefined;
+      void this.restart(cell, pending.error);
+    }
     if (cell.stopRequested) {
       if (!cell.stopped) this.finishStop(cell);
-    } else if (cell.mailbox.length > 0 && !cell.scheduled && !cell.suspended) {
+    } else if (cell.mailbox.length > 0 && !cell.scheduled && !cell.held) {
       cell.scheduled = true;
       this.ready.push(cell);
     }
@@ -790,19 +804,309 @@ export class Endpoint implements RefHost, ContextHost {
   setSuspended(ref: ActorRef, suspended: boolean): boolean {
     const cell = this.cells[ref.slot];
     if (cell === undefined || cell.gen !== ref.gen || cell.stopped) return false;
-    cell.suspended = suspended;
-    if (!suspended && cell.started && !cell.busy && !cell.scheduled && cell.mailbox.length > 0) {
+    cell.setSuspended(suspended);
+    this.reschedule(cell);
+    return true;
+  }
+
+  /** Puts an actor back in the ready queue if it can run and has mail. */
+  private reschedule(cell: Cell): void {
+    if (cell.started && !cell.held && !cell.busy && !cell.scheduled && !cell.stopped && cell.mailbox.length > 0) {
       cell.scheduled = true;
       this.ready.push(cell);
       if (!this.draining) this.requestDrain();
     }
-    return true;
   }
 
   private handlerFailed(cell: Cell, thrown: unknown, replyTag: number): void {
     const error = toError(thrown);
     if (replyTag !== kNoReply) this.reply(replyTag, error, true);
     this.system.failure({ actor: cell.ref, error, phase: 'receive' });
+    this.reportToSupervisor(cell, error);
+  }
+
+  // ------------------------------------------------------------ supervision
+
+  /**
+   * A handler of `cell` failed: it handles nothing more (its mailbox keeps
+   * filling, up to its bound) until its supervisor's directive arrives. The
+   * supervisor is its parent, on whichever thread, or the root supervisor on
+   * the main thread.
+   */
+  reportToSupervisor(cell: Cell, error: Error): void {
+    if (cell.stopped || cell.stopRequested || this.closed) return;
+    cell.setFailed(true);
+    const parent = cell.parent;
+    if (parent === undefined) {
+      this.sendFailure(0, undefined, cell.ref, error);
+      return;
+    }
+    if (!this.dir.isLive(parent.slot, parent.gen)) {
+      // Its supervisor is gone (it is stopping too): nothing can restart it.
+      this.stopForFailure(cell);
+      return;
+    }
+    const thread = Atomics.load(this.dir.thread, parent.slot);
+    if (thread === this.index) queueMicrotask(() => this.childFailed(parent, cell.ref, error));
+    else this.sendFailure(thread, parent, cell.ref, error);
+  }
+
+  private sendFailure(thread: number, supervisor: ActorRef | undefined, child: ActorRef, error: Error): void {
+    try {
+      this.notify(thread, 'childFailed', { supervisor, child, error });
+    } catch {
+      // The error does not cross threads as it is (a property the codec
+      // cannot carry): its supervisor gets its name and message.
+      const plain = new Error(`${error.name}: ${error.message}`);
+      this.notify(thread, 'childFailed', { supervisor, child, error: plain });
+    }
+  }
+
+  /** Supervisor side, on the parent's thread: decides, and sends the directive. */
+  childFailed(supervisor: ActorRef, child: ActorRef, error: Error): void {
+    const cell = this.cells[supervisor.slot];
+    if (cell === undefined || cell.gen !== supervisor.gen || cell.stopped) {
+      void this.superviseRef(child, 'stop', error, 0);
+      return;
+    }
+    const state = (cell.supervision ??= new SupervisorState(cell.def[kStrategy] ?? defaultStrategy));
+    const decision = state.decide(child.toString(), error, child);
+    const siblings = cell.children === undefined ? [child] : [...cell.children];
+    this.applyDecision(decision, (cell.def[kStrategy] ?? defaultStrategy).strategy, child, siblings, error, (escalated) => {
+      (cell.escalated ??= new Set()).add(child);
+      this.reportToSupervisor(cell, escalated);
+    });
+  }
+
+  /**
+   * Carries out a supervisor's decision on `failed` and, per the strategy,
+   * its siblings (`children`, in start order). Used by parents here and by
+   * the root supervisor on the main thread.
+   */
+  applyDecision(
+    decision: Decision, strategy: StrategyKind, failed: ActorRef, children: ActorRef[], error: Error, escalate: (error: Error) => void,
+  ): void {
+    const { directive } = decision;
+    if (directive === 'resume') {
+      void this.superviseRef(failed, 'resume', error, 0);
+      return;
+    }
+    if (directive === 'escalate') {
+      escalate(decision.reason === undefined ? error : new EscalatedError(failed.toString(), decision.reason, { cause: error }));
+      return;
+    }
+    let targets = [failed];
+    if (strategy === 'one-for-all') targets = children.some((c) => c.equals(failed)) ? children : [...children, failed];
+    else if (strategy === 'rest-for-one') {
+      const at = children.findIndex((c) => c.equals(failed));
+      targets = at < 0 ? [failed] : children.slice(at);
+    }
+    for (const target of targets) void this.superviseRef(target, directive, error, directive === 'restart' ? decision.delayMs : 0);
+  }
+
+  /** Sends a directive to the actor `ref` names, on its thread. */
+  superviseRef(ref: ActorRef, directive: Directive, error: Error, delayMs: number): Promise<void> {
+    if (!this.dir.isLive(ref.slot, ref.gen)) return Promise.resolve();
+    const thread = Atomics.load(this.dir.thread, ref.slot);
+    if (thread !== this.index) {
+      try {
+        this.notify(thread, 'supervise', { ref, directive, error, delayMs });
+      } catch {
+        // The error does not cross threads as it is: the child gets its name and message.
+        this.notify(thread, 'supervise', { ref, directive, error: new Error(`${error.name}: ${error.message}`), delayMs });
+      }
+      return Promise.resolve();
+    }
+    this.supervise(ref, directive, error, delayMs);
+    return Promise.resolve();
+  }
+
+  /** Child side: carries out a directive on an actor of this thread. */
+  supervise(ref: ActorRef, directive: Directive, error: Error, delayMs: number): void {
+    const cell = this.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.stopped) return;
+    switch (directive) {
+      case 'resume':
+        cell.setFailed(false);
+        if (cell.escalated !== undefined) {
+          for (const child of cell.escalated) void this.superviseRef(child, 'resume', error, 0);
+          cell.escalated = undefined;
+        }
+        this.reschedule(cell);
+        return;
+      case 'stop':
+        this.stopForFailure(cell);
+        return;
+      case 'restart':
+        cell.setFailed(true);
+        if (cell.restartTimer !== undefined) return; // one restart is already on its way
+        cell.restartTimer = setTimeout(() => {
+          cell.restartTimer = undefined;
+          void this.restart(cell, error);
+        }, delayMs);
+        return;
+      default:
+        // 'escalate' is the supervisor's own business; it never reaches a child.
+        return;
+    }
+  }
+
+  private stopForFailure(cell: Cell): void {
+    cell.terminationReason ??= 'failed';
+    this.requestStop(cell);
+  }
+
+  /**
+   * Restarts an actor in place: same ref, same mailbox (the message that
+   * failed is not retried). Its children are stopped, its timers cancelled,
+   * its signal aborted, what it owned in the pool freed; `preRestart` (or
+   * `postStop`) runs on the old state, then the state is rebuilt by
+   * `restore` from the last checkpoint, or by `init`; then `postRestart` (or
+   * `preStart`). A failure while rebuilding goes to the supervisor again.
+   */
+  private async restart(cell: Cell, error: Error): Promise<void> {
+    if (cell.stopped || cell.stopRequested) return;
+    if (cell.busy) {
+      cell.pendingRestart = { error };
+      return;
+    }
+    cell.setFailed(true);
+    this.stopChildren(cell);
+    cell.escalated = undefined;
+    if (cell.timers !== undefined) {
+      for (const timer of cell.timers) clearTimeout(timer);
+      cell.timers.clear();
+    }
+    cell.abort?.abort();
+    cell.abort = undefined;
+    const def = cell.def;
+    try {
+      if (def.preRestart !== undefined) await def.preRestart(cell.state, error, cell.ctx);
+      else if (def.postStop !== undefined) await def.postStop(cell.state, cell.ctx);
+    } catch (err) {
+      this.system.failure({ actor: cell.ref, error: toError(err), phase: 'preRestart' });
+    }
+    if (cell.stopped || cell.stopRequested) return;
+    this.pool.reclaim({ slot: cell.slot, gen: cell.gen });
+    cell.memory = undefined;
+    let state: unknown;
+    try {
+      state = await this.rebuild(cell);
+      if (cell.stopped || cell.stopRequested) return;
+      if (def.postRestart !== undefined) await this.inTurn(cell, () => def.postRestart?.(state, error, cell.ctx));
+      else if (def.preStart !== undefined) await this.inTurn(cell, () => def.preStart?.(state, cell.ctx));
+    } catch (err) {
+      const failure = new ActorInitError(cell.moduleUrl, { cause: toError(err) });
+      this.system.failure({ actor: cell.ref, error: failure, phase: 'restart' });
+      this.reportToSupervisor(cell, failure);
+      return;
+    }
+    cell.state = state;
+    cell.restarts++;
+    cell.sinceCheckpoint = 0;
+    cell.setFailed(false);
+    this.reschedule(cell);
+  }
+
+  /** A new state for `cell`: restored from its last checkpoint, else made by `init`. */
+  private rebuild(cell: Cell): Promise<unknown> {
+    const def = cell.def;
+    const at = def.restore === undefined ? undefined : this.dir.checkpoint(cell.slot);
+    if (at === undefined || def.restore === undefined) return this.inTurn(cell, () => def.init(cell.args, cell.ctx));
+    const data = decode(this.pool.carrierView(new RegionHandle(at.region, at.gen, at.length, 0, 0)).slice());
+    return this.inTurn(cell, () => def.restore?.(data, cell.args, cell.ctx));
+  }
+
+  // ------------------------------------------------------------ checkpoints
+
+  /**
+   * Checkpoints `cell` now: its `snapshot(state)`, encoded, in a pool
+   * allocation owned by no actor (a restart frees what the actor owned, and
+   * this must outlive it), published in the directory so that the main
+   * thread finds it after this thread died. The previous one is freed.
+   * Returns the snapshot's size in bytes.
+   */
+  private takeCheckpoint(cell: Cell): number {
+    const snapshot = cell.def.snapshot;
+    if (snapshot === undefined) throw new InvalidArgumentError('ref', 'an actor whose definition has snapshot and restore', cell.ref);
+    const bytes = encode(snapshot(cell.state), 'snapshot');
+    const handle = this.pool.allocateCarrier(bytes.length);
+    this.pool.carrierView(handle).set(bytes);
+    const previous = this.dir.checkpoint(cell.slot);
+    this.dir.setCheckpoint(cell.slot, { region: handle.region, gen: handle.gen, length: bytes.length });
+    if (previous !== undefined) this.freeCheckpoint(previous);
+    cell.sinceCheckpoint = 0;
+    return bytes.length;
+  }
+
+  private freeCheckpoint(at: { region: number; gen: number; length: number }): void {
+    try {
+      this.pool.freeCarrier(new RegionHandle(at.region, at.gen, at.length, 0, 0));
+    } catch {
+      // Already gone (a stale column after a crash was swept): nothing to free.
+    }
+  }
+
+  /** Drops the slot's checkpoint (the actor stopped for good). */
+  private dropCheckpoint(slot: number): void {
+    const at = this.dir.checkpoint(slot);
+    if (at === undefined) return;
+    this.dir.setCheckpoint(slot, undefined);
+    this.freeCheckpoint(at);
+  }
+
+  /**
+   * `rt.checkpoint(ref)` on the actor's thread: between two messages (after
+   * the running async handler, if one runs). Resolves to the snapshot's size.
+   */
+  checkpointRef(ref: ActorRef): Promise<number> {
+    const cell = this.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.stopped) return Promise.reject(this.stoppedError(ref));
+    if (cell.def.snapshot === undefined) {
+      return Promise.reject(new InvalidArgumentError('ref', 'an actor whose definition has snapshot and restore', ref));
+    }
+    if (!cell.busy) {
+      try {
+        return Promise.resolve(this.takeCheckpoint(cell));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      (cell.checkpointWaiters ??= []).push((failed) => {
+        if (failed !== undefined) return reject(failed);
+        try {
+          resolve(this.takeCheckpoint(cell));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+  }
+
+  /** After a handled message: a checkpoint when the actor's `checkpointEvery` is due. */
+  private checkpointDue(cell: Cell): void {
+    const every = cell.def.checkpointEvery;
+    if (every === undefined || ++cell.sinceCheckpoint < every) return;
+    try {
+      this.takeCheckpoint(cell);
+    } catch (err) {
+      this.system.failure({ actor: cell.ref, error: toError(err), phase: 'checkpoint' });
+    }
+  }
+
+  /** Runs `fn` as `cell` (ctx.self, spawn parent, memory owner), awaiting what it returns. */
+  private inTurn<T>(cell: Cell, fn: () => T | Promise<T>): Promise<T> {
+    const previous = this.current;
+    this.current = cell;
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err);
+    } finally {
+      this.current = previous;
+      cell.memory?.endTurn();
+    }
   }
 
   // ---------------------------------------------------------------- spawning
@@ -847,15 +1151,39 @@ export class Endpoint implements RefHost, ContextHost {
     } finally {
       this.current = previous;
     }
-    if (state !== null && typeof state === 'object' && typeof (state as PromiseLike<unknown>).then === 'function') {
-      return Promise.resolve(state as PromiseLike<unknown>).then(
-        (resolved) => this.activate(cell, resolved, parentCell),
+    cell.args = args;
+    if (isThenable(state)) {
+      return Promise.resolve(state).then(
+        (resolved) => this.preStart(cell, resolved, parentCell),
         (err: unknown) => {
           throw this.initFailed(cell, err);
         },
       );
     }
-    return Promise.resolve(this.activate(cell, state, parentCell));
+    return this.preStart(cell, state, parentCell);
+  }
+
+  /** Runs `preStart` (when defined) on a new instance, then lets it take messages. */
+  private preStart(cell: Cell, state: unknown, parentCell: Cell | undefined): Promise<ActorRef> {
+    const hook = cell.def.preStart;
+    if (hook === undefined) return Promise.resolve(this.activate(cell, state, parentCell));
+    let result: unknown;
+    const previous = this.current;
+    this.current = cell;
+    try {
+      result = hook(state, cell.ctx);
+    } catch (err) {
+      return Promise.reject(this.initFailed(cell, err));
+    } finally {
+      this.current = previous;
+    }
+    if (!isThenable(result)) return Promise.resolve(this.activate(cell, state, parentCell));
+    return Promise.resolve(result).then(
+      () => this.activate(cell, state, parentCell),
+      (err: unknown) => {
+        throw this.initFailed(cell, err);
+      },
+    );
   }
 
   /** init failed: nothing half-registered remains. */
@@ -1075,6 +1403,8 @@ export class Endpoint implements RefHost, ContextHost {
     if (cell.stopped) return;
     cell.stopped = true;
     Atomics.store(this.dir.state, cell.slot, kStopping);
+    if (cell.restartTimer !== undefined) clearTimeout(cell.restartTimer);
+    cell.restartTimer = undefined;
     this.stopChildren(cell);
     if (cell.timers !== undefined) {
       for (const timer of cell.timers) clearTimeout(timer);
@@ -1114,11 +1444,16 @@ export class Endpoint implements RefHost, ContextHost {
     if (this.cells[cell.slot] === cell) this.cells[cell.slot] = undefined;
     // What it owned or borrowed goes back to the pool (loans it made live on).
     this.pool.reclaim({ slot: cell.slot, gen: cell.gen });
+    this.dropCheckpoint(cell.slot);
+    if (cell.checkpointWaiters !== undefined) {
+      for (const run of cell.checkpointWaiters) run(new ActorStoppedError(cell.ref.toString()));
+      cell.checkpointWaiters = undefined;
+    }
     this.releaseSlot(cell.slot);
     if (cell.stopWaiters !== undefined) for (const resolve of cell.stopWaiters) resolve();
     cell.stopWaiters = undefined;
     if (cell.watchers !== undefined) {
-      const reason: TerminatedReason = this.shuttingDown ? 'shutdown' : 'stopped';
+      const reason: TerminatedReason = this.shuttingDown ? 'shutdown' : (cell.terminationReason ?? 'stopped');
       for (const watcher of cell.watchers) this.sendTerminated(watcher, cell.ref, reason);
       cell.watchers = undefined;
     }
@@ -1203,4 +1538,8 @@ export class Endpoint implements RefHost, ContextHost {
   static describe(value: unknown): string {
     return describeValue(value);
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
 }

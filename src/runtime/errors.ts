@@ -234,6 +234,30 @@ export class PoolExhaustedError extends MicroswarmError {
   }
 }
 
+/**
+ * The actor that was to answer an ask crashed with its thread before it
+ * answered: the ask may or may not have been handled.
+ */
+export class ActorCrashedError extends MicroswarmError {
+  readonly actor: string;
+  constructor(actor: string, detail = 'crashed (its thread died) before it answered') {
+    super(`Actor ${actor} ${detail}`);
+    this.actor = actor;
+  }
+}
+
+/**
+ * A child's failure that its supervisor escalated: the supervisor fails with
+ * this error, whose `cause` is the child's error.
+ */
+export class EscalatedError extends MicroswarmError {
+  readonly child: string;
+  constructor(child: string, reason: string, options?: { cause?: unknown }) {
+    super(`Failure of ${child} escalated: ${reason}`, options);
+    this.child = child;
+  }
+}
+
 /** Error classes rebuilt by name when they cross a thread. */
 export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> = new Map<string, new (...args: never[]) => Error>([
   ['MicroswarmError', MicroswarmError],
@@ -256,6 +280,8 @@ export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> 
   ['RegionAccessError', RegionAccessError],
   ['QuotaExceededError', QuotaExceededError],
   ['PoolExhaustedError', PoolExhaustedError],
+  ['ActorCrashedError', ActorCrashedError],
+  ['EscalatedError', EscalatedError],
   ['Error', Error],
   ['TypeError', TypeError],
   ['RangeError', RangeError],

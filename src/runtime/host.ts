@@ -7,6 +7,7 @@
  */
 import { registerCodecExtensions } from '../actors/ref-codec.js';
 import { ActorRef } from '../actors/ref.js';
+import type { Directive } from '../actors/supervision.js';
 import { decode, encode } from './codec.js';
 import type { DirectoryShared } from './directory.js';
 import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
@@ -22,11 +23,12 @@ export type HostTask =
   | { op: 'spawn'; slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined }
   | { op: 'stop'; slot: number; gen: number }
   | { op: 'suspend' | 'resume'; slot: number; gen: number }
+  | { op: 'checkpoint'; slot: number; gen: number }
   | { op: 'quiesce' }
   | { op: 'shutdown'; deadline: number };
 
 /** @internal */
-export type HostResult = { ok: true; idle?: boolean; handled?: number } | { ok: false; error: Uint8Array };
+export type HostResult = { ok: true; idle?: boolean; handled?: number; bytes?: number } | { ok: false; error: Uint8Array };
 
 let endpoint: Endpoint | undefined;
 
@@ -37,6 +39,10 @@ class WorkerSystem implements SystemHandler {
     if (op === 'stop') return ep.stopRef(payload.ref as ActorRef);
     if (op === 'watch') return ep.addWatcher(payload.target as ActorRef, payload.watcher as ActorRef);
     if (op === 'unwatch') return ep.removeWatcher(payload.target as ActorRef, payload.watcher as ActorRef);
+    if (op === 'childFailed') return ep.childFailed(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
+    if (op === 'supervise') {
+      return ep.supervise(payload.ref as ActorRef, payload.directive as Directive, payload.error as Error, payload.delayMs as number);
+    }
     throw new Error(`unknown control request ${JSON.stringify(op)} on a worker`);
   }
 
@@ -91,6 +97,11 @@ export default async function host(task: HostTask): Promise<HostResult> {
         const found = ep.setSuspended(new ActorRef(task.slot, task.gen, undefined, ep), task.op === 'suspend');
         if (!found) return failed(new ActorStoppedError(`Actor(${task.slot}.${task.gen})`));
         return { ok: true };
+      }
+      case 'checkpoint': {
+        const ep = attached();
+        const bytes = await ep.checkpointRef(new ActorRef(task.slot, task.gen, undefined, ep));
+        return { ok: true, bytes };
       }
       case 'quiesce': {
         const ep = attached();

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import { InvalidOptionError } from './errors.js';
 import { overflowPolicies, type OverflowPolicy } from './directory.js';
+import { resolveStrategy, type ResolvedStrategy, type SupervisorStrategy } from '../actors/supervision.js';
 import { evictionPolicies, type EvictionPolicy, type MemoryOptions } from '../memory/layout.js';
 
 export type { OverflowPolicy };
@@ -46,6 +47,8 @@ export interface RuntimeOptions {
   memory?: MemoryOptions;
   /** Encoded messages above this many bytes travel through the memory pool instead of the ring. Default 64 KiB. */
   inlineLimit?: number;
+  /** The root supervisor's strategy: how top-level actors' failures are handled. Default: one-for-one, restart, at most 10 a minute. */
+  supervisor?: SupervisorStrategy;
 }
 
 /** Options of `rt.spawn` and `ctx.spawn`. */
@@ -74,6 +77,7 @@ export interface ResolvedOptions {
   spinUs: number;
   memory: { size: number; regionSize: number; maxRegionsPerAllocation: number; eviction: EvictionPolicy; ttlMs: number; maxLeases: number };
   inlineLimit: number;
+  supervisor: ResolvedStrategy;
 }
 
 export const kMaxAgentsLimit = 16_777_216;
@@ -141,7 +145,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
   if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
   checkKeys('options', options, [
     'threads', 'maxAgents', 'mailbox', 'resourceLimits', 'askTimeoutMs', 'ringBytes', 'maxMessageBytes', 'throughput', 'spinUs',
-    'memory', 'inlineLimit',
+    'memory', 'inlineLimit', 'supervisor',
   ]);
   const mailbox = resolveMailbox('mailbox', options.mailbox, { capacity: 0, policy: 'reject' });
   let resourceLimits: ResourceLimits | undefined;
@@ -167,6 +171,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     spinUs: integer('spinUs', options.spinUs, 0, 100_000, 50),
     memory: resolveMemory(options.memory),
     inlineLimit: integer('inlineLimit', options.inlineLimit, 1024, 2 ** 30, 64 * 1024),
+    supervisor: resolveStrategy(options.supervisor, 'supervisor'),
   };
 }
 

@@ -26,6 +26,7 @@ import type { HostResult, HostTask } from './host.js';
 import { checkModuleExists, normalizeModuleUrl } from './modules.js';
 import { resolveRuntimeOptions, resolveSpawnOptions, type ResolvedOptions, type RuntimeOptions, type SpawnOptions, type OverflowPolicy } from './options.js';
 import { createTransportShared } from './transport.js';
+import { SupervisorState } from '../actors/supervision.js';
 
 registerCodecExtensions();
 
@@ -73,6 +74,9 @@ export class Runtime {
   private readonly endpointToWorker = new Map<number, number>();
   private readonly workerToEndpoint = new Map<number, number>();
   private readonly names = new Map<string, ActorRef>();
+  /** Actors whose supervisor is the root, in start order (one-for-all and rest-for-one need it). */
+  private readonly topLevel = new Set<ActorRef>();
+  private readonly rootSupervision: SupervisorState;
   private keepAlive: NodeJS.Timeout | undefined;
   private closing = false;
   private shutdownPromise: Promise<void> | undefined;
@@ -102,6 +106,7 @@ export class Runtime {
     this.options = options;
     this.threads = options.threads;
     this.maxAgents = options.maxAgents;
+    this.rootSupervision = new SupervisorState(options.supervisor);
     const endpoints = options.threads + 1;
     this.directory = Directory.create(options.maxAgents);
     const transport = createTransportShared(endpoints, options.ringBytes);
@@ -183,7 +188,7 @@ export class Runtime {
     return this.pool.run(routed) as Promise<HostResult>;
   }
 
-  private unwrap(result: HostResult): HostResult {
+  private unwrap(result: HostResult): Extract<HostResult, { ok: true }> {
     if (!result.ok) throw decode(result.error);
     return result;
   }
@@ -200,6 +205,9 @@ export class Runtime {
             return undefined;
           case 'lookup':
             return this.lookup(payload.name as string);
+          case 'childFailed':
+            this.rootFailed(payload.child as ActorRef, payload.error as Error);
+            return undefined;
           case 'spawn':
             return this.spawnResolved(
               payload.module as string,
@@ -220,6 +228,20 @@ export class Runtime {
       deadLetter: (letter) => this.deadLetters.publish(letter),
       failure: (failure) => this.failures.publish(failure),
     };
+  }
+
+  /**
+   * The root supervisor: a top-level actor failed. Escalating past the root
+   * stops the actor (its failure, wrapped, is on `rt.failures` with phase 'escalated').
+   */
+  private rootFailed(child: ActorRef, error: Error): void {
+    if (this.closing) return;
+    for (const ref of this.topLevel) if (!this.directory.isLive(ref.slot, ref.gen)) this.topLevel.delete(ref);
+    const decision = this.rootSupervision.decide(child.toString(), error, child);
+    this.endpoint.applyDecision(decision, this.options.supervisor.strategy, child, [...this.topLevel], error, (escalated) => {
+      this.failures.publish({ actor: child, error: escalated, phase: 'escalated' });
+      void this.endpoint.superviseRef(child, 'stop', escalated, 0);
+    });
   }
 
   private checkOpen(what: string): void {
@@ -280,6 +302,7 @@ export class Runtime {
       throw err;
     }
     this.unwrap(result); // on failure the host already released the slot
+    if (parent === undefined) this.topLevel.add(ref);
     return ref;
   }
 
@@ -350,6 +373,22 @@ export class Runtime {
     if (!this.directory.isLive(ref.slot, ref.gen)) throw new ActorStoppedError(ref.toString());
     const endpoint = Atomics.load(this.directory.thread, ref.slot);
     this.unwrap(await this.runRouted({ op, slot: ref.slot, gen: ref.gen }, { endpoint }));
+  }
+
+  /**
+   * Checkpoints an actor: its definition's `snapshot(state)`, taken between
+   * two messages and stored in the shared memory pool, where a restart (or the
+   * recovery of its thread) finds it and hands it to `restore`. Resolves to
+   * the snapshot's size in bytes. Fails with InvalidArgumentError for an
+   * actor without `snapshot`, ActorStoppedError for one that has stopped, and
+   * PoolExhaustedError when the pool has no room.
+   */
+  async checkpoint(ref: ActorRef): Promise<number> {
+    this.checkOpen('checkpoint');
+    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    if (!this.directory.isLive(ref.slot, ref.gen)) throw new ActorStoppedError(ref.toString());
+    const endpoint = Atomics.load(this.directory.thread, ref.slot);
+    return this.unwrap(await this.runRouted({ op: 'checkpoint', slot: ref.slot, gen: ref.gen }, { endpoint })).bytes ?? 0;
   }
 
   /** Actors per thread and totals. */

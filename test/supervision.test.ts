@@ -1,0 +1,314 @@
+/**
+ * Supervision: the policy on a fake clock (decider, intensity window, backoff
+ * with jitter), then the runtime carrying it out: restart, resume, stop and
+ * escalate, under one-for-one, one-for-all and rest-for-one, with the
+ * lifecycle hooks in order, across threads, and checkpoints restored.
+ */
+import { BroadcastChannel } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ActorInitError, ActorRef, ActorStoppedError, InvalidArgumentError, InvalidOptionError, Runtime, SupervisorState, defineActor, defaultDecider,
+  type ActorFailure, type RuntimeOptions,
+} from '../src/index.js';
+import { resolveStrategy } from '../src/actors/supervision.js';
+import { eventually } from './fixtures/helpers.js';
+
+const childUrl = new URL('./fixtures/sup-child.ts', import.meta.url);
+const watcherUrl = new URL('./fixtures/watcher.ts', import.meta.url);
+const parentUrl = (kind: string) => new URL(`./fixtures/sup-${kind}.ts`, import.meta.url);
+
+type ChildInfo = { id: string; count: number; born: number; thread: number };
+type ChildMsg = { type: 'inc' } | { type: 'get' } | { type: 'boom'; message: string; async?: boolean } | { type: 'failInitNextTime' };
+type Child = ActorRef<ChildMsg, unknown>;
+
+const fakeRef = new ActorRef(0, 1, 'fake', undefined as never);
+
+describe('SupervisorState (fake clock)', () => {
+  it('restarts by default, and stops on an ActorInitError', () => {
+    const state = new SupervisorState(resolveStrategy({}));
+    expect(state.decide('a', new Error('x'), fakeRef)).toEqual({ directive: 'restart', delayMs: 0 });
+    expect(defaultDecider(new ActorInitError('m'))).toBe('stop');
+  });
+
+  it('escalates the restart past maxRestarts within withinMs, and counts again once the window has passed', () => {
+    let now = 1_000;
+    const state = new SupervisorState(resolveStrategy({ maxRestarts: 2, withinMs: 1_000 }), () => now);
+    const err = new Error('x');
+    expect(state.decide('a', err, fakeRef).directive).toBe('restart');
+    now += 100;
+    expect(state.decide('a', err, fakeRef).directive).toBe('restart');
+    // Another child has its own count.
+    expect(state.decide('b', err, fakeRef).directive).toBe('restart');
+    now += 100;
+    const third = state.decide('a', err, fakeRef);
+    expect(third.directive).toBe('escalate');
+    expect(third.reason).toBe('more than 2 restarts within 1000 ms');
+    now += 1_001;
+    expect(state.decide('a', err, fakeRef).directive).toBe('restart');
+  });
+
+  it('delays restarts exponentially from minMs, capped at maxMs, with jitter up to randomFactor', () => {
+    let now = 0;
+    let random = 0;
+    const strategy = resolveStrategy({ maxRestarts: 100, backoff: { minMs: 10, maxMs: 100, randomFactor: 0.5 } });
+    const state = new SupervisorState(strategy, () => now, () => random);
+    const delays = [];
+    for (let i = 0; i < 6; i++) {
+      delays.push(state.decide('a', new Error('x'), fakeRef).delayMs);
+      now += 1;
+    }
+    expect(delays).toEqual([10, 20, 40, 80, 100, 100]);
+    random = 1;
+    expect(state.decide('a', new Error('x'), fakeRef).delayMs).toBe(150);
+    random = 0.5;
+    expect(state.backoffDelay(0)).toBe(12.5);
+  });
+
+  it('escalates when the decider throws or returns something that is not a directive', () => {
+    const throwing = new SupervisorState(resolveStrategy({ decider: () => { throw new Error('oops'); } }));
+    expect(throwing.decide('a', new Error('x'), fakeRef)).toMatchObject({ directive: 'escalate', reason: 'the decider threw: oops' });
+    const wrong = new SupervisorState(resolveStrategy({ decider: () => 'reboot' as never }));
+    expect(wrong.decide('a', new Error('x'), fakeRef)).toMatchObject({ directive: 'escalate', reason: 'the decider returned "reboot", not a directive' });
+  });
+});
+
+describe('bad supervision input', () => {
+  it.each([
+    [{ strategy: 'all-for-one' }, 'supervisor.strategy'],
+    [{ decider: 'restart' }, 'supervisor.decider'],
+    [{ maxRestarts: -1 }, 'supervisor.maxRestarts'],
+    [{ maxRestarts: 1.5 }, 'supervisor.maxRestarts'],
+    [{ withinMs: 'soon' }, 'supervisor.withinMs'],
+    [{ backoff: 5 }, 'supervisor.backoff'],
+    [{ backoff: { minMs: 100, maxMs: 10 } }, 'supervisor.backoff.maxMs'],
+    [{ backoff: { minMs: -1, maxMs: 10 } }, 'supervisor.backoff.minMs'],
+    [{ backoff: { minMs: 1, maxMs: 10, randomFactor: Infinity } }, 'supervisor.backoff.randomFactor'],
+  ])('Runtime.start refuses supervisor %j, naming %s', async (supervisor, option) => {
+    const err = await Runtime.start({ threads: 1, supervisor } as unknown as RuntimeOptions).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidOptionError);
+    expect((err as InvalidOptionError).option).toBe(option);
+    expect((err as InvalidOptionError).message).toMatch(/got `.*` \(/);
+  });
+
+  it('refuses a supervisor that is not an object', async () => {
+    const err = await Runtime.start({ threads: 1, supervisor: 'restart' } as unknown as RuntimeOptions).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'InvalidOptionError', option: 'supervisor', value: 'restart' });
+  });
+
+  it('defineActor refuses bad hooks, a lone snapshot, a bad checkpointEvery and a bad supervisor', () => {
+    const base = { init: () => ({}), receive: () => undefined };
+    expect(() => defineActor({ ...base, preRestart: 5 } as never)).toThrow(/preRestart.*got `5`/);
+    expect(() => defineActor({ ...base, snapshot: () => 1 } as never)).toThrow(InvalidOptionError);
+    expect(() => defineActor({ ...base, snapshot: () => 1, restore: () => ({}), checkpointEvery: 0 })).toThrow(/checkpointEvery.*got `0`/);
+    expect(() => defineActor({ ...base, checkpointEvery: 3 })).toThrow(InvalidOptionError);
+    expect(() => defineActor({ ...base, supervisor: { strategy: 'x' as never } })).toThrow(/supervisor\.strategy.*got `"x"`/);
+  });
+});
+
+let rt: Runtime | undefined;
+let ports: BroadcastChannel[] = [];
+afterEach(async () => {
+  for (const port of ports) port.close();
+  ports = [];
+  await rt?.shutdown();
+  rt = undefined;
+});
+
+async function start(options: RuntimeOptions = {}): Promise<Runtime> {
+  rt = await Runtime.start({ threads: 2, ...options });
+  return rt;
+}
+
+/** Hook events the children report, in arrival order. */
+function listen(): { channel: string; events: Array<{ id: string; event: string; error?: string; count?: number }> } {
+  const channel = `microswarm-sup-${process.pid}-${Math.random()}`;
+  const port = new BroadcastChannel(channel);
+  ports.push(port);
+  const events: Array<{ id: string; event: string }> = [];
+  port.onmessage = (e) => events.push((e as MessageEvent).data);
+  return { channel, events };
+}
+
+const info = (ref: Child) => ref.ask({ type: 'get' }) as Promise<ChildInfo>;
+
+/** Waits until `ref` answers as an incarnation other than `born`. */
+const reborn = (ref: Child, born: number) => eventually(() => info(ref), (i) => i.born !== born);
+
+describe('the root supervisor', () => {
+  it('restarts a failed top-level actor by default: same ref, fresh state, hooks in order, queued messages kept', async () => {
+    const { channel, events } = listen();
+    const r = await start();
+    const child = (await r.spawn(childUrl, { id: 'a', channel })) as Child;
+    await child.ask({ type: 'inc' });
+    const before = await info(child);
+    expect(before.count).toBe(1);
+    child.tell({ type: 'boom', message: 'kaboom' });
+    // Sent after the failure: waits in the mailbox and reaches the new instance.
+    const afterInc = child.ask({ type: 'inc' });
+    expect(await afterInc).toBe(1);
+    const after = await info(child);
+    expect(after.born).not.toBe(before.born);
+    await eventually(() => events.length, (n) => n >= 3);
+    expect(events.map((e) => e.event)).toEqual(['preStart', 'preRestart', 'postRestart']);
+    expect(events[1]).toMatchObject({ error: 'kaboom', count: 1 });
+    expect(events[2]).toMatchObject({ error: 'kaboom', count: 0 });
+  });
+
+  it('supervises a rejected async handler the same way', async () => {
+    const r = await start();
+    const child = (await r.spawn(childUrl, { id: 'a' })) as Child;
+    const { born } = await info(child);
+    await expect(child.ask({ type: 'boom', message: 'later', async: true })).rejects.toThrow('later');
+    await reborn(child, born);
+  });
+
+  it('resumes with the state kept when the decider says resume', async () => {
+    const r = await start({ supervisor: { decider: () => 'resume' } });
+    const child = (await r.spawn(childUrl, { id: 'a' })) as Child;
+    await child.ask({ type: 'inc' });
+    const { born } = await info(child);
+    await expect(child.ask({ type: 'boom', message: 'x' })).rejects.toThrow('x');
+    expect(await info(child)).toMatchObject({ born, count: 1 });
+  });
+
+  it("stops the actor when the decider says stop: watchers get Terminated with reason 'failed', asks then fail", async () => {
+    const r = await start({ supervisor: { decider: () => 'stop' } });
+    const child = (await r.spawn(childUrl, { id: 'a' }, { thread: 1 })) as Child;
+    const watcher = await r.spawn<{ type: 'watch'; ref: ActorRef } | { type: 'seen' }>(watcherUrl, undefined, { thread: 0 });
+    await watcher.ask({ type: 'watch', ref: child });
+    child.tell({ type: 'boom', message: 'fatal' });
+    const seen = await eventually(() => watcher.ask({ type: 'seen' }) as Promise<Array<{ reason: string }>>, (s) => s.length > 0);
+    expect(seen).toEqual([{ actor: child.id, reason: 'failed' }]);
+    await expect(child.ask({ type: 'get' })).rejects.toBeInstanceOf(ActorStoppedError);
+  });
+
+  it("stops the actor when a restart fails in init (the default decider stops on ActorInitError), reporting phase 'restart'", async () => {
+    const r = await start();
+    const failures: ActorFailure[] = [];
+    r.failures.subscribe((f) => failures.push(f));
+    const child = (await r.spawn(childUrl, { id: 'a' })) as Child;
+    await child.ask({ type: 'failInitNextTime' });
+    child.tell({ type: 'boom', message: 'x' });
+    await eventually(() => failures.some((f) => f.phase === 'restart'), (ok) => ok);
+    await eventually(() => child.ask({ type: 'get' }).then(() => 'alive', (e: Error) => e.name), (s) => s === 'ActorStoppedError');
+    expect(failures.find((f) => f.phase === 'restart')?.error).toBeInstanceOf(ActorInitError);
+  });
+
+  it("escalating past the root stops the actor, reported with phase 'escalated'", async () => {
+    const r = await start({ supervisor: { maxRestarts: 1 } });
+    const failures: ActorFailure[] = [];
+    r.failures.subscribe((f) => failures.push(f));
+    const child = (await r.spawn(childUrl, { id: 'a' })) as Child;
+    const { born } = await info(child);
+    child.tell({ type: 'boom', message: 'one' });
+    await reborn(child, born);
+    child.tell({ type: 'boom', message: 'two' });
+    await eventually(() => child.ask({ type: 'get' }).then(() => 'alive', (e: Error) => e.name), (s) => s === 'ActorStoppedError');
+    const escalated = failures.find((f) => f.phase === 'escalated');
+    expect(escalated?.error.message).toContain('more than 1 restarts within 60000 ms');
+  });
+});
+
+/** A parent of three children c0, c1, c2, the children on threads 0, 1, 0. */
+async function family(kind: string, channel?: string): Promise<{ parent: ActorRef; children: Child[]; borns: number[] }> {
+  const r = await start();
+  const parent = await r.spawn(parentUrl(kind), { children: 3, threads: [0, 1, 0], channel }, { thread: 0 });
+  const children = (await parent.ask({ type: 'children' })) as Child[];
+  const borns = (await Promise.all(children.map(info))).map((i) => i.born);
+  return { parent, children, borns };
+}
+
+const borns = async (children: Child[]) => (await Promise.all(children.map(info))).map((i) => i.born);
+
+describe('parents as supervisors', () => {
+  it('one-for-one restarts only the failed child, on another thread than its parent', async () => {
+    const { children, borns: before } = await family('one-for-one');
+    expect((await info(children[1])).thread).toBe(1);
+    children[1].tell({ type: 'boom', message: 'c1 fails' });
+    await reborn(children[1], before[1]);
+    const after = await borns(children);
+    expect([after[0], after[2]]).toEqual([before[0], before[2]]);
+  });
+
+  it('one-for-all restarts every child', async () => {
+    const { children, borns: before } = await family('one-for-all');
+    children[1].tell({ type: 'boom', message: 'c1 fails' });
+    for (let i = 0; i < 3; i++) await reborn(children[i], before[i]);
+  });
+
+  it('rest-for-one restarts the failed child and those started after it', async () => {
+    const { children, borns: before } = await family('rest-for-one');
+    children[1].tell({ type: 'boom', message: 'c1 fails' });
+    await reborn(children[1], before[1]);
+    await reborn(children[2], before[2]);
+    expect((await info(children[0])).born).toBe(before[0]);
+  });
+
+  it('resume and stop from a parent decider apply to the failed child (one-for-one)', async () => {
+    const { children, borns: before } = await family('one-for-one');
+    await children[0].ask({ type: 'inc' });
+    await expect(children[0].ask({ type: 'boom', message: 'resume please' })).rejects.toThrow('resume please');
+    expect(await info(children[0])).toMatchObject({ born: before[0], count: 1 });
+    children[2].tell({ type: 'boom', message: 'stop it' });
+    await eventually(() => children[2].ask({ type: 'get' }).then(() => 'alive', (e: Error) => e.name), (s) => s === 'ActorStoppedError');
+    expect((await info(children[1])).born).toBe(before[1]);
+  });
+
+  it('escalate fails the parent: the root restarts it, which stops its children and starts new ones', async () => {
+    const { parent, children } = await family('one-for-one');
+    const parentBorn = await parent.ask({ type: 'born' });
+    children[1].tell({ type: 'boom', message: 'escalate this' });
+    await eventually(() => parent.ask({ type: 'born' }), (b) => b !== parentBorn);
+    for (const old of children) {
+      await eventually(() => old.ask({ type: 'get' }).then(() => 'alive', (e: Error) => e.name), (s) => s === 'ActorStoppedError');
+    }
+    const fresh = (await parent.ask({ type: 'children' })) as Child[];
+    expect(fresh).toHaveLength(3);
+    expect((await info(fresh[1])).count).toBe(0);
+  });
+
+  it('escalates past maxRestarts: the third failure within the window restarts the parent (backoff delays the restarts)', async () => {
+    const { parent, children, borns: before } = await family('limited');
+    const parentBorn = await parent.ask({ type: 'born' });
+    let born = before[0];
+    for (let i = 0; i < 2; i++) {
+      children[0].tell({ type: 'boom', message: `fail ${i}` });
+      born = (await reborn(children[0], born)).born;
+    }
+    expect(await parent.ask({ type: 'born' })).toBe(parentBorn);
+    children[0].tell({ type: 'boom', message: 'fail 3' });
+    await eventually(() => parent.ask({ type: 'born' }), (b) => b !== parentBorn);
+  });
+});
+
+describe('checkpoints', () => {
+  it('rt.checkpoint stores the snapshot; a restart restores it instead of calling init', async () => {
+    const { channel, events } = listen();
+    const r = await start();
+    const child = (await r.spawn(childUrl, { id: 'a', channel }, { thread: 1 })) as Child;
+    for (let i = 0; i < 5; i++) await child.ask({ type: 'inc' });
+    const bytes = await r.checkpoint(child);
+    expect(bytes).toBeGreaterThan(0);
+    await child.ask({ type: 'inc' }); // 6, after the checkpoint: lost by the restart
+    const { born } = await info(child);
+    child.tell({ type: 'boom', message: 'x' });
+    expect(await reborn(child, born)).toMatchObject({ count: 5 });
+    await eventually(() => events.some((e) => e.event === 'postRestart'), (ok) => ok);
+    expect(events.find((e) => e.event === 'postRestart')?.count).toBe(5);
+  });
+
+  it('frees the checkpoint when the actor stops, and refuses bad calls with typed errors', async () => {
+    const r = await start();
+    const child = (await r.spawn(childUrl, { id: 'a' })) as Child;
+    const used = r.memory.stats().used;
+    await r.checkpoint(child);
+    await r.checkpoint(child); // replaces, does not pile up
+    expect(r.memory.stats().used - used).toBe(r.memory.stats().regionSize);
+    await r.stop(child);
+    expect(r.memory.stats().used).toBe(used);
+    await expect(r.checkpoint(child)).rejects.toBeInstanceOf(ActorStoppedError);
+    await expect(r.checkpoint('a' as never)).rejects.toMatchObject({ name: 'InvalidArgumentError', value: 'a' });
+    const plain = await r.spawn(watcherUrl);
+    await expect(r.checkpoint(plain)).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
