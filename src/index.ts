@@ -4,7 +4,7 @@
  * pool, talking through SharedArrayBuffer rings.
  */
 export { Runtime } from './runtime/runtime.js';
-export type { RuntimeStats, ShutdownOptions } from './runtime/runtime.js';
+export type { RuntimeStats, ShutdownOptions, ThreadCrash } from './runtime/runtime.js';
 export type { RuntimeOptions, SpawnOptions, MailboxOptions, OverflowPolicy } from './runtime/options.js';
 export type { DeadLetter, DeadLetterReason, ActorFailure, Terminated, TerminatedReason } from './runtime/endpoint.js';
 export { EventSource } from './runtime/events.js';

@@ -61,6 +61,8 @@ export class Cell {
   abort: AbortController | undefined;
   stopWaiters: Array<() => void> | undefined;
   memory: MemoryContext | undefined;
+  /** Actors this one watches (to settle its watches when their thread dies). */
+  watching: Set<ActorRef> | undefined;
   /** Actors watching this one (ctx.watch), told Terminated when it stops. */
   watchers: Set<ActorRef> | undefined;
   /** Reply tag of the message being handled; kNoReply once `replyLater` took it. */

@@ -139,6 +139,11 @@ export class Directory {
     Atomics.store(this.ckRegion, slot, at.region + 1);
   }
 
+  /** Slots ever handed out: every live actor's slot is below this. */
+  highWater(): number {
+    return Math.min(this.slots, Atomics.load(this.counters, kNextFresh));
+  }
+
   /** Live actors across every thread. */
   liveCount(): number {
     return Atomics.load(this.counters, kLiveCount);

@@ -33,7 +33,7 @@ import {
   Directory, kAlive, kPolicyDropNewest, kPolicyDropOldest, kStopping, overflowPolicies, type DirectoryShared, type OverflowPolicy,
 } from './directory.js';
 import {
-  ActorInitError, ActorModuleError, EscalatedError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
+  ActorCrashedError, ActorInitError, ActorModuleError, EscalatedError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
   InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, describeValue, toError,
 } from './errors.js';
 import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
@@ -86,7 +86,7 @@ export interface ActorFailure {
   actor: ActorRef;
   error: Error;
   /** Where it happened: a handler (`receive`), `postStop`, `preRestart`, or rebuilding the state on a `restart`. */
-  phase: 'receive' | 'postStop' | 'preRestart' | 'restart' | 'escalated' | 'checkpoint';
+  phase: 'receive' | 'postStop' | 'preRestart' | 'restart' | 'escalated' | 'checkpoint' | 'crashed';
 }
 
 /** @internal Settings every endpoint of one runtime shares. */
@@ -115,6 +115,11 @@ interface PendingAsk {
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** The endpoint the request went to through a ring (-1: none), and its sequence number on that ring. */
+  target?: number;
+  seq?: number;
+  /** Whom it asked, for the error if that thread dies. */
+  actor?: string;
 }
 
 export class Endpoint implements RefHost, ContextHost {
@@ -142,6 +147,8 @@ export class Endpoint implements RefHost, ContextHost {
   /** performance.now() when this endpoint last parked, 0 when it is not parked. */
   private parkedAt = 0;
   private current: Cell | undefined = undefined;
+  /** The endpoint the last routed message went to through a ring, -1 when it stayed on this thread. */
+  private routedTo = -1;
   closed = false;
   /** Set by stopAll: what is still queued is dead-lettered with reason 'shutdown'. */
   private shuttingDown = false;
@@ -261,6 +268,11 @@ export class Endpoint implements RefHost, ContextHost {
         return;
       }
       if (!this.pending.has(askId)) return; // answered synchronously (cannot happen today, kept safe)
+      if (this.routedTo >= 0) {
+        entry.target = this.routedTo;
+        entry.seq = this.transport.sentTo(this.routedTo);
+        entry.actor = ref.toString();
+      }
       entry.timer = setTimeout(() => {
         if (this.settle(askId)) reject(timeoutError ?? new AskTimeoutError(ref.toString(), timeoutMs));
       }, timeoutMs);
@@ -340,6 +352,7 @@ export class Endpoint implements RefHost, ContextHost {
     // shared word needs reading or writing.
     const local = this.index !== 0 ? this.cells[slot] : undefined;
     if (local !== undefined && local.gen === gen && local.capacity === 0 && !local.stopped) {
+      this.routedTo = -1;
       this.enqueue(local, msg, sender, replyTag);
       return kOk;
     }
@@ -349,6 +362,7 @@ export class Endpoint implements RefHost, ContextHost {
       return kDead;
     }
     const thread = Atomics.load(dir.thread, slot);
+    this.routedTo = thread === this.index ? -1 : thread;
     let bodyLength = 0;
     if (thread !== this.index) bodyLength = this.encodeMessage(ref, msg, sender, replyTag);
     const capacity = dir.capacity[slot];
@@ -482,6 +496,9 @@ export class Endpoint implements RefHost, ContextHost {
       this.pending.set(askId, entry);
       try {
         this.sendControl(target, kSystem, askId, { ...payload, op });
+        entry.target = target;
+        entry.seq = this.transport.sentTo(target);
+        entry.actor = `the thread of endpoint ${target} (${op})`;
       } catch (err) {
         this.settle(askId);
         reject(err);
@@ -1017,6 +1034,68 @@ export class Endpoint implements RefHost, ContextHost {
     return this.inTurn(cell, () => def.restore?.(data, cell.args, cell.ctx));
   }
 
+  // --------------------------------------------------------- crash recovery
+
+  /**
+   * On a replacement thread: brings back the actors of the thread that died,
+   * in the same slots and generations (every ref to them keeps working),
+   * before this endpoint reads its rings, so what waits there for them is
+   * delivered to them, in order. Each state comes from its last checkpoint,
+   * else from `init`. Resolves with how many came back.
+   */
+  async rehost(
+    actors: Array<{ slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined }>,
+    error: Error,
+  ): Promise<number> {
+    // Modules first: then every cell is registered in one synchronous pass,
+    // before the loop starts and reads a frame addressed to one of them.
+    for (const module of new Set(actors.map((a) => a.module))) {
+      try {
+        await loadModule(module);
+      } catch {
+        // Reported per actor below, by startActor's own failure.
+      }
+    }
+    const started: Array<Promise<unknown>> = [];
+    for (const a of actors) {
+      this.pool.reclaim({ slot: a.slot, gen: a.gen }); // its old state's regions have no owner left
+      const parent = a.parent === undefined ? undefined : new ActorRef(a.parent.slot, a.parent.gen, undefined, this);
+      let args: unknown;
+      try {
+        args = decode(a.args);
+      } catch (err) {
+        started.push(Promise.reject(err));
+        continue;
+      }
+      started.push(this.startActor(a.slot, a.gen, a.module, args, a.name, parent, undefined, error));
+    }
+    this.start();
+    const results = await Promise.allSettled(started);
+    let count = 0;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') count++;
+      else this.system.failure({ actor: new ActorRef(actors[i].slot, actors[i].gen, actors[i].name, this), error: toError(r.reason), phase: 'crashed' });
+    });
+    return count;
+  }
+
+  /**
+   * Supervisor side of a crash: the child (on a thread that died) is to be
+   * brought back or not. Returns the directive for it: resume means restart
+   * (its heap state is gone); escalate fails this supervisor and stops the child.
+   */
+  crashDecision(supervisor: ActorRef, child: ActorRef, error: Error): Directive {
+    const cell = this.cells[supervisor.slot];
+    if (cell === undefined || cell.gen !== supervisor.gen || cell.stopped) return 'stop';
+    const state = (cell.supervision ??= new SupervisorState(cell.def[kStrategy] ?? defaultStrategy));
+    const decision = state.decide(child.toString(), error, child);
+    if (decision.directive === 'escalate') {
+      this.reportToSupervisor(cell, decision.reason === undefined ? error : new EscalatedError(child.toString(), decision.reason, { cause: error }));
+      return 'stop';
+    }
+    return decision.directive === 'resume' ? 'restart' : decision.directive;
+  }
+
   // ------------------------------------------------------------ checkpoints
 
   /**
@@ -1047,7 +1126,11 @@ export class Endpoint implements RefHost, ContextHost {
     }
   }
 
-  /** Drops the slot's checkpoint (the actor stopped for good). */
+  /** Drops the slot's checkpoint (the actor stopped for good, or was lost with its thread). */
+  dropCheckpointOf(slot: number): void {
+    this.dropCheckpoint(slot);
+  }
+
   private dropCheckpoint(slot: number): void {
     const at = this.dir.checkpoint(slot);
     if (at === undefined) return;
@@ -1120,12 +1203,12 @@ export class Endpoint implements RefHost, ContextHost {
    */
   startActor(
     slot: number, gen: number, moduleUrl: string, args: unknown, name: string | undefined, parent: ActorRef | undefined,
-    parentCell?: Cell,
+    parentCell?: Cell, recovered?: Error,
   ): Promise<ActorRef> {
     const def = loadedModule(moduleUrl);
-    if (def !== undefined) return this.initActor(slot, gen, def, moduleUrl, args, name, parent, parentCell);
+    if (def !== undefined) return this.initActor(slot, gen, def, moduleUrl, args, name, parent, parentCell, recovered);
     return loadModule(moduleUrl).then(
-      (loaded) => this.initActor(slot, gen, loaded, moduleUrl, args, name, parent, parentCell),
+      (loaded) => this.initActor(slot, gen, loaded, moduleUrl, args, name, parent, parentCell, recovered),
       (err: unknown) => {
         this.releaseSlot(slot);
         throw err;
@@ -1135,7 +1218,7 @@ export class Endpoint implements RefHost, ContextHost {
 
   private initActor(
     slot: number, gen: number, def: ActorDefinition, moduleUrl: string, args: unknown, name: string | undefined,
-    parent: ActorRef | undefined, parentCell: Cell | undefined,
+    parent: ActorRef | undefined, parentCell: Cell | undefined, recovered?: Error,
   ): Promise<ActorRef> {
     const ref = new ActorRef(slot, gen, name, this);
     const cell = new Cell(slot, gen, def, ref, moduleUrl, parent, this.dir.capacity[slot], this.dir.policy[slot]);
@@ -1144,8 +1227,13 @@ export class Endpoint implements RefHost, ContextHost {
     let state: unknown;
     const previous = this.current;
     this.current = cell;
+    // Brought back after its thread died: from its last checkpoint when it has one.
+    const at = recovered !== undefined && def.restore !== undefined ? this.dir.checkpoint(slot) : undefined;
+    if (recovered !== undefined) cell.restarts++;
     try {
-      state = def.init(args, cell.ctx);
+      if (at !== undefined && def.restore !== undefined) {
+        state = def.restore(decode(this.pool.carrierView(new RegionHandle(at.region, at.gen, at.length, 0, 0)).slice()), args, cell.ctx);
+      } else state = def.init(args, cell.ctx);
     } catch (err) {
       return Promise.reject(this.initFailed(cell, err));
     } finally {
@@ -1154,18 +1242,25 @@ export class Endpoint implements RefHost, ContextHost {
     cell.args = args;
     if (isThenable(state)) {
       return Promise.resolve(state).then(
-        (resolved) => this.preStart(cell, resolved, parentCell),
+        (resolved) => this.preStart(cell, resolved, parentCell, recovered),
         (err: unknown) => {
           throw this.initFailed(cell, err);
         },
       );
     }
-    return this.preStart(cell, state, parentCell);
+    return this.preStart(cell, state, parentCell, recovered);
   }
 
-  /** Runs `preStart` (when defined) on a new instance, then lets it take messages. */
-  private preStart(cell: Cell, state: unknown, parentCell: Cell | undefined): Promise<ActorRef> {
-    const hook = cell.def.preStart;
+  /**
+   * Runs `preStart` (when defined) on a new instance, then lets it take
+   * messages. An actor brought back after a crash gets `postRestart` instead, when it has one.
+   */
+  private preStart(cell: Cell, state: unknown, parentCell: Cell | undefined, recovered?: Error): Promise<ActorRef> {
+    const def = cell.def;
+    const hook =
+      recovered !== undefined && def.postRestart !== undefined
+        ? (s: unknown, ctx: ActorContext) => def.postRestart?.(s, recovered, ctx)
+        : def.preStart;
     if (hook === undefined) return Promise.resolve(this.activate(cell, state, parentCell));
     let result: unknown;
     const previous = this.current;
@@ -1286,12 +1381,14 @@ export class Endpoint implements RefHost, ContextHost {
   watch(cell: Cell, target: ActorRef): void {
     if (!(target instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', target);
     if (cell.stopped || target.equals(cell.ref)) return;
+    (cell.watching ??= new Set()).add(target);
     this.addWatcher(target, cell.ref);
   }
 
   /** ContextHost: `ctx.unwatch` (a Terminated already sent may still be queued). */
   unwatch(cell: Cell, target: ActorRef): void {
     if (!(target instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', target);
+    if (cell.watching !== undefined) for (const w of cell.watching) if (w.equals(target)) cell.watching.delete(w);
     this.removeWatcher(target, cell.ref);
   }
 
@@ -1311,7 +1408,9 @@ export class Endpoint implements RefHost, ContextHost {
       this.sendTerminated(watcher, target, 'stopped');
       return;
     }
-    (cell.watchers ??= new Set()).add(watcher);
+    const watchers = (cell.watchers ??= new Set());
+    for (const w of watchers) if (w.equals(watcher)) return; // watching is idempotent
+    watchers.add(watcher);
   }
 
   removeWatcher(target: ActorRef, watcher: ActorRef): void {
@@ -1515,6 +1614,40 @@ export class Endpoint implements RefHost, ContextHost {
   pollNow(): void {
     while (this.transport.poll(this.onFrame) > 0) {
       // keep reading
+    }
+  }
+
+  /**
+   * The thread of `endpoint` died; `consumed` says how many messages it had
+   * taken from each endpoint's ring. Asks (and control requests) this
+   * endpoint sent there and that it had taken are in doubt: rejected with
+   * ActorCrashedError. Those still in the ring wait for its replacement.
+   * Then death watch is settled: actors here that watched an actor of that
+   * thread watch it again when it was brought back, and get Terminated
+   * ('crashed') when it was not.
+   */
+  threadCrashed(endpoint: number, consumed: number[], lost: number[]): void {
+    const taken = consumed[this.index] ?? 0;
+    for (const [askId, entry] of this.pending) {
+      // Sequence numbers wrap with the int32 counters: compare by difference.
+      if (entry.target !== endpoint || entry.seq === undefined || ((entry.seq - taken) | 0) > 0) continue;
+      this.settle(askId);
+      entry.reject(new ActorCrashedError(entry.actor ?? `on endpoint ${endpoint}`));
+    }
+    const gone = new Set<string>();
+    for (let i = 0; i + 1 < lost.length; i += 2) gone.add(`${lost[i]}.${lost[i + 1]}`);
+    for (const cell of this.cells) {
+      if (cell === undefined || cell.stopped || cell.watching === undefined) continue;
+      for (const target of cell.watching) {
+        if (this.dir.isLive(target.slot, target.gen)) {
+          if (Atomics.load(this.dir.thread, target.slot) === endpoint) this.addWatcher(target, cell.ref);
+          continue;
+        }
+        cell.watching.delete(target); // terminated earlier (its Terminated was sent then) or now
+        if (!gone.has(`${target.slot}.${target.gen}`)) continue;
+        const message: Terminated = { type: 'terminated', actor: target, reason: 'crashed' };
+        this.enqueue(cell, message, undefined, kNoReply);
+      }
     }
   }
 

@@ -20,12 +20,26 @@ registerCodecExtensions();
 /** @internal Control tasks, as the main thread sends them. */
 export type HostTask =
   | { op: 'attach'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig }
+  | {
+      op: 'recover'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig;
+      actors: RehostedActor[]; error: Uint8Array;
+    }
   | { op: 'spawn'; slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined }
   | { op: 'stop'; slot: number; gen: number }
   | { op: 'suspend' | 'resume'; slot: number; gen: number }
   | { op: 'checkpoint'; slot: number; gen: number }
   | { op: 'quiesce' }
   | { op: 'shutdown'; deadline: number };
+
+/** @internal An actor to bring back on a replacement thread. */
+export interface RehostedActor {
+  slot: number;
+  gen: number;
+  module: string;
+  args: Uint8Array;
+  name: string | undefined;
+  parent: { slot: number; gen: number } | undefined;
+}
 
 /** @internal */
 export type HostResult = { ok: true; idle?: boolean; handled?: number; bytes?: number } | { ok: false; error: Uint8Array };
@@ -39,6 +53,8 @@ class WorkerSystem implements SystemHandler {
     if (op === 'stop') return ep.stopRef(payload.ref as ActorRef);
     if (op === 'watch') return ep.addWatcher(payload.target as ActorRef, payload.watcher as ActorRef);
     if (op === 'unwatch') return ep.removeWatcher(payload.target as ActorRef, payload.watcher as ActorRef);
+    if (op === 'threadCrashed') return ep.threadCrashed(payload.endpoint as number, payload.consumed as number[], payload.lost as number[]);
+    if (op === 'decideCrash') return ep.crashDecision(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
     if (op === 'childFailed') return ep.childFailed(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
     if (op === 'supervise') {
       return ep.supervise(payload.ref as ActorRef, payload.directive as Directive, payload.error as Error, payload.delayMs as number);
@@ -78,6 +94,12 @@ export default async function host(task: HostTask): Promise<HostResult> {
         endpoint = new Endpoint(task.index, task.transport, task.directory, task.pool, task.config, new WorkerSystem());
         endpoint.start();
         return { ok: true };
+      }
+      case 'recover': {
+        // A replacement for a thread that died: same endpoint, same rings.
+        endpoint = new Endpoint(task.index, task.transport, task.directory, task.pool, task.config, new WorkerSystem());
+        const handled = await endpoint.rehost(task.actors, decode(task.error) as Error);
+        return { ok: true, handled };
       }
       case 'spawn': {
         const ep = attached();

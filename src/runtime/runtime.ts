@@ -16,16 +16,17 @@ import { createPoolShared, type PoolShared } from '../memory/layout.js';
 import { Pool, type MemoryStats } from '../memory/pool.js';
 import { ActorRef } from '../actors/ref.js';
 import { decode, encode } from './codec.js';
-import { Directory, overflowPolicies } from './directory.js';
+import { Directory, kAlive, kStarting, overflowPolicies } from './directory.js';
 import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
 import {
-  ActorStoppedError, AgentLimitError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
+  ActorCrashedError, ActorStoppedError, AgentLimitError, EscalatedError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
 } from './errors.js';
 import { EventSource } from './events.js';
-import type { HostResult, HostTask } from './host.js';
+import type { HostResult, HostTask, RehostedActor } from './host.js';
 import { checkModuleExists, normalizeModuleUrl } from './modules.js';
 import { resolveRuntimeOptions, resolveSpawnOptions, type ResolvedOptions, type RuntimeOptions, type SpawnOptions, type OverflowPolicy } from './options.js';
 import { createTransportShared } from './transport.js';
+import type { Directive } from '../actors/supervision.js';
 import { SupervisorState } from '../actors/supervision.js';
 
 registerCodecExtensions();
@@ -34,6 +35,20 @@ registerCodecExtensions();
 export interface ShutdownOptions {
   /** How long mailboxes may take to drain before actors are stopped regardless. Default 5000 ms. */
   timeoutMs?: number;
+}
+
+/** What `rt.crashes` reports once a pool thread that died has been dealt with. */
+export interface ThreadCrash {
+  /** 0-based index of the pool thread that died. */
+  thread: number;
+  /** Actors brought back on its replacement (same refs; state from checkpoint or init). */
+  rehosted: number;
+  /** Actors that did not come back (their supervisor said stop, they were children of an actor that died with them, or no replacement thread started). */
+  lost: ActorRef[];
+  /** True when a replacement thread took over; false when the runtime goes on with the threads it has. */
+  replaced: boolean;
+  /** From the thread's exit being noticed to its actors running again, in ms. */
+  recoveryMs: number;
 }
 
 /** A snapshot of the runtime, from {@link Runtime.stats}. */
@@ -58,8 +73,10 @@ function hostEntry(): string {
 export class Runtime {
   /** Messages that could not be delivered: to a stopped or unknown actor, or dropped by an overflow policy. */
   readonly deadLetters = new EventSource<DeadLetter>();
-  /** Handlers that threw or rejected (the actor goes on; supervision decides more later). */
+  /** Handlers that threw or rejected, failed restarts, escalations past the root, and actors lost in a crash. */
   readonly failures = new EventSource<ActorFailure>();
+  /** Pool threads that died (crashed, exited, ran out of memory, were terminated), once recovery is done. */
+  readonly crashes = new EventSource<ThreadCrash>();
   /** Worker threads in the pool. */
   readonly threads: number;
   /** Live actors at most. */
@@ -77,6 +94,12 @@ export class Runtime {
   /** Actors whose supervisor is the root, in start order (one-for-all and rest-for-one need it). */
   private readonly topLevel = new Set<ActorRef>();
   private readonly rootSupervision: SupervisorState;
+  /** How to bring back each actor spawned through the main thread, by slot (checked against its generation). */
+  private readonly records = new Map<number, { gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined }>();
+  /** Endpoints whose thread died and could not be replaced. */
+  private readonly down = new Set<number>();
+  private recovery: Promise<void> = Promise.resolve();
+  private attachData: { transport: ReturnType<typeof createTransportShared>; config: EndpointConfig; pool: PoolShared };
   private keepAlive: NodeJS.Timeout | undefined;
   private closing = false;
   private shutdownPromise: Promise<void> | undefined;
@@ -131,6 +154,142 @@ export class Runtime {
       loadBalancer: (task, workers) => this.pickWorker(task as unknown as Record<symbol, QueueOptions | null>, workers),
     });
     this.pendingAttach = { transport, config, pool };
+    this.attachData = this.pendingAttach;
+    // The destroyed worker's id may read -1 already: find the endpoint whose worker is no longer in the pool.
+    // Piscina emits this before it removes the worker from its list: look after that.
+    this.pool.on('workerDestroy', () => {
+      queueMicrotask(() => {
+        const alive = new Set(this.pool.threads.map((w) => w.threadId));
+        for (const [endpoint, id] of this.endpointToWorker) if (!alive.has(id)) this.workerGone(id, endpoint);
+      });
+    });
+    // A worker error outside any task: without a listener it would throw on the main thread.
+    this.pool.on('error', (error: Error) => {
+      this.failures.publish({ actor: new ActorRef(-1, 0, 'system', this.endpoint), error, phase: 'crashed' });
+    });
+  }
+
+  /** Piscina removed a worker: if it hosted an endpoint (and we are not shutting down), recover it. */
+  private workerGone(workerId: number, endpoint: number): void {
+    this.workerToEndpoint.delete(workerId);
+    this.endpointToWorker.delete(endpoint);
+    if (this.closing) return;
+    this.recovery = this.recovery.then(() => this.recover(endpoint)).catch((error: unknown) => {
+      this.failures.publish({ actor: new ActorRef(-1, 0, 'system', this.endpoint), error: error as Error, phase: 'crashed' });
+    });
+  }
+
+  /**
+   * Recovery of a thread that died. What it had not read of its rings is
+   * still there; its heap (mailboxes, state, backlog) is gone. Each actor
+   * spawned through the main thread is brought back in the same slot and
+   * generation, unless its supervisor says stop; actors spawned on that
+   * thread by an actor of it are not (their parent's new instance makes its
+   * own children, as after a restart). Asks other threads had in that
+   * thread's heap are rejected with ActorCrashedError; watchers of the lost
+   * actors get Terminated ('crashed').
+   */
+  private async recover(endpoint: number): Promise<void> {
+    const began = performance.now();
+    const dir = this.directory;
+    const transport = this.endpoint.transport;
+    const consumed = Array.from({ length: this.threads + 1 }, (_, from) => (from === endpoint ? 0 : transport.consumed(from, endpoint)));
+    const error = new ActorCrashedError(`on pool thread ${endpoint - 1}`, 'was on a pool thread that died');
+    const rehost: RehostedActor[] = [];
+    const lost: ActorRef[] = [];
+    const limit = dir.highWater();
+    for (let slot = 0; slot < limit; slot++) {
+      const state = Atomics.load(dir.state, slot);
+      if ((state !== kStarting && state !== kAlive) || Atomics.load(dir.thread, slot) !== endpoint) continue;
+      const gen = Atomics.load(dir.gen, slot);
+      const record = this.records.get(slot);
+      const ref = new ActorRef(slot, gen, record?.name, this.endpoint);
+      let directive: Directive = 'stop';
+      if (record !== undefined && record.gen === gen) directive = await this.crashDirective(ref, record.parent, endpoint, error);
+      if (directive === 'restart' && state === kAlive) {
+        rehost.push({ slot, gen, module: record!.module, args: record!.args, name: record!.name, parent: record!.parent });
+      } else lost.push(ref);
+    }
+    let replaced = true;
+    try {
+      const a = this.attachData;
+      const task = {
+        op: 'recover', index: endpoint, transport: a.transport, directory: dir.shared, pool: a.pool, config: a.config, actors: rehost,
+        error: encode(error, 'error'),
+      } as HostTask;
+      await withTimeout(this.runRouted(task, { endpoint, attach: true }), 10_000, 'no replacement thread started');
+    } catch (err) {
+      // Piscina does not respawn a thread that fails while starting: go on
+      // with the threads we have; what lived there is lost.
+      replaced = false;
+      this.down.add(endpoint);
+      for (const a of rehost) lost.push(new ActorRef(a.slot, a.gen, a.name, this.endpoint));
+      rehost.length = 0;
+      this.failures.publish({ actor: new ActorRef(-1, 0, 'system', this.endpoint), error: err as Error, phase: 'crashed' });
+    }
+    const lostPairs: number[] = [];
+    for (const ref of lost) {
+      lostPairs.push(ref.slot, ref.gen);
+      if (!dir.isLive(ref.slot, ref.gen)) continue;
+      this.records.delete(ref.slot);
+      this.endpoint.pool.reclaim({ slot: ref.slot, gen: ref.gen });
+      this.endpoint.dropCheckpointOf(ref.slot);
+      dir.release(ref.slot);
+      transport.addLoad(endpoint, -1);
+      this.failures.publish({ actor: ref, error, phase: 'crashed' });
+    }
+    // Everyone else learns of it: asks in doubt are rejected, watches settled.
+    this.endpoint.threadCrashed(endpoint, consumed, lostPairs);
+    for (let e = 1; e <= this.threads; e++) {
+      if (e === endpoint || this.down.has(e) || !this.endpointToWorker.has(e)) continue;
+      this.endpoint.notify(e, 'threadCrashed', { endpoint, consumed, lost: lostPairs });
+    }
+    this.crashes.publish({ thread: endpoint - 1, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
+  }
+
+  /** What the crashed actor's supervisor says: restart (resume counts as restart: its state is gone) or stop. */
+  private async crashDirective(ref: ActorRef, parent: { slot: number; gen: number } | undefined, endpoint: number, error: Error): Promise<Directive> {
+    if (parent === undefined) {
+      const decision = this.rootSupervision.decide(ref.toString(), error, ref);
+      if (decision.directive === 'escalate') {
+        this.failures.publish({ actor: ref, error: new EscalatedError(ref.toString(), decision.reason ?? 'the root supervisor escalated', { cause: error }), phase: 'escalated' });
+        return 'stop';
+      }
+      return decision.directive === 'resume' ? 'restart' : decision.directive;
+    }
+    if (!this.directory.isLive(parent.slot, parent.gen)) return 'stop';
+    const thread = Atomics.load(this.directory.thread, parent.slot);
+    if (thread === endpoint) return 'stop'; // died with it: its new instance makes its own children
+    try {
+      const parentRef = new ActorRef(parent.slot, parent.gen, undefined, this.endpoint);
+      return (await withTimeout(this.endpoint.request(thread, 'decideCrash', { supervisor: parentRef, child: ref, error }), 5_000, 'decideCrash')) as Directive;
+    } catch {
+      return 'stop';
+    }
+  }
+
+  /**
+   * Fault injection (Erlang's `exit(Pid, kill)` for a whole thread): terminates
+   * pool thread `thread` as a crash would, and resolves once it has been
+   * recovered (see `rt.crashes`). For chaos tests and drills.
+   */
+  async killThread(thread: number): Promise<ThreadCrash> {
+    this.checkOpen('killThread');
+    if (typeof thread !== 'number' || !Number.isInteger(thread) || thread < 0 || thread >= this.threads) {
+      throw new InvalidArgumentError('thread', `an integer from 0 to ${this.threads - 1}`, thread);
+    }
+    const id = this.endpointToWorker.get(thread + 1);
+    const worker = this.pool.threads.find((w) => w.threadId === id);
+    if (worker === undefined) throw new InvalidArgumentError('thread', 'a pool thread that is running (it is down or being replaced)', thread);
+    const crashed = new Promise<ThreadCrash>((resolve) => {
+      const off = this.crashes.subscribe((crash) => {
+        if (crash.thread !== thread) return;
+        off();
+        resolve(crash);
+      });
+    });
+    await worker.terminate();
+    return crashed;
   }
 
   private pendingAttach: { transport: ReturnType<typeof createTransportShared>; config: EndpointConfig; pool: PoolShared } | undefined;
@@ -277,6 +436,9 @@ export class Runtime {
     this.checkOpen('spawn');
     const argBytes = encode(args, 'args');
     const endpoint = opts.thread === undefined ? this.leastLoaded() : opts.thread + 1;
+    if (this.down.has(endpoint)) {
+      throw new InvalidOptionError('thread', 'a running pool thread (this one died and could not be replaced)', opts.thread);
+    }
     if (opts.name !== undefined) this.checkNameFree(opts.name);
     const slot = this.directory.allocate(endpoint, opts.capacity, overflowPolicies.indexOf(opts.policy));
     if (slot < 0) throw new AgentLimitError(this.maxAgents);
@@ -303,6 +465,7 @@ export class Runtime {
     }
     this.unwrap(result); // on failure the host already released the slot
     if (parent === undefined) this.topLevel.add(ref);
+    this.records.set(slot, { gen, module: url, args: argBytes, name: opts.name, parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen } });
     return ref;
   }
 
@@ -317,6 +480,7 @@ export class Runtime {
     let best = 1;
     let bestLoad = Infinity;
     for (let endpoint = 1; endpoint <= this.threads; endpoint++) {
+      if (this.down.has(endpoint)) continue;
       const load = this.endpoint.transport.load(endpoint);
       if (load < bestLoad) {
         best = endpoint;
@@ -482,4 +646,13 @@ export class RuntimeMemory {
       (slot) => this.directory.isLive(slot, Atomics.load(this.directory.gen, slot)),
     );
   }
+}
+
+/** Settles like `promise`, or rejects with `what` after `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MicroswarmError(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

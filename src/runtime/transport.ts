@@ -42,6 +42,16 @@ export interface TransportShared {
   rings: Array<SharedArrayBuffer | null>;
   bells: SharedArrayBuffer;
   spaceWanted: SharedArrayBuffer;
+  /**
+   * Message counts per ring, for crash recovery: words [from * endpoints +
+   * to] count messages the sender handed to the transport for that ring
+   * (`sent`, written by the sender only), and words [endpoints^2 + from *
+   * endpoints + to] count whole messages the receiver took out of it
+   * (`consumed`, bumped once per batch). When a thread dies, its `consumed`
+   * words say which of the asks sent to it it had taken: those are in doubt,
+   * the rest are still in the ring for its replacement.
+   */
+  counts: SharedArrayBuffer;
 }
 
 export function createTransportShared(endpoints: number, ringBytes: number): TransportShared {
@@ -54,6 +64,7 @@ export function createTransportShared(endpoints: number, ringBytes: number): Tra
     rings,
     bells: new SharedArrayBuffer(endpoints * kBellWords * 4),
     spaceWanted: new SharedArrayBuffer(endpoints * endpoints * 4),
+    counts: new SharedArrayBuffer(2 * endpoints * endpoints * 4),
   };
 }
 
@@ -111,6 +122,7 @@ export class Transport {
   private backlogCount = 0;
   private readonly bells: Int32Array;
   private readonly spaceWanted: Int32Array;
+  private readonly counts: Int32Array;
   /** Reassembly of split messages, per inbound ring. */
   private readonly partial: Array<{ bytes: Uint8Array; length: number } | undefined> = [];
   /** This thread's copy of one ring's readable bytes. Handlers must not keep views into it. */
@@ -133,6 +145,17 @@ export class Transport {
     }
     this.bells = new Int32Array(shared.bells);
     this.spaceWanted = new Int32Array(shared.spaceWanted);
+    this.counts = new Int32Array(shared.counts);
+  }
+
+  /** Messages this endpoint has sent to `target` so far (across its incarnations): the sequence number of the last one. */
+  sentTo(target: number): number {
+    return this.counts[this.index * this.endpoints + target];
+  }
+
+  /** Messages `to` has taken out of the ring from `from` (read by the main thread after `to` died). */
+  consumed(from: number, to: number): number {
+    return Atomics.load(this.counts, this.endpoints * this.endpoints + from * this.endpoints + to);
   }
 
   /** Largest body one frame to `target` can carry. */
@@ -149,6 +172,9 @@ export class Transport {
     const ring = this.outRings[target];
     if (ring === null || ring === undefined) throw new Error(`no ring from endpoint ${this.index} to ${target}`);
     const backlog = this.backlogs[target] as Backlog;
+    // Only this endpoint writes its `sent` words (and a replacement thread
+    // after it died): a plain increment; the sum wraps with the int32.
+    this.counts[this.index * this.endpoints + target]++;
     if (backlog.isEmpty && bodyLength <= ring.maxFrameBody) {
       writeHeader(scratch, 0, bodyLength);
       if (ring.pushFrame(scratch, kHeaderBytes + bodyLength)) {
@@ -239,6 +265,9 @@ export class Transport {
         Atomics.store(this.spaceWanted, flag, 0);
         this.wake(from);
       }
+      // Counted before each handler runs: a thread that dies inside one has
+      // that message counted as taken (its ask is in doubt, not waiting).
+      const consumedAt = this.endpoints * this.endpoints + from * this.endpoints + this.index;
       let at = 0;
       while (at < available) {
         const header = (batch[at] | (batch[at + 1] << 8) | (batch[at + 2] << 16) | (batch[at + 3] << 24)) >>> 0;
@@ -261,10 +290,12 @@ export class Transport {
           }
           this.partial[from] = undefined;
           count++;
+          Atomics.add(this.counts, consumedAt, 1);
           handler(from, assembled.bytes, 0, assembled.length);
           continue;
         }
         count++;
+        Atomics.add(this.counts, consumedAt, 1);
         handler(from, batch, start, start + length);
       }
     }

@@ -1,0 +1,127 @@
+/**
+ * Crash recovery: a pool thread that dies (terminated, process.exit inside
+ * it, an uncaught error outside any handler, out of heap) is replaced, its
+ * actors come back in the same refs with their last checkpoint, what waited
+ * for them in the rings is delivered in order, asks it had taken are
+ * rejected with ActorCrashedError, and watchers learn what was lost.
+ */
+import { BroadcastChannel } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ActorCrashedError, ActorRef, InvalidArgumentError, Runtime, type RuntimeOptions, type ThreadCrash } from '../src/index.js';
+import type { CrashyMsg } from './fixtures/crashy.js';
+import { eventually } from './fixtures/helpers.js';
+
+const crashyUrl = new URL('./fixtures/crashy.ts', import.meta.url);
+const watcherUrl = new URL('./fixtures/watcher.ts', import.meta.url);
+type Crashy = ActorRef<CrashyMsg, unknown>;
+
+let rt: Runtime | undefined;
+afterEach(async () => {
+  await rt?.shutdown();
+  rt = undefined;
+});
+
+async function start(options: RuntimeOptions = {}): Promise<Runtime> {
+  rt = await Runtime.start({ threads: 2, ...options });
+  return rt;
+}
+
+function nextCrash(r: Runtime): Promise<ThreadCrash> {
+  return new Promise((resolve) => {
+    const off = r.crashes.subscribe((crash) => {
+      off();
+      resolve(crash);
+    });
+  });
+}
+
+describe('a pool thread that dies', () => {
+  it('is replaced; its actor keeps its ref and its checkpointed state; what waited in the ring arrives in order', async () => {
+    const r = await start();
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    for (let n = 1; n <= 3; n++) await a.ask({ type: 'add', n });
+    // Block the thread inside a handler: what is sent now stays in the ring.
+    const channel = `crash-${process.pid}-${Math.random()}`;
+    const port = new BroadcastChannel(channel);
+    const blocked = new Promise((resolve) => (port.onmessage = resolve));
+    const blockAsk = a.ask({ type: 'block', ms: 10_000, channel }, { timeoutMs: 20_000 });
+    await blocked;
+    port.close();
+    for (let n = 4; n <= 50; n++) a.tell({ type: 'add', n });
+    const waiting = a.ask({ type: 'get' }, { timeoutMs: 20_000 });
+    const crash = await r.killThread(1);
+    expect(crash).toMatchObject({ thread: 1, rehosted: 1, lost: [], replaced: true });
+    // The block ask was taken by the dead thread: in doubt, rejected.
+    await expect(blockAsk).rejects.toBeInstanceOf(ActorCrashedError);
+    // The get was still in the ring: answered by the actor brought back, after all the tells.
+    expect(await waiting).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(await a.ask({ type: 'thread' })).toBe(1);
+  });
+
+  it.each([
+    ['process.exit inside the worker', 'exit'],
+    ['an uncaught error outside any handler', 'throwOutside'],
+  ] as const)('is detected and recovered after %s', async (_, type) => {
+    const r = await start();
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 0 })) as Crashy;
+    await a.ask({ type: 'add', n: 7 });
+    const crashed = nextCrash(r);
+    const answer = a.ask({ type }).then(
+      (v) => v,
+      (e: Error) => e,
+    );
+    expect(await crashed).toMatchObject({ thread: 0, rehosted: 1, replaced: true });
+    if (type === 'exit') expect(await answer).toBeInstanceOf(ActorCrashedError);
+    expect(await a.ask({ type: 'get' })).toEqual([7]);
+  });
+
+  it('is recovered after running out of heap under resourceLimits', async () => {
+    const r = await start({ resourceLimits: { maxOldGenerationSizeMb: 96 } });
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    await a.ask({ type: 'add', n: 1 });
+    const crashed = nextCrash(r);
+    const answer = a.ask({ type: 'oom' }, { timeoutMs: 30_000 }).catch((e: Error) => e);
+    expect(await crashed).toMatchObject({ thread: 1, rehosted: 1, replaced: true });
+    expect(await answer).toBeInstanceOf(ActorCrashedError);
+    expect(await a.ask({ type: 'get' })).toEqual([1]);
+  });
+
+  it("loses the actors spawned on that thread by its actors: their watchers get Terminated 'crashed'; watches of actors brought back still work", async () => {
+    const r = await start();
+    const parent = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    const child = (await parent.ask({ type: 'spawnLocal' })) as Crashy;
+    const watcher = await r.spawn<{ type: 'watch'; ref: ActorRef } | { type: 'seen' }>(watcherUrl, undefined, { thread: 0 });
+    await watcher.ask({ type: 'watch', ref: child });
+    await watcher.ask({ type: 'watch', ref: parent });
+    const crash = await r.killThread(1);
+    expect(crash.rehosted).toBe(1);
+    expect(crash.lost.map((ref) => ref.id)).toEqual([child.id]);
+    const seen = () => watcher.ask({ type: 'seen' }) as Promise<Array<{ actor: string; reason: string }>>;
+    expect(await eventually(seen, (s) => s.length > 0)).toEqual([{ actor: child.id, reason: 'crashed' }]);
+    await r.stop(parent);
+    expect(await eventually(seen, (s) => s.length > 1)).toEqual([
+      { actor: child.id, reason: 'crashed' },
+      { actor: parent.id, reason: 'stopped' },
+    ]);
+  });
+
+  it('stops, instead of bringing back, an actor whose supervisor says stop', async () => {
+    const r = await start({ supervisor: { decider: () => 'stop' } });
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    const crash = await r.killThread(1);
+    expect(crash).toMatchObject({ rehosted: 0, replaced: true });
+    expect(crash.lost.map((ref) => ref.id)).toEqual([a.id]);
+    await expect(a.ask({ type: 'get' })).rejects.toMatchObject({ name: 'ActorStoppedError' });
+    // The replacement thread takes new actors.
+    const b = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    expect(await b.ask({ type: 'add', n: 1 })).toBe(1);
+  });
+
+  it('killThread refuses a thread index out of range, with InvalidArgumentError naming the value', async () => {
+    const r = await start();
+    for (const bad of [2, -1, 0.5, '0', undefined]) {
+      await expect(r.killThread(bad as never)).rejects.toMatchObject({ name: 'InvalidArgumentError', option: 'thread', value: bad });
+    }
+    expect(InvalidArgumentError).toBeDefined();
+  });
+});
