@@ -1,0 +1,105 @@
+/**
+ * Supervision and lifecycle cases (whole runs of the runtime; no peer runs them):
+ *
+ * - recovery: a pool thread hosting a counter is terminated (rt.killThread);
+ *   from the kill to the first answer of the re-hosted counter. Value: ms
+ *   (p50 and p99 over the kills). Target under 100 ms; the replacement
+ *   thread's start-up (Piscina worker + module loading) dominates.
+ * - checkpoint-4k: rt.checkpoint of an actor whose snapshot is 4 KB, from the
+ *   main thread (includes the control-task round trip). Value: us.
+ * - restart-4k: a restart that restores a 4 KB checkpoint: from the failing
+ *   tell to the restored actor's answer (includes two ring hops and the
+ *   supervisor's decision on the main thread). Value: us.
+ * - cold-start: Runtime.start plus the first spawn answering an ask. Value: ms.
+ * - warm-start: one spawn on a running pool, until it answers an ask. Value: us.
+ */
+import { Runtime, type ActorRef } from '../src/index.js';
+import { guarded, wholeRunRecord, type BenchRecord } from './harness.js';
+
+const counterUrl = new URL('./actors/counter.ts', import.meta.url);
+const blobUrl = new URL('./actors/blob.ts', import.meta.url);
+
+async function recovery(quick: boolean): Promise<BenchRecord[]> {
+  const rt = await Runtime.start({ threads: 2, supervisor: { maxRestarts: Infinity } });
+  try {
+    const ref = await rt.spawn(counterUrl, { start: 1 }, { thread: 1 });
+    await ref.ask({ type: 'get' });
+    const ms: number[] = [];
+    for (let i = 0; i < (quick ? 5 : 20); i++) {
+      const start = performance.now();
+      await rt.killThread(1);
+      await ref.ask({ type: 'get' });
+      ms.push(performance.now() - start);
+    }
+    return [wholeRunRecord('recovery', 'microswarm', ms, '2 threads; kill -> re-hosted actor answers (p50 value, p99 in p99Us)')];
+  } finally {
+    await rt.shutdown();
+  }
+}
+
+async function checkpoint(quick: boolean): Promise<BenchRecord[]> {
+  const rt = await Runtime.start({ threads: 2 });
+  try {
+    const ref = (await rt.spawn(blobUrl, { bytes: 4096 }, { thread: 1 })) as ActorRef<{ type: 'sum' } | { type: 'fail' }, number>;
+    await ref.ask({ type: 'sum' });
+    const take: number[] = [];
+    const restart: number[] = [];
+    const reps = quick ? 200 : 2000;
+    for (let i = -50; i < reps; i++) {
+      const start = performance.now();
+      await rt.checkpoint(ref);
+      if (i >= 0) take.push((performance.now() - start) / 1000);
+    }
+    for (let i = -5; i < reps / 10; i++) {
+      const start = performance.now();
+      ref.tell({ type: 'fail' });
+      const sum = await ref.ask({ type: 'sum' });
+      if (sum !== 4096 * 7) throw new Error(`restored state wrong: ${sum}`);
+      if (i >= 0) restart.push((performance.now() - start) / 1000);
+    }
+    const us = (r: BenchRecord) => ({ ...r, value: r.p50Us, unit: 'us' });
+    return [
+      us(wholeRunRecord('checkpoint-4k', 'microswarm', take, 'rt.checkpoint of a 4 KB snapshot, from the main thread')),
+      us(wholeRunRecord('restart-4k', 'microswarm', restart, 'fail -> restart restoring 4 KB -> answer')),
+    ];
+  } finally {
+    await rt.shutdown();
+  }
+}
+
+async function starts(quick: boolean): Promise<BenchRecord[]> {
+  const cold: number[] = [];
+  for (let i = 0; i < (quick ? 2 : 5); i++) {
+    const start = performance.now();
+    const rt = await Runtime.start({ threads: 2 });
+    const ref = await rt.spawn(counterUrl, { start: 0 });
+    await ref.ask({ type: 'get' });
+    cold.push(performance.now() - start);
+    await rt.shutdown();
+  }
+  const rt = await Runtime.start({ threads: 2 });
+  const warm: number[] = [];
+  try {
+    for (let i = -20; i < (quick ? 100 : 1000); i++) {
+      const start = performance.now();
+      const ref = await rt.spawn(counterUrl, { start: 0 });
+      await ref.ask({ type: 'get' });
+      if (i >= 0) warm.push((performance.now() - start) / 1000);
+      await rt.stop(ref);
+    }
+  } finally {
+    await rt.shutdown();
+  }
+  return [
+    wholeRunRecord('cold-start', 'microswarm', cold, 'Runtime.start (2 threads) + first spawn answering an ask'),
+    { ...wholeRunRecord('warm-start', 'microswarm', warm, 'one rt.spawn on a running pool + its first ask'), unit: 'us' },
+  ];
+}
+
+export async function run(quick: boolean): Promise<BenchRecord[]> {
+  return [
+    ...(await guarded('recovery', 'microswarm', () => recovery(quick), { timeoutMs: 120_000 })),
+    ...(await guarded('checkpoint-4k', 'microswarm', () => checkpoint(quick), { timeoutMs: 120_000 })),
+    ...(await guarded('cold-start', 'microswarm', () => starts(quick), { timeoutMs: 120_000 })),
+  ];
+}
