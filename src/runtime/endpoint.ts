@@ -584,6 +584,12 @@ export class Endpoint implements RefHost, ContextHost {
   // --------------------------------------------------------------- mailboxes
 
   private enqueue(cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
+    // Terminated arrives once per watch: a second one (a watch request that
+    // reached a thread after it was replaced, say) or one after unwatch is dropped.
+    if (cell.watching !== undefined && replyTag === kNoReply && isTerminated(msg) && !this.takeWatch(cell, msg.actor)) {
+      this.takeDepth(cell);
+      return;
+    }
     if (cell.policy === kPolicyDropOldest && cell.capacity > 0 && cell.mailbox.length >= cell.capacity) {
       const mailbox = cell.mailbox;
       const at = mailbox.peekIndex();
@@ -603,6 +609,17 @@ export class Endpoint implements RefHost, ContextHost {
       this.ready.push(cell);
       if (!this.draining) this.requestDrain();
     }
+  }
+
+  /** True (and forgets it) when `cell` watches `target`. */
+  private takeWatch(cell: Cell, target: ActorRef): boolean {
+    for (const w of cell.watching ?? []) {
+      if (w.equals(target)) {
+        cell.watching?.delete(w);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Takes one message off an actor's bounded-mailbox count; wakes a blocked `send`. */
@@ -1643,7 +1660,7 @@ export class Endpoint implements RefHost, ContextHost {
           if (Atomics.load(this.dir.thread, target.slot) === endpoint) this.addWatcher(target, cell.ref);
           continue;
         }
-        cell.watching.delete(target); // terminated earlier (its Terminated was sent then) or now
+        // Terminated earlier: its Terminated is on its way (and clears the entry).
         if (!gone.has(`${target.slot}.${target.gen}`)) continue;
         const message: Terminated = { type: 'terminated', actor: target, reason: 'crashed' };
         this.enqueue(cell, message, undefined, kNoReply);
@@ -1675,4 +1692,8 @@ export class Endpoint implements RefHost, ContextHost {
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+function isTerminated(msg: unknown): msg is Terminated {
+  return msg !== null && typeof msg === 'object' && (msg as Terminated).type === 'terminated' && (msg as Terminated).actor instanceof ActorRef;
 }
