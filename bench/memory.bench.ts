@@ -181,7 +181,8 @@ async function transfer64k(quick: boolean): Promise<BenchRecord[]> {
 
 async function allocFree(quick: boolean): Promise<BenchRecord[]> {
   const { Runtime } = await import('../src/index.js');
-  const rt = await Runtime.start({ threads: 2 });
+  // The measuring handlers spin for seconds on purpose: no stuck-thread detection here.
+  const rt = await Runtime.start({ threads: 2, stuckThreadMs: 0 });
   try {
     const actors = await Promise.all(
       [0, 1].map((thread) => rt.spawn<AllocMsg, Float64Array>(allocUrl, undefined, { thread })),

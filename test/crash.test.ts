@@ -7,7 +7,9 @@
  */
 import { BroadcastChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActorCrashedError, ActorRef, InvalidArgumentError, Runtime, type RuntimeOptions, type ThreadCrash } from '../src/index.js';
+import {
+  ActorCrashedError, ActorRef, HandlerTimeoutError, InvalidArgumentError, Runtime, defineActor, type ActorFailure, type RuntimeOptions, type ThreadCrash,
+} from '../src/index.js';
 import type { CrashyMsg } from './fixtures/crashy.js';
 import { eventually } from './fixtures/helpers.js';
 
@@ -117,11 +119,71 @@ describe('a pool thread that dies', () => {
     expect(await b.ask({ type: 'add', n: 1 })).toBe(1);
   });
 
+  it("is terminated and recovered when a handler never returns: its heartbeat stops (reason 'stuck')", async () => {
+    const r = await start({ heartbeatMs: 50, stuckThreadMs: 500 });
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    await a.ask({ type: 'add', n: 1 });
+    const crashed = nextCrash(r);
+    const stuck = a.ask({ type: 'block', ms: 120_000, channel: 'unused' }, { timeoutMs: 120_000 }).catch((e: Error) => e);
+    expect(await crashed).toMatchObject({ thread: 1, reason: 'stuck', rehosted: 1, replaced: true });
+    expect(await stuck).toBeInstanceOf(ActorCrashedError);
+    expect(await a.ask({ type: 'get' })).toEqual([1]);
+  });
+
+  it('does not take a busy or idle thread for a stuck one', async () => {
+    const r = await start({ heartbeatMs: 20, stuckThreadMs: 200 });
+    const crashes: ThreadCrash[] = [];
+    r.crashes.subscribe((c) => crashes.push(c));
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 0 })) as Crashy;
+    const until = Date.now() + 600;
+    let n = 0;
+    while (Date.now() < until) await a.ask({ type: 'add', n: n++ });
+    await new Promise((resolve) => setTimeout(resolve, 400)); // idle, parked
+    expect(crashes).toEqual([]);
+  });
+
+  it('refuses bad heartbeatMs and stuckThreadMs with InvalidOptionError', async () => {
+    for (const [options, option] of [
+      [{ heartbeatMs: 5 }, 'heartbeatMs'],
+      [{ heartbeatMs: 'often' }, 'heartbeatMs'],
+      [{ stuckThreadMs: -1 }, 'stuckThreadMs'],
+      [{ heartbeatMs: 100, stuckThreadMs: 150 }, 'stuckThreadMs'],
+    ] as const) {
+      const err = await Runtime.start({ threads: 1, ...(options as object) }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'InvalidOptionError', option });
+    }
+  });
+
   it('killThread refuses a thread index out of range, with InvalidArgumentError naming the value', async () => {
     const r = await start();
     for (const bad of [2, -1, 0.5, '0', undefined]) {
       await expect(r.killThread(bad as never)).rejects.toMatchObject({ name: 'InvalidArgumentError', option: 'thread', value: bad });
     }
     expect(InvalidArgumentError).toBeDefined();
+  });
+});
+
+describe('handlerTimeoutMs', () => {
+  it("reports a handler over its limit on rt.failures (phase 'timeout'), async or not, without cutting it off", async () => {
+    const r = await start();
+    const failures: ActorFailure[] = [];
+    r.failures.subscribe((f) => failures.push(f));
+    const slow = await r.spawn<{ type: 'sleep' | 'spin'; ms: number } | { type: 'quick' }, string>(new URL('./fixtures/slow.ts', import.meta.url));
+    expect(await slow.ask({ type: 'quick' })).toBe('quick');
+    expect(await slow.ask({ type: 'sleep', ms: 200 })).toBe('slept');
+    expect(await slow.ask({ type: 'spin', ms: 120 })).toBe('spun');
+    const timeouts = await eventually(() => failures.filter((f) => f.phase === 'timeout'), (t) => t.length >= 2);
+    expect(timeouts).toHaveLength(2);
+    for (const t of timeouts) {
+      expect(t.error).toBeInstanceOf(HandlerTimeoutError);
+      expect(t.actor.id).toBe(slow.id);
+      expect((t.error as HandlerTimeoutError).limitMs).toBe(50);
+    }
+  });
+
+  it('refuses a handlerTimeoutMs that is not a positive number', () => {
+    for (const bad of [0, -5, 'slow', Infinity]) {
+      expect(() => defineActor({ init: () => ({}), receive: () => undefined, handlerTimeoutMs: bad as number })).toThrow(/handlerTimeoutMs/);
+    }
   });
 });

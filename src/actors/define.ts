@@ -47,6 +47,11 @@ export interface ActorSpec<Args, State, Msg, Reply> {
   restore?(data: unknown, args: Args, ctx: ActorContext<Msg>): State | Promise<State>;
   /** Take a checkpoint after every this many messages handled (needs `snapshot`). Default: never on its own. */
   checkpointEvery?: number;
+  /**
+   * A handler running (or, async, unsettled) longer than this is reported on
+   * `rt.failures` with phase 'timeout'. It is not cut off. Default: no limit.
+   */
+  handlerTimeoutMs?: number;
   /** How this actor supervises its children. Default: one-for-one, restart, at most 10 restarts a minute. */
   supervisor?: SupervisorStrategy;
 }
@@ -96,6 +101,10 @@ export function defineActor<Args, State, Msg, Reply>(
   const every = spec.checkpointEvery;
   if (every !== undefined && (typeof every !== 'number' || !Number.isInteger(every) || every < 1 || spec.snapshot === undefined)) {
     throw new InvalidOptionError('defineActor: checkpointEvery', 'an integer from 1 up, with snapshot and restore defined', every);
+  }
+  const limit = spec.handlerTimeoutMs;
+  if (limit !== undefined && (typeof limit !== 'number' || !Number.isFinite(limit) || limit <= 0)) {
+    throw new InvalidOptionError('defineActor: handlerTimeoutMs', 'a finite number above 0', limit);
   }
   const strategy = resolveStrategy(spec.supervisor, 'defineActor: supervisor');
   return Object.freeze({ ...spec, [kActorBrand]: true as const, [kStrategy]: strategy }) as ActorDefinition<Args, State, Msg, Awaited<Reply>>;

@@ -18,6 +18,7 @@
  *   kCkRegion  the hosting thread         last checkpoint's first region + 1, 0 = none
  *   kCkGen     the hosting thread         its allocation generation
  *   kCkLength  the hosting thread         its length in bytes
+ *   kWhy       whoever releases the slot  why its last occupant ended: 0 stopped, 1 crashed
  *
  * The checkpoint columns live here, not in a thread's heap, so the main
  * thread finds an actor's last snapshot after the thread hosting it died.
@@ -49,7 +50,11 @@ export const kWaiters = 7;
 export const kCkRegion = 8;
 export const kCkGen = 9;
 export const kCkLength = 10;
-const kColumns = 11;
+export const kWhy = 11;
+const kColumns = 12;
+/** Values of the kWhy column. */
+export const kWhyStopped = 0;
+export const kWhyCrashed = 1;
 
 /** Overflow policies, as stored in the kPolicy column. */
 export const overflowPolicies = ['reject', 'drop-oldest', 'drop-newest'] as const;
@@ -87,6 +92,7 @@ export class Directory {
   readonly ckRegion: Int32Array;
   readonly ckGen: Int32Array;
   readonly ckLength: Int32Array;
+  readonly why: Int32Array;
   private readonly counters: Int32Array;
   private readonly freeHead: BigInt64Array;
   readonly shared: DirectoryShared;
@@ -117,6 +123,7 @@ export class Directory {
     this.ckRegion = column(kCkRegion);
     this.ckGen = column(kCkGen);
     this.ckLength = column(kCkLength);
+    this.why = column(kWhy);
     this.counters = new Int32Array(shared.counters);
     this.freeHead = new BigInt64Array(shared.freeHead);
   }
@@ -178,14 +185,26 @@ export class Directory {
     return slot;
   }
 
-  /** Marks a slot's actor stopped and puts the slot back for reuse. */
-  release(slot: number): void {
+  /** Marks a slot's actor stopped (or lost in a crash) and puts the slot back for reuse. */
+  release(slot: number, why = kWhyStopped): void {
+    Atomics.store(this.why, slot, why);
     // Bump the generation first so refs to the old occupant stop resolving
     // before the slot can be handed out again.
     Atomics.add(this.gen, slot, 1);
     Atomics.store(this.state, slot, kFree);
     this.pushFree(slot);
     Atomics.sub(this.counters, kLiveCount, 1);
+  }
+
+  /**
+   * Why the actor (slot, gen) ended, while its slot has not been reused
+   * (release bumps the generation once, reuse once more): 'crashed' or
+   * 'stopped'. After reuse the answer is 'stopped'.
+   */
+  whyGone(slot: number, gen: number): 'stopped' | 'crashed' {
+    if (slot < 0 || slot >= this.slots) return 'stopped';
+    if (Atomics.load(this.gen, slot) !== gen + 1) return 'stopped';
+    return Atomics.load(this.why, slot) === kWhyCrashed ? 'crashed' : 'stopped';
   }
 
   /** True when (slot, gen) names an actor that is starting or alive. */

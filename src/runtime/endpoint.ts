@@ -33,7 +33,7 @@ import {
   Directory, kAlive, kPolicyDropNewest, kPolicyDropOldest, kStopping, overflowPolicies, type DirectoryShared, type OverflowPolicy,
 } from './directory.js';
 import {
-  ActorCrashedError, ActorInitError, ActorModuleError, EscalatedError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
+  ActorCrashedError, ActorInitError, ActorModuleError, EscalatedError, HandlerTimeoutError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
   InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, describeValue, toError,
 } from './errors.js';
 import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
@@ -86,7 +86,7 @@ export interface ActorFailure {
   actor: ActorRef;
   error: Error;
   /** Where it happened: a handler (`receive`), `postStop`, `preRestart`, or rebuilding the state on a `restart`. */
-  phase: 'receive' | 'postStop' | 'preRestart' | 'restart' | 'escalated' | 'checkpoint' | 'crashed';
+  phase: 'receive' | 'postStop' | 'preRestart' | 'restart' | 'escalated' | 'checkpoint' | 'crashed' | 'timeout';
 }
 
 /** @internal Settings every endpoint of one runtime shares. */
@@ -99,6 +99,7 @@ export interface EndpointConfig {
   defaultCapacity: number;
   defaultPolicy: OverflowPolicy;
   inlineLimit: number;
+  heartbeatMs: number;
 }
 
 /** @internal Control-plane requests an endpoint cannot serve itself. */
@@ -177,10 +178,19 @@ export class Endpoint implements RefHost, ContextHost {
     return this.index - 1;
   }
 
-  /** Starts the receive loop: parks until a frame arrives. */
+  /** Starts the receive loop: parks until a frame arrives. A worker also starts beating its heartbeat. */
   start(): void {
+    if (this.index !== 0 && this.heartbeat === undefined) {
+      this.transport.beat();
+      // From the event loop: a handler that never returns stops the beats,
+      // which is how the main thread tells a stuck thread from a busy one.
+      this.heartbeat = setInterval(() => this.transport.beat(), this.config.heartbeatMs);
+      this.heartbeat.unref();
+    }
     this.requestDrain();
   }
+
+  private heartbeat: NodeJS.Timeout | undefined;
 
   // ---------------------------------------------------------------- sending
 
@@ -765,6 +775,7 @@ export class Endpoint implements RefHost, ContextHost {
       cell.replyTag = replyTag;
       this.current = cell;
       let result: unknown;
+      const began = def.handlerTimeoutMs === undefined ? 0 : performance.now();
       try {
         result = def.receive(cell.state, msg, cell.ctx);
       } catch (err) {
@@ -777,6 +788,7 @@ export class Endpoint implements RefHost, ContextHost {
       cell.memory?.endTurn();
       // ctx.replyLater() took the answer over: the return value answers nothing.
       if (cell.replyTag !== replyTag) replyTag = kNoReply;
+      if (began !== 0) this.watchHandlerTime(cell, began, result);
       if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
         cell.busy = true;
         this.busyCount++;
@@ -841,6 +853,28 @@ export class Endpoint implements RefHost, ContextHost {
     cell.setSuspended(suspended);
     this.reschedule(cell);
     return true;
+  }
+
+  /**
+   * `handlerTimeoutMs`: a handler that ran (or, async, has not settled)
+   * longer than its actor's limit is reported on `rt.failures` (phase
+   * 'timeout', HandlerTimeoutError). It is not cut off: cancellation is
+   * cooperative (`ctx.signal`), and a handler stuck in a synchronous loop
+   * is the heartbeat's business.
+   */
+  private watchHandlerTime(cell: Cell, began: number, result: unknown): void {
+    const limit = cell.def.handlerTimeoutMs as number;
+    const elapsed = performance.now() - began;
+    const report = (ms: number) =>
+      this.system.failure({ actor: cell.ref, error: new HandlerTimeoutError(cell.ref.toString(), limit, ms), phase: 'timeout' });
+    if (elapsed > limit) {
+      report(elapsed);
+      return;
+    }
+    if (!isThenable(result)) return;
+    const timer = setTimeout(() => report(performance.now() - began), limit - elapsed);
+    const clear = () => clearTimeout(timer);
+    result.then(clear, clear);
   }
 
   /** Puts an actor back in the ready queue if it can run and has mail. */
@@ -1412,7 +1446,7 @@ export class Endpoint implements RefHost, ContextHost {
   /** Registers `watcher` on `target`, on whichever thread hosts it. */
   addWatcher(target: ActorRef, watcher: ActorRef): void {
     if (!this.dir.isLive(target.slot, target.gen)) {
-      this.sendTerminated(watcher, target, 'stopped');
+      this.sendTerminated(watcher, target, this.dir.whyGone(target.slot, target.gen));
       return;
     }
     const thread = Atomics.load(this.dir.thread, target.slot);
@@ -1672,6 +1706,7 @@ export class Endpoint implements RefHost, ContextHost {
   close(reason: Error): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     this.transport.close();
     for (const [askId, entry] of this.pending) {
       this.settle(askId);

@@ -258,6 +258,19 @@ export class EscalatedError extends MicroswarmError {
   }
 }
 
+/** A handler ran longer than its actor's `handlerTimeoutMs` (reported on `rt.failures`, not thrown). */
+export class HandlerTimeoutError extends MicroswarmError {
+  readonly actor: string;
+  readonly limitMs: number;
+  readonly elapsedMs: number;
+  constructor(actor: string, limitMs: number, elapsedMs: number) {
+    super(`A handler of ${actor} ran ${Math.round(elapsedMs)} ms, over its handlerTimeoutMs of ${limitMs} ms`);
+    this.actor = actor;
+    this.limitMs = limitMs;
+    this.elapsedMs = elapsedMs;
+  }
+}
+
 /** Error classes rebuilt by name when they cross a thread. */
 export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> = new Map<string, new (...args: never[]) => Error>([
   ['MicroswarmError', MicroswarmError],
@@ -282,6 +295,7 @@ export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> 
   ['PoolExhaustedError', PoolExhaustedError],
   ['ActorCrashedError', ActorCrashedError],
   ['EscalatedError', EscalatedError],
+  ['HandlerTimeoutError', HandlerTimeoutError],
   ['Error', Error],
   ['TypeError', TypeError],
   ['RangeError', RangeError],

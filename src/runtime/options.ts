@@ -47,6 +47,14 @@ export interface RuntimeOptions {
   memory?: MemoryOptions;
   /** Encoded messages above this many bytes travel through the memory pool instead of the ring. Default 64 KiB. */
   inlineLimit?: number;
+  /** How often each pool thread beats its heartbeat, in ms. Default 100. */
+  heartbeatMs?: number;
+  /**
+   * A pool thread whose heartbeat has not moved for this long (a handler in
+   * an endless loop) is terminated and recovered like a crashed one. Default
+   * 1000 ms; 0 turns detection off.
+   */
+  stuckThreadMs?: number;
   /** The root supervisor's strategy: how top-level actors' failures are handled. Default: one-for-one, restart, at most 10 a minute. */
   supervisor?: SupervisorStrategy;
 }
@@ -78,6 +86,8 @@ export interface ResolvedOptions {
   memory: { size: number; regionSize: number; maxRegionsPerAllocation: number; eviction: EvictionPolicy; ttlMs: number; maxLeases: number };
   inlineLimit: number;
   supervisor: ResolvedStrategy;
+  heartbeatMs: number;
+  stuckThreadMs: number;
 }
 
 export const kMaxAgentsLimit = 16_777_216;
@@ -145,7 +155,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
   if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
   checkKeys('options', options, [
     'threads', 'maxAgents', 'mailbox', 'resourceLimits', 'askTimeoutMs', 'ringBytes', 'maxMessageBytes', 'throughput', 'spinUs',
-    'memory', 'inlineLimit', 'supervisor',
+    'memory', 'inlineLimit', 'supervisor', 'heartbeatMs', 'stuckThreadMs',
   ]);
   const mailbox = resolveMailbox('mailbox', options.mailbox, { capacity: 0, policy: 'reject' });
   let resourceLimits: ResourceLimits | undefined;
@@ -158,6 +168,11 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     resourceLimits = limits as ResourceLimits;
   }
   const ringBytes = integer('ringBytes', options.ringBytes, 4096, 2 ** 30, 1 << 20);
+  const heartbeatMs = integer('heartbeatMs', options.heartbeatMs, 10, 60_000, 100);
+  const stuckThreadMs = integer('stuckThreadMs', options.stuckThreadMs, 0, 3_600_000, 1000);
+  if (stuckThreadMs !== 0 && stuckThreadMs < 2 * heartbeatMs) {
+    throw new InvalidOptionError('stuckThreadMs', `0 (off) or at least twice heartbeatMs (${2 * heartbeatMs})`, stuckThreadMs);
+  }
   return {
     threads: integer('threads', options.threads, 1, kMaxThreads, Math.max(1, availableParallelism())),
     maxAgents: integer('maxAgents', options.maxAgents, 1, kMaxAgentsLimit, 256),
@@ -172,6 +187,8 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     memory: resolveMemory(options.memory),
     inlineLimit: integer('inlineLimit', options.inlineLimit, 1024, 2 ** 30, 64 * 1024),
     supervisor: resolveStrategy(options.supervisor, 'supervisor'),
+    heartbeatMs,
+    stuckThreadMs,
   };
 }
 

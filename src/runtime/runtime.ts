@@ -16,7 +16,7 @@ import { createPoolShared, type PoolShared } from '../memory/layout.js';
 import { Pool, type MemoryStats } from '../memory/pool.js';
 import { ActorRef } from '../actors/ref.js';
 import { decode, encode } from './codec.js';
-import { Directory, kAlive, kStarting, overflowPolicies } from './directory.js';
+import { Directory, kAlive, kStarting, kWhyCrashed, overflowPolicies } from './directory.js';
 import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
 import {
   ActorCrashedError, ActorStoppedError, AgentLimitError, EscalatedError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
@@ -41,6 +41,8 @@ export interface ShutdownOptions {
 export interface ThreadCrash {
   /** 0-based index of the pool thread that died. */
   thread: number;
+  /** 'stuck': its heartbeat stopped and the runtime terminated it; 'exited': it died (or was killed) on its own. */
+  reason: 'stuck' | 'exited';
   /** Actors brought back on its replacement (same refs; state from checkpoint or init). */
   rehosted: number;
   /** Actors that did not come back (their supervisor said stop, they were children of an actor that died with them, or no replacement thread started). */
@@ -116,6 +118,7 @@ export class Runtime {
     const rt = new Runtime(resolved);
     try {
       await rt.attachThreads();
+      rt.startMonitor();
     } catch (err) {
       await rt.pool.destroy().catch(() => undefined);
       rt.endpoint.close(new RuntimeClosedError('start'));
@@ -169,14 +172,59 @@ export class Runtime {
     });
   }
 
+  /**
+   * Stuck-thread detection: every `heartbeatMs`, each attached thread's
+   * heartbeat counter must have moved within `stuckThreadMs`; a thread whose
+   * did not (a handler in an endless loop never lets its event loop turn) is
+   * terminated, and recovered like any thread that died.
+   */
+  private startMonitor(): void {
+    const { heartbeatMs, stuckThreadMs } = this.options;
+    if (stuckThreadMs === 0) return;
+    const transport = this.endpoint.transport;
+    this.monitor = setInterval(() => {
+      const now = performance.now();
+      for (const [endpoint, workerId] of this.endpointToWorker) {
+        if (this.recovering.has(endpoint)) continue;
+        const beats = transport.beats(endpoint);
+        const seen = this.beatsSeen.get(endpoint);
+        if (seen === undefined || seen.beats !== beats) {
+          this.beatsSeen.set(endpoint, { beats, at: now });
+          continue;
+        }
+        if (now - seen.at < stuckThreadMs) continue;
+        const worker = this.pool.threads.find((w) => w.threadId === workerId);
+        if (worker === undefined) continue;
+        this.stuck.add(endpoint);
+        this.beatsSeen.delete(endpoint);
+        void worker.terminate();
+      }
+    }, heartbeatMs);
+    this.monitor.unref();
+  }
+
+  private monitor: NodeJS.Timeout | undefined;
+  private readonly beatsSeen = new Map<number, { beats: number; at: number }>();
+  /** Endpoints terminated for a stuck heartbeat (their crash reports reason 'stuck'). */
+  private readonly stuck = new Set<number>();
+  /** Endpoints between their thread's death and the end of their recovery. */
+  private readonly recovering = new Set<number>();
+
   /** Piscina removed a worker: if it hosted an endpoint (and we are not shutting down), recover it. */
   private workerGone(workerId: number, endpoint: number): void {
     this.workerToEndpoint.delete(workerId);
     this.endpointToWorker.delete(endpoint);
     if (this.closing) return;
-    this.recovery = this.recovery.then(() => this.recover(endpoint)).catch((error: unknown) => {
-      this.failures.publish({ actor: new ActorRef(-1, 0, 'system', this.endpoint), error: error as Error, phase: 'crashed' });
-    });
+    this.recovering.add(endpoint);
+    this.recovery = this.recovery
+      .then(() => this.recover(endpoint))
+      .catch((error: unknown) => {
+        this.failures.publish({ actor: new ActorRef(-1, 0, 'system', this.endpoint), error: error as Error, phase: 'crashed' });
+      })
+      .finally(() => {
+        this.recovering.delete(endpoint);
+        this.beatsSeen.delete(endpoint);
+      });
   }
 
   /**
@@ -234,7 +282,7 @@ export class Runtime {
       this.records.delete(ref.slot);
       this.endpoint.pool.reclaim({ slot: ref.slot, gen: ref.gen });
       this.endpoint.dropCheckpointOf(ref.slot);
-      dir.release(ref.slot);
+      dir.release(ref.slot, kWhyCrashed);
       transport.addLoad(endpoint, -1);
       this.failures.publish({ actor: ref, error, phase: 'crashed' });
     }
@@ -244,7 +292,8 @@ export class Runtime {
       if (e === endpoint || this.down.has(e) || !this.endpointToWorker.has(e)) continue;
       this.endpoint.notify(e, 'threadCrashed', { endpoint, consumed, lost: lostPairs });
     }
-    this.crashes.publish({ thread: endpoint - 1, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
+    const reason = this.stuck.delete(endpoint) ? 'stuck' : 'exited';
+    this.crashes.publish({ thread: endpoint - 1, reason, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
   }
 
   /** What the crashed actor's supervisor says: restart (resume counts as restart: its state is gone) or stop. */
@@ -305,6 +354,7 @@ export class Runtime {
       defaultCapacity: o.mailboxCapacity,
       defaultPolicy: o.mailboxPolicy,
       inlineLimit: o.inlineLimit,
+      heartbeatMs: o.heartbeatMs,
     };
   }
 
@@ -591,6 +641,7 @@ export class Runtime {
   private async doShutdown(timeoutMs: number): Promise<void> {
     this.closing = true;
     this.endpoint.accepting = false;
+    if (this.monitor !== undefined) clearInterval(this.monitor);
     const deadline = Date.now() + timeoutMs;
     const all = (task: HostTask) =>
       Promise.all(Array.from({ length: this.threads }, (_, thread) => this.runRouted({ ...task }, { endpoint: thread + 1 })));

@@ -13,6 +13,7 @@
  *   word kSeq     bumped by a sender that wakes the endpoint; waited on
  *   word kParked  1 while the endpoint is (about to be) parked
  *   word kLoad    actors hosted (for least-loaded placement)
+ *   word kBeat    heartbeat: bumped by the endpoint's thread from its event loop
  *
  * Park/wake (a Dekker-style handshake; all Atomics are sequentially consistent):
  *   receiver: seq = load(kSeq); store(kParked, 1); if any ring non-empty -> unpark; else waitAsync(kSeq, seq)
@@ -34,6 +35,7 @@ const kBellWords = 16;
 const kSeq = 0;
 const kParked = 1;
 const kLoad = 2;
+const kBeat = 3;
 
 /** Shared buffers of the data plane; plain data that travels to workers. */
 export interface TransportShared {
@@ -351,6 +353,16 @@ export class Transport {
   /** Adds `delta` to the actor count published for `endpoint`. */
   addLoad(endpoint: number, delta: number): void {
     Atomics.add(this.bells, endpoint * kBellWords + kLoad, delta);
+  }
+
+  /** A heartbeat of this endpoint's thread (its event loop is turning). */
+  beat(): void {
+    Atomics.add(this.bells, this.index * kBellWords + kBeat, 1);
+  }
+
+  /** `endpoint`'s heartbeat counter. */
+  beats(endpoint: number): number {
+    return Atomics.load(this.bells, endpoint * kBellWords + kBeat);
   }
 
   load(endpoint: number): number {
