@@ -30,11 +30,14 @@ function prng(s: number): () => number {
 }
 
 describe('chaos', () => {
-  it(`conserves the total across ${kills} thread kills (seed ${seed})`, { timeout: 60_000 + kills * 3_000 }, async () => {
+  it.each([
+    ['with the journal (taken messages are replayed)', 1 << 20],
+    ['without the journal (taken messages are lost: asks rejected, retried)', 0],
+  ])(`conserves the total across ${kills} thread kills (seed ${seed}), %s`, { timeout: 60_000 + kills * 3_000 }, async (_, journalBytes) => {
     const random = prng(seed);
     // Every kill restarts the accounts on that thread: the root allows that
     // without limit here (the default, 10 a minute, would rightly stop them).
-    const rt = await Runtime.start({ threads: 2, askTimeoutMs: 3_000, maxAgents: 512, supervisor: { maxRestarts: Infinity } });
+    const rt = await Runtime.start({ threads: 2, askTimeoutMs: 3_000, maxAgents: 512, supervisor: { maxRestarts: Infinity }, journalBytes });
     try {
       const accounts: Array<ActorRef<AccountMsg, number>> = [];
       for (let i = 0; i < kAccounts; i++) {
@@ -93,7 +96,7 @@ describe('chaos', () => {
         const fresh = await rt.spawn<AccountMsg, number>(new URL('./fixtures/account.ts', import.meta.url), { balance: 5 }, { thread });
         expect(await fresh.ask({ type: 'apply', id: 'x', delta: 1 })).toBe(6);
       }
-      console.log(`chaos: ${kills} kills, ${transfers} transfers, ${retries} retries (${crashedAsks} ActorCrashedError)`);
+      console.log(`chaos (journalBytes ${journalBytes}): ${kills} kills, ${transfers} transfers, ${retries} retries (${crashedAsks} ActorCrashedError)`);
     } finally {
       await rt.shutdown();
     }

@@ -11,7 +11,10 @@ import {
   ActorCrashedError, ActorRef, HandlerTimeoutError, InvalidArgumentError, Runtime, defineActor, type ActorFailure, type RuntimeOptions, type ThreadCrash,
 } from '../src/index.js';
 import type { CrashyMsg } from './fixtures/crashy.js';
-import { eventually } from './fixtures/helpers.js';
+import { collectDeadLetters, eventually } from './fixtures/helpers.js';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const crashyUrl = new URL('./fixtures/crashy.ts', import.meta.url);
 const watcherUrl = new URL('./fixtures/watcher.ts', import.meta.url);
@@ -40,7 +43,8 @@ function nextCrash(r: Runtime): Promise<ThreadCrash> {
 describe('a pool thread that dies', () => {
   it('is replaced; its actor keeps its ref and its checkpointed state; what waited in the ring arrives in order', async () => {
     const r = await start();
-    const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    // at-most-once: the block it is in when killed is not run again.
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1, delivery: 'at-most-once' })) as Crashy;
     for (let n = 1; n <= 3; n++) await a.ask({ type: 'add', n });
     // Block the thread inside a handler: what is sent now stays in the ring.
     const channel = `crash-${process.pid}-${Math.random()}`;
@@ -53,7 +57,7 @@ describe('a pool thread that dies', () => {
     const waiting = a.ask({ type: 'get' }, { timeoutMs: 20_000 });
     const crash = await r.killThread(1);
     expect(crash).toMatchObject({ thread: 1, rehosted: 1, lost: [], replaced: true });
-    // The block ask was taken by the dead thread: in doubt, rejected.
+    // The block ask was being handled (at-most-once): rejected, not run again.
     await expect(blockAsk).rejects.toBeInstanceOf(ActorCrashedError);
     // The get was still in the ring: answered by the actor brought back, after all the tells.
     expect(await waiting).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
@@ -65,7 +69,8 @@ describe('a pool thread that dies', () => {
     ['an uncaught error outside any handler', 'throwOutside'],
   ] as const)('is detected and recovered after %s', async (_, type) => {
     const r = await start();
-    const a = (await r.spawn(crashyUrl, undefined, { thread: 0 })) as Crashy;
+    // at-most-once: the message that kills the thread is not handed to it again.
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 0, delivery: 'at-most-once' })) as Crashy;
     await a.ask({ type: 'add', n: 7 });
     const crashed = nextCrash(r);
     const answer = a.ask({ type }).then(
@@ -79,7 +84,7 @@ describe('a pool thread that dies', () => {
 
   it('is recovered after running out of heap under resourceLimits', async () => {
     const r = await start({ resourceLimits: { maxOldGenerationSizeMb: 96 } });
-    const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1, delivery: 'at-most-once' })) as Crashy;
     await a.ask({ type: 'add', n: 1 });
     const crashed = nextCrash(r);
     const answer = a.ask({ type: 'oom' }, { timeoutMs: 30_000 }).catch((e: Error) => e);
@@ -121,7 +126,7 @@ describe('a pool thread that dies', () => {
 
   it("is terminated and recovered when a handler never returns: its heartbeat stops (reason 'stuck')", async () => {
     const r = await start({ heartbeatMs: 50, stuckThreadMs: 500 });
-    const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1, delivery: 'at-most-once' })) as Crashy;
     await a.ask({ type: 'add', n: 1 });
     const crashed = nextCrash(r);
     const stuck = a.ask({ type: 'block', ms: 120_000, channel: 'unused' }, { timeoutMs: 120_000 }).catch((e: Error) => e);
@@ -152,6 +157,53 @@ describe('a pool thread that dies', () => {
       const err = await Runtime.start({ threads: 1, ...(options as object) }).catch((e: unknown) => e);
       expect(err).toMatchObject({ name: 'InvalidOptionError', option });
     }
+  });
+
+  it('redelivers the message being handled at the crash (at-least-once, the default): its ask is answered after recovery', async () => {
+    const r = await start();
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    await a.ask({ type: 'add', n: 1 });
+    const marker = join(tmpdir(), `microswarm-crash-${process.pid}-${Math.random()}`);
+    const crashed = nextCrash(r);
+    const answer = a.ask({ type: 'exitIfFirst', marker }, { timeoutMs: 20_000 });
+    for (let n = 2; n <= 20; n++) a.tell({ type: 'add', n });
+    expect(await crashed).toMatchObject({ rehosted: 1 });
+    expect(await answer).toBe('handled after the crash');
+    expect(await a.ask({ type: 'get' })).toEqual([1, -1, ...Array.from({ length: 19 }, (_, i) => i + 2)]);
+    rmSync(marker, { force: true });
+  });
+
+  it("dead-letters it instead under delivery 'at-most-once' (reason 'crashed'), and delivers the rest", async () => {
+    const r = await start();
+    const letters = collectDeadLetters(r);
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1, delivery: 'at-most-once' })) as Crashy;
+    const marker = join(tmpdir(), `microswarm-crash-${process.pid}-${Math.random()}`);
+    const crashed = nextCrash(r);
+    const answer = a.ask({ type: 'exitIfFirst', marker }, { timeoutMs: 20_000 }).catch((e: Error) => e);
+    for (let n = 1; n <= 20; n++) a.tell({ type: 'add', n });
+    await crashed;
+    expect(await answer).toBeInstanceOf(ActorCrashedError);
+    expect(await a.ask({ type: 'get' })).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(letters.filter((l) => l.reason === 'crashed').map((l) => (l.message as { type: string }).type)).toEqual(['exitIfFirst']);
+    rmSync(marker, { force: true });
+  });
+
+  it('stops an actor whose redelivered message kills its thread every time, once the supervisor runs out of restarts', async () => {
+    const r = await start({ supervisor: { maxRestarts: 2 } });
+    const crashes: ThreadCrash[] = [];
+    r.crashes.subscribe((c) => crashes.push(c));
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    const answer = a.ask({ type: 'exit' }, { timeoutMs: 30_000 }).catch((e: Error) => e);
+    expect(await answer).toBeInstanceOf(ActorCrashedError);
+    await eventually(() => crashes.length, (n) => n >= 3);
+    expect(crashes.map((c) => c.rehosted)).toEqual([1, 1, 0]);
+    expect(crashes[2].lost.map((ref) => ref.id)).toEqual([a.id]);
+  });
+
+  it('refuses a bad delivery option and a bad journalBytes with InvalidOptionError', async () => {
+    const r = await start();
+    await expect(r.spawn(crashyUrl, undefined, { delivery: 'exactly-once' as never })).rejects.toMatchObject({ option: 'delivery', value: 'exactly-once' });
+    await expect(Runtime.start({ threads: 1, journalBytes: 100 })).rejects.toMatchObject({ option: 'journalBytes', value: 100 });
   });
 
   it('killThread refuses a thread index out of range, with InvalidArgumentError naming the value', async () => {

@@ -47,6 +47,8 @@ export class Cell {
   escalated: Set<ActorRef> | undefined;
   /** Why it terminates, as its watchers will be told. */
   terminationReason: 'stopped' | 'failed' | undefined;
+  /** What happens to the message it was handling if its thread dies (see SpawnOptions.delivery). */
+  delivery: 'at-least-once' | 'at-most-once' = 'at-least-once';
   /** Messages handled since the last checkpoint. */
   sinceCheckpoint = 0;
   /** rt.checkpoint() calls waiting for the running async handler (called with an error if it stops). */

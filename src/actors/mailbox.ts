@@ -1,6 +1,6 @@
 /**
  * An actor's in-heap mailbox: a growable circular queue of (message, sender,
- * reply tag) triples. No `Array.shift()`: push and take are O(1) and allocate
+ * reply tag, journal entry) quadruples. No `Array.shift()`: push and take are O(1) and allocate
  * nothing once the buffer has grown to the actor's working size.
  */
 import type { ActorRef } from './ref.js';
@@ -19,12 +19,14 @@ export class Mailbox {
   private head = 0;
   length = 0;
 
-  push(msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
+  /** `journal`: the message's journal entry (cross-thread messages), -1 for none. */
+  push(msg: unknown, sender: ActorRef | undefined, replyTag: number, journal = -1): void {
     if (this.length > this.mask) this.grow();
     const at = ((this.head + this.length) & this.mask) * 4;
     this.items[at] = msg;
     this.items[at + 1] = sender;
     this.items[at + 2] = replyTag;
+    this.items[at + 3] = journal;
     this.length++;
   }
 
@@ -40,6 +42,9 @@ export class Mailbox {
   }
   replyTagAt(index: number): number {
     return this.items[index + 2] as number;
+  }
+  journalAt(index: number): number {
+    return this.items[index + 3] as number;
   }
 
   /** Removes the oldest entry (clearing references so they can be collected). */
@@ -59,6 +64,7 @@ export class Mailbox {
       next[i * 4] = this.items[from];
       next[i * 4 + 1] = this.items[from + 1];
       next[i * 4 + 2] = this.items[from + 2];
+      next[i * 4 + 3] = this.items[from + 3];
     }
     this.items = next;
     this.mask = size - 1;

@@ -37,8 +37,9 @@ import {
   InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, describeValue, toError,
 } from './errors.js';
 import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
-import { resolveSpawnOptions, type SpawnOptions } from './options.js';
+import { resolveSpawnOptions, type Delivery, type SpawnOptions } from './options.js';
 import { Transport, type TransportShared } from './transport.js';
+import { Journal } from './journal.js';
 import { MemoryContext } from '../memory/context.js';
 import { RegionHandle } from '../memory/handle.js';
 import type { PoolShared } from '../memory/layout.js';
@@ -52,13 +53,16 @@ const kReplyError = 4;
 const kSystem = 5;
 /** A TELL or ASK body too large for the ring, carried in a pool allocation: u32 region, u32 gen, u32 length. */
 const kCarried = 6;
+/** @internal Frame kinds the main thread reads in a dead thread's journal. */
+export const kAskFrame = kAsk;
+export const kCarriedFrame = kCarried;
 
 const kOk = 0;
 const kFull = 1;
 const kDead = 2;
 
 /** Why a message became a dead letter. */
-export type DeadLetterReason = 'stopped' | 'unknown' | 'dropped-oldest' | 'dropped-newest' | 'shutdown';
+export type DeadLetterReason = 'stopped' | 'unknown' | 'dropped-oldest' | 'dropped-newest' | 'shutdown' | 'crashed';
 
 /** A message that could not be delivered, as published on `rt.deadLetters`. */
 export interface DeadLetter {
@@ -133,7 +137,7 @@ export class Endpoint implements RefHost, ContextHost {
   system: SystemHandler;
   private readonly cells: Array<Cell | undefined>;
   private readonly pending = new Map<number, PendingAsk>();
-  private readonly defaultSpawn: { name: undefined; thread: undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number };
+  private readonly defaultSpawn: { name: undefined; thread: undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number; delivery: Delivery };
   private nextAskId = 0;
   private readonly writer = new Writer(64 * 1024);
   private readonly reader = new Reader();
@@ -148,6 +152,14 @@ export class Endpoint implements RefHost, ContextHost {
   /** performance.now() when this endpoint last parked, 0 when it is not parked. */
   private parkedAt = 0;
   private current: Cell | undefined = undefined;
+  /** This thread's journal of taken cross-thread messages (workers, unless journalBytes is 0). */
+  private readonly journal: Journal | undefined;
+  /** Carrier allocations kept until their journal entry is done, by entry. */
+  private readonly carriers = new Map<number, RegionHandle>();
+  /** Set while onFrame decodes the message inside a carried frame: that frame's journal entry. */
+  private carriedEntry = -1;
+  /** Set while replaying a journal entry whose handler was running when the thread died. */
+  private replayingRunning = false;
   /** The endpoint the last routed message went to through a ring, -1 when it stayed on this thread. */
   private routedTo = -1;
   closed = false;
@@ -168,8 +180,10 @@ export class Endpoint implements RefHost, ContextHost {
     this.dir = new Directory(directory);
     this.cells = index === 0 ? [] : new Array<Cell | undefined>(this.dir.slots).fill(undefined);
     this.transport = new Transport(transport, index, this.drain);
+    const journal = transport.journals[index];
+    this.journal = index !== 0 && journal !== null && journal !== undefined ? new Journal(journal) : undefined;
     this.spinBudgetUs = config.spinUs;
-    this.defaultSpawn = { name: undefined, thread: undefined, capacity: config.defaultCapacity, policy: config.defaultPolicy, memoryQuota: 0 };
+    this.defaultSpawn = { name: undefined, thread: undefined, capacity: config.defaultCapacity, policy: config.defaultPolicy, memoryQuota: 0, delivery: 'at-least-once' };
     setDecodingHost(this);
   }
 
@@ -535,10 +549,16 @@ export class Endpoint implements RefHost, ContextHost {
       if (kind === kCarried) {
         const handle = new RegionHandle(r.u32(), r.u32(), r.u32(), 0, 0);
         const view = this.pool.carrierView(handle);
+        // Journaled as the small carried frame: the carrier is kept (and so the
+        // message) until the entry is done.
+        const entry = this.journal === undefined ? -1 : this.journal.append(from, bytes, start, end);
+        if (entry >= 0) this.carriers.set(entry, handle);
+        this.carriedEntry = entry;
         try {
           this.onFrame(from, view, 0, handle.byteLength);
         } finally {
-          this.pool.freeCarrier(handle);
+          this.carriedEntry = -1;
+          if (entry < 0) this.pool.freeCarrier(handle);
         }
         return;
       }
@@ -552,12 +572,21 @@ export class Endpoint implements RefHost, ContextHost {
         const msg = decodeValue(r);
         const sender = senderSlot >= 0 ? new ActorRef(senderSlot, senderGen, undefined, this) : undefined;
         const cell = this.cells[slot];
+        const carried = this.carriedEntry;
         if (cell === undefined || cell.gen !== gen || cell.stopped) {
           const sameActor = cell !== undefined && cell.gen === gen ? cell : undefined;
           this.dropMessage(new ActorRef(slot, gen, undefined, this), sameActor, msg, sender, replyTag, this.shuttingDown ? 'shutdown' : 'stopped');
+          this.finishEntry(carried);
           return;
         }
-        this.enqueue(cell, msg, sender, replyTag);
+        if (this.replayingRunning && cell.delivery === 'at-most-once') {
+          // It was being handled when its thread died: not handled twice.
+          this.dropMessage(cell.ref, cell, msg, sender, replyTag, 'crashed');
+          this.finishEntry(carried);
+          return;
+        }
+        const entry = carried >= 0 || this.journal === undefined ? carried : this.journal.append(from, bytes, start, end);
+        this.enqueue(cell, msg, sender, replyTag, entry);
         return;
       }
       const id = r.u32();
@@ -593,11 +622,12 @@ export class Endpoint implements RefHost, ContextHost {
 
   // --------------------------------------------------------------- mailboxes
 
-  private enqueue(cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
+  private enqueue(cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number, entry = -1): void {
     // Terminated arrives once per watch: a second one (a watch request that
     // reached a thread after it was replaced, say) or one after unwatch is dropped.
     if (cell.watching !== undefined && replyTag === kNoReply && isTerminated(msg) && !this.takeWatch(cell, msg.actor)) {
       this.takeDepth(cell);
+      this.finishEntry(entry);
       return;
     }
     if (cell.policy === kPolicyDropOldest && cell.capacity > 0 && cell.mailbox.length >= cell.capacity) {
@@ -606,18 +636,31 @@ export class Endpoint implements RefHost, ContextHost {
       const oldMsg = mailbox.msgAt(at);
       const oldSender = mailbox.senderAt(at);
       const oldTag = mailbox.replyTagAt(at);
+      const oldEntry = mailbox.journalAt(at);
       mailbox.drop();
       this.takeDepth(cell);
+      this.finishEntry(oldEntry);
       this.system.deadLetter({ recipient: cell.ref, message: oldMsg, sender: oldSender, reason: 'dropped-oldest' });
       if (oldTag !== kNoReply) {
         this.reply(oldTag, new MailboxFullError(cell.ref.toString(), cell.capacity, 'dropped this ask (drop-oldest)'), true);
       }
     }
-    cell.mailbox.push(msg, sender, replyTag);
+    cell.mailbox.push(msg, sender, replyTag, entry);
     if (!cell.scheduled && !cell.busy && cell.started && !cell.held) {
       cell.scheduled = true;
       this.ready.push(cell);
       if (!this.draining) this.requestDrain();
+    }
+  }
+
+  /** A journaled message is finished with (handled, failed, or dead-lettered): its entry, and carrier, go. */
+  private finishEntry(entry: number): void {
+    if (entry < 0 || this.journal === undefined) return;
+    this.journal.done(entry);
+    const carrier = this.carriers.get(entry);
+    if (carrier !== undefined) {
+      this.carriers.delete(entry);
+      this.pool.freeCarrier(carrier);
     }
   }
 
@@ -647,8 +690,12 @@ export class Endpoint implements RefHost, ContextHost {
     recipient: ActorRef, cell: Cell | undefined, msg: unknown, sender: ActorRef | undefined, replyTag: number, reason: DeadLetterReason,
   ): void {
     if (cell !== undefined) this.takeDepth(cell);
+    // An actor lost with its thread: say so.
+    if (reason === 'stopped' && this.dir.whyGone(recipient.slot, recipient.gen) === 'crashed') reason = 'crashed';
     this.system.deadLetter({ recipient, message: msg, sender, reason });
-    if (replyTag !== kNoReply) this.reply(replyTag, new ActorStoppedError(recipient.toString()), true);
+    if (replyTag === kNoReply) return;
+    const error = reason === 'crashed' ? new ActorCrashedError(recipient.toString()) : new ActorStoppedError(recipient.toString());
+    this.reply(replyTag, error, true);
   }
 
   // ------------------------------------------------------------- the loop
@@ -768,8 +815,10 @@ export class Endpoint implements RefHost, ContextHost {
       const msg = mailbox.msgAt(at);
       const sender = mailbox.senderAt(at);
       let replyTag = mailbox.replyTagAt(at);
+      const entry = mailbox.journalAt(at);
       mailbox.drop();
       if (cell.capacity > 0) this.takeDepth(cell);
+      if (entry >= 0) this.journal?.running(entry);
       count++;
       cell.ctx.sender = sender;
       cell.replyTag = replyTag;
@@ -782,6 +831,7 @@ export class Endpoint implements RefHost, ContextHost {
         this.current = undefined;
         cell.memory?.endTurn();
         this.handlerFailed(cell, err, cell.replyTag);
+        this.finishEntry(entry);
         continue;
       }
       this.current = undefined;
@@ -793,8 +843,8 @@ export class Endpoint implements RefHost, ContextHost {
         cell.busy = true;
         this.busyCount++;
         (result as PromiseLike<unknown>).then(
-          (value) => this.afterAsync(cell, value, undefined, replyTag),
-          (err: unknown) => this.afterAsync(cell, undefined, err ?? new Error('handler rejected with no reason'), replyTag),
+          (value) => this.afterAsync(cell, value, undefined, replyTag, entry),
+          (err: unknown) => this.afterAsync(cell, undefined, err ?? new Error('handler rejected with no reason'), replyTag, entry),
         );
         this.handled += count;
         cell.scheduled = false;
@@ -803,6 +853,7 @@ export class Endpoint implements RefHost, ContextHost {
       // A due checkpoint is taken before the answer leaves: an answered ask's effect survives a crash.
       if (def.checkpointEvery !== undefined) this.checkpointDue(cell);
       if (replyTag !== kNoReply) this.reply(replyTag, result, false);
+      if (entry >= 0) this.finishEntry(entry);
     }
     this.handled += count;
     if (cell.stopRequested && !cell.stopped) {
@@ -816,7 +867,7 @@ export class Endpoint implements RefHost, ContextHost {
     return count;
   }
 
-  private afterAsync(cell: Cell, value: unknown, error: unknown, replyTag: number): void {
+  private afterAsync(cell: Cell, value: unknown, error: unknown, replyTag: number, entry: number): void {
     cell.memory?.endTurn();
     cell.busy = false;
     this.busyCount--;
@@ -828,6 +879,7 @@ export class Endpoint implements RefHost, ContextHost {
     }
     if (error !== undefined) this.handlerFailed(cell, error, replyTag);
     else if (replyTag !== kNoReply) this.reply(replyTag, value, false);
+    this.finishEntry(entry);
     if (cell.pendingRestart !== undefined && !cell.stopRequested) {
       const pending = cell.pendingRestart;
       cell.pendingRestart = undefined;
@@ -1095,8 +1147,12 @@ export class Endpoint implements RefHost, ContextHost {
    * else from `init`. Resolves with how many came back.
    */
   async rehost(
-    actors: Array<{ slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined }>,
+    actors: Array<{
+      slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined;
+      delivery: Delivery;
+    }>,
     error: Error,
+    replay: Array<{ from: number; running: boolean; body: Uint8Array }>,
   ): Promise<number> {
     // Modules first: then every cell is registered in one synchronous pass,
     // before the loop starts and reads a frame addressed to one of them.
@@ -1119,6 +1175,18 @@ export class Endpoint implements RefHost, ContextHost {
         continue;
       }
       started.push(this.startActor(a.slot, a.gen, a.module, args, a.name, parent, undefined, error));
+      const cell = this.cells[a.slot];
+      if (cell !== undefined && cell.gen === a.gen) cell.delivery = a.delivery;
+    }
+    // What the dead thread had taken and not finished, oldest first, before
+    // anything still in the rings: per-sender order holds.
+    for (const entry of replay) {
+      this.replayingRunning = entry.running;
+      try {
+        this.onFrame(entry.from, entry.body, 0, entry.body.length);
+      } finally {
+        this.replayingRunning = false;
+      }
     }
     this.start();
     const results = await Promise.allSettled(started);
@@ -1387,7 +1455,7 @@ export class Endpoint implements RefHost, ContextHost {
       // Placement elsewhere and names are the main thread's business.
       return this.request(0, 'spawn', {
         module: url, args, name: opts.name, thread: thread - 1, capacity: opts.capacity, overflow: opts.policy, parent: parent.ref,
-        memoryQuota: opts.memoryQuota,
+        memoryQuota: opts.memoryQuota, delivery: opts.delivery,
       }).then((ref) => {
         if (parent.stopped) void this.stopRef(ref as ActorRef);
         else parent.addChild(ref as ActorRef);
@@ -1619,8 +1687,10 @@ export class Endpoint implements RefHost, ContextHost {
       const msg = mailbox.msgAt(at);
       const sender = mailbox.senderAt(at);
       const replyTag = mailbox.replyTagAt(at);
+      const entry = mailbox.journalAt(at);
       mailbox.drop();
       this.dropMessage(cell.ref, cell, msg, sender, replyTag, reason);
+      this.finishEntry(entry);
     }
   }
 
@@ -1677,11 +1747,14 @@ export class Endpoint implements RefHost, ContextHost {
    * thread watch it again when it was brought back, and get Terminated
    * ('crashed') when it was not.
    */
-  threadCrashed(endpoint: number, consumed: number[], lost: number[]): void {
+  threadCrashed(endpoint: number, consumed: number[], lost: number[], replayed: number[] = []): void {
     const taken = consumed[this.index] ?? 0;
+    const answeredLater = new Set<number>();
+    for (let i = 0; i + 1 < replayed.length; i += 2) if (replayed[i] === this.index) answeredLater.add(replayed[i + 1]);
     for (const [askId, entry] of this.pending) {
       // Sequence numbers wrap with the int32 counters: compare by difference.
       if (entry.target !== endpoint || entry.seq === undefined || ((entry.seq - taken) | 0) > 0) continue;
+      if (answeredLater.has(askId)) continue; // journaled: its replay answers it
       this.settle(askId);
       entry.reject(new ActorCrashedError(entry.actor ?? `on endpoint ${endpoint}`));
     }

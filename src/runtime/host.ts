@@ -8,6 +8,7 @@
 import { registerCodecExtensions } from '../actors/ref-codec.js';
 import { ActorRef } from '../actors/ref.js';
 import type { Directive } from '../actors/supervision.js';
+import type { Delivery } from './options.js';
 import { decode, encode } from './codec.js';
 import type { DirectoryShared } from './directory.js';
 import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
@@ -22,7 +23,7 @@ export type HostTask =
   | { op: 'attach'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig }
   | {
       op: 'recover'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig;
-      actors: RehostedActor[]; error: Uint8Array;
+      actors: RehostedActor[]; error: Uint8Array; replay: Array<{ from: number; running: boolean; body: Uint8Array }>;
     }
   | { op: 'spawn'; slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined }
   | { op: 'stop'; slot: number; gen: number }
@@ -39,6 +40,7 @@ export interface RehostedActor {
   args: Uint8Array;
   name: string | undefined;
   parent: { slot: number; gen: number } | undefined;
+  delivery: Delivery;
 }
 
 /** @internal */
@@ -53,7 +55,9 @@ class WorkerSystem implements SystemHandler {
     if (op === 'stop') return ep.stopRef(payload.ref as ActorRef);
     if (op === 'watch') return ep.addWatcher(payload.target as ActorRef, payload.watcher as ActorRef);
     if (op === 'unwatch') return ep.removeWatcher(payload.target as ActorRef, payload.watcher as ActorRef);
-    if (op === 'threadCrashed') return ep.threadCrashed(payload.endpoint as number, payload.consumed as number[], payload.lost as number[]);
+    if (op === 'threadCrashed') {
+      return ep.threadCrashed(payload.endpoint as number, payload.consumed as number[], payload.lost as number[], payload.replayed as number[]);
+    }
     if (op === 'decideCrash') return ep.crashDecision(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
     if (op === 'childFailed') return ep.childFailed(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
     if (op === 'supervise') {
@@ -98,7 +102,7 @@ export default async function host(task: HostTask): Promise<HostResult> {
       case 'recover': {
         // A replacement for a thread that died: same endpoint, same rings.
         endpoint = new Endpoint(task.index, task.transport, task.directory, task.pool, task.config, new WorkerSystem());
-        const handled = await endpoint.rehost(task.actors, decode(task.error) as Error);
+        const handled = await endpoint.rehost(task.actors, decode(task.error) as Error, task.replay);
         return { ok: true, handled };
       }
       case 'spawn': {

@@ -12,6 +12,15 @@ import { evictionPolicies, type EvictionPolicy, type MemoryOptions } from '../me
 
 export type { OverflowPolicy };
 
+/**
+ * What becomes of the message an actor was handling when its thread died:
+ * `'at-least-once'` (default) hands it to the actor brought back, again;
+ * `'at-most-once'` makes it a dead letter (reason 'crashed'; an ask rejects
+ * with ActorCrashedError). Messages it had not started are delivered either way.
+ */
+export type Delivery = 'at-least-once' | 'at-most-once';
+export const deliveries: readonly Delivery[] = ['at-least-once', 'at-most-once'];
+
 /** A mailbox's bound and what happens when it is full. */
 export interface MailboxOptions {
   /** Messages the mailbox holds before its overflow policy applies. Default `Infinity` (unbounded). */
@@ -47,6 +56,12 @@ export interface RuntimeOptions {
   memory?: MemoryOptions;
   /** Encoded messages above this many bytes travel through the memory pool instead of the ring. Default 64 KiB. */
   inlineLimit?: number;
+  /**
+   * Bytes of each pool thread's journal of taken cross-thread messages (kept
+   * until handled, replayed if the thread dies). Default 1 MiB; 0 turns the
+   * journal off (taken messages are then lost with their thread).
+   */
+  journalBytes?: number;
   /** How often each pool thread beats its heartbeat, in ms. Default 100. */
   heartbeatMs?: number;
   /**
@@ -69,6 +84,8 @@ export interface SpawnOptions {
   mailbox?: MailboxOptions;
   /** Bytes of pool memory this actor may own at once (whole regions count). Default: no limit. */
   memoryQuota?: number;
+  /** The message being handled when this actor's thread dies: redelivered (default) or dead-lettered. */
+  delivery?: Delivery;
 }
 
 /** @internal Options with every default filled in. */
@@ -88,6 +105,7 @@ export interface ResolvedOptions {
   supervisor: ResolvedStrategy;
   heartbeatMs: number;
   stuckThreadMs: number;
+  journalBytes: number;
 }
 
 export const kMaxAgentsLimit = 16_777_216;
@@ -155,7 +173,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
   if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
   checkKeys('options', options, [
     'threads', 'maxAgents', 'mailbox', 'resourceLimits', 'askTimeoutMs', 'ringBytes', 'maxMessageBytes', 'throughput', 'spinUs',
-    'memory', 'inlineLimit', 'supervisor', 'heartbeatMs', 'stuckThreadMs',
+    'memory', 'inlineLimit', 'supervisor', 'heartbeatMs', 'stuckThreadMs', 'journalBytes',
   ]);
   const mailbox = resolveMailbox('mailbox', options.mailbox, { capacity: 0, policy: 'reject' });
   let resourceLimits: ResourceLimits | undefined;
@@ -189,6 +207,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     supervisor: resolveStrategy(options.supervisor, 'supervisor'),
     heartbeatMs,
     stuckThreadMs,
+    journalBytes: options.journalBytes === 0 ? 0 : integer('journalBytes', options.journalBytes, 4096, 2 ** 30, 1 << 20),
   };
 }
 
@@ -220,10 +239,14 @@ export function resolveSpawnOptions(
   options: unknown,
   threads: number,
   defaults: { capacity: number; policy: OverflowPolicy },
-): { name: string | undefined; thread: number | undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number } {
-  if (options === undefined) return { name: undefined, thread: undefined, capacity: defaults.capacity, policy: defaults.policy, memoryQuota: 0 };
+): { name: string | undefined; thread: number | undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number; delivery: Delivery } {
+  if (options === undefined) {
+    return { name: undefined, thread: undefined, capacity: defaults.capacity, policy: defaults.policy, memoryQuota: 0, delivery: 'at-least-once' };
+  }
   if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
-  checkKeys('options', options, ['name', 'thread', 'mailbox', 'memoryQuota']);
+  checkKeys('options', options, ['name', 'thread', 'mailbox', 'memoryQuota', 'delivery']);
+  const delivery = (options.delivery ?? 'at-least-once') as Delivery;
+  if (!deliveries.includes(delivery)) throw new InvalidOptionError('delivery', `one of ${deliveries.map((d) => `'${d}'`).join(', ')}`, options.delivery);
   const { name, thread } = options;
   if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 256)) {
     throw new InvalidOptionError('name', 'a non-empty string of at most 256 characters', name);
@@ -236,5 +259,5 @@ export function resolveSpawnOptions(
   if (options.memoryQuota !== undefined && options.memoryQuota !== Infinity) {
     memoryQuota = integer('memoryQuota', options.memoryQuota, 1, 2 ** 31 - 1, 0);
   }
-  return { name: name as string | undefined, thread: thread as number | undefined, capacity: mailbox.capacity, policy: mailbox.policy, memoryQuota };
+  return { name: name as string | undefined, thread: thread as number | undefined, capacity: mailbox.capacity, policy: mailbox.policy, memoryQuota, delivery };
 }

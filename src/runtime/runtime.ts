@@ -17,15 +17,17 @@ import { Pool, type MemoryStats } from '../memory/pool.js';
 import { ActorRef } from '../actors/ref.js';
 import { decode, encode } from './codec.js';
 import { Directory, kAlive, kStarting, kWhyCrashed, overflowPolicies } from './directory.js';
-import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
+import { Endpoint, kAskFrame, kCarriedFrame, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
 import {
   ActorCrashedError, ActorStoppedError, AgentLimitError, EscalatedError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
 } from './errors.js';
 import { EventSource } from './events.js';
 import type { HostResult, HostTask, RehostedActor } from './host.js';
 import { checkModuleExists, normalizeModuleUrl } from './modules.js';
-import { resolveRuntimeOptions, resolveSpawnOptions, type ResolvedOptions, type RuntimeOptions, type SpawnOptions, type OverflowPolicy } from './options.js';
+import { resolveRuntimeOptions, resolveSpawnOptions, type Delivery, type ResolvedOptions, type RuntimeOptions, type SpawnOptions, type OverflowPolicy } from './options.js';
 import { createTransportShared } from './transport.js';
+import { Journal, type JournalEntry } from './journal.js';
+import { RegionHandle } from '../memory/handle.js';
 import type { Directive } from '../actors/supervision.js';
 import { SupervisorState } from '../actors/supervision.js';
 
@@ -97,7 +99,10 @@ export class Runtime {
   private readonly topLevel = new Set<ActorRef>();
   private readonly rootSupervision: SupervisorState;
   /** How to bring back each actor spawned through the main thread, by slot (checked against its generation). */
-  private readonly records = new Map<number, { gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined }>();
+  private readonly records = new Map<
+    number,
+    { gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined; delivery: Delivery }
+  >();
   /** Endpoints whose thread died and could not be replaced. */
   private readonly down = new Set<number>();
   private recovery: Promise<void> = Promise.resolve();
@@ -135,7 +140,7 @@ export class Runtime {
     this.rootSupervision = new SupervisorState(options.supervisor);
     const endpoints = options.threads + 1;
     this.directory = Directory.create(options.maxAgents);
-    const transport = createTransportShared(endpoints, options.ringBytes);
+    const transport = createTransportShared(endpoints, options.ringBytes, options.journalBytes);
     const config = this.endpointConfig();
     const pool = createPoolShared(options.memory, options.maxAgents);
     this.endpoint = new Endpoint(0, transport, this.directory.shared, pool, config, this.systemHandler());
@@ -255,15 +260,41 @@ export class Runtime {
       let directive: Directive = 'stop';
       if (record !== undefined && record.gen === gen) directive = await this.crashDirective(ref, record.parent, endpoint, error);
       if (directive === 'restart' && state === kAlive) {
-        rehost.push({ slot, gen, module: record!.module, args: record!.args, name: record!.name, parent: record!.parent });
+        rehost.push({ slot, gen, module: record!.module, args: record!.args, name: record!.name, parent: record!.parent, delivery: record!.delivery });
       } else lost.push(ref);
     }
+    const lostPairs: number[] = [];
+    const release = (refs: ActorRef[]) => {
+      for (const ref of refs) {
+        lostPairs.push(ref.slot, ref.gen);
+        if (!dir.isLive(ref.slot, ref.gen)) continue;
+        this.records.delete(ref.slot);
+        this.endpoint.pool.reclaim({ slot: ref.slot, gen: ref.gen });
+        this.endpoint.dropCheckpointOf(ref.slot);
+        dir.release(ref.slot, kWhyCrashed);
+        transport.addLoad(endpoint, -1);
+        this.failures.publish({ actor: ref, error, phase: 'crashed' });
+      }
+    };
+    // Released before the replacement replays anything: what it replays for
+    // them becomes a dead letter with reason 'crashed'.
+    release(lost);
+    // What it had taken and not finished: replayed by its replacement, whose
+    // answers settle those asks (so they are not rejected below).
+    const journalBuffer = this.attachData.transport.journals[endpoint];
+    let replay: JournalEntry[] = [];
+    if (journalBuffer !== null && journalBuffer !== undefined) {
+      const journal = new Journal(journalBuffer);
+      replay = journal.pending();
+      journal.reset();
+    }
+    const replayedAsks = replay.flatMap((entry) => this.askIn(entry));
     let replaced = true;
     try {
       const a = this.attachData;
       const task = {
         op: 'recover', index: endpoint, transport: a.transport, directory: dir.shared, pool: a.pool, config: a.config, actors: rehost,
-        error: encode(error, 'error'),
+        error: encode(error, 'error'), replay,
       } as HostTask;
       await withTimeout(this.runRouted(task, { endpoint, attach: true }), 10_000, 'no replacement thread started');
     } catch (err) {
@@ -271,29 +302,34 @@ export class Runtime {
       // with the threads we have; what lived there is lost.
       replaced = false;
       this.down.add(endpoint);
-      for (const a of rehost) lost.push(new ActorRef(a.slot, a.gen, a.name, this.endpoint));
+      const more = rehost.map((a) => new ActorRef(a.slot, a.gen, a.name, this.endpoint));
+      lost.push(...more);
+      release(more);
       rehost.length = 0;
+      replayedAsks.length = 0; // nobody replays them: rejected below
       this.failures.publish({ actor: new ActorRef(-1, 0, 'system', this.endpoint), error: err as Error, phase: 'crashed' });
     }
-    const lostPairs: number[] = [];
-    for (const ref of lost) {
-      lostPairs.push(ref.slot, ref.gen);
-      if (!dir.isLive(ref.slot, ref.gen)) continue;
-      this.records.delete(ref.slot);
-      this.endpoint.pool.reclaim({ slot: ref.slot, gen: ref.gen });
-      this.endpoint.dropCheckpointOf(ref.slot);
-      dir.release(ref.slot, kWhyCrashed);
-      transport.addLoad(endpoint, -1);
-      this.failures.publish({ actor: ref, error, phase: 'crashed' });
-    }
     // Everyone else learns of it: asks in doubt are rejected, watches settled.
-    this.endpoint.threadCrashed(endpoint, consumed, lostPairs);
+    this.endpoint.threadCrashed(endpoint, consumed, lostPairs, replayedAsks);
     for (let e = 1; e <= this.threads; e++) {
       if (e === endpoint || this.down.has(e) || !this.endpointToWorker.has(e)) continue;
-      this.endpoint.notify(e, 'threadCrashed', { endpoint, consumed, lost: lostPairs });
+      this.endpoint.notify(e, 'threadCrashed', { endpoint, consumed, lost: lostPairs, replayed: replayedAsks });
     }
     const reason = this.stuck.delete(endpoint) ? 'stuck' : 'exited';
     this.crashes.publish({ thread: endpoint - 1, reason, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
+  }
+
+  /** The (asking endpoint, ask id) of a journaled ASK frame, looking inside a carried one; [] for a tell. */
+  private askIn(entry: JournalEntry): number[] {
+    let body = entry.body;
+    if (body[0] === kCarriedFrame) {
+      const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+      const handle = new RegionHandle(view.getUint32(1, true), view.getUint32(5, true), view.getUint32(9, true), 0, 0);
+      body = this.endpoint.pool.carrierView(handle);
+    }
+    if (body[0] !== kAskFrame) return [];
+    // kind u8, slot u32, gen u32, sender slot i32, sender gen u32, askId u32
+    return [entry.from, new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(17, true)];
   }
 
   /** What the crashed actor's supervisor says: restart (resume counts as restart: its state is gone) or stop. */
@@ -427,6 +463,7 @@ export class Runtime {
                 capacity: payload.capacity as number,
                 policy: payload.overflow as OverflowPolicy,
                 memoryQuota: (payload.memoryQuota as number | undefined) ?? 0,
+                delivery: (payload.delivery as Delivery | undefined) ?? 'at-least-once',
               },
               payload.parent as ActorRef | undefined,
             );
@@ -480,7 +517,7 @@ export class Runtime {
   private async spawnResolved(
     url: string,
     args: unknown,
-    opts: { name: string | undefined; thread: number | undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number },
+    opts: { name: string | undefined; thread: number | undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number; delivery: Delivery },
     parent: ActorRef | undefined,
   ): Promise<ActorRef> {
     this.checkOpen('spawn');
@@ -515,7 +552,10 @@ export class Runtime {
     }
     this.unwrap(result); // on failure the host already released the slot
     if (parent === undefined) this.topLevel.add(ref);
-    this.records.set(slot, { gen, module: url, args: argBytes, name: opts.name, parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen } });
+    this.records.set(slot, {
+      gen, module: url, args: argBytes, name: opts.name, parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen },
+      delivery: opts.delivery,
+    });
     return ref;
   }
 

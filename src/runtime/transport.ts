@@ -30,6 +30,7 @@
  * clears the flag and rings the sender's doorbell, which flushes the backlog.
  */
 import { Ring, allocateRing, kHeaderBytes, kLengthMask, kMoreFlag } from './ring.js';
+import { allocateJournal } from './journal.js';
 
 const kBellWords = 16;
 const kSeq = 0;
@@ -54,9 +55,11 @@ export interface TransportShared {
    * the rest are still in the ring for its replacement.
    */
   counts: SharedArrayBuffer;
+  /** Each endpoint's journal (see journal.ts); null for the main thread, or when journals are off. */
+  journals: Array<SharedArrayBuffer | null>;
 }
 
-export function createTransportShared(endpoints: number, ringBytes: number): TransportShared {
+export function createTransportShared(endpoints: number, ringBytes: number, journalBytes = 0): TransportShared {
   const rings: Array<SharedArrayBuffer | null> = [];
   for (let from = 0; from < endpoints; from++) {
     for (let to = 0; to < endpoints; to++) rings.push(from === to ? null : allocateRing(ringBytes));
@@ -67,6 +70,7 @@ export function createTransportShared(endpoints: number, ringBytes: number): Tra
     bells: new SharedArrayBuffer(endpoints * kBellWords * 4),
     spaceWanted: new SharedArrayBuffer(endpoints * endpoints * 4),
     counts: new SharedArrayBuffer(2 * endpoints * endpoints * 4),
+    journals: Array.from({ length: endpoints }, (_, e) => (e === 0 || journalBytes === 0 ? null : allocateJournal(journalBytes))),
   };
 }
 

@@ -1,0 +1,166 @@
+/**
+ * A thread's journal of the cross-thread messages it has taken out of its
+ * rings and not yet finished handling: what makes "nothing accepted is lost"
+ * hold when the thread dies. Once a frame leaves a ring it lives only in the
+ * thread's heap (a mailbox); the journal keeps a copy in shared memory,
+ * allocated by the main thread, until the handler of that message is done.
+ * When the thread dies, the main thread reads what is not done, in order, and
+ * the replacement thread replays it before it reads the rings (so per-sender
+ * order holds: the journal holds what came out of a ring before what is
+ * still in it).
+ *
+ * Hand-written because nothing off the shelf fits: entries are appended in
+ * arrival order but finished out of order (by different actors), and only
+ * the oldest finished ones can be reclaimed: a byte ring whose tail skips
+ * over finished entries. One writer (the owning thread); the main thread
+ * reads it only after that thread is gone.
+ *
+ * Layout: 16 header words, then the data ring. Entry (4-byte aligned):
+ *   i32 length of the body in bytes, or kWrap: the rest of the ring is unused
+ *   i32 state | from << 8     state: kQueued, kRunning, kDone
+ *   body: the frame body as it came out of the ring
+ *
+ * When the ring is full (a slow actor holds the oldest entry while others
+ * keep coming), new messages are still accepted, unjournaled, and counted:
+ * those are lost if the thread dies before they are handled.
+ */
+
+const kHead = 0;
+const kTail = 1;
+const kUnjournaled = 2;
+const kHeaderWords = 16;
+const kWrap = -1;
+
+export const kQueued = 0;
+export const kRunning = 1;
+export const kDone = 2;
+
+/** An entry read back after the thread died. */
+export interface JournalEntry {
+  from: number;
+  /** The handler of this message was running when the thread died. */
+  running: boolean;
+  body: Uint8Array;
+}
+
+export function allocateJournal(bytes: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(kHeaderWords * 4 + (bytes & ~3));
+}
+
+export class Journal {
+  private readonly header: Int32Array;
+  private readonly words: Int32Array;
+  private readonly bytes: Uint8Array;
+  private readonly size: number;
+  private head: number;
+  private tail: number;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.header = new Int32Array(sab, 0, kHeaderWords);
+    this.size = sab.byteLength - kHeaderWords * 4;
+    this.words = new Int32Array(sab, kHeaderWords * 4, this.size >> 2);
+    this.bytes = new Uint8Array(sab, kHeaderWords * 4, this.size);
+    this.head = Atomics.load(this.header, kHead);
+    this.tail = Atomics.load(this.header, kTail);
+  }
+
+  /**
+   * Copies a frame body in; returns the entry's offset, or -1 when there is
+   * no room (the message goes on unjournaled, and is counted).
+   */
+  append(from: number, source: Uint8Array, start: number, end: number): number {
+    const length = end - start;
+    const need = 8 + ((length + 3) & ~3);
+    let at = this.head;
+    if (at >= this.tail) {
+      if (at + need > this.size || (at + need === this.size && this.tail === 0)) {
+        // Not enough at the end: wrap, if the start has room (head must not reach tail).
+        if (need >= this.tail) return this.full();
+        if (at + 4 <= this.size) this.words[at >> 2] = kWrap;
+        at = 0;
+      }
+    } else if (at + need >= this.tail) return this.full();
+    const w = at >> 2;
+    this.words[w + 1] = kQueued | (from << 8);
+    this.bytes.set(source.subarray(start, end), at + 8);
+    this.words[w] = length;
+    let next = at + need;
+    if (next === this.size) next = 0;
+    this.head = next;
+    Atomics.store(this.header, kHead, next);
+    return at;
+  }
+
+  private full(): number {
+    Atomics.add(this.header, kUnjournaled, 1);
+    return -1;
+  }
+
+  /** The handler of entry `at` starts. */
+  running(at: number): void {
+    const w = (at >> 2) + 1;
+    this.words[w] = (this.words[w] & ~0xff) | kRunning;
+  }
+
+  /** Entry `at` is finished (handled, failed, or dead-lettered); reclaims what can be. */
+  done(at: number): void {
+    const w = (at >> 2) + 1;
+    this.words[w] = (this.words[w] & ~0xff) | kDone;
+    if (at !== this.tail) return;
+    let tail = this.tail;
+    while (tail !== this.head) {
+      const length = this.words[tail >> 2];
+      if (length === kWrap) {
+        tail = 0;
+        continue;
+      }
+      if ((this.words[(tail >> 2) + 1] & 0xff) !== kDone) break;
+      tail += 8 + ((length + 3) & ~3);
+      if (tail === this.size) tail = 0;
+    }
+    this.tail = tail;
+    Atomics.store(this.header, kTail, tail);
+  }
+
+  /** Bytes held by entries not yet reclaimed. */
+  used(): number {
+    const head = Atomics.load(this.header, kHead);
+    const tail = Atomics.load(this.header, kTail);
+    return head >= tail ? head - tail : this.size - tail + head;
+  }
+
+  /** Messages accepted without a journal entry (it was full). */
+  unjournaled(): number {
+    return Atomics.load(this.header, kUnjournaled);
+  }
+
+  /** The entries not done, oldest first (read by the main thread after the owner died). */
+  pending(): JournalEntry[] {
+    const out: JournalEntry[] = [];
+    let at = Atomics.load(this.header, kTail);
+    const head = Atomics.load(this.header, kHead);
+    let guard = this.size;
+    while (at !== head && guard-- > 0) {
+      const length = this.words[at >> 2];
+      if (length === kWrap) {
+        at = 0;
+        continue;
+      }
+      const meta = this.words[(at >> 2) + 1];
+      if ((meta & 0xff) !== kDone) {
+        out.push({ from: meta >>> 8, running: (meta & 0xff) === kRunning, body: this.bytes.slice(at + 8, at + 8 + length) });
+      }
+      at += 8 + ((length + 3) & ~3);
+      if (at === this.size) at = 0;
+    }
+    return out;
+  }
+
+  /** Empties the journal (the main thread, before a replacement thread takes it over). */
+  reset(): void {
+    Atomics.store(this.header, kHead, 0);
+    Atomics.store(this.header, kTail, 0);
+    this.head = 0;
+    this.tail = 0;
+  }
+}
