@@ -21,6 +21,7 @@ interface Impl {
 
 const impls: Impl[] = [
   { name: 'microswarm', start: async () => (await import('./peers/microswarm.js')).startMicroswarmCounter() },
+  { name: 'microswarm-nojournal', start: async () => (await import('./peers/microswarm.js')).startMicroswarmCounter({ journalBytes: 0 }) },
   { name: 'postMessage', start: async () => (await import('./peers/postmessage.js')).startPostMessageCounter() },
   { name: 'piscina', start: async () => (await import('./peers/piscina.js')).startPiscinaCounter() },
   { name: 'comlink', start: async () => (await import('./peers/comlink.js')).startComlinkCounter() },

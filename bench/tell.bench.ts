@@ -36,6 +36,10 @@ const local = (pair: Promise<LocalPair>) =>
 
 const crossThreadImpls: Impl[] = [
   { name: 'microswarm', start: async () => crossThread((await import('./peers/microswarm.js')).startMicroswarmCounter()) },
+  {
+    name: 'microswarm-nojournal',
+    start: async () => crossThread((await import('./peers/microswarm.js')).startMicroswarmCounter({ journalBytes: 0 })),
+  },
   { name: 'postMessage', start: async () => crossThread((await import('./peers/postmessage.js')).startPostMessageCounter()) },
   {
     name: 'piscina',

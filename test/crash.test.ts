@@ -215,6 +215,16 @@ describe('a pool thread that dies', () => {
   });
 });
 
+describe('ctx.checkpoint', () => {
+  it('checkpoints from inside a handler, and refuses (InvalidArgumentError) in an actor without snapshot', async () => {
+    const r = await start();
+    const a = (await r.spawn(new URL('./fixtures/plain.ts', import.meta.url))) as ActorRef<{ type: 'checkpoint' }, unknown>;
+    await expect(a.ask({ type: 'checkpoint' })).rejects.toMatchObject({ name: 'InvalidArgumentError', option: 'ref' });
+    const b = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    expect(await b.ask({ type: 'checkpoint' })).toBeGreaterThan(0);
+  });
+});
+
 describe('handlerTimeoutMs', () => {
   it("reports a handler over its limit on rt.failures (phase 'timeout'), async or not, without cutting it off", async () => {
     const r = await start();

@@ -29,9 +29,12 @@ export type MicroswarmCounter = CrossThreadCounter & {
   readonly refused: number;
 };
 
-/** A runtime of one worker thread holding one counter actor. */
-export async function startMicroswarmCounter(): Promise<MicroswarmCounter> {
-  const rt = await Runtime.start({ threads: 1 });
+/**
+ * A runtime of one worker thread holding one counter actor. `journalBytes: 0`
+ * turns off the crash journal, to show what it costs side by side.
+ */
+export async function startMicroswarmCounter(options: { journalBytes?: number } = {}): Promise<MicroswarmCounter> {
+  const rt = await Runtime.start({ threads: 1, ...options });
   try {
     const ref = (await rt.spawn(counterUrl, { start: 0 }, { thread: 0 })) as unknown as BenchRef<CounterMsg>;
     const get = async (): Promise<number> => (await ref.ask({ type: 'get' }, { timeoutMs: askTimeoutMs })) as number;

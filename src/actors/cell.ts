@@ -20,7 +20,7 @@ export class Cell {
   readonly capacity: number;
   readonly policy: number;
   state: unknown = undefined;
-  readonly mailbox = new Mailbox();
+  mailbox = new Mailbox();
   ctx!: ActorContext;
   /** In the thread's ready queue. */
   scheduled = false;
@@ -32,7 +32,15 @@ export class Cell {
   suspended = false;
   /** Failed, waiting for its supervisor's directive (or for a restart to run). */
   failed = false;
-  /** suspended || failed: the scheduler handles none of its messages. */
+  /** Being moved to another thread (rt.migrate): held until it arrives there. */
+  migrating = false;
+  /** Migration, source side: the encoded move, the destination, fences still awaited, and who waits. */
+  move: { bytes: Uint8Array; to: number; fences: number; done: (() => void) | undefined } | undefined;
+  /** Migration, destination side: messages forwarded from the source (they go first), and who waits for the arrival. */
+  arriving: { forwarded: Mailbox; done: Array<() => void> } | undefined;
+  /** Called when the running async handler settles (migration waits for it). */
+  idleWaiters: Array<() => void> | undefined;
+  /** suspended || failed || migrating: the scheduler handles none of its messages. */
   held = false;
   /** The spawn arguments, passed to `init` again on a restart. */
   args: unknown;
@@ -92,12 +100,17 @@ export class Cell {
 
   setSuspended(value: boolean): void {
     this.suspended = value;
-    this.held = value || this.failed;
+    this.held = value || this.failed || this.migrating;
+  }
+
+  setMigrating(value: boolean): void {
+    this.migrating = value;
+    this.held = value || this.suspended || this.failed;
   }
 
   setFailed(value: boolean): void {
     this.failed = value;
-    this.held = value || this.suspended;
+    this.held = value || this.suspended || this.migrating;
   }
 
   addTimer(timer: NodeJS.Timeout): void {

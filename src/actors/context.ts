@@ -13,6 +13,7 @@ export interface ContextHost {
   replyLater(cell: Cell): DeferredReply;
   memoryFor(cell: Cell): MemoryContext;
   watch(cell: Cell, target: ActorRef): void;
+  checkpointNow(cell: Cell): number;
   unwatch(cell: Cell, target: ActorRef): void;
 }
 
@@ -121,6 +122,17 @@ export class ActorContext<Msg = unknown> {
   /** Stops watching `ref` (a Terminated already on its way may still arrive). */
   unwatch(ref: ActorRef): void {
     this.host.unwatch(this.cell, ref);
+  }
+
+  /**
+   * Checkpoints this actor now, from inside a handler (Akka Persistence's
+   * saveSnapshot): its `snapshot(state)` as the state is at this moment,
+   * stored in the shared pool for restarts and crash recovery. Returns the
+   * snapshot's size in bytes. Throws InvalidArgumentError when the
+   * definition has no `snapshot`, PoolExhaustedError when the pool is full.
+   */
+  checkpoint(): number {
+    return this.host.checkpointNow(this.cell);
   }
 
   /** Stops this actor after the current handler returns; queued messages become dead letters. */

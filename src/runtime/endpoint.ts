@@ -26,14 +26,14 @@ import { ActorContext, type ContextHost, type DeferredReply, type Timer } from '
 import { Cell } from '../actors/cell.js';
 import { kStrategy, type ActorDefinition } from '../actors/define.js';
 import { SupervisorState, defaultStrategy, type Decision, type Directive, type StrategyKind } from '../actors/supervision.js';
-import { kNoReply, kReplyStride } from '../actors/mailbox.js';
+import { Mailbox, kNoReply, kReplyStride } from '../actors/mailbox.js';
 import { ActorRef, checkAskOptions, setDecodingHost, type AskOptions, type RefHost, type TellOptions } from '../actors/ref.js';
 import { Reader, Writer, decode, decodeValue, encode, encodeValue } from './codec.js';
 import {
   Directory, kAlive, kPolicyDropNewest, kPolicyDropOldest, kStopping, overflowPolicies, type DirectoryShared, type OverflowPolicy,
 } from './directory.js';
 import {
-  ActorCrashedError, ActorInitError, ActorModuleError, EscalatedError, HandlerTimeoutError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
+  ActorCrashedError, ActorInitError, ActorModuleError, EscalatedError, HandlerTimeoutError, MigrationError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
   InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, describeValue, toError,
 } from './errors.js';
 import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
@@ -53,6 +53,8 @@ const kReplyError = 4;
 const kSystem = 5;
 /** A TELL or ASK body too large for the ring, carried in a pool allocation: u32 region, u32 gen, u32 length. */
 const kCarried = 6;
+/** A message moved from a migrating actor's old thread: TELL/ASK fields, then i32 asker endpoint (-1: a tell), u32 askId. */
+const kForward = 7;
 /** @internal Frame kinds the main thread reads in a dead thread's journal. */
 export const kAskFrame = kAsk;
 export const kCarriedFrame = kCarried;
@@ -562,6 +564,27 @@ export class Endpoint implements RefHost, ContextHost {
         }
         return;
       }
+      if (kind === kForward) {
+        const slot = r.u32();
+        const gen = r.u32();
+        const senderSlot = r.i32();
+        const senderGen = r.u32();
+        const asker = r.i32();
+        const askId = r.u32();
+        setDecodingHost(this);
+        const msg = decodeValue(r);
+        const sender = senderSlot >= 0 ? new ActorRef(senderSlot, senderGen, undefined, this) : undefined;
+        const replyTag = asker < 0 ? kNoReply : askId * kReplyStride + asker;
+        const cell = this.cells[slot];
+        const entry = this.journal === undefined ? -1 : this.journal.append(from, bytes, start, end);
+        if (cell === undefined || cell.gen !== gen || cell.arriving === undefined) {
+          this.dropMessage(new ActorRef(slot, gen, undefined, this), undefined, msg, sender, replyTag, 'stopped');
+          this.finishEntry(entry);
+          return;
+        }
+        cell.arriving.forwarded.push(msg, sender, replyTag, entry);
+        return;
+      }
       if (kind === kTell || kind === kAsk) {
         const slot = r.u32();
         const gen = r.u32();
@@ -720,6 +743,9 @@ export class Endpoint implements RefHost, ContextHost {
     this.transport.unpark();
     try {
       for (let rounds = 0; ; rounds++) {
+        // Progress of the scheduler is a heartbeat too: a long busy drain is
+        // not a stuck thread; only a handler that never returns stops these.
+        if (this.index !== 0) this.transport.beat();
         let work = this.transport.poll(this.onFrame);
         work += this.runReady();
         if (this.transport.hasBacklog) this.transport.flushAll();
@@ -793,6 +819,7 @@ export class Endpoint implements RefHost, ContextHost {
     while (this.readyHead < end) {
       const cell = this.ready[this.readyHead++];
       handled += this.runCell(cell);
+      if ((this.readyHead & 1023) === 0 && this.index !== 0) this.transport.beat();
     }
     if (this.readyHead === this.ready.length) {
       this.ready.length = 0;
@@ -880,6 +907,11 @@ export class Endpoint implements RefHost, ContextHost {
     if (error !== undefined) this.handlerFailed(cell, error, replyTag);
     else if (replyTag !== kNoReply) this.reply(replyTag, value, false);
     this.finishEntry(entry);
+    if (cell.idleWaiters !== undefined) {
+      const waiters = cell.idleWaiters;
+      cell.idleWaiters = undefined;
+      for (const wake of waiters) wake();
+    }
     if (cell.pendingRestart !== undefined && !cell.stopRequested) {
       const pending = cell.pendingRestart;
       cell.pendingRestart = undefined;
@@ -1215,6 +1247,252 @@ export class Endpoint implements RefHost, ContextHost {
     return decision.directive === 'resume' ? 'restart' : decision.directive;
   }
 
+  // -------------------------------------------------------------- migration
+  //
+  // rt.migrate(ref, to) runs, from the main thread:
+  //   1. migratePrepare on the old thread: the actor is held between two
+  //      messages (after its running async handler) and what moves is encoded
+  //      (state, or its snapshot; args; watchers; children). Nothing has
+  //      changed yet if this fails.
+  //   2. migrateIn on the new thread: a cell that takes messages but does
+  //      not run them.
+  //   3. the directory's thread column switches: new sends go to the new thread.
+  //   4. migrateOut on the old thread, and a fence from every other endpoint
+  //      through its ring to the old thread: once all fences are in, every
+  //      message sent before the switch has reached the old thread.
+  //   5. the old thread forwards its mailbox, in order, then the encoded move,
+  //      through its ring to the new thread, and forgets the actor.
+  //   6. the new thread puts the forwarded messages before those sent to it
+  //      directly, rebuilds the state, and runs the actor.
+  // Per sender, every message sent before the switch precedes every message
+  // sent after it: nothing is lost or reordered, and refs never change.
+
+  /** Step 1, old thread. Resolves with what the new thread needs to make its cell. */
+  async migratePrepare(ref: ActorRef): Promise<{ module: string; name: string | undefined; parent: { slot: number; gen: number } | undefined }> {
+    const cell = this.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.stopped) throw this.stoppedError(ref);
+    if (cell.migrating) throw new MigrationError(ref.toString(), 'it is already migrating');
+    if (!cell.started) throw new MigrationError(ref.toString(), 'it has not finished starting');
+    cell.setMigrating(true);
+    while (cell.busy) await new Promise<void>((resolve) => (cell.idleWaiters ??= []).push(resolve));
+    try {
+      if (cell.stopped || cell.stopRequested) throw this.stoppedError(ref);
+      const def = cell.def;
+      const bytes = encode(
+        {
+          state: def.snapshot !== undefined ? def.snapshot(cell.state) : cell.state,
+          args: cell.args,
+          watchers: [...(cell.watchers ?? [])],
+          watching: [...(cell.watching ?? [])],
+          children: [...(cell.children ?? [])],
+          suspended: cell.suspended,
+          restarts: cell.restarts,
+          delivery: cell.delivery,
+        },
+        'state',
+      );
+      cell.move = { bytes, to: -1, fences: 0, done: undefined };
+      const parent = cell.parent === undefined ? undefined : { slot: cell.parent.slot, gen: cell.parent.gen };
+      return { module: cell.moduleUrl, name: cell.ref.name, parent };
+    } catch (err) {
+      cell.setMigrating(false);
+      this.reschedule(cell);
+      if (err instanceof ActorStoppedError) throw err;
+      throw new MigrationError(ref.toString(), `what moves cannot cross threads (${(err as Error).message})`, { cause: err });
+    }
+  }
+
+  /** Undoes step 1 when a later step could not start. */
+  migrateCancel(ref: ActorRef): void {
+    const cell = this.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.move === undefined) return;
+    cell.move = undefined;
+    cell.setMigrating(false);
+    this.reschedule(cell);
+  }
+
+  /** Step 2, new thread: a cell that queues what arrives. Resolves once it is registered. */
+  async migrateIn(slot: number, gen: number, moduleUrl: string, name: string | undefined, parent: ActorRef | undefined): Promise<void> {
+    const def = loadedModule(moduleUrl) ?? (await loadModule(moduleUrl));
+    const ref = new ActorRef(slot, gen, name, this);
+    const cell = new Cell(slot, gen, def, ref, moduleUrl, parent, this.dir.capacity[slot], this.dir.policy[slot]);
+    cell.ctx = new ActorContext(cell, this);
+    cell.setMigrating(true);
+    cell.arriving = { forwarded: new Mailbox(), done: [] };
+    this.cells[slot] = cell;
+    this.transport.addLoad(this.index, 1);
+  }
+
+  /** Step 6's waiter: resolves when the actor runs here. */
+  migrateArrived(ref: ActorRef): Promise<void> {
+    const cell = this.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.arriving === undefined) return Promise.resolve();
+    return new Promise((resolve) => cell.arriving?.done.push(resolve));
+  }
+
+  /** Step 4, old thread: the destination is known; forwards once every fence is in. Resolves when forwarded. */
+  migrateOut(ref: ActorRef, to: number, fences: number): Promise<void> {
+    const cell = this.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.move === undefined) {
+      return Promise.reject(new MigrationError(ref.toString(), 'it is not prepared to migrate'));
+    }
+    const move = cell.move;
+    move.to = to;
+    move.fences += fences; // fences that arrived early counted down from 0
+    return new Promise((resolve) => {
+      move.done = resolve;
+      this.maybeForward(cell);
+    });
+  }
+
+  /** A fence from another endpoint reached this (old) thread. */
+  migrateFence(slot: number, gen: number): void {
+    const cell = this.cells[slot];
+    if (cell === undefined || cell.gen !== gen || cell.move === undefined) return;
+    cell.move.fences--;
+    this.maybeForward(cell);
+  }
+
+  /** Asks this endpoint to send a fence for (slot, gen) through its ring to `old`. */
+  sendFence(old: number, slot: number, gen: number): void {
+    this.notify(old, 'migrateFence', { slot, gen });
+  }
+
+  /** Step 5, old thread. */
+  private maybeForward(cell: Cell): void {
+    const move = cell.move;
+    if (move === undefined || move.to < 0 || move.fences > 0 || move.done === undefined) return;
+    const to = move.to;
+    const mailbox = cell.mailbox;
+    while (mailbox.length > 0) {
+      const at = mailbox.peekIndex();
+      const msg = mailbox.msgAt(at);
+      const sender = mailbox.senderAt(at);
+      const replyTag = mailbox.replyTagAt(at);
+      const entry = mailbox.journalAt(at);
+      mailbox.drop();
+      try {
+        this.forward(to, cell, msg, sender, replyTag);
+      } catch (err) {
+        // A same-thread message that cannot be encoded cannot move: a dead letter.
+        this.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
+        this.dropMessage(cell.ref, undefined, msg, sender, replyTag, 'stopped');
+      }
+      this.finishEntry(entry);
+    }
+    this.notify(to, 'migrateDone', { slot: cell.slot, gen: cell.gen, move: move.bytes });
+    // Forget it here: timers do not move (they are cancelled), the slot and
+    // what it owns in the pool stay as they are.
+    if (cell.timers !== undefined) for (const timer of cell.timers) clearTimeout(timer);
+    cell.timers = undefined;
+    if (cell.restartTimer !== undefined) clearTimeout(cell.restartTimer);
+    cell.move = undefined;
+    cell.completed = true;
+    if (this.cells[cell.slot] === cell) this.cells[cell.slot] = undefined;
+    this.transport.addLoad(this.index, -1);
+    move.done();
+  }
+
+  private forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
+    const w = this.writer;
+    w.reset();
+    w.pos = kHeaderBytes;
+    w.ensure(40);
+    w.u8(kForward);
+    w.u32(cell.slot);
+    w.u32(cell.gen);
+    w.i32(sender === undefined ? -1 : sender.slot);
+    w.u32(sender === undefined ? 0 : sender.gen);
+    w.i32(replyTag === kNoReply ? -1 : replyTag % kReplyStride);
+    w.u32(replyTag === kNoReply ? 0 : Math.floor(replyTag / kReplyStride));
+    encodeValue(w, msg, 'msg');
+    this.transport.send(to, w.bytes, this.checkSize(w.pos - kHeaderBytes));
+  }
+
+  /** Step 6, new thread: the move arrived after every forwarded message. */
+  migrateDone(slot: number, gen: number, bytes: Uint8Array): void {
+    const cell = this.cells[slot];
+    if (cell === undefined || cell.gen !== gen || cell.arriving === undefined) return;
+    const moved = decode(bytes) as {
+      state: unknown; args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; restarts: number;
+      delivery: Delivery;
+    };
+    const def = cell.def;
+    let state: unknown = moved.state;
+    if (def.restore !== undefined) {
+      try {
+        state = this.inTurnSync(cell, () => def.restore?.(moved.state, moved.args, cell.ctx));
+      } catch (err) {
+        this.migrateRestoreFailed(cell, err);
+        return;
+      }
+    }
+    if (isThenable(state)) {
+      state.then(
+        (resolved) => this.arrive(cell, moved, resolved),
+        (err: unknown) => this.migrateRestoreFailed(cell, err),
+      );
+      return;
+    }
+    this.arrive(cell, moved, state);
+  }
+
+  /** restore failed on arrival: the actor's supervisor decides, as for a failed restart. */
+  private migrateRestoreFailed(cell: Cell, err: unknown): void {
+    const failure = new ActorInitError(cell.moduleUrl, { cause: toError(err) });
+    this.system.failure({ actor: cell.ref, error: failure, phase: 'restart' });
+    const waiters = cell.arriving?.done ?? [];
+    cell.arriving = undefined;
+    cell.started = true;
+    cell.setMigrating(false);
+    Atomics.store(this.dir.state, cell.slot, kAlive);
+    this.reportToSupervisor(cell, failure);
+    for (const resolve of waiters) resolve();
+  }
+
+  private arrive(
+    cell: Cell,
+    moved: { args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; restarts: number; delivery: Delivery },
+    state: unknown,
+  ): void {
+    if (cell.arriving === undefined) return;
+    const slot = cell.slot;
+    cell.state = state;
+    cell.args = moved.args;
+    if (moved.watchers.length > 0) cell.watchers = new Set(moved.watchers);
+    if (moved.watching.length > 0) cell.watching = new Set(moved.watching);
+    if (moved.children.length > 0) cell.children = new Set(moved.children);
+    cell.restarts = moved.restarts;
+    cell.delivery = moved.delivery;
+    // Forwarded first (sent before the switch), then what came here directly.
+    const combined = cell.arriving.forwarded;
+    const direct = cell.mailbox;
+    while (direct.length > 0) {
+      const at = direct.peekIndex();
+      combined.push(direct.msgAt(at), direct.senderAt(at), direct.replyTagAt(at), direct.journalAt(at));
+      direct.drop();
+    }
+    cell.mailbox = combined;
+    const waiters = cell.arriving.done;
+    cell.arriving = undefined;
+    cell.started = true;
+    Atomics.store(this.dir.state, slot, kAlive);
+    cell.setSuspended(moved.suspended);
+    cell.setMigrating(false);
+    this.reschedule(cell);
+    for (const resolve of waiters) resolve();
+  }
+
+  private inTurnSync<T>(cell: Cell, fn: () => T): T {
+    const previous = this.current;
+    this.current = cell;
+    try {
+      return fn();
+    } finally {
+      this.current = previous;
+    }
+  }
+
   // ------------------------------------------------------------ checkpoints
 
   /**
@@ -1284,6 +1562,12 @@ export class Endpoint implements RefHost, ContextHost {
         }
       });
     });
+  }
+
+  /** ContextHost: `ctx.checkpoint()`. */
+  checkpointNow(cell: Cell): number {
+    if (cell.stopped) throw this.stoppedError(cell.ref);
+    return this.takeCheckpoint(cell);
   }
 
   /** After a handled message: a checkpoint when the actor's `checkpointEvery` is due. */

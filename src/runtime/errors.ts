@@ -271,6 +271,15 @@ export class HandlerTimeoutError extends MicroswarmError {
   }
 }
 
+/** `rt.migrate` could not move an actor (it stays where it was, running). */
+export class MigrationError extends MicroswarmError {
+  readonly actor: string;
+  constructor(actor: string, reason: string, options?: { cause?: unknown }) {
+    super(`Cannot migrate ${actor}: ${reason}`, options);
+    this.actor = actor;
+  }
+}
+
 /** Error classes rebuilt by name when they cross a thread. */
 export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> = new Map<string, new (...args: never[]) => Error>([
   ['MicroswarmError', MicroswarmError],
@@ -296,6 +305,7 @@ export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> 
   ['ActorCrashedError', ActorCrashedError],
   ['EscalatedError', EscalatedError],
   ['HandlerTimeoutError', HandlerTimeoutError],
+  ['MigrationError', MigrationError],
   ['Error', Error],
   ['TypeError', TypeError],
   ['RangeError', RangeError],

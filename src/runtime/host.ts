@@ -29,6 +29,10 @@ export type HostTask =
   | { op: 'stop'; slot: number; gen: number }
   | { op: 'suspend' | 'resume'; slot: number; gen: number }
   | { op: 'checkpoint'; slot: number; gen: number }
+  | { op: 'migratePrepare' | 'migrateCancel' | 'migrateArrived'; slot: number; gen: number }
+  | { op: 'migrateIn'; slot: number; gen: number; module: string; name: string | undefined; parent: { slot: number; gen: number } | undefined }
+  | { op: 'migrateOut'; slot: number; gen: number; to: number; fences: number }
+  | { op: 'fence'; slot: number; gen: number; old: number }
   | { op: 'quiesce' }
   | { op: 'shutdown'; deadline: number };
 
@@ -44,7 +48,12 @@ export interface RehostedActor {
 }
 
 /** @internal */
-export type HostResult = { ok: true; idle?: boolean; handled?: number; bytes?: number } | { ok: false; error: Uint8Array };
+export type HostResult =
+  | {
+      ok: true; idle?: boolean; handled?: number; bytes?: number;
+      moving?: { module: string; name: string | undefined; parent: { slot: number; gen: number } | undefined };
+    }
+  | { ok: false; error: Uint8Array };
 
 let endpoint: Endpoint | undefined;
 
@@ -59,6 +68,8 @@ class WorkerSystem implements SystemHandler {
       return ep.threadCrashed(payload.endpoint as number, payload.consumed as number[], payload.lost as number[], payload.replayed as number[]);
     }
     if (op === 'decideCrash') return ep.crashDecision(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
+    if (op === 'migrateFence') return ep.migrateFence(payload.slot as number, payload.gen as number);
+    if (op === 'migrateDone') return ep.migrateDone(payload.slot as number, payload.gen as number, payload.move as Uint8Array);
     if (op === 'childFailed') return ep.childFailed(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
     if (op === 'supervise') {
       return ep.supervise(payload.ref as ActorRef, payload.directive as Directive, payload.error as Error, payload.delayMs as number);
@@ -122,6 +133,36 @@ export default async function host(task: HostTask): Promise<HostResult> {
         const ep = attached();
         const found = ep.setSuspended(new ActorRef(task.slot, task.gen, undefined, ep), task.op === 'suspend');
         if (!found) return failed(new ActorStoppedError(`Actor(${task.slot}.${task.gen})`));
+        return { ok: true };
+      }
+      case 'migratePrepare': {
+        const ep = attached();
+        const moving = await ep.migratePrepare(new ActorRef(task.slot, task.gen, undefined, ep));
+        return { ok: true, moving };
+      }
+      case 'migrateCancel': {
+        const ep = attached();
+        ep.migrateCancel(new ActorRef(task.slot, task.gen, undefined, ep));
+        return { ok: true };
+      }
+      case 'migrateIn': {
+        const ep = attached();
+        const parent = task.parent === undefined ? undefined : new ActorRef(task.parent.slot, task.parent.gen, undefined, ep);
+        await ep.migrateIn(task.slot, task.gen, task.module, task.name, parent);
+        return { ok: true };
+      }
+      case 'migrateArrived': {
+        const ep = attached();
+        await ep.migrateArrived(new ActorRef(task.slot, task.gen, undefined, ep));
+        return { ok: true };
+      }
+      case 'migrateOut': {
+        const ep = attached();
+        await ep.migrateOut(new ActorRef(task.slot, task.gen, undefined, ep), task.to, task.fences);
+        return { ok: true };
+      }
+      case 'fence': {
+        attached().sendFence(task.old, task.slot, task.gen);
         return { ok: true };
       }
       case 'checkpoint': {

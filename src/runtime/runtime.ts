@@ -645,6 +645,56 @@ export class Runtime {
     return this.unwrap(await this.runRouted({ op: 'checkpoint', slot: ref.slot, gen: ref.gen }, { endpoint })).bytes ?? 0;
   }
 
+  /**
+   * Moves a live actor, with its state, to pool thread `thread`: between two
+   * of its messages (after its running handler), it is encoded (its
+   * `snapshot(state)` when it defines one, else the state itself), sent, and
+   * rebuilt there (`restore`, or the decoded state). Messages sent to it
+   * before, during and after the move are all handled, in per-sender order;
+   * refs held anywhere keep working. Its timers (`ctx.after`, `ctx.every`)
+   * are cancelled. Fails with MigrationError when what moves cannot be
+   * encoded (a state with functions, say; the actor keeps running where it
+   * is), InvalidArgumentError for a bad thread, ActorStoppedError for a
+   * stopped actor. Moving an actor to the thread it is on does nothing.
+   */
+  async migrate(ref: ActorRef, thread: number): Promise<void> {
+    this.checkOpen('migrate');
+    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    if (typeof thread !== 'number' || !Number.isInteger(thread) || thread < 0 || thread >= this.threads) {
+      throw new InvalidArgumentError('thread', `an integer from 0 to ${this.threads - 1}`, thread);
+    }
+    const to = thread + 1;
+    if (this.down.has(to)) throw new InvalidArgumentError('thread', 'a running pool thread (this one died and could not be replaced)', thread);
+    if (!this.directory.isLive(ref.slot, ref.gen)) throw new ActorStoppedError(ref.toString());
+    const from = Atomics.load(this.directory.thread, ref.slot);
+    if (from === to) return;
+    const key = { slot: ref.slot, gen: ref.gen };
+    // 1. Hold it between messages; encode what moves (may fail: nothing changed).
+    const prepared = this.unwrap(await this.runRouted({ op: 'migratePrepare', ...key }, { endpoint: from }));
+    const moving = prepared.moving as NonNullable<typeof prepared.moving>;
+    // 2. A cell on the new thread that queues what arrives.
+    try {
+      this.unwrap(await this.runRouted({ op: 'migrateIn', ...key, module: moving.module, name: moving.name, parent: moving.parent }, { endpoint: to }));
+    } catch (err) {
+      await this.runRouted({ op: 'migrateCancel', ...key }, { endpoint: from }).catch(() => undefined);
+      throw err;
+    }
+    const arrived = this.runRouted({ op: 'migrateArrived', ...key }, { endpoint: to });
+    // 3. New sends go to the new thread.
+    Atomics.store(this.directory.thread, ref.slot, to);
+    // 4. Every other endpoint fences its ring to the old thread; then the old
+    //    thread forwards what it holds, in order, and the move.
+    const out = this.runRouted({ op: 'migrateOut', ...key, to, fences: this.threads }, { endpoint: from });
+    this.endpoint.sendFence(from, ref.slot, ref.gen);
+    const fences: Array<Promise<HostResult>> = [];
+    for (let e = 1; e <= this.threads; e++) {
+      if (e !== from && !this.down.has(e)) fences.push(this.runRouted({ op: 'fence', ...key, old: from }, { endpoint: e }));
+    }
+    // A down thread sends nothing: its fence is given for it.
+    for (const e of this.down) if (e !== from) this.endpoint.sendFence(from, ref.slot, ref.gen);
+    for (const result of await Promise.all([out, ...fences, arrived])) this.unwrap(result);
+  }
+
   /** Actors per thread and totals. */
   stats(): RuntimeStats {
     const threads: RuntimeStats['threads'] = [];
