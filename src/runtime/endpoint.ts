@@ -1748,6 +1748,9 @@ export class Endpoint implements RefHost, ContextHost {
     }
     const slot = this.dir.allocate(this.index, opts.capacity, overflowPolicies.indexOf(opts.policy));
     if (slot < 0) return Promise.reject(new AgentLimitError(this.dir.maxAgents));
+    // Spawning is runtime progress too: a handler or init that builds a big
+    // tree of children synchronously is busy, not stuck.
+    if ((slot & 1023) === 0) this.transport.beat();
     this.transport.addLoad(this.index, 1);
     this.pool.setQuota(slot, opts.memoryQuota);
     return this.startActor(slot, Atomics.load(this.dir.gen, slot), url, args, undefined, parent.ref, parent);
