@@ -49,6 +49,8 @@ export class Cell {
   /** A restart asked for while an async handler ran: done when it settles. */
   pendingRestart: { error: Error } | undefined;
   restartTimer: NodeJS.Timeout | undefined;
+  /** A restart without delay is scheduled (setImmediate). */
+  restartSoon = false;
   /** Supervisor memory of this actor's children's restarts (created on the first failure). */
   supervision: import('./supervision.js').SupervisorState | undefined;
   /** Children whose failure this actor escalated: resumed with it, stopped when it restarts. */

@@ -1091,7 +1091,16 @@ export class Endpoint implements RefHost, ContextHost {
         return;
       case 'restart':
         cell.setFailed(true);
-        if (cell.restartTimer !== undefined) return; // one restart is already on its way
+        if (cell.restartTimer !== undefined || cell.restartSoon) return; // one restart is already on its way
+        if (delayMs <= 0) {
+          // setTimeout(0) waits at least a millisecond; a restart without backoff should not.
+          cell.restartSoon = true;
+          setImmediate(() => {
+            cell.restartSoon = false;
+            void this.restart(cell, error);
+          });
+          return;
+        }
         cell.restartTimer = setTimeout(() => {
           cell.restartTimer = undefined;
           void this.restart(cell, error);

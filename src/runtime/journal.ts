@@ -71,6 +71,13 @@ export class Journal {
   append(from: number, source: Uint8Array, start: number, end: number): number {
     const length = end - start;
     const need = 8 + ((length + 3) & ~3);
+    if (this.head === this.tail && this.head !== 0) {
+      // Empty: start over at 0, so an entry never has to wrap around an empty ring.
+      this.head = 0;
+      this.tail = 0;
+      Atomics.store(this.header, kTail, 0);
+      Atomics.store(this.header, kHead, 0);
+    }
     let at = this.head;
     if (at >= this.tail) {
       if (at + need > this.size || (at + need === this.size && this.tail === 0)) {
@@ -106,7 +113,8 @@ export class Journal {
   done(at: number): void {
     const w = (at >> 2) + 1;
     this.words[w] = (this.words[w] & ~0xff) | kDone;
-    if (at !== this.tail) return;
+    // Reclaims from the tail while entries there are done (the tail may sit
+    // on a wrap marker, so this runs whatever entry finished).
     let tail = this.tail;
     while (tail !== this.head) {
       const length = this.words[tail >> 2];
