@@ -10,6 +10,7 @@ import { ActorRef } from '../actors/ref.js';
 import type { Directive } from '../actors/supervision.js';
 import type { Delivery } from './options.js';
 import { decode, encode } from './codec.js';
+import { loadModule } from './modules.js';
 import type { DirectoryShared } from './directory.js';
 import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
 import { ActorStoppedError, RuntimeClosedError, toError } from './errors.js';
@@ -34,6 +35,7 @@ export type HostTask =
   | { op: 'migrateOut'; slot: number; gen: number; to: number; fences: number }
   | { op: 'fence'; slot: number; gen: number; old: number }
   | { op: 'quiesce' }
+  | { op: 'standby'; modules: string[] }
   | { op: 'shutdown'; deadline: number };
 
 /** @internal An actor to bring back on a replacement thread. */
@@ -170,6 +172,11 @@ export default async function host(task: HostTask): Promise<HostResult> {
         const bytes = await ep.checkpointRef(new ActorRef(task.slot, task.gen, undefined, ep));
         return { ok: true, bytes };
       }
+      case 'standby':
+        // A spare thread: the runtime is loaded (this module), and so are the
+        // actor modules in use; it waits to take over for a thread that dies.
+        for (const module of task.modules) await loadModule(module).catch(() => undefined);
+        return { ok: true };
       case 'quiesce': {
         const ep = attached();
         return { ok: true, idle: ep.isIdle(), handled: ep.handled };

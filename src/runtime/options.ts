@@ -62,12 +62,18 @@ export interface RuntimeOptions {
    * journal off (taken messages are then lost with their thread).
    */
   journalBytes?: number;
+  /**
+   * Extra pool threads kept started and idle, so that a thread that dies is
+   * replaced at once instead of after a worker start-up (Piscina then starts
+   * a new spare in the background). Default 1; 0 for none.
+   */
+  standbyThreads?: number;
   /** How often each pool thread beats its heartbeat, in ms. Default 100. */
   heartbeatMs?: number;
   /**
    * A pool thread whose heartbeat has not moved for this long (a handler in
    * an endless loop) is terminated and recovered like a crashed one. Default
-   * 1000 ms; 0 turns detection off.
+   * 900 ms (so it is found within a second); 0 turns detection off.
    */
   stuckThreadMs?: number;
   /** The root supervisor's strategy: how top-level actors' failures are handled. Default: one-for-one, restart, at most 10 a minute. */
@@ -106,6 +112,7 @@ export interface ResolvedOptions {
   heartbeatMs: number;
   stuckThreadMs: number;
   journalBytes: number;
+  standbyThreads: number;
 }
 
 export const kMaxAgentsLimit = 16_777_216;
@@ -173,7 +180,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
   if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
   checkKeys('options', options, [
     'threads', 'maxAgents', 'mailbox', 'resourceLimits', 'askTimeoutMs', 'ringBytes', 'maxMessageBytes', 'throughput', 'spinUs',
-    'memory', 'inlineLimit', 'supervisor', 'heartbeatMs', 'stuckThreadMs', 'journalBytes',
+    'memory', 'inlineLimit', 'supervisor', 'heartbeatMs', 'stuckThreadMs', 'journalBytes', 'standbyThreads',
   ]);
   const mailbox = resolveMailbox('mailbox', options.mailbox, { capacity: 0, policy: 'reject' });
   let resourceLimits: ResourceLimits | undefined;
@@ -187,7 +194,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
   }
   const ringBytes = integer('ringBytes', options.ringBytes, 4096, 2 ** 30, 1 << 20);
   const heartbeatMs = integer('heartbeatMs', options.heartbeatMs, 10, 60_000, 100);
-  const stuckThreadMs = integer('stuckThreadMs', options.stuckThreadMs, 0, 3_600_000, 1000);
+  const stuckThreadMs = integer('stuckThreadMs', options.stuckThreadMs, 0, 3_600_000, 900);
   if (stuckThreadMs !== 0 && stuckThreadMs < 2 * heartbeatMs) {
     throw new InvalidOptionError('stuckThreadMs', `0 (off) or at least twice heartbeatMs (${2 * heartbeatMs})`, stuckThreadMs);
   }
@@ -208,6 +215,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     heartbeatMs,
     stuckThreadMs,
     journalBytes: options.journalBytes === 0 ? 0 : integer('journalBytes', options.journalBytes, 4096, 2 ** 30, 1 << 20),
+    standbyThreads: integer('standbyThreads', options.standbyThreads, 0, 16, 1),
   };
 }
 

@@ -64,7 +64,7 @@ export interface RuntimeStats {
   failures: number;
 }
 
-type QueueOptions = { endpoint: number; attach?: boolean };
+type QueueOptions = { endpoint: number; attach?: boolean; spare?: boolean };
 type RoutedTask = HostTask & { [key: symbol]: QueueOptions };
 type PiscinaWorkerLike = { id: number; terminating: boolean; destroyed: boolean };
 
@@ -151,8 +151,9 @@ export class Runtime {
     this.keepAlive = setInterval(() => undefined, 1 << 30);
     this.pool = new Piscina({
       filename: hostEntry(),
-      minThreads: options.threads,
-      maxThreads: options.threads,
+      // Plus warm spares: a dead thread's replacement is already running.
+      minThreads: options.threads + options.standbyThreads,
+      maxThreads: options.threads + options.standbyThreads,
       // Long-lived actors: threads never idle out, and Piscina must not block
       // a worker's event loop between tasks (the endpoint runs there).
       idleTimeout: Infinity,
@@ -187,8 +188,17 @@ export class Runtime {
     const { heartbeatMs, stuckThreadMs } = this.options;
     if (stuckThreadMs === 0) return;
     const transport = this.endpoint.transport;
+    let lastTick = performance.now();
     this.monitor = setInterval(() => {
       const now = performance.now();
+      // This tick itself came late: the process was starved or the main
+      // thread busy, so a silent heartbeat proves nothing. Start the window over.
+      const late = now - lastTick > 3 * heartbeatMs;
+      lastTick = now;
+      if (late) {
+        for (const seen of this.beatsSeen.values()) seen.at = now;
+        return;
+      }
       for (const [endpoint, workerId] of this.endpointToWorker) {
         if (this.recovering.has(endpoint)) continue;
         const beats = transport.beats(endpoint);
@@ -315,6 +325,7 @@ export class Runtime {
       if (e === endpoint || this.down.has(e) || !this.endpointToWorker.has(e)) continue;
       this.endpoint.notify(e, 'threadCrashed', { endpoint, consumed, lost: lostPairs, replayed: replayedAsks });
     }
+    this.warmStandby(); // the spare Piscina started in place of the dead thread
     const reason = this.stuck.delete(endpoint) ? 'stuck' : 'exited';
     this.crashes.publish({ thread: endpoint - 1, reason, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
   }
@@ -406,12 +417,32 @@ export class Runtime {
       tasks.push(this.runRouted(task, { endpoint: thread + 1, attach: true }));
     }
     for (const result of await Promise.all(tasks)) this.unwrap(result);
+    this.warmStandby();
   }
+
+  /**
+   * Warms each spare thread: it loads the runtime and every actor module
+   * spawned so far, so that taking over for a dead thread costs no loading.
+   */
+  private warmStandby(): void {
+    const modules = [...this.modulesSeen];
+    for (let i = 0; i < this.options.standbyThreads; i++) {
+      void this.runRouted({ op: 'standby', modules } as HostTask, { endpoint: -1, spare: true }).catch(() => undefined);
+    }
+  }
+
+  /** Actor modules spawned through the main thread (what spares preload). */
+  private readonly modulesSeen = new Set<string>();
 
   /** Piscina's load balancer: a control task goes to the worker of its endpoint. */
   private pickWorker<W extends PiscinaWorkerLike>(task: Record<symbol, QueueOptions | null>, workers: W[]): W | null {
     const target = task[Piscina.queueOptionsSymbol];
     if (target === null || target === undefined) return null;
+    if (target.spare) {
+      // A warm-up for a spare: any worker not bound to an endpoint, left unbound.
+      for (const worker of workers) if (!this.workerToEndpoint.has(worker.id) && !worker.terminating && !worker.destroyed) return worker;
+      return null;
+    }
     if (target.attach) {
       for (const worker of workers) {
         if (!this.workerToEndpoint.has(worker.id) && !worker.terminating && !worker.destroyed) {
@@ -552,6 +583,10 @@ export class Runtime {
     }
     this.unwrap(result); // on failure the host already released the slot
     if (parent === undefined) this.topLevel.add(ref);
+    if (!this.modulesSeen.has(url)) {
+      this.modulesSeen.add(url);
+      this.warmStandby();
+    }
     this.records.set(slot, {
       gen, module: url, args: argBytes, name: opts.name, parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen },
       delivery: opts.delivery,
