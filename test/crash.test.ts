@@ -8,7 +8,7 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ActorCrashedError, ActorRef, HandlerTimeoutError, InvalidArgumentError, Runtime, defineActor, type ActorFailure, type RuntimeOptions, type ThreadCrash,
+  ActorCrashedError, ActorRef, HandlerTimeoutError, ThreadStartError, InvalidArgumentError, Runtime, defineActor, type ActorFailure, type RuntimeOptions, type ThreadCrash,
 } from '../src/index.js';
 import type { CrashyMsg } from './fixtures/crashy.js';
 import { collectDeadLetters, eventually } from './fixtures/helpers.js';
@@ -205,6 +205,12 @@ describe('a pool thread that dies', () => {
     const r = await start();
     await expect(r.spawn(crashyUrl, undefined, { delivery: 'exactly-once' as never })).rejects.toMatchObject({ option: 'delivery', value: 'exactly-once' });
     await expect(Runtime.start({ threads: 1, journalBytes: 100 })).rejects.toMatchObject({ option: 'journalBytes', value: 100 });
+  });
+
+  it('Runtime.start rejects with ThreadStartError, instead of hanging or respawning, when its threads cannot start', async () => {
+    const err = await Runtime.start({ threads: 1, resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ThreadStartError);
+    expect((err as Error).message).toMatch(/memory/);
   });
 
   it('killThread refuses a thread index out of range, with InvalidArgumentError naming the value', async () => {

@@ -280,6 +280,13 @@ export class MigrationError extends MicroswarmError {
   }
 }
 
+/** The pool's threads could not start (Runtime.start rejects with it; Piscina does not retry a thread failing at start-up). */
+export class ThreadStartError extends MicroswarmError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(`The pool threads could not start: ${reason}`, options);
+  }
+}
+
 /** Error classes rebuilt by name when they cross a thread. */
 export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> = new Map<string, new (...args: never[]) => Error>([
   ['MicroswarmError', MicroswarmError],
@@ -306,6 +313,7 @@ export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> 
   ['EscalatedError', EscalatedError],
   ['HandlerTimeoutError', HandlerTimeoutError],
   ['MigrationError', MigrationError],
+  ['ThreadStartError', ThreadStartError],
   ['Error', Error],
   ['TypeError', TypeError],
   ['RangeError', RangeError],

@@ -19,7 +19,7 @@ import { decode, encode } from './codec.js';
 import { Directory, kAlive, kStarting, kWhyCrashed, overflowPolicies } from './directory.js';
 import { Endpoint, kAskFrame, kCarriedFrame, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
 import {
-  ActorCrashedError, ActorStoppedError, AgentLimitError, EscalatedError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
+  ActorCrashedError, ActorStoppedError, AgentLimitError, EscalatedError, ThreadStartError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
 } from './errors.js';
 import { EventSource } from './events.js';
 import type { HostResult, HostTask, RehostedActor } from './host.js';
@@ -125,10 +125,12 @@ export class Runtime {
       await rt.attachThreads();
       rt.startMonitor();
     } catch (err) {
+      rt.closing = true;
       await rt.pool.destroy().catch(() => undefined);
       rt.endpoint.close(new RuntimeClosedError('start'));
       if (rt.keepAlive) clearInterval(rt.keepAlive);
-      throw err;
+      if (err instanceof MicroswarmError) throw err;
+      throw new ThreadStartError((err as Error)?.message ?? String(err), { cause: err });
     }
     return rt;
   }
