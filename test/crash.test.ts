@@ -207,6 +207,24 @@ describe('a pool thread that dies', () => {
     await expect(Runtime.start({ threads: 1, journalBytes: 100 })).rejects.toMatchObject({ option: 'journalBytes', value: 100 });
   });
 
+  it("applies the parent's strategy to the crashed child's siblings: one-for-all restarts them, one-for-one leaves them", async () => {
+    for (const [kind, siblingsRestart] of [['one-for-all', true], ['one-for-one', false]] as const) {
+      const r = await Runtime.start({ threads: 2 });
+      try {
+        const parent = await r.spawn(new URL(`./fixtures/sup-${kind}.ts`, import.meta.url), { children: 3, threads: [0, 1, 0] }, { thread: 0 });
+        const children = (await parent.ask({ type: 'children' })) as Array<ActorRef<{ type: 'get' }, { born: number }>>;
+        const before = await Promise.all(children.map((c) => c.ask({ type: 'get' })));
+        const crash = await r.killThread(1);
+        expect(crash.rehosted).toBe(1); // c1, spawned on thread 1 through the main thread
+        const born = () => Promise.all(children.map((c) => c.ask({ type: 'get' }).then((i) => i.born)));
+        if (siblingsRestart) await eventually(born, (b) => b[0] !== before[0].born && b[2] !== before[2].born);
+        else expect([(await born())[0], (await born())[2]]).toEqual([before[0].born, before[2].born]);
+      } finally {
+        await r.shutdown();
+      }
+    }
+  });
+
   it('Runtime.start rejects with ThreadStartError, instead of hanging or respawning, when its threads cannot start', async () => {
     const err = await Runtime.start({ threads: 1, resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ThreadStartError);

@@ -1253,7 +1253,17 @@ export class Endpoint implements RefHost, ContextHost {
       this.reportToSupervisor(cell, decision.reason === undefined ? error : new EscalatedError(child.toString(), decision.reason, { cause: error }));
       return 'stop';
     }
-    return decision.directive === 'resume' ? 'restart' : decision.directive;
+    const directive = decision.directive === 'resume' ? 'restart' : decision.directive;
+    // one-for-all / rest-for-one: the crashed child's siblings get the same
+    // directive (the crashed one itself is brought back, or not, by the caller).
+    const strategy = (cell.def[kStrategy] ?? defaultStrategy).strategy;
+    if (strategy !== 'one-for-one' && cell.children !== undefined) {
+      const children = [...cell.children];
+      const at = children.findIndex((c) => c.equals(child));
+      const siblings = strategy === 'one-for-all' ? children : at < 0 ? [] : children.slice(at + 1);
+      for (const sibling of siblings) if (!sibling.equals(child)) void this.superviseRef(sibling, directive, error, 0);
+    }
+    return directive;
   }
 
   // -------------------------------------------------------------- migration
