@@ -308,11 +308,13 @@ async function runBatch(model: Model, cmds: Cmd[], fail: (what: string) => never
             if (result.name === 'EvictedError' && cmd.evictable) return;
             if (result.name !== 'PoolExhaustedError') fail(`alloc: unexpected ${show(result)}`);
             // Alone in its batch, it must have succeeded if a run was free of
-            // everything that cannot be evicted.
+            // everything that cannot be evicted. An allocation another command
+            // of this batch uses (a read holds a view: pinned for that turn,
+            // on another thread, maybe right then) counts as not evictable.
             if (cmds.filter((c) => c.kind === 'alloc').length === 1) {
               const pinned = new Array<boolean>(kRegions).fill(false);
               for (const a of liveAtStart) {
-                if (!a.evictable || lentAtStart.has(a) || sharedNow.has(a) || model.liveLoans(a).length > 0) {
+                if (!a.evictable || lentAtStart.has(a) || sharedNow.has(a) || touched.has(a) || model.liveLoans(a).length > 0) {
                   for (let r = a.handle.region; r < a.handle.region + a.regions; r++) pinned[r] = true;
                 }
               }

@@ -49,6 +49,8 @@ export class Cell {
   /** A restart asked for while an async handler ran: done when it settles. */
   pendingRestart: { error: Error } | undefined;
   restartTimer: NodeJS.Timeout | undefined;
+  /** A restart is running (its async steps): no second one starts meanwhile. */
+  restarting = false;
   /** A restart without delay is scheduled (setImmediate). */
   restartSoon = false;
   /** Supervisor memory of this actor's children's restarts (created on the first failure). */

@@ -55,6 +55,8 @@ const kSystem = 5;
 const kCarried = 6;
 /** A message moved from a migrating actor's old thread: TELL/ASK fields, then i32 asker endpoint (-1: a tell), u32 askId. */
 const kForward = 7;
+/** onFrame's `pre` when the transport did not journal the message. */
+const kJournalHere = -2;
 /** @internal Frame kinds the main thread reads in a dead thread's journal. */
 export const kAskFrame = kAsk;
 export const kCarriedFrame = kCarried;
@@ -184,6 +186,7 @@ export class Endpoint implements RefHost, ContextHost {
     this.transport = new Transport(transport, index, this.drain);
     const journal = transport.journals[index];
     this.journal = index !== 0 && journal !== null && journal !== undefined ? new Journal(journal) : undefined;
+    if (this.journal !== undefined) this.transport.journal = this.journalFrame;
     this.spinBudgetUs = config.spinUs;
     this.defaultSpawn = { name: undefined, thread: undefined, capacity: config.defaultCapacity, policy: config.defaultPolicy, memoryQuota: 0, delivery: 'at-least-once' };
     setDecodingHost(this);
@@ -543,86 +546,101 @@ export class Endpoint implements RefHost, ContextHost {
 
   // -------------------------------------------------------------- receiving
 
-  private readonly onFrame = (from: number, bytes: Uint8Array, start: number, end: number): void => {
+  /**
+   * Journals a frame the transport just took out of a ring, before any
+   * handler of the batch runs (a thread that dies in the middle of a batch
+   * then loses none of it): TELL, ASK, carried and forwarded frames; -1 for
+   * the others, or when the journal is off or full.
+   */
+  private readonly journalFrame = (from: number, bytes: Uint8Array, start: number, end: number): number => {
+    const journal = this.journal;
+    if (journal === undefined) return -1;
+    const kind = bytes[start];
+    if (kind !== kTell && kind !== kAsk && kind !== kCarried && kind !== kForward) return -1;
+    return journal.append(from, bytes, start, end);
+  };
+
+  /**
+   * Handles one message. `pre` is its journal entry when the transport
+   * journaled it already (-1: not journaled), or kJournalHere (a replayed
+   * or reassembled message: journal it here if it is one of ours).
+   */
+  private readonly onFrame = (from: number, bytes: Uint8Array, start: number, end: number, pre = kJournalHere): void => {
     const r = this.reader;
     r.reset(bytes, start, end);
     const kind = r.u8();
+    let entry = -1;
     try {
       if (kind === kCarried) {
         const handle = new RegionHandle(r.u32(), r.u32(), r.u32(), 0, 0);
         const view = this.pool.carrierView(handle);
         // Journaled as the small carried frame: the carrier is kept (and so the
         // message) until the entry is done.
-        const entry = this.journal === undefined ? -1 : this.journal.append(from, bytes, start, end);
+        entry = pre !== kJournalHere ? pre : this.journalFrame(from, bytes, start, end);
         if (entry >= 0) this.carriers.set(entry, handle);
         this.carriedEntry = entry;
+        const carried = entry;
+        entry = -1; // finished by the inner message from here on
         try {
           this.onFrame(from, view, 0, handle.byteLength);
         } finally {
           this.carriedEntry = -1;
-          if (entry < 0) this.pool.freeCarrier(handle);
+          if (carried < 0) this.pool.freeCarrier(handle);
         }
         return;
       }
-      if (kind === kForward) {
-        const slot = r.u32();
-        const gen = r.u32();
-        const senderSlot = r.i32();
-        const senderGen = r.u32();
-        const asker = r.i32();
-        const askId = r.u32();
+      if (kind !== kTell && kind !== kAsk && kind !== kForward) {
+        const id = r.u32();
         setDecodingHost(this);
-        const msg = decodeValue(r);
-        const sender = senderSlot >= 0 ? new ActorRef(senderSlot, senderGen, undefined, this) : undefined;
-        const replyTag = asker < 0 ? kNoReply : askId * kReplyStride + asker;
-        const cell = this.cells[slot];
-        const entry = this.journal === undefined ? -1 : this.journal.append(from, bytes, start, end);
-        if (cell === undefined || cell.gen !== gen || cell.arriving === undefined) {
-          this.dropMessage(new ActorRef(slot, gen, undefined, this), undefined, msg, sender, replyTag, 'stopped');
-          this.finishEntry(entry);
+        const value = decodeValue(r);
+        if (kind === kReplyOk || kind === kReplyError) {
+          const waiting = this.pending.get(id);
+          if (waiting !== undefined && this.settle(id)) (kind === kReplyOk ? waiting.resolve : waiting.reject)(value);
           return;
         }
+        if (kind === kSystem) this.onSystem(from, id, value as Record<string, unknown>);
+        return;
+      }
+      entry = this.carriedEntry >= 0 ? this.carriedEntry : pre !== kJournalHere ? pre : this.journalFrame(from, bytes, start, end);
+      const slot = r.u32();
+      const gen = r.u32();
+      const senderSlot = r.i32();
+      const senderGen = r.u32();
+      let replyTag: number;
+      if (kind === kForward) {
+        const asker = r.i32();
+        const askId = r.u32();
+        replyTag = asker < 0 ? kNoReply : askId * kReplyStride + asker;
+      } else replyTag = kind === kAsk ? r.u32() * kReplyStride + from : kNoReply;
+      setDecodingHost(this);
+      const msg = decodeValue(r);
+      const sender = senderSlot >= 0 ? new ActorRef(senderSlot, senderGen, undefined, this) : undefined;
+      const cell = this.cells[slot];
+      if (cell === undefined || cell.gen !== gen || cell.stopped) {
+        const sameActor = cell !== undefined && cell.gen === gen ? cell : undefined;
+        this.dropMessage(new ActorRef(slot, gen, undefined, this), sameActor, msg, sender, replyTag, this.shuttingDown ? 'shutdown' : 'stopped');
+        this.finishEntry(entry);
+        return;
+      }
+      if (this.replayingRunning && cell.capacity > 0) {
+        // Its handler had taken it off the bounded count before the crash.
+        Atomics.add(this.dir.depth, slot, 1);
+      }
+      if (this.replayingRunning && cell.delivery === 'at-most-once') {
+        // It was being handled when its thread died: not handled twice.
+        this.dropMessage(cell.ref, cell, msg, sender, replyTag, 'crashed');
+        this.finishEntry(entry);
+        return;
+      }
+      if (kind === kForward && cell.arriving !== undefined) {
+        // Sent before a migration switched threads: ahead of what came here directly.
         cell.arriving.forwarded.push(msg, sender, replyTag, entry);
         return;
       }
-      if (kind === kTell || kind === kAsk) {
-        const slot = r.u32();
-        const gen = r.u32();
-        const senderSlot = r.i32();
-        const senderGen = r.u32();
-        const replyTag = kind === kAsk ? r.u32() * kReplyStride + from : kNoReply;
-        setDecodingHost(this);
-        const msg = decodeValue(r);
-        const sender = senderSlot >= 0 ? new ActorRef(senderSlot, senderGen, undefined, this) : undefined;
-        const cell = this.cells[slot];
-        const carried = this.carriedEntry;
-        if (cell === undefined || cell.gen !== gen || cell.stopped) {
-          const sameActor = cell !== undefined && cell.gen === gen ? cell : undefined;
-          this.dropMessage(new ActorRef(slot, gen, undefined, this), sameActor, msg, sender, replyTag, this.shuttingDown ? 'shutdown' : 'stopped');
-          this.finishEntry(carried);
-          return;
-        }
-        if (this.replayingRunning && cell.delivery === 'at-most-once') {
-          // It was being handled when its thread died: not handled twice.
-          this.dropMessage(cell.ref, cell, msg, sender, replyTag, 'crashed');
-          this.finishEntry(carried);
-          return;
-        }
-        const entry = carried >= 0 || this.journal === undefined ? carried : this.journal.append(from, bytes, start, end);
-        this.enqueue(cell, msg, sender, replyTag, entry);
-        return;
-      }
-      const id = r.u32();
-      setDecodingHost(this);
-      const value = decodeValue(r);
-      if (kind === kReplyOk || kind === kReplyError) {
-        const entry = this.pending.get(id);
-        if (entry !== undefined && this.settle(id)) (kind === kReplyOk ? entry.resolve : entry.reject)(value);
-        return;
-      }
-      if (kind === kSystem) this.onSystem(from, id, value as Record<string, unknown>);
+      this.enqueue(cell, msg, sender, replyTag, entry);
     } catch (err) {
       // A frame this thread cannot act on must not take the thread down.
+      this.finishEntry(entry);
       this.system.failure({ actor: new ActorRef(-1, 0, 'system', this), error: toError(err), phase: 'receive' });
     }
   };
@@ -1017,6 +1035,14 @@ export class Endpoint implements RefHost, ContextHost {
   /** Supervisor side, on the parent's thread: decides, and sends the directive. */
   childFailed(supervisor: ActorRef, child: ActorRef, error: Error): void {
     const cell = this.cells[supervisor.slot];
+    if ((cell === undefined || cell.gen !== supervisor.gen) && this.dir.isLive(supervisor.slot, supervisor.gen)) {
+      const thread = Atomics.load(this.dir.thread, supervisor.slot);
+      // The supervisor moved (rt.migrate): follow it.
+      if (thread !== this.index) {
+        this.sendFailure(thread, supervisor, child, error);
+        return;
+      }
+    }
     if (cell === undefined || cell.gen !== supervisor.gen || cell.stopped) {
       void this.superviseRef(child, 'stop', error, 0);
       return;
@@ -1076,6 +1102,10 @@ export class Endpoint implements RefHost, ContextHost {
   /** Child side: carries out a directive on an actor of this thread. */
   supervise(ref: ActorRef, directive: Directive, error: Error, delayMs: number): void {
     const cell = this.cells[ref.slot];
+    if ((cell === undefined || cell.gen !== ref.gen) && this.dir.isLive(ref.slot, ref.gen) && Atomics.load(this.dir.thread, ref.slot) !== this.index) {
+      void this.superviseRef(ref, directive, error, delayMs); // it moved (rt.migrate): follow it
+      return;
+    }
     if (cell === undefined || cell.gen !== ref.gen || cell.stopped) return;
     switch (directive) {
       case 'resume':
@@ -1126,11 +1156,20 @@ export class Endpoint implements RefHost, ContextHost {
    * `preStart`). A failure while rebuilding goes to the supervisor again.
    */
   private async restart(cell: Cell, error: Error): Promise<void> {
-    if (cell.stopped || cell.stopRequested) return;
+    if (cell.stopped || cell.stopRequested || cell.completed || cell.restarting) return;
     if (cell.busy) {
       cell.pendingRestart = { error };
       return;
     }
+    cell.restarting = true;
+    try {
+      await this.restartNow(cell, error);
+    } finally {
+      cell.restarting = false;
+    }
+  }
+
+  private async restartNow(cell: Cell, error: Error): Promise<void> {
     cell.setFailed(true);
     this.stopChildren(cell);
     cell.escalated = undefined;
@@ -1292,24 +1331,15 @@ export class Endpoint implements RefHost, ContextHost {
     if (cell === undefined || cell.gen !== ref.gen || cell.stopped) throw this.stoppedError(ref);
     if (cell.migrating) throw new MigrationError(ref.toString(), 'it is already migrating');
     if (!cell.started) throw new MigrationError(ref.toString(), 'it has not finished starting');
+    if (cell.failed || cell.restarting || cell.restartTimer !== undefined || cell.restartSoon || cell.pendingRestart !== undefined) {
+      throw new MigrationError(ref.toString(), 'it failed and waits for its supervisor, or is restarting');
+    }
+    if (cell.stopRequested) throw this.stoppedError(ref);
     cell.setMigrating(true);
     while (cell.busy) await new Promise<void>((resolve) => (cell.idleWaiters ??= []).push(resolve));
     try {
       if (cell.stopped || cell.stopRequested) throw this.stoppedError(ref);
-      const def = cell.def;
-      const bytes = encode(
-        {
-          state: def.snapshot !== undefined ? def.snapshot(cell.state) : cell.state,
-          args: cell.args,
-          watchers: [...(cell.watchers ?? [])],
-          watching: [...(cell.watching ?? [])],
-          children: [...(cell.children ?? [])],
-          suspended: cell.suspended,
-          restarts: cell.restarts,
-          delivery: cell.delivery,
-        },
-        'state',
-      );
+      const bytes = this.encodeMove(cell);
       cell.move = { bytes, to: -1, fences: 0, done: undefined };
       const parent = cell.parent === undefined ? undefined : { slot: cell.parent.slot, gen: cell.parent.gen };
       return { module: cell.moduleUrl, name: cell.ref.name, parent };
@@ -1319,6 +1349,25 @@ export class Endpoint implements RefHost, ContextHost {
       if (err instanceof ActorStoppedError) throw err;
       throw new MigrationError(ref.toString(), `what moves cannot cross threads (${(err as Error).message})`, { cause: err });
     }
+  }
+
+  /** What moves with an actor, encoded. Throws when it cannot cross threads. */
+  private encodeMove(cell: Cell): Uint8Array {
+    const def = cell.def;
+    return encode(
+      {
+        state: def.snapshot !== undefined ? def.snapshot(cell.state) : cell.state,
+        args: cell.args,
+        watchers: [...(cell.watchers ?? [])],
+        watching: [...(cell.watching ?? [])],
+        children: [...(cell.children ?? [])],
+        suspended: cell.suspended,
+        restarts: cell.restarts,
+        delivery: cell.delivery,
+        stopRequested: cell.stopRequested,
+      },
+      'state',
+    );
   }
 
   /** Undoes step 1 when a later step could not start. */
@@ -1395,11 +1444,26 @@ export class Endpoint implements RefHost, ContextHost {
       } catch (err) {
         // A same-thread message that cannot be encoded cannot move: a dead letter.
         this.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
-        this.dropMessage(cell.ref, undefined, msg, sender, replyTag, 'stopped');
+        this.dropMessage(cell.ref, cell, msg, sender, replyTag, 'stopped');
       }
       this.finishEntry(entry);
     }
-    this.notify(to, 'migrateDone', { slot: cell.slot, gen: cell.gen, move: move.bytes });
+    // Encoded again now: watches or children added since the prepare come along
+    // (the state cannot have changed: the actor was held).
+    let bytes = move.bytes;
+    try {
+      bytes = this.encodeMove(cell);
+    } catch {
+      // Checked at the prepare; keep what was encoded then.
+    }
+    this.notify(to, 'migrateDone', { slot: cell.slot, gen: cell.gen, move: bytes });
+    // rt.stop calls that waited here: the stop happens there, after the arrival.
+    if (cell.stopWaiters !== undefined) {
+      for (const resolve of cell.stopWaiters) {
+        this.request(to, 'stop', { ref: cell.ref }).then(() => resolve(), () => resolve());
+      }
+      cell.stopWaiters = undefined;
+    }
     // Forget it here: timers do not move (they are cancelled), the slot and
     // what it owns in the pool stay as they are.
     if (cell.timers !== undefined) for (const timer of cell.timers) clearTimeout(timer);
@@ -1434,7 +1498,7 @@ export class Endpoint implements RefHost, ContextHost {
     if (cell === undefined || cell.gen !== gen || cell.arriving === undefined) return;
     const moved = decode(bytes) as {
       state: unknown; args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; restarts: number;
-      delivery: Delivery;
+      delivery: Delivery; stopRequested?: boolean;
     };
     const def = cell.def;
     let state: unknown = moved.state;
@@ -1461,6 +1525,7 @@ export class Endpoint implements RefHost, ContextHost {
     const failure = new ActorInitError(cell.moduleUrl, { cause: toError(err) });
     this.system.failure({ actor: cell.ref, error: failure, phase: 'restart' });
     const waiters = cell.arriving?.done ?? [];
+    if (cell.arriving !== undefined) this.mergeArrived(cell, cell.arriving.forwarded);
     cell.arriving = undefined;
     cell.started = true;
     cell.setMigrating(false);
@@ -1471,35 +1536,46 @@ export class Endpoint implements RefHost, ContextHost {
 
   private arrive(
     cell: Cell,
-    moved: { args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; restarts: number; delivery: Delivery },
+    moved: {
+      args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; restarts: number; delivery: Delivery;
+      stopRequested?: boolean;
+    },
     state: unknown,
   ): void {
     if (cell.arriving === undefined) return;
     const slot = cell.slot;
     cell.state = state;
     cell.args = moved.args;
-    if (moved.watchers.length > 0) cell.watchers = new Set(moved.watchers);
-    if (moved.watching.length > 0) cell.watching = new Set(moved.watching);
-    if (moved.children.length > 0) cell.children = new Set(moved.children);
+    // Union with what was registered here while it was on its way.
+    for (const w of moved.watchers) (cell.watchers ??= new Set()).add(w);
+    for (const w of moved.watching) (cell.watching ??= new Set()).add(w);
+    for (const c of moved.children) (cell.children ??= new Set()).add(c);
     cell.restarts = moved.restarts;
     cell.delivery = moved.delivery;
-    // Forwarded first (sent before the switch), then what came here directly.
-    const combined = cell.arriving.forwarded;
-    const direct = cell.mailbox;
-    while (direct.length > 0) {
-      const at = direct.peekIndex();
-      combined.push(direct.msgAt(at), direct.senderAt(at), direct.replyTagAt(at), direct.journalAt(at));
-      direct.drop();
-    }
-    cell.mailbox = combined;
+    this.mergeArrived(cell, cell.arriving.forwarded);
     const waiters = cell.arriving.done;
     cell.arriving = undefined;
     cell.started = true;
     Atomics.store(this.dir.state, slot, kAlive);
     cell.setSuspended(moved.suspended);
     cell.setMigrating(false);
-    this.reschedule(cell);
+    if (moved.stopRequested || cell.stopRequested) {
+      // Asked to stop while it moved: it stops here, now that it has arrived.
+      cell.stopRequested = false;
+      this.requestStop(cell);
+    } else this.reschedule(cell);
     for (const resolve of waiters) resolve();
+  }
+
+  /** Forwarded messages (sent before the switch) go first, then what came here directly. */
+  private mergeArrived(cell: Cell, forwarded: Mailbox): void {
+    const direct = cell.mailbox;
+    while (direct.length > 0) {
+      const at = direct.peekIndex();
+      forwarded.push(direct.msgAt(at), direct.senderAt(at), direct.replyTagAt(at), direct.journalAt(at));
+      direct.drop();
+    }
+    cell.mailbox = forwarded;
   }
 
   private inTurnSync<T>(cell: Cell, fn: () => T): T {
@@ -1895,6 +1971,8 @@ export class Endpoint implements RefHost, ContextHost {
   requestStop(cell: Cell): void {
     if (cell.stopped || cell.stopRequested) return;
     cell.stopRequested = true;
+    // Moving to another thread (prepared) or arriving here: it stops once it has arrived.
+    if (cell.move !== undefined || cell.arriving !== undefined) return;
     if (this.current === cell || cell.busy || !cell.started) return; // finished by runCell / afterAsync / startActor
     this.finishStop(cell);
   }
@@ -2073,10 +2151,10 @@ export class Endpoint implements RefHost, ContextHost {
           if (Atomics.load(this.dir.thread, target.slot) === endpoint) this.addWatcher(target, cell.ref);
           continue;
         }
-        // Terminated earlier: its Terminated is on its way (and clears the entry).
-        if (!gone.has(`${target.slot}.${target.gen}`)) continue;
-        const message: Terminated = { type: 'terminated', actor: target, reason: 'crashed' };
-        this.enqueue(cell, message, undefined, kNoReply);
+        // Not live: lost in this crash, or gone otherwise. A Terminated that is
+        // already on its way makes this one a duplicate, which takeWatch drops.
+        const reason: TerminatedReason = gone.has(`${target.slot}.${target.gen}`) ? 'crashed' : this.dir.whyGone(target.slot, target.gen);
+        this.sendTerminated(cell.ref, target, reason);
       }
     }
   }

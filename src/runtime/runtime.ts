@@ -16,7 +16,7 @@ import { createPoolShared, type PoolShared } from '../memory/layout.js';
 import { Pool, type MemoryStats } from '../memory/pool.js';
 import { ActorRef } from '../actors/ref.js';
 import { decode, encode } from './codec.js';
-import { Directory, kAlive, kStarting, kWhyCrashed, overflowPolicies } from './directory.js';
+import { Directory, kAlive, kFree, kStarting, kStopping, kWhyCrashed, overflowPolicies } from './directory.js';
 import { Endpoint, kAskFrame, kCarriedFrame, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
 import {
   ActorCrashedError, ActorStoppedError, AgentLimitError, EscalatedError, ThreadStartError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
@@ -103,6 +103,8 @@ export class Runtime {
     number,
     { gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined; delivery: Delivery }
   >();
+  /** Slots whose spawn through the main thread is in flight. */
+  private readonly spawning = new Set<number>();
   /** Endpoints whose thread died and could not be replaced. */
   private readonly down = new Set<number>();
   private recovery: Promise<void> = Promise.resolve();
@@ -265,12 +267,13 @@ export class Runtime {
     const limit = dir.highWater();
     for (let slot = 0; slot < limit; slot++) {
       const state = Atomics.load(dir.state, slot);
-      if ((state !== kStarting && state !== kAlive) || Atomics.load(dir.thread, slot) !== endpoint) continue;
+      if ((state !== kStarting && state !== kAlive && state !== kStopping) || Atomics.load(dir.thread, slot) !== endpoint) continue;
+      if (this.spawning.has(slot)) continue; // its spawn call settles it
       const gen = Atomics.load(dir.gen, slot);
       const record = this.records.get(slot);
       const ref = new ActorRef(slot, gen, record?.name, this.endpoint);
       let directive: Directive = 'stop';
-      if (record !== undefined && record.gen === gen) directive = await this.crashDirective(ref, record.parent, endpoint, error);
+      if (record !== undefined && record.gen === gen && state === kAlive) directive = await this.crashDirective(ref, record.parent, endpoint, error);
       if (directive === 'restart' && state === kAlive) {
         rehost.push({ slot, gen, module: record!.module, args: record!.args, name: record!.name, parent: record!.parent, delivery: record!.delivery });
       } else lost.push(ref);
@@ -279,7 +282,9 @@ export class Runtime {
     const release = (refs: ActorRef[]) => {
       for (const ref of refs) {
         lostPairs.push(ref.slot, ref.gen);
-        if (!dir.isLive(ref.slot, ref.gen)) continue;
+        // Live, or stopping when its thread died (it never finished): release it.
+        const state = Atomics.load(dir.state, ref.slot);
+        if (Atomics.load(dir.gen, ref.slot) !== ref.gen || state === kFree) continue;
         this.records.delete(ref.slot);
         this.endpoint.pool.reclaim({ slot: ref.slot, gen: ref.gen });
         this.endpoint.dropCheckpointOf(ref.slot);
@@ -569,6 +574,8 @@ export class Runtime {
     // Reserved before init runs: a second spawn with the same name fails at once.
     if (opts.name !== undefined) this.names.set(opts.name, ref);
     let result: HostResult;
+    // In flight: a recovery of that thread leaves this slot to this call.
+    this.spawning.add(slot);
     try {
       result = await this.runRouted(
         {
@@ -578,11 +585,15 @@ export class Runtime {
         { endpoint },
       );
     } catch (err) {
-      // The thread never took the slot: give it back here.
-      this.directory.release(slot);
-      this.endpoint.transport.addLoad(endpoint, -1);
+      this.spawning.delete(slot);
+      // The thread never took the slot (or died with it): give it back here, once.
+      if (this.directory.isLive(slot, gen)) {
+        this.directory.release(slot);
+        this.endpoint.transport.addLoad(endpoint, -1);
+      }
       throw err;
     }
+    this.spawning.delete(slot);
     this.unwrap(result); // on failure the host already released the slot
     if (parent === undefined) this.topLevel.add(ref);
     if (!this.modulesSeen.has(url)) {
@@ -607,7 +618,7 @@ export class Runtime {
     let best = 1;
     let bestLoad = Infinity;
     for (let endpoint = 1; endpoint <= this.threads; endpoint++) {
-      if (this.down.has(endpoint)) continue;
+      if (this.down.has(endpoint) || this.recovering.has(endpoint)) continue;
       const load = this.endpoint.transport.load(endpoint);
       if (load < bestLoad) {
         best = endpoint;

@@ -117,7 +117,9 @@ class Backlog {
 }
 
 /** What the transport hands each complete inbound message to. */
-export type FrameHandler = (from: number, bytes: Uint8Array, start: number, end: number) => void;
+export type FrameHandler = (from: number, bytes: Uint8Array, start: number, end: number, journalEntry?: number) => void;
+/** Journals one taken message; returns its entry, or -1. */
+export type FrameJournal = (from: number, bytes: Uint8Array, start: number, end: number) => number;
 
 export class Transport {
   readonly index: number;
@@ -136,6 +138,9 @@ export class Transport {
   private waiting = false;
   private closed = false;
   private readonly onWake: () => void;
+  /** Set by an endpoint with a journal: each taken message is journaled before any handler of its batch runs. */
+  journal: FrameJournal | undefined;
+  private entries = new Int32Array(256);
 
   constructor(shared: TransportShared, index: number, onWake: () => void) {
     this.index = index;
@@ -271,9 +276,34 @@ export class Transport {
         Atomics.store(this.spaceWanted, flag, 0);
         this.wake(from);
       }
-      // Counted before each handler runs: a thread that dies inside one has
-      // that message counted as taken (its ask is in doubt, not waiting).
       const consumedAt = this.endpoints * this.endpoints + from * this.endpoints + this.index;
+      // Before any handler of this batch runs: every whole message in it is
+      // journaled and counted as taken, so a thread that dies in the middle
+      // of the batch loses none of it (its asks are replayed or in doubt,
+      // never silently waiting).
+      let messages = 0;
+      let inMessage = this.partial[from] !== undefined;
+      for (let scan = 0; scan < available; ) {
+        const header = (batch[scan] | (batch[scan + 1] << 8) | (batch[scan + 2] << 16) | (batch[scan + 3] << 24)) >>> 0;
+        const start = scan + kHeaderBytes;
+        const end = start + (header & kLengthMask);
+        if ((header & kMoreFlag) !== 0) inMessage = true;
+        else {
+          if (!inMessage && this.journal !== undefined) {
+            if (messages >= this.entries.length) {
+              const grown = new Int32Array(this.entries.length * 2);
+              grown.set(this.entries);
+              this.entries = grown;
+            }
+            this.entries[messages] = this.journal(from, batch, start, end);
+          }
+          inMessage = false;
+          messages++;
+        }
+        scan = end;
+      }
+      if (messages > 0) Atomics.add(this.counts, consumedAt, messages);
+      let message = 0;
       let at = 0;
       while (at < available) {
         const header = (batch[at] | (batch[at + 1] << 8) | (batch[at + 2] << 16) | (batch[at + 3] << 24)) >>> 0;
@@ -296,13 +326,14 @@ export class Transport {
           }
           this.partial[from] = undefined;
           count++;
-          Atomics.add(this.counts, consumedAt, 1);
-          handler(from, assembled.bytes, 0, assembled.length);
+          message++;
+          handler(from, assembled.bytes, 0, assembled.length); // journaled by the handler, now whole
           continue;
         }
         count++;
-        Atomics.add(this.counts, consumedAt, 1);
-        handler(from, batch, start, start + length);
+        const entry = this.journal !== undefined ? this.entries[message] : -1;
+        message++;
+        handler(from, batch, start, start + length, this.journal !== undefined ? entry : undefined);
       }
     }
     return count;
