@@ -40,6 +40,7 @@ import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
 import { resolveSpawnOptions, type Delivery, type SpawnOptions } from './options.js';
 import { Transport, type TransportShared } from './transport.js';
 import { Journal } from './journal.js';
+import { Migration } from './migration.js';
 import { MemoryContext } from '../memory/context.js';
 import { RegionHandle } from '../memory/handle.js';
 import type { PoolShared } from '../memory/layout.js';
@@ -139,7 +140,7 @@ export class Endpoint implements RefHost, ContextHost {
   /** The shared region pool, mapped on this thread. */
   readonly pool: Pool;
   system: SystemHandler;
-  private readonly cells: Array<Cell | undefined>;
+  readonly cells: Array<Cell | undefined>;
   private readonly pending = new Map<number, PendingAsk>();
   private readonly defaultSpawn: { name: undefined; thread: undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number; delivery: Delivery };
   private nextAskId = 0;
@@ -155,7 +156,9 @@ export class Endpoint implements RefHost, ContextHost {
   private spinBudgetUs: number;
   /** performance.now() when this endpoint last parked, 0 when it is not parked. */
   private parkedAt = 0;
-  private current: Cell | undefined = undefined;
+  current: Cell | undefined = undefined;
+  /** Moving actors between threads (rt.migrate). */
+  readonly migration = new Migration(this);
   /** This thread's journal of taken cross-thread messages (workers, unless journalBytes is 0). */
   private readonly journal: Journal | undefined;
   /** Carrier allocations kept until their journal entry is done, by entry. */
@@ -359,7 +362,7 @@ export class Endpoint implements RefHost, ContextHost {
     return true;
   }
 
-  private stoppedError(ref: ActorRef): ActorStoppedError {
+  stoppedError(ref: ActorRef): ActorStoppedError {
     return new ActorStoppedError(ref.toString(), this.deadReason(ref) === 'unknown' ? 'does not exist' : 'has stopped');
   }
 
@@ -469,7 +472,7 @@ export class Endpoint implements RefHost, ContextHost {
     return this.checkSize(w.pos - kHeaderBytes);
   }
 
-  private checkSize(bodyLength: number): number {
+  checkSize(bodyLength: number): number {
     if (bodyLength > this.config.maxMessageBytes) throw new MessageTooLargeError(bodyLength, this.config.maxMessageBytes);
     return bodyLength;
   }
@@ -695,7 +698,7 @@ export class Endpoint implements RefHost, ContextHost {
   }
 
   /** A journaled message is finished with (handled, failed, or dead-lettered): its entry, and carrier, go. */
-  private finishEntry(entry: number): void {
+  finishEntry(entry: number): void {
     if (entry < 0 || this.journal === undefined) return;
     this.journal.done(entry);
     const carrier = this.carriers.get(entry);
@@ -727,7 +730,7 @@ export class Endpoint implements RefHost, ContextHost {
   }
 
   /** A message that reached a stopped actor: dead letter, and an ask is rejected. */
-  private dropMessage(
+  dropMessage(
     recipient: ActorRef, cell: Cell | undefined, msg: unknown, sender: ActorRef | undefined, replyTag: number, reason: DeadLetterReason,
   ): void {
     if (cell !== undefined) this.takeDepth(cell);
@@ -980,7 +983,7 @@ export class Endpoint implements RefHost, ContextHost {
   }
 
   /** Puts an actor back in the ready queue if it can run and has mail. */
-  private reschedule(cell: Cell): void {
+  reschedule(cell: Cell): void {
     if (cell.started && !cell.held && !cell.busy && !cell.scheduled && !cell.stopped && cell.mailbox.length > 0) {
       cell.scheduled = true;
       this.ready.push(cell);
@@ -1305,178 +1308,8 @@ export class Endpoint implements RefHost, ContextHost {
     return directive;
   }
 
-  // -------------------------------------------------------------- migration
-  //
-  // rt.migrate(ref, to) runs, from the main thread:
-  //   1. migratePrepare on the old thread: the actor is held between two
-  //      messages (after its running async handler) and what moves is encoded
-  //      (state, or its snapshot; args; watchers; children). Nothing has
-  //      changed yet if this fails.
-  //   2. migrateIn on the new thread: a cell that takes messages but does
-  //      not run them.
-  //   3. the directory's thread column switches: new sends go to the new thread.
-  //   4. migrateOut on the old thread, and a fence from every other endpoint
-  //      through its ring to the old thread: once all fences are in, every
-  //      message sent before the switch has reached the old thread.
-  //   5. the old thread forwards its mailbox, in order, then the encoded move,
-  //      through its ring to the new thread, and forgets the actor.
-  //   6. the new thread puts the forwarded messages before those sent to it
-  //      directly, rebuilds the state, and runs the actor.
-  // Per sender, every message sent before the switch precedes every message
-  // sent after it: nothing is lost or reordered, and refs never change.
-
-  /** Step 1, old thread. Resolves with what the new thread needs to make its cell. */
-  async migratePrepare(ref: ActorRef): Promise<{ module: string; name: string | undefined; parent: { slot: number; gen: number } | undefined }> {
-    const cell = this.cells[ref.slot];
-    if (cell === undefined || cell.gen !== ref.gen || cell.stopped) throw this.stoppedError(ref);
-    if (cell.migrating) throw new MigrationError(ref.toString(), 'it is already migrating');
-    if (!cell.started) throw new MigrationError(ref.toString(), 'it has not finished starting');
-    if (cell.failed || cell.restarting || cell.restartTimer !== undefined || cell.restartSoon || cell.pendingRestart !== undefined) {
-      throw new MigrationError(ref.toString(), 'it failed and waits for its supervisor, or is restarting');
-    }
-    if (cell.stopRequested) throw this.stoppedError(ref);
-    cell.setMigrating(true);
-    while (cell.busy) await new Promise<void>((resolve) => (cell.idleWaiters ??= []).push(resolve));
-    try {
-      if (cell.stopped || cell.stopRequested) throw this.stoppedError(ref);
-      const bytes = this.encodeMove(cell);
-      cell.move = { bytes, to: -1, fences: 0, done: undefined };
-      const parent = cell.parent === undefined ? undefined : { slot: cell.parent.slot, gen: cell.parent.gen };
-      return { module: cell.moduleUrl, name: cell.ref.name, parent };
-    } catch (err) {
-      cell.setMigrating(false);
-      this.reschedule(cell);
-      if (err instanceof ActorStoppedError) throw err;
-      throw new MigrationError(ref.toString(), `what moves cannot cross threads (${(err as Error).message})`, { cause: err });
-    }
-  }
-
-  /** What moves with an actor, encoded. Throws when it cannot cross threads. */
-  private encodeMove(cell: Cell): Uint8Array {
-    const def = cell.def;
-    return encode(
-      {
-        state: def.snapshot !== undefined ? def.snapshot(cell.state) : cell.state,
-        args: cell.args,
-        watchers: [...(cell.watchers ?? [])],
-        watching: [...(cell.watching ?? [])],
-        children: [...(cell.children ?? [])],
-        suspended: cell.suspended,
-        restarts: cell.restarts,
-        delivery: cell.delivery,
-        stopRequested: cell.stopRequested,
-      },
-      'state',
-    );
-  }
-
-  /** Undoes step 1 when a later step could not start. */
-  migrateCancel(ref: ActorRef): void {
-    const cell = this.cells[ref.slot];
-    if (cell === undefined || cell.gen !== ref.gen || cell.move === undefined) return;
-    cell.move = undefined;
-    cell.setMigrating(false);
-    this.reschedule(cell);
-  }
-
-  /** Step 2, new thread: a cell that queues what arrives. Resolves once it is registered. */
-  async migrateIn(slot: number, gen: number, moduleUrl: string, name: string | undefined, parent: ActorRef | undefined): Promise<void> {
-    const def = loadedModule(moduleUrl) ?? (await loadModule(moduleUrl));
-    const ref = new ActorRef(slot, gen, name, this);
-    const cell = new Cell(slot, gen, def, ref, moduleUrl, parent, this.dir.capacity[slot], this.dir.policy[slot]);
-    cell.ctx = new ActorContext(cell, this);
-    cell.setMigrating(true);
-    cell.arriving = { forwarded: new Mailbox(), done: [] };
-    this.cells[slot] = cell;
-    this.transport.addLoad(this.index, 1);
-  }
-
-  /** Step 6's waiter: resolves when the actor runs here. */
-  migrateArrived(ref: ActorRef): Promise<void> {
-    const cell = this.cells[ref.slot];
-    if (cell === undefined || cell.gen !== ref.gen || cell.arriving === undefined) return Promise.resolve();
-    return new Promise((resolve) => cell.arriving?.done.push(resolve));
-  }
-
-  /** Step 4, old thread: the destination is known; forwards once every fence is in. Resolves when forwarded. */
-  migrateOut(ref: ActorRef, to: number, fences: number): Promise<void> {
-    const cell = this.cells[ref.slot];
-    if (cell === undefined || cell.gen !== ref.gen || cell.move === undefined) {
-      return Promise.reject(new MigrationError(ref.toString(), 'it is not prepared to migrate'));
-    }
-    const move = cell.move;
-    move.to = to;
-    move.fences += fences; // fences that arrived early counted down from 0
-    return new Promise((resolve) => {
-      move.done = resolve;
-      this.maybeForward(cell);
-    });
-  }
-
-  /** A fence from another endpoint reached this (old) thread. */
-  migrateFence(slot: number, gen: number): void {
-    const cell = this.cells[slot];
-    if (cell === undefined || cell.gen !== gen || cell.move === undefined) return;
-    cell.move.fences--;
-    this.maybeForward(cell);
-  }
-
-  /** Asks this endpoint to send a fence for (slot, gen) through its ring to `old`. */
-  sendFence(old: number, slot: number, gen: number): void {
-    this.notify(old, 'migrateFence', { slot, gen });
-  }
-
-  /** Step 5, old thread. */
-  private maybeForward(cell: Cell): void {
-    const move = cell.move;
-    if (move === undefined || move.to < 0 || move.fences > 0 || move.done === undefined) return;
-    const to = move.to;
-    const mailbox = cell.mailbox;
-    while (mailbox.length > 0) {
-      const at = mailbox.peekIndex();
-      const msg = mailbox.msgAt(at);
-      const sender = mailbox.senderAt(at);
-      const replyTag = mailbox.replyTagAt(at);
-      const entry = mailbox.journalAt(at);
-      mailbox.drop();
-      try {
-        this.forward(to, cell, msg, sender, replyTag);
-      } catch (err) {
-        // A same-thread message that cannot be encoded cannot move: a dead letter.
-        this.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
-        this.dropMessage(cell.ref, cell, msg, sender, replyTag, 'stopped');
-      }
-      this.finishEntry(entry);
-    }
-    // Encoded again now: watches or children added since the prepare come along
-    // (the state cannot have changed: the actor was held).
-    let bytes = move.bytes;
-    try {
-      bytes = this.encodeMove(cell);
-    } catch {
-      // Checked at the prepare; keep what was encoded then.
-    }
-    this.notify(to, 'migrateDone', { slot: cell.slot, gen: cell.gen, move: bytes });
-    // rt.stop calls that waited here: the stop happens there, after the arrival.
-    if (cell.stopWaiters !== undefined) {
-      for (const resolve of cell.stopWaiters) {
-        this.request(to, 'stop', { ref: cell.ref }).then(() => resolve(), () => resolve());
-      }
-      cell.stopWaiters = undefined;
-    }
-    // Forget it here: timers do not move (they are cancelled), the slot and
-    // what it owns in the pool stay as they are.
-    if (cell.timers !== undefined) for (const timer of cell.timers) clearTimeout(timer);
-    cell.timers = undefined;
-    if (cell.restartTimer !== undefined) clearTimeout(cell.restartTimer);
-    cell.move = undefined;
-    cell.completed = true;
-    if (this.cells[cell.slot] === cell) this.cells[cell.slot] = undefined;
-    this.transport.addLoad(this.index, -1);
-    move.done();
-  }
-
-  private forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
+  /** @internal Sends one mailbox entry of a migrating actor to its new thread (a kForward frame). */
+  forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
     const w = this.writer;
     w.reset();
     w.pos = kHeaderBytes;
@@ -1490,102 +1323,6 @@ export class Endpoint implements RefHost, ContextHost {
     w.u32(replyTag === kNoReply ? 0 : Math.floor(replyTag / kReplyStride));
     encodeValue(w, msg, 'msg');
     this.transport.send(to, w.bytes, this.checkSize(w.pos - kHeaderBytes));
-  }
-
-  /** Step 6, new thread: the move arrived after every forwarded message. */
-  migrateDone(slot: number, gen: number, bytes: Uint8Array): void {
-    const cell = this.cells[slot];
-    if (cell === undefined || cell.gen !== gen || cell.arriving === undefined) return;
-    const moved = decode(bytes) as {
-      state: unknown; args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; restarts: number;
-      delivery: Delivery; stopRequested?: boolean;
-    };
-    const def = cell.def;
-    let state: unknown = moved.state;
-    if (def.restore !== undefined) {
-      try {
-        state = this.inTurnSync(cell, () => def.restore?.(moved.state, moved.args, cell.ctx));
-      } catch (err) {
-        this.migrateRestoreFailed(cell, err);
-        return;
-      }
-    }
-    if (isThenable(state)) {
-      state.then(
-        (resolved) => this.arrive(cell, moved, resolved),
-        (err: unknown) => this.migrateRestoreFailed(cell, err),
-      );
-      return;
-    }
-    this.arrive(cell, moved, state);
-  }
-
-  /** restore failed on arrival: the actor's supervisor decides, as for a failed restart. */
-  private migrateRestoreFailed(cell: Cell, err: unknown): void {
-    const failure = new ActorInitError(cell.moduleUrl, { cause: toError(err) });
-    this.system.failure({ actor: cell.ref, error: failure, phase: 'restart' });
-    const waiters = cell.arriving?.done ?? [];
-    if (cell.arriving !== undefined) this.mergeArrived(cell, cell.arriving.forwarded);
-    cell.arriving = undefined;
-    cell.started = true;
-    cell.setMigrating(false);
-    Atomics.store(this.dir.state, cell.slot, kAlive);
-    this.reportToSupervisor(cell, failure);
-    for (const resolve of waiters) resolve();
-  }
-
-  private arrive(
-    cell: Cell,
-    moved: {
-      args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; restarts: number; delivery: Delivery;
-      stopRequested?: boolean;
-    },
-    state: unknown,
-  ): void {
-    if (cell.arriving === undefined) return;
-    const slot = cell.slot;
-    cell.state = state;
-    cell.args = moved.args;
-    // Union with what was registered here while it was on its way.
-    for (const w of moved.watchers) (cell.watchers ??= new Set()).add(w);
-    for (const w of moved.watching) (cell.watching ??= new Set()).add(w);
-    for (const c of moved.children) (cell.children ??= new Set()).add(c);
-    cell.restarts = moved.restarts;
-    cell.delivery = moved.delivery;
-    this.mergeArrived(cell, cell.arriving.forwarded);
-    const waiters = cell.arriving.done;
-    cell.arriving = undefined;
-    cell.started = true;
-    Atomics.store(this.dir.state, slot, kAlive);
-    cell.setSuspended(moved.suspended);
-    cell.setMigrating(false);
-    if (moved.stopRequested || cell.stopRequested) {
-      // Asked to stop while it moved: it stops here, now that it has arrived.
-      cell.stopRequested = false;
-      this.requestStop(cell);
-    } else this.reschedule(cell);
-    for (const resolve of waiters) resolve();
-  }
-
-  /** Forwarded messages (sent before the switch) go first, then what came here directly. */
-  private mergeArrived(cell: Cell, forwarded: Mailbox): void {
-    const direct = cell.mailbox;
-    while (direct.length > 0) {
-      const at = direct.peekIndex();
-      forwarded.push(direct.msgAt(at), direct.senderAt(at), direct.replyTagAt(at), direct.journalAt(at));
-      direct.drop();
-    }
-    cell.mailbox = forwarded;
-  }
-
-  private inTurnSync<T>(cell: Cell, fn: () => T): T {
-    const previous = this.current;
-    this.current = cell;
-    try {
-      return fn();
-    } finally {
-      this.current = previous;
-    }
   }
 
   // ------------------------------------------------------------ checkpoints

@@ -70,8 +70,8 @@ class WorkerSystem implements SystemHandler {
       return ep.threadCrashed(payload.endpoint as number, payload.consumed as number[], payload.lost as number[], payload.replayed as number[]);
     }
     if (op === 'decideCrash') return ep.crashDecision(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
-    if (op === 'migrateFence') return ep.migrateFence(payload.slot as number, payload.gen as number);
-    if (op === 'migrateDone') return ep.migrateDone(payload.slot as number, payload.gen as number, payload.move as Uint8Array);
+    if (op === 'migrateFence') return ep.migration.fence(payload.slot as number, payload.gen as number);
+    if (op === 'migrateDone') return ep.migration.done(payload.slot as number, payload.gen as number, payload.move as Uint8Array);
     if (op === 'childFailed') return ep.childFailed(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
     if (op === 'supervise') {
       return ep.supervise(payload.ref as ActorRef, payload.directive as Directive, payload.error as Error, payload.delayMs as number);
@@ -139,32 +139,32 @@ export default async function host(task: HostTask): Promise<HostResult> {
       }
       case 'migratePrepare': {
         const ep = attached();
-        const moving = await ep.migratePrepare(new ActorRef(task.slot, task.gen, undefined, ep));
+        const moving = await ep.migration.prepare(new ActorRef(task.slot, task.gen, undefined, ep));
         return { ok: true, moving };
       }
       case 'migrateCancel': {
         const ep = attached();
-        ep.migrateCancel(new ActorRef(task.slot, task.gen, undefined, ep));
+        ep.migration.cancel(new ActorRef(task.slot, task.gen, undefined, ep));
         return { ok: true };
       }
       case 'migrateIn': {
         const ep = attached();
         const parent = task.parent === undefined ? undefined : new ActorRef(task.parent.slot, task.parent.gen, undefined, ep);
-        await ep.migrateIn(task.slot, task.gen, task.module, task.name, parent);
+        await ep.migration.incoming(task.slot, task.gen, task.module, task.name, parent);
         return { ok: true };
       }
       case 'migrateArrived': {
         const ep = attached();
-        await ep.migrateArrived(new ActorRef(task.slot, task.gen, undefined, ep));
+        await ep.migration.arrived(new ActorRef(task.slot, task.gen, undefined, ep));
         return { ok: true };
       }
       case 'migrateOut': {
         const ep = attached();
-        await ep.migrateOut(new ActorRef(task.slot, task.gen, undefined, ep), task.to, task.fences);
+        await ep.migration.out(new ActorRef(task.slot, task.gen, undefined, ep), task.to, task.fences);
         return { ok: true };
       }
       case 'fence': {
-        attached().sendFence(task.old, task.slot, task.gen);
+        attached().migration.sendFence(task.old, task.slot, task.gen);
         return { ok: true };
       }
       case 'checkpoint': {

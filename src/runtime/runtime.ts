@@ -733,13 +733,13 @@ export class Runtime {
     // 4. Every other endpoint fences its ring to the old thread; then the old
     //    thread forwards what it holds, in order, and the move.
     const out = this.runRouted({ op: 'migrateOut', ...key, to, fences: this.threads }, { endpoint: from });
-    this.endpoint.sendFence(from, ref.slot, ref.gen);
+    this.endpoint.migration.sendFence(from, ref.slot, ref.gen);
     const fences: Array<Promise<HostResult>> = [];
     for (let e = 1; e <= this.threads; e++) {
       if (e !== from && !this.down.has(e)) fences.push(this.runRouted({ op: 'fence', ...key, old: from }, { endpoint: e }));
     }
     // A down thread sends nothing: its fence is given for it.
-    for (const e of this.down) if (e !== from) this.endpoint.sendFence(from, ref.slot, ref.gen);
+    for (const e of this.down) if (e !== from) this.endpoint.migration.sendFence(from, ref.slot, ref.gen);
     for (const result of await Promise.all([out, ...fences, arrived])) this.unwrap(result);
   }
 

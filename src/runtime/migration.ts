@@ -1,0 +1,288 @@
+/**
+ * Migration: moving a live actor, with its state, between pool threads
+ * (`rt.migrate`), without losing or reordering a message. This is the
+ * thread-side half; `Runtime.migrate` drives it from the main thread:
+ *
+ *
+ *   1. prepare, on the old thread: the actor is held between two
+ *      messages (after its running async handler) and what moves is encoded
+ *      (state, or its snapshot; args; watchers; children). Nothing has
+ *      changed yet if this fails.
+ *   2. incoming, on the new thread: a cell that takes messages but does
+ *      not run them.
+ *   3. the directory's thread column switches: new sends go to the new thread.
+ *   4. out, on the old thread, and a fence from every other endpoint
+ *      through its ring to the old thread: once all fences are in, every
+ *      message sent before the switch has reached the old thread.
+ *   5. the old thread forwards its mailbox, in order, then the encoded move,
+ *      through its ring to the new thread, and forgets the actor.
+ *   6. the new thread puts the forwarded messages before those sent to it
+ *      directly, rebuilds the state, and runs the actor.
+ * Per sender, every message sent before the switch precedes every message
+ * sent after it: nothing is lost or reordered, and refs never change.
+ */
+import { ActorContext } from '../actors/context.js';
+import { Cell } from '../actors/cell.js';
+import { Mailbox } from '../actors/mailbox.js';
+import { ActorRef } from '../actors/ref.js';
+import { decode, encode } from './codec.js';
+import { kAlive } from './directory.js';
+import type { Endpoint } from './endpoint.js';
+import { ActorInitError, ActorStoppedError, MigrationError, toError } from './errors.js';
+import { loadModule, loadedModule } from './modules.js';
+import type { Delivery } from './options.js';
+
+export class Migration {
+  constructor(private readonly ep: Endpoint) {}
+
+  /** Step 1, old thread. Resolves with what the new thread needs to make its cell. */
+  async prepare(ref: ActorRef): Promise<{ module: string; name: string | undefined; parent: { slot: number; gen: number } | undefined }> {
+    const cell = this.ep.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.stopped) throw this.ep.stoppedError(ref);
+    if (cell.migrating) throw new MigrationError(ref.toString(), 'it is already migrating');
+    if (!cell.started) throw new MigrationError(ref.toString(), 'it has not finished starting');
+    if (cell.failed || cell.restarting || cell.restartTimer !== undefined || cell.restartSoon || cell.pendingRestart !== undefined) {
+      throw new MigrationError(ref.toString(), 'it failed and waits for its supervisor, or is restarting');
+    }
+    if (cell.stopRequested) throw this.ep.stoppedError(ref);
+    cell.setMigrating(true);
+    while (cell.busy) await new Promise<void>((resolve) => (cell.idleWaiters ??= []).push(resolve));
+    try {
+      if (cell.stopped || cell.stopRequested) throw this.ep.stoppedError(ref);
+      const bytes = this.encodeMove(cell);
+      cell.move = { bytes, to: -1, fences: 0, done: undefined };
+      const parent = cell.parent === undefined ? undefined : { slot: cell.parent.slot, gen: cell.parent.gen };
+      return { module: cell.moduleUrl, name: cell.ref.name, parent };
+    } catch (err) {
+      cell.setMigrating(false);
+      this.ep.reschedule(cell);
+      if (err instanceof ActorStoppedError) throw err;
+      throw new MigrationError(ref.toString(), `what moves cannot cross threads (${(err as Error).message})`, { cause: err });
+    }
+  }
+
+  /** What moves with an actor, encoded. Throws when it cannot cross threads. */
+  private encodeMove(cell: Cell): Uint8Array {
+    const def = cell.def;
+    return encode(
+      {
+        state: def.snapshot !== undefined ? def.snapshot(cell.state) : cell.state,
+        args: cell.args,
+        watchers: [...(cell.watchers ?? [])],
+        watching: [...(cell.watching ?? [])],
+        children: [...(cell.children ?? [])],
+        suspended: cell.suspended,
+        restarts: cell.restarts,
+        delivery: cell.delivery,
+        stopRequested: cell.stopRequested,
+      },
+      'state',
+    );
+  }
+
+  /** Undoes step 1 when a later step could not start. */
+  cancel(ref: ActorRef): void {
+    const cell = this.ep.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.move === undefined) return;
+    cell.move = undefined;
+    cell.setMigrating(false);
+    this.ep.reschedule(cell);
+  }
+
+  /** Step 2, new thread: a cell that queues what arrives. Resolves once it is registered. */
+  async incoming(slot: number, gen: number, moduleUrl: string, name: string | undefined, parent: ActorRef | undefined): Promise<void> {
+    const def = loadedModule(moduleUrl) ?? (await loadModule(moduleUrl));
+    const ref = new ActorRef(slot, gen, name, this.ep);
+    const cell = new Cell(slot, gen, def, ref, moduleUrl, parent, this.ep.dir.capacity[slot], this.ep.dir.policy[slot]);
+    cell.ctx = new ActorContext(cell, this.ep);
+    cell.setMigrating(true);
+    cell.arriving = { forwarded: new Mailbox(), done: [] };
+    this.ep.cells[slot] = cell;
+    this.ep.transport.addLoad(this.ep.index, 1);
+  }
+
+  /** Step 6's waiter: resolves when the actor runs here. */
+  arrived(ref: ActorRef): Promise<void> {
+    const cell = this.ep.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.arriving === undefined) return Promise.resolve();
+    return new Promise((resolve) => cell.arriving?.done.push(resolve));
+  }
+
+  /** Step 4, old thread: the destination is known; forwards once every fence is in. Resolves when forwarded. */
+  out(ref: ActorRef, to: number, fences: number): Promise<void> {
+    const cell = this.ep.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.move === undefined) {
+      return Promise.reject(new MigrationError(ref.toString(), 'it is not prepared to migrate'));
+    }
+    const move = cell.move;
+    move.to = to;
+    move.fences += fences; // fences that arrived early counted down from 0
+    return new Promise((resolve) => {
+      move.done = resolve;
+      this.maybeForward(cell);
+    });
+  }
+
+  /** A fence from another endpoint reached this (old) thread. */
+  fence(slot: number, gen: number): void {
+    const cell = this.ep.cells[slot];
+    if (cell === undefined || cell.gen !== gen || cell.move === undefined) return;
+    cell.move.fences--;
+    this.maybeForward(cell);
+  }
+
+  /** Asks this endpoint to send a fence for (slot, gen) through its ring to `old`. */
+  sendFence(old: number, slot: number, gen: number): void {
+    this.ep.notify(old, 'migrateFence', { slot, gen });
+  }
+
+  /** Step 5, old thread. */
+  private maybeForward(cell: Cell): void {
+    const move = cell.move;
+    if (move === undefined || move.to < 0 || move.fences > 0 || move.done === undefined) return;
+    const to = move.to;
+    const mailbox = cell.mailbox;
+    while (mailbox.length > 0) {
+      const at = mailbox.peekIndex();
+      const msg = mailbox.msgAt(at);
+      const sender = mailbox.senderAt(at);
+      const replyTag = mailbox.replyTagAt(at);
+      const entry = mailbox.journalAt(at);
+      mailbox.drop();
+      try {
+        this.ep.forward(to, cell, msg, sender, replyTag);
+      } catch (err) {
+        // A same-thread message that cannot be encoded cannot move: a dead letter.
+        this.ep.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
+        this.ep.dropMessage(cell.ref, cell, msg, sender, replyTag, 'stopped');
+      }
+      this.ep.finishEntry(entry);
+    }
+    // Encoded again now: watches or children added since the prepare come along
+    // (the state cannot have changed: the actor was held).
+    let bytes = move.bytes;
+    try {
+      bytes = this.encodeMove(cell);
+    } catch {
+      // Checked at the prepare; keep what was encoded then.
+    }
+    this.ep.notify(to, 'migrateDone', { slot: cell.slot, gen: cell.gen, move: bytes });
+    // rt.stop calls that waited here: the stop happens there, after the arrival.
+    if (cell.stopWaiters !== undefined) {
+      for (const resolve of cell.stopWaiters) {
+        this.ep.request(to, 'stop', { ref: cell.ref }).then(() => resolve(), () => resolve());
+      }
+      cell.stopWaiters = undefined;
+    }
+    // Forget it here: timers do not move (they are cancelled), the slot and
+    // what it owns in the pool stay as they are.
+    if (cell.timers !== undefined) for (const timer of cell.timers) clearTimeout(timer);
+    cell.timers = undefined;
+    if (cell.restartTimer !== undefined) clearTimeout(cell.restartTimer);
+    cell.move = undefined;
+    cell.completed = true;
+    if (this.ep.cells[cell.slot] === cell) this.ep.cells[cell.slot] = undefined;
+    this.ep.transport.addLoad(this.ep.index, -1);
+    move.done();
+  }
+
+  /** Step 6, new thread: the move arrived after every forwarded message. */
+  done(slot: number, gen: number, bytes: Uint8Array): void {
+    const cell = this.ep.cells[slot];
+    if (cell === undefined || cell.gen !== gen || cell.arriving === undefined) return;
+    const moved = decode(bytes) as {
+      state: unknown; args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; restarts: number;
+      delivery: Delivery; stopRequested?: boolean;
+    };
+    const def = cell.def;
+    let state: unknown = moved.state;
+    if (def.restore !== undefined) {
+      try {
+        state = this.inTurnSync(cell, () => def.restore?.(moved.state, moved.args, cell.ctx));
+      } catch (err) {
+        this.restoreFailed(cell, err);
+        return;
+      }
+    }
+    if (isThenable(state)) {
+      state.then(
+        (resolved) => this.arrive(cell, moved, resolved),
+        (err: unknown) => this.restoreFailed(cell, err),
+      );
+      return;
+    }
+    this.arrive(cell, moved, state);
+  }
+
+  /** restore failed on arrival: the actor's supervisor decides, as for a failed restart. */
+  private restoreFailed(cell: Cell, err: unknown): void {
+    const failure = new ActorInitError(cell.moduleUrl, { cause: toError(err) });
+    this.ep.system.failure({ actor: cell.ref, error: failure, phase: 'restart' });
+    const waiters = cell.arriving?.done ?? [];
+    if (cell.arriving !== undefined) this.mergeArrived(cell, cell.arriving.forwarded);
+    cell.arriving = undefined;
+    cell.started = true;
+    cell.setMigrating(false);
+    Atomics.store(this.ep.dir.state, cell.slot, kAlive);
+    this.ep.reportToSupervisor(cell, failure);
+    for (const resolve of waiters) resolve();
+  }
+
+  private arrive(
+    cell: Cell,
+    moved: {
+      args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; restarts: number; delivery: Delivery;
+      stopRequested?: boolean;
+    },
+    state: unknown,
+  ): void {
+    if (cell.arriving === undefined) return;
+    const slot = cell.slot;
+    cell.state = state;
+    cell.args = moved.args;
+    // Union with what was registered here while it was on its way.
+    for (const w of moved.watchers) (cell.watchers ??= new Set()).add(w);
+    for (const w of moved.watching) (cell.watching ??= new Set()).add(w);
+    for (const c of moved.children) (cell.children ??= new Set()).add(c);
+    cell.restarts = moved.restarts;
+    cell.delivery = moved.delivery;
+    this.mergeArrived(cell, cell.arriving.forwarded);
+    const waiters = cell.arriving.done;
+    cell.arriving = undefined;
+    cell.started = true;
+    Atomics.store(this.ep.dir.state, slot, kAlive);
+    cell.setSuspended(moved.suspended);
+    cell.setMigrating(false);
+    if (moved.stopRequested || cell.stopRequested) {
+      // Asked to stop while it moved: it stops here, now that it has arrived.
+      cell.stopRequested = false;
+      this.ep.requestStop(cell);
+    } else this.ep.reschedule(cell);
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Forwarded messages (sent before the switch) go first, then what came here directly. */
+  private mergeArrived(cell: Cell, forwarded: Mailbox): void {
+    const direct = cell.mailbox;
+    while (direct.length > 0) {
+      const at = direct.peekIndex();
+      forwarded.push(direct.msgAt(at), direct.senderAt(at), direct.replyTagAt(at), direct.journalAt(at));
+      direct.drop();
+    }
+    cell.mailbox = forwarded;
+  }
+
+  private inTurnSync<T>(cell: Cell, fn: () => T): T {
+    const previous = this.ep.current;
+    this.ep.current = cell;
+    try {
+      return fn();
+    } finally {
+      this.ep.current = previous;
+    }
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
+}
