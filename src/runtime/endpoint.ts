@@ -24,16 +24,15 @@
  */
 import { ActorContext, type ContextHost, type DeferredReply, type Timer } from '../actors/context.js';
 import { Cell } from '../actors/cell.js';
-import { kStrategy, type ActorDefinition } from '../actors/define.js';
-import { SupervisorState, defaultStrategy, type Decision, type Directive, type StrategyKind } from '../actors/supervision.js';
-import { Mailbox, kNoReply, kReplyStride } from '../actors/mailbox.js';
+import type { ActorDefinition } from '../actors/define.js';
+import { kNoReply, kReplyStride } from '../actors/mailbox.js';
 import { ActorRef, checkAskOptions, setDecodingHost, type AskOptions, type RefHost, type TellOptions } from '../actors/ref.js';
 import { Reader, Writer, decode, decodeValue, encode, encodeValue } from './codec.js';
 import {
   Directory, kAlive, kPolicyDropNewest, kPolicyDropOldest, kStopping, overflowPolicies, type DirectoryShared, type OverflowPolicy,
 } from './directory.js';
 import {
-  ActorCrashedError, ActorInitError, ActorModuleError, EscalatedError, HandlerTimeoutError, MigrationError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
+  ActorCrashedError, ActorInitError, HandlerTimeoutError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
   InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, describeValue, toError,
 } from './errors.js';
 import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
@@ -41,6 +40,7 @@ import { resolveSpawnOptions, type Delivery, type SpawnOptions } from './options
 import { Transport, type TransportShared } from './transport.js';
 import { Journal } from './journal.js';
 import { Migration } from './migration.js';
+import { Supervisor } from './supervisor.js';
 import { MemoryContext } from '../memory/context.js';
 import { RegionHandle } from '../memory/handle.js';
 import type { PoolShared } from '../memory/layout.js';
@@ -157,6 +157,8 @@ export class Endpoint implements RefHost, ContextHost {
   /** performance.now() when this endpoint last parked, 0 when it is not parked. */
   private parkedAt = 0;
   current: Cell | undefined = undefined;
+  /** Failures, directives and restarts of the actors here. */
+  readonly supervisor = new Supervisor(this);
   /** Moving actors between threads (rt.migrate). */
   readonly migration = new Migration(this);
   /** This thread's journal of taken cross-thread messages (workers, unless journalBytes is 0). */
@@ -936,7 +938,7 @@ export class Endpoint implements RefHost, ContextHost {
     if (cell.pendingRestart !== undefined && !cell.stopRequested) {
       const pending = cell.pendingRestart;
       cell.pendingRestart = undefined;
-      void this.restart(cell, pending.error);
+      void this.supervisor.restart(cell, pending.error);
     }
     if (cell.stopRequested) {
       if (!cell.stopped) this.finishStop(cell);
@@ -995,229 +997,7 @@ export class Endpoint implements RefHost, ContextHost {
     const error = toError(thrown);
     if (replyTag !== kNoReply) this.reply(replyTag, error, true);
     this.system.failure({ actor: cell.ref, error, phase: 'receive' });
-    this.reportToSupervisor(cell, error);
-  }
-
-  // ------------------------------------------------------------ supervision
-
-  /**
-   * A handler of `cell` failed: it handles nothing more (its mailbox keeps
-   * filling, up to its bound) until its supervisor's directive arrives. The
-   * supervisor is its parent, on whichever thread, or the root supervisor on
-   * the main thread.
-   */
-  reportToSupervisor(cell: Cell, error: Error): void {
-    if (cell.stopped || cell.stopRequested || this.closed) return;
-    cell.setFailed(true);
-    const parent = cell.parent;
-    if (parent === undefined) {
-      this.sendFailure(0, undefined, cell.ref, error);
-      return;
-    }
-    if (!this.dir.isLive(parent.slot, parent.gen)) {
-      // Its supervisor is gone (it is stopping too): nothing can restart it.
-      this.stopForFailure(cell);
-      return;
-    }
-    const thread = Atomics.load(this.dir.thread, parent.slot);
-    if (thread === this.index) queueMicrotask(() => this.childFailed(parent, cell.ref, error));
-    else this.sendFailure(thread, parent, cell.ref, error);
-  }
-
-  private sendFailure(thread: number, supervisor: ActorRef | undefined, child: ActorRef, error: Error): void {
-    try {
-      this.notify(thread, 'childFailed', { supervisor, child, error });
-    } catch {
-      // The error does not cross threads as it is (a property the codec
-      // cannot carry): its supervisor gets its name and message.
-      const plain = new Error(`${error.name}: ${error.message}`);
-      this.notify(thread, 'childFailed', { supervisor, child, error: plain });
-    }
-  }
-
-  /** Supervisor side, on the parent's thread: decides, and sends the directive. */
-  childFailed(supervisor: ActorRef, child: ActorRef, error: Error): void {
-    const cell = this.cells[supervisor.slot];
-    if ((cell === undefined || cell.gen !== supervisor.gen) && this.dir.isLive(supervisor.slot, supervisor.gen)) {
-      const thread = Atomics.load(this.dir.thread, supervisor.slot);
-      // The supervisor moved (rt.migrate): follow it.
-      if (thread !== this.index) {
-        this.sendFailure(thread, supervisor, child, error);
-        return;
-      }
-    }
-    if (cell === undefined || cell.gen !== supervisor.gen || cell.stopped) {
-      void this.superviseRef(child, 'stop', error, 0);
-      return;
-    }
-    const state = (cell.supervision ??= new SupervisorState(cell.def[kStrategy] ?? defaultStrategy));
-    const decision = state.decide(child.toString(), error, child);
-    const siblings = cell.children === undefined ? [child] : [...cell.children];
-    this.applyDecision(decision, (cell.def[kStrategy] ?? defaultStrategy).strategy, child, siblings, error, (escalated) => {
-      (cell.escalated ??= new Set()).add(child);
-      this.reportToSupervisor(cell, escalated);
-    });
-  }
-
-  /**
-   * Carries out a supervisor's decision on `failed` and, per the strategy,
-   * its siblings (`children`, in start order). Used by parents here and by
-   * the root supervisor on the main thread.
-   */
-  applyDecision(
-    decision: Decision, strategy: StrategyKind, failed: ActorRef, children: ActorRef[], error: Error, escalate: (error: Error) => void,
-  ): void {
-    const { directive } = decision;
-    if (directive === 'resume') {
-      void this.superviseRef(failed, 'resume', error, 0);
-      return;
-    }
-    if (directive === 'escalate') {
-      escalate(decision.reason === undefined ? error : new EscalatedError(failed.toString(), decision.reason, { cause: error }));
-      return;
-    }
-    let targets = [failed];
-    if (strategy === 'one-for-all') targets = children.some((c) => c.equals(failed)) ? children : [...children, failed];
-    else if (strategy === 'rest-for-one') {
-      const at = children.findIndex((c) => c.equals(failed));
-      targets = at < 0 ? [failed] : children.slice(at);
-    }
-    for (const target of targets) void this.superviseRef(target, directive, error, directive === 'restart' ? decision.delayMs : 0);
-  }
-
-  /** Sends a directive to the actor `ref` names, on its thread. */
-  superviseRef(ref: ActorRef, directive: Directive, error: Error, delayMs: number): Promise<void> {
-    if (!this.dir.isLive(ref.slot, ref.gen)) return Promise.resolve();
-    const thread = Atomics.load(this.dir.thread, ref.slot);
-    if (thread !== this.index) {
-      try {
-        this.notify(thread, 'supervise', { ref, directive, error, delayMs });
-      } catch {
-        // The error does not cross threads as it is: the child gets its name and message.
-        this.notify(thread, 'supervise', { ref, directive, error: new Error(`${error.name}: ${error.message}`), delayMs });
-      }
-      return Promise.resolve();
-    }
-    this.supervise(ref, directive, error, delayMs);
-    return Promise.resolve();
-  }
-
-  /** Child side: carries out a directive on an actor of this thread. */
-  supervise(ref: ActorRef, directive: Directive, error: Error, delayMs: number): void {
-    const cell = this.cells[ref.slot];
-    if ((cell === undefined || cell.gen !== ref.gen) && this.dir.isLive(ref.slot, ref.gen) && Atomics.load(this.dir.thread, ref.slot) !== this.index) {
-      void this.superviseRef(ref, directive, error, delayMs); // it moved (rt.migrate): follow it
-      return;
-    }
-    if (cell === undefined || cell.gen !== ref.gen || cell.stopped) return;
-    switch (directive) {
-      case 'resume':
-        cell.setFailed(false);
-        if (cell.escalated !== undefined) {
-          for (const child of cell.escalated) void this.superviseRef(child, 'resume', error, 0);
-          cell.escalated = undefined;
-        }
-        this.reschedule(cell);
-        return;
-      case 'stop':
-        this.stopForFailure(cell);
-        return;
-      case 'restart':
-        cell.setFailed(true);
-        if (cell.restartTimer !== undefined || cell.restartSoon) return; // one restart is already on its way
-        if (delayMs <= 0) {
-          // setTimeout(0) waits at least a millisecond; a restart without backoff should not.
-          cell.restartSoon = true;
-          setImmediate(() => {
-            cell.restartSoon = false;
-            void this.restart(cell, error);
-          });
-          return;
-        }
-        cell.restartTimer = setTimeout(() => {
-          cell.restartTimer = undefined;
-          void this.restart(cell, error);
-        }, delayMs);
-        return;
-      default:
-        // 'escalate' is the supervisor's own business; it never reaches a child.
-        return;
-    }
-  }
-
-  private stopForFailure(cell: Cell): void {
-    cell.terminationReason ??= 'failed';
-    this.requestStop(cell);
-  }
-
-  /**
-   * Restarts an actor in place: same ref, same mailbox (the message that
-   * failed is not retried). Its children are stopped, its timers cancelled,
-   * its signal aborted, what it owned in the pool freed; `preRestart` (or
-   * `postStop`) runs on the old state, then the state is rebuilt by
-   * `restore` from the last checkpoint, or by `init`; then `postRestart` (or
-   * `preStart`). A failure while rebuilding goes to the supervisor again.
-   */
-  private async restart(cell: Cell, error: Error): Promise<void> {
-    if (cell.stopped || cell.stopRequested || cell.completed || cell.restarting) return;
-    if (cell.busy) {
-      cell.pendingRestart = { error };
-      return;
-    }
-    cell.restarting = true;
-    try {
-      await this.restartNow(cell, error);
-    } finally {
-      cell.restarting = false;
-    }
-  }
-
-  private async restartNow(cell: Cell, error: Error): Promise<void> {
-    cell.setFailed(true);
-    this.stopChildren(cell);
-    cell.escalated = undefined;
-    if (cell.timers !== undefined) {
-      for (const timer of cell.timers) clearTimeout(timer);
-      cell.timers.clear();
-    }
-    cell.abort?.abort();
-    cell.abort = undefined;
-    const def = cell.def;
-    try {
-      if (def.preRestart !== undefined) await def.preRestart(cell.state, error, cell.ctx);
-      else if (def.postStop !== undefined) await def.postStop(cell.state, cell.ctx);
-    } catch (err) {
-      this.system.failure({ actor: cell.ref, error: toError(err), phase: 'preRestart' });
-    }
-    if (cell.stopped || cell.stopRequested) return;
-    this.pool.reclaim({ slot: cell.slot, gen: cell.gen });
-    cell.memory = undefined;
-    let state: unknown;
-    try {
-      state = await this.rebuild(cell);
-      if (cell.stopped || cell.stopRequested) return;
-      if (def.postRestart !== undefined) await this.inTurn(cell, () => def.postRestart?.(state, error, cell.ctx));
-      else if (def.preStart !== undefined) await this.inTurn(cell, () => def.preStart?.(state, cell.ctx));
-    } catch (err) {
-      const failure = new ActorInitError(cell.moduleUrl, { cause: toError(err) });
-      this.system.failure({ actor: cell.ref, error: failure, phase: 'restart' });
-      this.reportToSupervisor(cell, failure);
-      return;
-    }
-    cell.state = state;
-    cell.restarts++;
-    cell.sinceCheckpoint = 0;
-    cell.setFailed(false);
-    this.reschedule(cell);
-  }
-
-  /** A new state for `cell`: restored from its last checkpoint, else made by `init`. */
-  private rebuild(cell: Cell): Promise<unknown> {
-    const def = cell.def;
-    const at = def.restore === undefined ? undefined : this.dir.checkpoint(cell.slot);
-    if (at === undefined || def.restore === undefined) return this.inTurn(cell, () => def.init(cell.args, cell.ctx));
-    const data = decode(this.pool.carrierView(new RegionHandle(at.region, at.gen, at.length, 0, 0)).slice());
-    return this.inTurn(cell, () => def.restore?.(data, cell.args, cell.ctx));
+    this.supervisor.report(cell, error);
   }
 
   // --------------------------------------------------------- crash recovery
@@ -1281,32 +1061,7 @@ export class Endpoint implements RefHost, ContextHost {
     return count;
   }
 
-  /**
-   * Supervisor side of a crash: the child (on a thread that died) is to be
-   * brought back or not. Returns the directive for it: resume means restart
-   * (its heap state is gone); escalate fails this supervisor and stops the child.
-   */
-  crashDecision(supervisor: ActorRef, child: ActorRef, error: Error): Directive {
-    const cell = this.cells[supervisor.slot];
-    if (cell === undefined || cell.gen !== supervisor.gen || cell.stopped) return 'stop';
-    const state = (cell.supervision ??= new SupervisorState(cell.def[kStrategy] ?? defaultStrategy));
-    const decision = state.decide(child.toString(), error, child);
-    if (decision.directive === 'escalate') {
-      this.reportToSupervisor(cell, decision.reason === undefined ? error : new EscalatedError(child.toString(), decision.reason, { cause: error }));
-      return 'stop';
-    }
-    const directive = decision.directive === 'resume' ? 'restart' : decision.directive;
-    // one-for-all / rest-for-one: the crashed child's siblings get the same
-    // directive (the crashed one itself is brought back, or not, by the caller).
-    const strategy = (cell.def[kStrategy] ?? defaultStrategy).strategy;
-    if (strategy !== 'one-for-one' && cell.children !== undefined) {
-      const children = [...cell.children];
-      const at = children.findIndex((c) => c.equals(child));
-      const siblings = strategy === 'one-for-all' ? children : at < 0 ? [] : children.slice(at + 1);
-      for (const sibling of siblings) if (!sibling.equals(child)) void this.superviseRef(sibling, directive, error, 0);
-    }
-    return directive;
-  }
+
 
   /** @internal Sends one mailbox entry of a migrating actor to its new thread (a kForward frame). */
   forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
@@ -1414,7 +1169,7 @@ export class Endpoint implements RefHost, ContextHost {
   }
 
   /** Runs `fn` as `cell` (ctx.self, spawn parent, memory owner), awaiting what it returns. */
-  private inTurn<T>(cell: Cell, fn: () => T | Promise<T>): Promise<T> {
+  inTurn<T>(cell: Cell, fn: () => T | Promise<T>): Promise<T> {
     const previous = this.current;
     this.current = cell;
     try {
@@ -1732,7 +1487,7 @@ export class Endpoint implements RefHost, ContextHost {
     });
   }
 
-  private stopChildren(cell: Cell): void {
+  stopChildren(cell: Cell): void {
     if (cell.children === undefined) return;
     for (const child of cell.children) void this.stopRef(child).catch(() => undefined);
     cell.children.clear();

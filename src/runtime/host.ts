@@ -69,12 +69,12 @@ class WorkerSystem implements SystemHandler {
     if (op === 'threadCrashed') {
       return ep.threadCrashed(payload.endpoint as number, payload.consumed as number[], payload.lost as number[], payload.replayed as number[]);
     }
-    if (op === 'decideCrash') return ep.crashDecision(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
+    if (op === 'decideCrash') return ep.supervisor.crashDecision(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
     if (op === 'migrateFence') return ep.migration.fence(payload.slot as number, payload.gen as number);
     if (op === 'migrateDone') return ep.migration.done(payload.slot as number, payload.gen as number, payload.move as Uint8Array);
-    if (op === 'childFailed') return ep.childFailed(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
+    if (op === 'childFailed') return ep.supervisor.childFailed(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
     if (op === 'supervise') {
-      return ep.supervise(payload.ref as ActorRef, payload.directive as Directive, payload.error as Error, payload.delayMs as number);
+      return ep.supervisor.supervise(payload.ref as ActorRef, payload.directive as Directive, payload.error as Error, payload.delayMs as number);
     }
     throw new Error(`unknown control request ${JSON.stringify(op)} on a worker`);
   }

@@ -224,7 +224,7 @@ export class Migration {
     cell.started = true;
     cell.setMigrating(false);
     Atomics.store(this.ep.dir.state, cell.slot, kAlive);
-    this.ep.reportToSupervisor(cell, failure);
+    this.ep.supervisor.report(cell, failure);
     for (const resolve of waiters) resolve();
   }
 

@@ -522,9 +522,9 @@ export class Runtime {
     if (this.closing) return;
     for (const ref of this.topLevel) if (!this.directory.isLive(ref.slot, ref.gen)) this.topLevel.delete(ref);
     const decision = this.rootSupervision.decide(child.toString(), error, child);
-    this.endpoint.applyDecision(decision, this.options.supervisor.strategy, child, [...this.topLevel], error, (escalated) => {
+    this.endpoint.supervisor.applyDecision(decision, this.options.supervisor.strategy, child, [...this.topLevel], error, (escalated) => {
       this.failures.publish({ actor: child, error: escalated, phase: 'escalated' });
-      void this.endpoint.superviseRef(child, 'stop', escalated, 0);
+      void this.endpoint.supervisor.superviseRef(child, 'stop', escalated, 0);
     });
   }
 
