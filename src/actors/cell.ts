@@ -44,8 +44,6 @@ export class Cell {
   held = false;
   /** The spawn arguments, passed to `init` again on a restart. */
   args: unknown;
-  /** Restarts so far (stats and tests). */
-  restarts = 0;
   /** A restart asked for while an async handler ran: done when it settles. */
   pendingRestart: { error: Error } | undefined;
   restartTimer: NodeJS.Timeout | undefined;
@@ -102,19 +100,24 @@ export class Cell {
     this.policy = policy;
   }
 
+  // `held` is kept, not computed, because the scheduler reads it per message.
   setSuspended(value: boolean): void {
     this.suspended = value;
-    this.held = value || this.failed || this.migrating;
+    this.updateHeld();
   }
 
   setMigrating(value: boolean): void {
     this.migrating = value;
-    this.held = value || this.suspended || this.failed;
+    this.updateHeld();
   }
 
   setFailed(value: boolean): void {
     this.failed = value;
-    this.held = value || this.suspended || this.migrating;
+    this.updateHeld();
+  }
+
+  private updateHeld(): void {
+    this.held = this.suspended || this.failed || this.migrating;
   }
 
   addTimer(timer: NodeJS.Timeout): void {

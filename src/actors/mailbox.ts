@@ -47,6 +47,23 @@ export class Mailbox {
     return this.items[index + 3] as number;
   }
 
+  /**
+   * Takes every entry, oldest first, handing each to `visit` (for the cold
+   * paths: stop, forwarding on a migration). The scheduler's hot loop reads
+   * entries in place instead, with no callback.
+   */
+  takeEach(visit: (msg: unknown, sender: ActorRef | undefined, replyTag: number, journal: number) => void): void {
+    while (this.length > 0) {
+      const at = this.head * 4;
+      const msg = this.items[at];
+      const sender = this.items[at + 1] as ActorRef | undefined;
+      const replyTag = this.items[at + 2] as number;
+      const journal = this.items[at + 3] as number;
+      this.drop();
+      visit(msg, sender, replyTag, journal);
+    }
+  }
+
   /** Removes the oldest entry (clearing references so they can be collected). */
   drop(): void {
     const at = this.head * 4;

@@ -172,9 +172,4 @@ export class SupervisorState {
     const base = Math.min(b.maxMs, b.minMs * 2 ** Math.min(previous, 52));
     return base * (1 + this.random() * b.randomFactor);
   }
-
-  /** Forgets a child that stopped. */
-  forget(key: string): void {
-    this.restarts.delete(key);
-  }
 }

@@ -58,9 +58,6 @@ const kCarried = 6;
 const kForward = 7;
 /** onFrame's `pre` when the transport did not journal the message. */
 const kJournalHere = -2;
-/** @internal Frame kinds the main thread reads in a dead thread's journal. */
-export const kAskFrame = kAsk;
-export const kCarriedFrame = kCarried;
 
 const kOk = 0;
 const kFull = 1;
@@ -128,8 +125,8 @@ interface PendingAsk {
   /** The endpoint the request went to through a ring (-1: none), and its sequence number on that ring. */
   target?: number;
   seq?: number;
-  /** Whom it asked, for the error if that thread dies. */
-  actor?: string;
+  /** Whom it asked (an ask's ref, a control request's op), named in the error only if that thread dies. */
+  actor?: ActorRef | string;
 }
 
 export class Endpoint implements RefHost, ContextHost {
@@ -305,7 +302,7 @@ export class Endpoint implements RefHost, ContextHost {
       if (this.routedTo >= 0) {
         entry.target = this.routedTo;
         entry.seq = this.transport.sentTo(this.routedTo);
-        entry.actor = ref.toString();
+        entry.actor = ref; // not stringified per ask: only a crash names it
       }
       entry.timer = setTimeout(() => {
         if (this.settle(askId)) reject(timeoutError ?? new AskTimeoutError(ref.toString(), timeoutMs));
@@ -460,18 +457,24 @@ export class Endpoint implements RefHost, ContextHost {
 
   /** Encodes a TELL or ASK frame body into the scratch writer; returns its length. */
   private encodeMessage(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number): number {
-    const w = this.writer;
-    w.reset();
-    w.pos = kHeaderBytes;
-    w.ensure(32);
-    w.u8(replyTag === kNoReply ? kTell : kAsk);
-    w.u32(ref.slot);
-    w.u32(ref.gen);
-    w.i32(sender === undefined ? -1 : sender.slot);
-    w.u32(sender === undefined ? 0 : sender.gen);
+    const w = this.beginMessage(replyTag === kNoReply ? kTell : kAsk, ref.slot, ref.gen, sender);
     if (replyTag !== kNoReply) w.u32(Math.floor(replyTag / kReplyStride));
     encodeValue(w, msg, 'msg');
     return this.checkSize(w.pos - kHeaderBytes);
+  }
+
+  /** Starts a TELL, ASK or FORWARD body in the scratch writer: kind, target slot and gen, sender slot and gen. */
+  private beginMessage(kind: number, slot: number, gen: number, sender: ActorRef | undefined): Writer {
+    const w = this.writer;
+    w.reset();
+    w.pos = kHeaderBytes;
+    w.ensure(40);
+    w.u8(kind);
+    w.u32(slot);
+    w.u32(gen);
+    w.i32(sender === undefined ? -1 : sender.slot);
+    w.u32(sender === undefined ? 0 : sender.gen);
+    return w;
   }
 
   checkSize(bodyLength: number): number {
@@ -532,7 +535,7 @@ export class Endpoint implements RefHost, ContextHost {
         this.sendControl(target, kSystem, askId, { ...payload, op });
         entry.target = target;
         entry.seq = this.transport.sentTo(target);
-        entry.actor = `the thread of endpoint ${target} (${op})`;
+        entry.actor = op;
       } catch (err) {
         this.settle(askId);
         reject(err);
@@ -1007,7 +1010,7 @@ export class Endpoint implements RefHost, ContextHost {
    * in the same slots and generations (every ref to them keeps working),
    * before this endpoint reads its rings, so what waits there for them is
    * delivered to them, in order. Each state comes from its last checkpoint,
-   * else from `init`. Resolves with how many came back.
+   * else from `init`.
    */
   async rehost(
     actors: Array<{
@@ -1016,7 +1019,7 @@ export class Endpoint implements RefHost, ContextHost {
     }>,
     error: Error,
     replay: Array<{ from: number; running: boolean; body: Uint8Array }>,
-  ): Promise<number> {
+  ): Promise<void> {
     // Modules first: then every cell is registered in one synchronous pass,
     // before the loop starts and reads a frame addressed to one of them.
     for (const module of new Set(actors.map((a) => a.module))) {
@@ -1053,27 +1056,34 @@ export class Endpoint implements RefHost, ContextHost {
     }
     this.start();
     const results = await Promise.allSettled(started);
-    let count = 0;
     results.forEach((r, i) => {
-      if (r.status === 'fulfilled') count++;
-      else this.system.failure({ actor: new ActorRef(actors[i].slot, actors[i].gen, actors[i].name, this), error: toError(r.reason), phase: 'crashed' });
+      if (r.status === 'rejected') {
+        this.system.failure({ actor: new ActorRef(actors[i].slot, actors[i].gen, actors[i].name, this), error: toError(r.reason), phase: 'crashed' });
+      }
     });
-    return count;
+  }
+
+  /**
+   * The (asking endpoint, ask id) of a journaled message when it is an ASK
+   * (looking inside a carried one), [] otherwise: the main thread reads a dead
+   * thread's journal with it, to leave the asks that replay answers alone.
+   */
+  askOfJournaled(entry: { from: number; body: Uint8Array }): number[] {
+    let body = entry.body;
+    if (body[0] === kCarried) {
+      const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+      body = this.pool.carrierView(new RegionHandle(view.getUint32(1, true), view.getUint32(5, true), view.getUint32(9, true), 0, 0));
+    }
+    if (body[0] !== kAsk) return [];
+    // kind u8, slot u32, gen u32, sender slot i32, sender gen u32, askId u32
+    return [entry.from, new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(17, true)];
   }
 
 
 
   /** @internal Sends one mailbox entry of a migrating actor to its new thread (a kForward frame). */
   forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
-    const w = this.writer;
-    w.reset();
-    w.pos = kHeaderBytes;
-    w.ensure(40);
-    w.u8(kForward);
-    w.u32(cell.slot);
-    w.u32(cell.gen);
-    w.i32(sender === undefined ? -1 : sender.slot);
-    w.u32(sender === undefined ? 0 : sender.gen);
+    const w = this.beginMessage(kForward, cell.slot, cell.gen, sender);
     w.i32(replyTag === kNoReply ? -1 : replyTag % kReplyStride);
     w.u32(replyTag === kNoReply ? 0 : Math.floor(replyTag / kReplyStride));
     encodeValue(w, msg, 'msg');
@@ -1110,12 +1120,15 @@ export class Endpoint implements RefHost, ContextHost {
     }
   }
 
-  /** Drops the slot's checkpoint (the actor stopped for good, or was lost with its thread). */
-  dropCheckpointOf(slot: number): void {
-    this.dropCheckpoint(slot);
+  /** The slot's last checkpoint, decoded from a copy of its bytes, or undefined when it has none. */
+  checkpointData(slot: number): { data: unknown } | undefined {
+    const at = this.dir.checkpoint(slot);
+    if (at === undefined) return undefined;
+    return { data: decode(this.pool.carrierView(new RegionHandle(at.region, at.gen, at.length, 0, 0)).slice()) };
   }
 
-  private dropCheckpoint(slot: number): void {
+  /** Drops the slot's checkpoint (the actor stopped for good, or was lost with its thread). */
+  dropCheckpoint(slot: number): void {
     const at = this.dir.checkpoint(slot);
     if (at === undefined) return;
     this.dir.setCheckpoint(slot, undefined);
@@ -1218,12 +1231,10 @@ export class Endpoint implements RefHost, ContextHost {
     const previous = this.current;
     this.current = cell;
     // Brought back after its thread died: from its last checkpoint when it has one.
-    const at = recovered !== undefined && def.restore !== undefined ? this.dir.checkpoint(slot) : undefined;
-    if (recovered !== undefined) cell.restarts++;
+    const saved = recovered !== undefined && def.restore !== undefined ? this.checkpointData(slot) : undefined;
     try {
-      if (at !== undefined && def.restore !== undefined) {
-        state = def.restore(decode(this.pool.carrierView(new RegionHandle(at.region, at.gen, at.length, 0, 0)).slice()), args, cell.ctx);
-      } else state = def.init(args, cell.ctx);
+      if (saved !== undefined && def.restore !== undefined) state = def.restore(saved.data, args, cell.ctx);
+      else state = def.init(args, cell.ctx);
     } catch (err) {
       return Promise.reject(this.initFailed(cell, err));
     } finally {
@@ -1557,17 +1568,10 @@ export class Endpoint implements RefHost, ContextHost {
   }
 
   private drainToDeadLetters(cell: Cell, reason: DeadLetterReason): void {
-    const mailbox = cell.mailbox;
-    while (mailbox.length > 0) {
-      const at = mailbox.peekIndex();
-      const msg = mailbox.msgAt(at);
-      const sender = mailbox.senderAt(at);
-      const replyTag = mailbox.replyTagAt(at);
-      const entry = mailbox.journalAt(at);
-      mailbox.drop();
+    cell.mailbox.takeEach((msg, sender, replyTag, entry) => {
       this.dropMessage(cell.ref, cell, msg, sender, replyTag, reason);
       this.finishEntry(entry);
-    }
+    });
   }
 
   /**
@@ -1632,7 +1636,9 @@ export class Endpoint implements RefHost, ContextHost {
       if (entry.target !== endpoint || entry.seq === undefined || ((entry.seq - taken) | 0) > 0) continue;
       if (answeredLater.has(askId)) continue; // journaled: its replay answers it
       this.settle(askId);
-      entry.reject(new ActorCrashedError(entry.actor ?? `on endpoint ${endpoint}`));
+      const actor = entry.actor;
+      const name = typeof actor === 'string' ? `the thread of endpoint ${endpoint} (${actor})` : (actor?.toString() ?? `on endpoint ${endpoint}`);
+      entry.reject(new ActorCrashedError(name));
     }
     const gone = new Set<string>();
     for (let i = 0; i + 1 < lost.length; i += 2) gone.add(`${lost[i]}.${lost[i + 1]}`);

@@ -115,8 +115,8 @@ export default async function host(task: HostTask): Promise<HostResult> {
       case 'recover': {
         // A replacement for a thread that died: same endpoint, same rings.
         endpoint = new Endpoint(task.index, task.transport, task.directory, task.pool, task.config, new WorkerSystem());
-        const handled = await endpoint.rehost(task.actors, decode(task.error) as Error, task.replay);
-        return { ok: true, handled };
+        await endpoint.rehost(task.actors, decode(task.error) as Error, task.replay);
+        return { ok: true };
       }
       case 'spawn': {
         const ep = attached();

@@ -72,7 +72,6 @@ export class Migration {
         watching: [...(cell.watching ?? [])],
         children: [...(cell.children ?? [])],
         suspended: cell.suspended,
-        restarts: cell.restarts,
         delivery: cell.delivery,
         stopRequested: cell.stopRequested,
       },
@@ -141,14 +140,7 @@ export class Migration {
     const move = cell.move;
     if (move === undefined || move.to < 0 || move.fences > 0 || move.done === undefined) return;
     const to = move.to;
-    const mailbox = cell.mailbox;
-    while (mailbox.length > 0) {
-      const at = mailbox.peekIndex();
-      const msg = mailbox.msgAt(at);
-      const sender = mailbox.senderAt(at);
-      const replyTag = mailbox.replyTagAt(at);
-      const entry = mailbox.journalAt(at);
-      mailbox.drop();
+    cell.mailbox.takeEach((msg, sender, replyTag, entry) => {
       try {
         this.ep.forward(to, cell, msg, sender, replyTag);
       } catch (err) {
@@ -157,7 +149,7 @@ export class Migration {
         this.ep.dropMessage(cell.ref, cell, msg, sender, replyTag, 'stopped');
       }
       this.ep.finishEntry(entry);
-    }
+    });
     // Encoded again now: watches or children added since the prepare come along
     // (the state cannot have changed: the actor was held).
     let bytes = move.bytes;
@@ -191,7 +183,7 @@ export class Migration {
     const cell = this.ep.cells[slot];
     if (cell === undefined || cell.gen !== gen || cell.arriving === undefined) return;
     const moved = decode(bytes) as {
-      state: unknown; args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; restarts: number;
+      state: unknown; args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean;
       delivery: Delivery; stopRequested?: boolean;
     };
     const def = cell.def;
@@ -231,7 +223,7 @@ export class Migration {
   private arrive(
     cell: Cell,
     moved: {
-      args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; restarts: number; delivery: Delivery;
+      args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; delivery: Delivery;
       stopRequested?: boolean;
     },
     state: unknown,
@@ -244,7 +236,6 @@ export class Migration {
     for (const w of moved.watchers) (cell.watchers ??= new Set()).add(w);
     for (const w of moved.watching) (cell.watching ??= new Set()).add(w);
     for (const c of moved.children) (cell.children ??= new Set()).add(c);
-    cell.restarts = moved.restarts;
     cell.delivery = moved.delivery;
     this.mergeArrived(cell, cell.arriving.forwarded);
     const waiters = cell.arriving.done;
@@ -263,12 +254,7 @@ export class Migration {
 
   /** Forwarded messages (sent before the switch) go first, then what came here directly. */
   private mergeArrived(cell: Cell, forwarded: Mailbox): void {
-    const direct = cell.mailbox;
-    while (direct.length > 0) {
-      const at = direct.peekIndex();
-      forwarded.push(direct.msgAt(at), direct.senderAt(at), direct.replyTagAt(at), direct.journalAt(at));
-      direct.drop();
-    }
+    cell.mailbox.takeEach((msg, sender, replyTag, entry) => forwarded.push(msg, sender, replyTag, entry));
     cell.mailbox = forwarded;
   }
 

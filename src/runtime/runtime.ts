@@ -17,7 +17,7 @@ import { Pool, type MemoryStats } from '../memory/pool.js';
 import { ActorRef } from '../actors/ref.js';
 import { decode, encode } from './codec.js';
 import { Directory, kAlive, kFree, kStarting, kStopping, kWhyCrashed, overflowPolicies } from './directory.js';
-import { Endpoint, kAskFrame, kCarriedFrame, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
+import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
 import {
   ActorCrashedError, ActorStoppedError, AgentLimitError, EscalatedError, ThreadStartError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
 } from './errors.js';
@@ -27,7 +27,6 @@ import { checkModuleExists, normalizeModuleUrl } from './modules.js';
 import { resolveRuntimeOptions, resolveSpawnOptions, type Delivery, type ResolvedOptions, type RuntimeOptions, type SpawnOptions, type OverflowPolicy } from './options.js';
 import { createTransportShared } from './transport.js';
 import { Journal, type JournalEntry } from './journal.js';
-import { RegionHandle } from '../memory/handle.js';
 import type { Directive } from '../actors/supervision.js';
 import { SupervisorState } from '../actors/supervision.js';
 
@@ -287,7 +286,7 @@ export class Runtime {
         if (Atomics.load(dir.gen, ref.slot) !== ref.gen || state === kFree) continue;
         this.records.delete(ref.slot);
         this.endpoint.pool.reclaim({ slot: ref.slot, gen: ref.gen });
-        this.endpoint.dropCheckpointOf(ref.slot);
+        this.endpoint.dropCheckpoint(ref.slot);
         dir.release(ref.slot, kWhyCrashed);
         transport.addLoad(endpoint, -1);
         this.failures.publish({ actor: ref, error, phase: 'crashed' });
@@ -305,7 +304,7 @@ export class Runtime {
       replay = journal.pending();
       journal.reset();
     }
-    const replayedAsks = replay.flatMap((entry) => this.askIn(entry));
+    const replayedAsks = replay.flatMap((entry) => this.endpoint.askOfJournaled(entry));
     let replaced = true;
     try {
       const a = this.attachData;
@@ -335,19 +334,6 @@ export class Runtime {
     this.warmStandby(); // the spare Piscina started in place of the dead thread
     const reason = this.stuck.delete(endpoint) ? 'stuck' : 'exited';
     this.crashes.publish({ thread: endpoint - 1, reason, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
-  }
-
-  /** The (asking endpoint, ask id) of a journaled ASK frame, looking inside a carried one; [] for a tell. */
-  private askIn(entry: JournalEntry): number[] {
-    let body = entry.body;
-    if (body[0] === kCarriedFrame) {
-      const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-      const handle = new RegionHandle(view.getUint32(1, true), view.getUint32(5, true), view.getUint32(9, true), 0, 0);
-      body = this.endpoint.pool.carrierView(handle);
-    }
-    if (body[0] !== kAskFrame) return [];
-    // kind u8, slot u32, gen u32, sender slot i32, sender gen u32, askId u32
-    return [entry.from, new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(17, true)];
   }
 
   /** What the crashed actor's supervisor says: restart (resume counts as restart: its state is gone) or stop. */

@@ -10,8 +10,6 @@ import { kStrategy } from '../actors/define.js';
 import type { Cell } from '../actors/cell.js';
 import type { ActorRef } from '../actors/ref.js';
 import { SupervisorState, defaultStrategy, type Decision, type Directive, type StrategyKind } from '../actors/supervision.js';
-import { RegionHandle } from '../memory/handle.js';
-import { decode } from './codec.js';
 import type { Endpoint } from './endpoint.js';
 import { ActorInitError, EscalatedError, toError } from './errors.js';
 
@@ -223,7 +221,6 @@ export class Supervisor {
       return;
     }
     cell.state = state;
-    cell.restarts++;
     cell.sinceCheckpoint = 0;
     cell.setFailed(false);
     this.ep.reschedule(cell);
@@ -232,10 +229,9 @@ export class Supervisor {
   /** A new state for `cell`: restored from its last checkpoint, else made by `init`. */
   private rebuild(cell: Cell): Promise<unknown> {
     const def = cell.def;
-    const at = def.restore === undefined ? undefined : this.ep.dir.checkpoint(cell.slot);
-    if (at === undefined || def.restore === undefined) return this.ep.inTurn(cell, () => def.init(cell.args, cell.ctx));
-    const data = decode(this.ep.pool.carrierView(new RegionHandle(at.region, at.gen, at.length, 0, 0)).slice());
-    return this.ep.inTurn(cell, () => def.restore?.(data, cell.args, cell.ctx));
+    const saved = def.restore === undefined ? undefined : this.ep.checkpointData(cell.slot);
+    if (saved === undefined || def.restore === undefined) return this.ep.inTurn(cell, () => def.init(cell.args, cell.ctx));
+    return this.ep.inTurn(cell, () => def.restore?.(saved.data, cell.args, cell.ctx));
   }
 
   /**

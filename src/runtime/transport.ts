@@ -281,9 +281,11 @@ export class Transport {
       // journaled and counted as taken, so a thread that dies in the middle
       // of the batch loses none of it (its asks are replayed or in doubt,
       // never silently waiting).
+      // The main thread never dies alone (its death ends the process): it
+      // neither journals nor counts.
       let messages = 0;
       let inMessage = this.partial[from] !== undefined;
-      for (let scan = 0; scan < available; ) {
+      for (let scan = 0; this.index !== 0 && scan < available; ) {
         const header = (batch[scan] | (batch[scan + 1] << 8) | (batch[scan + 2] << 16) | (batch[scan + 3] << 24)) >>> 0;
         const start = scan + kHeaderBytes;
         const end = start + (header & kLengthMask);
