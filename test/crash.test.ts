@@ -11,6 +11,7 @@ import {
   ActorCrashedError, ActorRef, HandlerTimeoutError, ThreadStartError, InvalidArgumentError, Runtime, defineActor, type ActorFailure, type RuntimeOptions, type ThreadCrash,
 } from '../src/index.js';
 import type { CrashyMsg } from './fixtures/crashy.js';
+import type { SetupProbeInfo, SetupProbeMsg } from './fixtures/setup-probe.js';
 import { collectDeadLetters, eventually } from './fixtures/helpers.js';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,8 @@ import { join } from 'node:path';
 
 const crashyUrl = new URL('./fixtures/crashy.ts', import.meta.url);
 const watcherUrl = new URL('./fixtures/watcher.ts', import.meta.url);
+const setupProbeUrl = new URL('./fixtures/setup-probe.ts', import.meta.url);
+const threadSetupUrl = new URL('./fixtures/thread-setup.ts', import.meta.url);
 type Crashy = ActorRef<CrashyMsg, unknown>;
 
 let rt: Runtime | undefined;
@@ -229,6 +232,76 @@ describe('a pool thread that dies', () => {
     const err = await Runtime.start({ threads: 1, resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ThreadStartError);
     expect((err as Error).message).toMatch(/memory/);
+  });
+
+  it("delays bringing an actor back by its supervisor's restart backoff; what it is sent meanwhile waits for it, in order", async () => {
+    const r = await start({ supervisor: { backoff: { minMs: 400, maxMs: 400, randomFactor: 0 } } });
+    const a = await r.spawn<SetupProbeMsg, SetupProbeInfo>(setupProbeUrl, undefined, { thread: 1 });
+    const killedAt = Date.now();
+    const crash = await r.killThread(1);
+    expect(crash.rehosted).toBe(1);
+    for (let n = 1; n <= 5; n++) a.tell({ type: 'note', n });
+    const info = await a.ask({ type: 'get' });
+    // The backoff is a lower bound on when its new state is built (timers never fire early).
+    expect(info.builtAt - killedAt).toBeGreaterThanOrEqual(390);
+    expect(info.notes).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('runs the threadSetup module on every pool thread before it hosts actors', async () => {
+    const r = await start({ threadSetup: threadSetupUrl });
+    for (const thread of [0, 1]) {
+      const a = await r.spawn<SetupProbeMsg, SetupProbeInfo>(setupProbeUrl, undefined, { thread });
+      expect((await a.ask({ type: 'get' })).setupRuns).toBe(1);
+    }
+  });
+
+  it('Runtime.start rejects with ThreadStartError naming the threadSetup that failed', async () => {
+    process.env.MICROSWARM_TEST_SETUP_FAIL = '1';
+    try {
+      const err = await Runtime.start({ threads: 1, threadSetup: threadSetupUrl }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ThreadStartError);
+      expect((err as Error).message).toContain('setup refused by the test');
+      expect((err as Error).message).toContain('thread-setup.ts');
+    } finally {
+      delete process.env.MICROSWARM_TEST_SETUP_FAIL;
+    }
+  });
+
+  it('goes on with the threads it has when a replacement thread fails to start: reported once, not respawned, its actors lost', async () => {
+    const r = await start({ threadSetup: threadSetupUrl, standbyThreads: 0 });
+    const failures: ActorFailure[] = [];
+    r.failures.subscribe((f) => failures.push(f));
+    const onZero = await r.spawn<SetupProbeMsg, SetupProbeInfo>(setupProbeUrl, undefined, { thread: 0 });
+    const onOne = await r.spawn<SetupProbeMsg, SetupProbeInfo>(setupProbeUrl, undefined, { thread: 1 });
+    let crash: ThreadCrash;
+    process.env.MICROSWARM_TEST_SETUP_FAIL = '1'; // the replacement, created after this, fails its setup
+    try {
+      crash = await r.killThread(0);
+    } finally {
+      delete process.env.MICROSWARM_TEST_SETUP_FAIL;
+    }
+    expect(crash.replaced).toBe(false);
+    expect(crash.rehosted).toBe(0);
+    expect(crash.lost.map((ref) => ref.slot)).toEqual([onZero.slot]);
+    expect(failures.some((f) => f.error instanceof ThreadStartError && f.error.message.includes('setup refused by the test'))).toBe(true);
+    await expect(onZero.ask({ type: 'get' }, { timeoutMs: 2000 })).rejects.toMatchObject({ name: 'ActorStoppedError' });
+    // The other thread serves, new actors go there, and the dead one is refused by name.
+    expect((await onOne.ask({ type: 'get' })).setupRuns).toBe(1);
+    const placed = await r.spawn<SetupProbeMsg, SetupProbeInfo>(setupProbeUrl);
+    expect((await placed.ask({ type: 'get' })).setupRuns).toBe(1);
+    await expect(r.spawn(setupProbeUrl, undefined, { thread: 0 })).rejects.toMatchObject({ name: 'InvalidOptionError', option: 'thread', value: 0 });
+    await expect(r.killThread(0)).rejects.toMatchObject({ name: 'InvalidArgumentError', option: 'thread', value: 0 });
+    // Reported once: no second crash of thread 0 while the runtime keeps going.
+    let more = 0;
+    r.crashes.subscribe(() => more++);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(more).toBe(0);
+  });
+
+  it('refuses a threadSetup that is not a module URL or path, or names no file, with InvalidOptionError', async () => {
+    for (const bad of [42, '', 'relative/setup.js', '/no/such/setup.mjs', {}]) {
+      await expect(Runtime.start({ threadSetup: bad as never })).rejects.toMatchObject({ name: 'InvalidOptionError', option: 'threadSetup', value: bad });
+    }
   });
 
   it('killThread refuses a thread index out of range, with InvalidArgumentError naming the value', async () => {

@@ -121,6 +121,12 @@ export interface Decision {
   reason?: string;
 }
 
+/** @internal A supervisor's answer for a child whose thread died: brought back (after the backoff delay) or not. */
+export interface CrashDecision {
+  directive: 'restart' | 'stop';
+  delayMs: number;
+}
+
 /**
  * One supervisor's memory of its children's restarts: per child, the times of
  * its restarts within the window (intensity) and how many came in a row

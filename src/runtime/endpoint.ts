@@ -1015,7 +1015,7 @@ export class Endpoint implements RefHost, ContextHost {
   async rehost(
     actors: Array<{
       slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined;
-      delivery: Delivery;
+      delivery: Delivery; delayMs: number;
     }>,
     error: Error,
     replay: Array<{ from: number; running: boolean; body: Uint8Array }>,
@@ -1040,7 +1040,7 @@ export class Endpoint implements RefHost, ContextHost {
         started.push(Promise.reject(err));
         continue;
       }
-      started.push(this.startActor(a.slot, a.gen, a.module, args, a.name, parent, undefined, error));
+      started.push(this.startActor(a.slot, a.gen, a.module, args, a.name, parent, undefined, error, a.delayMs));
       const cell = this.cells[a.slot];
       if (cell !== undefined && cell.gen === a.gen) cell.delivery = a.delivery;
     }
@@ -1206,12 +1206,12 @@ export class Endpoint implements RefHost, ContextHost {
    */
   startActor(
     slot: number, gen: number, moduleUrl: string, args: unknown, name: string | undefined, parent: ActorRef | undefined,
-    parentCell?: Cell, recovered?: Error,
+    parentCell?: Cell, recovered?: Error, delayMs = 0,
   ): Promise<ActorRef> {
     const def = loadedModule(moduleUrl);
-    if (def !== undefined) return this.initActor(slot, gen, def, moduleUrl, args, name, parent, parentCell, recovered);
+    if (def !== undefined) return this.initActor(slot, gen, def, moduleUrl, args, name, parent, parentCell, recovered, delayMs);
     return loadModule(moduleUrl).then(
-      (loaded) => this.initActor(slot, gen, loaded, moduleUrl, args, name, parent, parentCell, recovered),
+      (loaded) => this.initActor(slot, gen, loaded, moduleUrl, args, name, parent, parentCell, recovered, delayMs),
       (err: unknown) => {
         this.releaseSlot(slot);
         throw err;
@@ -1221,12 +1221,27 @@ export class Endpoint implements RefHost, ContextHost {
 
   private initActor(
     slot: number, gen: number, def: ActorDefinition, moduleUrl: string, args: unknown, name: string | undefined,
-    parent: ActorRef | undefined, parentCell: Cell | undefined, recovered?: Error,
+    parent: ActorRef | undefined, parentCell: Cell | undefined, recovered?: Error, delayMs = 0,
   ): Promise<ActorRef> {
     const ref = new ActorRef(slot, gen, name, this);
     const cell = new Cell(slot, gen, def, ref, moduleUrl, parent, this.dir.capacity[slot], this.dir.policy[slot]);
     cell.ctx = new ActorContext(cell, this);
     this.cells[slot] = cell;
+    if (delayMs > 0) {
+      // Brought back after a crash with its supervisor's restart backoff: the
+      // cell is registered now (messages queue in its mailbox), its state is
+      // built when the delay is over, as a restart with backoff would.
+      cell.args = args;
+      return new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() =>
+        cell.stopped ? cell.ref : cell.stopRequested ? this.activate(cell, undefined, parentCell) : this.buildState(cell, args, parentCell, recovered),
+      );
+    }
+    return this.buildState(cell, args, parentCell, recovered);
+  }
+
+  /** Runs `init` (or `restore`, for an actor brought back with a checkpoint), then `preStart`. */
+  private buildState(cell: Cell, args: unknown, parentCell: Cell | undefined, recovered: Error | undefined): Promise<ActorRef> {
+    const { slot, def } = cell;
     let state: unknown;
     const previous = this.current;
     this.current = cell;

@@ -10,10 +10,10 @@ import { ActorRef } from '../actors/ref.js';
 import type { Directive } from '../actors/supervision.js';
 import type { Delivery } from './options.js';
 import { decode, encode } from './codec.js';
-import { loadModule } from './modules.js';
+import { importModule, loadModule } from './modules.js';
 import type { DirectoryShared } from './directory.js';
 import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
-import { ActorStoppedError, RuntimeClosedError, toError } from './errors.js';
+import { ActorStoppedError, RuntimeClosedError, ThreadStartError, toError } from './errors.js';
 import type { TransportShared } from './transport.js';
 import type { PoolShared } from '../memory/layout.js';
 
@@ -21,10 +21,10 @@ registerCodecExtensions();
 
 /** @internal Control tasks, as the main thread sends them. */
 export type HostTask =
-  | { op: 'attach'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig }
+  | { op: 'attach'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig; setup: string | undefined }
   | {
       op: 'recover'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig;
-      actors: RehostedActor[]; error: Uint8Array; replay: Array<{ from: number; running: boolean; body: Uint8Array }>;
+      setup: string | undefined; actors: RehostedActor[]; error: Uint8Array; replay: Array<{ from: number; running: boolean; body: Uint8Array }>;
     }
   | { op: 'spawn'; slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined }
   | { op: 'stop'; slot: number; gen: number }
@@ -35,7 +35,7 @@ export type HostTask =
   | { op: 'migrateOut'; slot: number; gen: number; to: number; fences: number }
   | { op: 'fence'; slot: number; gen: number; old: number }
   | { op: 'quiesce' }
-  | { op: 'standby'; modules: string[] }
+  | { op: 'standby'; modules: string[]; setup: string | undefined }
   | { op: 'shutdown'; deadline: number };
 
 /** @internal An actor to bring back on a replacement thread. */
@@ -47,6 +47,8 @@ export interface RehostedActor {
   name: string | undefined;
   parent: { slot: number; gen: number } | undefined;
   delivery: Delivery;
+  /** Restart backoff its supervisor asked for: the actor starts after this many ms (messages wait for it). */
+  delayMs: number;
 }
 
 /** @internal */
@@ -100,6 +102,23 @@ function attached(): Endpoint {
   return endpoint;
 }
 
+/**
+ * The runtime's `threadSetup` module, imported once per thread before it
+ * hosts anything; its failure is this thread's start-up failure.
+ */
+let setupDone: Promise<void> | undefined;
+function runSetup(url: string | undefined): Promise<void> {
+  if (url === undefined) return Promise.resolve();
+  setupDone ??= importModule(url).then(
+    () => undefined,
+    (err: unknown) => {
+      const cause = toError(err).cause ?? err;
+      throw new ThreadStartError(`threadSetup ${url} failed: ${toError(cause).message}`, { cause });
+    },
+  );
+  return setupDone;
+}
+
 function failed(err: unknown): HostResult {
   return { ok: false, error: encode(toError(err), 'error') };
 }
@@ -108,12 +127,14 @@ export default async function host(task: HostTask): Promise<HostResult> {
   try {
     switch (task.op) {
       case 'attach': {
+        await runSetup(task.setup);
         endpoint = new Endpoint(task.index, task.transport, task.directory, task.pool, task.config, new WorkerSystem());
         endpoint.start();
         return { ok: true };
       }
       case 'recover': {
         // A replacement for a thread that died: same endpoint, same rings.
+        await runSetup(task.setup);
         endpoint = new Endpoint(task.index, task.transport, task.directory, task.pool, task.config, new WorkerSystem());
         await endpoint.rehost(task.actors, decode(task.error) as Error, task.replay);
         return { ok: true };
@@ -175,6 +196,7 @@ export default async function host(task: HostTask): Promise<HostResult> {
       case 'standby':
         // A spare thread: the runtime is loaded (this module), and so are the
         // actor modules in use; it waits to take over for a thread that dies.
+        await runSetup(task.setup);
         for (const module of task.modules) await loadModule(module).catch(() => undefined);
         return { ok: true };
       case 'quiesce': {

@@ -68,27 +68,34 @@ async function requireTypeScript(url: string): Promise<{ default?: unknown }> {
   return require(fileURLToPath(url)) as { default?: unknown };
 }
 
+/**
+ * Imports a module (a TypeScript one through tsx when plain `import` refuses
+ * it); a failure becomes ActorModuleError naming the URL.
+ */
+export async function importModule(url: string): Promise<{ default?: unknown }> {
+  checkModuleExists(url);
+  try {
+    return (await import(url)) as { default?: unknown };
+  } catch (first) {
+    const code = (first as { code?: string }).code;
+    if (!isTypeScript(url) || code !== 'ERR_UNKNOWN_FILE_EXTENSION') {
+      throw new ActorModuleError(url, `importing it failed: ${toError(first).message}`, { cause: first });
+    }
+    try {
+      return await requireTypeScript(url);
+    } catch (second) {
+      if (second instanceof ActorModuleError) throw second;
+      throw new ActorModuleError(url, `importing it failed: ${toError(second).message}`, { cause: second });
+    }
+  }
+}
+
 /** Imports an actor module and checks its default export. Cached per URL. */
 export function loadModule(url: string): Promise<ActorDefinition> {
   let loading = cache.get(url);
   if (loading !== undefined) return loading;
   loading = (async () => {
-    checkModuleExists(url);
-    let mod: { default?: unknown };
-    try {
-      mod = (await import(url)) as { default?: unknown };
-    } catch (first) {
-      const code = (first as { code?: string }).code;
-      if (!isTypeScript(url) || code !== 'ERR_UNKNOWN_FILE_EXTENSION') {
-        throw new ActorModuleError(url, `importing it failed: ${toError(first).message}`, { cause: first });
-      }
-      try {
-        mod = await requireTypeScript(url);
-      } catch (second) {
-        if (second instanceof ActorModuleError) throw second;
-        throw new ActorModuleError(url, `importing it failed: ${toError(second).message}`, { cause: second });
-      }
-    }
+    const mod = await importModule(url);
     if (!isActorDefinition(mod.default)) {
       throw new ActorModuleError(url, `its default export is not an actor made by defineActor (got ${describeValue(mod.default)})`);
     }

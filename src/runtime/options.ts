@@ -5,7 +5,10 @@
  */
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { InvalidOptionError } from './errors.js';
+import { normalizeModuleUrl } from './modules.js';
 import { overflowPolicies, type OverflowPolicy } from './directory.js';
 import { resolveStrategy, type ResolvedStrategy, type SupervisorStrategy } from '../actors/supervision.js';
 import { evictionPolicies, type EvictionPolicy, type MemoryOptions } from '../memory/layout.js';
@@ -78,6 +81,16 @@ export interface RuntimeOptions {
   stuckThreadMs?: number;
   /** The root supervisor's strategy: how top-level actors' failures are handled. Default: one-for-one, restart, at most 10 a minute. */
   supervisor?: SupervisorStrategy;
+  /**
+   * A module every pool thread imports before it hosts any actor (Node's
+   * `--import`, for the pool): instrumentation, per-thread clients. A URL, a
+   * URL string or an absolute path; TypeScript loads through `tsx`. A setup
+   * that throws fails that thread's start-up: `Runtime.start` rejects with
+   * `ThreadStartError`; a replacement thread that fails is reported on
+   * `rt.crashes` with `replaced: false`, and the runtime goes on with the
+   * threads it has (no respawn loop).
+   */
+  threadSetup?: string | URL;
 }
 
 /** Options of `rt.spawn` and `ctx.spawn`. */
@@ -113,6 +126,7 @@ export interface ResolvedOptions {
   stuckThreadMs: number;
   journalBytes: number;
   standbyThreads: number;
+  threadSetup: string | undefined;
 }
 
 export const kMaxAgentsLimit = 16_777_216;
@@ -180,7 +194,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
   if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
   checkKeys('options', options, [
     'threads', 'maxAgents', 'mailbox', 'resourceLimits', 'askTimeoutMs', 'ringBytes', 'maxMessageBytes', 'throughput', 'spinUs',
-    'memory', 'inlineLimit', 'supervisor', 'heartbeatMs', 'stuckThreadMs', 'journalBytes', 'standbyThreads',
+    'memory', 'inlineLimit', 'supervisor', 'heartbeatMs', 'stuckThreadMs', 'journalBytes', 'standbyThreads', 'threadSetup',
   ]);
   const mailbox = resolveMailbox('mailbox', options.mailbox, { capacity: 0, policy: 'reject' });
   let resourceLimits: ResourceLimits | undefined;
@@ -216,7 +230,20 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     stuckThreadMs,
     journalBytes: options.journalBytes === 0 ? 0 : integer('journalBytes', options.journalBytes, 4096, 2 ** 30, 1 << 20),
     standbyThreads: integer('standbyThreads', options.standbyThreads, 0, 16, 1),
+    threadSetup: resolveSetup(options.threadSetup),
   };
+}
+
+function resolveSetup(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  let url: string;
+  try {
+    url = normalizeModuleUrl(value);
+  } catch {
+    throw new InvalidOptionError('threadSetup', 'a URL, a URL string or an absolute path of a module', value);
+  }
+  if (url.startsWith('file:') && !existsSync(fileURLToPath(url))) throw new InvalidOptionError('threadSetup', 'the URL of a module that exists', value);
+  return url;
 }
 
 function resolveMemory(value: unknown): ResolvedOptions['memory'] {

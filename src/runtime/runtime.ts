@@ -27,7 +27,7 @@ import { checkModuleExists, normalizeModuleUrl } from './modules.js';
 import { resolveRuntimeOptions, resolveSpawnOptions, type Delivery, type ResolvedOptions, type RuntimeOptions, type SpawnOptions, type OverflowPolicy } from './options.js';
 import { createTransportShared } from './transport.js';
 import { Journal, type JournalEntry } from './journal.js';
-import type { Directive } from '../actors/supervision.js';
+import type { CrashDecision } from '../actors/supervision.js';
 import { SupervisorState } from '../actors/supervision.js';
 
 registerCodecExtensions();
@@ -271,10 +271,11 @@ export class Runtime {
       const gen = Atomics.load(dir.gen, slot);
       const record = this.records.get(slot);
       const ref = new ActorRef(slot, gen, record?.name, this.endpoint);
-      let directive: Directive = 'stop';
-      if (record !== undefined && record.gen === gen && state === kAlive) directive = await this.crashDirective(ref, record.parent, endpoint, error);
-      if (directive === 'restart' && state === kAlive) {
-        rehost.push({ slot, gen, module: record!.module, args: record!.args, name: record!.name, parent: record!.parent, delivery: record!.delivery });
+      let decision: CrashDecision = { directive: 'stop', delayMs: 0 };
+      if (record !== undefined && record.gen === gen && state === kAlive) decision = await this.crashDirective(ref, record.parent, endpoint, error);
+      if (decision.directive === 'restart' && state === kAlive) {
+        const r = record!;
+        rehost.push({ slot, gen, module: r.module, args: r.args, name: r.name, parent: r.parent, delivery: r.delivery, delayMs: decision.delayMs });
       } else lost.push(ref);
     }
     const lostPairs: number[] = [];
@@ -310,14 +311,21 @@ export class Runtime {
       const a = this.attachData;
       const task = {
         op: 'recover', index: endpoint, transport: a.transport, directory: dir.shared, pool: a.pool, config: a.config, actors: rehost,
-        error: encode(error, 'error'), replay,
+        setup: this.options.threadSetup, error: encode(error, 'error'), replay,
       } as HostTask;
-      await withTimeout(this.runRouted(task, { endpoint, attach: true }), 10_000, 'no replacement thread started');
+      this.unwrap(await withTimeout(this.runRouted(task, { endpoint, attach: true }), 10_000, 'no replacement thread started'));
     } catch (err) {
       // Piscina does not respawn a thread that fails while starting: go on
       // with the threads we have; what lived there is lost.
       replaced = false;
       this.down.add(endpoint);
+      // Its worker (if one took the task) stays idle and bound to nothing:
+      // not a spare, not watched by the heartbeat monitor.
+      const worker = this.endpointToWorker.get(endpoint);
+      if (worker !== undefined) {
+        this.endpointToWorker.delete(endpoint);
+        this.workerToEndpoint.set(worker, -1);
+      }
       const more = rehost.map((a) => new ActorRef(a.slot, a.gen, a.name, this.endpoint));
       lost.push(...more);
       release(more);
@@ -336,24 +344,29 @@ export class Runtime {
     this.crashes.publish({ thread: endpoint - 1, reason, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
   }
 
-  /** What the crashed actor's supervisor says: restart (resume counts as restart: its state is gone) or stop. */
-  private async crashDirective(ref: ActorRef, parent: { slot: number; gen: number } | undefined, endpoint: number, error: Error): Promise<Directive> {
+  /**
+   * What the crashed actor's supervisor says: restart (resume counts as
+   * restart: its state is gone) or stop, and the restart backoff delay.
+   */
+  private async crashDirective(ref: ActorRef, parent: { slot: number; gen: number } | undefined, endpoint: number, error: Error): Promise<CrashDecision> {
+    const stop: CrashDecision = { directive: 'stop', delayMs: 0 };
     if (parent === undefined) {
       const decision = this.rootSupervision.decide(ref.toString(), error, ref);
       if (decision.directive === 'escalate') {
         this.failures.publish({ actor: ref, error: new EscalatedError(ref.toString(), decision.reason ?? 'the root supervisor escalated', { cause: error }), phase: 'escalated' });
-        return 'stop';
+        return stop;
       }
-      return decision.directive === 'resume' ? 'restart' : decision.directive;
+      if (decision.directive === 'stop') return stop;
+      return { directive: 'restart', delayMs: decision.delayMs };
     }
-    if (!this.directory.isLive(parent.slot, parent.gen)) return 'stop';
+    if (!this.directory.isLive(parent.slot, parent.gen)) return stop;
     const thread = Atomics.load(this.directory.thread, parent.slot);
-    if (thread === endpoint) return 'stop'; // died with it: its new instance makes its own children
+    if (thread === endpoint) return stop; // died with it: its new instance makes its own children
     try {
       const parentRef = new ActorRef(parent.slot, parent.gen, undefined, this.endpoint);
-      return (await withTimeout(this.endpoint.request(thread, 'decideCrash', { supervisor: parentRef, child: ref, error }), 5_000, 'decideCrash')) as Directive;
+      return (await withTimeout(this.endpoint.request(thread, 'decideCrash', { supervisor: parentRef, child: ref, error }), 5_000, 'decideCrash')) as CrashDecision;
     } catch {
-      return 'stop';
+      return stop;
     }
   }
 
@@ -406,6 +419,7 @@ export class Runtime {
     for (let thread = 0; thread < this.threads; thread++) {
       const task = {
         op: 'attach', index: thread + 1, transport: attach.transport, directory: this.directory.shared, pool: attach.pool, config: attach.config,
+        setup: this.options.threadSetup,
       } as HostTask;
       tasks.push(this.runRouted(task, { endpoint: thread + 1, attach: true }));
     }
@@ -420,7 +434,7 @@ export class Runtime {
   private warmStandby(): void {
     const modules = [...this.modulesSeen];
     for (let i = 0; i < this.options.standbyThreads; i++) {
-      void this.runRouted({ op: 'standby', modules } as HostTask, { endpoint: -1, spare: true }).catch(() => undefined);
+      void this.runRouted({ op: 'standby', modules, setup: this.options.threadSetup } as HostTask, { endpoint: -1, spare: true }).catch(() => undefined);
     }
   }
 
@@ -767,8 +781,9 @@ export class Runtime {
     this.endpoint.accepting = false;
     if (this.monitor !== undefined) clearInterval(this.monitor);
     const deadline = Date.now() + timeoutMs;
-    const all = (task: HostTask) =>
-      Promise.all(Array.from({ length: this.threads }, (_, thread) => this.runRouted({ ...task }, { endpoint: thread + 1 })));
+    // A thread that died and could not be replaced has no worker to ask.
+    const running = Array.from({ length: this.threads }, (_, thread) => thread + 1).filter((e) => !this.down.has(e));
+    const all = (task: HostTask) => Promise.all(running.map((endpoint) => this.runRouted({ ...task }, { endpoint })));
     try {
       // 1. Drain: until every thread is idle twice in a row with no message
       //    handled in between, and nothing of ours is still unread.
@@ -776,7 +791,7 @@ export class Runtime {
       while (Date.now() < deadline) {
         const states = await all({ op: 'quiesce' });
         const handled = states.reduce((sum, s) => sum + (s.ok ? (s.handled ?? 0) : 0), 0);
-        const idle = states.every((s) => s.ok && s.idle) && this.endpoint.transport.outboundDrained();
+        const idle = states.every((s) => s.ok && s.idle) && this.endpoint.transport.outboundDrained(this.down);
         if (idle && handled === lastHandled) break;
         lastHandled = handled;
         await new Promise((resolve) => setTimeout(resolve, 2));

@@ -9,7 +9,7 @@
 import { kStrategy } from '../actors/define.js';
 import type { Cell } from '../actors/cell.js';
 import type { ActorRef } from '../actors/ref.js';
-import { SupervisorState, defaultStrategy, type Decision, type Directive, type StrategyKind } from '../actors/supervision.js';
+import { SupervisorState, defaultStrategy, type CrashDecision, type Decision, type Directive, type StrategyKind } from '../actors/supervision.js';
 import type { Endpoint } from './endpoint.js';
 import { ActorInitError, EscalatedError, toError } from './errors.js';
 
@@ -239,14 +239,14 @@ export class Supervisor {
    * brought back or not. Returns the directive for it: resume means restart
    * (its heap state is gone); escalate fails this supervisor and stops the child.
    */
-  crashDecision(supervisor: ActorRef, child: ActorRef, error: Error): Directive {
+  crashDecision(supervisor: ActorRef, child: ActorRef, error: Error): CrashDecision {
     const cell = this.ep.cells[supervisor.slot];
-    if (cell === undefined || cell.gen !== supervisor.gen || cell.stopped) return 'stop';
+    if (cell === undefined || cell.gen !== supervisor.gen || cell.stopped) return { directive: 'stop', delayMs: 0 };
     const state = (cell.supervision ??= new SupervisorState(cell.def[kStrategy] ?? defaultStrategy));
     const decision = state.decide(child.toString(), error, child);
     if (decision.directive === 'escalate') {
       this.report(cell, decision.reason === undefined ? error : new EscalatedError(child.toString(), decision.reason, { cause: error }));
-      return 'stop';
+      return { directive: 'stop', delayMs: 0 };
     }
     const directive = decision.directive === 'resume' ? 'restart' : decision.directive;
     // one-for-all / rest-for-one: the crashed child's siblings get the same
@@ -258,6 +258,6 @@ export class Supervisor {
       const siblings = strategy === 'one-for-all' ? children : at < 0 ? [] : children.slice(at + 1);
       for (const sibling of siblings) if (!sibling.equals(child)) void this.superviseRef(sibling, directive, error, 0);
     }
-    return directive;
+    return { directive, delayMs: directive === 'restart' ? decision.delayMs : 0 };
   }
 }

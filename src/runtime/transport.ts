@@ -415,9 +415,13 @@ export class Transport {
   }
 
   /** True when every outbound ring and backlog of this endpoint is empty (its messages were read). */
-  outboundDrained(): boolean {
+  /** Nothing waits in our backlog or in a ring we write, except rings to the endpoints in `skip` (threads that are down: nobody reads them). */
+  outboundDrained(skip?: ReadonlySet<number>): boolean {
     if (this.backlogCount > 0) return false;
-    for (const ring of this.outRings) if (ring !== null && ring !== undefined && !ring.isEmpty()) return false;
+    for (let to = 0; to < this.outRings.length; to++) {
+      const ring = this.outRings[to];
+      if (ring !== null && ring !== undefined && !ring.isEmpty() && skip?.has(to) !== true) return false;
+    }
     return true;
   }
 }
