@@ -247,6 +247,33 @@ describe('a pool thread that dies', () => {
     expect(info.notes).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it("gives a bounded mailbox back the room its lost same-thread messages held: the count is what still waits for it", async () => {
+    const r = await start();
+    const target = await r.spawn<SetupProbeMsg, SetupProbeInfo>(setupProbeUrl, undefined, { thread: 1, mailbox: { capacity: 5 } });
+    const filler = (await r.spawn(crashyUrl, undefined, { thread: 1, delivery: 'at-most-once' })) as ActorRef<CrashyMsg, unknown>;
+    const channel = `bounded-${process.pid}-${Math.random()}`;
+    const port = new BroadcastChannel(channel);
+    const blocked = new Promise((resolve) => (port.onmessage = resolve));
+    // Three same-thread tells wait in target's heap mailbox while the thread is held.
+    const msgs = [101, 102, 103].map((n) => ({ type: 'note', n }));
+    void filler.ask({ type: 'tellThenBlock', to: target, msgs, ms: 10_000, channel }, { timeoutMs: 20_000 }).catch(() => undefined);
+    await blocked;
+    port.close();
+    // Two more through the ring: 5 of 5 taken, a sixth is refused.
+    expect(target.tell({ type: 'note', n: 1 })).toBe(true);
+    expect(target.tell({ type: 'note', n: 2 })).toBe(true);
+    expect(target.tell({ type: 'note', n: 3 })).toBe(false);
+    await r.killThread(1);
+    // The ring's two arrive; the heap's three died with the thread.
+    expect((await target.ask({ type: 'get' })).notes).toEqual([1, 2]);
+    // Suspended, it takes nothing off its count: exactly 5 fit again.
+    await r.suspend(target);
+    const accepted = [10, 11, 12, 13, 14, 15].map((n) => target.tell({ type: 'note', n }));
+    expect(accepted).toEqual([true, true, true, true, true, false]);
+    await r.resume(target);
+    expect((await target.ask({ type: 'get' })).notes).toEqual([1, 2, 10, 11, 12, 13, 14]);
+  });
+
   it('runs the threadSetup module on every pool thread before it hosts actors', async () => {
     const r = await start({ threadSetup: threadSetupUrl });
     for (const thread of [0, 1]) {

@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Journal, allocateJournal } from '../src/runtime/journal.js';
+import { Ring, allocateRing, kHeaderBytes, kMoreFlag } from '../src/runtime/ring.js';
 
 type Op = { kind: 'append'; from: number; length: number } | { kind: 'done'; pick: number } | { kind: 'running'; pick: number };
 
@@ -75,5 +76,44 @@ describe('Journal', () => {
     journal.done(first);
     expect(journal.append(0, new Uint8Array(100), 0, 100)).toBeGreaterThanOrEqual(0);
     expect(journal.unjournaled()).toBe(2);
+  });
+});
+
+describe('Ring.peekMessages', () => {
+  it('reads the first frame of every unread message, across the wrap, without consuming anything', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ body: fc.uint8Array({ minLength: 1, maxLength: 40 }), more: fc.boolean() }), { minLength: 4, maxLength: 60, size: 'large' }),
+        fc.nat({ max: 20 }),
+        (frames, popMore) => {
+          const ring = new Ring(allocateRing(100)); // small: most runs wrap
+          const scratch = new Uint8Array(64);
+          const unread: Array<{ body: Uint8Array; first: boolean }> = [];
+          // Consumes the oldest whole message (all its frames), as a reader does.
+          const popMessage = () => {
+            do {
+              const head = unread.shift() as { body: Uint8Array };
+              ring.popAll(new Uint8Array(kHeaderBytes + head.body.length), kHeaderBytes + head.body.length);
+            } while (unread.length > 0 && !unread[0].first);
+          };
+          let continuing = false;
+          for (const frame of frames) {
+            const length = kHeaderBytes + frame.body.length;
+            while (ring.availableWrite() < length) popMessage(); // so the ring wraps
+            new DataView(scratch.buffer).setUint32(0, frame.body.length | (frame.more ? kMoreFlag : 0), true);
+            scratch.set(frame.body, kHeaderBytes);
+            ring.pushFrame(scratch, length);
+            unread.push({ body: frame.body, first: !continuing });
+            continuing = frame.more;
+          }
+          for (let n = 0; n < popMore && unread.length > 0; n++) popMessage();
+          const seen: number[][] = [];
+          const before = ring.availableRead();
+          ring.peekMessages((body) => seen.push([...body]));
+          expect(ring.availableRead()).toBe(before);
+          expect(seen).toEqual(unread.filter((f) => f.first).map((f) => [...f.body]));
+        },
+      ),
+    );
   });
 });

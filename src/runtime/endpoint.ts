@@ -1081,6 +1081,23 @@ export class Endpoint implements RefHost, ContextHost {
 
 
 
+  /**
+   * The actor (slot and generation) a message counts against (a TELL, ASK
+   * or FORWARD, looking inside a carried one), or undefined for anything
+   * else: the main thread counts, with it, what still waits for the actors
+   * of a thread that died.
+   */
+  countedTargetOf(body: Uint8Array): { slot: number; gen: number } | undefined {
+    if (body.length < 9) return undefined;
+    if (body[0] === kCarried) {
+      const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+      body = this.pool.carrierView(new RegionHandle(view.getUint32(1, true), view.getUint32(5, true), view.getUint32(9, true), 0, 0));
+    }
+    if (body.length < 9 || (body[0] !== kTell && body[0] !== kAsk && body[0] !== kForward)) return undefined;
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    return { slot: view.getUint32(1, true), gen: view.getUint32(5, true) };
+  }
+
   /** @internal Sends one mailbox entry of a migrating actor to its new thread (a kForward frame). */
   forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
     const w = this.beginMessage(kForward, cell.slot, cell.gen, sender);

@@ -105,6 +105,36 @@ export class Ring {
   }
 
   /**
+   * Calls `each(body)` for the first frame of every message the consumer has
+   * not read, without consuming anything: for the main thread, counting what
+   * waits for a thread that died (its reader is gone, so only the producer
+   * moves, and only forward). Reads ringbuf.js's storage directly: its layout
+   * (u32 write index at byte 0, u32 read index at byte 4, storage from byte
+   * 8) is part of what `getStorageForCapacity` promises. Not a hot path: it
+   * copies what it reads.
+   */
+  peekMessages(each: (body: Uint8Array) => void): void {
+    const write = Atomics.load(new Uint32Array(this.sab, 0, 1), 0);
+    const read = Atomics.load(new Uint32Array(this.sab, 4, 1), 0);
+    const storage = new Uint8Array(this.sab, 8);
+    const size = storage.length;
+    const length = (write - read + size) % size;
+    const bytes = new Uint8Array(length);
+    const first = Math.min(size - read, length);
+    bytes.set(storage.subarray(read, read + first), 0);
+    bytes.set(storage.subarray(0, length - first), first);
+    const view = new DataView(bytes.buffer);
+    let continuing = false;
+    for (let at = 0; at + kHeaderBytes <= length; ) {
+      const header = view.getUint32(at, true);
+      const body = header & kLengthMask;
+      if (!continuing) each(bytes.subarray(at + kHeaderBytes, at + kHeaderBytes + body));
+      continuing = (header & kMoreFlag) !== 0;
+      at += kHeaderBytes + body;
+    }
+  }
+
+  /**
    * Pops everything readable (whole frames) into `target[0, n)` with one
    * read of each index and one store: the consumer's per-batch cost, instead
    * of per frame, on indices that share a cache line with the producer's.

@@ -27,6 +27,7 @@ import { checkModuleExists, normalizeModuleUrl } from './modules.js';
 import { resolveRuntimeOptions, resolveSpawnOptions, type Delivery, type ResolvedOptions, type RuntimeOptions, type SpawnOptions, type OverflowPolicy } from './options.js';
 import { createTransportShared } from './transport.js';
 import { Journal, type JournalEntry } from './journal.js';
+import { Ring } from './ring.js';
 import type { CrashDecision } from '../actors/supervision.js';
 import { SupervisorState } from '../actors/supervision.js';
 
@@ -306,6 +307,7 @@ export class Runtime {
       journal.reset();
     }
     const replayedAsks = replay.flatMap((entry) => this.endpoint.askOfJournaled(entry));
+    this.recountBounded(endpoint, rehost, replay);
     let replaced = true;
     try {
       const a = this.attachData;
@@ -342,6 +344,39 @@ export class Runtime {
     this.warmStandby(); // the spare Piscina started in place of the dead thread
     const reason = this.stuck.delete(endpoint) ? 'stuck' : 'exited';
     this.crashes.publish({ thread: endpoint - 1, reason, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
+  }
+
+  /**
+   * A bounded mailbox counts messages accepted and not yet taken (senders
+   * add, the host takes). What a dead thread held only in its heap (messages
+   * between its own actors) is gone, so its count would stay taken forever.
+   * Each brought-back bounded actor's count is set back to what still waits
+   * for it: messages in the rings to the thread plus journaled ones not
+   * being handled (the one being handled is re-counted by the replay). A
+   * sender between counting and pushing at this very moment can leave the
+   * count off by its one message; no count is left holding a lost message.
+   */
+  private recountBounded(endpoint: number, rehost: RehostedActor[], replay: JournalEntry[]): void {
+    const dir = this.directory;
+    const bounded = rehost.filter((a) => dir.capacity[a.slot] > 0);
+    if (bounded.length === 0) return;
+    const waiting = new Map<number, number>();
+    const count = (body: Uint8Array) => {
+      const target = this.endpoint.countedTargetOf(body);
+      if (target !== undefined && Atomics.load(dir.gen, target.slot) === target.gen) waiting.set(target.slot, (waiting.get(target.slot) ?? 0) + 1);
+    };
+    const before = bounded.map((a) => Atomics.load(dir.depth, a.slot));
+    const rings = this.attachData.transport.rings;
+    const endpoints = this.threads + 1;
+    for (let from = 0; from < endpoints; from++) {
+      const ring = rings[from * endpoints + endpoint];
+      if (from !== endpoint && ring !== null && ring !== undefined) new Ring(ring).peekMessages(count);
+    }
+    for (const entry of replay) if (!entry.running) count(entry.body);
+    bounded.forEach((a, i) => {
+      const lost = before[i] - (waiting.get(a.slot) ?? 0);
+      if (lost > 0) Atomics.sub(dir.depth, a.slot, lost);
+    });
   }
 
   /**
