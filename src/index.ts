@@ -22,3 +22,8 @@ export { MemoryContext } from './memory/context.js';
 export type { RuntimeMemory } from './runtime/runtime.js';
 export type { MemoryOptions, EvictionPolicy } from './memory/layout.js';
 export type { AllocOptions, MemoryStats } from './memory/pool.js';
+export { Task } from './actors/task.js';
+export { TaskScheduler, priorities, strategies } from './scheduler/scheduler.js';
+export type { TaskSpec, TaskHandle, TaskStatus, RetryOptions, SchedulerOptions, SchedulerStats, Priority, Strategy } from './scheduler/scheduler.js';
+export { solveAssignment } from './scheduler/assign.js';
+export type { AssignmentResult } from './scheduler/assign.js';

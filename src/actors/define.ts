@@ -1,4 +1,5 @@
 import type { ActorContext } from './context.js';
+import type { Task } from './task.js';
 import { InvalidOptionError } from '../runtime/errors.js';
 import { resolveStrategy, type ResolvedStrategy, type SupervisorStrategy } from './supervision.js';
 
@@ -54,6 +55,22 @@ export interface ActorSpec<Args, State, Msg, Reply> {
   handlerTimeoutMs?: number;
   /** How this actor supervises its children. Default: one-for-one, restart, at most 10 restarts a minute. */
   supervisor?: SupervisorStrategy;
+  /**
+   * Makes this actor an agent of the task scheduler (`rt.tasks`): handles
+   * one task placed on it. The return value (or its promise) is the task's
+   * result; a throw fails the attempt (retried per the task's `retry`).
+   * `task.signal` fires when the task is cancelled or its attempt timed out.
+   * Tasks arrive through the mailbox like messages, one at a time.
+   */
+  task?(state: State, task: Task, ctx: ActorContext<Msg>): unknown;
+  /** What this agent can do: a task's `requires` must all be among them. Default none. */
+  capabilities?: readonly string[];
+  /**
+   * Tasks the scheduler hands this agent at once. They wait in its mailbox
+   * and run one at a time (handlers are never reentrant): more than 1 hides
+   * the round trip between tasks, like a prefetch count. Default 1.
+   */
+  capacity?: number;
 }
 
 /** An actor definition, as returned by {@link defineActor}. */
@@ -106,8 +123,27 @@ export function defineActor<Args, State, Msg, Reply>(
   if (limit !== undefined && (typeof limit !== 'number' || !Number.isFinite(limit) || limit <= 0)) {
     throw new InvalidOptionError('defineActor: handlerTimeoutMs', 'a finite number above 0', limit);
   }
+  if (spec.task !== undefined && typeof spec.task !== 'function') throw new InvalidOptionError('defineActor: task', 'a function when given', spec.task);
+  if (spec.capabilities !== undefined) checkCapabilities('defineActor: capabilities', spec.capabilities);
+  if (spec.capacity !== undefined) checkCapacity('defineActor: capacity', spec.capacity);
   const strategy = resolveStrategy(spec.supervisor, 'defineActor: supervisor');
   return Object.freeze({ ...spec, [kActorBrand]: true as const, [kStrategy]: strategy }) as ActorDefinition<Args, State, Msg, Awaited<Reply>>;
+}
+
+/** @internal Checks a capabilities list: an array of non-empty strings. */
+export function checkCapabilities(name: string, value: unknown): readonly string[] {
+  if (!Array.isArray(value) || value.some((c) => typeof c !== 'string' || c.length === 0)) {
+    throw new InvalidOptionError(name, 'an array of non-empty strings', value);
+  }
+  return value as readonly string[];
+}
+
+/** @internal Checks an agent capacity: an integer from 1 to 1,000,000. */
+export function checkCapacity(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1_000_000) {
+    throw new InvalidOptionError(name, 'an integer from 1 to 1000000', value);
+  }
+  return value;
 }
 
 /** True for a value made by {@link defineActor} (of any copy of microswarm). */

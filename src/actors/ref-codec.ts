@@ -7,11 +7,15 @@
 import { registerExtension } from '../runtime/codec.js';
 import { RegionHandle } from '../memory/handle.js';
 import { ActorRef } from './ref.js';
+import { Task } from './task.js';
+import { decodeValue, encodeValue } from '../runtime/codec.js';
 
 /** Codec tag of ActorRef. */
 export const kActorRefTag = 1;
 /** Codec tag of RegionHandle. */
 export const kRegionHandleTag = 2;
+/** Codec tag of Task. */
+export const kTaskTag = 3;
 
 let registered = false;
 
@@ -31,6 +35,22 @@ export function registerCodecExtensions(): void {
     },
     read(r) {
       return new RegionHandle(r.u32(), r.i32(), r.u32(), r.u32(), r.i32());
+    },
+  });
+  registerExtension<Task>({
+    tag: kTaskTag,
+    ctor: Task,
+    write(w, task) {
+      w.str(task.id);
+      w.str(task.kind);
+      w.u32(task.attempt);
+      encodeValue(w, task.payload, 'payload');
+    },
+    read(r) {
+      const id = r.str();
+      const kind = r.str();
+      const attempt = r.u32();
+      return new Task(id, kind, decodeValue(r), attempt);
     },
   });
   registerExtension<ActorRef>({

@@ -24,6 +24,7 @@
  */
 import { ActorContext, type ContextHost, type DeferredReply, type Timer } from '../actors/context.js';
 import { Cell } from '../actors/cell.js';
+import { Task } from '../actors/task.js';
 import type { ActorDefinition } from '../actors/define.js';
 import { kNoReply, kReplyStride } from '../actors/mailbox.js';
 import { ActorRef, checkAskOptions, setDecodingHost, type AskOptions, type RefHost, type TellOptions } from '../actors/ref.js';
@@ -33,10 +34,10 @@ import {
 } from './directory.js';
 import {
   ActorCrashedError, ActorInitError, HandlerTimeoutError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
-  InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, describeValue, toError,
+  InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, TaskCancelledError, describeValue, toError,
 } from './errors.js';
 import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
-import { resolveSpawnOptions, type Delivery, type SpawnOptions } from './options.js';
+import { resolveSpawnOptions, type AgentOverride, type Delivery, type ResolvedSpawnOptions, type SpawnOptions } from './options.js';
 import { Transport, type TransportShared } from './transport.js';
 import { Journal } from './journal.js';
 import { Migration } from './migration.js';
@@ -58,6 +59,12 @@ const kCarried = 6;
 const kForward = 7;
 /** onFrame's `pre` when the transport did not journal the message. */
 const kJournalHere = -2;
+
+/**
+ * @internal Ask options of an ask with no timeout (the scheduler's: its own
+ * timeouts apply, and a crash, stop or shutdown settles the ask).
+ */
+export const kUntimedAsk: AskOptions = Object.freeze({});
 
 const kOk = 0;
 const kFull = 1;
@@ -139,7 +146,7 @@ export class Endpoint implements RefHost, ContextHost {
   system: SystemHandler;
   readonly cells: Array<Cell | undefined>;
   private readonly pending = new Map<number, PendingAsk>();
-  private readonly defaultSpawn: { name: undefined; thread: undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number; delivery: Delivery };
+  private readonly defaultSpawn: ResolvedSpawnOptions;
   private nextAskId = 0;
   private readonly writer = new Writer(64 * 1024);
   private readonly reader = new Reader();
@@ -190,7 +197,7 @@ export class Endpoint implements RefHost, ContextHost {
     this.journal = index !== 0 && journal !== null && journal !== undefined ? new Journal(journal) : undefined;
     if (this.journal !== undefined) this.transport.journal = this.journalFrame;
     this.spinBudgetUs = config.spinUs;
-    this.defaultSpawn = { name: undefined, thread: undefined, capacity: config.defaultCapacity, policy: config.defaultPolicy, memoryQuota: 0, delivery: 'at-least-once' };
+    this.defaultSpawn = { name: undefined, thread: undefined, capacity: config.defaultCapacity, policy: config.defaultPolicy, memoryQuota: 0, delivery: 'at-least-once', agent: undefined };
     setDecodingHost(this);
   }
 
@@ -271,7 +278,7 @@ export class Endpoint implements RefHost, ContextHost {
     if (!this.accepting || this.closed) return Promise.reject(new RuntimeClosedError('ask'));
     let timeoutMs: number;
     try {
-      timeoutMs = checkAskOptions(options, this.config.askTimeoutMs);
+      timeoutMs = options === kUntimedAsk ? Infinity : checkAskOptions(options, this.config.askTimeoutMs);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -304,9 +311,11 @@ export class Endpoint implements RefHost, ContextHost {
         entry.seq = this.transport.sentTo(this.routedTo);
         entry.actor = ref; // not stringified per ask: only a crash names it
       }
-      entry.timer = setTimeout(() => {
-        if (this.settle(askId)) reject(timeoutError ?? new AskTimeoutError(ref.toString(), timeoutMs));
-      }, timeoutMs);
+      if (timeoutMs !== Infinity) {
+        entry.timer = setTimeout(() => {
+          if (this.settle(askId)) reject(timeoutError ?? new AskTimeoutError(ref.toString(), timeoutMs));
+        }, timeoutMs);
+      }
       if (signal !== undefined) {
         entry.onAbort = () => {
           if (this.settle(askId)) reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
@@ -878,15 +887,19 @@ export class Endpoint implements RefHost, ContextHost {
       this.current = cell;
       let result: unknown;
       const began = def.handlerTimeoutMs === undefined ? 0 : performance.now();
+      // A task placed by the scheduler goes to the agent's `task` handler.
+      const task = def.task !== undefined && msg instanceof Task ? msg : undefined;
       try {
-        result = def.receive(cell.state, msg, cell.ctx);
+        result = task === undefined ? def.receive(cell.state, msg, cell.ctx) : this.startTask(cell, task);
       } catch (err) {
         this.current = undefined;
         cell.memory?.endTurn();
-        this.handlerFailed(cell, err, cell.replyTag);
+        if (task === undefined) this.handlerFailed(cell, err, cell.replyTag);
+        else this.taskFailed(task, err, cell.replyTag);
         this.finishEntry(entry);
         continue;
       }
+      if (task !== undefined && !isThenable(result)) this.runningTasks.delete(task.id);
       this.current = undefined;
       cell.memory?.endTurn();
       // ctx.replyLater() took the answer over: the return value answers nothing.
@@ -896,8 +909,14 @@ export class Endpoint implements RefHost, ContextHost {
         cell.busy = true;
         this.busyCount++;
         (result as PromiseLike<unknown>).then(
-          (value) => this.afterAsync(cell, value, undefined, replyTag, entry),
-          (err: unknown) => this.afterAsync(cell, undefined, err ?? new Error('handler rejected with no reason'), replyTag, entry),
+          (value) => {
+            if (task !== undefined) this.runningTasks.delete(task.id);
+            this.afterAsync(cell, value, undefined, replyTag, entry);
+          },
+          (err: unknown) => {
+            if (task !== undefined) this.runningTasks.delete(task.id);
+            this.afterAsync(cell, undefined, err ?? new Error('handler rejected with no reason'), replyTag, entry, task);
+          },
         );
         this.handled += count;
         cell.scheduled = false;
@@ -920,7 +939,45 @@ export class Endpoint implements RefHost, ContextHost {
     return count;
   }
 
-  private afterAsync(cell: Cell, value: unknown, error: unknown, replyTag: number, entry: number): void {
+  // ------------------------------------------------------------------ tasks
+
+  /** Spawn options that override an agent's `capabilities` / `capacity`, by slot, until it starts. */
+  readonly agentOverrides = new Map<number, AgentOverride>();
+
+  /** Tasks running on this thread, by id: what `cancelTask` aborts. */
+  private readonly runningTasks = new Map<string, Task>();
+  /** Tasks cancelled while they waited in a mailbox: answered without running. */
+  private readonly cancelledTasks = new Set<string>();
+
+  /** Runs an agent's `task` handler with the task's own AbortSignal. */
+  private startTask(cell: Cell, task: Task): unknown {
+    if (this.cancelledTasks.delete(task.id)) throw new TaskCancelledError(task.id, 'cancelled while it waited in the agent\'s mailbox');
+    this.runningTasks.set(task.id, task);
+    return (cell.def.task as NonNullable<ActorDefinition['task']>)(cell.state, task, cell.ctx);
+  }
+
+  /**
+   * A task's handler threw: the error is the task's result (its attempt
+   * failed), not a failure of the agent. Like an Orleans grain call, the
+   * agent keeps its state and goes on; the scheduler retries elsewhere.
+   */
+  private taskFailed(task: Task, thrown: unknown, replyTag: number): void {
+    this.runningTasks.delete(task.id);
+    if (replyTag !== kNoReply) this.reply(replyTag, toError(thrown), true);
+  }
+
+  /**
+   * The scheduler cancels task `id` (its signal, or its attempt's timeout):
+   * a running one's signal fires (cooperative: nothing is cut off); one still
+   * in a mailbox is answered with TaskCancelledError when its turn comes.
+   */
+  cancelTask(id: string, reason: string): void {
+    const running = this.runningTasks.get(id);
+    if (running !== undefined) running.abort(new TaskCancelledError(id, reason));
+    else this.cancelledTasks.add(id);
+  }
+
+  private afterAsync(cell: Cell, value: unknown, error: unknown, replyTag: number, entry: number, task?: Task): void {
     cell.memory?.endTurn();
     cell.busy = false;
     this.busyCount--;
@@ -930,8 +987,10 @@ export class Endpoint implements RefHost, ContextHost {
       cell.checkpointWaiters = undefined;
       for (const run of waiters) run(undefined);
     }
-    if (error !== undefined) this.handlerFailed(cell, error, replyTag);
-    else if (replyTag !== kNoReply) this.reply(replyTag, value, false);
+    if (error !== undefined) {
+      if (task === undefined) this.handlerFailed(cell, error, replyTag);
+      else this.taskFailed(task, error, replyTag);
+    } else if (replyTag !== kNoReply) this.reply(replyTag, value, false);
     this.finishEntry(entry);
     if (cell.idleWaiters !== undefined) {
       const waiters = cell.idleWaiters;
@@ -1330,6 +1389,16 @@ export class Endpoint implements RefHost, ContextHost {
     cell.state = state;
     cell.started = true;
     Atomics.store(this.dir.state, cell.slot, kAlive);
+    const override = this.agentOverrides.get(cell.slot);
+    this.agentOverrides.delete(cell.slot);
+    if (cell.def.task !== undefined && !cell.stopRequested) {
+      // An agent: the scheduler (on the main thread) learns what it can do.
+      this.notify(0, 'agent', {
+        ref: cell.ref,
+        capabilities: [...(override?.capabilities ?? cell.def.capabilities ?? [])],
+        capacity: override?.capacity ?? cell.def.capacity ?? 1,
+      });
+    }
     if (parentCell !== undefined) {
       if (parentCell.stopped) cell.stopRequested = true; // the parent stopped while its child started
       else parentCell.addChild(cell.ref);
@@ -1369,7 +1438,7 @@ export class Endpoint implements RefHost, ContextHost {
       // Placement elsewhere and names are the main thread's business.
       return this.request(0, 'spawn', {
         module: url, args, name: opts.name, thread: thread - 1, capacity: opts.capacity, overflow: opts.policy, parent: parent.ref,
-        memoryQuota: opts.memoryQuota, delivery: opts.delivery,
+        memoryQuota: opts.memoryQuota, delivery: opts.delivery, agent: opts.agent,
       }).then((ref) => {
         if (parent.stopped) void this.stopRef(ref as ActorRef);
         else parent.addChild(ref as ActorRef);
@@ -1383,6 +1452,7 @@ export class Endpoint implements RefHost, ContextHost {
     if ((slot & 1023) === 0) this.transport.beat();
     this.transport.addLoad(this.index, 1);
     this.pool.setQuota(slot, opts.memoryQuota);
+    if (opts.agent !== undefined) this.agentOverrides.set(slot, opts.agent);
     return this.startActor(slot, Atomics.load(this.dir.gen, slot), url, args, undefined, parent.ref, parent);
   }
 

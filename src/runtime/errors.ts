@@ -287,6 +287,70 @@ export class ThreadStartError extends MicroswarmError {
   }
 }
 
+/** A task was cancelled (its signal, `handle.cancel()`, or the runtime shutting down) before it finished. */
+export class TaskCancelledError extends MicroswarmError {
+  readonly taskId: string;
+  constructor(taskId: string, reason: string) {
+    super(`Task ${taskId} was cancelled: ${reason}`);
+    this.taskId = taskId;
+  }
+}
+
+/** An attempt of a task ran past its timeout (fixed or adaptive); its signal fired in the agent. */
+export class TaskTimeoutError extends MicroswarmError {
+  readonly taskId: string;
+  readonly timeoutMs: number;
+  readonly attempt: number;
+  constructor(taskId: string, timeoutMs: number, attempt: number) {
+    super(`Task ${taskId} timed out after ${Math.round(timeoutMs)} ms (attempt ${attempt})`);
+    this.taskId = taskId;
+    this.timeoutMs = timeoutMs;
+    this.attempt = attempt;
+  }
+}
+
+/** `submit` would close a cycle of dependencies; `cycle` lists the task ids around it. */
+export class DependencyCycleError extends MicroswarmError {
+  readonly cycle: string[];
+  constructor(cycle: string[]) {
+    super(`Task dependencies would form a cycle: ${cycle.join(' -> ')}`);
+    this.cycle = cycle;
+  }
+}
+
+/** A task this one depends on failed (or was cancelled), so this one did not run. */
+export class DependencyFailedError extends MicroswarmError {
+  readonly taskId: string;
+  readonly dependency: string;
+  constructor(taskId: string, dependency: string, options?: { cause?: unknown }) {
+    super(`Task ${taskId} did not run: its dependency ${dependency} failed`, options);
+    this.taskId = taskId;
+    this.dependency = dependency;
+  }
+}
+
+/** The scheduler holds `maxQueue` waiting tasks already: backpressure, retry later. */
+export class QueueFullError extends MicroswarmError {
+  readonly maxQueue: number;
+  constructor(maxQueue: number) {
+    super(`The task queue is full (maxQueue ${maxQueue} tasks waiting)`);
+    this.maxQueue = maxQueue;
+  }
+}
+
+/** No live agent has every capability a task requires. */
+export class NoCapableAgentError extends MicroswarmError {
+  readonly requires: string[];
+  constructor(requires: string[], available: string[]) {
+    super(
+      `No agent has every capability required (${requires.map((r) => JSON.stringify(r)).join(', ')}); agents offer ${
+        available.length === 0 ? 'none' : available.map((r) => JSON.stringify(r)).join(', ')
+      }`,
+    );
+    this.requires = requires;
+  }
+}
+
 /** Error classes rebuilt by name when they cross a thread. */
 export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> = new Map<string, new (...args: never[]) => Error>([
   ['MicroswarmError', MicroswarmError],
@@ -314,6 +378,12 @@ export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> 
   ['HandlerTimeoutError', HandlerTimeoutError],
   ['MigrationError', MigrationError],
   ['ThreadStartError', ThreadStartError],
+  ['TaskCancelledError', TaskCancelledError],
+  ['TaskTimeoutError', TaskTimeoutError],
+  ['DependencyCycleError', DependencyCycleError],
+  ['DependencyFailedError', DependencyFailedError],
+  ['QueueFullError', QueueFullError],
+  ['NoCapableAgentError', NoCapableAgentError],
   ['Error', Error],
   ['TypeError', TypeError],
   ['RangeError', RangeError],

@@ -13,7 +13,7 @@ import { decode, encode } from './codec.js';
 import { importModule, loadModule } from './modules.js';
 import type { DirectoryShared } from './directory.js';
 import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
-import { ActorStoppedError, RuntimeClosedError, ThreadStartError, toError } from './errors.js';
+import { ActorStoppedError, InvalidArgumentError, RuntimeClosedError, ThreadStartError, toError } from './errors.js';
 import type { TransportShared } from './transport.js';
 import type { PoolShared } from '../memory/layout.js';
 
@@ -26,7 +26,10 @@ export type HostTask =
       op: 'recover'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig;
       setup: string | undefined; actors: RehostedActor[]; error: Uint8Array; replay: Array<{ from: number; running: boolean; body: Uint8Array }>;
     }
-  | { op: 'spawn'; slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined }
+  | {
+      op: 'spawn'; slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined;
+      agent?: { capabilities?: readonly string[]; capacity?: number };
+    }
   | { op: 'stop'; slot: number; gen: number }
   | { op: 'suspend' | 'resume'; slot: number; gen: number }
   | { op: 'checkpoint'; slot: number; gen: number }
@@ -36,6 +39,7 @@ export type HostTask =
   | { op: 'fence'; slot: number; gen: number; old: number }
   | { op: 'quiesce' }
   | { op: 'standby'; modules: string[]; setup: string | undefined }
+  | { op: 'fn'; module: string; payload: Uint8Array }
   | { op: 'shutdown'; deadline: number };
 
 /** @internal An actor to bring back on a replacement thread. */
@@ -54,7 +58,7 @@ export interface RehostedActor {
 /** @internal */
 export type HostResult =
   | {
-      ok: true; idle?: boolean; handled?: number; bytes?: number;
+      ok: true; idle?: boolean; handled?: number; bytes?: number; value?: Uint8Array;
       moving?: { module: string; name: string | undefined; parent: { slot: number; gen: number } | undefined };
     }
   | { ok: false; error: Uint8Array };
@@ -72,6 +76,7 @@ class WorkerSystem implements SystemHandler {
       return ep.threadCrashed(payload.endpoint as number, payload.consumed as number[], payload.lost as number[], payload.replayed as number[]);
     }
     if (op === 'decideCrash') return ep.supervisor.crashDecision(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
+    if (op === 'cancelTask') return ep.cancelTask(payload.id as string, payload.reason as string);
     if (op === 'migrateFence') return ep.migration.fence(payload.slot as number, payload.gen as number);
     if (op === 'migrateDone') return ep.migration.done(payload.slot as number, payload.gen as number, payload.move as Uint8Array);
     if (op === 'childFailed') return ep.supervisor.childFailed(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
@@ -119,6 +124,24 @@ function runSetup(url: string | undefined): Promise<void> {
   return setupDone;
 }
 
+const functions = new Map<string, Promise<(payload: unknown) => unknown>>();
+
+/** A function task's module, imported once per thread; its default export must be a function. */
+function functionModule(url: string): Promise<(payload: unknown) => unknown> {
+  let loading = functions.get(url);
+  if (loading === undefined) {
+    loading = importModule(url).then((mod) => {
+      if (typeof mod.default !== 'function') {
+        throw new InvalidArgumentError('module', 'a module whose default export is a function (payload) => result', mod.default);
+      }
+      return mod.default as (payload: unknown) => unknown;
+    });
+    loading.catch(() => functions.delete(url));
+    functions.set(url, loading);
+  }
+  return loading;
+}
+
 function failed(err: unknown): HostResult {
   return { ok: false, error: encode(toError(err), 'error') };
 }
@@ -143,6 +166,7 @@ export default async function host(task: HostTask): Promise<HostResult> {
         const ep = attached();
         const args = decode(task.args);
         const parent = task.parent === undefined ? undefined : new ActorRef(task.parent.slot, task.parent.gen, undefined, ep);
+        if (task.agent !== undefined) ep.agentOverrides.set(task.slot, task.agent);
         await ep.startActor(task.slot, task.gen, task.module, args, task.name, parent);
         return { ok: true };
       }
@@ -199,6 +223,12 @@ export default async function host(task: HostTask): Promise<HostResult> {
         await runSetup(task.setup);
         for (const module of task.modules) await loadModule(module).catch(() => undefined);
         return { ok: true };
+      case 'fn': {
+        // A plain function task of rt.tasks: the module's default export, called with the payload.
+        const mod = await functionModule(task.module);
+        const value: unknown = await mod(decode(task.payload));
+        return { ok: true, value: encode(value, 'result') };
+      }
       case 'quiesce': {
         const ep = attached();
         return { ok: true, idle: ep.isIdle(), handled: ep.handled };

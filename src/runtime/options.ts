@@ -11,6 +11,8 @@ import { InvalidOptionError } from './errors.js';
 import { normalizeModuleUrl } from './modules.js';
 import { overflowPolicies, type OverflowPolicy } from './directory.js';
 import { resolveStrategy, type ResolvedStrategy, type SupervisorStrategy } from '../actors/supervision.js';
+import { checkCapabilities, checkCapacity } from '../actors/define.js';
+import { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { evictionPolicies, type EvictionPolicy, type MemoryOptions } from '../memory/layout.js';
 
 export type { OverflowPolicy };
@@ -91,6 +93,8 @@ export interface RuntimeOptions {
    * threads it has (no respawn loop).
    */
   threadSetup?: string | URL;
+  /** The task scheduler's settings (`rt.tasks`). */
+  tasks?: SchedulerOptions;
 }
 
 /** Options of `rt.spawn` and `ctx.spawn`. */
@@ -105,6 +109,16 @@ export interface SpawnOptions {
   memoryQuota?: number;
   /** The message being handled when this actor's thread dies: redelivered (default) or dead-lettered. */
   delivery?: Delivery;
+  /** An agent's capabilities for the task scheduler, overriding its definition's. */
+  capabilities?: readonly string[];
+  /** How many tasks the scheduler hands this agent at once, overriding its definition's. */
+  capacity?: number;
+}
+
+/** @internal An agent's spawn-time overrides. */
+export interface AgentOverride {
+  capabilities?: readonly string[];
+  capacity?: number;
 }
 
 /** @internal Options with every default filled in. */
@@ -127,6 +141,7 @@ export interface ResolvedOptions {
   journalBytes: number;
   standbyThreads: number;
   threadSetup: string | undefined;
+  tasks: ResolvedSchedulerOptions;
 }
 
 export const kMaxAgentsLimit = 16_777_216;
@@ -194,7 +209,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
   if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
   checkKeys('options', options, [
     'threads', 'maxAgents', 'mailbox', 'resourceLimits', 'askTimeoutMs', 'ringBytes', 'maxMessageBytes', 'throughput', 'spinUs',
-    'memory', 'inlineLimit', 'supervisor', 'heartbeatMs', 'stuckThreadMs', 'journalBytes', 'standbyThreads', 'threadSetup',
+    'memory', 'inlineLimit', 'supervisor', 'heartbeatMs', 'stuckThreadMs', 'journalBytes', 'standbyThreads', 'threadSetup', 'tasks',
   ]);
   const mailbox = resolveMailbox('mailbox', options.mailbox, { capacity: 0, policy: 'reject' });
   let resourceLimits: ResourceLimits | undefined;
@@ -231,6 +246,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     journalBytes: options.journalBytes === 0 ? 0 : integer('journalBytes', options.journalBytes, 4096, 2 ** 30, 1 << 20),
     standbyThreads: integer('standbyThreads', options.standbyThreads, 0, 16, 1),
     threadSetup: resolveSetup(options.threadSetup),
+    tasks: resolveSchedulerOptions(options.tasks),
   };
 }
 
@@ -274,12 +290,18 @@ export function resolveSpawnOptions(
   options: unknown,
   threads: number,
   defaults: { capacity: number; policy: OverflowPolicy },
-): { name: string | undefined; thread: number | undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number; delivery: Delivery } {
+): ResolvedSpawnOptions {
   if (options === undefined) {
-    return { name: undefined, thread: undefined, capacity: defaults.capacity, policy: defaults.policy, memoryQuota: 0, delivery: 'at-least-once' };
+    return { name: undefined, thread: undefined, capacity: defaults.capacity, policy: defaults.policy, memoryQuota: 0, delivery: 'at-least-once', agent: undefined };
   }
   if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
-  checkKeys('options', options, ['name', 'thread', 'mailbox', 'memoryQuota', 'delivery']);
+  checkKeys('options', options, ['name', 'thread', 'mailbox', 'memoryQuota', 'delivery', 'capabilities', 'capacity']);
+  let agent: AgentOverride | undefined;
+  if (options.capabilities !== undefined || options.capacity !== undefined) {
+    agent = {};
+    if (options.capabilities !== undefined) agent.capabilities = [...checkCapabilities('capabilities', options.capabilities)];
+    if (options.capacity !== undefined) agent.capacity = checkCapacity('capacity', options.capacity);
+  }
   const delivery = (options.delivery ?? 'at-least-once') as Delivery;
   if (!deliveries.includes(delivery)) throw new InvalidOptionError('delivery', `one of ${deliveries.map((d) => `'${d}'`).join(', ')}`, options.delivery);
   const { name, thread } = options;
@@ -294,5 +316,16 @@ export function resolveSpawnOptions(
   if (options.memoryQuota !== undefined && options.memoryQuota !== Infinity) {
     memoryQuota = integer('memoryQuota', options.memoryQuota, 1, 2 ** 31 - 1, 0);
   }
-  return { name: name as string | undefined, thread: thread as number | undefined, capacity: mailbox.capacity, policy: mailbox.policy, memoryQuota, delivery };
+  return { name: name as string | undefined, thread: thread as number | undefined, capacity: mailbox.capacity, policy: mailbox.policy, memoryQuota, delivery, agent };
+}
+
+/** @internal Spawn options with defaults filled in (`capacity` here is the mailbox's bound). */
+export interface ResolvedSpawnOptions {
+  name: string | undefined;
+  thread: number | undefined;
+  capacity: number;
+  policy: OverflowPolicy;
+  memoryQuota: number;
+  delivery: Delivery;
+  agent: AgentOverride | undefined;
 }

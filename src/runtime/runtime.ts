@@ -17,14 +17,20 @@ import { Pool, type MemoryStats } from '../memory/pool.js';
 import { ActorRef } from '../actors/ref.js';
 import { decode, encode } from './codec.js';
 import { Directory, kAlive, kFree, kStarting, kStopping, kWhyCrashed, overflowPolicies } from './directory.js';
-import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
+import { Endpoint, kUntimedAsk, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
 import {
-  ActorCrashedError, ActorStoppedError, AgentLimitError, EscalatedError, ThreadStartError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
+  ActorCrashedError, ActorStoppedError, AgentLimitError, EscalatedError, TaskCancelledError, ThreadStartError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
 } from './errors.js';
 import { EventSource } from './events.js';
 import type { HostResult, HostTask, RehostedActor } from './host.js';
 import { checkModuleExists, normalizeModuleUrl } from './modules.js';
-import { resolveRuntimeOptions, resolveSpawnOptions, type Delivery, type ResolvedOptions, type RuntimeOptions, type SpawnOptions, type OverflowPolicy } from './options.js';
+import { TaskScheduler, type TaskExecutor } from '../scheduler/scheduler.js';
+import { PriorityPoolQueue, type FunctionOrder } from '../scheduler/pool-queue.js';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import {
+  resolveRuntimeOptions, resolveSpawnOptions, type AgentOverride, type Delivery, type ResolvedOptions, type ResolvedSpawnOptions, type RuntimeOptions, type SpawnOptions,
+  type OverflowPolicy,
+} from './options.js';
 import { createTransportShared } from './transport.js';
 import { Journal, type JournalEntry } from './journal.js';
 import { Ring } from './ring.js';
@@ -64,9 +70,9 @@ export interface RuntimeStats {
   failures: number;
 }
 
-type QueueOptions = { endpoint: number; attach?: boolean; spare?: boolean };
+type QueueOptions = { endpoint: number; attach?: boolean; spare?: boolean } | FunctionOrder;
 type RoutedTask = HostTask & { [key: symbol]: QueueOptions };
-type PiscinaWorkerLike = { id: number; terminating: boolean; destroyed: boolean };
+type PiscinaWorkerLike = { id: number; terminating: boolean; destroyed: boolean; currentUsage: number };
 
 /** Where the worker entry is: built JS, or (running from sources) an ESM shim that loads the TypeScript host. */
 function hostEntry(): string {
@@ -87,6 +93,8 @@ export class Runtime {
   readonly maxAgents: number;
   /** The shared region pool: `stats()` and `collect()`. */
   readonly memory: RuntimeMemory;
+  /** The task scheduler: submit work to agents or the pool (see the README's scheduler section). */
+  readonly tasks: TaskScheduler;
 
   private readonly options: ResolvedOptions;
   private readonly directory: Directory;
@@ -149,6 +157,7 @@ export class Runtime {
     const pool = createPoolShared(options.memory, options.maxAgents);
     this.endpoint = new Endpoint(0, transport, this.directory.shared, pool, config, this.systemHandler());
     this.memory = new RuntimeMemory(this.endpoint.pool, this.directory);
+    this.tasks = new TaskScheduler(options.tasks, this.taskExecutor());
     this.endpoint.start();
     // The runtime keeps the process alive until shutdown, as a server does:
     // accepted messages must not vanish because the main script returned.
@@ -164,6 +173,8 @@ export class Runtime {
       atomics: 'disabled',
       concurrentTasksPerWorker: 1 << 20,
       resourceLimits: options.resourceLimits,
+      // Control tasks first, then function tasks by priority (with aging).
+      taskQueue: this.poolQueue,
       loadBalancer: (task, workers) => this.pickWorker(task as unknown as Record<symbol, QueueOptions | null>, workers),
     });
     this.pendingAttach = { transport, config, pool };
@@ -206,6 +217,12 @@ export class Runtime {
       for (const [endpoint, workerId] of this.endpointToWorker) {
         if (this.recovering.has(endpoint)) continue;
         const beats = transport.beats(endpoint);
+        if (this.functionsRunning.has(workerId)) {
+          // A plain function task holds its thread's event loop by design
+          // (it runs to completion): not a stuck handler.
+          this.beatsSeen.set(endpoint, { beats, at: now });
+          continue;
+        }
         const seen = this.beatsSeen.get(endpoint);
         if (seen === undefined || seen.beats !== beats) {
           this.beatsSeen.set(endpoint, { beats, at: now });
@@ -480,6 +497,7 @@ export class Runtime {
   private pickWorker<W extends PiscinaWorkerLike>(task: Record<symbol, QueueOptions | null>, workers: W[]): W | null {
     const target = task[Piscina.queueOptionsSymbol];
     if (target === null || target === undefined) return null;
+    if ('fn' in target) return this.pickFunctionWorker(target, workers);
     if (target.spare) {
       // A warm-up for a spare: any worker not bound to an endpoint, left unbound.
       for (const worker of workers) if (!this.workerToEndpoint.has(worker.id) && !worker.terminating && !worker.destroyed) return worker;
@@ -498,6 +516,112 @@ export class Runtime {
     const id = this.endpointToWorker.get(target.endpoint);
     for (const worker of workers) if (worker.id === id && !worker.destroyed) return worker;
     return null;
+  }
+
+  private readonly poolQueue = new PriorityPoolQueue();
+  private functionSeq = 0;
+
+  /** Function tasks running per worker id (for the heartbeat monitor: such a thread is busy by design, not stuck). */
+  private readonly functionsRunning = new Map<number, number>();
+
+  /**
+   * A function task: the attached thread with the fewest Piscina tasks
+   * running, if it has room; else it waits in Piscina's queue, which Piscina
+   * drains (through this balancer) each time a task of that thread is done.
+   * Piscina's own count is used, not ours, because it drops before Piscina
+   * drains, where ours would drop a microtask later and stall the queue.
+   */
+  private pickFunctionWorker<W extends PiscinaWorkerLike>(order: FunctionOrder, workers: W[]): W | null {
+    let best: W | null = null;
+    let fewest = this.options.tasks.functionConcurrency;
+    for (const worker of workers) {
+      const endpoint = this.workerToEndpoint.get(worker.id);
+      if (endpoint === undefined || endpoint < 0 || worker.terminating || worker.destroyed || this.recovering.has(endpoint)) continue;
+      if (worker.currentUsage < fewest) {
+        best = worker;
+        fewest = worker.currentUsage;
+      }
+    }
+    if (best !== null) {
+      order.worker = best.id;
+      this.functionsRunning.set(best.id, (this.functionsRunning.get(best.id) ?? 0) + 1);
+    }
+    return best;
+  }
+
+  /** Runs a plain function task on the pool; cancellable only while it waits in Piscina's queue. */
+  private async runFunction(module: string, payload: unknown, order: { lane: number; key: number }, signal: AbortSignal): Promise<unknown> {
+    this.checkOpen('tasks.submit');
+    const target: FunctionOrder = { fn: true, lane: order.lane, key: order.key, seq: this.functionSeq++ };
+    const routed = { op: 'fn', module, payload: encode(payload, 'payload') } as unknown as RoutedTask;
+    routed[Piscina.queueOptionsSymbol] = target;
+    // Cancellable only while it waits in the queue (Piscina's abort of a
+    // running task would terminate its thread): then it is taken out here.
+    let cancelled!: (error: Error) => void;
+    const cancel = new Promise<never>((_, reject) => (cancelled = reject));
+    const onAbort = () => {
+      if (target.worker === undefined && this.poolQueue.removePayload(routed)) {
+        cancelled(new TaskCancelledError(module, 'cancelled while it waited for a pool thread'));
+      }
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const result = (await Promise.race([this.pool.run(routed), cancel])) as HostResult;
+      const ok = this.unwrap(result);
+      return ok.value === undefined ? undefined : decode(ok.value);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (target.worker !== undefined) {
+        const left = (this.functionsRunning.get(target.worker) ?? 1) - 1;
+        if (left <= 0) this.functionsRunning.delete(target.worker);
+        else this.functionsRunning.set(target.worker, left);
+      }
+    }
+  }
+
+  /** Event-loop utilisation per worker id, sampled at most every 100 ms. */
+  private readonly elus = new Map<number, { at: number; last: EventLoopUtilization; value: number }>();
+
+  private eluOfEndpoint(endpoint: number): number {
+    const id = this.endpointToWorker.get(endpoint);
+    if (id === undefined) return 1;
+    const now = performance.now();
+    const seen = this.elus.get(id);
+    if (seen !== undefined && now - seen.at < 100) return seen.value;
+    const worker = this.pool.threads.find((w) => w.threadId === id);
+    if (worker === undefined) return 1;
+    const current = worker.performance.eventLoopUtilization();
+    const value = seen === undefined ? current.utilization : worker.performance.eventLoopUtilization(current, seen.last).utilization;
+    this.elus.set(id, { at: now, last: current, value });
+    return value;
+  }
+
+  /**
+   * How rt.tasks reaches the runtime: a task goes to its agent as an ask
+   * carrying a Task (the agent's `task` handler answers it; no ask timeout:
+   * the scheduler's own timeouts apply, and a crash or stop settles it); a
+   * cancellation as a control message to the agent's thread, so it reaches
+   * the handler while it runs rather than queueing behind it; a function
+   * task as a Piscina task on this pool.
+   */
+  private taskExecutor(): TaskExecutor {
+    const dir = this.directory;
+    return {
+      runOnAgent: (ref, task) => this.endpoint.ask(ref, task, kUntimedAsk, undefined),
+      cancelOnAgent: (ref, id, reason) => {
+        const thread = Atomics.load(dir.thread, ref.slot);
+        if (dir.isLive(ref.slot, ref.gen) && thread > 0 && !this.down.has(thread)) this.endpoint.notify(thread, 'cancelTask', { id, reason });
+      },
+      runFunction: (module, payload, order, signal) => this.runFunction(module, payload, order, signal),
+      isAlive: (ref) => dir.isLive(ref.slot, ref.gen),
+      depth: (ref) => (dir.capacity[ref.slot] > 0 ? Math.max(0, Atomics.load(dir.depth, ref.slot)) : 0),
+      elu: (ref) => this.eluOfEndpoint(Atomics.load(dir.thread, ref.slot)),
+      moduleUrl: (module) => {
+        const url = normalizeModuleUrl(module);
+        checkModuleExists(url);
+        return url;
+      },
+    };
   }
 
   private runRouted(task: HostTask, target: QueueOptions): Promise<HostResult> {
@@ -523,6 +647,9 @@ export class Runtime {
             return undefined;
           case 'lookup':
             return this.lookup(payload.name as string);
+          case 'agent':
+            this.tasks.addAgent(payload.ref as ActorRef, payload.capabilities as string[], payload.capacity as number);
+            return undefined;
           case 'childFailed':
             this.rootFailed(payload.child as ActorRef, payload.error as Error);
             return undefined;
@@ -537,6 +664,7 @@ export class Runtime {
                 policy: payload.overflow as OverflowPolicy,
                 memoryQuota: (payload.memoryQuota as number | undefined) ?? 0,
                 delivery: (payload.delivery as Delivery | undefined) ?? 'at-least-once',
+                agent: payload.agent as AgentOverride | undefined,
               },
               payload.parent as ActorRef | undefined,
             );
@@ -590,7 +718,7 @@ export class Runtime {
   private async spawnResolved(
     url: string,
     args: unknown,
-    opts: { name: string | undefined; thread: number | undefined; capacity: number; policy: OverflowPolicy; memoryQuota: number; delivery: Delivery },
+    opts: ResolvedSpawnOptions,
     parent: ActorRef | undefined,
   ): Promise<ActorRef> {
     this.checkOpen('spawn');
@@ -615,7 +743,7 @@ export class Runtime {
       result = await this.runRouted(
         {
           op: 'spawn', slot, gen, module: url, args: argBytes, name: opts.name,
-          parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen },
+          parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen }, agent: opts.agent,
         },
         { endpoint },
       );
@@ -813,6 +941,7 @@ export class Runtime {
 
   private async doShutdown(timeoutMs: number): Promise<void> {
     this.closing = true;
+    this.tasks.close();
     this.endpoint.accepting = false;
     if (this.monitor !== undefined) clearInterval(this.monitor);
     const deadline = Date.now() + timeoutMs;

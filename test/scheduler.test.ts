@@ -1,0 +1,505 @@
+/**
+ * The task scheduler on its own: a fake executor stands for the agents (each
+ * call waits until the test settles it), so ordering, dependencies,
+ * placement, retries, timeouts, breakers, bulkheads and cancellation are
+ * checked exactly, with fake timers where time matters. The runtime-backed
+ * behaviour (real agents, crashes, function tasks) is in tasks.test.ts.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  ActorRef, DependencyCycleError, DependencyFailedError, InvalidArgumentError, InvalidOptionError, NoCapableAgentError, QueueFullError, Task,
+  TaskCancelledError, TaskScheduler, TaskTimeoutError, ActorCrashedError,
+} from '../src/index.js';
+import { resolveSchedulerOptions, type SchedulerOptions, type TaskExecutor } from '../src/scheduler/scheduler.js';
+import { TaskQueue } from '../src/scheduler/queue.js';
+import { place, type Agent, type PlacementContext } from '../src/scheduler/placement.js';
+import { AgentKindStats, Window } from '../src/scheduler/stats.js';
+
+interface Call {
+  agent: string;
+  task: Task;
+  /** The scheduler asked the agent to stop this task (its task.signal would fire). */
+  cancelled: string | undefined;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+class FakeExecutor implements TaskExecutor {
+  readonly calls: Call[] = [];
+  /** Every call made, taken or not. */
+  readonly every: Call[] = [];
+  readonly dead = new Set<string>();
+  running = 0;
+  maxRunning = 0;
+  cancelOnAgent(ref: ActorRef, id: string, reason: string): void {
+    for (const call of this.every) if (call.task.id === id) call.cancelled = reason;
+    this.cancels.push({ agent: ref.name ?? '', id, reason });
+  }
+  readonly cancels: Array<{ agent: string; id: string; reason: string }> = [];
+  runOnAgent(ref: ActorRef, task: Task): Promise<unknown> {
+    this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    return new Promise((resolve, reject) => {
+      const done = (f: (v: unknown) => void) => (v: unknown) => {
+        this.running--;
+        f(v);
+      };
+      const call: Call = { agent: ref.name ?? String(ref.slot), task, cancelled: undefined, resolve: done(resolve), reject: done(reject) };
+      this.calls.push(call);
+      this.every.push(call);
+    });
+  }
+  runFunction(): Promise<unknown> {
+    return Promise.resolve('fn');
+  }
+  isAlive(ref: ActorRef): boolean {
+    return !this.dead.has(ref.name ?? '');
+  }
+  depth(): number {
+    return 0;
+  }
+  elu(): number {
+    return 0;
+  }
+  moduleUrl(module: unknown): string {
+    return String(module);
+  }
+  /** Settles every call not yet settled with `value` (a function of the call). */
+  take(): Call {
+    const call = this.calls.shift();
+    if (call === undefined) throw new Error('no call waiting');
+    return call;
+  }
+}
+
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+};
+
+function setup(options: SchedulerOptions = {}, agents: Array<{ name: string; capabilities?: string[]; capacity?: number }> = [{ name: 'a' }]) {
+  const executor = new FakeExecutor();
+  const scheduler = new TaskScheduler(resolveSchedulerOptions(options), executor);
+  agents.forEach((a, i) => scheduler.addAgent(new ActorRef(i, 1, a.name), a.capabilities ?? [], a.capacity ?? 1));
+  return { executor, scheduler };
+}
+
+describe('priorities and aging', () => {
+  it('runs critical, high, normal, low in that order, FIFO within a priority', async () => {
+    const { executor, scheduler } = setup();
+    const blocker = scheduler.submit({ kind: 'k', payload: 'blocker' });
+    await flush();
+    const order = ['low', 'normal', 'high', 'critical', 'low', 'normal', 'high', 'critical'] as const;
+    order.forEach((priority, i) => scheduler.submit({ kind: 'k', payload: `${priority}${i}`, priority }));
+    const ran: unknown[] = [];
+    executor.take().resolve('done');
+    await blocker.result;
+    for (let i = 0; i < order.length; i++) {
+      await flush();
+      const call = executor.take();
+      ran.push(call.task.payload);
+      call.resolve(undefined);
+    }
+    expect(ran).toEqual(['critical3', 'critical7', 'high2', 'high6', 'normal1', 'normal5', 'low0', 'low4']);
+  });
+
+  it('ages: a low task waiting 3 x agingMs goes before critical tasks submitted after that, not before', () => {
+    const queue = new TaskQueue<{ key: number; lane: number; queued: boolean; name: string }>(1000);
+    queue.push({ key: 0, lane: 0, queued: false, name: 'low' }, 3, 0);
+    queue.push({ key: 0, lane: 0, queued: false, name: 'critical-early' }, 0, 2999);
+    queue.push({ key: 0, lane: 0, queued: false, name: 'critical-late' }, 0, 3001);
+    const seen: string[] = [];
+    queue.walk(10, (e) => {
+      seen.push(e.name);
+      return true;
+    });
+    expect(seen).toEqual(['critical-early', 'low', 'critical-late']);
+    expect(queue.sizes()).toEqual([2, 0, 0, 1]);
+  });
+});
+
+describe('dependencies', () => {
+  it('runs a diamond in dependency order, and a long chain one by one', async () => {
+    const { executor, scheduler } = setup({}, [{ name: 'a', capacity: 4 }]);
+    const a = scheduler.submit({ kind: 'k', payload: 'a' });
+    const b = scheduler.submit({ kind: 'k', payload: 'b', dependsOn: [a] });
+    const c = scheduler.submit({ kind: 'k', payload: 'c', dependsOn: [a] });
+    const d = scheduler.submit({ kind: 'k', payload: 'd', dependsOn: [b, c.id] });
+    await flush();
+    expect(executor.calls.map((x) => x.task.payload)).toEqual(['a']);
+    expect(d.status).toBe('blocked');
+    executor.take().resolve(1);
+    await flush();
+    expect(executor.calls.map((x) => x.task.payload).sort()).toEqual(['b', 'c']);
+    executor.take().resolve(2);
+    await flush();
+    expect(d.status).toBe('blocked');
+    executor.take().resolve(3);
+    await flush();
+    expect(executor.calls.map((x) => x.task.payload)).toEqual(['d']);
+    executor.take().resolve(4);
+    expect(await d.result).toBe(4);
+
+    let previous = scheduler.submit({ kind: 'k', payload: 0 });
+    for (let i = 1; i < 100; i++) previous = scheduler.submit({ kind: 'k', payload: i, dependsOn: [previous] });
+    for (let i = 0; i < 100; i++) {
+      await flush();
+      expect(executor.calls.length).toBe(1);
+      const call = executor.take();
+      expect(call.task.payload).toBe(i);
+      call.resolve(i);
+    }
+    expect(await previous.result).toBe(99);
+  });
+
+  it('refuses a cycle at submit with DependencyCycleError naming it, including one closed through ids submitted later', () => {
+    const { scheduler } = setup();
+    scheduler.submit({ kind: 'k', id: 'x', dependsOn: ['z'] });
+    scheduler.submit({ kind: 'k', id: 'y', dependsOn: ['x'] });
+    let error: unknown;
+    try {
+      scheduler.submit({ kind: 'k', id: 'z', dependsOn: ['y'] });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DependencyCycleError);
+    expect((error as DependencyCycleError).cycle).toEqual(['z', 'y', 'x', 'z']);
+    expect(() => scheduler.submit({ kind: 'k', id: 'self', dependsOn: ['self'] })).toThrow(DependencyCycleError);
+  });
+
+  it('fails the dependents of a failed task with DependencyFailedError, transitively; onDependencyFailure run lets one run', async () => {
+    const { executor, scheduler } = setup({}, [{ name: 'a', capacity: 4 }]);
+    const a = scheduler.submit({ kind: 'k' });
+    const b = scheduler.submit({ kind: 'k', dependsOn: [a] });
+    const c = scheduler.submit({ kind: 'k', dependsOn: [b] });
+    const runs = scheduler.submit({ kind: 'k', payload: 'anyway', dependsOn: [a], onDependencyFailure: 'run' });
+    await flush();
+    executor.take().reject(new Error('a failed'));
+    await expect(a.result).rejects.toThrow('a failed');
+    await expect(b.result).rejects.toBeInstanceOf(DependencyFailedError);
+    await expect(c.result).rejects.toMatchObject({ name: 'DependencyFailedError', taskId: c.id, dependency: b.id });
+    await flush();
+    const call = executor.take();
+    expect(call.task.payload).toBe('anyway');
+    call.resolve('ran');
+    expect(await runs.result).toBe('ran');
+    // A dependency that already failed fails a new dependent at once.
+    await expect(scheduler.submit({ kind: 'k', dependsOn: [a] }).result).rejects.toBeInstanceOf(DependencyFailedError);
+  });
+});
+
+function agent(name: string, options: Omit<Partial<Agent>, 'capabilities'> & { capabilities?: string[]; kindMs?: number; kindOk?: number; kindFail?: number } = {}): Agent {
+  const byKind = new Map<string, AgentKindStats>();
+  if (options.kindMs !== undefined) {
+    const s = new AgentKindStats();
+    s.ewmaMs = options.kindMs;
+    s.successes = options.kindOk ?? 10;
+    s.failures = options.kindFail ?? 0;
+    byKind.set('k', s);
+  }
+  return {
+    ref: new ActorRef(0, 1, name), capabilities: new Set(options.capabilities ?? []), capacity: options.capacity ?? 1, limit: options.limit ?? options.capacity ?? 1,
+    inFlight: options.inFlight ?? 0, breaker: undefined as never, breakerState: options.breakerState ?? 'closed', openedAt: options.openedAt ?? 0,
+    byKind, successes: 0, failures: 0, latency: new Window(), alive: options.alive ?? true,
+  };
+}
+
+const ctxOf = (elu: Record<string, number> = {}): PlacementContext => ({
+  now: 10_000, halfOpenAfterMs: 1000, depth: () => 0, elu: (a) => elu[a.ref.name as string] ?? 0, kind: () => undefined,
+});
+const task = (requires: string[] = []) => ({ kind: 'k', requires, benefit: 1 });
+
+describe('placement strategies', () => {
+  it('round-robin takes turns among those that can take the task', () => {
+    const agents = [agent('a'), agent('b', { inFlight: 1 }), agent('c')];
+    const cursor = { at: 0 };
+    const picks = [0, 1, 2, 3].map(() => place('round-robin', agents, task(), ctxOf(), cursor)?.ref.name);
+    expect(picks).toEqual(['a', 'c', 'a', 'c']);
+  });
+
+  it('least-loaded picks the lowest in-flight per capacity; load-balanced also weighs the thread', () => {
+    const agents = [agent('a', { capacity: 4, inFlight: 2 }), agent('b', { capacity: 4, inFlight: 1 }), agent('c', { capacity: 2, inFlight: 1 })];
+    expect(place('least-loaded', agents, task(), ctxOf(), { at: 0 })?.ref.name).toBe('b');
+    expect(place('load-balanced', agents, task(), ctxOf({ b: 0.9, a: 0.1, c: 0.5 }), { at: 0 })?.ref.name).toBe('a');
+  });
+
+  it('capability: only agents with every capability, the best fit first', () => {
+    const agents = [agent('all', { capabilities: ['gpu', 'ssd', 'net'] }), agent('gpu', { capabilities: ['gpu'] }), agent('none')];
+    expect(place('capability', agents, task(['gpu']), ctxOf(), { at: 0 })?.ref.name).toBe('gpu');
+    expect(place('capability', agents, task(['gpu', 'net']), ctxOf(), { at: 0 })?.ref.name).toBe('all');
+    expect(place('least-loaded', agents, task(['tpu']), ctxOf(), { at: 0 })).toBeUndefined();
+    // Every strategy honours requirements, not only 'capability'.
+    expect(place('round-robin', agents, task(['ssd']), ctxOf(), { at: 1 })?.ref.name).toBe('all');
+  });
+
+  it('utility: benefit x success probability / expected cost picks the fast reliable agent, and weighs its queue', () => {
+    const agents = [agent('slow', { kindMs: 10 }), agent('flaky', { kindMs: 1, kindOk: 0, kindFail: 20 }), agent('good', { kindMs: 2, capacity: 4 })];
+    expect(place('utility', agents, task(), ctxOf(), { at: 0 })?.ref.name).toBe('good');
+    agents[2].inFlight = 3; // three tasks ahead of it: 2 ms x 4 = 8 ms, still better than 10 ms
+    expect(place('utility', agents, task(), ctxOf(), { at: 0 })?.ref.name).toBe('good');
+    agents[0].byKind.get('k')!.ewmaMs = 5;
+    expect(place('utility', agents, task(), ctxOf(), { at: 0 })?.ref.name).toBe('slow');
+  });
+
+  it('skips agents that are dead, full, or whose breaker is open (until it may half-open), or half-open', () => {
+    const agents = [
+      agent('dead', { alive: false }), agent('full', { inFlight: 1 }), agent('open', { breakerState: 'open', openedAt: 9500 }),
+      agent('probing', { breakerState: 'half-open' }), agent('due', { breakerState: 'open', openedAt: 8000 }),
+    ];
+    expect(place('least-loaded', agents, task(), ctxOf(), { at: 0 })?.ref.name).toBe('due');
+  });
+
+  it('optimal-batch assigns waiting tasks to free slots at the least total expected cost', async () => {
+    const { executor, scheduler } = setup({ strategy: 'optimal-batch' }, [
+      { name: 'gpu', capabilities: ['gpu', 'cpu'] }, { name: 'cpu', capabilities: ['cpu'] },
+    ]);
+    // Greedy in arrival order would put the cpu task on the first free agent
+    // (gpu) and leave the gpu task waiting; the exact assignment does not.
+    const cpuTask = scheduler.submit({ kind: 'k', payload: 'cpu-task', requires: ['cpu'] });
+    const gpuTask = scheduler.submit({ kind: 'k', payload: 'gpu-task', requires: ['gpu'] });
+    await flush();
+    const placed = Object.fromEntries(executor.calls.map((c) => [c.task.payload, c.agent]));
+    expect(placed).toEqual({ 'cpu-task': 'cpu', 'gpu-task': 'gpu' });
+    for (const c of executor.calls.splice(0)) c.resolve(c.agent);
+    expect([await cpuTask.result, await gpuTask.result]).toEqual(['cpu', 'gpu']);
+  });
+
+  it('refuses a task no live agent can do with NoCapableAgentError naming what is required and offered', () => {
+    const { scheduler } = setup({}, [{ name: 'a', capabilities: ['cpu'] }]);
+    expect(() => scheduler.submit({ kind: 'k', requires: ['gpu'] })).toThrow(NoCapableAgentError);
+    expect(() => scheduler.submit({ kind: 'k', requires: ['gpu'] })).toThrow(/"gpu".*offer "cpu"/);
+  });
+});
+
+describe('resilience (fake clock)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('retries with exponential backoff and jitter, placing each retry again, and gives up after `retries`', async () => {
+    const { executor, scheduler } = setup({ breaker: { failures: 100 } });
+    const h = scheduler.submit({ kind: 'k', retry: { retries: 2, initialDelayMs: 100, maxDelayMs: 1000 } });
+    await flush();
+    executor.take().reject(new Error('one'));
+    await flush();
+    expect(h.status).toBe('retrying');
+    expect(executor.calls.length).toBe(0); // waiting out the backoff
+    await vi.advanceTimersByTimeAsync(1000);
+    const second = executor.take();
+    expect(second.task.attempt).toBe(2);
+    second.reject(new Error('two'));
+    await vi.advanceTimersByTimeAsync(2000);
+    const third = executor.take();
+    expect(third.task.attempt).toBe(3);
+    third.reject(new Error('three'));
+    await expect(h.result).rejects.toThrow('three');
+    expect(h.attempts).toBe(3);
+    expect(scheduler.stats().retrying).toBe(0);
+  });
+
+  it('times an attempt out (its signal fires), retries it, and never runs it twice at once', async () => {
+    const { executor, scheduler } = setup({}, [{ name: 'a' }, { name: 'b' }]);
+    const h = scheduler.submit({ kind: 'k', timeoutMs: 50, retry: { retries: 1, initialDelayMs: 0, maxDelayMs: 0 } });
+    await flush();
+    const first = executor.take();
+    await vi.advanceTimersByTimeAsync(60);
+    expect(first.cancelled).toBe('its attempt timed out');
+    expect(executor.calls.length).toBe(0); // not retried while the first is still out
+    first.reject(new TaskCancelledError(h.id, 'timed out'));
+    await vi.advanceTimersByTimeAsync(5);
+    const second = executor.take();
+    expect(executor.maxRunning).toBe(1);
+    second.resolve('ok');
+    expect(await h.result).toBe('ok');
+    // Out of retries, a timeout fails the task with TaskTimeoutError.
+    const once = scheduler.submit({ kind: 'k', timeoutMs: 50 });
+    await flush();
+    const call = executor.take();
+    await vi.advanceTimersByTimeAsync(60);
+    call.reject(new TaskCancelledError(once.id, 'timed out'));
+    await expect(once.result).rejects.toBeInstanceOf(TaskTimeoutError);
+  });
+
+  it('gives up on an attempt that ignores its signal after as long again, failing the task, keeping the slot until it answers', async () => {
+    const { executor, scheduler } = setup();
+    const h = scheduler.submit({ kind: 'k', timeoutMs: 200, retry: { retries: 3, initialDelayMs: 0, maxDelayMs: 0 } });
+    await flush();
+    const stubborn = executor.take();
+    await vi.advanceTimersByTimeAsync(450);
+    await expect(h.result).rejects.toBeInstanceOf(TaskTimeoutError);
+    expect(h.attempts).toBe(1); // not retried: that could run it twice
+    const next = scheduler.submit({ kind: 'k' });
+    await flush();
+    expect(executor.calls.length).toBe(0); // the only agent's slot is still taken
+    stubborn.resolve('late');
+    await flush();
+    executor.take().resolve('next');
+    expect(await next.result).toBe('next');
+  });
+
+  it("adaptive timeouts follow the kind's durations: percentile x factor, clamped; the maximum until enough samples", async () => {
+    const { executor, scheduler } = setup({ adaptiveTimeout: { percentile: 0.9, factor: 2, minMs: 10, maxMs: 5000, minSamples: 5 } });
+    expect(scheduler.timeoutFor({ kind: 'fast', timeoutMs: 'adaptive' })).toBe(5000);
+    for (let i = 0; i < 10; i++) {
+      const h = scheduler.submit({ kind: 'fast' });
+      await flush();
+      await vi.advanceTimersByTimeAsync(i < 9 ? 20 : 40);
+      executor.take().resolve(i);
+      await h.result;
+    }
+    expect(scheduler.timeoutFor({ kind: 'fast', timeoutMs: 'adaptive' })).toBe(40);
+    expect(scheduler.stats().byKind.fast.timeoutMs).toBe(40);
+  });
+
+  it('opens an agent\'s breaker after consecutive failures, places elsewhere, half-opens for one probe, closes on success', async () => {
+    const { executor, scheduler } = setup({ breaker: { failures: 2, halfOpenAfterMs: 1000 } }, [{ name: 'bad', capabilities: ['only-bad'] }, { name: 'good' }]);
+    const stateOf = (name: string) => scheduler.stats().agents.find((a) => a.ref.includes(name === 'bad' ? '0.1' : '1.1'))?.breaker;
+    for (let i = 0; i < 2; i++) {
+      expect(stateOf('bad')).toBe('closed');
+      const h = scheduler.submit({ kind: 'k', requires: ['only-bad'] });
+      await flush();
+      executor.take().reject(new Error('bad'));
+      await h.result.catch(() => undefined);
+    }
+    expect(stateOf('bad')).toBe('open');
+    const placedWhileOpen: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const h = scheduler.submit({ kind: 'k', strategy: 'round-robin' });
+      await flush();
+      const call = executor.take();
+      placedWhileOpen.push(call.agent);
+      call.resolve('ok');
+      await h.result;
+    }
+    expect(placedWhileOpen).toEqual(['good', 'good', 'good']);
+    await vi.advanceTimersByTimeAsync(1000);
+    const probe = scheduler.submit({ kind: 'k', strategy: 'least-loaded' });
+    const other = scheduler.submit({ kind: 'k', strategy: 'least-loaded' });
+    await flush();
+    expect(executor.calls.map((c) => c.agent).sort()).toEqual(['bad', 'good']); // one probe, not two
+    expect(stateOf('bad')).toBe('half-open');
+    for (const c of executor.calls.splice(0)) c.resolve('ok');
+    await Promise.all([probe.result, other.result]);
+    expect(stateOf('bad')).toBe('closed');
+  });
+
+  it('bulkheads cap tasks in flight overall and per agent', async () => {
+    const { executor, scheduler } = setup({ maxInFlight: 3, maxInFlightPerAgent: 2 }, [{ name: 'a', capacity: 10 }, { name: 'b', capacity: 10 }]);
+    const handles = Array.from({ length: 10 }, () => scheduler.submit({ kind: 'k' }));
+    await flush();
+    expect(executor.calls.length).toBe(3);
+    for (let done = 0; done < 10; done++) {
+      expect(executor.running).toBeLessThanOrEqual(3);
+      const perAgent = new Map<string, number>();
+      for (const c of executor.calls) perAgent.set(c.agent, (perAgent.get(c.agent) ?? 0) + 1);
+      for (const n of perAgent.values()) expect(n).toBeLessThanOrEqual(2);
+      executor.take().resolve(done);
+      await flush();
+    }
+    await Promise.all(handles.map((h) => h.result));
+    expect(executor.maxRunning).toBe(3);
+  });
+
+  it('re-places a task whose agent crashed (attempts count), up to maxReplacements', async () => {
+    const { executor, scheduler } = setup({ maxReplacements: 1 }, [{ name: 'a' }, { name: 'b' }]);
+    const h = scheduler.submit({ kind: 'k' });
+    await flush();
+    executor.take().reject(new ActorCrashedError('a'));
+    await vi.advanceTimersByTimeAsync(5);
+    const again = executor.take();
+    expect(again.task.attempt).toBe(2);
+    again.reject(new ActorCrashedError('b'));
+    await vi.advanceTimersByTimeAsync(5);
+    await expect(h.result).rejects.toBeInstanceOf(ActorCrashedError);
+  });
+});
+
+describe('cancellation', () => {
+  it('at every stage: blocked, queued, between retries, running (its signal fires in the agent)', async () => {
+    vi.useFakeTimers();
+    try {
+      const { executor, scheduler } = setup();
+      const running = scheduler.submit({ kind: 'k', payload: 'running' });
+      const queued = scheduler.submit({ kind: 'k', payload: 'queued' });
+      const blocked = scheduler.submit({ kind: 'k', dependsOn: [queued] });
+      await flush();
+      const call = executor.take();
+      expect(queued.cancel()).toBe(true);
+      await expect(queued.result).rejects.toBeInstanceOf(TaskCancelledError);
+      await expect(blocked.result).rejects.toBeInstanceOf(DependencyFailedError);
+      const controller = new AbortController();
+      const viaSignal = scheduler.submit({ kind: 'k', signal: controller.signal, dependsOn: [running] });
+      controller.abort('not needed');
+      await expect(viaSignal.result).rejects.toThrow(/not needed/);
+      expect(running.cancel('stop')).toBe(true);
+      expect(call.cancelled).toContain('stop');
+      await expect(running.result).rejects.toMatchObject({ name: 'TaskCancelledError', message: expect.stringContaining('stop') });
+      expect(running.cancel()).toBe(false);
+      call.reject(new TaskCancelledError(running.id, 'stop'));
+      // Between retries.
+      const retrying = scheduler.submit({ kind: 'k', retry: { retries: 5, initialDelayMs: 10_000, maxDelayMs: 10_000 } });
+      await flush();
+      executor.take().reject(new Error('fails'));
+      await flush();
+      expect(retrying.status).toBe('retrying');
+      retrying.cancel();
+      await expect(retrying.result).rejects.toBeInstanceOf(TaskCancelledError);
+      await vi.advanceTimersByTimeAsync(20_000);
+      expect(executor.calls.length).toBe(0);
+      expect(scheduler.stats()).toMatchObject({ retrying: 0, running: 0, blocked: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('bad input', () => {
+  it('submit refuses each bad field with InvalidArgumentError naming it and the value', () => {
+    const { scheduler } = setup();
+    const bad: Array<[unknown, string]> = [
+      [null, 'spec'], [{}, 'spec.kind'], [{ kind: '' }, 'spec.kind'], [{ kind: 'k', priority: 'urgent' }, 'spec.priority'],
+      [{ kind: 'k', requires: 'gpu' }, 'spec.requires'], [{ kind: 'k', timeoutMs: -1 }, 'spec.timeoutMs'], [{ kind: 'k', timeoutMs: 'auto' }, 'spec.timeoutMs'],
+      [{ kind: 'k', retry: { retries: -1 } }, 'spec.retry.retries'], [{ kind: 'k', retry: { retries: 1, initialDelayMs: 10, maxDelayMs: 5 } }, 'spec.retry.maxDelayMs'],
+      [{ kind: 'k', strategy: 'random' }, 'spec.strategy'], [{ kind: 'k', dependsOn: 'x' }, 'spec.dependsOn'], [{ kind: 'k', dependsOn: [3] }, 'spec.dependsOn[0]'],
+      [{ kind: 'k', signal: {} }, 'spec.signal'], [{ kind: 'k', benefit: 0 }, 'spec.benefit'], [{ kind: 'k', colour: 'red' }, 'spec.colour'],
+      [{ kind: 'k', onDependencyFailure: 'maybe' }, 'spec.onDependencyFailure'], [{ kind: 'k', id: '' }, 'spec.id'],
+    ];
+    for (const [spec, option] of bad) {
+      let error: unknown;
+      try {
+        scheduler.submit(spec as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, option).toBeInstanceOf(InvalidArgumentError);
+      expect(error, option).toMatchObject({ option });
+    }
+    scheduler.submit({ kind: 'k', id: 'taken' });
+    expect(() => scheduler.submit({ kind: 'k', id: 'taken' })).toThrow(/`"taken"`/);
+  });
+
+  it('throws QueueFullError beyond maxQueue (backpressure), and takes tasks again once there is room', async () => {
+    const { executor, scheduler } = setup({ maxQueue: 3 });
+    const handles = [scheduler.submit({ kind: 'k' })];
+    await flush(); // that one runs
+    for (let i = 0; i < 3; i++) handles.push(scheduler.submit({ kind: 'k' })); // three wait
+    expect(() => scheduler.submit({ kind: 'k' })).toThrow(QueueFullError);
+    await flush();
+    executor.take().resolve(0);
+    await handles[0].result;
+    await flush();
+    expect(() => scheduler.submit({ kind: 'k' })).not.toThrow();
+  });
+
+  it('scheduler options are checked with InvalidOptionError naming the option', () => {
+    const bad: Array<[unknown, string]> = [
+      ['x', 'tasks'], [{ strategy: 'fastest' }, 'tasks.strategy'], [{ maxQueue: 0 }, 'tasks.maxQueue'], [{ agingMs: -5 }, 'tasks.agingMs'],
+      [{ breaker: { failures: 0 } }, 'tasks.breaker.failures'], [{ adaptiveTimeout: { percentile: 2 } }, 'tasks.adaptiveTimeout.percentile'],
+      [{ adaptiveTimeout: { minMs: 100, maxMs: 10 } }, 'tasks.adaptiveTimeout.maxMs'], [{ speed: 1 }, 'tasks.speed'], [{ functionConcurrency: 0 }, 'tasks.functionConcurrency'],
+    ];
+    for (const [options, option] of bad) expect(() => resolveSchedulerOptions(options), option).toThrow(expect.objectContaining({ name: 'InvalidOptionError', option }));
+    expect(InvalidOptionError).toBeDefined();
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * rt.tasks on a real runtime: agents declared by defineActor (or at spawn)
+ * take tasks through their mailboxes, cancellation reaches a running
+ * handler, a task whose agent's thread dies is placed again, and plain
+ * function tasks run on the same Piscina pool in priority order.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ActorModuleError, InvalidOptionError, Runtime, TaskCancelledError, type RuntimeOptions } from '../src/index.js';
+import type { TaskAgentArgs } from './fixtures/task-agent.js';
+import { eventually } from './fixtures/helpers.js';
+
+const agentUrl = new URL('./fixtures/task-agent.ts', import.meta.url);
+const doubleUrl = new URL('./fixtures/fn-double.ts', import.meta.url);
+const sleepUrl = new URL('./fixtures/fn-sleep.ts', import.meta.url);
+
+let rt: Runtime | undefined;
+afterEach(async () => {
+  await rt?.shutdown();
+  rt = undefined;
+});
+
+async function start(options: RuntimeOptions = {}): Promise<Runtime> {
+  rt = await Runtime.start({ threads: 2, ...options });
+  return rt;
+}
+
+async function spawnAgent(r: Runtime, args: TaskAgentArgs, options: Parameters<Runtime['spawn']>[2] = {}) {
+  const ref = await r.spawn(agentUrl, args, options);
+  // Registration reaches the scheduler through the main thread's control ring.
+  await eventually(() => Promise.resolve(r.tasks.stats().agents.some((a) => a.ref === ref.toString())), (known) => known);
+  return ref;
+}
+
+describe('rt.tasks with agents', () => {
+  it('places tasks on agents (capabilities from defineActor or spawn), answers with their results, and keeps statistics', async () => {
+    const r = await start();
+    await spawnAgent(r, { name: 'plain' }, { thread: 0 });
+    await spawnAgent(r, { name: 'gpu' }, { thread: 1, capabilities: ['gpu'], capacity: 4 });
+    const echo = r.tasks.submit<{ payload: unknown; by: string }>({ kind: 'echo', payload: { n: 1 } });
+    expect((await echo.result).payload).toEqual({ n: 1 });
+    expect(echo.status).toBe('succeeded');
+    const gpu = await Promise.all([1, 2, 3].map((n) => r.tasks.submit<{ by: string }>({ kind: 'echo', payload: n, requires: ['gpu'] }).result));
+    expect(gpu.map((g) => g.by)).toEqual(['gpu', 'gpu', 'gpu']);
+    const stats = r.tasks.stats();
+    expect(stats.byKind.echo.succeeded).toBe(4);
+    expect(stats.agents.find((a) => a.capabilities.includes('gpu'))).toMatchObject({ capacity: 4, successes: 3, breaker: 'closed' });
+    expect(stats.runMs.count).toBe(4);
+    await expect(r.tasks.submit({ kind: 'fail' }).result).rejects.toThrow('told to fail');
+  });
+
+  it("fires a running task's signal inside the agent on cancel; the agent goes on with the next task", async () => {
+    const r = await start();
+    await spawnAgent(r, { name: 'only' });
+    const long = r.tasks.submit({ kind: 'sleep', payload: { ms: 30_000 } });
+    const next = r.tasks.submit<string>({ kind: 'echo', payload: 'after' });
+    await eventually(() => Promise.resolve(long.status), (s) => s === 'running');
+    long.cancel('no longer needed');
+    await expect(long.result).rejects.toBeInstanceOf(TaskCancelledError);
+    expect((await next.result) as unknown).toMatchObject({ payload: 'after', by: 'only' });
+  });
+
+  it('places a task again when its agent dies with its thread (at-most-once agent), and never runs it twice at once', async () => {
+    const r = await start();
+    await spawnAgent(r, { name: 'doomed', delayMs: 300 }, { thread: 1, delivery: 'at-most-once' });
+    await spawnAgent(r, { name: 'survivor', delayMs: 300 }, { thread: 0 });
+    const h = r.tasks.submit<string>({ kind: 'echo', payload: 'x', strategy: 'round-robin' });
+    await eventually(() => Promise.resolve(h.status), (s) => s === 'running');
+    const byDoomed = r.tasks.stats().agents.find((a) => a.inFlight > 0)?.ref;
+    await r.killThread(byDoomed === r.tasks.stats().agents[0].ref ? 1 : 0);
+    const result = (await h.result) as unknown as { attempt: number; by: string };
+    expect(h.attempts).toBe(2);
+    expect(result.attempt).toBe(2);
+  });
+
+  it('refuses a module that does not exist and bad spawn options, with typed errors', async () => {
+    const r = await start();
+    expect(() => r.tasks.submit({ module: new URL('./fixtures/nope.ts', import.meta.url) })).toThrow(ActorModuleError);
+    await expect(r.spawn(agentUrl, { name: 'x' }, { capabilities: 'gpu' as never })).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(r.spawn(agentUrl, { name: 'x' }, { capacity: 0 })).rejects.toMatchObject({ name: 'InvalidOptionError', option: 'capacity', value: 0 });
+    await expect(Runtime.start({ tasks: { strategy: 'best' as never } })).rejects.toMatchObject({ name: 'InvalidOptionError', option: 'tasks.strategy' });
+  });
+});
+
+describe('rt.tasks function tasks', () => {
+  it('runs a module function on the pool, with its result or its error', async () => {
+    const r = await start();
+    expect(await r.tasks.submit({ module: doubleUrl, payload: 21 }).result).toBe(42);
+    await expect(r.tasks.submit({ module: doubleUrl, payload: -1 }).result).rejects.toThrow('negative: -1');
+  });
+
+  it("waits in Piscina's priority-aware queue when every thread runs its share: critical first, FIFO within a priority", async () => {
+    const r = await start({ threads: 1, tasks: { functionConcurrency: 1 } });
+    const blocker = r.tasks.submit({ module: sleepUrl, payload: { ms: 300, tag: 'blocker' } });
+    await eventually(() => Promise.resolve(blocker.status), (s) => s === 'running');
+    const finished: string[] = [];
+    const order = [['low', 'l1'], ['normal', 'n1'], ['critical', 'c1'], ['low', 'l2'], ['critical', 'c2']] as const;
+    const handles = order.map(([priority, tag]) =>
+      r.tasks.submit<string>({ module: sleepUrl, payload: { ms: 1, tag }, priority }).result.then((t) => finished.push(t)),
+    );
+    await Promise.all(handles);
+    expect(finished).toEqual(['c1', 'c2', 'n1', 'l1', 'l2']);
+  });
+
+  it('cancels a function task that still waits in the queue, without touching the running one', async () => {
+    const r = await start({ threads: 1 });
+    const running = r.tasks.submit({ module: sleepUrl, payload: { ms: 200, tag: 'running' } });
+    await eventually(() => Promise.resolve(running.status), (s) => s === 'running');
+    const waiting = r.tasks.submit({ module: sleepUrl, payload: { ms: 1, tag: 'waiting' } });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    waiting.cancel();
+    await expect(waiting.result).rejects.toBeInstanceOf(TaskCancelledError);
+    expect(await running.result).toBe('running');
+  });
+});
