@@ -32,6 +32,25 @@ export class DependencyGraph {
     return this.submitted.has(id);
   }
 
+  /** True when the graph has a node for `id` (it has dependencies, or something depends on it). */
+  knows(id: string): boolean {
+    return this.nodes.has(id);
+  }
+
+  /**
+   * Brings a task submitted without dependencies into the graph, because a
+   * new task depends on it: still running (no outcome) or finished.
+   */
+  track(id: string, outcome: Outcome | undefined): void {
+    if (this.nodes.has(id)) return;
+    this.nodes.set(id, { deps: [], dependents: new Set(), waiting: 0, outcome });
+    this.submitted.add(id);
+    if (outcome !== undefined) {
+      this.finished.push(id);
+      this.forgetOld();
+    }
+  }
+
   /**
    * Adds task `id` depending on `deps`. Throws DependencyCycleError (naming
    * the cycle) when that would close one. Returns the deps that already

@@ -91,9 +91,15 @@ export function utilityOf(agent: Agent, task: Placeable, ctx: PlacementContext):
   return (task.benefit * successProbability(agent, task.kind)) / cost;
 }
 
-/** Cost of `task` on `agent` for `optimal-batch`: expected time to a success there. */
+/** Cost of `task` on `agent` for `optimal-batch`: expected time to a success there (its own run, retried on failure), over its benefit. */
 export function batchCostOf(agent: Agent, task: Placeable, ctx: PlacementContext): number {
-  return (expectedMs(agent, task.kind, ctx) * (1 + agent.inFlight + ctx.depth(agent))) / successProbability(agent, task.kind) / task.benefit;
+  return expectedMs(agent, task.kind, ctx) / successProbability(agent, task.kind) / task.benefit;
+}
+
+/** An agent's mean task time over what it has done (its latency window), else 1 ms: what a task waiting behind another waits. */
+export function meanMs(agent: Agent): number {
+  const mean = agent.latency.mean();
+  return Number.isNaN(mean) ? 1 : Math.max(mean, 0.001);
 }
 
 /**
@@ -156,5 +162,26 @@ export function place(
     }
   }
   if (best !== undefined) cursor.at = (bestAt + 1) % n;
+  if (strategy === 'utility' && best !== undefined && bestScore > -worthWaitingFor(agents, task, ctx)) {
+    // A busy agent would still finish it sooner (and more surely) than the
+    // best free one: the task waits for it instead of joining a slow queue.
+    return undefined;
+  }
+  return best;
+}
+
+/**
+ * The best utility among agents that could do `task` but have no free slot
+ * (their expected finish includes everything they hold): what `utility`
+ * weighs against placing the task now. 0 when there is none.
+ */
+export function worthWaitingFor(agents: readonly Agent[], task: Placeable, ctx: PlacementContext): number {
+  let best = 0;
+  for (const agent of agents) {
+    if (agent.inFlight < agent.limit || !agent.alive || agent.breakerState !== 'closed') continue;
+    if (!task.requires.every((r) => agent.capabilities.has(r))) continue;
+    const u = utilityOf(agent, task, ctx);
+    if (u > best) best = u;
+  }
   return best;
 }

@@ -24,7 +24,7 @@ import {
   RuntimeClosedError, TaskCancelledError, TaskTimeoutError, toError,
 } from '../runtime/errors.js';
 import { DependencyGraph } from './dag.js';
-import { place, strategies, batchCostOf, canTake, type Agent, type PlacementContext, type Strategy } from './placement.js';
+import { place, strategies, batchCostOf, canTake, meanMs, type Agent, type PlacementContext, type Strategy } from './placement.js';
 import { TaskQueue, priorities, type Priority, type Queued } from './queue.js';
 import { AgentKindStats, KindStats, RateCounter, Window, type Percentiles } from './stats.js';
 import { solveAssignment } from './assign.js';
@@ -183,6 +183,8 @@ interface TaskRecord extends Queued {
   readonly retry: RetryOptions | undefined;
   readonly deps: string[];
   readonly runOnDependencyFailure: boolean;
+  /** The id was given by the user (remembered after the task finished, for later dependents). */
+  readonly userId: boolean;
   /** Set once the task is cancelled (its signal, `handle.cancel()`, shutdown). */
   cancelReason: TaskCancelledError | undefined;
   /** A running function task's cancellation (only while it still waits in Piscina's queue). */
@@ -201,6 +203,13 @@ interface TaskRecord extends Queued {
   reject(error: unknown): void;
   readonly handle: TaskHandle;
 }
+
+const kSpecFields: ReadonlySet<string> = new Set([
+  'kind', 'payload', 'module', 'priority', 'requires', 'dependsOn', 'onDependencyFailure', 'timeoutMs', 'retry', 'signal', 'strategy', 'id', 'benefit',
+]);
+
+/** Finished tasks with ids of the user's remembered for later dependents (and id uniqueness). */
+const kRecentOutcomes = 100_000;
 
 const lanes: Record<Priority, number> = { critical: 0, high: 1, normal: 2, low: 3 };
 
@@ -279,6 +288,14 @@ export class TaskScheduler {
   private readonly now: () => number;
   private readonly queue: TaskQueue<TaskRecord>;
   private readonly graph = new DependencyGraph();
+  /** Outcomes read from the handles of the task being submitted (see `check`). */
+  private readonly finishedDeps = new Map<string, 'succeeded' | 'failed'>();
+  /**
+   * Outcomes of the last finished tasks that had an id of the user's, by id:
+   * a task submitted later may name one. (A generated id is only known
+   * through its handle, which carries its own outcome.)
+   */
+  private readonly recent = new Map<string, 'succeeded' | 'failed'>();
   private readonly tasks = new Map<string, TaskRecord>();
   /** Tasks blocked on dependencies, by id. */
   private readonly blocked = new Map<string, TaskRecord>();
@@ -378,7 +395,18 @@ export class TaskScheduler {
         throw new NoCapableAgentError([...t.requires], [...new Set(this.agents.flatMap((a) => [...a.capabilities]))].sort());
       }
     }
-    const { ready, failed } = this.graph.add(t.id, t.deps); // throws DependencyCycleError
+    let ready = true;
+    let failed: string | undefined;
+    if (t.deps.length > 0) {
+      // Only tasks with dependencies, and those they name, enter the graph.
+      for (const dep of t.deps) {
+        if (this.graph.knows(dep)) continue;
+        const outcome = this.finishedDeps.get(dep) ?? this.recent.get(dep);
+        if (outcome !== undefined || this.tasks.has(dep)) this.graph.track(dep, outcome);
+      }
+      this.finishedDeps.clear();
+      ({ ready, failed } = this.graph.add(t.id, t.deps)); // throws DependencyCycleError
+    }
     this.tasks.set(t.id, t);
     const signal = spec.signal;
     if (signal !== undefined) {
@@ -402,8 +430,7 @@ export class TaskScheduler {
   private check(spec: unknown): TaskRecord {
     if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new InvalidArgumentError('spec', 'an object', spec);
     const s = spec as TaskSpec & Record<string, unknown>;
-    const known = ['kind', 'payload', 'module', 'priority', 'requires', 'dependsOn', 'onDependencyFailure', 'timeoutMs', 'retry', 'signal', 'strategy', 'id', 'benefit'];
-    for (const key of Object.keys(s)) if (!known.includes(key)) throw new InvalidArgumentError(`spec.${key}`, `one of the known fields (${known.join(', ')})`, s[key]);
+    for (const key in s) if (!kSpecFields.has(key)) throw new InvalidArgumentError(`spec.${key}`, `one of the known fields (${[...kSpecFields].join(', ')})`, s[key]);
     const module = s.module === undefined ? undefined : this.executor.moduleUrl(s.module);
     if (s.kind !== undefined && (typeof s.kind !== 'string' || s.kind.length === 0)) throw new InvalidArgumentError('spec.kind', 'a non-empty string', s.kind);
     if (module === undefined && s.kind === undefined) throw new InvalidArgumentError('spec.kind', 'a non-empty string (or give `module` for a function task)', s.kind);
@@ -443,18 +470,25 @@ export class TaskScheduler {
     let id: string;
     if (s.id !== undefined) {
       if (typeof s.id !== 'string' || s.id.length === 0 || s.id.length > 256) throw new InvalidArgumentError('spec.id', 'a non-empty string of at most 256 characters', s.id);
-      if (this.graph.isSubmitted(s.id)) throw new InvalidArgumentError('spec.id', 'an id no remembered task has', s.id);
+      if (this.idTaken(s.id)) throw new InvalidArgumentError('spec.id', 'an id no remembered task has', s.id);
       id = s.id;
     } else {
       do id = `t${++this.nextId}`;
-      while (this.graph.isSubmitted(id));
+      while (this.idTaken(id));
     }
     let deps: string[] = [];
     if (s.dependsOn !== undefined) {
       if (!Array.isArray(s.dependsOn)) throw new InvalidArgumentError('spec.dependsOn', 'an array of task handles or ids', s.dependsOn);
       deps = s.dependsOn.map((d: unknown, i: number) => {
         if (typeof d === 'string' && d.length > 0) return d;
-        if (d !== null && typeof d === 'object' && typeof (d as TaskHandle).id === 'string') return (d as TaskHandle).id;
+        if (d !== null && typeof d === 'object' && typeof (d as TaskHandle).id === 'string') {
+          // A handle says how its task ended, even once the scheduler has forgotten it.
+          const handle = d as TaskHandle;
+          if (handle.status === 'succeeded' || handle.status === 'failed' || handle.status === 'cancelled') {
+            this.finishedDeps.set(handle.id, handle.status === 'succeeded' ? 'succeeded' : 'failed');
+          }
+          return handle.id;
+        }
         throw new InvalidArgumentError(`spec.dependsOn[${i}]`, 'a task handle or a non-empty id', d);
       });
       deps = [...new Set(deps)];
@@ -468,7 +502,7 @@ export class TaskScheduler {
     result.catch(() => undefined); // an unobserved failure is not an unhandled rejection of the runtime
     const record = {
       id, kind: s.kind ?? module ?? '', payload: s.payload, module, requires: [...requires], benefit, priority, strategy,
-      timeoutMs: timeoutMs as number | 'adaptive' | undefined, retry: retryOptions, deps, runOnDependencyFailure: onFailure === 'run',
+      timeoutMs: timeoutMs as number | 'adaptive' | undefined, retry: retryOptions, deps, runOnDependencyFailure: onFailure === 'run', userId: s.id !== undefined,
       cancelReason: undefined, fnAbort: undefined, status: 'queued' as TaskStatus, attempts: 0, failuresUsed: 0, replacementsUsed: 0, inRetryWait: false, enqueuedAt: 0,
       pending: undefined, agent: undefined, resolve, reject, key: 0, lane: lanes[priority], queued: false,
     } as Omit<TaskRecord, 'handle'> as TaskRecord;
@@ -489,6 +523,31 @@ export class TaskScheduler {
       },
     };
     return record;
+  }
+
+  /**
+   * Records a finished task's outcome, forgetting the oldest beyond
+   * kRecentOutcomes. An array of ids in order, not `map.keys().next()`:
+   * deleting a Map's first entry over and over makes that call walk every
+   * deleted slot before it (O(n) each, measured: throughput halved).
+   */
+  private remember(id: string, outcome: 'succeeded' | 'failed'): void {
+    this.recent.set(id, outcome);
+    this.recentOrder.push(id);
+    if (this.recentOrder.length - this.recentHead > kRecentOutcomes) {
+      this.recent.delete(this.recentOrder[this.recentHead++]);
+      if (this.recentHead > 65_536) {
+        this.recentOrder.splice(0, this.recentHead);
+        this.recentHead = 0;
+      }
+    }
+  }
+
+  private readonly recentOrder: string[] = [];
+  private recentHead = 0;
+
+  private idTaken(id: string): boolean {
+    return this.tasks.has(id) || this.recent.has(id) || this.graph.isSubmitted(id);
   }
 
   private isFinished(t: TaskRecord): boolean {
@@ -679,25 +738,82 @@ export class TaskScheduler {
     } else if (batch.length > 1) this.placeBatch(batch);
   }
 
-  /** `optimal-batch`: assigns the batch to agents' free slots at minimum total expected cost (exact). */
+  /**
+   * `optimal-batch`: assigns the batch to agents' free slots at the least
+   * total expected completion time, exactly (see assign.ts). Each free slot
+   * is a row of its own: the k-th task handed to an agent waits behind the
+   * k - 1 before it and those already there, so its cost is its own
+   * expected time there plus that wait. Minimising the sum of completion
+   * times this way is the classic matching formulation of scheduling on
+   * unrelated machines (each slot a machine position).
+   */
   private placeBatch(batch: TaskRecord[]): void {
     const ctx = this.ctx;
-    const agents = this.agents.filter((a) => a.alive && a.inFlight < a.limit && canTake(a, { kind: '', requires: [], benefit: 1 }, ctx));
-    if (agents.length === 0) return;
-    const cols = batch.length;
-    const data = new Float64Array(agents.length * cols);
-    for (let i = 0; i < agents.length; i++) {
-      for (let j = 0; j < cols; j++) data[i * cols + j] = canTake(agents[i], batch[j], ctx) ? batchCostOf(agents[i], batch[j], ctx) : Infinity;
+    const open: Agent[] = [];
+    const position: number[] = [];
+    const any = { kind: '', requires: [] as string[], benefit: 1 };
+    let slotsLeft = this.total === undefined ? Infinity : this.total.executionSlots;
+    for (const agent of this.agents) {
+      if (!canTake(agent, any, ctx)) continue;
+      const free = Math.min(agent.limit - agent.inFlight, batch.length, slotsLeft);
+      for (let k = 0; k < free; k++) {
+        open.push(agent);
+        position.push(agent.inFlight + k);
+      }
     }
-    const slots = this.total === undefined ? Infinity : this.total.executionSlots;
-    const capacities = agents.map((a) => Math.min(a.limit - a.inFlight, slots));
-    const solution = solveAssignment({ rows: agents.length, cols, data }, { capacities });
+    if (open.length === 0) return;
+    const cols = batch.length;
+    // One more row per task: leaving it queued, at the cost of waiting for
+    // the best agent that is full now (its queue, then the task). A task
+    // goes to a free slot only where that is sooner than waiting.
+    const rows = open.length + cols;
+    const data = new Float64Array(rows * cols).fill(Infinity);
+    // Each task is credited twice its best possible time (on the fastest
+    // agent that can do it): with completion times alone, the least total
+    // would run short tasks first and leave the long ones for the end, on
+    // whatever is free then (SPT: good for the mean, bad for the makespan);
+    // the credit makes the long ones go first, to the fast agents (LPT, the
+    // classic makespan heuristic), while the assignment itself stays exact.
+    const credit = batch.map((task) => 2 * this.bestCost(task));
+    for (let i = 0; i < open.length; i++) {
+      const agent = open[i];
+      const wait = position[i] * meanMs(agent);
+      for (let j = 0; j < cols; j++) {
+        const task = batch[j];
+        if (canTake(agent, task, ctx)) data[i * cols + j] = wait + batchCostOf(agent, task, ctx) - credit[j];
+      }
+    }
+    for (let j = 0; j < cols; j++) data[(open.length + j) * cols + j] = this.deferCost(batch[j]) - credit[j];
+    const solution = solveAssignment({ rows, cols, data });
     this.decisions += cols;
-    for (let i = 0; i < cols; i++) this.rate.tick(ctx.now);
+    for (let j = 0; j < cols; j++) this.rate.tick(ctx.now);
     for (let j = 0; j < cols; j++) {
       const row = solution.rowOf[j];
-      if (row >= 0 && (this.total === undefined || this.total.executionSlots > 0)) this.start(batch[j], agents[row]);
+      if (row < 0 || row >= open.length || (this.total !== undefined && this.total.executionSlots === 0)) continue;
+      if (open[row].inFlight < open[row].limit) this.start(batch[j], open[row]);
     }
+  }
+
+  /** The least expected cost of `task` on any live agent able to do it (0 if none). */
+  private bestCost(task: TaskRecord): number {
+    let best = Infinity;
+    for (const agent of this.agents) {
+      if (!agent.alive || !task.requires.every((r) => agent.capabilities.has(r))) continue;
+      best = Math.min(best, batchCostOf(agent, task, this.ctx));
+    }
+    return Number.isFinite(best) ? best : 0;
+  }
+
+  /** What leaving `task` queued costs: its finish on the best agent that is full now, behind what it holds (Infinity: none). */
+  private deferCost(task: TaskRecord): number {
+    let best = Infinity;
+    for (const agent of this.agents) {
+      if (agent.inFlight < agent.limit || !agent.alive || agent.breakerState !== 'closed') continue;
+      if (!task.requires.every((r) => agent.capabilities.has(r))) continue;
+      const cost = agent.inFlight * meanMs(agent) + batchCostOf(agent, task, this.ctx);
+      if (cost < best) best = cost;
+    }
+    return best;
   }
 
   private decided(): void {
@@ -825,7 +941,10 @@ export class TaskScheduler {
       else kind.failed++;
       t.reject(value);
     }
-    const next = this.graph.settle(t.id, status === 'succeeded' ? 'succeeded' : 'failed');
+    const outcome = status === 'succeeded' ? 'succeeded' : 'failed';
+    if (t.userId) this.remember(t.id, outcome);
+    if (!this.graph.knows(t.id)) return;
+    const next = this.graph.settle(t.id, outcome);
     for (const id of next) {
       const dependent = this.blocked.get(id);
       if (dependent === undefined) continue;

@@ -1,0 +1,4 @@
+/** A plain function task for tasks-throughput: answers its payload. */
+export default function trivial(payload: unknown): unknown {
+  return payload;
+}
