@@ -25,6 +25,8 @@
 import { ActorContext, type ContextHost, type DeferredReply, type Timer } from '../actors/context.js';
 import { Cell } from '../actors/cell.js';
 import { Task } from '../actors/task.js';
+import { Envelope, Fenced, Proposal, Relay } from '../actors/envelope.js';
+import { relayTargets } from '../swarm/topology.js';
 import type { ActorDefinition } from '../actors/define.js';
 import { kNoReply, kReplyStride } from '../actors/mailbox.js';
 import { ActorRef, checkAskOptions, setDecodingHost, type AskOptions, type RefHost, type TellOptions } from '../actors/ref.js';
@@ -57,6 +59,8 @@ const kSystem = 5;
 const kCarried = 6;
 /** A message moved from a migrating actor's old thread: TELL/ASK fields, then i32 asker endpoint (-1: a tell), u32 askId. */
 const kForward = 7;
+/** One message for several actors of the receiving thread: count, (slot, gen) each, sender, body. */
+const kMulticast = 8;
 /** onFrame's `pre` when the transport did not journal the message. */
 const kJournalHere = -2;
 
@@ -71,7 +75,7 @@ const kFull = 1;
 const kDead = 2;
 
 /** Why a message became a dead letter. */
-export type DeadLetterReason = 'stopped' | 'unknown' | 'dropped-oldest' | 'dropped-newest' | 'shutdown' | 'crashed';
+export type DeadLetterReason = 'stopped' | 'unknown' | 'dropped-oldest' | 'dropped-newest' | 'shutdown' | 'crashed' | 'stale-term';
 
 /** A message that could not be delivered, as published on `rt.deadLetters`. */
 export interface DeadLetter {
@@ -438,6 +442,104 @@ export class Endpoint implements RefHost, ContextHost {
   }
 
   /**
+   * Sends one message to many actors (pub/sub, swarm broadcasts): encoded
+   * once, then one frame per thread that hosts some of them, listing them;
+   * that thread decodes it once and puts it in each one's mailbox as a
+   * tell. Targets on this thread get the object itself. Dead targets and
+   * full bounded mailboxes are handled as for `tell` (dead letters).
+   * Returns how many targets accepted it. Multicast messages are not
+   * journaled: one in a mailbox of a thread that dies is lost.
+   */
+  multicast(targets: readonly ActorRef[], msg: unknown, sender: ActorRef | undefined): number {
+    if (!this.accepting || this.closed) throw new RuntimeClosedError('publish');
+    const byThread = new Map<number, ActorRef[]>();
+    let accepted = 0;
+    for (const ref of targets) {
+      if (this.admit(ref, msg, sender) !== kOk) continue;
+      accepted++;
+      const thread = Atomics.load(this.dir.thread, ref.slot);
+      if (thread === this.index) {
+        const cell = this.cells[ref.slot];
+        if (cell !== undefined && cell.gen === ref.gen && !cell.stopped) this.enqueue(cell, msg, sender, kNoReply);
+        else this.dropMessage(ref, undefined, msg, sender, kNoReply, 'stopped');
+        continue;
+      }
+      let list = byThread.get(thread);
+      if (list === undefined) byThread.set(thread, (list = []));
+      list.push(ref);
+    }
+    if (byThread.size === 0) return accepted;
+    // The body once, then a frame per thread around a copy of it.
+    const body = new Writer(256);
+    encodeValue(body, msg, 'msg');
+    for (const [thread, refs] of byThread) {
+      const w = this.writer;
+      w.reset();
+      w.pos = kHeaderBytes;
+      w.ensure(16 + refs.length * 8 + body.pos);
+      w.u8(kMulticast);
+      w.u32(refs.length);
+      for (const ref of refs) {
+        w.u32(ref.slot);
+        w.u32(ref.gen);
+      }
+      w.i32(sender === undefined ? -1 : sender.slot);
+      w.u32(sender === undefined ? 0 : sender.gen);
+      w.bytes.set(body.bytes.subarray(0, body.pos), w.pos);
+      w.pos += body.pos;
+      this.transport.send(thread, w.bytes, this.checkSize(w.pos - kHeaderBytes));
+    }
+    return accepted;
+  }
+
+  /** Liveness and bounded-mailbox admission of one target, as `route` does it; kOk, kFull or kDead. */
+  private admit(ref: ActorRef, msg: unknown, sender: ActorRef | undefined): number {
+    const { slot, gen } = ref;
+    const dir = this.dir;
+    if (!dir.isLive(slot, gen)) {
+      this.system.deadLetter({ recipient: ref, message: msg, sender, reason: this.deadReason(ref) });
+      return kDead;
+    }
+    const capacity = dir.capacity[slot];
+    if (capacity === 0) return kOk;
+    const depth = Atomics.add(dir.depth, slot, 1);
+    if (Atomics.load(dir.gen, slot) !== gen) {
+      Atomics.sub(dir.depth, slot, 1);
+      this.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'stopped' });
+      return kDead;
+    }
+    const policy = dir.policy[slot];
+    if (depth >= capacity && policy !== kPolicyDropOldest) {
+      Atomics.sub(dir.depth, slot, 1);
+      this.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'dropped-newest' });
+      return kFull;
+    }
+    return kOk;
+  }
+
+  /** A multicast frame: decode once, deliver to each listed actor of this thread. */
+  private onMulticast(r: Reader): void {
+    const count = r.u32();
+    const slots = new Array<number>(count);
+    const gens = new Array<number>(count);
+    for (let i = 0; i < count; i++) {
+      slots[i] = r.u32();
+      gens[i] = r.u32();
+    }
+    const senderSlot = r.i32();
+    const senderGen = r.u32();
+    setDecodingHost(this);
+    const msg = decodeValue(r);
+    const sender = senderSlot >= 0 ? new ActorRef(senderSlot, senderGen, undefined, this) : undefined;
+    for (let i = 0; i < count; i++) {
+      const cell = this.cells[slots[i]];
+      if (cell === undefined || cell.gen !== gens[i] || cell.stopped) {
+        this.dropMessage(new ActorRef(slots[i], gens[i], undefined, this), undefined, msg, sender, kNoReply, this.shuttingDown ? 'shutdown' : 'stopped');
+      } else this.enqueue(cell, msg, sender, kNoReply);
+    }
+  }
+
+  /**
    * Moves a large encoded message through the pool: one copy into a region
    * owned by the receiver, and a 13-byte frame through the ring, instead of
    * chunks through the ring. False (use the ring) when no run is free; user
@@ -604,6 +706,10 @@ export class Endpoint implements RefHost, ContextHost {
           this.carriedEntry = -1;
           if (carried < 0) this.pool.freeCarrier(handle);
         }
+        return;
+      }
+      if (kind === kMulticast) {
+        this.onMulticast(r);
         return;
       }
       if (kind !== kTell && kind !== kAsk && kind !== kForward) {
@@ -887,10 +993,29 @@ export class Endpoint implements RefHost, ContextHost {
       this.current = cell;
       let result: unknown;
       const began = def.handlerTimeoutMs === undefined ? 0 : performance.now();
-      // A task placed by the scheduler goes to the agent's `task` handler.
-      const task = def.task !== undefined && msg instanceof Task ? msg : undefined;
+      // Envelopes the runtime opens first: a task goes to the agent's `task`
+      // handler, a proposal to `vote`; a relay is passed on, a fenced
+      // message checked against the swarm's term, then their message handled.
+      let task: Task | Proposal | undefined;
+      let handled = msg;
+      if (msg instanceof Envelope) {
+        if (msg instanceof Task || msg instanceof Proposal) task = msg;
+        else if (msg instanceof Relay) {
+          this.passOn(cell, msg);
+          handled = msg.msg;
+        } else if (msg instanceof Fenced) {
+          const known = this.swarmTerms.get(msg.swarm);
+          if (known !== undefined && msg.term < known.term) {
+            this.current = undefined;
+            this.dropMessage(cell.ref, cell, msg.msg, sender, replyTag, 'stale-term');
+            this.finishEntry(entry);
+            continue;
+          }
+          handled = msg.msg;
+        }
+      }
       try {
-        result = task === undefined ? def.receive(cell.state, msg, cell.ctx) : this.startTask(cell, task);
+        result = task === undefined ? def.receive(cell.state, handled, cell.ctx) : this.startTask(cell, task);
       } catch (err) {
         this.current = undefined;
         cell.memory?.endTurn();
@@ -899,7 +1024,7 @@ export class Endpoint implements RefHost, ContextHost {
         this.finishEntry(entry);
         continue;
       }
-      if (task !== undefined && !isThenable(result)) this.runningTasks.delete(task.id);
+      if (task instanceof Task && !isThenable(result)) this.runningTasks.delete(task.id);
       this.current = undefined;
       cell.memory?.endTurn();
       // ctx.replyLater() took the answer over: the return value answers nothing.
@@ -910,11 +1035,11 @@ export class Endpoint implements RefHost, ContextHost {
         this.busyCount++;
         (result as PromiseLike<unknown>).then(
           (value) => {
-            if (task !== undefined) this.runningTasks.delete(task.id);
+            if (task instanceof Task) this.runningTasks.delete(task.id);
             this.afterAsync(cell, value, undefined, replyTag, entry);
           },
           (err: unknown) => {
-            if (task !== undefined) this.runningTasks.delete(task.id);
+            if (task instanceof Task) this.runningTasks.delete(task.id);
             this.afterAsync(cell, undefined, err ?? new Error('handler rejected with no reason'), replyTag, entry, task);
           },
         );
@@ -942,18 +1067,54 @@ export class Endpoint implements RefHost, ContextHost {
   // ------------------------------------------------------------------ tasks
 
   /** Spawn options that override an agent's `capabilities` / `capacity`, by slot, until it starts. */
-  readonly agentOverrides = new Map<number, AgentOverride>();
+  readonly agentOverrides = new Map<number, AgentOverride & { gen: number }>();
 
   /** Tasks running on this thread, by id: what `cancelTask` aborts. */
   private readonly runningTasks = new Map<string, Task>();
   /** Tasks cancelled while they waited in a mailbox: answered without running. */
   private readonly cancelledTasks = new Set<string>();
 
-  /** Runs an agent's `task` handler with the task's own AbortSignal. */
-  private startTask(cell: Cell, task: Task): unknown {
+  /** Runs an agent's `task` handler with the task's own AbortSignal, or a member's `vote` handler. */
+  private startTask(cell: Cell, task: Task | Proposal): unknown {
+    if (task instanceof Proposal) {
+      if (cell.def.vote === undefined) throw new InvalidArgumentError('vote', `a \`vote\` handler in the definition of swarm member ${cell.ref}`, undefined);
+      return cell.def.vote(cell.state, task, cell.ctx);
+    }
+    if (cell.def.task === undefined) throw new InvalidArgumentError('task', `a \`task\` handler in the definition of agent ${cell.ref}`, undefined);
     if (this.cancelledTasks.delete(task.id)) throw new TaskCancelledError(task.id, 'cancelled while it waited in the agent\'s mailbox');
     this.runningTasks.set(task.id, task);
-    return (cell.def.task as NonNullable<ActorDefinition['task']>)(cell.state, task, cell.ctx);
+    return cell.def.task(cell.state, task, cell.ctx);
+  }
+
+  // ------------------------------------------------------------- swarms
+
+  /** Leader and term of each swarm, as this thread last heard (fenced messages are checked against it). */
+  readonly swarmTerms = new Map<string, { leader: ActorRef | undefined; term: number }>();
+
+  /** The main thread announces a swarm's new leader and term (never going back). */
+  setSwarmTerm(swarm: string, leader: ActorRef | undefined, term: number): void {
+    const known = this.swarmTerms.get(swarm);
+    if (known === undefined || term >= known.term) this.swarmTerms.set(swarm, { leader, term });
+  }
+
+  /**
+   * A relayed broadcast reached its member at `relay.at`: pass it on to the
+   * member's children along the topology (a dead child's children instead),
+   * before the member handles it.
+   */
+  private passOn(cell: Cell, relay: Relay): void {
+    const members = relay.members;
+    const targets = relayTargets(relay.at, relay.fanout, members.length, (p) => this.dir.isLive(members[p].slot, members[p].gen));
+    // Sent as this member (the handler's turn has begun: `current` is it).
+    for (const p of targets) {
+      if (!this.accepting || this.closed) return;
+      try {
+        this.route(members[p], new Relay(relay.swarm, members, relay.fanout, p, relay.msg), cell.ref, kNoReply, false);
+      } catch (err) {
+        // Not encodable for another thread (it came from this one): reported, the member still handles it.
+        this.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
+      }
+    }
   }
 
   /**
@@ -961,8 +1122,8 @@ export class Endpoint implements RefHost, ContextHost {
    * failed), not a failure of the agent. Like an Orleans grain call, the
    * agent keeps its state and goes on; the scheduler retries elsewhere.
    */
-  private taskFailed(task: Task, thrown: unknown, replyTag: number): void {
-    this.runningTasks.delete(task.id);
+  private taskFailed(task: Task | Proposal, thrown: unknown, replyTag: number): void {
+    if (task instanceof Task) this.runningTasks.delete(task.id);
     if (replyTag !== kNoReply) this.reply(replyTag, toError(thrown), true);
   }
 
@@ -977,7 +1138,7 @@ export class Endpoint implements RefHost, ContextHost {
     else this.cancelledTasks.add(id);
   }
 
-  private afterAsync(cell: Cell, value: unknown, error: unknown, replyTag: number, entry: number, task?: Task): void {
+  private afterAsync(cell: Cell, value: unknown, error: unknown, replyTag: number, entry: number, task?: Task | Proposal): void {
     cell.memory?.endTurn();
     cell.busy = false;
     this.busyCount--;
@@ -1389,8 +1550,11 @@ export class Endpoint implements RefHost, ContextHost {
     cell.state = state;
     cell.started = true;
     Atomics.store(this.dir.state, cell.slot, kAlive);
-    const override = this.agentOverrides.get(cell.slot);
-    this.agentOverrides.delete(cell.slot);
+    let override = this.agentOverrides.size === 0 ? undefined : this.agentOverrides.get(cell.slot);
+    if (override !== undefined) {
+      this.agentOverrides.delete(cell.slot);
+      if (override.gen !== cell.gen) override = undefined; // left by a spawn that failed
+    }
     if (cell.def.task !== undefined && !cell.stopRequested) {
       // An agent: the scheduler (on the main thread) learns what it can do.
       this.notify(0, 'agent', {
@@ -1452,7 +1616,7 @@ export class Endpoint implements RefHost, ContextHost {
     if ((slot & 1023) === 0) this.transport.beat();
     this.transport.addLoad(this.index, 1);
     this.pool.setQuota(slot, opts.memoryQuota);
-    if (opts.agent !== undefined) this.agentOverrides.set(slot, opts.agent);
+    if (opts.agent !== undefined) this.agentOverrides.set(slot, { ...opts.agent, gen: Atomics.load(this.dir.gen, slot) });
     return this.startActor(slot, Atomics.load(this.dir.gen, slot), url, args, undefined, parent.ref, parent);
   }
 

@@ -166,7 +166,7 @@ export default async function host(task: HostTask): Promise<HostResult> {
         const ep = attached();
         const args = decode(task.args);
         const parent = task.parent === undefined ? undefined : new ActorRef(task.parent.slot, task.parent.gen, undefined, ep);
-        if (task.agent !== undefined) ep.agentOverrides.set(task.slot, task.agent);
+        if (task.agent !== undefined) ep.agentOverrides.set(task.slot, { ...task.agent, gen: task.gen });
         await ep.startActor(task.slot, task.gen, task.module, args, task.name, parent);
         return { ok: true };
       }
