@@ -1,5 +1,14 @@
 import type { ActorContext } from './context.js';
 import type { Task } from './task.js';
+import type { Proposal } from './envelope.js';
+
+/** A member's answer to a proposal. */
+export interface VoteAnswer {
+  approve: boolean;
+  reason?: string;
+  /** The proposal's id, when the member names it (a vote naming another is not counted). */
+  proposal?: string;
+}
 import { InvalidOptionError } from '../runtime/errors.js';
 import { resolveStrategy, type ResolvedStrategy, type SupervisorStrategy } from './supervision.js';
 
@@ -63,6 +72,12 @@ export interface ActorSpec<Args, State, Msg, Reply> {
    * Tasks arrive through the mailbox like messages, one at a time.
    */
   task?(state: State, task: Task, ctx: ActorContext<Msg>): unknown;
+  /**
+   * Makes this actor able to vote on a swarm's proposals (`swarm.propose`):
+   * answer `{ approve, reason? }` or a boolean. A throw or a malformed
+   * answer counts as a faulty vote.
+   */
+  vote?(state: State, proposal: Proposal, ctx: ActorContext<Msg>): VoteAnswer | boolean | Promise<VoteAnswer | boolean>;
   /** What this agent can do: a task's `requires` must all be among them. Default none. */
   capabilities?: readonly string[];
   /**
@@ -124,6 +139,7 @@ export function defineActor<Args, State, Msg, Reply>(
     throw new InvalidOptionError('defineActor: handlerTimeoutMs', 'a finite number above 0', limit);
   }
   if (spec.task !== undefined && typeof spec.task !== 'function') throw new InvalidOptionError('defineActor: task', 'a function when given', spec.task);
+  if (spec.vote !== undefined && typeof spec.vote !== 'function') throw new InvalidOptionError('defineActor: vote', 'a function when given', spec.vote);
   if (spec.capabilities !== undefined) checkCapabilities('defineActor: capabilities', spec.capabilities);
   if (spec.capacity !== undefined) checkCapacity('defineActor: capacity', spec.capacity);
   const strategy = resolveStrategy(spec.supervisor, 'defineActor: supervisor');

@@ -8,14 +8,18 @@ import { registerExtension } from '../runtime/codec.js';
 import { RegionHandle } from '../memory/handle.js';
 import { ActorRef } from './ref.js';
 import { Task } from './task.js';
+import { Fenced, Proposal, Relay } from './envelope.js';
 import { decodeValue, encodeValue } from '../runtime/codec.js';
 
 /** Codec tag of ActorRef. */
 export const kActorRefTag = 1;
 /** Codec tag of RegionHandle. */
 export const kRegionHandleTag = 2;
-/** Codec tag of Task. */
+/** Codec tags of Task, Relay, Proposal, Fenced. */
 export const kTaskTag = 3;
+export const kRelayTag = 4;
+export const kProposalTag = 5;
+export const kFencedTag = 6;
 
 let registered = false;
 
@@ -51,6 +55,54 @@ export function registerCodecExtensions(): void {
       const kind = r.str();
       const attempt = r.u32();
       return new Task(id, kind, decodeValue(r), attempt);
+    },
+  });
+  registerExtension<Relay>({
+    tag: kRelayTag,
+    ctor: Relay,
+    write(w, r) {
+      w.str(r.swarm);
+      w.u32(r.fanout);
+      w.u32(r.at);
+      encodeValue(w, r.members, 'members');
+      encodeValue(w, r.msg, 'msg');
+    },
+    read(r) {
+      const swarm = r.str();
+      const fanout = r.u32();
+      const at = r.u32();
+      const members = decodeValue(r) as ActorRef[];
+      return new Relay(swarm, members, fanout, at, decodeValue(r));
+    },
+  });
+  registerExtension<Proposal>({
+    tag: kProposalTag,
+    ctor: Proposal,
+    write(w, p) {
+      w.str(p.swarm);
+      w.str(p.id);
+      w.u32(p.round);
+      encodeValue(w, p.value, 'value');
+    },
+    read(r) {
+      const swarm = r.str();
+      const id = r.str();
+      const round = r.u32();
+      return new Proposal(swarm, id, decodeValue(r), round);
+    },
+  });
+  registerExtension<Fenced>({
+    tag: kFencedTag,
+    ctor: Fenced,
+    write(w, f) {
+      w.str(f.swarm);
+      w.f64(f.term);
+      encodeValue(w, f.msg, 'msg');
+    },
+    read(r) {
+      const swarm = r.str();
+      const term = r.f64();
+      return new Fenced(swarm, term, decodeValue(r));
     },
   });
   registerExtension<ActorRef>({

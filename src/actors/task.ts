@@ -5,7 +5,11 @@
  * threads through the codec (see `ref-codec.ts`); the signal is made on the
  * agent's thread.
  */
-export class Task<Payload = unknown> {
+import { Envelope, kTaskEnvelope } from './envelope.js';
+
+export class Task<Payload = unknown> extends Envelope {
+  /** @internal */
+  readonly envelope = kTaskEnvelope;
   /** The scheduler's id of the task (`handle.id`). */
   readonly id: string;
   /** What kind of work it is (`submit({ kind })`). */
@@ -33,6 +37,7 @@ export class Task<Payload = unknown> {
   }
 
   constructor(id: string, kind: string, payload: Payload, attempt: number) {
+    super();
     this.id = id;
     this.kind = kind;
     this.payload = payload;

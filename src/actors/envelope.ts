@@ -1,0 +1,83 @@
+/**
+ * Messages the runtime itself looks inside before an actor's handler runs:
+ * a scheduler's Task, a swarm broadcast's Relay (passed on along the
+ * topology), a swarm Proposal (answered by the `vote` handler), and a
+ * Fenced message (refused when its leader term is stale). One `instanceof
+ * Envelope` check per message tells them from user messages.
+ */
+import type { ActorRef } from './ref.js';
+
+export const kTaskEnvelope = 1;
+export const kRelayEnvelope = 2;
+export const kProposalEnvelope = 3;
+export const kFencedEnvelope = 4;
+
+export abstract class Envelope {
+  /** @internal Which envelope this is. */
+  abstract readonly envelope: number;
+}
+
+/**
+ * A swarm broadcast on its way along a relay topology (ring, star, tree):
+ * the member at `at` in `members` handles `msg`, after passing the relay on
+ * to its children in the heap-ordered tree of `fanout` (see topology.ts).
+ * @internal
+ */
+export class Relay extends Envelope {
+  readonly envelope = kRelayEnvelope;
+  constructor(
+    readonly swarm: string,
+    readonly members: ActorRef[],
+    readonly fanout: number,
+    readonly at: number,
+    readonly msg: unknown,
+  ) {
+    super();
+  }
+}
+
+/**
+ * A proposal put to a swarm's members (`swarm.propose`): the member's `vote`
+ * handler answers `{ approve, reason? }` (or a boolean). `round` is 1, or 2
+ * for the confirming round of a `bft` quorum.
+ */
+export class Proposal<Value = unknown> extends Envelope {
+  readonly envelope = kProposalEnvelope;
+  constructor(
+    readonly swarm: string,
+    readonly id: string,
+    readonly value: Value,
+    readonly round: number,
+  ) {
+    super();
+  }
+}
+
+/**
+ * A message stamped with a swarm leader's term (`fenced(swarm, term, msg)`):
+ * a member's thread refuses it (dead letter 'stale-term', an ask rejects
+ * with StaleTermError) when it knows a newer term, so a deposed leader
+ * cannot act.
+ */
+export class Fenced extends Envelope {
+  readonly envelope = kFencedEnvelope;
+  constructor(
+    readonly swarm: string,
+    readonly term: number,
+    readonly msg: unknown,
+  ) {
+    super();
+  }
+}
+
+/**
+ * Stamps `msg` with the sender's leader term in swarm `swarm` (see
+ * `ctx.leaderOf(swarm)`).
+ *
+ * @example
+ * const { leader, term } = ctx.leaderOf('workers') ?? {};
+ * if (leader?.equals(ctx.self)) member.tell(fenced('workers', term, { type: 'apply', entry }));
+ */
+export function fenced<Msg>(swarm: string, term: number, msg: Msg): Msg {
+  return new Fenced(swarm, term, msg) as unknown as Msg;
+}

@@ -1,0 +1,62 @@
+/**
+ * Swarm topologies as pure functions of the live members, in membership
+ * order: who a member's neighbours are, and the plan a broadcast follows.
+ * Repair is recomputation: a dead member is simply not in `live`, so the
+ * ring closes over it, the tree re-parents its children, and the star's
+ * hub is the first live member (a new hub when the old one died).
+ */
+export const topologies = ['mesh', 'star', 'ring', 'hierarchical', 'centralized'] as const;
+export type Topology = (typeof topologies)[number];
+
+/**
+ * How a broadcast travels over the live members (in order): `direct` (mesh,
+ * centralized: the sender reaches each member itself) or relayed along a
+ * tree in heap order with `fanout` children per member: the member at
+ * position p hands it to positions p*fanout+1 .. p*fanout+fanout after
+ * handling it. A star is fanout n-1 under its hub, a ring fanout 1 (a chain
+ * around it), a hierarchy the configured fanout.
+ */
+export function relayFanout(topology: Topology, count: number, fanout: number): number | 'direct' {
+  switch (topology) {
+    case 'mesh':
+    case 'centralized':
+      return 'direct';
+    case 'star':
+      return Math.max(1, count - 1);
+    case 'ring':
+      return 1;
+    case 'hierarchical':
+      return fanout;
+  }
+}
+
+/**
+ * The positions a member at `at` relays to: its children in the heap-ordered
+ * tree, skipping dead ones by handing their children over instead (a ring
+ * closes over a dead member; a tree re-parents a dead node's children).
+ */
+export function relayTargets(at: number, fanout: number, count: number, alive: (position: number) => boolean): number[] {
+  const out: number[] = [];
+  const visit = (p: number): void => {
+    for (let c = p * fanout + 1; c <= p * fanout + fanout && c < count; c++) {
+      if (alive(c)) out.push(c);
+      else visit(c);
+    }
+  };
+  visit(at);
+  return out;
+}
+
+/** Hops from the first member to the farthest one of a relay over `count` members. */
+export function relayDepth(fanout: number, count: number): number {
+  let depth = 0;
+  for (let reach = 1, level = 1; reach < count; depth++) {
+    level *= fanout;
+    reach += level;
+  }
+  return depth + 1;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}

@@ -1,0 +1,135 @@
+/**
+ * Tallying a proposal's votes, with faulty voters in mind. Pure: the swarm
+ * collects the answers (each one the answer to an ask sent to that member,
+ * so the runtime vouches for who voted) and this decides.
+ *
+ * A vote is valid when it is well formed (`{ approve: boolean, reason? }` or
+ * a boolean), names this proposal (when it names one), and, where the
+ * proposal was asked twice (`bft`), says the same both times: a member
+ * whose answers differ is an equivocator and its vote does not count. A
+ * second answer to one ask cannot happen (the runtime settles an ask once).
+ *
+ * Quorums over n members:
+ * - `majority`: approved with more than n/2 approvals; rejected once
+ *   approval is out of reach (n - floor(n/2) rejections);
+ * - `unanimous`: approved when all n approve; rejected by any valid reject;
+ * - a number k: approved with k approvals; rejected with more than n - k rejections;
+ * - `bft`: tolerates f = floor((n - 1) / 3) faulty voters (n >= 3f + 1) and
+ *   decides on 2f + 1 matching valid votes. With at most f faulty voters
+ *   the honest ones decide; with more, the faulty alone (f + 1 <= 2f) cannot
+ *   reach 2f + 1, so the result is `undecided` rather than wrong.
+ * Anything short of a decision is `undecided`, with the evidence: who voted
+ * what, who was silent, who was faulty and why.
+ */
+export const quorumKinds = ['majority', 'unanimous', 'bft'] as const;
+export type Quorum = (typeof quorumKinds)[number] | number;
+
+export type Outcome = 'approved' | 'rejected' | 'undecided';
+
+/** One member's answers (index = round). */
+export interface Answers {
+  member: string;
+  /** The answer of each round asked; undefined: silent (timed out, crashed, stopped). */
+  rounds: unknown[];
+  /** Milliseconds from the proposal to the member's first answer. */
+  ms: number | undefined;
+}
+
+export interface Vote {
+  member: string;
+  approve: boolean | undefined;
+  reason: string | undefined;
+  /** Counted in the tally. */
+  valid: boolean;
+  /** Why not: 'malformed', 'wrong-proposal', 'equivocation', 'error'. */
+  fault: string | undefined;
+  ms: number | undefined;
+}
+
+export interface Tally {
+  outcome: Outcome;
+  /** Approvals (or rejections) needed to decide. */
+  needed: { approve: number; reject: number };
+  approvals: number;
+  rejections: number;
+  votes: Vote[];
+  silent: string[];
+  faulty: string[];
+  /** For bft: the faults tolerated. */
+  tolerated: number | undefined;
+}
+
+/** Votes needed to approve and to reject under `quorum` with `n` members. */
+export function thresholds(quorum: Quorum, n: number): { approve: number; reject: number; tolerated: number | undefined } {
+  if (quorum === 'majority') return { approve: Math.floor(n / 2) + 1, reject: n - Math.floor(n / 2), tolerated: undefined };
+  if (quorum === 'unanimous') return { approve: n, reject: 1, tolerated: undefined };
+  if (quorum === 'bft') {
+    const f = Math.floor((n - 1) / 3);
+    return { approve: 2 * f + 1, reject: 2 * f + 1, tolerated: f };
+  }
+  return { approve: quorum, reject: n - quorum + 1, tolerated: undefined };
+}
+
+/** Reads one answer: `{ approve, reason?, proposal? }` or a boolean. */
+function readAnswer(answer: unknown, proposalId: string): { approve: boolean; reason: string | undefined } | { fault: string } {
+  if (answer instanceof Error) return { fault: 'error' };
+  if (typeof answer === 'boolean') return { approve: answer, reason: undefined };
+  if (answer === null || typeof answer !== 'object') return { fault: 'malformed' };
+  const a = answer as { approve?: unknown; reason?: unknown; proposal?: unknown };
+  if (typeof a.approve !== 'boolean') return { fault: 'malformed' };
+  if (a.proposal !== undefined && a.proposal !== proposalId) return { fault: 'wrong-proposal' };
+  return { approve: a.approve, reason: typeof a.reason === 'string' ? a.reason : undefined };
+}
+
+export function tally(quorum: Quorum, proposalId: string, answers: readonly Answers[]): Tally {
+  const n = answers.length;
+  const { approve: needApprove, reject: needReject, tolerated } = thresholds(quorum, n);
+  const votes: Vote[] = [];
+  const silent: string[] = [];
+  const faulty: string[] = [];
+  let approvals = 0;
+  let rejections = 0;
+  for (const a of answers) {
+    const given = a.rounds.filter((r) => r !== undefined);
+    if (given.length === 0) {
+      silent.push(a.member);
+      continue;
+    }
+    const read = given.map((r) => readAnswer(r, proposalId));
+    const fault = read.find((r): r is { fault: string } => 'fault' in r);
+    let vote: Vote;
+    if (fault !== undefined) {
+      vote = { member: a.member, approve: undefined, reason: undefined, valid: false, fault: fault.fault, ms: a.ms };
+    } else {
+      const ok = read as Array<{ approve: boolean; reason: string | undefined }>;
+      // A member silent in one round but not the other keeps its vote (a
+      // slow or crashed honest member); one that answered both ways does not.
+      const equivocates = ok.some((r) => r.approve !== ok[0].approve);
+      vote = {
+        member: a.member, approve: ok[0].approve, reason: ok[0].reason, valid: !equivocates, fault: equivocates ? 'equivocation' : undefined, ms: a.ms,
+      };
+    }
+    votes.push(vote);
+    if (!vote.valid) {
+      faulty.push(a.member);
+      continue;
+    }
+    if (vote.approve) approvals++;
+    else rejections++;
+  }
+  let outcome: Outcome = 'undecided';
+  if (approvals >= needApprove) outcome = 'approved';
+  else if (rejections >= needReject) outcome = 'rejected';
+  return { outcome, needed: { approve: needApprove, reject: needReject }, approvals, rejections, votes, silent, faulty, tolerated };
+}
+
+/**
+ * True once the outcome cannot change whatever the members not yet heard
+ * from answer (so a proposal may end early). Under `bft` every member is
+ * waited for in both rounds, so that an equivocator is caught.
+ */
+export function settled(quorum: Quorum, approvals: number, rejections: number, n: number): boolean {
+  if (quorum === 'bft') return false;
+  const { approve, reject } = thresholds(quorum, n);
+  return approvals >= approve || rejections >= reject;
+}
