@@ -27,3 +27,10 @@ export { TaskScheduler, priorities, strategies } from './scheduler/scheduler.js'
 export type { TaskSpec, TaskHandle, TaskStatus, RetryOptions, SchedulerOptions, SchedulerStats, Priority, Strategy } from './scheduler/scheduler.js';
 export { solveAssignment } from './scheduler/assign.js';
 export type { AssignmentResult } from './scheduler/assign.js';
+export { Swarm, topologies, quorumKinds } from './swarm/swarm.js';
+export type { SwarmOptions, GatherResult, ProposalResult, LeaderChange, Topology, Quorum } from './swarm/swarm.js';
+export { Topic } from './swarm/topics.js';
+export type { TopicStats } from './swarm/topics.js';
+export { fenced, Proposal } from './actors/envelope.js';
+export type { VoteAnswer } from './actors/define.js';
+export type { Vote, Tally, Outcome } from './swarm/voting.js';

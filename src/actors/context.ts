@@ -15,6 +15,8 @@ export interface ContextHost {
   watch(cell: Cell, target: ActorRef): void;
   checkpointNow(cell: Cell): number;
   unwatch(cell: Cell, target: ActorRef): void;
+  topicOp(cell: Cell, op: 'subscribe' | 'unsubscribe' | 'publish', topic: string, msg?: unknown): void;
+  leaderOf(swarm: string): { leader: ActorRef | undefined; term: number } | undefined;
 }
 
 /**
@@ -133,6 +135,33 @@ export class ActorContext<Msg = unknown> {
    */
   checkpoint(): number {
     return this.host.checkpointNow(this.cell);
+  }
+
+  /**
+   * Subscribes this actor to `topic`: everything published there arrives as
+   * a message. The subscription ends when the actor stops (or is lost with
+   * its thread); one brought back after a crash keeps it.
+   */
+  subscribe(topic: string): void {
+    this.host.topicOp(this.cell, 'subscribe', topic);
+  }
+
+  unsubscribe(topic: string): void {
+    this.host.topicOp(this.cell, 'unsubscribe', topic);
+  }
+
+  /** Publishes `msg` to every subscriber of `topic` (through the main thread's registry; this actor is the sender). */
+  publish(topic: string, msg: unknown): void {
+    this.host.topicOp(this.cell, 'publish', topic, msg);
+  }
+
+  /**
+   * The leader of swarm `swarm` and its term, as this thread last heard, or
+   * undefined. A leader stamps what it sends with its term
+   * (`fenced(swarm, term, msg)`); members refuse a stale one.
+   */
+  leaderOf(swarm: string): { leader: ActorRef | undefined; term: number } | undefined {
+    return this.host.leaderOf(swarm);
   }
 
   /** Stops this actor after the current handler returns; queued messages become dead letters. */

@@ -1091,6 +1091,20 @@ export class Endpoint implements RefHost, ContextHost {
   /** Leader and term of each swarm, as this thread last heard (fenced messages are checked against it). */
   readonly swarmTerms = new Map<string, { leader: ActorRef | undefined; term: number }>();
 
+  /** ContextHost: `ctx.subscribe`, `ctx.unsubscribe`, `ctx.publish`: the registry is the main thread's. */
+  topicOp(cell: Cell, op: 'subscribe' | 'unsubscribe' | 'publish', topic: string, msg?: unknown): void {
+    if (typeof topic !== 'string' || topic.length === 0 || topic.length > 256) {
+      throw new InvalidArgumentError('topic', 'a non-empty string of at most 256 characters', topic);
+    }
+    this.notify(0, 'topic', op === 'publish' ? { action: op, topic, ref: cell.ref, msg } : { action: op, topic, ref: cell.ref });
+  }
+
+  /** ContextHost: `ctx.leaderOf`. */
+  leaderOf(swarm: string): { leader: ActorRef | undefined; term: number } | undefined {
+    const known = this.swarmTerms.get(swarm);
+    return known === undefined ? undefined : { ...known };
+  }
+
   /** The main thread announces a swarm's new leader and term (never going back). */
   setSwarmTerm(swarm: string, leader: ActorRef | undefined, term: number): void {
     const known = this.swarmTerms.get(swarm);

@@ -25,6 +25,8 @@ import { EventSource } from './events.js';
 import type { HostResult, HostTask, RehostedActor } from './host.js';
 import { checkModuleExists, normalizeModuleUrl } from './modules.js';
 import { TaskScheduler, type TaskExecutor } from '../scheduler/scheduler.js';
+import { Swarm, type SwarmHost, type SwarmOptions } from '../swarm/swarm.js';
+import { Topic, TopicRegistry } from '../swarm/topics.js';
 import { PriorityPoolQueue, type FunctionOrder } from '../scheduler/pool-queue.js';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import {
@@ -134,6 +136,14 @@ export class Runtime {
     try {
       await rt.attachThreads();
       rt.startMonitor();
+      rt.swarmTimer = setInterval(() => {
+        for (const swarm of rt.swarms.values()) swarm.check();
+      }, rt.options.heartbeatMs);
+      rt.swarmTimer.unref();
+      // A thread brought back has no swarm terms: tell it again.
+      rt.crashes.subscribe(() => {
+        for (const swarm of rt.swarms.values()) swarm.reannounce();
+      });
     } catch (err) {
       rt.closing = true;
       await rt.pool.destroy().catch(() => undefined);
@@ -251,6 +261,13 @@ export class Runtime {
     this.workerToEndpoint.delete(workerId);
     this.endpointToWorker.delete(endpoint);
     if (this.closing) return;
+    // Swarms learn at once (not after the recovery) that members of that thread lost their state.
+    if (this.swarms.size > 0) {
+      for (const swarm of this.swarms.values()) {
+        const there = swarm.members().filter((m) => Atomics.load(this.directory.thread, m.slot) === endpoint);
+        if (there.length > 0) swarm.membersLost(there, 'crashed');
+      }
+    }
     this.recovering.add(endpoint);
     this.recovery = this.recovery
       .then(() => this.recover(endpoint))
@@ -647,6 +664,14 @@ export class Runtime {
             return undefined;
           case 'lookup':
             return this.lookup(payload.name as string);
+          case 'topic': {
+            const ref = payload.ref as ActorRef;
+            const topic = payload.topic as string;
+            if (payload.action === 'subscribe') this.topics.subscribe(topic, ref);
+            else if (payload.action === 'unsubscribe') this.topics.unsubscribe(topic, ref);
+            else this.topics.publish(topic, payload.msg, ref);
+            return undefined;
+          }
           case 'agent':
             this.tasks.addAgent(payload.ref as ActorRef, payload.capabilities as string[], payload.capacity as number);
             return undefined;
@@ -792,6 +817,57 @@ export class Runtime {
   }
 
   /** The live actor registered under `name`, or undefined. */
+  /**
+   * The topic `name` (made on first use): `publish` reaches every subscriber,
+   * encoded once and sent once per thread that hosts subscribers.
+   *
+   * @example
+   * rt.topic('prices').publish({ symbol: 'ACME', price: 12.5 });
+   */
+  topic<Msg = unknown>(name: string): Topic<Msg> {
+    this.checkOpen('topic');
+    return new Topic<Msg>(TopicRegistry.checkName(name, 'name'), this.topics);
+  }
+
+  /**
+   * Forms a swarm of `members` with a topology (see the README's
+   * coordination section): broadcast, neighbors, gather, propose, leader.
+   * Throws InvalidOptionError for bad options or a name already in use.
+   */
+  swarm(options: SwarmOptions): Swarm {
+    this.checkOpen('swarm');
+    const checked = Swarm.check(options);
+    if (this.swarms.has(checked.name)) throw new InvalidOptionError('name', 'a swarm name not already in use', checked.name);
+    const swarm = new Swarm(checked, this.swarmHost());
+    this.swarms.set(checked.name, swarm);
+    return swarm;
+  }
+
+  private readonly swarms = new Map<string, Swarm>();
+  private swarmTimer: NodeJS.Timeout | undefined;
+  private readonly topics = new TopicRegistry({
+    isAlive: (ref) => this.directory.isLive(ref.slot, ref.gen),
+    multicast: (targets, msg, sender) => this.endpoint.multicast(targets, msg, sender),
+  });
+
+  private swarmHost(): SwarmHost {
+    const dir = this.directory;
+    return {
+      isAlive: (ref) => dir.isLive(ref.slot, ref.gen),
+      threadOf: (ref) => Atomics.load(dir.thread, ref.slot) - 1,
+      tell: (ref, msg) => this.endpoint.tell(ref, msg, undefined),
+      ask: (ref, msg, timeoutMs) => this.endpoint.ask(ref, msg, { timeoutMs }, undefined),
+      multicast: (targets, msg) => this.endpoint.multicast(targets, msg, undefined),
+      announce: async (swarm, leader, term) => {
+        this.endpoint.setSwarmTerm(swarm, leader, term);
+        const running: number[] = [];
+        for (let e = 1; e <= this.threads; e++) if (!this.down.has(e) && !this.recovering.has(e) && this.endpointToWorker.has(e)) running.push(e);
+        await Promise.allSettled(running.map((e) => withTimeout(this.endpoint.request(e, 'swarmTerm', { swarm, leader, term }), 5_000, 'swarmTerm')));
+      },
+      closed: () => this.closing,
+    };
+  }
+
   lookup<Msg = unknown, Reply = unknown>(name: string): ActorRef<Msg, Reply> | undefined {
     this.checkOpen('lookup');
     if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', name);
@@ -944,6 +1020,7 @@ export class Runtime {
     this.tasks.close();
     this.endpoint.accepting = false;
     if (this.monitor !== undefined) clearInterval(this.monitor);
+    if (this.swarmTimer !== undefined) clearInterval(this.swarmTimer);
     const deadline = Date.now() + timeoutMs;
     // A thread that died and could not be replaced has no worker to ask.
     const running = Array.from({ length: this.threads }, (_, thread) => thread + 1).filter((e) => !this.down.has(e));

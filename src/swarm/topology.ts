@@ -57,6 +57,28 @@ export function relayDepth(fanout: number, count: number): number {
   return depth + 1;
 }
 
+/** Neighbours of live member `i` (indices into the live members), per topology. */
+export function neighbors(topology: Topology, count: number, i: number, fanout: number): number[] {
+  if (count <= 1) return [];
+  switch (topology) {
+    case 'mesh':
+      return range(count).filter((j) => j !== i);
+    case 'star':
+    case 'centralized':
+      // The hub (star) or coordinator (centralized) is the first live member.
+      return i === 0 ? range(count).slice(1) : [0];
+    case 'ring':
+      // Successor first, then predecessor (the same one when there are two).
+      return [...new Set([(i + 1) % count, (i - 1 + count) % count])];
+    case 'hierarchical': {
+      const out: number[] = [];
+      if (i > 0) out.push(Math.floor((i - 1) / fanout));
+      for (let c = i * fanout + 1; c <= i * fanout + fanout && c < count; c++) out.push(c);
+      return out;
+    }
+  }
+}
+
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
