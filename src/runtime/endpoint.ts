@@ -1120,14 +1120,20 @@ export class Endpoint implements RefHost, ContextHost {
     const members = relay.members;
     const targets = relayTargets(relay.at, relay.fanout, members.length, (p) => this.dir.isLive(members[p].slot, members[p].gen));
     // Sent as this member (the handler's turn has begun: `current` is it).
-    for (const p of targets) {
-      if (!this.accepting || this.closed) return;
-      try {
-        this.route(members[p], new Relay(relay.swarm, members, relay.fanout, p, relay.msg), cell.ref, kNoReply, false);
-      } catch (err) {
-        // Not encodable for another thread (it came from this one): reported, the member still handles it.
-        this.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
+    // Members that relay further get the Relay (with the member list);
+    // leaves get the bare message, in one multicast (encoded once, a frame
+    // per thread): a star's hub or a tree's last level costs one send.
+    if (!this.accepting || this.closed || targets.length === 0) return;
+    const leaves: ActorRef[] = [];
+    try {
+      for (const p of targets) {
+        if (p * relay.fanout + 1 >= members.length) leaves.push(members[p]);
+        else this.route(members[p], new Relay(relay.swarm, members, relay.fanout, p, relay.msg), cell.ref, kNoReply, false);
       }
+      if (leaves.length > 0) this.multicast(leaves, relay.msg, cell.ref);
+    } catch (err) {
+      // Not encodable for another thread (it came from this one): reported, the member still handles it.
+      this.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
     }
   }
 
