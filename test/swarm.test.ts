@@ -215,7 +215,13 @@ describe('rt.swarm leader', () => {
       [{ name: 'x', members: [a], topology: 'torus' }, 'topology'], [{ name: 'x', members: [a], fanout: 0 }, 'fanout'], [{ name: 'x', members: [a], colour: 1 }, 'colour'],
     ];
     for (const [options, option] of bad) expect(() => r.swarm(options as never), option).toThrow(expect.objectContaining({ name: 'InvalidOptionError', option }));
-    r.swarm({ name: 'taken', members: [a, b] });
+    const taken = r.swarm({ name: 'taken', members: [a, b] });
     expect(() => r.swarm({ name: 'taken', members: [a] })).toThrow(expect.objectContaining({ option: 'name', value: 'taken' }));
+    taken.dissolve();
+    expect(r.swarm({ name: 'taken', members: [a] }).members()).toEqual([a]);
+    const s = r.swarm({ name: 'calls', members: [a, b] });
+    expect(() => s.neighbors('a' as never)).toThrow(expect.objectContaining({ name: 'InvalidArgumentError', option: 'ref' }));
+    expect(() => s.add({} as never)).toThrow(expect.objectContaining({ name: 'InvalidArgumentError', option: 'ref' }));
+    await expect(s.gather({ type: 'log' }, { timeoutMs: 0 })).rejects.toMatchObject({ name: 'InvalidArgumentError', option: 'timeoutMs', value: 0 });
   });
 });

@@ -865,6 +865,9 @@ export class Runtime {
         await Promise.allSettled(running.map((e) => withTimeout(this.endpoint.request(e, 'swarmTerm', { swarm, leader, term }), 5_000, 'swarmTerm')));
       },
       closed: () => this.closing,
+      forget: (swarm) => {
+        if (this.swarms.get(swarm.name) === swarm) this.swarms.delete(swarm.name);
+      },
     };
   }
 

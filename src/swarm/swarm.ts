@@ -66,6 +66,8 @@ export interface SwarmHost {
   /** Tells every pool thread the swarm's leader and term; resolves when all running ones applied it. */
   announce(swarm: string, leader: ActorRef | undefined, term: number): Promise<void>;
   closed(): boolean;
+  /** The swarm is dissolved: the runtime forgets it (its name is free again). */
+  forget(swarm: Swarm): void;
 }
 
 const keyOf = (ref: ActorRef): string => `${ref.slot}.${ref.gen}`;
@@ -334,6 +336,11 @@ export class Swarm {
     this.term++;
     this.announced = this.host.announce(this.name, next, this.term);
     this.leaderChanges.publish({ swarm: this.name, leader: next, term: this.term, previous, reason });
+  }
+
+  /** Dissolves the swarm: no more leader tracking; its name can be used again. Members are not touched. */
+  dissolve(): void {
+    this.host.forget(this);
   }
 
   // ------------------------------------------------------------- helpers
