@@ -63,7 +63,7 @@ function decisionAgents(random: () => number): Agent[] {
   });
 }
 
-function scheduleDecision(quick: boolean): BenchRecord[] {
+export function scheduleDecision(quick: boolean): BenchRecord[] {
   const random = seeded(7);
   const agents = decisionAgents(random);
   const ctx: PlacementContext = { now: 0, halfOpenAfterMs: 1000, depth: () => 0, elu: () => 0.5, kind: () => undefined };

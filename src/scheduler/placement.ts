@@ -69,9 +69,7 @@ export function loadOf(agent: Agent, ctx: PlacementContext): number {
 export function expectedMs(agent: Agent, kind: string, ctx: PlacementContext): number {
   const own = agent.byKind.get(kind);
   if (own !== undefined && !Number.isNaN(own.ewmaMs)) return Math.max(own.ewmaMs, 0.001);
-  const all = ctx.kind(kind);
-  if (all !== undefined && all.durations.count > 0) return Math.max(all.durations.quantile(0.5), 0.001);
-  return 1;
+  return kindMs(kind, ctx);
 }
 
 /** Probability a task of `kind` succeeds on `agent` (Laplace prior). */
@@ -87,8 +85,24 @@ export function successProbability(agent: Agent, kind: string): number {
  * agent handles tasks one at a time).
  */
 export function utilityOf(agent: Agent, task: Placeable, ctx: PlacementContext): number {
-  const cost = expectedMs(agent, task.kind, ctx) * (1 + agent.inFlight + ctx.depth(agent));
-  return (task.benefit * successProbability(agent, task.kind)) / cost;
+  // One lookup of the agent's record for this kind (this runs per agent per decision).
+  const own = agent.byKind.get(task.kind);
+  let ms: number;
+  let p: number;
+  if (own === undefined) {
+    ms = kindMs(task.kind, ctx);
+    p = 0.5;
+  } else {
+    ms = Number.isNaN(own.ewmaMs) ? kindMs(task.kind, ctx) : Math.max(own.ewmaMs, 0.001);
+    p = (own.successes + 1) / (own.successes + own.failures + 2);
+  }
+  return (task.benefit * p) / (ms * (1 + agent.inFlight + ctx.depth(agent)));
+}
+
+/** The kind's median duration over all agents, else 1 ms. */
+function kindMs(kind: string, ctx: PlacementContext): number {
+  const all = ctx.kind(kind);
+  return all !== undefined && all.durations.count > 0 ? Math.max(all.durations.quantile(0.5), 0.001) : 1;
 }
 
 /** Cost of `task` on `agent` for `optimal-batch`: expected time to a success there (its own run, retried on failure), over its benefit. */
