@@ -31,7 +31,7 @@ class FakeExecutor implements TaskExecutor {
   readonly dead = new Set<string>();
   running = 0;
   maxRunning = 0;
-  cancelOnAgent(ref: ActorRef, id: string, reason: string): void {
+  cancelOnAgent(ref: ActorRef, id: string, _attempt: number, reason: string): void {
     for (const call of this.every) if (call.task.id === id) call.cancelled = reason;
     this.cancels.push({ agent: ref.name ?? '', id, reason });
   }

@@ -61,6 +61,8 @@ const kCarried = 6;
 const kForward = 7;
 /** One message for several actors of the receiving thread: count, (slot, gen) each, sender, body. */
 const kMulticast = 8;
+/** Cancelled-while-queued task attempts remembered per thread (see `cancelTask`). */
+const kCancelledKept = 4096;
 /** onFrame's `pre` when the transport did not journal the message. */
 const kJournalHere = -2;
 
@@ -1071,7 +1073,11 @@ export class Endpoint implements RefHost, ContextHost {
 
   /** Tasks running on this thread, by id: what `cancelTask` aborts. */
   private readonly runningTasks = new Map<string, Task>();
-  /** Tasks cancelled while they waited in a mailbox: answered without running. */
+  /**
+   * Attempts (`id#attempt`) cancelled while they waited in a mailbox:
+   * answered without running. A cancel that finds the attempt already done
+   * leaves an entry nobody takes: the set is cut back past kCancelledKept.
+   */
   private readonly cancelledTasks = new Set<string>();
 
   /** Runs an agent's `task` handler with the task's own AbortSignal, or a member's `vote` handler. */
@@ -1081,7 +1087,7 @@ export class Endpoint implements RefHost, ContextHost {
       return cell.def.vote(cell.state, task, cell.ctx);
     }
     if (cell.def.task === undefined) throw new InvalidArgumentError('task', `a \`task\` handler in the definition of agent ${cell.ref}`, undefined);
-    if (this.cancelledTasks.delete(task.id)) throw new TaskCancelledError(task.id, 'cancelled while it waited in the agent\'s mailbox');
+    if (this.cancelledTasks.delete(`${task.id}#${task.attempt}`)) throw new TaskCancelledError(task.id, 'cancelled while it waited in the agent\'s mailbox');
     this.runningTasks.set(task.id, task);
     return cell.def.task(cell.state, task, cell.ctx);
   }
@@ -1152,10 +1158,20 @@ export class Endpoint implements RefHost, ContextHost {
    * a running one's signal fires (cooperative: nothing is cut off); one still
    * in a mailbox is answered with TaskCancelledError when its turn comes.
    */
-  cancelTask(id: string, reason: string): void {
+  cancelTask(id: string, attempt: number, reason: string): void {
     const running = this.runningTasks.get(id);
-    if (running !== undefined) running.abort(new TaskCancelledError(id, reason));
-    else this.cancelledTasks.add(id);
+    if (running !== undefined && running.attempt === attempt) {
+      running.abort(new TaskCancelledError(id, reason));
+      return;
+    }
+    this.cancelledTasks.add(`${id}#${attempt}`);
+    if (this.cancelledTasks.size > kCancelledKept) {
+      // Oldest first (a Set keeps insertion order): entries for attempts that had finished.
+      for (const stale of this.cancelledTasks) {
+        this.cancelledTasks.delete(stale);
+        if (this.cancelledTasks.size <= kCancelledKept / 2) break;
+      }
+    }
   }
 
   private afterAsync(cell: Cell, value: unknown, error: unknown, replyTag: number, entry: number, task?: Task | Proposal): void {

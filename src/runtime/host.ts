@@ -76,7 +76,7 @@ class WorkerSystem implements SystemHandler {
       return ep.threadCrashed(payload.endpoint as number, payload.consumed as number[], payload.lost as number[], payload.replayed as number[]);
     }
     if (op === 'decideCrash') return ep.supervisor.crashDecision(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
-    if (op === 'cancelTask') return ep.cancelTask(payload.id as string, payload.reason as string);
+    if (op === 'cancelTask') return ep.cancelTask(payload.id as string, payload.attempt as number, payload.reason as string);
     if (op === 'swarmTerm') return ep.setSwarmTerm(payload.swarm as string, payload.leader as ActorRef | undefined, payload.term as number);
     if (op === 'migrateFence') return ep.migration.fence(payload.slot as number, payload.gen as number);
     if (op === 'migrateDone') return ep.migration.done(payload.slot as number, payload.gen as number, payload.move as Uint8Array);

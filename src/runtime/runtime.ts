@@ -625,9 +625,9 @@ export class Runtime {
     const dir = this.directory;
     return {
       runOnAgent: (ref, task) => this.endpoint.ask(ref, task, kUntimedAsk, undefined),
-      cancelOnAgent: (ref, id, reason) => {
+      cancelOnAgent: (ref, id, attempt, reason) => {
         const thread = Atomics.load(dir.thread, ref.slot);
-        if (dir.isLive(ref.slot, ref.gen) && thread > 0 && !this.down.has(thread)) this.endpoint.notify(thread, 'cancelTask', { id, reason });
+        if (dir.isLive(ref.slot, ref.gen) && thread > 0 && !this.down.has(thread)) this.endpoint.notify(thread, 'cancelTask', { id, attempt, reason });
       },
       runFunction: (module, payload, order, signal) => this.runFunction(module, payload, order, signal),
       isAlive: (ref) => dir.isLive(ref.slot, ref.gen),

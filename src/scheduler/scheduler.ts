@@ -127,7 +127,7 @@ export interface ResolvedSchedulerOptions {
 export interface TaskExecutor {
   runOnAgent(ref: ActorRef, task: Task): Promise<unknown>;
   /** Asks the agent's thread to fire the running task's signal (or skip it if it still waits). */
-  cancelOnAgent(ref: ActorRef, id: string, reason: string): void;
+  cancelOnAgent(ref: ActorRef, id: string, attempt: number, reason: string): void;
   runFunction(module: string, payload: unknown, order: { lane: number; key: number }, signal: AbortSignal): Promise<unknown>;
   isAlive(ref: ActorRef): boolean;
   /** Messages waiting for the agent (0 when not counted). */
@@ -839,7 +839,7 @@ export class TaskScheduler {
         this.withTimeout(
           t,
           () => this.executor.runOnAgent(agent.ref, task),
-          () => this.executor.cancelOnAgent(agent.ref, t.id, 'its attempt timed out'),
+          () => this.executor.cancelOnAgent(agent.ref, t.id, task.attempt, 'its attempt timed out'),
           (error) => pending.reject(error),
         ),
       );
@@ -919,7 +919,7 @@ export class TaskScheduler {
       t.pending = undefined;
       pending.reject(new Final(error));
     }
-    if (t.agent !== undefined) this.executor.cancelOnAgent(t.agent.ref, t.id, error.message);
+    if (t.agent !== undefined) this.executor.cancelOnAgent(t.agent.ref, t.id, t.attempts, error.message);
     t.fnAbort?.abort(error);
     // The result rejects now; a running agent's slot frees when it answers.
     this.finish(t, 'cancelled', error);
