@@ -5,7 +5,7 @@
  * leader failover (a stopped and a crashed leader) and stale terms refused.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActorRef, Runtime, type DeadLetter, type RuntimeOptions, type Swarm, type Topology } from '../src/index.js';
+import { ActorRef, Runtime, fenced, type DeadLetter, type RuntimeOptions, type Swarm, type Topology } from '../src/index.js';
 import { neighbors, relayTargets } from '../src/swarm/topology.js';
 import type { Fault, MemberArgs, MemberMsg } from './fixtures/swarm-member.js';
 import { eventually } from './fixtures/helpers.js';
@@ -205,6 +205,24 @@ describe('rt.swarm leader', () => {
     await members[1].ask({ type: 'sendFenced', to: members[3], swarm: 'fence', term: 2, n: 2 });
     const log = await eventually(() => logOf(members[3]), (l) => l.length === 1);
     expect(log[0].msg).toEqual({ type: 'command', n: 2 });
+  });
+
+  it('refuses a stale fenced ask with StaleTermError, and a refused message does not free room in a bounded mailbox twice', async () => {
+    const r = await start();
+    const a = (await r.spawn(memberUrl, { name: 'a' }, { thread: 0 })) as Member;
+    const b = (await r.spawn(memberUrl, { name: 'b' }, { thread: 1, mailbox: { capacity: 2 } })) as Member;
+    const s = r.swarm({ name: 'f2', members: [a, b] });
+    s.resign(); // term 2: a is passed over, b leads
+    await s.whenAnnounced();
+    expect(s.leader()).toMatchObject({ term: 2 });
+    await expect(b.ask(fenced('f2', 1, { type: 'command', n: 1 }) as MemberMsg)).rejects.toMatchObject({ name: 'StaleTermError' });
+    expect(b.tell(fenced('f2', 1, { type: 'command', n: 2 }) as MemberMsg)).toBe(true);
+    expect(await b.ask(fenced('f2', 2, { type: 'command', n: 3 }) as MemberMsg)).toBe('applied');
+    await r.suspend(b);
+    expect([1, 2, 3].map((n) => b.tell({ type: 'note', n }))).toEqual([true, true, false]);
+    await r.resume(b);
+    const log = await eventually(() => logOf(b).catch(() => [] as LogEntry[]), (l) => l.length === 3);
+    expect(log.map((e) => e.msg.n)).toEqual([3, 1, 2]);
   });
 
   it('refuses bad swarm options with InvalidOptionError naming the option', async () => {

@@ -36,7 +36,7 @@ import {
 } from './directory.js';
 import {
   ActorCrashedError, ActorInitError, HandlerTimeoutError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
-  InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, TaskCancelledError, describeValue, toError,
+  InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, StaleTermError, TaskCancelledError, describeValue, toError,
 } from './errors.js';
 import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
 import { resolveSpawnOptions, type AgentOverride, type Delivery, type ResolvedSpawnOptions, type SpawnOptions } from './options.js';
@@ -853,14 +853,17 @@ export class Endpoint implements RefHost, ContextHost {
 
   /** A message that reached a stopped actor: dead letter, and an ask is rejected. */
   dropMessage(
-    recipient: ActorRef, cell: Cell | undefined, msg: unknown, sender: ActorRef | undefined, replyTag: number, reason: DeadLetterReason,
+    recipient: ActorRef, cell: Cell | undefined, msg: unknown, sender: ActorRef | undefined, replyTag: number, reason: DeadLetterReason, detail?: string,
   ): void {
     if (cell !== undefined) this.takeDepth(cell);
     // An actor lost with its thread: say so.
     if (reason === 'stopped' && this.dir.whyGone(recipient.slot, recipient.gen) === 'crashed') reason = 'crashed';
     this.system.deadLetter({ recipient, message: msg, sender, reason });
     if (replyTag === kNoReply) return;
-    const error = reason === 'crashed' ? new ActorCrashedError(recipient.toString()) : new ActorStoppedError(recipient.toString());
+    const error =
+      reason === 'crashed' ? new ActorCrashedError(recipient.toString())
+      : reason === 'stale-term' ? new StaleTermError(recipient.toString(), detail ?? 'a stale leader term')
+      : new ActorStoppedError(recipient.toString());
     this.reply(replyTag, error, true);
   }
 
@@ -1009,7 +1012,8 @@ export class Endpoint implements RefHost, ContextHost {
           const known = this.swarmTerms.get(msg.swarm);
           if (known !== undefined && msg.term < known.term) {
             this.current = undefined;
-            this.dropMessage(cell.ref, cell, msg.msg, sender, replyTag, 'stale-term');
+            // Its depth was taken when it was dequeued: no cell here, or it would be taken twice.
+            this.dropMessage(cell.ref, undefined, msg.msg, sender, replyTag, 'stale-term', `term ${msg.term} of swarm "${msg.swarm}", this thread knows term ${known.term}`);
             this.finishEntry(entry);
             continue;
           }

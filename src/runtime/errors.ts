@@ -351,6 +351,15 @@ export class NoCapableAgentError extends MicroswarmError {
   }
 }
 
+/** A fenced message carried a swarm leader term older than the one its recipient's thread knows: refused. */
+export class StaleTermError extends MicroswarmError {
+  readonly actor: string;
+  constructor(actor: string, detail: string) {
+    super(`Actor ${actor} refused a message from a deposed leader: ${detail}`);
+    this.actor = actor;
+  }
+}
+
 /** Error classes rebuilt by name when they cross a thread. */
 export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> = new Map<string, new (...args: never[]) => Error>([
   ['MicroswarmError', MicroswarmError],
@@ -384,6 +393,7 @@ export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> 
   ['DependencyFailedError', DependencyFailedError],
   ['QueueFullError', QueueFullError],
   ['NoCapableAgentError', NoCapableAgentError],
+  ['StaleTermError', StaleTermError],
   ['Error', Error],
   ['TypeError', TypeError],
   ['RangeError', RangeError],
