@@ -26,7 +26,6 @@ import { ActorContext, type ContextHost, type DeferredReply, type Timer } from '
 import { Cell } from '../actors/cell.js';
 import { Task } from '../actors/task.js';
 import { Envelope, Fenced, Proposal, Relay } from '../actors/envelope.js';
-import { relayTargets } from '../swarm/topology.js';
 import type { ActorDefinition } from '../actors/define.js';
 import { kNoReply, kReplyStride } from '../actors/mailbox.js';
 import { ActorRef, checkAskOptions, setDecodingHost, type AskOptions, type RefHost, type TellOptions } from '../actors/ref.js';
@@ -36,13 +35,14 @@ import {
 } from './directory.js';
 import {
   ActorCrashedError, ActorInitError, HandlerTimeoutError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
-  InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, StaleTermError, TaskCancelledError, describeValue, toError,
+  InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, StaleTermError, describeValue, toError,
 } from './errors.js';
 import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
-import { resolveSpawnOptions, type AgentOverride, type Delivery, type ResolvedSpawnOptions, type SpawnOptions } from './options.js';
+import { resolveSpawnOptions, type Delivery, type ResolvedSpawnOptions, type SpawnOptions } from './options.js';
 import { Transport, type TransportShared } from './transport.js';
 import { Journal } from './journal.js';
 import { Migration } from './migration.js';
+import { Envelopes } from './envelopes.js';
 import { Supervisor } from './supervisor.js';
 import { MemoryContext } from '../memory/context.js';
 import { RegionHandle } from '../memory/handle.js';
@@ -61,8 +61,6 @@ const kCarried = 6;
 const kForward = 7;
 /** One message for several actors of the receiving thread: count, (slot, gen) each, sender, body. */
 const kMulticast = 8;
-/** Cancelled-while-queued task attempts remembered per thread (see `cancelTask`). */
-const kCancelledKept = 4096;
 /** onFrame's `pre` when the transport did not journal the message. */
 const kJournalHere = -2;
 
@@ -171,6 +169,8 @@ export class Endpoint implements RefHost, ContextHost {
   readonly supervisor = new Supervisor(this);
   /** Moving actors between threads (rt.migrate). */
   readonly migration = new Migration(this);
+  /** @internal Tasks, proposals, relays, fenced messages, topics and swarm terms on this thread. */
+  readonly envelopes = new Envelopes(this);
   /** This thread's journal of taken cross-thread messages (workers, unless journalBytes is 0). */
   private readonly journal: Journal | undefined;
   /** Carrier allocations kept until their journal entry is done, by entry. */
@@ -390,7 +390,8 @@ export class Endpoint implements RefHost, ContextHost {
    * Routes one message; returns kOk, kFull or kDead. Throws SerializationError
    * or MessageTooLargeError before anything is accounted.
    */
-  private route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean): number {
+  /** @internal */
+  route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean): number {
     if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
     const slot = ref.slot;
     const gen = ref.gen;
@@ -616,7 +617,8 @@ export class Endpoint implements RefHost, ContextHost {
   }
 
   /** Answers an ask identified by its reply tag. */
-  private reply(replyTag: number, value: unknown, failed: boolean): void {
+  /** @internal */
+  reply(replyTag: number, value: unknown, failed: boolean): void {
     const target = replyTag % kReplyStride;
     const askId = Math.floor(replyTag / kReplyStride);
     if (target === this.index) {
@@ -1006,14 +1008,14 @@ export class Endpoint implements RefHost, ContextHost {
       if (msg instanceof Envelope) {
         if (msg instanceof Task || msg instanceof Proposal) task = msg;
         else if (msg instanceof Relay) {
-          this.passOn(cell, msg);
+          this.envelopes.passOn(cell, msg);
           handled = msg.msg;
         } else if (msg instanceof Fenced) {
-          const known = this.swarmTerms.get(msg.swarm);
-          if (known !== undefined && msg.term < known.term) {
+          const known = this.envelopes.staleAgainst(msg);
+          if (known !== undefined) {
             this.current = undefined;
             // Its depth was taken when it was dequeued: no cell here, or it would be taken twice.
-            this.dropMessage(cell.ref, undefined, msg.msg, sender, replyTag, 'stale-term', `term ${msg.term} of swarm "${msg.swarm}", this thread knows term ${known.term}`);
+            this.dropMessage(cell.ref, undefined, msg.msg, sender, replyTag, 'stale-term', `term ${msg.term} of swarm "${msg.swarm}", this thread knows term ${known}`);
             this.finishEntry(entry);
             continue;
           }
@@ -1021,16 +1023,16 @@ export class Endpoint implements RefHost, ContextHost {
         }
       }
       try {
-        result = task === undefined ? def.receive(cell.state, handled, cell.ctx) : this.startTask(cell, task);
+        result = task === undefined ? def.receive(cell.state, handled, cell.ctx) : this.envelopes.start(cell, task);
       } catch (err) {
         this.current = undefined;
         cell.memory?.endTurn();
         if (task === undefined) this.handlerFailed(cell, err, cell.replyTag);
-        else this.taskFailed(task, err, cell.replyTag);
+        else this.envelopes.failed(task, err, cell.replyTag);
         this.finishEntry(entry);
         continue;
       }
-      if (task instanceof Task && !isThenable(result)) this.runningTasks.delete(task.id);
+      if (task !== undefined && !isThenable(result)) this.envelopes.done(task);
       this.current = undefined;
       cell.memory?.endTurn();
       // ctx.replyLater() took the answer over: the return value answers nothing.
@@ -1041,11 +1043,11 @@ export class Endpoint implements RefHost, ContextHost {
         this.busyCount++;
         (result as PromiseLike<unknown>).then(
           (value) => {
-            if (task instanceof Task) this.runningTasks.delete(task.id);
+            if (task !== undefined) this.envelopes.done(task);
             this.afterAsync(cell, value, undefined, replyTag, entry);
           },
           (err: unknown) => {
-            if (task instanceof Task) this.runningTasks.delete(task.id);
+            if (task !== undefined) this.envelopes.done(task);
             this.afterAsync(cell, undefined, err ?? new Error('handler rejected with no reason'), replyTag, entry, task);
           },
         );
@@ -1070,112 +1072,14 @@ export class Endpoint implements RefHost, ContextHost {
     return count;
   }
 
-  // ------------------------------------------------------------------ tasks
-
-  /** Spawn options that override an agent's `capabilities` / `capacity`, by slot, until it starts. */
-  readonly agentOverrides = new Map<number, AgentOverride & { gen: number }>();
-
-  /** Tasks running on this thread, by id: what `cancelTask` aborts. */
-  private readonly runningTasks = new Map<string, Task>();
-  /**
-   * Attempts (`id#attempt`) cancelled while they waited in a mailbox:
-   * answered without running. A cancel that finds the attempt already done
-   * leaves an entry nobody takes: the set is cut back past kCancelledKept.
-   */
-  private readonly cancelledTasks = new Set<string>();
-
-  /** Runs an agent's `task` handler with the task's own AbortSignal, or a member's `vote` handler. */
-  private startTask(cell: Cell, task: Task | Proposal): unknown {
-    if (task instanceof Proposal) {
-      if (cell.def.vote === undefined) throw new InvalidArgumentError('vote', `a \`vote\` handler in the definition of swarm member ${cell.ref}`, undefined);
-      return cell.def.vote(cell.state, task, cell.ctx);
-    }
-    if (cell.def.task === undefined) throw new InvalidArgumentError('task', `a \`task\` handler in the definition of agent ${cell.ref}`, undefined);
-    if (this.cancelledTasks.delete(`${task.id}#${task.attempt}`)) throw new TaskCancelledError(task.id, 'cancelled while it waited in the agent\'s mailbox');
-    this.runningTasks.set(task.id, task);
-    return cell.def.task(cell.state, task, cell.ctx);
-  }
-
-  // ------------------------------------------------------------- swarms
-
-  /** Leader and term of each swarm, as this thread last heard (fenced messages are checked against it). */
-  readonly swarmTerms = new Map<string, { leader: ActorRef | undefined; term: number }>();
-
-  /** ContextHost: `ctx.subscribe`, `ctx.unsubscribe`, `ctx.publish`: the registry is the main thread's. */
+  /** ContextHost: `ctx.subscribe`, `ctx.unsubscribe`, `ctx.publish`. */
   topicOp(cell: Cell, op: 'subscribe' | 'unsubscribe' | 'publish', topic: string, msg?: unknown): void {
-    if (typeof topic !== 'string' || topic.length === 0 || topic.length > 256) {
-      throw new InvalidArgumentError('topic', 'a non-empty string of at most 256 characters', topic);
-    }
-    this.notify(0, 'topic', op === 'publish' ? { action: op, topic, ref: cell.ref, msg } : { action: op, topic, ref: cell.ref });
+    this.envelopes.topicOp(cell, op, topic, msg);
   }
 
   /** ContextHost: `ctx.leaderOf`. */
   leaderOf(swarm: string): { leader: ActorRef | undefined; term: number } | undefined {
-    const known = this.swarmTerms.get(swarm);
-    return known === undefined ? undefined : { ...known };
-  }
-
-  /** The main thread announces a swarm's new leader and term (never going back). */
-  setSwarmTerm(swarm: string, leader: ActorRef | undefined, term: number): void {
-    const known = this.swarmTerms.get(swarm);
-    if (known === undefined || term >= known.term) this.swarmTerms.set(swarm, { leader, term });
-  }
-
-  /**
-   * A relayed broadcast reached its member at `relay.at`: pass it on to the
-   * member's children along the topology (a dead child's children instead),
-   * before the member handles it.
-   */
-  private passOn(cell: Cell, relay: Relay): void {
-    const members = relay.members;
-    const targets = relayTargets(relay.at, relay.fanout, members.length, (p) => this.dir.isLive(members[p].slot, members[p].gen));
-    // Sent as this member (the handler's turn has begun: `current` is it).
-    // Members that relay further get the Relay (with the member list);
-    // leaves get the bare message, in one multicast (encoded once, a frame
-    // per thread): a star's hub or a tree's last level costs one send.
-    if (!this.accepting || this.closed || targets.length === 0) return;
-    const leaves: ActorRef[] = [];
-    try {
-      for (const p of targets) {
-        if (p * relay.fanout + 1 >= members.length) leaves.push(members[p]);
-        else this.route(members[p], new Relay(relay.swarm, members, relay.fanout, p, relay.msg), cell.ref, kNoReply, false);
-      }
-      if (leaves.length > 0) this.multicast(leaves, relay.msg, cell.ref);
-    } catch (err) {
-      // Not encodable for another thread (it came from this one): reported, the member still handles it.
-      this.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
-    }
-  }
-
-  /**
-   * A task's handler threw: the error is the task's result (its attempt
-   * failed), not a failure of the agent. Like an Orleans grain call, the
-   * agent keeps its state and goes on; the scheduler retries elsewhere.
-   */
-  private taskFailed(task: Task | Proposal, thrown: unknown, replyTag: number): void {
-    if (task instanceof Task) this.runningTasks.delete(task.id);
-    if (replyTag !== kNoReply) this.reply(replyTag, toError(thrown), true);
-  }
-
-  /**
-   * The scheduler cancels task `id` (its signal, or its attempt's timeout):
-   * a running one's signal fires (cooperative: nothing is cut off); one still
-   * in a mailbox is answered with TaskCancelledError when its turn comes.
-   */
-  cancelTask(id: string, attempt: number, reason: string): void {
-    const running = this.runningTasks.get(id);
-    if (running !== undefined && running.attempt === attempt) {
-      running.abort(new TaskCancelledError(id, reason));
-      return;
-    }
-    this.cancelledTasks.add(`${id}#${attempt}`);
-    if (this.cancelledTasks.size > kCancelledKept) {
-      // Oldest first (a Set keeps insertion order): entries for attempts that had finished.
-      for (const stale of this.cancelledTasks) {
-        this.cancelledTasks.delete(stale);
-        if (this.cancelledTasks.size <= kCancelledKept / 2) break;
-      }
-    }
+    return this.envelopes.leaderOf(swarm);
   }
 
   private afterAsync(cell: Cell, value: unknown, error: unknown, replyTag: number, entry: number, task?: Task | Proposal): void {
@@ -1190,7 +1094,7 @@ export class Endpoint implements RefHost, ContextHost {
     }
     if (error !== undefined) {
       if (task === undefined) this.handlerFailed(cell, error, replyTag);
-      else this.taskFailed(task, error, replyTag);
+      else this.envelopes.failed(task, error, replyTag);
     } else if (replyTag !== kNoReply) this.reply(replyTag, value, false);
     this.finishEntry(entry);
     if (cell.idleWaiters !== undefined) {
@@ -1590,19 +1494,7 @@ export class Endpoint implements RefHost, ContextHost {
     cell.state = state;
     cell.started = true;
     Atomics.store(this.dir.state, cell.slot, kAlive);
-    let override = this.agentOverrides.size === 0 ? undefined : this.agentOverrides.get(cell.slot);
-    if (override !== undefined) {
-      this.agentOverrides.delete(cell.slot);
-      if (override.gen !== cell.gen) override = undefined; // left by a spawn that failed
-    }
-    if (cell.def.task !== undefined && !cell.stopRequested) {
-      // An agent: the scheduler (on the main thread) learns what it can do.
-      this.notify(0, 'agent', {
-        ref: cell.ref,
-        capabilities: [...(override?.capabilities ?? cell.def.capabilities ?? [])],
-        capacity: override?.capacity ?? cell.def.capacity ?? 1,
-      });
-    }
+    this.envelopes.started(cell);
     if (parentCell !== undefined) {
       if (parentCell.stopped) cell.stopRequested = true; // the parent stopped while its child started
       else parentCell.addChild(cell.ref);
@@ -1656,7 +1548,7 @@ export class Endpoint implements RefHost, ContextHost {
     if ((slot & 1023) === 0) this.transport.beat();
     this.transport.addLoad(this.index, 1);
     this.pool.setQuota(slot, opts.memoryQuota);
-    if (opts.agent !== undefined) this.agentOverrides.set(slot, { ...opts.agent, gen: Atomics.load(this.dir.gen, slot) });
+    if (opts.agent !== undefined) this.envelopes.override(slot, Atomics.load(this.dir.gen, slot), opts.agent);
     return this.startActor(slot, Atomics.load(this.dir.gen, slot), url, args, undefined, parent.ref, parent);
   }
 

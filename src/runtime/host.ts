@@ -76,8 +76,8 @@ class WorkerSystem implements SystemHandler {
       return ep.threadCrashed(payload.endpoint as number, payload.consumed as number[], payload.lost as number[], payload.replayed as number[]);
     }
     if (op === 'decideCrash') return ep.supervisor.crashDecision(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
-    if (op === 'cancelTask') return ep.cancelTask(payload.id as string, payload.attempt as number, payload.reason as string);
-    if (op === 'swarmTerm') return ep.setSwarmTerm(payload.swarm as string, payload.leader as ActorRef | undefined, payload.term as number);
+    if (op === 'cancelTask') return ep.envelopes.cancel(payload.id as string, payload.attempt as number, payload.reason as string);
+    if (op === 'swarmTerm') return ep.envelopes.setTerm(payload.swarm as string, payload.leader as ActorRef | undefined, payload.term as number);
     if (op === 'migrateFence') return ep.migration.fence(payload.slot as number, payload.gen as number);
     if (op === 'migrateDone') return ep.migration.done(payload.slot as number, payload.gen as number, payload.move as Uint8Array);
     if (op === 'childFailed') return ep.supervisor.childFailed(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
@@ -167,7 +167,7 @@ export default async function host(task: HostTask): Promise<HostResult> {
         const ep = attached();
         const args = decode(task.args);
         const parent = task.parent === undefined ? undefined : new ActorRef(task.parent.slot, task.parent.gen, undefined, ep);
-        if (task.agent !== undefined) ep.agentOverrides.set(task.slot, { ...task.agent, gen: task.gen });
+        if (task.agent !== undefined) ep.envelopes.override(task.slot, task.gen, task.agent);
         await ep.startActor(task.slot, task.gen, task.module, args, task.name, parent);
         return { ok: true };
       }

@@ -859,7 +859,7 @@ export class Runtime {
       ask: (ref, msg, timeoutMs) => this.endpoint.ask(ref, msg, { timeoutMs }, undefined),
       multicast: (targets, msg) => this.endpoint.multicast(targets, msg, undefined),
       announce: async (swarm, leader, term) => {
-        this.endpoint.setSwarmTerm(swarm, leader, term);
+        this.endpoint.envelopes.setTerm(swarm, leader, term);
         const running: number[] = [];
         for (let e = 1; e <= this.threads; e++) if (!this.down.has(e) && !this.recovering.has(e) && this.endpointToWorker.has(e)) running.push(e);
         await Promise.allSettled(running.map((e) => withTimeout(this.endpoint.request(e, 'swarmTerm', { swarm, leader, term }), 5_000, 'swarmTerm')));
