@@ -12,6 +12,8 @@ import {
 } from '../src/index.js';
 import { resolveSchedulerOptions, type SchedulerOptions, type TaskExecutor } from '../src/scheduler/scheduler.js';
 import { TaskQueue } from '../src/scheduler/queue.js';
+import { DependencyGraph } from '../src/scheduler/dag.js';
+import { getEventListeners } from 'node:events';
 import { place, type Agent, type PlacementContext } from '../src/scheduler/placement.js';
 import { AgentKindStats, Window } from '../src/scheduler/stats.js';
 
@@ -51,6 +53,9 @@ class FakeExecutor implements TaskExecutor {
   }
   runFunction(): Promise<unknown> {
     return Promise.resolve('fn');
+  }
+  functionSlots(): number {
+    return 2;
   }
   isAlive(ref: ActorRef): boolean {
     return !this.dead.has(ref.name ?? '');
@@ -449,6 +454,95 @@ describe('cancellation', () => {
       await vi.advanceTimersByTimeAsync(20_000);
       expect(executor.calls.length).toBe(0);
       expect(scheduler.stats()).toMatchObject({ retrying: 0, running: 0, blocked: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('regressions', () => {
+  it("onDependencyFailure 'run' waits for all its dependencies, not just the first to fail", async () => {
+    const { executor, scheduler } = setup({}, [{ name: 'a', capacity: 4 }]);
+    const a = scheduler.submit({ kind: 'k', payload: 'a' });
+    const b = scheduler.submit({ kind: 'k', payload: 'b' });
+    const c = scheduler.submit({ kind: 'k', payload: 'c', dependsOn: [a, b], onDependencyFailure: 'run' });
+    await flush();
+    executor.calls.find((x) => x.task.payload === 'a')?.reject(new Error('a failed'));
+    await flush();
+    expect(c.status).toBe('blocked'); // b still runs
+    executor.calls.find((x) => x.task.payload === 'b')?.resolve('b');
+    await flush();
+    expect(executor.calls.some((x) => x.task.payload === 'c')).toBe(true);
+    await a.result.catch(() => undefined);
+    expect(await b.result).toBe('b');
+  });
+
+  it('tasks no agent can take now do not hide the tasks behind them', async () => {
+    const { executor, scheduler } = setup({}, [{ name: 'gpu', capabilities: ['gpu'] }, { name: 'cpu', capabilities: ['cpu'] }]);
+    const stuck = Array.from({ length: 300 }, () => scheduler.submit({ kind: 'k', requires: ['gpu'] }).result.catch(() => undefined));
+    await flush();
+    executor.dead.add('gpu'); // its tasks wait for a gpu agent that is gone
+    const cpu = scheduler.submit({ kind: 'k', payload: 'cpu', requires: ['cpu'] });
+    await flush();
+    const call = executor.calls.find((x) => x.task.payload === 'cpu');
+    expect(call?.agent).toBe('cpu');
+    call?.resolve('done');
+    expect(await cpu.result).toBe('done');
+    void stuck;
+  });
+
+  it('a finished task no longer keeps a listener on a shared signal', async () => {
+    const { executor, scheduler } = setup({}, [{ name: 'a', capacity: 100 }]);
+    const controller = new AbortController();
+    const handles = Array.from({ length: 50 }, () => scheduler.submit({ kind: 'k', signal: controller.signal }));
+    expect(getEventListeners(controller.signal, 'abort').length).toBe(50);
+    await flush();
+    for (const c of executor.calls.splice(0)) c.resolve(1);
+    await Promise.all(handles.map((h) => h.result));
+    expect(getEventListeners(controller.signal, 'abort').length).toBe(0);
+  });
+
+  it('the dependency graph forgets finished tasks in one pass, even when all must be kept, and checks cycles without walking long chains', () => {
+    const graph = new DependencyGraph(3);
+    const deps = Array.from({ length: 20 }, (_, i) => `d${i}`);
+    graph.add('waiter', deps);
+    for (const d of deps) graph.settle(d, 'succeeded'); // all kept: 'waiter' still needs them... until it has them all
+    expect(deps.every((d) => graph.knows(d))).toBe(true);
+    let previous = 'c0';
+    graph.add(previous, []);
+    for (let i = 1; i < 20_000; i++) {
+      graph.add(`c${i}`, [previous]);
+      previous = `c${i}`;
+    }
+    expect(() => graph.add('c0-again', ['c19999'])).not.toThrow();
+  });
+
+  it('utility waits for a busy fast agent only as long as the free slow one would take, then places the task there', async () => {
+    vi.useFakeTimers();
+    try {
+      const { executor, scheduler } = setup({ strategy: 'utility' }, [{ name: 'fast' }, { name: 'slow' }]);
+      const warm = async (agent: string, ms: number) => {
+        const h = scheduler.submit({ kind: 'k', strategy: 'round-robin' });
+        await flush();
+        const call = executor.calls.find((c) => c.agent === agent) as Call;
+        executor.calls.splice(executor.calls.indexOf(call), 1);
+        await vi.advanceTimersByTimeAsync(ms);
+        call.resolve('warm');
+        await h.result;
+      };
+      await warm('fast', 10);
+      await warm('slow', 100);
+      scheduler.submit({ kind: 'k' }); // takes the fast agent, and never answers
+      await flush();
+      expect(executor.calls.map((c) => c.agent)).toEqual(['fast']);
+      const waiting = scheduler.submit({ kind: 'k', payload: 'w' });
+      await flush();
+      expect(executor.calls.length).toBe(1); // it waits for the fast one
+      await vi.advanceTimersByTimeAsync(150); // longer than the slow agent would take
+      const placed = executor.calls.find((c) => c.task.payload === 'w');
+      expect(placed?.agent).toBe('slow');
+      placed?.resolve('slow did it');
+      expect(await waiting.result).toBe('slow did it');
     } finally {
       vi.useRealTimers();
     }

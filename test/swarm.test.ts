@@ -160,7 +160,10 @@ describe('rt.swarm propose', () => {
     const swarm = r.swarm({ name: 'maj', members, leader: false });
     const result = await swarm.propose({ valid: true }, { timeoutMs: 5000 });
     expect(result.outcome).toBe('approved');
-    expect(result.ms).toBeLessThan(5000); // decided before the silent member's timeout
+    // Decided before the silent member's timeout: it is pending (not waited for), not silent.
+    expect(result.pending).toContain(members[3].toString());
+    expect(result.silent).toEqual([]);
+    expect(result.approvals).toBe(3);
     await expect(swarm.propose({ valid: true }, { quorum: 6 })).rejects.toMatchObject({ name: 'InvalidArgumentError', option: 'quorum', value: 6 });
     await expect(swarm.propose({ valid: true }, { quorum: 'most' as never })).rejects.toMatchObject({ name: 'InvalidArgumentError', option: 'quorum' });
     await expect(swarm.propose({ valid: true }, { timeoutMs: -1 })).rejects.toMatchObject({ name: 'InvalidArgumentError', option: 'timeoutMs' });
@@ -223,6 +226,29 @@ describe('rt.swarm leader', () => {
     await r.resume(b);
     const log = await eventually(() => logOf(b).catch(() => [] as LogEntry[]), (l) => l.length === 3);
     expect(log.map((e) => e.msg.n)).toEqual([3, 1, 2]);
+  });
+
+  it("does not hand leadership to a member of the crashed leader's own thread", async () => {
+    const r = await start();
+    const a = (await r.spawn(memberUrl, { name: 'a' }, { thread: 0 })) as Member;
+    const b = (await r.spawn(memberUrl, { name: 'b' }, { thread: 0 })) as Member;
+    const c = (await r.spawn(memberUrl, { name: 'c' }, { thread: 1 })) as Member;
+    const s = r.swarm({ name: 'mates', members: [a, b, c] });
+    const change = s.leaderChanges.next();
+    await r.killThread(0);
+    expect((await change).leader?.equals(c)).toBe(true);
+  });
+
+  it('relays past a member whose bounded mailbox is full: the rest of the ring still gets the broadcast', async () => {
+    const r = await start();
+    const members = await spawnMembers(r, 2);
+    const full = (await r.spawn(memberUrl, { name: 'full' }, { thread: 1, mailbox: { capacity: 1 } })) as Member;
+    const rest = await spawnMembers(r, 2);
+    await r.suspend(full);
+    expect(full.tell({ type: 'note', n: 0 })).toBe(true); // now full
+    const ring = r.swarm({ name: 'ring-full', members: [...members, full, ...rest], topology: 'ring', leader: false });
+    ring.broadcast({ type: 'note', n: 1 });
+    for (const m of rest) await eventually(() => logOf(m), (l) => l.some((e) => e.msg.n === 1));
   });
 
   it('refuses bad swarm options with InvalidOptionError naming the option', async () => {

@@ -72,6 +72,16 @@ describe('rt.tasks with agents', () => {
     expect(result.attempt).toBe(2);
   });
 
+  it("a handler whose own ask fails with ActorStoppedError fails the task (HandlerError), without taking it for its agent's loss", async () => {
+    const r = await start();
+    await spawnAgent(r, { name: 'only' });
+    const gone = await r.spawn(agentUrl, { name: 'gone' });
+    await r.stop(gone);
+    const h = r.tasks.submit({ kind: 'ask-stopped', payload: { ref: gone } });
+    await expect(h.result).rejects.toMatchObject({ name: 'HandlerError', cause: { name: 'ActorStoppedError' } });
+    expect(h.attempts).toBe(1);
+  });
+
   it('refuses a module that does not exist and bad spawn options, with typed errors', async () => {
     const r = await start();
     expect(() => r.tasks.submit({ module: new URL('./fixtures/nope.ts', import.meta.url) })).toThrow(ActorModuleError);
@@ -88,7 +98,7 @@ describe('rt.tasks function tasks', () => {
     await expect(r.tasks.submit({ module: doubleUrl, payload: -1 }).result).rejects.toThrow('negative: -1');
   });
 
-  it("waits in Piscina's priority-aware queue when every thread runs its share: critical first, FIFO within a priority", async () => {
+  it("waits in the scheduler's priority queue when every thread runs its share: critical first, FIFO within a priority", async () => {
     const r = await start({ threads: 1, tasks: { functionConcurrency: 1 } });
     const blocker = r.tasks.submit({ module: sleepUrl, payload: { ms: 300, tag: 'blocker' } });
     await eventually(() => Promise.resolve(blocker.status), (s) => s === 'running');
@@ -99,6 +109,18 @@ describe('rt.tasks function tasks', () => {
     );
     await Promise.all(handles);
     expect(finished).toEqual(['c1', 'c2', 'n1', 'l1', 'l2']);
+  });
+
+  it("does not hold the runtime's own control tasks (spawn, stop) behind queued function tasks", async () => {
+    const r = await start({ tasks: { functionConcurrency: 1 } });
+    const handles = Array.from({ length: 6 }, (_, i) => r.tasks.submit<string>({ module: sleepUrl, payload: { ms: 1500, tag: `f${i}` } }));
+    await eventually(() => Promise.resolve(handles[0].status), (s) => s === 'running');
+    const first = await Promise.race([
+      r.spawn(agentUrl, { name: 'late' }).then(() => 'spawn'),
+      handles[2].result.then(() => 'function task'),
+    ]);
+    expect(first).toBe('spawn');
+    await Promise.all(handles.map((h) => h.result));
   });
 
   it('cancels a function task that still waits in the queue, without touching the running one', async () => {

@@ -89,6 +89,32 @@ describe('bft tally', () => {
   });
 });
 
+describe('bft thresholds (regressions)', () => {
+  it('n = 3 (f = 0): one liar against two honest rejections cannot approve', () => {
+    const answers: Answers[] = [
+      { member: 'h1', rounds: [{ approve: false }, { approve: false }], ms: 1 },
+      { member: 'h2', rounds: [{ approve: false }, { approve: false }], ms: 1 },
+      { member: 'liar', rounds: [{ approve: true }, { approve: true }], ms: 1 },
+    ];
+    expect(tally('bft', 'p', answers).outcome).toBe('rejected');
+  });
+
+  it('n = 6 (f = 1): honest members split 2/3 plus one liar approving is undecided, not approved (quorums must intersect in an honest member)', () => {
+    const vote = (member: string, approve: boolean): Answers => ({ member, rounds: [{ approve }, { approve }], ms: 1 });
+    const result = tally('bft', 'p', [vote('a', true), vote('b', true), vote('c', false), vote('d', false), vote('e', false), vote('liar', true)]);
+    expect(thresholds('bft', 6)).toMatchObject({ approve: 4, reject: 4, tolerated: 1 });
+    expect(result.outcome).toBe('undecided');
+  });
+
+  it('for every n from 1 to 40, two bft quorums share more than f members', () => {
+    for (let n = 1; n <= 40; n++) {
+      const { approve, tolerated } = thresholds('bft', n);
+      expect(2 * approve - n, `n=${n}`).toBeGreaterThan(tolerated as number);
+      expect(n - (tolerated as number), `n=${n}`).toBeGreaterThanOrEqual(approve); // the honest can decide alone
+    }
+  });
+});
+
 describe('other quorums', () => {
   it('majority, unanimous and a number decide by their thresholds; short of them it is undecided', () => {
     expect(thresholds('majority', 7)).toMatchObject({ approve: 4, reject: 4 });

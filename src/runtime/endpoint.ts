@@ -71,6 +71,8 @@ const kJournalHere = -2;
 export const kUntimedAsk: AskOptions = Object.freeze({});
 
 const kOk = 0;
+/** @internal `route`'s result when the message was accepted. */
+export const kRouteOk = kOk;
 const kFull = 1;
 const kDead = 2;
 
@@ -1028,7 +1030,7 @@ export class Endpoint implements RefHost, ContextHost {
         this.current = undefined;
         cell.memory?.endTurn();
         if (task === undefined) this.handlerFailed(cell, err, cell.replyTag);
-        else this.envelopes.failed(task, err, cell.replyTag);
+        else this.envelopes.failed(cell, task, err, cell.replyTag);
         this.finishEntry(entry);
         continue;
       }
@@ -1094,7 +1096,7 @@ export class Endpoint implements RefHost, ContextHost {
     }
     if (error !== undefined) {
       if (task === undefined) this.handlerFailed(cell, error, replyTag);
-      else this.envelopes.failed(task, error, replyTag);
+      else this.envelopes.failed(cell, task, error, replyTag);
     } else if (replyTag !== kNoReply) this.reply(replyTag, value, false);
     this.finishEntry(entry);
     if (cell.idleWaiters !== undefined) {
@@ -1246,20 +1248,27 @@ export class Endpoint implements RefHost, ContextHost {
 
 
   /**
-   * The actor (slot and generation) a message counts against (a TELL, ASK
-   * or FORWARD, looking inside a carried one), or undefined for anything
-   * else: the main thread counts, with it, what still waits for the actors
-   * of a thread that died.
+   * The actors (slot and generation) a message counts against: one for a
+   * TELL, ASK or FORWARD (looking inside a carried one), each listed one for
+   * a MULTICAST, none for anything else. The main thread counts, with it,
+   * what still waits for the actors of a thread that died.
    */
-  countedTargetOf(body: Uint8Array): { slot: number; gen: number } | undefined {
-    if (body.length < 9) return undefined;
+  countedTargetsOf(body: Uint8Array): Array<{ slot: number; gen: number }> {
+    if (body.length < 9) return [];
     if (body[0] === kCarried) {
       const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
       body = this.pool.carrierView(new RegionHandle(view.getUint32(1, true), view.getUint32(5, true), view.getUint32(9, true), 0, 0));
     }
-    if (body.length < 9 || (body[0] !== kTell && body[0] !== kAsk && body[0] !== kForward)) return undefined;
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    return { slot: view.getUint32(1, true), gen: view.getUint32(5, true) };
+    if (body[0] === kMulticast) {
+      // kind u8, count u32, then (slot u32, gen u32) each
+      const count = view.getUint32(1, true);
+      const out: Array<{ slot: number; gen: number }> = [];
+      for (let i = 0; i < count && 5 + i * 8 + 8 <= body.length; i++) out.push({ slot: view.getUint32(5 + i * 8, true), gen: view.getUint32(9 + i * 8, true) });
+      return out;
+    }
+    if (body.length < 9 || (body[0] !== kTell && body[0] !== kAsk && body[0] !== kForward)) return [];
+    return [{ slot: view.getUint32(1, true), gen: view.getUint32(5, true) }];
   }
 
   /** @internal Sends one mailbox entry of a migrating actor to its new thread (a kForward frame). */

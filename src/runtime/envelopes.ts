@@ -14,8 +14,8 @@ import type { ActorRef } from '../actors/ref.js';
 import { Task } from '../actors/task.js';
 import { kNoReply } from '../actors/mailbox.js';
 import { relayTargets } from '../swarm/topology.js';
-import type { Endpoint } from './endpoint.js';
-import { InvalidArgumentError, TaskCancelledError, toError } from './errors.js';
+import { kRouteOk as kOk, type Endpoint } from './endpoint.js';
+import { ActorCrashedError, ActorStoppedError, HandlerError, InvalidArgumentError, TaskCancelledError, toError } from './errors.js';
 import type { AgentOverride } from './options.js';
 
 /** Cancelled-while-queued task attempts remembered per thread (see `cancel`). */
@@ -82,9 +82,14 @@ export class Envelopes {
    * agent keeps its state and goes on; the scheduler retries elsewhere.
    * The same for a vote handler: the vote counts as faulty.
    */
-  failed(task: Task | Proposal, thrown: unknown, replyTag: number): void {
+  failed(cell: Cell, task: Task | Proposal, thrown: unknown, replyTag: number): void {
     this.done(task);
-    if (replyTag !== kNoReply) this.ep.reply(replyTag, toError(thrown), true);
+    if (replyTag === kNoReply) return;
+    let error = toError(thrown);
+    // The handler's own ask to some other actor failed: wrapped, so the
+    // scheduler does not take it for the loss of this agent (and re-place it).
+    if (error instanceof ActorCrashedError || error instanceof ActorStoppedError) error = new HandlerError(cell.ref.toString(), { cause: error });
+    this.ep.reply(replyTag, error, true);
   }
 
   /**
@@ -143,10 +148,20 @@ export class Envelopes {
     const targets = relayTargets(relay.at, relay.fanout, members.length, (p) => ep.dir.isLive(members[p].slot, members[p].gen));
     if (!ep.accepting || ep.closed || targets.length === 0) return;
     const leaves: ActorRef[] = [];
+    const alive = (p: number) => ep.dir.isLive(members[p].slot, members[p].gen);
     try {
-      for (const p of targets) {
-        if (p * relay.fanout + 1 >= members.length) leaves.push(members[p]);
-        else ep.route(members[p], new Relay(relay.swarm, members, relay.fanout, p, relay.msg), cell.ref, kNoReply, false);
+      const queue = [...targets];
+      while (queue.length > 0) {
+        const p = queue.shift() as number;
+        if (p * relay.fanout + 1 >= members.length) {
+          leaves.push(members[p]);
+          continue;
+        }
+        // A relay that cannot be delivered (its mailbox is full, it just
+        // stopped) must not cut off its subtree: its children are sent to instead.
+        if (ep.route(members[p], new Relay(relay.swarm, members, relay.fanout, p, relay.msg), cell.ref, kNoReply, false) !== kOk) {
+          queue.push(...relayTargets(p, relay.fanout, members.length, alive));
+        }
       }
       if (leaves.length > 0) ep.multicast(leaves, relay.msg, cell.ref);
     } catch (err) {

@@ -27,7 +27,8 @@ import { checkModuleExists, normalizeModuleUrl } from './modules.js';
 import { TaskScheduler, type TaskExecutor } from '../scheduler/scheduler.js';
 import { Swarm, type SwarmHost, type SwarmOptions } from '../swarm/swarm.js';
 import { Topic, TopicRegistry } from '../swarm/topics.js';
-import { PriorityPoolQueue, type FunctionOrder } from '../scheduler/pool-queue.js';
+/** A function task's routing: the worker the balancer chose. */
+type FunctionOrder = { fn: true; worker?: number };
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import {
   resolveRuntimeOptions, resolveSpawnOptions, type AgentOverride, type Delivery, type ResolvedOptions, type ResolvedSpawnOptions, type RuntimeOptions, type SpawnOptions,
@@ -183,8 +184,6 @@ export class Runtime {
       atomics: 'disabled',
       concurrentTasksPerWorker: 1 << 20,
       resourceLimits: options.resourceLimits,
-      // Control tasks first, then function tasks by priority (with aging).
-      taskQueue: this.poolQueue,
       loadBalancer: (task, workers) => this.pickWorker(task as unknown as Record<symbol, QueueOptions | null>, workers),
     });
     this.pendingAttach = { transport, config, pool };
@@ -396,8 +395,9 @@ export class Runtime {
     if (bounded.length === 0) return;
     const waiting = new Map<number, number>();
     const count = (body: Uint8Array) => {
-      const target = this.endpoint.countedTargetOf(body);
-      if (target !== undefined && Atomics.load(dir.gen, target.slot) === target.gen) waiting.set(target.slot, (waiting.get(target.slot) ?? 0) + 1);
+      for (const target of this.endpoint.countedTargetsOf(body)) {
+        if (Atomics.load(dir.gen, target.slot) === target.gen) waiting.set(target.slot, (waiting.get(target.slot) ?? 0) + 1);
+      }
     };
     const before = bounded.map((a) => Atomics.load(dir.depth, a.slot));
     const rings = this.attachData.transport.rings;
@@ -535,65 +535,58 @@ export class Runtime {
     return null;
   }
 
-  private readonly poolQueue = new PriorityPoolQueue();
-  private functionSeq = 0;
 
   /** Function tasks running per worker id (for the heartbeat monitor: such a thread is busy by design, not stuck). */
   private readonly functionsRunning = new Map<number, number>();
 
   /**
-   * A function task: the attached thread with the fewest Piscina tasks
-   * running, if it has room; else it waits in Piscina's queue, which Piscina
-   * drains (through this balancer) each time a task of that thread is done.
-   * Piscina's own count is used, not ours, because it drops before Piscina
-   * drains, where ours would drop a microtask later and stall the queue.
+   * A function task goes to the attached thread running the fewest. The
+   * scheduler only hands one over when a function slot is free (its own
+   * priority queue holds the rest), so this never leaves one in Piscina's
+   * queue, where it would hold the runtime's control tasks up.
    */
   private pickFunctionWorker<W extends PiscinaWorkerLike>(order: FunctionOrder, workers: W[]): W | null {
     let best: W | null = null;
-    let fewest = this.options.tasks.functionConcurrency;
+    let fewest = Infinity;
     for (const worker of workers) {
       const endpoint = this.workerToEndpoint.get(worker.id);
       if (endpoint === undefined || endpoint < 0 || worker.terminating || worker.destroyed || this.recovering.has(endpoint)) continue;
-      if (worker.currentUsage < fewest) {
+      const running = this.functionsRunning.get(worker.id) ?? 0;
+      if (running < fewest) {
         best = worker;
-        fewest = worker.currentUsage;
+        fewest = running;
       }
     }
     if (best !== null) {
       order.worker = best.id;
-      this.functionsRunning.set(best.id, (this.functionsRunning.get(best.id) ?? 0) + 1);
+      this.functionsRunning.set(best.id, fewest + 1);
     }
     return best;
   }
 
-  /** Runs a plain function task on the pool; cancellable only while it waits in Piscina's queue. */
-  private async runFunction(module: string, payload: unknown, order: { lane: number; key: number }, signal: AbortSignal): Promise<unknown> {
+  /** Runs a plain function task on the pool (a running one cannot be cancelled: Piscina's abort would terminate its thread). */
+  private async runFunction(module: string, payload: unknown): Promise<unknown> {
     this.checkOpen('tasks.submit');
-    const target: FunctionOrder = { fn: true, lane: order.lane, key: order.key, seq: this.functionSeq++ };
+    const target: FunctionOrder = { fn: true };
     const routed = { op: 'fn', module, payload: encode(payload, 'payload') } as unknown as RoutedTask;
     routed[Piscina.queueOptionsSymbol] = target;
-    // Cancellable only while it waits in the queue (Piscina's abort of a
-    // running task would terminate its thread): then it is taken out here.
-    let cancelled!: (error: Error) => void;
-    const cancel = new Promise<never>((_, reject) => (cancelled = reject));
-    const onAbort = () => {
-      if (target.worker === undefined && this.poolQueue.removePayload(routed)) {
-        cancelled(new TaskCancelledError(module, 'cancelled while it waited for a pool thread'));
-      }
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const result = (await Promise.race([this.pool.run(routed), cancel])) as HostResult;
-      const ok = this.unwrap(result);
+      const ok = this.unwrap((await this.pool.run(routed)) as HostResult);
       return ok.value === undefined ? undefined : decode(ok.value);
     } finally {
-      signal.removeEventListener('abort', onAbort);
       if (target.worker !== undefined) {
         const left = (this.functionsRunning.get(target.worker) ?? 1) - 1;
         if (left <= 0) this.functionsRunning.delete(target.worker);
         else this.functionsRunning.set(target.worker, left);
       }
     }
+  }
+
+  /** Function tasks the pool runs at once: running threads x functionConcurrency. */
+  private functionSlots(): number {
+    let running = 0;
+    for (let e = 1; e <= this.threads; e++) if (!this.down.has(e) && !this.recovering.has(e) && this.endpointToWorker.has(e)) running++;
+    return running * this.options.tasks.functionConcurrency;
   }
 
   /** Event-loop utilisation per worker id, sampled at most every 100 ms. */
@@ -629,7 +622,8 @@ export class Runtime {
         const thread = Atomics.load(dir.thread, ref.slot);
         if (dir.isLive(ref.slot, ref.gen) && thread > 0 && !this.down.has(thread)) this.endpoint.notify(thread, 'cancelTask', { id, attempt, reason });
       },
-      runFunction: (module, payload, order, signal) => this.runFunction(module, payload, order, signal),
+      runFunction: (module, payload) => this.runFunction(module, payload),
+      functionSlots: () => this.functionSlots(),
       isAlive: (ref) => dir.isLive(ref.slot, ref.gen),
       depth: (ref) => (dir.capacity[ref.slot] > 0 ? Math.max(0, Atomics.load(dir.depth, ref.slot)) : 0),
       elu: (ref) => this.eluOfEndpoint(Atomics.load(dir.thread, ref.slot)),

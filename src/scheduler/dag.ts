@@ -1,7 +1,9 @@
 /**
  * Task dependencies: a task starts when every task it depends on has
- * succeeded. A dependency may name a task submitted later (by its `id`), so
- * a cycle is possible and is refused when the task closing it is submitted.
+ * finished well. A dependency may name a task submitted later (by its `id`),
+ * so a cycle is possible and is refused when the task closing it is
+ * submitted. Only tasks with dependencies, and the tasks they name, are in
+ * the graph (see the scheduler).
  */
 import { DependencyCycleError } from '../runtime/errors.js';
 
@@ -12,9 +14,19 @@ interface Node {
   readonly deps: readonly string[];
   /** Ids waiting for this task. */
   readonly dependents: Set<string>;
-  /** Deps not yet succeeded. */
-  waiting: number;
+  /** Deps not yet finished (either way). */
+  unsettled: number;
+  /** The first dep that failed, if one did. */
+  failedDep: string | undefined;
   outcome: Outcome | undefined;
+}
+
+/** What finishing a task means for those waiting on it. */
+export interface Settled {
+  /** Dependents whose deps have now all finished (some may have failed: see `failedDep`). */
+  allSettled: Array<{ id: string; failedDep: string | undefined }>;
+  /** Dependents that just saw their first failed dep (they fail now unless they run anyway). */
+  firstFailure: string[];
 }
 
 export class DependencyGraph {
@@ -22,6 +34,9 @@ export class DependencyGraph {
   /** Ids submitted and remembered (a node may exist only because a task named it as a dependency). */
   private readonly submitted = new Set<string>();
   private readonly remember: number;
+  /** Finished ids, oldest first, for forgetting (see forgetOld). */
+  private finished: string[] = [];
+  private finishedHead = 0;
 
   constructor(remember = 100_000) {
     this.remember = remember;
@@ -37,113 +52,137 @@ export class DependencyGraph {
     return this.nodes.has(id);
   }
 
+  private node(id: string): Node {
+    let node = this.nodes.get(id);
+    if (node === undefined) {
+      node = { deps: [], dependents: new Set(), unsettled: 0, failedDep: undefined, outcome: undefined };
+      this.nodes.set(id, node);
+    }
+    return node;
+  }
+
   /**
    * Brings a task submitted without dependencies into the graph, because a
    * new task depends on it: still running (no outcome) or finished.
    */
   track(id: string, outcome: Outcome | undefined): void {
     if (this.nodes.has(id)) return;
-    this.nodes.set(id, { deps: [], dependents: new Set(), waiting: 0, outcome });
+    const node = this.node(id);
+    node.outcome = outcome;
     this.submitted.add(id);
-    if (outcome !== undefined) {
-      this.finished.push(id);
-      this.forgetOld();
-    }
+    if (outcome !== undefined) this.noteFinished(id);
   }
 
   /**
    * Adds task `id` depending on `deps`. Throws DependencyCycleError (naming
-   * the cycle) when that would close one. Returns the deps that already
-   * failed (the task cannot run) and whether it is ready now.
+   * the cycle) when that would close one. Returns whether it can start now,
+   * and the first of its deps that already failed.
    */
-  add(id: string, deps: readonly string[]): { ready: boolean; failed: string | undefined } {
+  add(id: string, deps: readonly string[]): { ready: boolean; failed: string | undefined; allSettled: boolean } {
     if (deps.includes(id)) throw new DependencyCycleError([id, id]);
-    // A cycle through the new task: some dep reaches `id` via dependencies.
-    const cycle = this.pathTo(deps, id);
-    if (cycle !== undefined) throw new DependencyCycleError([id, ...cycle]);
     const existing = this.nodes.get(id);
-    const node: Node = { deps, dependents: existing?.dependents ?? new Set(), waiting: 0, outcome: undefined };
+    // Only a task some earlier task named (a forward reference) can close a
+    // cycle: look from it along those who wait on it for one of its deps.
+    if (existing !== undefined && existing.dependents.size > 0) {
+      const cycle = this.dependentPath(id, new Set(deps));
+      if (cycle !== undefined) throw new DependencyCycleError([id, ...cycle]);
+    }
+    const node: Node = { deps, dependents: existing?.dependents ?? new Set(), unsettled: 0, failedDep: undefined, outcome: undefined };
     this.nodes.set(id, node);
     this.submitted.add(id);
-    let failed: string | undefined;
     for (const dep of deps) {
-      let d = this.nodes.get(dep);
-      if (d === undefined) {
-        d = { deps: [], dependents: new Set(), waiting: 0, outcome: undefined };
-        this.nodes.set(dep, d);
-      }
+      const d = this.node(dep);
       d.dependents.add(id);
-      if (d.outcome === 'failed') failed ??= dep;
-      else if (d.outcome !== 'succeeded') node.waiting++;
+      if (d.outcome === undefined) node.unsettled++;
+      else if (d.outcome === 'failed') node.failedDep ??= dep;
     }
-    return { ready: node.waiting === 0 && failed === undefined, failed };
+    return { ready: node.unsettled === 0 && node.failedDep === undefined, failed: node.failedDep, allSettled: node.unsettled === 0 };
   }
 
-  /** Depth-first search from `starts` along dependencies for `target`; the path (starts.. target) or undefined. */
-  private pathTo(starts: readonly string[], target: string): string[] | undefined {
-    const seen = new Set<string>();
-    const stack: Array<{ id: string; path: string[] }> = starts.map((id) => ({ id, path: [id] }));
-    while (stack.length > 0) {
-      const { id, path } = stack.pop() as { id: string; path: string[] };
-      if (id === target) return path;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const node = this.nodes.get(id);
-      if (node === undefined) continue;
-      for (const dep of node.deps) stack.push({ id: dep, path: [...path, dep] });
+  /**
+   * Breadth-first from `from` along dependents (who waits on whom, the
+   * reverse of dependencies) until one of `targets`; the path from that
+   * target back to `from`, or undefined. Parents are kept in a map, so the
+   * search is linear in what it visits.
+   */
+  private dependentPath(from: string, targets: ReadonlySet<string>): string[] | undefined {
+    const parent = new Map<string, string>([[from, from]]);
+    const queue = [from];
+    for (let at = 0; at < queue.length; at++) {
+      const id = queue[at];
+      for (const next of this.nodes.get(id)?.dependents ?? []) {
+        if (parent.has(next)) continue;
+        parent.set(next, id);
+        if (targets.has(next)) {
+          const path = [next];
+          for (let p = id; p !== from; p = parent.get(p) as string) path.push(p);
+          path.push(from);
+          return path; // next (a dep of the new task) ... from: its dependency chain down to `from`
+        }
+        queue.push(next);
+      }
     }
     return undefined;
   }
 
-  /**
-   * Records the outcome of `id`. Returns its dependents that became ready
-   * (on success) or that must fail (on failure: direct dependents only; the
-   * caller settles them, which recurses).
-   */
-  settle(id: string, outcome: Outcome): string[] {
+  /** Records the outcome of `id` and returns what it means for those waiting on it. */
+  settle(id: string, outcome: Outcome): Settled {
+    const result: Settled = { allSettled: [], firstFailure: [] };
     const node = this.nodes.get(id);
-    if (node === undefined || node.outcome !== undefined) return [];
+    if (node === undefined || node.outcome !== undefined) return result;
     node.outcome = outcome;
-    this.finished.push(id);
-    this.forgetOld();
-    const out: string[] = [];
+    this.noteFinished(id);
     for (const dependent of node.dependents) {
       const d = this.nodes.get(dependent);
-      if (d === undefined || d.outcome !== undefined) continue;
-      if (outcome === 'failed') out.push(dependent);
-      else if (--d.waiting === 0) out.push(dependent);
-    }
-    return out;
-  }
-
-  /**
-   * Finished tasks are remembered (a task submitted later may still depend
-   * on them) up to `remember`, oldest forgotten first, unless a task still
-   * waits on them: memory follows recent work, not everything ever submitted.
-   */
-  private readonly finished: string[] = [];
-  private finishedHead = 0;
-
-  private forgetOld(): void {
-    while (this.finished.length - this.finishedHead > this.remember) {
-      const id = this.finished[this.finishedHead++];
-      const node = this.nodes.get(id);
-      if (node === undefined) continue;
-      if ([...node.dependents].some((d) => this.nodes.get(d)?.outcome === undefined)) {
-        this.finished.push(id); // still needed: look again later
-        continue;
+      if (d === undefined || d.outcome !== undefined || !this.submitted.has(dependent)) continue;
+      if (outcome === 'failed' && d.failedDep === undefined) {
+        d.failedDep = id;
+        result.firstFailure.push(dependent);
       }
-      this.nodes.delete(id);
-      this.submitted.delete(id);
+      if (--d.unsettled === 0) result.allSettled.push({ id: dependent, failedDep: d.failedDep });
     }
-    if (this.finishedHead > 4096 && this.finishedHead * 2 > this.finished.length) {
-      this.finished.splice(0, this.finishedHead);
-      this.finishedHead = 0;
-    }
+    return result;
   }
 
   /** The outcome of a finished task still remembered. */
   outcomeOf(id: string): Outcome | undefined {
     return this.nodes.get(id)?.outcome;
+  }
+
+  private noteFinished(id: string): void {
+    this.finished.push(id);
+    // In batches (a quarter over), so forgetting costs O(1) per finished task.
+    if (this.finished.length - this.finishedHead > this.remember + Math.max(16, this.remember >> 2)) this.forgetOld();
+  }
+
+  /**
+   * Forgets the oldest finished tasks beyond `remember`, except those a
+   * waiting task still depends on (kept, and looked at again next time).
+   * One pass over what is there at most: it never loops, however many must
+   * be kept.
+   */
+  private forgetOld(): void {
+    const keep: string[] = [];
+    let excess = this.finished.length - this.finishedHead - this.remember;
+    while (excess > 0 && this.finishedHead < this.finished.length) {
+      const id = this.finished[this.finishedHead++];
+      excess--;
+      const node = this.nodes.get(id);
+      if (node === undefined) continue;
+      let needed = false;
+      for (const d of node.dependents) {
+        if (this.nodes.get(d)?.outcome === undefined && this.submitted.has(d)) {
+          needed = true;
+          break;
+        }
+      }
+      if (needed) keep.push(id);
+      else {
+        this.nodes.delete(id);
+        this.submitted.delete(id);
+      }
+    }
+    this.finished = this.finished.slice(this.finishedHead).concat(keep);
+    this.finishedHead = 0;
   }
 }

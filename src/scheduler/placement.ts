@@ -35,6 +35,8 @@ export interface Agent {
 /** What placement reads besides the agents. */
 export interface PlacementContext {
   now: number;
+  /** Lowered by a decision to wait for a busy agent: when that wait ends (the scheduler looks again then). */
+  waitUntil?: number;
   halfOpenAfterMs: number;
   /** Messages waiting in an agent's mailbox beyond its in-flight tasks (0 when not known). */
   depth(agent: Agent): number;
@@ -48,6 +50,8 @@ export interface Placeable {
   readonly kind: string;
   readonly requires: readonly string[];
   readonly benefit: number;
+  /** When it was queued (Date.now()): a task waits for a busy agent only as long as a free one would take. */
+  readonly enqueuedAt?: number;
 }
 
 /** True when `agent` can take `task` now. */
@@ -178,8 +182,15 @@ export function place(
   if (best !== undefined) cursor.at = (bestAt + 1) % n;
   if (strategy === 'utility' && best !== undefined && bestScore > -worthWaitingFor(agents, task, ctx)) {
     // A busy agent would still finish it sooner (and more surely) than the
-    // best free one: the task waits for it instead of joining a slow queue.
-    return undefined;
+    // best free one: the task waits for it instead of joining a slow queue,
+    // but never longer than the free one would take to do it (a busy agent
+    // whose task never ends must not hold it forever).
+    const bound = expectedMs(best, task.kind, ctx) * (1 + best.inFlight + ctx.depth(best));
+    const since = task.enqueuedAt ?? ctx.now;
+    if (ctx.now - since < bound) {
+      ctx.waitUntil = Math.min(ctx.waitUntil ?? Infinity, since + bound);
+      return undefined;
+    }
   }
   return best;
 }

@@ -128,7 +128,7 @@ export interface TaskExecutor {
   runOnAgent(ref: ActorRef, task: Task): Promise<unknown>;
   /** Asks the agent's thread to fire the running task's signal (or skip it if it still waits). */
   cancelOnAgent(ref: ActorRef, id: string, attempt: number, reason: string): void;
-  runFunction(module: string, payload: unknown, order: { lane: number; key: number }, signal: AbortSignal): Promise<unknown>;
+  runFunction(module: string, payload: unknown): Promise<unknown>;
   isAlive(ref: ActorRef): boolean;
   /** Messages waiting for the agent (0 when not counted). */
   depth(ref: ActorRef): number;
@@ -136,6 +136,8 @@ export interface TaskExecutor {
   elu(ref: ActorRef): number;
   /** Normalises a module URL (throws a typed error for a bad one). */
   moduleUrl(module: unknown): string;
+  /** Function tasks the pool runs at once (running threads x functionConcurrency). */
+  functionSlots(): number;
 }
 
 /** `rt.tasks.stats()`. */
@@ -187,14 +189,16 @@ interface TaskRecord extends Queued {
   readonly userId: boolean;
   /** Set once the task is cancelled (its signal, `handle.cancel()`, shutdown). */
   cancelReason: TaskCancelledError | undefined;
-  /** A running function task's cancellation (only while it still waits in Piscina's queue). */
-  fnAbort: AbortController | undefined;
   status: TaskStatus;
   attempts: number;
   failuresUsed: number;
   replacementsUsed: number;
   /** Between a failed attempt and the next (counted in `retrying`). */
   inRetryWait: boolean;
+  /** Requirements, kind and strategy: tasks of one class are placeable or not together (see dispatch). */
+  readonly placeKey: string;
+  /** Removes the listener on the submit's `signal`. */
+  unlisten: (() => void) | undefined;
   enqueuedAt: number;
   /** The attempt waiting for placement. */
   pending: { resolve(value: unknown): void; reject(error: unknown): void } | undefined;
@@ -396,6 +400,7 @@ export class TaskScheduler {
       }
     }
     let ready = true;
+    let allSettled = true;
     let failed: string | undefined;
     if (t.deps.length > 0) {
       // Only tasks with dependencies, and those they name, enter the graph.
@@ -405,17 +410,22 @@ export class TaskScheduler {
         if (outcome !== undefined || this.tasks.has(dep)) this.graph.track(dep, outcome);
       }
       this.finishedDeps.clear();
-      ({ ready, failed } = this.graph.add(t.id, t.deps)); // throws DependencyCycleError
+      ({ ready, failed, allSettled } = this.graph.add(t.id, t.deps)); // throws DependencyCycleError
     }
     this.tasks.set(t.id, t);
     const signal = spec.signal;
     if (signal !== undefined) {
       if (signal.aborted) this.cancel(t, this.cancelErrorOf(t, signal.reason));
-      else signal.addEventListener('abort', () => this.cancel(t, this.cancelErrorOf(t, signal.reason)), { once: true });
+      else {
+        // Removed when the task finishes: a signal shared by many tasks must not keep them all.
+        const onAbort = () => this.cancel(t, this.cancelErrorOf(t, signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+        t.unlisten = () => signal.removeEventListener('abort', onAbort);
+      }
     }
     if (t.cancelReason !== undefined) return t.handle as TaskHandle<Result>;
     if (failed !== undefined && !t.runOnDependencyFailure) this.finish(t, 'failed', new DependencyFailedError(t.id, failed));
-    else if (ready || failed !== undefined) this.begin(t);
+    else if (ready || (t.runOnDependencyFailure && allSettled)) this.begin(t);
     else {
       t.status = 'blocked';
       this.blocked.set(t.id, t);
@@ -503,7 +513,8 @@ export class TaskScheduler {
     const record = {
       id, kind: s.kind ?? module ?? '', payload: s.payload, module, requires: [...requires], benefit, priority, strategy,
       timeoutMs: timeoutMs as number | 'adaptive' | undefined, retry: retryOptions, deps, runOnDependencyFailure: onFailure === 'run', userId: s.id !== undefined,
-      cancelReason: undefined, fnAbort: undefined, status: 'queued' as TaskStatus, attempts: 0, failuresUsed: 0, replacementsUsed: 0, inRetryWait: false, enqueuedAt: 0,
+      placeKey: `${strategy}\u0000${s.kind ?? ''}\u0000${requires.join('\u0000')}`,
+      cancelReason: undefined, status: 'queued' as TaskStatus, attempts: 0, failuresUsed: 0, replacementsUsed: 0, inRetryWait: false, unlisten: undefined, enqueuedAt: 0,
       pending: undefined, agent: undefined, resolve, reject, key: 0, lane: lanes[priority], queued: false,
     } as Omit<TaskRecord, 'handle'> as TaskRecord;
     const scheduler = this;
@@ -597,7 +608,7 @@ export class TaskScheduler {
     if (t.cancelReason !== undefined) throw new Final(t.cancelReason);
     t.attempts++;
     try {
-      if (t.module !== undefined) return await this.runFunction(t);
+      // Agent tasks and function tasks alike wait in the queue for a slot.
       return await new Promise((resolve, reject) => {
         t.pending = { resolve, reject };
         t.status = 'queued';
@@ -632,19 +643,44 @@ export class TaskScheduler {
     return new TaskCancelledError(t.id, reason instanceof Error ? reason.message : reason === undefined ? 'its signal was aborted' : String(reason));
   }
 
-  /** A plain function task: straight to the pool (Piscina's queue orders it by the same key). */
-  private async runFunction(t: TaskRecord): Promise<unknown> {
+  /**
+   * Starts a plain function task on a free function slot of the pool. It
+   * waited in this scheduler's priority queue, not in Piscina's: Piscina
+   * hands out queued work only when a task finishes, so function tasks
+   * queued there would hold the runtime's own control tasks (spawn, stop,
+   * recovery) behind them (measured: a spawn waited 1.5 s). The slot is
+   * free again when the function returns, even if the task was abandoned
+   * earlier (its timeout passed twice).
+   */
+  private startFunction(t: TaskRecord): void {
+    this.queue.remove(t);
+    const pending = t.pending as NonNullable<TaskRecord['pending']>;
+    t.pending = undefined;
+    this.waitWindow.push(this.now() - t.enqueuedAt);
+    this.functionsRunning++;
+    this.runFunction(t, () => {
+      this.functionsRunning--;
+      this.dispatchSoon();
+    }).then(pending.resolve, pending.reject);
+  }
+
+  private functionsRunning = 0;
+
+  private async runFunction(t: TaskRecord, slotFree: () => void): Promise<unknown> {
     t.status = 'running';
     this.running++;
     const began = this.now();
-    const key = began + t.lane * this.options.agingMs;
-    const abort = (t.fnAbort = new AbortController());
     let abandon: (error: unknown) => void = () => undefined;
     const abandoned = new Promise<never>((_, reject) => (abandon = reject));
+    const run = () => {
+      const inner = this.executor.runFunction(t.module as string, t.payload);
+      inner.then(slotFree, slotFree);
+      return inner;
+    };
     try {
       const value = await Promise.race([
         // A running function cannot be stopped without killing its thread: a timeout only abandons it.
-        this.withTimeout(t, () => this.executor.runFunction(t.module as string, t.payload, { lane: t.lane, key }, abort.signal), () => undefined, abandon),
+        this.withTimeout(t, run, () => undefined, abandon),
         abandoned,
       ]);
       this.recordRun(t, undefined, true, this.now() - began);
@@ -653,7 +689,6 @@ export class TaskScheduler {
       this.recordRun(t, undefined, false, this.now() - began);
       throw error;
     } finally {
-      t.fnAbort = undefined;
       this.running--;
     }
   }
@@ -713,21 +748,41 @@ export class TaskScheduler {
     this.pruneAgents();
     const ctx = this.ctx;
     ctx.now = Date.now();
+    ctx.waitUntil = undefined;
     let free = 0;
     for (const agent of this.agents) if (agent.alive) free += Math.max(0, agent.limit - agent.inFlight);
+    const functionSlots = this.executor.functionSlots();
+    free += Math.max(0, functionSlots - this.functionsRunning);
     if (free === 0) return;
     const batch: TaskRecord[] = [];
     // Looking further than the free slots lets tasks whose agents are free
     // pass tasks whose agents are busy; bounded so a long queue costs little.
-    this.queue.walk(free * 4 + 64, (t) => {
+    // Tasks of a class (requirements, kind, strategy) that found no agent in
+    // this pass are skipped without counting, so tasks nobody can take now
+    // (their capability's agents are gone or busy) do not hide the ones
+    // behind them; the look-ahead over the others is bounded.
+    const noAgent = new Set<string>();
+    let evaluated = 0;
+    const lookAhead = free * 4 + 64;
+    this.queue.walk(Infinity, (t) => {
       if (this.total !== undefined && this.total.executionSlots === 0) return false;
+      if (t.module !== undefined) {
+        if (this.functionsRunning >= functionSlots) return true; // waits; agent tasks behind it may go
+        this.startFunction(t);
+        return --free > 0;
+      }
+      if (noAgent.has(t.placeKey)) return true;
+      if (++evaluated > lookAhead) return false;
       if (t.strategy === 'optimal-batch') {
         batch.push(t);
         return true;
       }
       const agent = place(t.strategy, this.agents, t, ctx, this.cursor);
       this.decided();
-      if (agent === undefined) return true;
+      if (agent === undefined) {
+        noAgent.add(t.placeKey);
+        return true;
+      }
       this.start(t, agent);
       return --free > 0;
     });
@@ -736,6 +791,24 @@ export class TaskScheduler {
       this.decided();
       if (agent !== undefined) this.start(batch[0], agent);
     } else if (batch.length > 1) this.placeBatch(batch);
+    // Tasks chose to wait for a busy agent: look again when that wait ends,
+    // even if nothing else happens by then.
+    if (ctx.waitUntil !== undefined && this.queue.size > 0) this.wakeAt(ctx.waitUntil);
+  }
+
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private wakeAtMs = Infinity;
+
+  private wakeAt(at: number): void {
+    if (this.wakeTimer !== undefined && this.wakeAtMs <= at) return;
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeAtMs = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeAtMs = Infinity;
+      this.dispatchSoon();
+    }, Math.max(1, at - Date.now()));
+    this.wakeTimer.unref?.();
   }
 
   /**
@@ -783,7 +856,18 @@ export class TaskScheduler {
         if (canTake(agent, task, ctx)) data[i * cols + j] = wait + batchCostOf(agent, task, ctx) - credit[j];
       }
     }
-    for (let j = 0; j < cols; j++) data[(open.length + j) * cols + j] = this.deferCost(batch[j]) - credit[j];
+    for (let j = 0; j < cols; j++) {
+      // Waiting is an option only until the task has waited as long as its
+      // best free slot would take: a busy agent that never frees up must
+      // not hold it forever.
+      let bestReal = Infinity;
+      for (let i = 0; i < open.length; i++) bestReal = Math.min(bestReal, data[i * cols + j]);
+      const waited = ctx.now - batch[j].enqueuedAt;
+      if (waited < bestReal + credit[j]) {
+        data[(open.length + j) * cols + j] = this.deferCost(batch[j]) - credit[j];
+        if (Number.isFinite(bestReal)) ctx.waitUntil = Math.min(ctx.waitUntil ?? Infinity, batch[j].enqueuedAt + bestReal + credit[j]);
+      }
+    }
     const solution = solveAssignment({ rows, cols, data });
     this.decisions += cols;
     for (let j = 0; j < cols; j++) this.rate.tick(ctx.now);
@@ -920,7 +1004,6 @@ export class TaskScheduler {
       pending.reject(new Final(error));
     }
     if (t.agent !== undefined) this.executor.cancelOnAgent(t.agent.ref, t.id, t.attempts, error.message);
-    t.fnAbort?.abort(error);
     // The result rejects now; a running agent's slot frees when it answers.
     this.finish(t, 'cancelled', error);
   }
@@ -929,6 +1012,8 @@ export class TaskScheduler {
     if (this.isFinished(t)) return;
     this.leaveRetryWait(t);
     this.blocked.delete(t.id);
+    t.unlisten?.();
+    t.unlisten = undefined;
     t.status = status;
     this.tasks.delete(t.id);
     const kind = this.kindStats(t.kind);
@@ -944,12 +1029,16 @@ export class TaskScheduler {
     const outcome = status === 'succeeded' ? 'succeeded' : 'failed';
     if (t.userId) this.remember(t.id, outcome);
     if (!this.graph.knows(t.id)) return;
-    const next = this.graph.settle(t.id, outcome);
-    for (const id of next) {
+    const { allSettled, firstFailure } = this.graph.settle(t.id, outcome);
+    // A failed dependency fails its dependents at once (transitively, through
+    // their own finish), unless they run anyway: those wait for all their deps.
+    for (const id of firstFailure) {
       const dependent = this.blocked.get(id);
-      if (dependent === undefined) continue;
-      if (status === 'succeeded' || dependent.runOnDependencyFailure) this.begin(dependent);
-      else this.finish(dependent, 'failed', new DependencyFailedError(id, t.id, { cause: value }));
+      if (dependent !== undefined && !dependent.runOnDependencyFailure) this.finish(dependent, 'failed', new DependencyFailedError(id, t.id, { cause: value }));
+    }
+    for (const { id, failedDep } of allSettled) {
+      const dependent = this.blocked.get(id);
+      if (dependent !== undefined && (failedDep === undefined || dependent.runOnDependencyFailure)) this.begin(dependent);
     }
   }
 

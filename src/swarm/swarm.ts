@@ -14,7 +14,7 @@ import type { ActorRef } from '../actors/ref.js';
 import { EventSource } from '../runtime/events.js';
 import { InvalidArgumentError, InvalidOptionError, RuntimeClosedError } from '../runtime/errors.js';
 import { neighbors, relayFanout, relayTargets, topologies, type Topology } from './topology.js';
-import { quorumKinds, settled, tally, type Answers, type Quorum, type Tally } from './voting.js';
+import { quorumKinds, readAnswer, settled, tally, type Answers, type Quorum, type Tally } from './voting.js';
 
 export { topologies, quorumKinds };
 export type { Topology, Quorum };
@@ -179,9 +179,14 @@ export class Swarm {
       this.host.multicast(live, msg);
       return live.length;
     }
-    // The first live member heads the relay; if it died since, its children are sent to directly.
-    const starts = this.host.isAlive(live[0]) ? [0] : relayTargets(0, fanout, live.length, (p) => this.host.isAlive(live[p]));
-    for (const p of starts) this.host.tell(live[p], new Relay(this.name, live, fanout, p, msg));
+    // The first live member heads the relay; one that cannot take it (died
+    // since, full mailbox) is passed over: its children are sent to instead.
+    const alive = (p: number) => this.host.isAlive(live[p]);
+    const queue = [0];
+    while (queue.length > 0) {
+      const p = queue.shift() as number;
+      if (!alive(p) || !this.host.tell(live[p], new Relay(this.name, live, fanout, p, msg))) queue.push(...relayTargets(p, fanout, live.length, alive));
+    }
     return live.length;
   }
 
@@ -193,13 +198,14 @@ export class Swarm {
     this.checkOpen('gather');
     const timeoutMs = checkTimeout(options);
     const started = performance.now();
-    const live = this.members();
-    const settled = await Promise.allSettled(live.map((m) => this.host.ask(m, request, timeoutMs)));
+    // Every member: one that is gone is silent.
+    const all = [...this.roster];
+    const settled = await Promise.allSettled(all.map((m) => this.host.ask(m, request, timeoutMs)));
     const result: GatherResult<Reply> = { replies: [], errors: [], silent: [], ms: 0 };
     settled.forEach((s, i) => {
-      if (s.status === 'fulfilled') result.replies.push({ member: live[i], value: s.value as Reply });
-      else if (isSilence(s.reason)) result.silent.push(live[i]);
-      else result.errors.push({ member: live[i], error: s.reason as Error });
+      if (s.status === 'fulfilled') result.replies.push({ member: all[i], value: s.value as Reply });
+      else if (isSilence(s.reason)) result.silent.push(all[i]);
+      else result.errors.push({ member: all[i], error: s.reason as Error });
     });
     result.ms = performance.now() - started;
     return result;
@@ -244,10 +250,15 @@ export class Swarm {
       let rejections = 0;
       let done = false;
       const finish = () => {
-        if (!done) {
-          done = true;
-          resolve();
+        if (done) return;
+        done = true;
+        // Those not heard from yet were not waited for: listed as pending, not silent.
+        if (pending > 0) {
+          answers.forEach((a, i) => {
+            if (a.rounds[round - 1] === undefined && a.ms === undefined && this.host.isAlive(members[i])) a.pending = true;
+          });
         }
+        resolve();
       };
       if (pending === 0) finish();
       members.forEach((member, i) => {
@@ -261,9 +272,12 @@ export class Swarm {
             if (done) return;
             answers[i].rounds[round - 1] = answer;
             answers[i].ms ??= performance.now() - started;
-            const approve = typeof answer === 'boolean' ? answer : (answer as { approve?: unknown } | null)?.approve;
-            if (approve === true) approvals++;
-            else if (approve === false) rejections++;
+            // Only a vote that counts can settle the proposal early.
+            const read = readAnswer(answer, id);
+            if ('approve' in read) {
+              if (read.approve) approvals++;
+              else rejections++;
+            }
             if (--pending === 0 || settled(quorum, approvals, rejections, members.length)) finish();
           },
           (error: unknown) => {
@@ -305,7 +319,8 @@ export class Swarm {
     const leader = this.current;
     if (!lost.some((r) => r.equals(leader))) return;
     if (reason === 'crashed') this.passedOver.add(keyOf(leader));
-    this.elect(reason);
+    // Its thread-mates lost their state too: none of them takes over now.
+    this.elect(reason, new Set(lost.map(keyOf)));
   }
 
   /** @internal Periodic check: a leader that stopped is replaced. */
@@ -326,10 +341,13 @@ export class Swarm {
    * term every time; every thread learns it, so fenced messages from an
    * older term are refused everywhere.
    */
-  private elect(reason: LeaderChange['reason']): void {
+  private elect(reason: LeaderChange['reason'], exclude?: ReadonlySet<string>): void {
     const previous = this.current;
     const live = this.members();
-    const next = live.find((m) => !this.passedOver.has(keyOf(m))) ?? live[0];
+    const next =
+      live.find((m) => !this.passedOver.has(keyOf(m)) && exclude?.has(keyOf(m)) !== true) ??
+      live.find((m) => exclude?.has(keyOf(m)) !== true) ??
+      live[0];
     if (next === undefined && previous === undefined) return;
     if (next !== undefined && previous !== undefined && next.equals(previous) && reason === 'elected') return;
     this.current = next;

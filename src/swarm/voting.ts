@@ -15,9 +15,13 @@
  * - `unanimous`: approved when all n approve; rejected by any valid reject;
  * - a number k: approved with k approvals; rejected with more than n - k rejections;
  * - `bft`: tolerates f = floor((n - 1) / 3) faulty voters (n >= 3f + 1) and
- *   decides on 2f + 1 matching valid votes. With at most f faulty voters
- *   the honest ones decide; with more, the faulty alone (f + 1 <= 2f) cannot
- *   reach 2f + 1, so the result is `undecided` rather than wrong.
+ *   decides on q = ceil((n + f + 1) / 2) matching valid votes (2f + 1 when
+ *   n = 3f + 1). Two such quorums share at least f + 1 members, so at least
+ *   one honest member, who cannot count on both sides (an equivocator's
+ *   vote is discarded): approve and reject can never both reach q. With at
+ *   most f faulty voters the n - f >= q honest ones decide; with f + 1 the
+ *   faulty alone cannot reach q (for n >= 2), so the result is `undecided`
+ *   rather than wrong.
  * Anything short of a decision is `undecided`, with the evidence: who voted
  * what, who was silent, who was faulty and why.
  */
@@ -29,6 +33,8 @@ export type Outcome = 'approved' | 'rejected' | 'undecided';
 /** One member's answers (index = round). */
 export interface Answers {
   member: string;
+  /** Not waited for: the proposal was decided before its answer came. */
+  pending?: boolean;
   /** The answer of each round asked; undefined: silent (timed out, crashed, stopped). */
   rounds: unknown[];
   /** Milliseconds from the proposal to the member's first answer. */
@@ -54,6 +60,8 @@ export interface Tally {
   rejections: number;
   votes: Vote[];
   silent: string[];
+  /** Members still to answer when the outcome was already settled (not waited for; not silent). */
+  pending: string[];
   faulty: string[];
   /** For bft: the faults tolerated. */
   tolerated: number | undefined;
@@ -65,13 +73,14 @@ export function thresholds(quorum: Quorum, n: number): { approve: number; reject
   if (quorum === 'unanimous') return { approve: n, reject: 1, tolerated: undefined };
   if (quorum === 'bft') {
     const f = Math.floor((n - 1) / 3);
-    return { approve: 2 * f + 1, reject: 2 * f + 1, tolerated: f };
+    const q = Math.ceil((n + f + 1) / 2);
+    return { approve: q, reject: q, tolerated: f };
   }
   return { approve: quorum, reject: n - quorum + 1, tolerated: undefined };
 }
 
-/** Reads one answer: `{ approve, reason?, proposal? }` or a boolean. */
-function readAnswer(answer: unknown, proposalId: string): { approve: boolean; reason: string | undefined } | { fault: string } {
+/** Reads one answer: `{ approve, reason?, proposal? }` or a boolean; a fault otherwise. */
+export function readAnswer(answer: unknown, proposalId: string): { approve: boolean; reason: string | undefined } | { fault: string } {
   if (answer instanceof Error) return { fault: 'error' };
   if (typeof answer === 'boolean') return { approve: answer, reason: undefined };
   if (answer === null || typeof answer !== 'object') return { fault: 'malformed' };
@@ -86,13 +95,14 @@ export function tally(quorum: Quorum, proposalId: string, answers: readonly Answ
   const { approve: needApprove, reject: needReject, tolerated } = thresholds(quorum, n);
   const votes: Vote[] = [];
   const silent: string[] = [];
+  const pending: string[] = [];
   const faulty: string[] = [];
   let approvals = 0;
   let rejections = 0;
   for (const a of answers) {
     const given = a.rounds.filter((r) => r !== undefined);
     if (given.length === 0) {
-      silent.push(a.member);
+      (a.pending === true ? pending : silent).push(a.member);
       continue;
     }
     const read = given.map((r) => readAnswer(r, proposalId));
@@ -117,10 +127,12 @@ export function tally(quorum: Quorum, proposalId: string, answers: readonly Answ
     if (vote.approve) approvals++;
     else rejections++;
   }
+  // Both reaching their threshold cannot happen under any quorum here with
+  // one counted vote per member; if it ever did, nothing is decided.
   let outcome: Outcome = 'undecided';
-  if (approvals >= needApprove) outcome = 'approved';
-  else if (rejections >= needReject) outcome = 'rejected';
-  return { outcome, needed: { approve: needApprove, reject: needReject }, approvals, rejections, votes, silent, faulty, tolerated };
+  if (approvals >= needApprove && rejections < needReject) outcome = 'approved';
+  else if (rejections >= needReject && approvals < needApprove) outcome = 'rejected';
+  return { outcome, needed: { approve: needApprove, reject: needReject }, approvals, rejections, votes, silent, pending, faulty, tolerated };
 }
 
 /**
