@@ -3,8 +3,8 @@
  * priority queue with aging, respects dependencies, is placed on an agent by
  * a strategy, and is retried, timed out, cut off from failing agents and
  * capped by bulkheads through cockatiel's policies. It runs on the main
- * thread; agents run on the pool (see `executor.ts` for how a task reaches
- * one).
+ * thread; agents run on the pool (the runtime's `taskExecutor` is how a
+ * task reaches one; plain function tasks run on the same Piscina pool).
  *
  * An attempt's life: queued -> placed (a slot of the agent is taken
  * synchronously, so two decisions cannot overbook it) -> running (an ask to
@@ -105,7 +105,7 @@ export interface SchedulerOptions {
   adaptiveTimeout?: { percentile?: number; factor?: number; minMs?: number; maxMs?: number; minSamples?: number };
   /** Re-placements of a task whose agent crashed or stopped, on top of its retries. Default 3. */
   maxReplacements?: number;
-  /** Plain function tasks running at once per pool thread (the rest wait in Piscina's priority queue). Default 1. */
+  /** Plain function tasks running at once per pool thread (the rest wait in the scheduler's priority queue). Default 1. */
   functionConcurrency?: number;
 }
 
