@@ -167,6 +167,10 @@ export interface SchedulerStats {
   }>;
 }
 
+function placeKeyOf(t: TaskRecord): string {
+  return (t.placeKey ??= `${t.strategy}\u0000${t.kind}\u0000${t.requires.join('\u0000')}`);
+}
+
 /** A failure that must not be retried (cancelled, or out of its retry budget): unwrapped when the task finishes. */
 class Final {
   constructor(readonly error: Error) {}
@@ -195,8 +199,8 @@ interface TaskRecord extends Queued {
   replacementsUsed: number;
   /** Between a failed attempt and the next (counted in `retrying`). */
   inRetryWait: boolean;
-  /** Requirements, kind and strategy: tasks of one class are placeable or not together (see dispatch). */
-  readonly placeKey: string;
+  /** Requirements, kind and strategy: tasks of one class are placeable or not together (see dispatch). Made when first needed. */
+  placeKey: string | undefined;
   /** Removes the listener on the submit's `signal`. */
   unlisten: (() => void) | undefined;
   enqueuedAt: number;
@@ -513,7 +517,7 @@ export class TaskScheduler {
     const record = {
       id, kind: s.kind ?? module ?? '', payload: s.payload, module, requires: [...requires], benefit, priority, strategy,
       timeoutMs: timeoutMs as number | 'adaptive' | undefined, retry: retryOptions, deps, runOnDependencyFailure: onFailure === 'run', userId: s.id !== undefined,
-      placeKey: `${strategy}\u0000${s.kind ?? ''}\u0000${requires.join('\u0000')}`,
+      placeKey: undefined,
       cancelReason: undefined, status: 'queued' as TaskStatus, attempts: 0, failuresUsed: 0, replacementsUsed: 0, inRetryWait: false, unlisten: undefined, enqueuedAt: 0,
       pending: undefined, agent: undefined, resolve, reject, key: 0, lane: lanes[priority], queued: false,
     } as Omit<TaskRecord, 'handle'> as TaskRecord;
@@ -701,9 +705,13 @@ export class TaskScheduler {
    * task for good with TaskTimeoutError (no retry, which could run it
    * twice), while its slot stays taken until it does answer.
    */
-  private async withTimeout(t: TaskRecord, run: () => Promise<unknown>, onTimeout: () => void, onAbandon: (error: unknown) => void): Promise<unknown> {
+  private withTimeout(t: TaskRecord, run: () => Promise<unknown>, onTimeout: () => void, onAbandon: (error: unknown) => void): Promise<unknown> {
     const ms = this.timeoutFor(t);
-    if (ms === undefined) return run();
+    // No timeout: no wrapper (this runs once per attempt).
+    return ms === undefined ? run() : this.timed(t, ms, run, onTimeout, onAbandon);
+  }
+
+  private async timed(t: TaskRecord, ms: number, run: () => Promise<unknown>, onTimeout: () => void, onAbandon: (error: unknown) => void): Promise<unknown> {
     const policy = timeout(ms, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
     let timedOut = false;
     let grace: ReturnType<typeof setTimeout> | undefined;
@@ -771,7 +779,7 @@ export class TaskScheduler {
         this.startFunction(t);
         return --free > 0;
       }
-      if (noAgent.has(t.placeKey)) return true;
+      if (noAgent.size > 0 && noAgent.has(placeKeyOf(t))) return true;
       if (++evaluated > lookAhead) return false;
       if (t.strategy === 'optimal-batch') {
         batch.push(t);
@@ -780,7 +788,7 @@ export class TaskScheduler {
       const agent = place(t.strategy, this.agents, t, ctx, this.cursor);
       this.decided();
       if (agent === undefined) {
-        noAgent.add(t.placeKey);
+        noAgent.add(placeKeyOf(t));
         return true;
       }
       this.start(t, agent);
