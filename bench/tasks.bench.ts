@@ -57,7 +57,7 @@ function decisionAgents(random: () => number): Agent[] {
     const capacity = 4;
     return {
       ref: new ActorRef(i, 1, undefined), capabilities: new Set(i % 4 === 0 ? ['gpu', 'cpu'] : ['cpu']), capacity, limit: capacity,
-      inFlight: Math.floor(random() * capacity), breaker: undefined as never, breakerState: 'closed' as const, openedAt: 0,
+      inFlight: Math.floor(random() * capacity), breaker: undefined as never, breakerState: 'closed' as const, openedAt: 0, failStreak: 0,
       byKind: new Map([['k', stats]]), successes: 0, failures: 0, latency: new Window(), alive: true,
     };
   });

@@ -203,7 +203,7 @@ function agent(name: string, options: Omit<Partial<Agent>, 'capabilities'> & { c
   }
   return {
     ref: new ActorRef(0, 1, name), capabilities: new Set(options.capabilities ?? []), capacity: options.capacity ?? 1, limit: options.limit ?? options.capacity ?? 1,
-    inFlight: options.inFlight ?? 0, breaker: undefined as never, breakerState: options.breakerState ?? 'closed', openedAt: options.openedAt ?? 0,
+    inFlight: options.inFlight ?? 0, breaker: undefined as never, breakerState: options.breakerState ?? 'closed', openedAt: options.openedAt ?? 0, failStreak: 0,
     byKind, successes: 0, failures: 0, latency: new Window(), alive: options.alive ?? true,
   };
 }

@@ -25,6 +25,8 @@ export interface Agent {
   breakerState: 'closed' | 'open' | 'half-open';
   /** Date.now() when the breaker last opened. */
   openedAt: number;
+  /** Failures since its last success (while 0 and the breaker closed, attempts skip the breaker's wrapper). */
+  failStreak: number;
   readonly byKind: Map<string, AgentKindStats>;
   successes: number;
   failures: number;

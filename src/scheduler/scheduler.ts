@@ -357,7 +357,7 @@ export class TaskScheduler {
       breaker: new ConsecutiveBreaker(this.options.breakerFailures),
     });
     const agent: Agent = {
-      ref, capabilities: new Set(capabilities), capacity, limit, inFlight: 0, breaker, breakerState: 'closed', openedAt: 0,
+      ref, capabilities: new Set(capabilities), capacity, limit, inFlight: 0, breaker, breakerState: 'closed', openedAt: 0, failStreak: 0,
       byKind: new Map(), successes: 0, failures: 0, latency: new Window(), alive: true,
     };
     breaker.onStateChange((state) => {
@@ -575,19 +575,34 @@ export class TaskScheduler {
   private begin(t: TaskRecord): void {
     this.blocked.delete(t.id);
     t.status = 'queued';
-    const policy = this.retryPolicyFor(t);
-    policy
-      .execute(() => {
-        this.leaveRetryWait(t);
-        return this.attempt(t);
-      })
-      .then(
-        (value) => this.finish(t, 'succeeded', value),
-        (error: unknown) => {
-          const err = error instanceof Final ? error.error : toError(error);
-          this.finish(t, t.cancelReason !== undefined ? 'cancelled' : 'failed', err);
-        },
-      );
+    const failed = (error: unknown) => {
+      const err = error instanceof Final ? error.error : toError(error);
+      this.finish(t, t.cancelReason !== undefined ? 'cancelled' : 'failed', err);
+    };
+    // The first attempt runs at once; only when it fails (and may be
+    // retried) does cockatiel's retry policy take over: its first call
+    // hands that failure back, so the policy applies its backoff before the
+    // second attempt exactly as if it had run the first itself.
+    this.attempt(t).then(
+      (value) => this.finish(t, 'succeeded', value),
+      (first: unknown) => {
+        if (first instanceof Final) {
+          failed(first);
+          return;
+        }
+        let handedBack = false;
+        this.retryPolicyFor(t)
+          .execute(() => {
+            if (!handedBack) {
+              handedBack = true;
+              throw first;
+            }
+            this.leaveRetryWait(t);
+            return this.attempt(t);
+          })
+          .then((value) => this.finish(t, 'succeeded', value), failed);
+      },
+    );
   }
 
   private retryPolicyFor(t: TaskRecord): RetryPolicy {
@@ -925,16 +940,20 @@ export class TaskScheduler {
     this.waitWindow.push(began - t.enqueuedAt);
     const task = new Task(t.id, t.kind, t.payload, t.attempts);
     agent.inFlight++;
-    // The breaker sees every attempt; the timeout is innermost, per attempt.
-    const call = () =>
-      agent.breaker.execute(() =>
-        this.withTimeout(
-          t,
-          () => this.executor.runOnAgent(agent.ref, task),
-          () => this.executor.cancelOnAgent(agent.ref, t.id, task.attempt, 'its attempt timed out'),
-          (error) => pending.reject(error),
-        ),
+    // The timeout is innermost, per attempt. The breaker sees every outcome:
+    // while it is closed and the agent has not failed since its last
+    // success, the attempt runs outside its wrapper (the hot path) and only a
+    // failure is fed to it (and the success after one), which is what a
+    // consecutive-failure breaker counts; otherwise the attempt runs through it.
+    const timed = () =>
+      this.withTimeout(
+        t,
+        () => this.executor.runOnAgent(agent.ref, task),
+        () => this.executor.cancelOnAgent(agent.ref, t.id, task.attempt, 'its attempt timed out'),
+        (error) => pending.reject(error),
       );
+    const viaBreaker = agent.breakerState !== 'closed' || agent.failStreak > 0;
+    const call = viaBreaker ? () => agent.breaker.execute(timed) : timed;
     // Bulkheads (cockatiel) when configured: overall, then the agent's. The
     // slots are taken synchronously (an async function runs up to its first
     // await at once), so two decisions in one pass cannot overbook them.
@@ -943,14 +962,25 @@ export class TaskScheduler {
     const run = this.total === undefined ? guarded() : this.total.execute(guarded);
     run.then(
       (value) => {
+        if (!viaBreaker && agent.failStreak > 0) this.feedBreaker(agent, undefined);
+        agent.failStreak = 0;
         this.settleRun(t, agent, true, began);
         pending.resolve(value);
       },
       (error: unknown) => {
+        if (!(error instanceof TaskCancelledError) && !(error instanceof BrokenCircuitError) && !(error instanceof BulkheadRejectedError)) {
+          if (!viaBreaker) this.feedBreaker(agent, error);
+          agent.failStreak++;
+        }
         this.settleRun(t, agent, false, began, error);
         pending.reject(error);
       },
     );
+  }
+
+  /** Tells the agent's breaker how an attempt that ran outside it ended (a failure, or `undefined`: a success). */
+  private feedBreaker(agent: Agent, error: unknown): void {
+    agent.breaker.execute(() => (error === undefined ? undefined : Promise.reject(error))).catch(() => undefined);
   }
 
   private readonly agentBulkheads = new WeakMap<Agent, BulkheadPolicy>();
