@@ -390,6 +390,32 @@ describe('resilience (fake clock)', () => {
     expect(stateOf('bad')).toBe('closed');
   });
 
+  it('counts consecutive failures across attempts that overlap: a success in between resets the breaker', async () => {
+    const { executor, scheduler } = setup({ breaker: { failures: 2, halfOpenAfterMs: 1000 } }, [{ name: 'a', capacity: 2 }]);
+    const state = () => scheduler.stats().agents[0].breaker;
+    // Two attempts at once; one fails, then the other succeeds: not consecutive.
+    const one = scheduler.submit({ kind: 'k' });
+    const two = scheduler.submit({ kind: 'k' });
+    await flush();
+    executor.take().reject(new Error('first fails'));
+    await one.result.catch(() => undefined);
+    executor.take().resolve('second succeeds');
+    await two.result;
+    await flush();
+    const three = scheduler.submit({ kind: 'k' });
+    await flush();
+    executor.take().reject(new Error('one failure after a success'));
+    await three.result.catch(() => undefined);
+    await flush();
+    expect(state()).toBe('closed'); // 1 consecutive failure, the threshold is 2
+    const four = scheduler.submit({ kind: 'k' });
+    await flush();
+    executor.take().reject(new Error('second in a row'));
+    await four.result.catch(() => undefined);
+    await flush();
+    expect(state()).toBe('open');
+  });
+
   it('bulkheads cap tasks in flight overall and per agent', async () => {
     const { executor, scheduler } = setup({ maxInFlight: 3, maxInFlightPerAgent: 2 }, [{ name: 'a', capacity: 10 }, { name: 'b', capacity: 10 }]);
     const handles = Array.from({ length: 10 }, () => scheduler.submit({ kind: 'k' }));
