@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, InvalidOptionError, describeValue } from '../src/runtime/errors.js';
 import { solveAssignment, type AssignmentOptions, type AssignmentResult, type CostMatrix } from '../src/scheduler/assign.js';
+import { mulberry32 } from './fixtures/random.js';
 
 const seed = Number(process.env.ASSIGN_PROPERTY_SEED ?? 0xa551_9e);
 /** Runs per property; raise it (ASSIGN_PROPERTY_RUNS) for a longer hunt. */
@@ -20,17 +21,7 @@ const numRuns = Number(process.env.ASSIGN_PROPERTY_RUNS ?? 400);
 
 // ------------------------------------------------------------------ helpers
 
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function random(seedValue: number): () => number {
-  let state = seedValue >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 function randomMatrix(rows: number, cols: number, next: () => number, of: (x: number) => number): number[][] {
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => of(next())));

@@ -12,6 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorCrashedError, AskTimeoutError, Runtime, type ActorRef } from '../src/index.js';
 import type { AccountMsg } from './fixtures/account.js';
+import { mulberry32 } from './fixtures/random.js';
 
 const kills = Number(process.env.CHAOS_KILLS ?? 20);
 const seed = Number(process.env.CHAOS_SEED ?? 20261123);
@@ -19,15 +20,7 @@ const kAccounts = 256;
 const kStart = 1_000;
 const kDrivers = 16;
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
-function prng(s: number): () => number {
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 describe('chaos', () => {
   it.each([

@@ -6,13 +6,13 @@
  * rejected with ActorCrashedError, and watchers learn what was lost.
  */
 import { BroadcastChannel } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  ActorCrashedError, ActorRef, HandlerTimeoutError, ThreadStartError, InvalidArgumentError, Runtime, defineActor, type ActorFailure, type RuntimeOptions, type ThreadCrash,
+  ActorCrashedError, ActorRef, HandlerTimeoutError, ThreadStartError, InvalidArgumentError, Runtime, defineActor, type ActorFailure, type ThreadCrash,
 } from '../src/index.js';
 import type { CrashyMsg } from './fixtures/crashy.js';
 import type { SetupProbeInfo, SetupProbeMsg } from './fixtures/setup-probe.js';
-import { collectDeadLetters, eventually } from './fixtures/helpers.js';
+import { collectDeadLetters, eventually, useRuntime } from './fixtures/helpers.js';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,16 +23,7 @@ const setupProbeUrl = new URL('./fixtures/setup-probe.ts', import.meta.url);
 const threadSetupUrl = new URL('./fixtures/thread-setup.ts', import.meta.url);
 type Crashy = ActorRef<CrashyMsg, unknown>;
 
-let rt: Runtime | undefined;
-afterEach(async () => {
-  await rt?.shutdown();
-  rt = undefined;
-});
-
-async function start(options: RuntimeOptions = {}): Promise<Runtime> {
-  rt = await Runtime.start({ threads: 2, ...options });
-  return rt;
-}
+const start = useRuntime({ threads: 2 });
 
 function nextCrash(r: Runtime): Promise<ThreadCrash> {
   return new Promise((resolve) => {

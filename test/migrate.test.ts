@@ -3,26 +3,18 @@
  * sent before, during and after the move all arrive, in per-sender order;
  * refs keep working; bad calls get typed errors and change nothing.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ActorRef, ActorStoppedError, InvalidArgumentError, MigrationError, Runtime } from '../src/index.js';
 import type { CrashyMsg } from './fixtures/crashy.js';
-import { eventually } from './fixtures/helpers.js';
+import { eventually, useRuntime } from './fixtures/helpers.js';
 
 const crashyUrl = new URL('./fixtures/crashy.ts', import.meta.url);
 const plainUrl = new URL('./fixtures/plain.ts', import.meta.url);
 const watcherUrl = new URL('./fixtures/watcher.ts', import.meta.url);
 type Crashy = ActorRef<CrashyMsg, unknown>;
 
-let rt: Runtime | undefined;
-afterEach(async () => {
-  await rt?.shutdown();
-  rt = undefined;
-});
-
-async function start(threads = 3): Promise<Runtime> {
-  rt = await Runtime.start({ threads });
-  return rt;
-}
+const startWith = useRuntime();
+const start = (threads = 3): Promise<Runtime> => startWith({ threads });
 
 /** Checks that, per sender (n / 100000), the numbers arrived complete and in order. */
 function checkPerSender(log: number[], senders: Record<number, number>): void {

@@ -4,25 +4,16 @@
  * gather with silent members, proposals with faulty voters at f and f + 1,
  * leader failover (a stopped and a crashed leader) and stale terms refused.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { ActorRef, Runtime, fenced, type DeadLetter, type RuntimeOptions, type Swarm, type Topology } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { ActorRef, Runtime, fenced, type DeadLetter, type Swarm, type Topology } from '../src/index.js';
 import { neighbors, relayTargets } from '../src/swarm/topology.js';
 import type { Fault, MemberArgs, MemberMsg } from './fixtures/swarm-member.js';
-import { eventually } from './fixtures/helpers.js';
+import { eventually, useRuntime } from './fixtures/helpers.js';
 
 const memberUrl = new URL('./fixtures/swarm-member.ts', import.meta.url);
 type Member = ActorRef<MemberMsg, unknown>;
 
-let rt: Runtime | undefined;
-afterEach(async () => {
-  await rt?.shutdown({ timeoutMs: 500 });
-  rt = undefined;
-});
-
-async function start(options: RuntimeOptions = {}): Promise<Runtime> {
-  rt = await Runtime.start({ threads: 2, ...options });
-  return rt;
-}
+const start = useRuntime({ threads: 2 }, { timeoutMs: 500 });
 
 async function spawnMembers(r: Runtime, count: number, faults: Array<Fault | undefined> = []): Promise<Member[]> {
   const members: Member[] = [];

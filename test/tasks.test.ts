@@ -4,25 +4,16 @@
  * handler, a task whose agent's thread dies is placed again, and plain
  * function tasks run on the same Piscina pool in priority order.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { ActorModuleError, InvalidOptionError, Runtime, TaskCancelledError, type RuntimeOptions } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { ActorModuleError, InvalidOptionError, Runtime, TaskCancelledError } from '../src/index.js';
 import type { TaskAgentArgs } from './fixtures/task-agent.js';
-import { eventually } from './fixtures/helpers.js';
+import { eventually, useRuntime } from './fixtures/helpers.js';
 
 const agentUrl = new URL('./fixtures/task-agent.ts', import.meta.url);
 const doubleUrl = new URL('./fixtures/fn-double.ts', import.meta.url);
 const sleepUrl = new URL('./fixtures/fn-sleep.ts', import.meta.url);
 
-let rt: Runtime | undefined;
-afterEach(async () => {
-  await rt?.shutdown();
-  rt = undefined;
-});
-
-async function start(options: RuntimeOptions = {}): Promise<Runtime> {
-  rt = await Runtime.start({ threads: 2, ...options });
-  return rt;
-}
+const start = useRuntime({ threads: 2 });
 
 async function spawnAgent(r: Runtime, args: TaskAgentArgs, options: Parameters<Runtime['spawn']>[2] = {}) {
   const ref = await r.spawn(agentUrl, args, options);

@@ -61,6 +61,10 @@ const kCarried = 6;
 const kForward = 7;
 /** One message for several actors of the receiving thread: count, (slot, gen) each, sender, body. */
 const kMulticast = 8;
+/** `countIn`: which refusals of a bounded mailbox become dead letters. */
+const kLettersNone = 0;
+const kLettersPolicy = 1;
+const kLettersAll = 2;
 /** onFrame's `pre` when the transport did not journal the message. */
 const kJournalHere = -2;
 
@@ -155,6 +159,8 @@ export class Endpoint implements RefHost, ContextHost {
   private readonly defaultSpawn: ResolvedSpawnOptions;
   private nextAskId = 0;
   private readonly writer = new Writer(64 * 1024);
+  /** A multicast's body, encoded once before `writer` frames it per thread. */
+  private readonly multicastBody = new Writer(256);
   private readonly reader = new Reader();
   private ready: Cell[] = [];
   private readyHead = 0;
@@ -416,22 +422,8 @@ export class Endpoint implements RefHost, ContextHost {
     if (thread !== this.index) bodyLength = this.encodeMessage(ref, msg, sender, replyTag);
     const capacity = dir.capacity[slot];
     if (capacity > 0) {
-      const depth = Atomics.add(dir.depth, slot, 1);
-      // Re-check after counting: if the slot was released meanwhile, the count
-      // belongs to nobody (or to a newcomer) and must be taken back.
-      if (Atomics.load(dir.gen, slot) !== gen) {
-        Atomics.sub(dir.depth, slot, 1);
-        if (!forSend) this.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'stopped' });
-        return kDead;
-      }
-      const policy = dir.policy[slot];
-      if (depth >= capacity && policy !== kPolicyDropOldest) {
-        Atomics.sub(dir.depth, slot, 1);
-        if (!forSend && policy === kPolicyDropNewest) {
-          this.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'dropped-newest' });
-        }
-        return kFull;
-      }
+      const code = this.countIn(ref, capacity, msg, sender, forSend ? kLettersNone : kLettersPolicy);
+      if (code !== kOk) return code;
     }
     if (thread === this.index) {
       const cell = this.cells[slot];
@@ -474,8 +466,9 @@ export class Endpoint implements RefHost, ContextHost {
       list.push(ref);
     }
     if (byThread.size === 0) return accepted;
-    // The body once, then a frame per thread around a copy of it.
-    const body = new Writer(256);
+    // The body once (into its own scratch writer), then a frame per thread around a copy of it.
+    const body = this.multicastBody;
+    body.reset();
     encodeValue(body, msg, 'msg');
     for (const [thread, refs] of byThread) {
       const w = this.writer;
@@ -506,17 +499,33 @@ export class Endpoint implements RefHost, ContextHost {
       return kDead;
     }
     const capacity = dir.capacity[slot];
-    if (capacity === 0) return kOk;
+    return capacity === 0 ? kOk : this.countIn(ref, capacity, msg, sender, kLettersAll);
+  }
+
+  /**
+   * Counts one message against `ref`'s bounded mailbox (`capacity` > 0):
+   * kOk, kFull (its policy refuses it; the count is given back) or kDead.
+   * `letters` says which refusals become dead letters: none (`send` waits
+   * instead), drop-newest only (a `tell` reports 'reject' to its caller),
+   * or all (a multicast has no caller to report to).
+   */
+  private countIn(ref: ActorRef, capacity: number, msg: unknown, sender: ActorRef | undefined, letters: number): number {
+    const dir = this.dir;
+    const slot = ref.slot;
     const depth = Atomics.add(dir.depth, slot, 1);
-    if (Atomics.load(dir.gen, slot) !== gen) {
+    // Re-check after counting: if the slot was released meanwhile, the count
+    // belongs to nobody (or to a newcomer) and must be taken back.
+    if (Atomics.load(dir.gen, slot) !== ref.gen) {
       Atomics.sub(dir.depth, slot, 1);
-      this.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'stopped' });
+      if (letters !== kLettersNone) this.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'stopped' });
       return kDead;
     }
     const policy = dir.policy[slot];
     if (depth >= capacity && policy !== kPolicyDropOldest) {
       Atomics.sub(dir.depth, slot, 1);
-      this.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'dropped-newest' });
+      if (letters === kLettersAll || (letters === kLettersPolicy && policy === kPolicyDropNewest)) {
+        this.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'dropped-newest' });
+      }
       return kFull;
     }
     return kOk;

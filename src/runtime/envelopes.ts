@@ -13,7 +13,7 @@ import { Fenced, Proposal, Relay } from '../actors/envelope.js';
 import type { ActorRef } from '../actors/ref.js';
 import { Task } from '../actors/task.js';
 import { kNoReply } from '../actors/mailbox.js';
-import { relayTargets } from '../swarm/topology.js';
+import { relayTargets, relayTo } from '../swarm/topology.js';
 import { kRouteOk as kOk, type Endpoint } from './endpoint.js';
 import { ActorCrashedError, ActorStoppedError, HandlerError, InvalidArgumentError, TaskCancelledError, toError } from './errors.js';
 import type { AgentOverride } from './options.js';
@@ -145,24 +145,18 @@ export class Envelopes {
   passOn(cell: Cell, relay: Relay): void {
     const ep = this.ep;
     const members = relay.members;
-    const targets = relayTargets(relay.at, relay.fanout, members.length, (p) => ep.dir.isLive(members[p].slot, members[p].gen));
+    const alive = (p: number) => ep.dir.isLive(members[p].slot, members[p].gen);
+    const targets = relayTargets(relay.at, relay.fanout, members.length, alive);
     if (!ep.accepting || ep.closed || targets.length === 0) return;
     const leaves: ActorRef[] = [];
-    const alive = (p: number) => ep.dir.isLive(members[p].slot, members[p].gen);
     try {
-      const queue = [...targets];
-      while (queue.length > 0) {
-        const p = queue.shift() as number;
+      relayTo(targets, relay.fanout, members.length, alive, (p) => {
         if (p * relay.fanout + 1 >= members.length) {
           leaves.push(members[p]);
-          continue;
+          return true;
         }
-        // A relay that cannot be delivered (its mailbox is full, it just
-        // stopped) must not cut off its subtree: its children are sent to instead.
-        if (ep.route(members[p], new Relay(relay.swarm, members, relay.fanout, p, relay.msg), cell.ref, kNoReply, false) !== kOk) {
-          queue.push(...relayTargets(p, relay.fanout, members.length, alive));
-        }
-      }
+        return ep.route(members[p], new Relay(relay.swarm, members, relay.fanout, p, relay.msg), cell.ref, kNoReply, false) === kOk;
+      });
       if (leaves.length > 0) ep.multicast(leaves, relay.msg, cell.ref);
     } catch (err) {
       // Not encodable for another thread (it came from this one): reported, the member still handles it.

@@ -19,7 +19,7 @@ import { decode, encode } from './codec.js';
 import { Directory, kAlive, kFree, kStarting, kStopping, kWhyCrashed, overflowPolicies } from './directory.js';
 import { Endpoint, kUntimedAsk, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
 import {
-  ActorCrashedError, ActorStoppedError, AgentLimitError, EscalatedError, TaskCancelledError, ThreadStartError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
+  ActorCrashedError, ActorStoppedError, AgentLimitError, EscalatedError, ThreadStartError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
 } from './errors.js';
 import { EventSource } from './events.js';
 import type { HostResult, HostTask, RehostedActor } from './host.js';
@@ -137,14 +137,6 @@ export class Runtime {
     try {
       await rt.attachThreads();
       rt.startMonitor();
-      rt.swarmTimer = setInterval(() => {
-        for (const swarm of rt.swarms.values()) swarm.check();
-      }, rt.options.heartbeatMs);
-      rt.swarmTimer.unref();
-      // A thread brought back has no swarm terms: tell it again.
-      rt.crashes.subscribe(() => {
-        for (const swarm of rt.swarms.values()) swarm.reannounce();
-      });
     } catch (err) {
       rt.closing = true;
       await rt.pool.destroy().catch(() => undefined);
@@ -582,11 +574,16 @@ export class Runtime {
     }
   }
 
+  /** Endpoints of pool threads that are attached and running (not down, not being recovered). */
+  private runningEndpoints(): number[] {
+    const running: number[] = [];
+    for (let e = 1; e <= this.threads; e++) if (!this.down.has(e) && !this.recovering.has(e) && this.endpointToWorker.has(e)) running.push(e);
+    return running;
+  }
+
   /** Function tasks the pool runs at once: running threads x functionConcurrency. */
   private functionSlots(): number {
-    let running = 0;
-    for (let e = 1; e <= this.threads; e++) if (!this.down.has(e) && !this.recovering.has(e) && this.endpointToWorker.has(e)) running++;
-    return running * this.options.tasks.functionConcurrency;
+    return this.runningEndpoints().length * this.options.tasks.functionConcurrency;
   }
 
   /** Event-loop utilisation per worker id, sampled at most every 100 ms. */
@@ -834,6 +831,17 @@ export class Runtime {
     if (this.swarms.has(checked.name)) throw new InvalidOptionError('name', 'a swarm name not already in use', checked.name);
     const swarm = new Swarm(checked, this.swarmHost());
     this.swarms.set(checked.name, swarm);
+    if (this.swarmTimer === undefined) {
+      // With the first swarm: its leader is checked every heartbeat, and a
+      // thread brought back after a crash (it has no swarm terms) is told again.
+      this.swarmTimer = setInterval(() => {
+        for (const s of this.swarms.values()) s.check();
+      }, this.options.heartbeatMs);
+      this.swarmTimer.unref();
+      this.crashes.subscribe(() => {
+        for (const s of this.swarms.values()) s.reannounce();
+      });
+    }
     return swarm;
   }
 
@@ -848,15 +856,12 @@ export class Runtime {
     const dir = this.directory;
     return {
       isAlive: (ref) => dir.isLive(ref.slot, ref.gen),
-      threadOf: (ref) => Atomics.load(dir.thread, ref.slot) - 1,
       tell: (ref, msg) => this.endpoint.tell(ref, msg, undefined),
       ask: (ref, msg, timeoutMs) => this.endpoint.ask(ref, msg, { timeoutMs }, undefined),
       multicast: (targets, msg) => this.endpoint.multicast(targets, msg, undefined),
       announce: async (swarm, leader, term) => {
         this.endpoint.envelopes.setTerm(swarm, leader, term);
-        const running: number[] = [];
-        for (let e = 1; e <= this.threads; e++) if (!this.down.has(e) && !this.recovering.has(e) && this.endpointToWorker.has(e)) running.push(e);
-        await Promise.allSettled(running.map((e) => withTimeout(this.endpoint.request(e, 'swarmTerm', { swarm, leader, term }), 5_000, 'swarmTerm')));
+        await Promise.allSettled(this.runningEndpoints().map((e) => withTimeout(this.endpoint.request(e, 'swarmTerm', { swarm, leader, term }), 5_000, 'swarmTerm')));
       },
       closed: () => this.closing,
       forget: (swarm) => {

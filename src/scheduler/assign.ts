@@ -393,15 +393,21 @@ function collectMinimum(state: SearchState, low: number): number {
         best = d;
         up = low;
       }
-      order[k] = order[up];
-      order[up] = j;
-      const offset = orderOffset[k];
-      orderOffset[k] = orderOffset[up];
-      orderOffset[up] = offset;
+      swapOrder(order, orderOffset, k, up);
       up++;
     }
   }
   return up;
+}
+
+/** Swaps positions `a` and `b` of the column order and of its row offsets (kept in step). */
+function swapOrder(order: Int32Array, orderOffset: Int32Array, a: number, b: number): void {
+  const j = order[a];
+  order[a] = order[b];
+  order[b] = j;
+  const offset = orderOffset[a];
+  orderOffset[a] = orderOffset[b];
+  orderOffset[b] = offset;
 }
 
 /**
@@ -424,11 +430,7 @@ function relaxFrom(state: SearchState, i: number, minDist: number, up: number): 
       // d >= minDist up to rounding: the reduced cost is >= 0.
       if (d <= minDist) {
         if (row4col[j] === -1) return ~j;
-        order[k] = order[up];
-        order[up] = j;
-        const offset = orderOffset[k];
-        orderOffset[k] = orderOffset[up];
-        orderOffset[up] = offset;
+        swapOrder(order, orderOffset, k, up);
         up++;
       }
     }

@@ -144,11 +144,6 @@ export class DependencyGraph {
     return result;
   }
 
-  /** The outcome of a finished task still remembered. */
-  outcomeOf(id: string): Outcome | undefined {
-    return this.nodes.get(id)?.outcome;
-  }
-
   private noteFinished(id: string): void {
     this.finished.push(id);
     // In batches (a quarter over), so forgetting costs O(1) per finished task.

@@ -100,7 +100,7 @@ export function utilityOf(agent: Agent, task: Placeable, ctx: PlacementContext):
     p = 0.5;
   } else {
     ms = Number.isNaN(own.ewmaMs) ? kindMs(task.kind, ctx) : Math.max(own.ewmaMs, 0.001);
-    p = (own.successes + 1) / (own.successes + own.failures + 2);
+    p = own.successProbability();
   }
   return (task.benefit * p) / (ms * (1 + agent.inFlight + ctx.depth(agent)));
 }

@@ -13,7 +13,7 @@ import { Fenced, Proposal, Relay } from '../actors/envelope.js';
 import type { ActorRef } from '../actors/ref.js';
 import { EventSource } from '../runtime/events.js';
 import { InvalidArgumentError, InvalidOptionError, RuntimeClosedError } from '../runtime/errors.js';
-import { neighbors, relayFanout, relayTargets, topologies, type Topology } from './topology.js';
+import { neighbors, relayFanout, relayTo, topologies, type Topology } from './topology.js';
 import { quorumKinds, readAnswer, settled, tally, type Answers, type Quorum, type Tally } from './voting.js';
 
 export { topologies, quorumKinds };
@@ -59,7 +59,6 @@ export interface LeaderChange {
 /** @internal What a swarm needs of the runtime. */
 export interface SwarmHost {
   isAlive(ref: ActorRef): boolean;
-  threadOf(ref: ActorRef): number;
   tell(ref: ActorRef, msg: unknown): boolean;
   ask(ref: ActorRef, msg: unknown, timeoutMs: number): Promise<unknown>;
   multicast(targets: readonly ActorRef[], msg: unknown): number;
@@ -182,11 +181,7 @@ export class Swarm {
     // The first live member heads the relay; one that cannot take it (died
     // since, full mailbox) is passed over: its children are sent to instead.
     const alive = (p: number) => this.host.isAlive(live[p]);
-    const queue = [0];
-    while (queue.length > 0) {
-      const p = queue.shift() as number;
-      if (!alive(p) || !this.host.tell(live[p], new Relay(this.name, live, fanout, p, msg))) queue.push(...relayTargets(p, fanout, live.length, alive));
-    }
+    relayTo([0], fanout, live.length, alive, (p) => alive(p) && this.host.tell(live[p], new Relay(this.name, live, fanout, p, msg)));
     return live.length;
   }
 

@@ -47,14 +47,17 @@ export function relayTargets(at: number, fanout: number, count: number, alive: (
   return out;
 }
 
-/** Hops from the first member to the farthest one of a relay over `count` members. */
-export function relayDepth(fanout: number, count: number): number {
-  let depth = 0;
-  for (let reach = 1, level = 1; reach < count; depth++) {
-    level *= fanout;
-    reach += level;
+/**
+ * Hands a relay to each position in `starts` with `send`; a position that
+ * cannot take it (`send` returns false: it died, its mailbox is full) is
+ * passed over, and its children are sent to instead, so no subtree is cut off.
+ */
+export function relayTo(starts: readonly number[], fanout: number, count: number, alive: (position: number) => boolean, send: (position: number) => boolean): void {
+  const queue = [...starts];
+  for (let at = 0; at < queue.length; at++) {
+    const p = queue[at];
+    if (!send(p)) queue.push(...relayTargets(p, fanout, count, alive));
   }
-  return depth + 1;
 }
 
 /** Neighbours of live member `i` (indices into the live members), per topology. */
