@@ -9,6 +9,10 @@
  *   | u32 header      | body: header & kLengthMask |
  *   +-----------------+---------------------------+
  *   header bit 31 (kMoreFlag): the message continues in the next frame
+ *   header bit 30 (kContinuedFlag): this frame continues a message begun in
+ *                 an earlier frame (so a reader that starts mid-message, a
+ *                 replacement thread or a peek, knows it is not a first frame)
+ *   bits 0-29:    body length (frames are at most half a ring of <= 1 GiB)
  *
  * Memory ordering: a frame is written with ONE `push` (header and body copied
  * from the producer's scratch), and ringbuf.js publishes a push with a single
@@ -52,8 +56,10 @@ const RingBuffer = (ringbuf as unknown as { RingBuffer: ByteRingClass }).RingBuf
 export const kHeaderBytes = 4;
 /** Set in a frame header when the message continues in the next frame. */
 export const kMoreFlag = 0x8000_0000;
+/** Set in a frame header when the frame continues a message begun in an earlier frame. */
+export const kContinuedFlag = 0x4000_0000;
 /** Mask of the body length in a frame header. */
-export const kLengthMask = 0x7fff_ffff;
+export const kLengthMask = 0x3fff_ffff;
 
 /** Allocates the shared storage of a ring able to hold `bytes` bytes. */
 export function allocateRing(bytes: number): SharedArrayBuffer {
@@ -108,10 +114,12 @@ export class Ring {
    * Calls `each(body)` for the first frame of every message the consumer has
    * not read, without consuming anything: for the main thread, counting what
    * waits for a thread that died (its reader is gone, so only the producer
-   * moves, and only forward). Reads ringbuf.js's storage directly: its layout
-   * (u32 write index at byte 0, u32 read index at byte 4, storage from byte
-   * 8) is part of what `getStorageForCapacity` promises. Not a hot path: it
-   * copies what it reads.
+   * moves, and only forward). Frames say whether they continue a message
+   * ({@link kContinuedFlag}), so a ring whose reader had taken the first part
+   * of a split message (its tail is at the head of the ring) is read right.
+   * Reads ringbuf.js's storage directly: its layout (u32 write index at byte
+   * 0, u32 read index at byte 4, storage from byte 8) is part of what
+   * `getStorageForCapacity` promises. Not a hot path: it copies what it reads.
    */
   peekMessages(each: (body: Uint8Array) => void): void {
     const write = Atomics.load(new Uint32Array(this.sab, 0, 1), 0);
@@ -124,12 +132,10 @@ export class Ring {
     bytes.set(storage.subarray(read, read + first), 0);
     bytes.set(storage.subarray(0, length - first), first);
     const view = new DataView(bytes.buffer);
-    let continuing = false;
     for (let at = 0; at + kHeaderBytes <= length; ) {
       const header = view.getUint32(at, true);
       const body = header & kLengthMask;
-      if (!continuing) each(bytes.subarray(at + kHeaderBytes, at + kHeaderBytes + body));
-      continuing = (header & kMoreFlag) !== 0;
+      if ((header & kContinuedFlag) === 0) each(bytes.subarray(at + kHeaderBytes, at + kHeaderBytes + body));
       at += kHeaderBytes + body;
     }
   }

@@ -29,7 +29,7 @@
  * ring's `spaceWanted` flag; the consumer, after reading from that ring,
  * clears the flag and rings the sender's doorbell, which flushes the backlog.
  */
-import { Ring, allocateRing, kHeaderBytes, kLengthMask, kMoreFlag } from './ring.js';
+import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kLengthMask, kMoreFlag } from './ring.js';
 import { allocateJournal } from './journal.js';
 
 const kBellWords = 16;
@@ -141,6 +141,8 @@ export class Transport {
   /** Set by an endpoint with a journal: each taken message is journaled before any handler of its batch runs. */
   journal: FrameJournal | undefined;
   private entries = new Int32Array(256);
+  /** Parts of split messages dropped because their other part was lost with a thread (see `poll`). */
+  droppedPartials = 0;
 
   constructor(shared: TransportShared, index: number, onWake: () => void) {
     this.index = index;
@@ -204,7 +206,7 @@ export class Transport {
       const chunk = Math.min(max, bodyLength - offset);
       const more = offset + chunk < bodyLength;
       const framed = new Uint8Array(kHeaderBytes + chunk);
-      writeHeader(framed, 0, chunk | (more ? kMoreFlag : 0));
+      writeHeader(framed, 0, chunk | (more ? kMoreFlag : 0) | (offset > 0 ? kContinuedFlag : 0));
       framed.set(scratch.subarray(kHeaderBytes + offset, kHeaderBytes + offset + chunk), kHeaderBytes);
       backlog.append(framed, framed.length);
       if (!more) break;
@@ -289,9 +291,13 @@ export class Transport {
         const header = (batch[scan] | (batch[scan + 1] << 8) | (batch[scan + 2] << 16) | (batch[scan + 3] << 24)) >>> 0;
         const start = scan + kHeaderBytes;
         const end = start + (header & kLengthMask);
+        const continued = (header & kContinuedFlag) !== 0;
+        scan = end;
+        // The rest of a message whose start this thread never had (see below): skipped.
+        if (continued && !inMessage) continue;
         if ((header & kMoreFlag) !== 0) inMessage = true;
         else {
-          if (!inMessage && this.journal !== undefined) {
+          if (!continued && this.journal !== undefined) {
             if (messages >= this.entries.length) {
               const grown = new Int32Array(this.entries.length * 2);
               grown.set(this.entries);
@@ -302,7 +308,6 @@ export class Transport {
           inMessage = false;
           messages++;
         }
-        scan = end;
       }
       if (messages > 0) Atomics.add(this.counts, consumedAt, messages);
       let message = 0;
@@ -312,8 +317,21 @@ export class Transport {
         const length = header & kLengthMask;
         const start = at + kHeaderBytes;
         at = start + length;
-        const pending = this.partial[from];
-        if ((header & kMoreFlag) !== 0 || pending !== undefined) {
+        const continued = (header & kContinuedFlag) !== 0;
+        let pending = this.partial[from];
+        if (continued !== (pending !== undefined)) {
+          // A frame that does not fit the message being reassembled: the
+          // tail of a message whose first frames a dead predecessor of this
+          // thread had taken (continued, nothing pending), or a new message
+          // after a sender died between the frames of a split one (pending,
+          // not continued). Either part is dropped, never glued to another
+          // message, and counted.
+          this.droppedPartials++;
+          this.partial[from] = undefined;
+          pending = undefined;
+          if (continued) continue;
+        }
+        if ((header & kMoreFlag) !== 0 || continued) {
           const assembled = pending ?? { bytes: new Uint8Array(Math.max(length * 2, 1024)), length: 0 };
           if (assembled.length + length > assembled.bytes.length) {
             const grown = new Uint8Array(Math.max(assembled.bytes.length * 2, assembled.length + length));
