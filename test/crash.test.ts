@@ -220,7 +220,7 @@ describe('a pool thread that dies', () => {
   });
 
   it('Runtime.start rejects with ThreadStartError, instead of hanging or respawning, when its threads cannot start', async () => {
-    const err = await Runtime.start({ threads: 1, resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 } }).catch((e: unknown) => e);
+    const err = await Runtime.start({ threads: 1, resourceLimits: { maxOldGenerationSizeMb: 4, maxYoungGenerationSizeMb: 1 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ThreadStartError);
     expect((err as Error).message).toMatch(/memory/);
   });

@@ -91,6 +91,16 @@ describe('Runtime.start options', () => {
     expectOptionError(await start({ resourceLimits: { maxOldGenerationSizeMb: -1 } }), 'resourceLimits.maxOldGenerationSizeMb', -1);
     expectOptionError(await start({ resourceLimits: { heap: 1 } }), 'resourceLimits.heap', 1);
   });
+
+  it.each([
+    ['maxOldGenerationSizeMb', 1, '4'],
+    ['maxOldGenerationSizeMb', 3.9, '4'],
+    ['stackSizeMb', 0.1, '0.5'],
+  ])('refuses resourceLimits.%s = %j, below the floor every supported Node survives (it aborts the process on some)', async (key, value, floor) => {
+    const err = await start({ resourceLimits: { [key]: value } });
+    expectOptionError(err, `resourceLimits.${key}`, value);
+    expect((err as Error).message).toContain(`from ${floor} up`);
+  });
 });
 
 describe('with a running runtime', () => {

@@ -45,7 +45,11 @@ export interface RuntimeOptions {
   maxAgents?: number;
   /** Default mailbox of every actor; `spawn` may override it. */
   mailbox?: MailboxOptions;
-  /** Passed to Piscina (and so to each Worker): heap limits of the pool threads. */
+  /**
+   * Passed to Piscina (and so to each Worker): heap limits of the pool threads.
+   * At least 4 for `maxOldGenerationSizeMb` and 0.5 for `stackSizeMb`: smaller
+   * values crash the whole process on some supported Node versions.
+   */
   resourceLimits?: ResourceLimits;
   /** Timeout of an `ask` that gives none. Default 5000 ms. */
   askTimeoutMs?: number;
@@ -170,6 +174,38 @@ function positiveNumber(name: string, value: unknown, fallback: number): number 
   return value;
 }
 
+/**
+ * The smallest `resourceLimits` a pool thread may be given: below these, a
+ * thread does not fail to start (ThreadStartError) but takes the whole
+ * process down, on some supported Node version. Measured with a bare
+ * `new Worker(..., { resourceLimits })` (2026-12, x64):
+ *
+ *   maxOldGenerationSizeMb  1-2: Node 22.23 and 24.22 abort the process
+ *                           ("Fatal JavaScript out of memory: GC during
+ *                           deserialization", in node::NewIsolate); 3-4: the
+ *                           worker fails with ERR_WORKER_OUT_OF_MEMORY on 20, 22
+ *                           and 24. Node 20 fails the worker at any size.
+ *   stackSizeMb             0.1-0.2: a segfault (Node 22) or an uncaught
+ *                           RangeError in the process (Node 20, 24); 0.25: the
+ *                           worker fails; 0.3 and up: it runs.
+ *   maxYoungGenerationSizeMb, codeRangeSizeMb: 0.01 survives everywhere.
+ *
+ * The floors keep a margin over the last size that survived (V8's boot
+ * needs change between patch releases).
+ */
+const kResourceLimitFloors: Record<string, number | undefined> = { maxOldGenerationSizeMb: 4, stackSizeMb: 0.5 };
+const kResourceLimitWhy: Record<string, string> = {
+  maxOldGenerationSizeMb: 'smaller heaps abort the whole process on Node 22 and 24',
+  stackSizeMb: 'smaller stacks crash the whole process on Node 20, 22 and 24',
+};
+
+function atLeast(name: string, value: unknown, floor: number, why: string | undefined): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < floor) {
+    throw new InvalidOptionError(name, `a finite number from ${floor} up (${why ?? 'the smallest that is safe'})`, value);
+  }
+  return value;
+}
+
 function checkKeys(name: string, value: Record<string, unknown>, known: readonly string[]): void {
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) throw new InvalidOptionError(`${name}.${key}`, `one of the known options (${known.join(', ')})`, value[key]);
@@ -218,7 +254,12 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     if (!isPlainObject(limits)) throw new InvalidOptionError('resourceLimits', 'an object', limits);
     const known = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
     checkKeys('resourceLimits', limits, known);
-    for (const key of known) if (limits[key] !== undefined) positiveNumber(`resourceLimits.${key}`, limits[key], 0);
+    for (const key of known) {
+      if (limits[key] === undefined) continue;
+      const floor = kResourceLimitFloors[key];
+      if (floor === undefined) positiveNumber(`resourceLimits.${key}`, limits[key], 0);
+      else atLeast(`resourceLimits.${key}`, limits[key], floor, kResourceLimitWhy[key]);
+    }
     resourceLimits = limits as ResourceLimits;
   }
   const ringBytes = integer('ringBytes', options.ringBytes, 4096, 2 ** 30, 1 << 20);
