@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  ActorRef, ActorStoppedError, AgentLimitError, NameTakenError, Runtime,
+  ActorCrashedError, ActorRef, ActorStoppedError, AgentLimitError, NameTakenError, Runtime,
 } from '../src/index.js';
 import { collectDeadLetters, eventually } from './fixtures/helpers.js';
 import type { ProbeMsg } from './fixtures/probe.js';
@@ -58,6 +58,19 @@ describe('spawn', () => {
     expect(threads.filter((t) => t === 1)).toHaveLength(3);
     expect(rt.stats().threads).toEqual([{ thread: 0, actors: 3 }, { thread: 1, actors: 3 }]);
     expect(rt.stats().liveActors).toBe(6);
+  });
+
+  it('rejects with ActorCrashedError (not a raw pool error) when the thread dies while the actor starts, and goes on serving', async () => {
+    const url = new URL('./fixtures/exit-in-init.ts', import.meta.url);
+    const crashed = new Promise((resolve) => rt.crashes.subscribe(resolve));
+    const err = await rt.spawn(url, { exit: true }, { thread: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ActorCrashedError);
+    expect((err as Error).message).toContain('died');
+    expect((err as Error).cause).toBeInstanceOf(Error);
+    await crashed;
+    const after = await rt.spawn<{ type: 'alive' }, boolean>(url, { exit: false }, { thread: 1 });
+    expect(await after.ask({ type: 'alive' })).toBe(true);
+    expect(rt.stats().liveActors).toBe(1);
   });
 
   it('passes the spawn args to init', async () => {

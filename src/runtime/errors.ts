@@ -240,8 +240,8 @@ export class PoolExhaustedError extends MicroswarmError {
  */
 export class ActorCrashedError extends MicroswarmError {
   readonly actor: string;
-  constructor(actor: string, detail = 'crashed (its thread died) before it answered') {
-    super(`Actor ${actor} ${detail}`);
+  constructor(actor: string, detail = 'crashed (its thread died) before it answered', options?: { cause?: unknown }) {
+    super(`Actor ${actor} ${detail}`, options);
     this.actor = actor;
   }
 }

@@ -635,7 +635,18 @@ export class Runtime {
   private runRouted(task: HostTask, target: QueueOptions): Promise<HostResult> {
     const routed = task as RoutedTask;
     routed[Piscina.queueOptionsSymbol] = target;
-    return this.pool.run(routed) as Promise<HostResult>;
+    return (this.pool.run(routed) as Promise<HostResult>).catch((err: unknown) => {
+      // Piscina rejects the tasks of a worker that exits with a plain Error
+      // ("worker exited with code: 1"): the thread died while it ran this
+      // one (an init that exits, a stuck thread terminated). Callers and
+      // users get the runtime's typed error, the pool's as its cause.
+      // Starting a thread (attach, recover, standby) fails its own way: the
+      // callers make that a ThreadStartError.
+      if (err instanceof MicroswarmError || task.op === 'attach' || task.op === 'recover' || task.op === 'standby') throw err;
+      const thread = 'endpoint' in target ? `pool thread ${target.endpoint - 1}` : 'a pool thread';
+      const actor = 'slot' in task ? new ActorRef(task.slot, task.gen, undefined, this.endpoint).toString() : `on ${thread}`;
+      throw new ActorCrashedError(actor, `was in a '${task.op}' call on ${thread}, which died`, { cause: err });
+    });
   }
 
   private unwrap(result: HostResult): Extract<HostResult, { ok: true }> {
