@@ -12,9 +12,13 @@ import { DecodeError, SerializationError } from '../src/runtime/errors.js';
 import { Reassembly, frameEnd } from '../src/runtime/frames.js';
 import { Journal, allocateJournal } from '../src/runtime/journal.js';
 import { Ring, kHeaderBytes, kMoreFlag, kContinuedFlag } from '../src/runtime/ring.js';
-import { Transport, createTransportShared } from '../src/runtime/transport.js';
+import { Transport, createTransportShared, type TransportShared } from '../src/runtime/transport.js';
+import type { ActorFailure } from '../src/index.js';
 import { Fenced } from '../src/actors/envelope.js';
 import { checkDecode, checkFrames, fuzzTargets } from './fixtures/fuzz-targets.js';
+import { eventually, useRuntime } from './fixtures/helpers.js';
+
+const counterUrl = new URL('./fixtures/counter.ts', import.meta.url);
 
 const seed = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : 20261204;
 /** Cases per target here; the decoder targets are cheap, the frame target pushes through a real ring. */
@@ -241,5 +245,30 @@ describe('journal regressions', () => {
     header[1] = 0;
     new Int32Array(sab, 64)[0] = -1;
     expect(() => journal.pending()).toThrow(/wrap marker/);
+  });
+});
+
+describe('malformed frames reaching a running runtime', () => {
+  const start = useRuntime({ threads: 1 });
+
+  it('are reported on rt.failures as DecodeError, and the thread goes on (an empty body threw out of the drain loop)', async () => {
+    const rt = await start();
+    const failures: ActorFailure[] = [];
+    rt.failures.subscribe((f) => failures.push(f));
+    const counter = await rt.spawn(counterUrl, { start: 1 }, { thread: 0 }); // pool thread 0 is endpoint 1
+    expect(await counter.ask({ type: 'get' })).toBe(1);
+    // Frames pushed into the main thread's inbound ring from thread 1, as a
+    // misbehaving peer would: an empty body, then a header that lies. The
+    // worker is idle (its actor answered), so nothing else writes that ring.
+    const shared = (rt as unknown as { attachData: { transport: TransportShared } }).attachData.transport;
+    const ring = new Ring(shared.rings[1 * shared.endpoints + 0] as SharedArrayBuffer);
+    const frames = bytesOf(u32(0), u32(50), 1, 2, 3);
+    expect(ring.pushFrame(frames, frames.length)).toBe(true);
+    (rt as unknown as { endpoint: { transport: Transport } }).endpoint.transport.wake(0);
+    await eventually(() => failures.length, (n) => n >= 2, 10_000);
+    expect(failures.map((f) => f.error.name)).toEqual(['DecodeError', 'DecodeError']);
+    expect(failures.map((f) => f.phase)).toEqual(['receive', 'receive']);
+    expect(failures[1].error.message).toMatch(/declares a body of 50 bytes, 3 are there/);
+    expect(await counter.ask({ type: 'inc', by: 2 })).toBe(3);
   });
 });
