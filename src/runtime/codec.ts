@@ -1070,7 +1070,7 @@ function readAny(r: Reader, level: number): unknown {
     case kTagExtension:
       return readExtension(r, level);
     default:
-      corrupt(r, `unknown tag 0x${tag.toString(16)} at byte ${at}`);
+      corruptAt(at, `unknown tag 0x${tag.toString(16)}`);
   }
 }
 
