@@ -233,6 +233,8 @@ describe('journal regressions', () => {
     expect(() => journal.pending()).toThrow(DecodeError);
     new Int32Array(sab, 64)[0] = -7;
     expect(() => journal.pending()).toThrow(/past the end of the journal/);
+    new Int32Array(sab, 64)[0] = 100; // inside the journal, past its head
+    expect(() => journal.pending()).toThrow(/past the journal's head/);
   });
 
   it('indices out of range and a wrap marker at 0 are refused', () => {
