@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Reader, decode, decodeValue, encode } from '../src/runtime/codec.js';
+import { Reader, decode, decodeValue, encode, registerExtension } from '../src/runtime/codec.js';
 import { DecodeError, SerializationError } from '../src/runtime/errors.js';
 import { Reassembly, frameEnd } from '../src/runtime/frames.js';
 import { Journal, allocateJournal } from '../src/runtime/journal.js';
@@ -107,9 +107,20 @@ describe('decoder regressions', () => {
   });
 
   it('an extension whose read throws is a DecodeError with that cause', () => {
-    // Relay's members decode as a number, then its constructor is fine but
-    // a RegionHandle cut short throws inside read: both end as DecodeError.
+    // A RegionHandle cut short: the Reader's own DecodeError.
     decodeError(() => decode(bytesOf(0x15, 2, u32(1))));
+    // A class whose read refuses what it read (as a validating constructor would).
+    class Picky {
+      constructor(readonly n: number) {
+        if (n > 9) throw new RangeError(`n must be at most 9, got ${n}`);
+      }
+    }
+    registerExtension<Picky>({ tag: 240, ctor: Picky, write: (w, p) => w.u8(p.n), read: (r) => new Picky(r.u8()) });
+    expect(decode(encode(new Picky(3)))).toEqual(new Picky(3));
+    const err = decodeError(() => decode(bytesOf(0x15, 240, 12)));
+    expect(err.cause).toBeInstanceOf(RangeError);
+    expect(err.offset).toBe(1);
+    expect(err.reason).toMatch(/the codec extension for Picky \(tag 240\) threw RangeError: n must be at most 9, got 12/);
   });
 
   it('a cached object shape with a corrupt key count (was decoded with the cached keys)', () => {
