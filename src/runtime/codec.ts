@@ -85,8 +85,14 @@
  *   holds) with the class's prototype, made by the built-in Error constructor
  *   with `new.target` set to the class: the class's own constructor, whose
  *   parameters we cannot know, never runs.
- * - Corrupt or truncated bytes make the decoder throw a SerializationError
- *   whose reason starts with "cannot decode", rather than return garbage.
+ * - Malformed bytes (corrupt, truncated, a declared length larger than what
+ *   is left, nesting deeper than {@link kMaxDepth}, a value that cannot be
+ *   rebuilt) make the decoder throw a {@link DecodeError} (a
+ *   SerializationError) naming the offset, never another error: every length
+ *   is checked against the bytes left before anything is read or allocated
+ *   for it, so nothing is read past `Reader.end` and no allocation is larger
+ *   than a small multiple of the message. An extension's `read` that throws is
+ *   reported the same way, with what it threw as `cause`.
  *
  * Paths in SerializationError start at `rootPath` (default `msg`):
  * `msg.a.b`, `msg["odd key"]`, `msg.items[3]`; a Map key `msg.m.keys()[2]`,
@@ -95,7 +101,7 @@
  */
 
 import { Buffer } from 'node:buffer';
-import { InvalidArgumentError, SerializationError, describeValue, errorClasses, typeName } from './errors.js';
+import { DecodeError, InvalidArgumentError, SerializationError, describeValue, errorClasses, typeName } from './errors.js';
 
 // ---------------------------------------------------------------------------
 // Wire tags (see the table above).
@@ -137,6 +143,8 @@ const kManualDecodeMax = 64;
 /** Decoded ASCII strings up to this many bytes go through the intern cache. */
 const kInternMax = 32;
 const kInternSlots = 4096;
+/** V8's String::kMaxLength on 64-bit platforms: a longer string throws a RangeError. */
+const kMaxStringLength = 2 ** 29 - 24;
 /** Decoded arrays up to this length are preallocated. */
 const kPreallocMax = 1 << 16;
 
@@ -314,13 +322,21 @@ export class Reader {
     return v;
   }
 
+  /**
+   * Throws a DecodeError unless `n` more bytes are left: for a reader about
+   * to allocate for a declared count (at least one byte per item).
+   */
+  need(n: number): void {
+    checkRemaining(this, n);
+  }
+
   /** Reads a string written by {@link Writer.str}. */
   str(): string {
     const length = this.u32();
     const start = this.pos;
     checkRemaining(this, length);
     this.pos = start + length;
-    return readUtf8(this.bytes, start, length);
+    return length <= kManualDecodeMax ? readUtf8(this.bytes, start, length) : readLongUtf8(this, start, length);
   }
 }
 
@@ -970,12 +986,12 @@ function segment(d: number): string {
 
 /**
  * Reads one value from `r` (written by {@link encodeValue}).
- * @throws SerializationError when the bytes are corrupt.
+ * @throws DecodeError (a SerializationError) when the bytes are malformed.
  */
 export function decodeValue(r: Reader): unknown {
   const stagedFrom = stackTop;
   try {
-    const value = readAny(r, 0);
+    const value = readAny(r, extensionLevel);
     if (r.pos > r.end) corrupt(r, 'the value runs past the end of the message');
     return value;
   } catch (err) {
@@ -995,7 +1011,9 @@ function readAny(r: Reader, level: number): unknown {
     case kTagAscii: {
       const n = r.bytes[at + 1];
       r.pos = at + 2 + n;
-      if (r.pos > r.end) corrupt(r, 'a string runs past the end of the message');
+      // Negated so that a length byte past the end of `bytes` (undefined, so
+      // NaN) fails too.
+      if (!(r.pos <= r.end)) corruptAt(at, 'a string runs past the end of the message');
       return n <= kInternMax ? readInterned(r, at + 2, n) : latin1(r.bytes, at + 2, n);
     }
     case kTagObject:
@@ -1019,7 +1037,7 @@ function readAny(r: Reader, level: number): unknown {
       const start = r.pos;
       checkRemaining(r, n);
       r.pos = start + n;
-      return readUtf8(r.bytes, start, n);
+      return n <= kManualDecodeMax ? readUtf8(r.bytes, start, n) : readLongUtf8(r, start, n);
     }
     case kTagUtf16:
       return readUtf16(r);
@@ -1031,21 +1049,16 @@ function readAny(r: Reader, level: number): unknown {
       r.pos += 8;
       return v;
     }
-    case kTagBigInt: {
-      const negative = r.u8() === 1;
-      const magnitude = BigInt(`0x${r.str()}`);
-      return negative ? -magnitude : magnitude;
-    }
+    case kTagBigInt:
+      return readBigInt(r);
     case kTagMap:
       return readMap(r, level);
     case kTagSet:
       return readSet(r, level);
     case kTagDate:
       return new Date(r.f64());
-    case kTagRegExp: {
-      const source = r.str();
-      return new RegExp(source, r.str());
-    }
+    case kTagRegExp:
+      return readRegExp(r);
     case kTagArrayBuffer: {
       const n = r.u32();
       return copyOut(r, n).buffer;
@@ -1054,14 +1067,10 @@ function readAny(r: Reader, level: number): unknown {
       return readView(r);
     case kTagError:
       return readError(r, level);
-    case kTagExtension: {
-      const extTag = r.u8();
-      const ext = extensionsByTag[extTag];
-      if (ext === undefined) corrupt(r, `no codec extension is registered for tag ${extTag} on this thread`);
-      return ext.read(r);
-    }
+    case kTagExtension:
+      return readExtension(r, level);
     default:
-      corrupt(r, `unknown tag 0x${tag.toString(16)} at byte ${at}`);
+      corruptAt(at, `unknown tag 0x${tag.toString(16)}`);
   }
 }
 
@@ -1114,9 +1123,9 @@ function readPlainObject(r: Reader, level: number): object {
   // alike must not evict each other forever (neither would ever compile).
   const first = 2 * ((hash >>> 7) & (kShapeSlots / 2 - 1));
   let shape = shapes[first];
-  if (shape === undefined || !sameBlock(shape, r, blockStart, blockBytes)) {
+  if (shape === undefined || !sameBlock(shape, r, blockStart, blockBytes, count)) {
     shape = shapes[first + 1];
-    if (shape === undefined || !sameBlock(shape, r, blockStart, blockBytes)) {
+    if (shape === undefined || !sameBlock(shape, r, blockStart, blockBytes, count)) {
       const block = r.bytes.slice(blockStart, blockStart + blockBytes);
       const keys = readKeyBlock(r, count, blockBytes);
       shape = { block, blockView: new DataView(block.buffer), keys, sightings: 0, build: undefined };
@@ -1146,8 +1155,10 @@ function readPlainObject(r: Reader, level: number): object {
   return obj;
 }
 
-function sameBlock(shape: Shape, r: Reader, start: number, n: number): boolean {
-  if (shape.block.length !== n) return false;
+function sameBlock(shape: Shape, r: Reader, start: number, n: number, count: number): boolean {
+  // The count too: a corrupt count with a known key block must not take the
+  // shape's keys (readKeyBlock, which would refuse it, does not run on a hit).
+  if (shape.block.length !== n || shape.keys.length !== count) return false;
   const view = r.view;
   const known = shape.blockView;
   const words = n & ~3;
@@ -1205,7 +1216,7 @@ function readKey(r: Reader): string {
   if (bytes[at] === kTagAscii) {
     const n = bytes[at + 1];
     r.pos = at + 2 + n;
-    if (r.pos > r.end) corrupt(r, 'an object key runs past the end of the message');
+    if (!(r.pos <= r.end)) corruptAt(at, 'an object key runs past the end of the message');
     return n <= kInternMax ? readInterned(r, at + 2, n) : latin1(bytes, at + 2, n);
   }
   const key = readAny(r, kMaxDepth - 1);
@@ -1283,6 +1294,67 @@ function copyOut(r: Reader, n: number): Uint8Array {
   return r.bytes.slice(start, start + n);
 }
 
+/** Nesting level of the extension whose `read` is running (its nested decodeValue calls continue from it). */
+let extensionLevel = 0;
+
+function readExtension(r: Reader, level: number): unknown {
+  // An extension's read may call decodeValue, which may meet another
+  // extension: counted like any container, or crafted input would recurse
+  // until the stack overflows.
+  if (level >= kMaxDepth) corrupt(r, `nesting deeper than ${kMaxDepth} levels`);
+  const at = r.pos;
+  const extTag = r.u8();
+  const ext = extensionsByTag[extTag];
+  if (ext === undefined) corrupt(r, `no codec extension is registered for tag ${extTag} on this thread`);
+  const outer = extensionLevel;
+  extensionLevel = level + 1;
+  try {
+    return ext.read(r);
+  } catch (thrown) {
+    if (thrown instanceof DecodeError) throw thrown;
+    // A constructor refusing what it read (or a bug in a read): still
+    // malformed input to whoever called decodeValue.
+    throw new DecodeError(`the codec extension for ${ext.ctor.name} (tag ${extTag}) threw ${describeThrown(thrown)}`, at, { cause: thrown });
+  } finally {
+    extensionLevel = outer;
+  }
+}
+
+function readBigInt(r: Reader): bigint {
+  const negative = r.u8() === 1;
+  const at = r.pos;
+  const hex = r.str();
+  let magnitude: bigint;
+  try {
+    // BigInt('0x') would be 0n; the encoder never writes an empty magnitude.
+    if (hex.length === 0) throw new SyntaxError('no digits');
+    magnitude = BigInt(`0x${hex}`);
+  } catch (thrown) {
+    throw new DecodeError(`a bigint whose magnitude is not hex digits (${describeThrown(thrown)})`, at, { cause: thrown });
+  }
+  return negative ? -magnitude : magnitude;
+}
+
+function readRegExp(r: Reader): RegExp {
+  const at = r.pos;
+  const source = r.str();
+  const flags = r.str();
+  try {
+    return new RegExp(source, flags);
+  } catch (thrown) {
+    throw new DecodeError(`a RegExp that does not compile (${describeThrown(thrown)})`, at, { cause: thrown });
+  }
+}
+
+/** A UTF-8 run too long for the JS loop; a huge one may exceed the engine's longest string. */
+function readLongUtf8(r: Reader, start: number, n: number): string {
+  try {
+    return textDecoder.decode(r.bytes.subarray(start, start + n));
+  } catch (thrown) {
+    throw new DecodeError(`a string of ${n} bytes that cannot be built (${describeThrown(thrown)})`, start, { cause: thrown });
+  }
+}
+
 function readError(r: Reader, level: number): Error {
   if (level >= kMaxDepth) corrupt(r, `nesting deeper than ${kMaxDepth} levels`);
   const name = readAny(r, level + 1);
@@ -1325,6 +1397,7 @@ function readUtf16(r: Reader): string {
   const n = r.u32();
   const start = r.pos;
   checkRemaining(r, 2 * n);
+  if (n > kMaxStringLength) corrupt(r, `a string of ${n} code units, longer than this engine's longest string`);
   r.pos = start + 2 * n;
   const bytes = r.bytes;
   let s = '';
@@ -1339,7 +1412,12 @@ function readUtf16(r: Reader): string {
   return s + String.fromCharCode(...chunk);
 }
 
-/** UTF-8 from `bytes[start, start + n)`: a JS loop for short runs, TextDecoder for long ones. */
+/**
+ * UTF-8 from `bytes[start, start + n)`: a JS loop for short runs, TextDecoder
+ * for long ones. Either way the result is a string, malformed UTF-8 included,
+ * and nothing outside the run is read: a sequence cut off by the end of the
+ * run sends the whole run to TextDecoder (which replaces it with U+FFFD).
+ */
 function readUtf8(bytes: Uint8Array, start: number, n: number): string {
   if (n > kManualDecodeMax) return textDecoder.decode(bytes.subarray(start, start + n));
   let s = '';
@@ -1348,6 +1426,8 @@ function readUtf8(bytes: Uint8Array, start: number, n: number): string {
     const b = bytes[p++];
     if (b < 0x80) {
       s += String.fromCharCode(b);
+    } else if (p + (b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3) > end) {
+      return textDecoder.decode(bytes.subarray(start, end));
     } else if (b < 0xe0) {
       s += String.fromCharCode(((b & 0x1f) << 6) | (bytes[p++] & 0x3f));
     } else if (b < 0xf0) {
@@ -1417,7 +1497,11 @@ function checkRemaining(r: Reader, n: number): void {
 }
 
 function corrupt(r: Reader, detail: string): never {
-  throw new SerializationError('msg', `cannot decode: the encoded bytes are corrupt (${detail}, reading at byte ${r.pos})`);
+  throw new DecodeError(detail, r.pos);
+}
+
+function corruptAt(offset: number, detail: string): never {
+  throw new DecodeError(detail, offset);
 }
 
 // ---------------------------------------------------------------------------
@@ -1453,7 +1537,7 @@ export function encode(value: unknown, rootPath?: string): Uint8Array {
 
 /**
  * Decodes a whole buffer holding exactly one encoded value.
- * @throws SerializationError when the bytes are corrupt or have trailing bytes.
+ * @throws DecodeError (a SerializationError) when the bytes are malformed or have trailing bytes.
  */
 export function decode(bytes: Uint8Array): unknown {
   const r = new Reader();

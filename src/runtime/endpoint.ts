@@ -206,7 +206,8 @@ export class Endpoint implements RefHost, ContextHost {
     this.system = system;
     this.dir = new Directory(directory);
     this.cells = index === 0 ? [] : new Array<Cell | undefined>(this.dir.slots).fill(undefined);
-    this.transport = new Transport(transport, index, this.drain);
+    this.transport = new Transport(transport, index, this.drain, config.maxMessageBytes);
+    this.transport.onMalformed = (_from, error) => this.system.failure({ actor: new ActorRef(-1, 0, 'system', this), error, phase: 'receive' });
     const journal = transport.journals[index];
     this.journal = index !== 0 && journal !== null && journal !== undefined ? new Journal(journal) : undefined;
     if (this.journal !== undefined) this.transport.journal = this.journalFrame;
@@ -534,6 +535,7 @@ export class Endpoint implements RefHost, ContextHost {
   /** A multicast frame: decode once, deliver to each listed actor of this thread. */
   private onMulticast(r: Reader): void {
     const count = r.u32();
+    r.need(8 * count); // before allocating for a count read off the wire
     const slots = new Array<number>(count);
     const gens = new Array<number>(count);
     for (let i = 0; i < count; i++) {
@@ -688,7 +690,7 @@ export class Endpoint implements RefHost, ContextHost {
    */
   private readonly journalFrame = (from: number, bytes: Uint8Array, start: number, end: number): number => {
     const journal = this.journal;
-    if (journal === undefined) return -1;
+    if (journal === undefined || end <= start) return -1;
     const kind = bytes[start];
     if (kind !== kTell && kind !== kAsk && kind !== kCarried && kind !== kForward) return -1;
     return journal.append(from, bytes, start, end);
@@ -701,10 +703,13 @@ export class Endpoint implements RefHost, ContextHost {
    */
   private readonly onFrame = (from: number, bytes: Uint8Array, start: number, end: number, pre = kJournalHere): void => {
     const r = this.reader;
-    r.reset(bytes, start, end);
-    const kind = r.u8();
-    let entry = -1;
+    // A message journaled by the transport is finished however this ends.
+    let entry = pre >= 0 ? pre : -1;
     try {
+      r.reset(bytes, start, end);
+      // Inside the try: an empty body is malformed input, not a reason to
+      // throw out of the transport's poll (and the drain loop).
+      const kind = r.u8();
       if (kind === kCarried) {
         const handle = new RegionHandle(r.u32(), r.u32(), r.u32(), 0, 0);
         const view = this.pool.carrierView(handle);

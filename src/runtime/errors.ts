@@ -124,6 +124,32 @@ export class SerializationError extends MicroswarmError {
   }
 }
 
+/**
+ * Bytes received are malformed: a message body, a ring frame or a journal
+ * entry that is truncated, declares a length larger than the bytes present
+ * (or than the limit it is read under), nests deeper than the codec allows,
+ * or holds a value that cannot be rebuilt (an unknown tag, a bad RegExp).
+ * Every decoder and frame parser throws this, and only this, for malformed
+ * input: it never reads past the bytes it was given nor allocates for a
+ * length it has not checked. A SerializationError, so code that caught the
+ * codec's errors before still does; `path` is always `msg`.
+ */
+export class DecodeError extends SerializationError {
+  /** The byte offset (in the buffer being read) where the problem was found. */
+  readonly offset: number;
+  /** What was wrong, e.g. `a length of 4294967295 runs past the end of the message (3 bytes left)`. */
+  readonly reason: string;
+  constructor(reason: string, offset: number, options?: { cause?: unknown }) {
+    super('msg', `cannot decode: the encoded bytes are corrupt (${reason}, reading at byte ${offset})`);
+    this.message = `Cannot decode the bytes received: ${reason} (at byte ${offset})`;
+    this.offset = offset;
+    this.reason = reason;
+    if (options !== undefined && 'cause' in options) {
+      Object.defineProperty(this, 'cause', { value: options.cause, writable: true, configurable: true, enumerable: false });
+    }
+  }
+}
+
 /** A message is larger than `maxMessageBytes` once encoded. */
 export class MessageTooLargeError extends MicroswarmError {
   readonly bytes: number;
@@ -371,6 +397,7 @@ export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> 
   ['AgentLimitError', AgentLimitError],
   ['NameTakenError', NameTakenError],
   ['SerializationError', SerializationError],
+  ['DecodeError', DecodeError],
   ['MessageTooLargeError', MessageTooLargeError],
   ['ActorStoppedError', ActorStoppedError],
   ['MailboxFullError', MailboxFullError],

@@ -25,6 +25,8 @@
  * those are lost if the thread dies before they are handled.
  */
 
+import { DecodeError } from './errors.js';
+
 const kHead = 0;
 const kTail = 1;
 const kUnjournaled = 2;
@@ -142,24 +144,48 @@ export class Journal {
     return Atomics.load(this.header, kUnjournaled);
   }
 
-  /** The entries not done, oldest first (read by the main thread after the owner died). */
+  /**
+   * The entries not done, oldest first (read by the main thread after the
+   * owner died). The dead thread's bytes are not trusted: an index or entry
+   * that does not fit the journal (a length past its end or past the head,
+   * a misplaced wrap marker, an unknown state) ends the walk with a
+   * DecodeError instead of a read out of bounds or a loop.
+   * @throws DecodeError when the journal is corrupt.
+   */
   pending(): JournalEntry[] {
     const out: JournalEntry[] = [];
+    const size = this.size;
     let at = Atomics.load(this.header, kTail);
     const head = Atomics.load(this.header, kHead);
-    let guard = this.size;
-    while (at !== head && guard-- > 0) {
+    if (!isIndex(at, size) || !isIndex(head, size)) {
+      throw new DecodeError(`journal indices out of range (tail ${at}, head ${head}, ${size} bytes)`, 0);
+    }
+    // Bytes from the tail to the head, the skipped end of the ring included:
+    // every step uses some up, so the walk ends.
+    let left = head >= at ? head - at : size - at + head;
+    while (left > 0) {
       const length = this.words[at >> 2];
       if (length === kWrap) {
+        // Written only when an entry did not fit at the end: never at 0.
+        if (at === 0 || size - at > left) throw new DecodeError('a journal wrap marker where no entry wraps', at);
+        left -= size - at;
         at = 0;
         continue;
       }
-      const meta = this.words[(at >> 2) + 1];
-      if ((meta & 0xff) !== kDone) {
-        out.push({ from: meta >>> 8, running: (meta & 0xff) === kRunning, body: this.bytes.slice(at + 8, at + 8 + length) });
+      if (length < 0 || at + 8 > size || length > size - at - 8) {
+        throw new DecodeError(`a journal entry of ${length} bytes, past the end of the journal (${size} bytes)`, at);
       }
-      at += 8 + ((length + 3) & ~3);
-      if (at === this.size) at = 0;
+      const span = 8 + ((length + 3) & ~3);
+      if (span > left) throw new DecodeError(`a journal entry of ${length} bytes, past the journal's head`, at);
+      const meta = this.words[(at >> 2) + 1];
+      const state = meta & 0xff;
+      if (state !== kQueued && state !== kRunning && state !== kDone) throw new DecodeError(`a journal entry in state ${state}`, at + 4);
+      if (state !== kDone) {
+        out.push({ from: meta >>> 8, running: state === kRunning, body: this.bytes.slice(at + 8, at + 8 + length) });
+      }
+      left -= span;
+      at += span;
+      if (at === size) at = 0;
     }
     return out;
   }
@@ -171,4 +197,9 @@ export class Journal {
     this.head = 0;
     this.tail = 0;
   }
+}
+
+/** A byte offset an entry may start at: 4-aligned, inside the ring. */
+function isIndex(at: number, size: number): boolean {
+  return at >= 0 && at < size && (at & 3) === 0;
 }

@@ -135,6 +135,8 @@ export class Ring {
     for (let at = 0; at + kHeaderBytes <= length; ) {
       const header = view.getUint32(at, true);
       const body = header & kLengthMask;
+      // A body past what the ring holds is not a message (and not read).
+      if (body > length - at - kHeaderBytes) break;
       if ((header & kContinuedFlag) === 0) each(bytes.subarray(at + kHeaderBytes, at + kHeaderBytes + body));
       at += kHeaderBytes + body;
     }

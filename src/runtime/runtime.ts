@@ -328,7 +328,13 @@ export class Runtime {
     let replay: JournalEntry[] = [];
     if (journalBuffer !== null && journalBuffer !== undefined) {
       const journal = new Journal(journalBuffer);
-      replay = journal.pending();
+      try {
+        replay = journal.pending();
+      } catch (err) {
+        // A corrupt journal replays nothing: its asks are rejected as in
+        // doubt below, rather than replaying bytes that cannot be trusted.
+        this.failures.publish({ actor: new ActorRef(-1, 0, 'system', this.endpoint), error: err as Error, phase: 'crashed' });
+      }
       journal.reset();
     }
     const replayedAsks = replay.flatMap((entry) => this.endpoint.askOfJournaled(entry));

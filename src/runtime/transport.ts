@@ -31,6 +31,8 @@
  */
 import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kLengthMask, kMoreFlag } from './ring.js';
 import { allocateJournal } from './journal.js';
+import { DecodeError } from './errors.js';
+import { Reassembly, frameEnd, frameHeader, truncatedFrameError } from './frames.js';
 
 const kBellWords = 16;
 const kSeq = 0;
@@ -120,6 +122,8 @@ class Backlog {
 export type FrameHandler = (from: number, bytes: Uint8Array, start: number, end: number, journalEntry?: number) => void;
 /** Journals one taken message; returns its entry, or -1. */
 export type FrameJournal = (from: number, bytes: Uint8Array, start: number, end: number) => number;
+/** Told about inbound bytes refused as malformed (see `Transport.poll`). */
+export type MalformedHandler = (from: number, error: DecodeError) => void;
 
 export class Transport {
   readonly index: number;
@@ -132,7 +136,7 @@ export class Transport {
   private readonly spaceWanted: Int32Array;
   private readonly counts: Int32Array;
   /** Reassembly of split messages, per inbound ring. */
-  private readonly partial: Array<{ bytes: Uint8Array; length: number } | undefined> = [];
+  private readonly partial: Reassembly[] = [];
   /** This thread's copy of one ring's readable bytes. Handlers must not keep views into it. */
   private batch = new Uint8Array(64 * 1024);
   private waiting = false;
@@ -143,8 +147,16 @@ export class Transport {
   private entries = new Int32Array(256);
   /** Parts of split messages dropped because their other part was lost with a thread (see `poll`). */
   droppedPartials = 0;
+  /** Inbound bytes refused as malformed: batches whose tail was not whole frames, split messages over the limit. */
+  malformed = 0;
+  /** Set by an endpoint to report what `malformed` counts. */
+  onMalformed: MalformedHandler | undefined;
 
-  constructor(shared: TransportShared, index: number, onWake: () => void) {
+  /**
+   * `maxMessageBytes` bounds the reassembly of a split message: every sender
+   * refuses a larger body, so a larger one is malformed and is not kept.
+   */
+  constructor(shared: TransportShared, index: number, onWake: () => void, maxMessageBytes = 2 ** 31 - 1) {
     this.index = index;
     this.endpoints = shared.endpoints;
     this.onWake = onWake;
@@ -154,7 +166,7 @@ export class Transport {
       this.outRings.push(out ? new Ring(out) : null);
       this.inRings.push(inbound ? new Ring(inbound) : null);
       this.backlogs.push(out ? new Backlog() : null);
-      this.partial.push(undefined);
+      this.partial.push(new Reassembly(maxMessageBytes));
     }
     this.bells = new Int32Array(shared.bells);
     this.spaceWanted = new Int32Array(shared.spaceWanted);
@@ -261,6 +273,12 @@ export class Transport {
    * Reads the inbound rings, handing each complete message to `handler`.
    * Each ring is emptied in one batch (one pop of all readable bytes), then
    * parsed from this thread's copy. Returns the number of messages.
+   *
+   * Malformed input is refused, counted in `malformed` and reported to
+   * `onMalformed` as a DecodeError, never read: a frame whose header or body
+   * runs past the batch ends the batch (nothing after it can be framed; the
+   * next batch starts at the producer's next frame), and a split message
+   * larger than `maxMessageBytes` is skipped to its last frame.
    */
   poll(handler: FrameHandler): number {
     let count = 0;
@@ -286,11 +304,13 @@ export class Transport {
       // The main thread never dies alone (its death ends the process): it
       // neither journals nor counts.
       let messages = 0;
-      let inMessage = this.partial[from] !== undefined;
+      const assembly = this.partial[from];
+      let inMessage = assembly.active;
       for (let scan = 0; this.index !== 0 && scan < available; ) {
-        const header = (batch[scan] | (batch[scan + 1] << 8) | (batch[scan + 2] << 16) | (batch[scan + 3] << 24)) >>> 0;
+        const end = frameEnd(batch, scan, available);
+        if (end < 0) break; // reported by the loop below
+        const header = frameHeader(batch, scan);
         const start = scan + kHeaderBytes;
-        const end = start + (header & kLengthMask);
         const continued = (header & kContinuedFlag) !== 0;
         scan = end;
         // The rest of a message whose start this thread never had (see below): skipped.
@@ -313,13 +333,18 @@ export class Transport {
       let message = 0;
       let at = 0;
       while (at < available) {
-        const header = (batch[at] | (batch[at + 1] << 8) | (batch[at + 2] << 16) | (batch[at + 3] << 24)) >>> 0;
+        const end = frameEnd(batch, at, available);
+        if (end < 0) {
+          assembly.clear();
+          this.refuse(from, truncatedFrameError(batch, at, available));
+          break;
+        }
+        const header = frameHeader(batch, at);
         const length = header & kLengthMask;
         const start = at + kHeaderBytes;
-        at = start + length;
+        at = end;
         const continued = (header & kContinuedFlag) !== 0;
-        let pending = this.partial[from];
-        if (continued !== (pending !== undefined)) {
+        if (continued !== assembly.active) {
           // A frame that does not fit the message being reassembled: the
           // tail of a message whose first frames a dead predecessor of this
           // thread had taken (continued, nothing pending), or a new message
@@ -327,27 +352,21 @@ export class Transport {
           // not continued). Either part is dropped, never glued to another
           // message, and counted.
           this.droppedPartials++;
-          this.partial[from] = undefined;
-          pending = undefined;
+          assembly.clear();
           if (continued) continue;
         }
         if ((header & kMoreFlag) !== 0 || continued) {
-          const assembled = pending ?? { bytes: new Uint8Array(Math.max(length * 2, 1024)), length: 0 };
-          if (assembled.length + length > assembled.bytes.length) {
-            const grown = new Uint8Array(Math.max(assembled.bytes.length * 2, assembled.length + length));
-            grown.set(assembled.bytes.subarray(0, assembled.length));
-            assembled.bytes = grown;
-          }
-          assembled.bytes.set(batch.subarray(start, start + length), assembled.length);
-          assembled.length += length;
-          if ((header & kMoreFlag) !== 0) {
-            this.partial[from] = assembled;
-            continue;
-          }
-          this.partial[from] = undefined;
+          assembly.append(batch, start, end);
+          if ((header & kMoreFlag) !== 0) continue;
+          const { bytes, length: assembled, oversized, declared } = assembly;
+          assembly.clear();
           count++;
           message++;
-          handler(from, assembled.bytes, 0, assembled.length); // journaled by the handler, now whole
+          if (oversized) {
+            this.refuse(from, new DecodeError(`a split message of ${declared} bytes, over the limit of ${assembly.limit} (maxMessageBytes)`, start - kHeaderBytes));
+            continue;
+          }
+          handler(from, bytes, 0, assembled); // journaled by the handler, now whole
           continue;
         }
         count++;
@@ -357,6 +376,11 @@ export class Transport {
       }
     }
     return count;
+  }
+
+  private refuse(from: number, error: DecodeError): void {
+    this.malformed++;
+    this.onMalformed?.(from, error);
   }
 
   /** True when some inbound ring holds a frame. */
