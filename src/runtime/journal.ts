@@ -17,7 +17,12 @@
  *
  * Layout: 16 header words, then the data ring. Entry (4-byte aligned):
  *   i32 length of the body in bytes, or kWrap: the rest of the ring is unused
- *   i32 state | from << 8     state: kQueued, kRunning, kDone
+ *   i32 state | crashes << 2 | from << 8
+ *         state (2 bits): kQueued, kRunning, kDone
+ *         crashes (6 bits): how many threads died while this message was
+ *         being handled (carried over when a replacement re-journals it), so
+ *         a message that takes its thread down every time is recognised as
+ *         poison instead of being replayed forever
  *   body: the frame body as it came out of the ring
  *
  * When the ring is full (a slow actor holds the oldest entry while others
@@ -34,12 +39,17 @@ const kWrap = -1;
 export const kQueued = 0;
 export const kRunning = 1;
 export const kDone = 2;
+const kStateMask = 0x3;
+const kCrashShift = 2;
+const kMaxCrashes = 0x3f;
 
 /** An entry read back after the thread died. */
 export interface JournalEntry {
   from: number;
   /** The handler of this message was running when the thread died. */
   running: boolean;
+  /** Deaths of a thread while this message was being handled, this one included (see `kPoisonAfterCrashes`). */
+  crashes: number;
   body: Uint8Array;
 }
 
@@ -66,9 +76,10 @@ export class Journal {
 
   /**
    * Copies a frame body in; returns the entry's offset, or -1 when there is
-   * no room (the message goes on unjournaled, and is counted).
+   * no room (the message goes on unjournaled, and is counted). `crashes`:
+   * the count a replayed message carries over from the thread that died.
    */
-  append(from: number, source: Uint8Array, start: number, end: number): number {
+  append(from: number, source: Uint8Array, start: number, end: number, crashes = 0): number {
     const length = end - start;
     const need = 8 + ((length + 3) & ~3);
     if (this.head === this.tail && this.head !== 0) {
@@ -88,7 +99,7 @@ export class Journal {
       }
     } else if (at + need >= this.tail) return this.full();
     const w = at >> 2;
-    this.words[w + 1] = kQueued | (from << 8);
+    this.words[w + 1] = kQueued | (Math.min(crashes, kMaxCrashes) << kCrashShift) | (from << 8);
     this.bytes.set(source.subarray(start, end), at + 8);
     this.words[w] = length;
     let next = at + need;
@@ -106,13 +117,13 @@ export class Journal {
   /** The handler of entry `at` starts. */
   running(at: number): void {
     const w = (at >> 2) + 1;
-    this.words[w] = (this.words[w] & ~0xff) | kRunning;
+    this.words[w] = (this.words[w] & ~kStateMask) | kRunning;
   }
 
   /** Entry `at` is finished (handled, failed, or dead-lettered); reclaims what can be. */
   done(at: number): void {
     const w = (at >> 2) + 1;
-    this.words[w] = (this.words[w] & ~0xff) | kDone;
+    this.words[w] = (this.words[w] & ~kStateMask) | kDone;
     // Reclaims from the tail while entries there are done (the tail may sit
     // on a wrap marker, so this runs whatever entry finished).
     let tail = this.tail;
@@ -122,7 +133,7 @@ export class Journal {
         tail = 0;
         continue;
       }
-      if ((this.words[(tail >> 2) + 1] & 0xff) !== kDone) break;
+      if ((this.words[(tail >> 2) + 1] & kStateMask) !== kDone) break;
       tail += 8 + ((length + 3) & ~3);
       if (tail === this.size) tail = 0;
     }
@@ -155,13 +166,29 @@ export class Journal {
         continue;
       }
       const meta = this.words[(at >> 2) + 1];
-      if ((meta & 0xff) !== kDone) {
-        out.push({ from: meta >>> 8, running: (meta & 0xff) === kRunning, body: this.bytes.slice(at + 8, at + 8 + length) });
+      const state = meta & kStateMask;
+      if (state !== kDone) {
+        const running = state === kRunning;
+        const crashes = ((meta >>> kCrashShift) & kMaxCrashes) + (running ? 1 : 0);
+        out.push({ from: meta >>> 8, running, crashes, body: this.bytes.slice(at + 8, at + 8 + length) });
       }
       at += 8 + ((length + 3) & ~3);
       if (at === this.size) at = 0;
     }
     return out;
+  }
+
+  /**
+   * A copy of entry `at`'s body while its handler runs, else undefined (the
+   * main thread's watchdog, naming the message of a handler that holds its
+   * thread). The owner is alive: the caller must check that the same handler
+   * still runs after reading, or throw the copy away.
+   */
+  runningBody(at: number): Uint8Array | undefined {
+    if (at < 0 || (at & 3) !== 0 || at + 8 > this.size) return undefined;
+    const length = this.words[at >> 2];
+    if ((this.words[(at >> 2) + 1] & kStateMask) !== kRunning || length < 0 || at + 8 + length > this.size) return undefined;
+    return this.bytes.slice(at + 8, at + 8 + length);
   }
 
   /** Empties the journal (the main thread, before a replacement thread takes it over). */

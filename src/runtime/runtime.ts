@@ -36,6 +36,8 @@ import {
 } from './options.js';
 import { createTransportShared } from './transport.js';
 import { Journal, type JournalEntry } from './journal.js';
+import { TurnReader } from './turns.js';
+import { Watchdog } from './watchdog.js';
 import { Ring } from './ring.js';
 import type { CrashDecision } from '../actors/supervision.js';
 import { SupervisorState } from '../actors/supervision.js';
@@ -195,53 +197,47 @@ export class Runtime {
   }
 
   /**
-   * Stuck-thread detection: every `heartbeatMs`, each attached thread's
-   * heartbeat counter must have moved within `stuckThreadMs`; a thread whose
-   * did not (a handler in an endless loop never lets its event loop turn) is
+   * The watchdog (watchdog.ts): every `heartbeatMs` it reads each attached
+   * thread's heartbeat and turn words; a handler that holds its thread for
+   * `blockingHandlerMs` is reported, a thread silent for `stuckThreadMs` is
    * terminated, and recovered like any thread that died.
    */
   private startMonitor(): void {
-    const { heartbeatMs, stuckThreadMs } = this.options;
-    if (stuckThreadMs === 0) return;
+    const { heartbeatMs, blockingHandlerMs, stuckThreadMs } = this.options;
+    if (stuckThreadMs === 0 && blockingHandlerMs === 0) return;
     const transport = this.endpoint.transport;
-    let lastTick = performance.now();
-    this.monitor = setInterval(() => {
-      const now = performance.now();
-      // This tick itself came late: the process was starved or the main
-      // thread busy, so a silent heartbeat proves nothing. Start the window over.
-      const late = now - lastTick > 3 * heartbeatMs;
-      lastTick = now;
-      if (late) {
-        for (const seen of this.beatsSeen.values()) seen.at = now;
-        return;
-      }
-      for (const [endpoint, workerId] of this.endpointToWorker) {
-        if (this.recovering.has(endpoint)) continue;
-        const beats = transport.beats(endpoint);
-        if (this.functionsRunning.has(workerId)) {
-          // A plain function task holds its thread's event loop by design
-          // (it runs to completion): not a stuck handler.
-          this.beatsSeen.set(endpoint, { beats, at: now });
-          continue;
-        }
-        const seen = this.beatsSeen.get(endpoint);
-        if (seen === undefined || seen.beats !== beats) {
-          this.beatsSeen.set(endpoint, { beats, at: now });
-          continue;
-        }
-        if (now - seen.at < stuckThreadMs) continue;
+    const journals = new Map<number, Journal>();
+    this.watchdog = new Watchdog({ heartbeatMs, blockingHandlerMs, stuckThreadMs }, {
+      watched: () => [...this.endpointToWorker].filter(([endpoint]) => !this.recovering.has(endpoint)),
+      // A plain function task holds its thread's event loop by design (it runs to completion).
+      busyByDesign: (_, workerId) => this.functionsRunning.has(workerId),
+      beats: (endpoint) => transport.beats(endpoint),
+      turns: new TurnReader(this.attachData.transport.turns),
+      journal: (endpoint) => {
+        const buffer = this.attachData.transport.journals[endpoint];
+        if (buffer === null || buffer === undefined) return undefined;
+        let journal = journals.get(endpoint);
+        if (journal === undefined) journals.set(endpoint, (journal = new Journal(buffer)));
+        return journal;
+      },
+      messageOf: (body) => this.endpoint.messageOfJournaled(body),
+      actorIn: (slot) => new ActorRef(slot, Atomics.load(this.directory.gen, slot), this.records.get(slot)?.name, this.endpoint),
+      systemRef: new ActorRef(-1, 0, 'system', this.endpoint),
+      report: (failure) => this.failures.publish(failure),
+      terminate: (endpoint, workerId) => {
         const worker = this.pool.threads.find((w) => w.threadId === workerId);
-        if (worker === undefined) continue;
+        if (worker === undefined) return;
         this.stuck.add(endpoint);
-        this.beatsSeen.delete(endpoint);
         void worker.terminate();
-      }
-    }, heartbeatMs);
+      },
+    });
+    const watchdog = this.watchdog;
+    this.monitor = setInterval(() => watchdog.tick(), heartbeatMs);
     this.monitor.unref();
   }
 
+  private watchdog: Watchdog | undefined;
   private monitor: NodeJS.Timeout | undefined;
-  private readonly beatsSeen = new Map<number, { beats: number; at: number }>();
   /** Endpoints terminated for a stuck heartbeat (their crash reports reason 'stuck'). */
   private readonly stuck = new Set<number>();
   /** Endpoints between their thread's death and the end of their recovery. */
@@ -267,7 +263,7 @@ export class Runtime {
       })
       .finally(() => {
         this.recovering.delete(endpoint);
-        this.beatsSeen.delete(endpoint);
+        this.watchdog?.forget(endpoint);
       });
   }
 

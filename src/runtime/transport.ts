@@ -31,6 +31,7 @@
  */
 import { Ring, allocateRing, kHeaderBytes, kLengthMask, kMoreFlag } from './ring.js';
 import { allocateJournal } from './journal.js';
+import { allocateTurns } from './turns.js';
 
 const kBellWords = 16;
 const kSeq = 0;
@@ -57,6 +58,8 @@ export interface TransportShared {
   counts: SharedArrayBuffer;
   /** Each endpoint's journal (see journal.ts); null for the main thread, or when journals are off. */
   journals: Array<SharedArrayBuffer | null>;
+  /** Which handler each endpoint runs (see turns.ts), for the main thread's watchdog. */
+  turns: SharedArrayBuffer;
 }
 
 export function createTransportShared(endpoints: number, ringBytes: number, journalBytes = 0): TransportShared {
@@ -71,6 +74,7 @@ export function createTransportShared(endpoints: number, ringBytes: number, jour
     spaceWanted: new SharedArrayBuffer(endpoints * endpoints * 4),
     counts: new SharedArrayBuffer(2 * endpoints * endpoints * 4),
     journals: Array.from({ length: endpoints }, (_, e) => (e === 0 || journalBytes === 0 ? null : allocateJournal(journalBytes))),
+    turns: allocateTurns(endpoints),
   };
 }
 
