@@ -337,6 +337,9 @@ export class Transport {
           continue;
         }
         count++;
+        // A batch of many thousand messages (answers to a burst of asks,
+        // say) is progress too: the watchdog must not take it for a hang.
+        if ((count & 1023) === 0) this.beat();
         const entry = this.journal !== undefined ? this.entries[message] : -1;
         message++;
         handler(from, batch, start, start + length, this.journal !== undefined ? entry : undefined);
