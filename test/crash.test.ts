@@ -147,8 +147,10 @@ describe('a pool thread that dies', () => {
     // (and drain rounds) show the watchdog that the thread moves.
     const actors = await Promise.all(Array.from({ length: 100 }, () => r.spawn<BusyMsg, unknown>(busyUrl, undefined, { thread: 0 })));
     expect(await actors[0].ask({ type: 'fill', targets: actors, each: 128, us: 100 })).toBe(12_800);
-    const handled = await eventually(() => Promise.all(actors.map((a) => a.ask({ type: 'handled' }, { timeoutMs: 30_000 }))), (h) => h.every((n) => n === 128), 60_000);
-    expect(handled).toHaveLength(100);
+    // (A thread taken for a stuck one restarts them: their counts never get there.)
+    const handled = () => Promise.all(actors.map((a) => a.ask({ type: 'handled' }, { timeoutMs: 20_000 }).catch(() => -1)));
+    await eventually(handled, (h) => crashes.length > 0 || h.every((n) => n === 128), 20_000);
+    expect(crashes).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 800)); // idle, parked: twice stuckThreadMs without a report or a kill
     expect(crashes).toEqual([]);
     expect(failures.filter((f) => f.phase === 'timeout')).toEqual([]);
