@@ -2,7 +2,8 @@
  * The journal (src/runtime/journal.ts) against a model: random appends and
  * out-of-order completions; what `pending()` reads back (as the main thread
  * does after a thread died) is exactly the entries not done, oldest first,
- * with their bytes; space is reclaimed as the oldest entries finish, and a
+ * with their bytes and their crash counts (deaths while running, carried
+ * over by a replacement thread, plus this one when running); space is reclaimed as the oldest entries finish, and a
  * full journal refuses (counted) instead of overwriting.
  */
 import fc from 'fast-check';
@@ -10,10 +11,12 @@ import { describe, expect, it } from 'vitest';
 import { Journal, allocateJournal } from '../src/runtime/journal.js';
 import { Ring, allocateRing, kHeaderBytes, kMoreFlag } from '../src/runtime/ring.js';
 
-type Op = { kind: 'append'; from: number; length: number } | { kind: 'done'; pick: number } | { kind: 'running'; pick: number };
+type Op = { kind: 'append'; from: number; length: number; crashes: number } | { kind: 'done'; pick: number } | { kind: 'running'; pick: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('append' as const), from: fc.integer({ min: 0, max: 8 }), length: fc.integer({ min: 0, max: 300 }) }),
+  fc.record({
+    kind: fc.constant('append' as const), from: fc.integer({ min: 0, max: 8 }), length: fc.integer({ min: 0, max: 300 }), crashes: fc.integer({ min: 0, max: 3 }),
+  }),
   fc.record({ kind: fc.constant('done' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('running' as const), pick: fc.nat() }),
 );
@@ -23,16 +26,16 @@ describe('Journal', () => {
     fc.assert(
       fc.property(fc.integer({ min: 64, max: 4096 }), fc.array(op, { maxLength: 300 }), (size, ops) => {
         const journal = new Journal(allocateJournal(size));
-        const live: Array<{ at: number; from: number; body: Uint8Array; running: boolean }> = [];
+        const live: Array<{ at: number; from: number; body: Uint8Array; running: boolean; crashes: number }> = [];
         let serial = 0;
         let refused = 0;
         for (const o of ops) {
           if (o.kind === 'append') {
             const body = new Uint8Array(o.length).map((_, i) => (serial * 31 + i) & 0xff);
             serial++;
-            const at = journal.append(o.from, body, 0, body.length);
+            const at = journal.append(o.from, body, 0, body.length, o.crashes);
             if (at < 0) refused++;
-            else live.push({ at, from: o.from, body, running: false });
+            else live.push({ at, from: o.from, body, running: false, crashes: o.crashes });
           } else if (live.length > 0) {
             const i = o.pick % live.length;
             if (o.kind === 'running') {
@@ -45,9 +48,11 @@ describe('Journal', () => {
           }
         }
         const pending = journal.pending();
-        expect(pending.map((p) => ({ from: p.from, running: p.running, body: [...p.body] }))).toEqual(
-          live.map((l) => ({ from: l.from, running: l.running, body: [...l.body] })),
+        expect(pending.map((p) => ({ from: p.from, running: p.running, crashes: p.crashes, body: [...p.body] }))).toEqual(
+          live.map((l) => ({ from: l.from, running: l.running, crashes: l.crashes + (l.running ? 1 : 0), body: [...l.body] })),
         );
+        // What the watchdog reads of a running entry: its body, and nothing of the others.
+        for (const l of live) expect(journal.runningBody(l.at)).toEqual(l.running ? l.body : undefined);
         expect(journal.unjournaled()).toBe(refused);
         if (live.length === 0) expect(journal.used()).toBe(0);
       }),
