@@ -1,8 +1,9 @@
 /**
  * Messages the runtime itself looks inside before an actor's handler runs:
  * a scheduler's Task, a swarm broadcast's Relay (passed on along the
- * topology), a swarm Proposal (answered by the `vote` handler), and a
- * Fenced message (refused when its leader term is stale). One `instanceof
+ * topology), a swarm Proposal (answered by the `vote` handler), a
+ * Fenced message (refused when its leader term is stale), and a Poisoned
+ * one (a replayed message that took its thread down twice). One `instanceof
  * Envelope` check per message tells them from user messages.
  */
 import type { ActorRef } from './ref.js';

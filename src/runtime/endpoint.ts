@@ -118,7 +118,12 @@ export interface Terminated {
 export interface ActorFailure {
   actor: ActorRef;
   error: Error;
-  /** Where it happened: a handler (`receive`), `postStop`, `preRestart`, or rebuilding the state on a `restart`. */
+  /**
+   * Where it happened: a handler (`receive`; also a message dead-lettered as
+   * poison, PoisonMessageError), `postStop`, `preRestart`, rebuilding the
+   * state on a `restart`; `timeout`: a handler over `handlerTimeoutMs`, or
+   * holding its thread for `blockingHandlerMs` (HandlerTimeoutError).
+   */
   phase: 'receive' | 'postStop' | 'preRestart' | 'restart' | 'escalated' | 'checkpoint' | 'crashed' | 'timeout';
 }
 
@@ -1175,7 +1180,7 @@ export class Endpoint implements RefHost, ContextHost {
    * longer than its actor's limit is reported on `rt.failures` (phase
    * 'timeout', HandlerTimeoutError). It is not cut off: cancellation is
    * cooperative (`ctx.signal`), and a handler stuck in a synchronous loop
-   * is the heartbeat's business.
+   * is the main thread's watchdog's business (watchdog.ts).
    */
   private watchHandlerTime(cell: Cell, began: number, result: unknown): void {
     const limit = cell.def.handlerTimeoutMs as number;

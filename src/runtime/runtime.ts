@@ -54,7 +54,7 @@ export interface ShutdownOptions {
 export interface ThreadCrash {
   /** 0-based index of the pool thread that died. */
   thread: number;
-  /** 'stuck': its heartbeat stopped and the runtime terminated it; 'exited': it died (or was killed) on its own. */
+  /** 'stuck': silent for `stuckThreadMs` (one handler held it), and the runtime terminated it; 'exited': it died (or was killed) on its own. */
   reason: 'stuck' | 'exited';
   /** Actors brought back on its replacement (same refs; state from checkpoint or init). */
   rehosted: number;

@@ -13,7 +13,7 @@
  *   word kSeq     bumped by a sender that wakes the endpoint; waited on
  *   word kParked  1 while the endpoint is (about to be) parked
  *   word kLoad    actors hosted (for least-loaded placement)
- *   word kBeat    heartbeat: bumped by the endpoint's thread from its event loop
+ *   word kBeat    heartbeat: bumped by the endpoint's thread from its event loop, and as it makes progress
  *
  * Park/wake (a Dekker-style handshake; all Atomics are sequentially consistent):
  *   receiver: seq = load(kSeq); store(kParked, 1); if any ring non-empty -> unpark; else waitAsync(kSeq, seq)

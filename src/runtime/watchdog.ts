@@ -3,12 +3,13 @@
  * holds its thread, and terminates a thread only when it stays silent far
  * longer.
  *
- * A pool thread shows it is alive three ways, all in shared memory the main
- * thread reads without the thread's help: its heartbeat word (bumped from
- * its event loop every `heartbeatMs`, and per drain round), and its turn
- * sequence (bumped at every handler start, see turns.ts). While either
- * moves, the thread is alive and making progress, however long its event
- * loop takes to turn: a backlog of short handlers is never a hang.
+ * A pool thread shows it is alive through two words of shared memory the
+ * main thread reads without the thread's help: its heartbeat (bumped from
+ * its event loop every `heartbeatMs`, per drain round, and per thousand
+ * messages of a ring batch) and its turn sequence (bumped at every handler
+ * start, see turns.ts). While either moves, the thread is alive and making
+ * progress, however long its event loop takes to turn: a backlog of short
+ * handlers is never a hang.
  *
  * When neither has moved for `blockingHandlerMs` (default 1 s), one handler
  * (or other code of the thread) has run that long without yielding: it is
