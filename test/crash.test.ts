@@ -270,6 +270,28 @@ describe('a pool thread that dies', () => {
     expect(poison.map((f) => [f.actor.id, f.phase])).toEqual([[a.id, 'receive']]);
   });
 
+  it('blames no message for a thread killed on request (killThread): the message being handled is handed over after every kill', async () => {
+    const r = await start();
+    const letters = collectDeadLetters(r);
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy; // at-least-once
+    const channel = `killed-${process.pid}-${Math.random()}`;
+    const port = new BroadcastChannel(channel);
+    let entered = 0;
+    port.onmessage = () => entered++;
+    try {
+      const answer = a.ask({ type: 'block', ms: 1500, channel }, { timeoutMs: 60_000 });
+      for (let kill = 1; kill <= 2; kill++) {
+        await eventually(() => entered, (n) => n >= kill, 20_000);
+        await r.killThread(1);
+      }
+      expect(await answer).toBe('unblocked'); // the third time, it was left to finish
+      expect(entered).toBe(3);
+      expect(letters.filter((l) => l.reason === 'poison')).toEqual([]);
+    } finally {
+      port.close();
+    }
+  });
+
   it('lets the supervisor decide what becomes of the actor whose message was poison: stop', async () => {
     const r = await start({ supervisor: { decider: (error) => (error instanceof PoisonMessageError ? 'stop' : 'restart') } });
     const crashes: ThreadCrash[] = [];

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Journal, allocateJournal } from '../src/runtime/journal.js';
+import { Journal, allocateJournal, kBlameNone } from '../src/runtime/journal.js';
 import { Ring, allocateRing, kHeaderBytes, kMoreFlag } from '../src/runtime/ring.js';
 
 type Op = { kind: 'append'; from: number; length: number; crashes: number } | { kind: 'done'; pick: number } | { kind: 'running'; pick: number };
@@ -58,6 +58,19 @@ describe('Journal', () => {
       }),
       { numRuns: 300, seed: 20261123 },
     );
+  });
+
+  it('blames one running entry, or none, when told which took the thread down', () => {
+    const journal = new Journal(allocateJournal(1024));
+    const body = new Uint8Array(8);
+    const first = journal.append(1, body, 0, 8, 1);
+    const second = journal.append(2, body, 0, 8);
+    journal.append(3, body, 0, 8, 1); // queued: never blamed
+    journal.running(first);
+    journal.running(second);
+    expect(journal.pending(second).map((e) => [e.from, e.running, e.crashes])).toEqual([[1, true, 1], [2, true, 1], [3, false, 1]]);
+    expect(journal.pending(kBlameNone).map((e) => e.crashes)).toEqual([1, 0, 1]);
+    expect(journal.pending().map((e) => e.crashes)).toEqual([2, 1, 1]);
   });
 
   it('reuses its space: a long run of appends, each done, never fills a small journal', () => {

@@ -19,9 +19,9 @@
  *   i32 length of the body in bytes, or kWrap: the rest of the ring is unused
  *   i32 state | crashes << 2 | from << 8
  *         state (2 bits): kQueued, kRunning, kDone
- *         crashes (6 bits): how many threads died while this message was
- *         being handled (carried over when a replacement re-journals it), so
- *         a message that takes its thread down every time is recognised as
+ *         crashes (6 bits): how many thread deaths this message was blamed
+ *         for (carried over when a replacement re-journals it), so a
+ *         message that takes its thread down every time is recognised as
  *         poison instead of being replayed forever
  *   body: the frame body as it came out of the ring
  *
@@ -36,6 +36,11 @@ const kUnjournaled = 2;
 const kHeaderWords = 16;
 const kWrap = -1;
 
+/** `pending`'s blame: every entry whose handler was running (an async one in flight may be the culprit). */
+export const kBlameRunning = -2;
+/** `pending`'s blame: no entry (the thread was killed on request, or died outside any handler we can name). */
+export const kBlameNone = -1;
+
 export const kQueued = 0;
 export const kRunning = 1;
 export const kDone = 2;
@@ -48,7 +53,7 @@ export interface JournalEntry {
   from: number;
   /** The handler of this message was running when the thread died. */
   running: boolean;
-  /** Deaths of a thread while this message was being handled, this one included (see `kPoisonAfterCrashes`). */
+  /** Thread deaths this message was blamed for, this one included (see `kPoisonAfterCrashes`). */
   crashes: number;
   body: Uint8Array;
 }
@@ -153,8 +158,13 @@ export class Journal {
     return Atomics.load(this.header, kUnjournaled);
   }
 
-  /** The entries not done, oldest first (read by the main thread after the owner died). */
-  pending(): JournalEntry[] {
+  /**
+   * The entries not done, oldest first (read by the main thread after the
+   * owner died). `blame` says which took the thread down (its count goes
+   * up): the entry at that offset (when its handler was running),
+   * kBlameRunning (every running one) or kBlameNone.
+   */
+  pending(blame = kBlameRunning): JournalEntry[] {
     const out: JournalEntry[] = [];
     let at = Atomics.load(this.header, kTail);
     const head = Atomics.load(this.header, kHead);
@@ -169,7 +179,8 @@ export class Journal {
       const state = meta & kStateMask;
       if (state !== kDone) {
         const running = state === kRunning;
-        const crashes = ((meta >>> kCrashShift) & kMaxCrashes) + (running ? 1 : 0);
+        const blamed = running && (blame === kBlameRunning || blame === at);
+        const crashes = ((meta >>> kCrashShift) & kMaxCrashes) + (blamed ? 1 : 0);
         out.push({ from: meta >>> 8, running, crashes, body: this.bytes.slice(at + 8, at + 8 + length) });
       }
       at += 8 + ((length + 3) & ~3);

@@ -35,7 +35,7 @@ import {
   type OverflowPolicy,
 } from './options.js';
 import { createTransportShared } from './transport.js';
-import { Journal, type JournalEntry } from './journal.js';
+import { Journal, kBlameNone, kBlameRunning, type JournalEntry } from './journal.js';
 import { TurnReader } from './turns.js';
 import { Watchdog } from './watchdog.js';
 import { Ring } from './ring.js';
@@ -240,6 +240,8 @@ export class Runtime {
   private monitor: NodeJS.Timeout | undefined;
   /** Endpoints terminated for a stuck heartbeat (their crash reports reason 'stuck'). */
   private readonly stuck = new Set<number>();
+  /** Endpoints terminated by `killThread`: no message is to blame for their death. */
+  private readonly injected = new Set<number>();
   /** Endpoints between their thread's death and the end of their recovery. */
   private readonly recovering = new Set<number>();
 
@@ -279,6 +281,7 @@ export class Runtime {
    */
   private async recover(endpoint: number): Promise<void> {
     const began = performance.now();
+    const injected = this.injected.delete(endpoint);
     const dir = this.directory;
     const transport = this.endpoint.transport;
     const consumed = Array.from({ length: this.threads + 1 }, (_, from) => (from === endpoint ? 0 : transport.consumed(from, endpoint)));
@@ -324,7 +327,7 @@ export class Runtime {
     let replay: JournalEntry[] = [];
     if (journalBuffer !== null && journalBuffer !== undefined) {
       const journal = new Journal(journalBuffer);
-      replay = journal.pending();
+      replay = journal.pending(this.culprit(endpoint, injected));
       journal.reset();
     }
     const replayedAsks = replay.flatMap((entry) => this.endpoint.askOfJournaled(entry));
@@ -365,6 +368,19 @@ export class Runtime {
     this.warmStandby(); // the spare Piscina started in place of the dead thread
     const reason = this.stuck.delete(endpoint) ? 'stuck' : 'exited';
     this.crashes.publish({ thread: endpoint - 1, reason, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
+  }
+
+  /**
+   * Which journaled message took thread `endpoint` down, for poison counting
+   * (kPoisonAfterCrashes): none when it was killed on request (no message's
+   * fault); else the message whose handler was running synchronously (the
+   * turn words outlive the thread: see turns.ts), or, when none was, every
+   * message whose async handler was in flight (the culprit is among them).
+   */
+  private culprit(endpoint: number, injected: boolean): number {
+    if (injected) return kBlameNone;
+    const turns = new TurnReader(this.attachData.transport.turns);
+    return turns.slot(endpoint) >= 0 ? turns.entry(endpoint) : kBlameRunning;
   }
 
   /**
@@ -447,6 +463,7 @@ export class Runtime {
         resolve(crash);
       });
     });
+    this.injected.add(thread + 1);
     await worker.terminate();
     return crashed;
   }
