@@ -270,6 +270,19 @@ describe('a pool thread that dies', () => {
     expect(poison.map((f) => [f.actor.id, f.phase])).toEqual([[a.id, 'receive']]);
   });
 
+  it('blames the handler that was running when its thread died, not an async one in flight on the same thread', async () => {
+    const r = await start();
+    const letters = collectDeadLetters(r);
+    const slow = await r.spawn<{ type: 'sleep'; ms: number }, string>(new URL('./fixtures/slow.ts', import.meta.url), undefined, { thread: 1 });
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    // In flight (awaiting its timer) at both deaths, handed over after each.
+    const sleeping = slow.ask({ type: 'sleep', ms: 1500 }, { timeoutMs: 60_000 }).catch((e: Error) => e);
+    const exit = a.ask({ type: 'exit' }, { timeoutMs: 60_000 }).catch((e: Error) => e);
+    expect(await exit).toBeInstanceOf(PoisonMessageError);
+    expect(await sleeping).toBe('slept');
+    expect(letters.filter((l) => l.reason === 'poison').map((l) => l.recipient.id)).toEqual([a.id]);
+  });
+
   it('blames no message for a thread killed on request (killThread): the message being handled is handed over after every kill', async () => {
     const r = await start();
     const letters = collectDeadLetters(r);
