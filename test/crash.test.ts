@@ -181,6 +181,19 @@ describe('a pool thread that dies', () => {
     expect(timeouts[0].error.message).toContain(asker.id);
   });
 
+  it('reports a thread held outside any handler (an async continuation) as the thread, not as the actor that ran last', async () => {
+    const r = await start({ heartbeatMs: 20, blockingHandlerMs: 200 });
+    const failures: ActorFailure[] = [];
+    r.failures.subscribe((f) => failures.push(f));
+    const a = await r.spawn<LongAskerMsg, string>(longAskerUrl, undefined, { thread: 1 });
+    expect(await a.ask({ type: 'spinAfterAwait', ms: 800 })).toBe('spun');
+    const timeouts = await eventually(() => failures.filter((f) => f.phase === 'timeout'), (t) => t.length > 0);
+    expect(timeouts).toHaveLength(1);
+    expect(timeouts[0].actor.slot).toBe(-1);
+    expect(timeouts[0].error).toMatchObject({ thread: 1, messageKind: undefined });
+    expect(timeouts[0].error.message).toMatch(/^Code outside any message handler .* has held pool thread 1/);
+  });
+
   it("reports a handler that never returns first (phase 'timeout'), terminates its thread after stuckThreadMs, hands the message over once, then dead-letters it as poison", async () => {
     const r = await start({ heartbeatMs: 20, blockingHandlerMs: 100, stuckThreadMs: 500 });
     const events: string[] = [];

@@ -122,8 +122,8 @@ export class Watchdog {
     if (host.turns.seq(endpoint) !== turns || host.turns.slot(endpoint) !== slot) return;
     const { blockingHandlerMs, stuckThreadMs } = this.limits;
     const actor = slot >= 0 ? host.actorIn(slot) : host.systemRef;
-    const name = slot >= 0 ? actor.toString() : `pool thread ${endpoint - 1} (outside any handler: an async handler's continuation, a timer, a start-up)`;
-    const error = new HandlerTimeoutError(name, blockingHandlerMs, silent, { thread: endpoint - 1, messageKind, stuckThreadMs });
+    const name = slot >= 0 ? actor.toString() : `pool thread ${endpoint - 1}`;
+    const error = new HandlerTimeoutError(name, blockingHandlerMs, silent, { thread: endpoint - 1, messageKind, stuckThreadMs, outsideHandler: slot < 0 });
     host.report({ actor, error, phase: 'timeout' });
   }
 }
