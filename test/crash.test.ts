@@ -136,22 +136,22 @@ describe('a pool thread that dies', () => {
   });
 
   it('does not take a thread draining a long backlog of short handlers, its event loop not turning for a second, for a stuck one; nor an idle one', async () => {
-    const r = await start({ heartbeatMs: 20, blockingHandlerMs: 200, stuckThreadMs: 400 });
+    const r = await start({ heartbeatMs: 20, blockingHandlerMs: 600, stuckThreadMs: 1000 });
     const crashes: ThreadCrash[] = [];
     r.crashes.subscribe((c) => crashes.push(c));
     const failures: ActorFailure[] = [];
     r.failures.subscribe((f) => failures.push(f));
-    // 100 actors x 128 handlers of 100 us, all queued at once on thread 0:
-    // each drain round runs 64 of each (0.64 s and more) before the event
-    // loop can turn, longer than stuckThreadMs. Only the handler starts
-    // (and drain rounds) show the watchdog that the thread moves.
+    // 100 actors x 64 handlers of 200 us, all queued at once on thread 0:
+    // one drain round runs them all (1.28 s and more) before the event loop
+    // can turn, longer than stuckThreadMs. Only the handler starts show the
+    // watchdog that the thread moves.
     const actors = await Promise.all(Array.from({ length: 100 }, () => r.spawn<BusyMsg, unknown>(busyUrl, undefined, { thread: 0 })));
-    expect(await actors[0].ask({ type: 'fill', targets: actors, each: 128, us: 100 })).toBe(12_800);
+    expect(await actors[0].ask({ type: 'fill', targets: actors, each: 64, us: 200 })).toBe(6400);
     // (A thread taken for a stuck one restarts them: their counts never get there.)
     const handled = () => Promise.all(actors.map((a) => a.ask({ type: 'handled' }, { timeoutMs: 20_000 }).catch(() => -1)));
-    await eventually(handled, (h) => crashes.length > 0 || h.every((n) => n === 128), 20_000);
+    await eventually(handled, (h) => crashes.length > 0 || h.every((n) => n === 64), 20_000);
     expect(crashes).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 800)); // idle, parked: twice stuckThreadMs without a report or a kill
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // idle, parked: longer than stuckThreadMs, without a report or a kill
     expect(crashes).toEqual([]);
     expect(failures.filter((f) => f.phase === 'timeout')).toEqual([]);
   });
