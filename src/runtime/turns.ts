@@ -40,6 +40,10 @@ export class TurnWriter {
   constructor(sab: SharedArrayBuffer, endpoint: number) {
     this.words = new Int32Array(sab);
     this.base = endpoint * kLineWords;
+    // A replacement thread takes over its predecessor's line, which may name
+    // the handler that was running when it died (read by then: the main
+    // thread reads it before it starts the replacement).
+    this.words[this.base + kTurnSlot] = 0;
   }
 
   /** The handler of actor `slot` starts on the message journaled at `entry` (-1: none). */
