@@ -195,7 +195,7 @@ describe('a pool thread that dies', () => {
   });
 
   it("reports a handler that never returns first (phase 'timeout'), terminates its thread after stuckThreadMs, hands the message over once, then dead-letters it as poison", async () => {
-    const r = await start({ heartbeatMs: 20, blockingHandlerMs: 100, stuckThreadMs: 500 });
+    const r = await start({ heartbeatMs: 20, blockingHandlerMs: 300, stuckThreadMs: 1000 });
     const events: string[] = [];
     r.failures.subscribe((f) => {
       if (f.phase === 'timeout') events.push(`timeout ${f.actor.id} ${(f.error as HandlerTimeoutError).messageKind}`);
@@ -210,7 +210,9 @@ describe('a pool thread that dies', () => {
     // Restarted by its supervisor, from its checkpoint; what came after the poison is delivered.
     expect(await a.ask({ type: 'get' })).toEqual([1, 2]);
     const reported = `timeout ${a.id} "block"`;
-    expect(await eventually(() => events, (e) => e.length >= 4)).toEqual([reported, 'crash stuck', reported, 'crash stuck']);
+    // (On a loaded machine a replacement thread's start-up may be reported too: not this test's business.)
+    const ofA = () => events.filter((e) => e.startsWith('crash') || e.startsWith(`timeout ${a.id} `));
+    expect(await eventually(ofA, (e) => e.length >= 4)).toEqual([reported, 'crash stuck', reported, 'crash stuck']);
     expect(letters.filter((l) => l.reason === 'poison').map((l) => [l.recipient.id, (l.message as { type: string }).type])).toEqual([[a.id, 'block']]);
   });
 
