@@ -2,18 +2,21 @@
  * The journal (src/runtime/journal.ts) against a model: random appends and
  * out-of-order completions; what `pending()` reads back (as the main thread
  * does after a thread died) is exactly the entries not done, oldest first,
- * with their bytes; space is reclaimed as the oldest entries finish, and a
+ * with their bytes and their crash counts (deaths while running, carried
+ * over by a replacement thread, plus this one when running); space is reclaimed as the oldest entries finish, and a
  * full journal refuses (counted) instead of overwriting.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Journal, allocateJournal } from '../src/runtime/journal.js';
+import { Journal, allocateJournal, kBlameNone } from '../src/runtime/journal.js';
 import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kMoreFlag } from '../src/runtime/ring.js';
 
-type Op = { kind: 'append'; from: number; length: number } | { kind: 'done'; pick: number } | { kind: 'running'; pick: number };
+type Op = { kind: 'append'; from: number; length: number; crashes: number } | { kind: 'done'; pick: number } | { kind: 'running'; pick: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('append' as const), from: fc.integer({ min: 0, max: 8 }), length: fc.integer({ min: 0, max: 300 }) }),
+  fc.record({
+    kind: fc.constant('append' as const), from: fc.integer({ min: 0, max: 8 }), length: fc.integer({ min: 0, max: 300 }), crashes: fc.integer({ min: 0, max: 3 }),
+  }),
   fc.record({ kind: fc.constant('done' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('running' as const), pick: fc.nat() }),
 );
@@ -23,16 +26,16 @@ describe('Journal', () => {
     fc.assert(
       fc.property(fc.integer({ min: 64, max: 4096 }), fc.array(op, { maxLength: 300 }), (size, ops) => {
         const journal = new Journal(allocateJournal(size));
-        const live: Array<{ at: number; from: number; body: Uint8Array; running: boolean }> = [];
+        const live: Array<{ at: number; from: number; body: Uint8Array; running: boolean; crashes: number }> = [];
         let serial = 0;
         let refused = 0;
         for (const o of ops) {
           if (o.kind === 'append') {
             const body = new Uint8Array(o.length).map((_, i) => (serial * 31 + i) & 0xff);
             serial++;
-            const at = journal.append(o.from, body, 0, body.length);
+            const at = journal.append(o.from, body, 0, body.length, o.crashes);
             if (at < 0) refused++;
-            else live.push({ at, from: o.from, body, running: false });
+            else live.push({ at, from: o.from, body, running: false, crashes: o.crashes });
           } else if (live.length > 0) {
             const i = o.pick % live.length;
             if (o.kind === 'running') {
@@ -45,14 +48,29 @@ describe('Journal', () => {
           }
         }
         const pending = journal.pending();
-        expect(pending.map((p) => ({ from: p.from, running: p.running, body: [...p.body] }))).toEqual(
-          live.map((l) => ({ from: l.from, running: l.running, body: [...l.body] })),
+        expect(pending.map((p) => ({ from: p.from, running: p.running, crashes: p.crashes, body: [...p.body] }))).toEqual(
+          live.map((l) => ({ from: l.from, running: l.running, crashes: l.crashes + (l.running ? 1 : 0), body: [...l.body] })),
         );
+        // What the watchdog reads of a running entry: its body, and nothing of the others.
+        for (const l of live) expect(journal.runningBody(l.at)).toEqual(l.running ? l.body : undefined);
         expect(journal.unjournaled()).toBe(refused);
         if (live.length === 0) expect(journal.used()).toBe(0);
       }),
       { numRuns: 300, seed: 20261123 },
     );
+  });
+
+  it('blames one running entry, or none, when told which took the thread down', () => {
+    const journal = new Journal(allocateJournal(1024));
+    const body = new Uint8Array(8);
+    const first = journal.append(1, body, 0, 8, 1);
+    const second = journal.append(2, body, 0, 8);
+    journal.append(3, body, 0, 8, 1); // queued: never blamed
+    journal.running(first);
+    journal.running(second);
+    expect(journal.pending(second).map((e) => [e.from, e.running, e.crashes])).toEqual([[1, true, 1], [2, true, 1], [3, false, 1]]);
+    expect(journal.pending(kBlameNone).map((e) => e.crashes)).toEqual([1, 0, 1]);
+    expect(journal.pending().map((e) => e.crashes)).toEqual([2, 1, 1]);
   });
 
   it('reuses its space: a long run of appends, each done, never fills a small journal', () => {

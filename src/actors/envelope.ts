@@ -1,8 +1,9 @@
 /**
  * Messages the runtime itself looks inside before an actor's handler runs:
  * a scheduler's Task, a swarm broadcast's Relay (passed on along the
- * topology), a swarm Proposal (answered by the `vote` handler), and a
- * Fenced message (refused when its leader term is stale). One `instanceof
+ * topology), a swarm Proposal (answered by the `vote` handler), a
+ * Fenced message (refused when its leader term is stale), and a Poisoned
+ * one (a replayed message that took its thread down twice). One `instanceof
  * Envelope` check per message tells them from user messages.
  */
 import type { ActorRef } from './ref.js';
@@ -11,6 +12,7 @@ export const kTaskEnvelope = 1;
 export const kRelayEnvelope = 2;
 export const kProposalEnvelope = 3;
 export const kFencedEnvelope = 4;
+export const kPoisonedEnvelope = 5;
 
 export abstract class Envelope {
   /** @internal Which envelope this is. */
@@ -65,6 +67,23 @@ export class Fenced extends Envelope {
     readonly swarm: string,
     readonly term: number,
     readonly msg: unknown,
+  ) {
+    super();
+  }
+}
+
+/**
+ * A replayed message that took its thread down twice (see journal.ts): its
+ * turn comes in mailbox order, and instead of the handler it is
+ * dead-lettered and reported to the actor's supervisor. Made by a
+ * replacement thread for its own mailbox only: never encoded.
+ * @internal
+ */
+export class Poisoned extends Envelope {
+  readonly envelope = kPoisonedEnvelope;
+  constructor(
+    readonly msg: unknown,
+    readonly crashes: number,
   ) {
     super();
   }

@@ -25,7 +25,7 @@
 import { ActorContext, type ContextHost, type DeferredReply, type Timer } from '../actors/context.js';
 import { Cell } from '../actors/cell.js';
 import { Task } from '../actors/task.js';
-import { Envelope, Fenced, Proposal, Relay } from '../actors/envelope.js';
+import { Envelope, Fenced, Poisoned, Proposal, Relay } from '../actors/envelope.js';
 import type { ActorDefinition } from '../actors/define.js';
 import { kNoReply, kReplyStride } from '../actors/mailbox.js';
 import { ActorRef, checkAskOptions, setDecodingHost, type AskOptions, type RefHost, type TellOptions } from '../actors/ref.js';
@@ -35,12 +35,14 @@ import {
 } from './directory.js';
 import {
   ActorCrashedError, ActorInitError, HandlerTimeoutError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
-  InvalidOptionError, MailboxFullError, MessageTooLargeError, RegionAccessError, RuntimeClosedError, StaleTermError, describeValue, toError,
+  InvalidOptionError, MailboxFullError, MessageTooLargeError, PoisonMessageError, RegionAccessError, RuntimeClosedError, StaleTermError, describeValue,
+  toError,
 } from './errors.js';
 import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
 import { resolveSpawnOptions, type Delivery, type ResolvedSpawnOptions, type SpawnOptions } from './options.js';
 import { Transport, type TransportShared } from './transport.js';
 import { Journal } from './journal.js';
+import { TurnWriter } from './turns.js';
 import { Migration } from './migration.js';
 import { Envelopes } from './envelopes.js';
 import { Supervisor } from './supervisor.js';
@@ -81,7 +83,15 @@ const kFull = 1;
 const kDead = 2;
 
 /** Why a message became a dead letter. */
-export type DeadLetterReason = 'stopped' | 'unknown' | 'dropped-oldest' | 'dropped-newest' | 'shutdown' | 'crashed' | 'stale-term';
+export type DeadLetterReason = 'stopped' | 'unknown' | 'dropped-oldest' | 'dropped-newest' | 'shutdown' | 'crashed' | 'stale-term' | 'poison';
+
+/**
+ * Thread deaths with a message being handled after which it is not replayed
+ * again: it is handed over once more after the first (at-least-once), and
+ * dead-lettered as poison at the second, so one bad message restarts its
+ * thread's actors twice, not until their supervisors give up.
+ */
+export const kPoisonAfterCrashes = 2;
 
 /** A message that could not be delivered, as published on `rt.deadLetters`. */
 export interface DeadLetter {
@@ -108,7 +118,12 @@ export interface Terminated {
 export interface ActorFailure {
   actor: ActorRef;
   error: Error;
-  /** Where it happened: a handler (`receive`), `postStop`, `preRestart`, or rebuilding the state on a `restart`. */
+  /**
+   * Where it happened: a handler (`receive`; also a message dead-lettered as
+   * poison, PoisonMessageError), `postStop`, `preRestart`, rebuilding the
+   * state on a `restart`; `timeout`: a handler over `handlerTimeoutMs`, or
+   * holding its thread for `blockingHandlerMs` (HandlerTimeoutError).
+   */
   phase: 'receive' | 'postStop' | 'preRestart' | 'restart' | 'escalated' | 'checkpoint' | 'crashed' | 'timeout';
 }
 
@@ -187,6 +202,10 @@ export class Endpoint implements RefHost, ContextHost {
   private carriedEntry = -1;
   /** Set while replaying a journal entry whose handler was running when the thread died. */
   private replayingRunning = false;
+  /** Set while replaying a journal entry: the thread deaths it was being handled in (carried into its new entry). */
+  private replayCrashes = 0;
+  /** Publishes which handler runs now, for the main thread's watchdog. */
+  private readonly turns: TurnWriter;
   /** The endpoint the last routed message went to through a ring, -1 when it stayed on this thread. */
   private routedTo = -1;
   closed = false;
@@ -211,6 +230,7 @@ export class Endpoint implements RefHost, ContextHost {
     const journal = transport.journals[index];
     this.journal = index !== 0 && journal !== null && journal !== undefined ? new Journal(journal) : undefined;
     if (this.journal !== undefined) this.transport.journal = this.journalFrame;
+    this.turns = new TurnWriter(transport.turns, index);
     this.spinBudgetUs = config.spinUs;
     this.defaultSpawn = { name: undefined, thread: undefined, capacity: config.defaultCapacity, policy: config.defaultPolicy, memoryQuota: 0, delivery: 'at-least-once', agent: undefined };
     setDecodingHost(this);
@@ -693,7 +713,7 @@ export class Endpoint implements RefHost, ContextHost {
     if (journal === undefined || end <= start) return -1;
     const kind = bytes[start];
     if (kind !== kTell && kind !== kAsk && kind !== kCarried && kind !== kForward) return -1;
-    return journal.append(from, bytes, start, end);
+    return journal.append(from, bytes, start, end, this.replayCrashes);
   };
 
   /**
@@ -773,6 +793,12 @@ export class Endpoint implements RefHost, ContextHost {
         // It was being handled when its thread died: not handled twice.
         this.dropMessage(cell.ref, cell, msg, sender, replyTag, 'crashed');
         this.finishEntry(entry);
+        return;
+      }
+      if (this.replayCrashes >= kPoisonAfterCrashes) {
+        // It took its thread down every time it was handled: its turn, in
+        // order, dead-letters it and asks the supervisor (see runCell).
+        this.enqueue(cell, new Poisoned(msg, this.replayCrashes), sender, replyTag, entry);
         return;
       }
       if (kind === kForward && cell.arriving !== undefined) {
@@ -983,7 +1009,6 @@ export class Endpoint implements RefHost, ContextHost {
     while (this.readyHead < end) {
       const cell = this.ready[this.readyHead++];
       handled += this.runCell(cell);
-      if ((this.readyHead & 1023) === 0 && this.index !== 0) this.transport.beat();
     }
     if (this.readyHead === this.ready.length) {
       this.ready.length = 0;
@@ -1026,6 +1051,12 @@ export class Endpoint implements RefHost, ContextHost {
         else if (msg instanceof Relay) {
           this.envelopes.passOn(cell, msg);
           handled = msg.msg;
+        } else if (msg instanceof Poisoned) {
+          this.current = undefined;
+          this.system.deadLetter({ recipient: cell.ref, message: msg.msg, sender, reason: 'poison' });
+          this.handlerFailed(cell, new PoisonMessageError(cell.ref.toString(), msg.crashes), replyTag);
+          this.finishEntry(entry);
+          continue;
         } else if (msg instanceof Fenced) {
           const known = this.envelopes.staleAgainst(msg);
           if (known !== undefined) {
@@ -1038,9 +1069,12 @@ export class Endpoint implements RefHost, ContextHost {
           handled = msg.msg;
         }
       }
+      // Its start is progress; while it runs, the watchdog can name it.
+      this.turns.begin(cell.slot, entry);
       try {
         result = task === undefined ? def.receive(cell.state, handled, cell.ctx) : this.envelopes.start(cell, task);
       } catch (err) {
+        this.turns.end();
         this.current = undefined;
         cell.memory?.endTurn();
         if (task === undefined) this.handlerFailed(cell, err, cell.replyTag);
@@ -1048,6 +1082,7 @@ export class Endpoint implements RefHost, ContextHost {
         this.finishEntry(entry);
         continue;
       }
+      this.turns.end();
       if (task !== undefined && !isThenable(result)) this.envelopes.done(task);
       this.current = undefined;
       cell.memory?.endTurn();
@@ -1150,7 +1185,7 @@ export class Endpoint implements RefHost, ContextHost {
    * longer than its actor's limit is reported on `rt.failures` (phase
    * 'timeout', HandlerTimeoutError). It is not cut off: cancellation is
    * cooperative (`ctx.signal`), and a handler stuck in a synchronous loop
-   * is the heartbeat's business.
+   * is the main thread's watchdog's business (watchdog.ts).
    */
   private watchHandlerTime(cell: Cell, began: number, result: unknown): void {
     const limit = cell.def.handlerTimeoutMs as number;
@@ -1198,7 +1233,7 @@ export class Endpoint implements RefHost, ContextHost {
       delivery: Delivery; delayMs: number;
     }>,
     error: Error,
-    replay: Array<{ from: number; running: boolean; body: Uint8Array }>,
+    replay: Array<{ from: number; running: boolean; crashes: number; body: Uint8Array }>,
   ): Promise<void> {
     // Modules first: then every cell is registered in one synchronous pass,
     // before the loop starts and reads a frame addressed to one of them.
@@ -1228,10 +1263,12 @@ export class Endpoint implements RefHost, ContextHost {
     // anything still in the rings: per-sender order holds.
     for (const entry of replay) {
       this.replayingRunning = entry.running;
+      this.replayCrashes = entry.crashes;
       try {
         this.onFrame(entry.from, entry.body, 0, entry.body.length);
       } finally {
         this.replayingRunning = false;
+        this.replayCrashes = 0;
       }
     }
     this.start();
@@ -1257,6 +1294,33 @@ export class Endpoint implements RefHost, ContextHost {
     if (body[0] !== kAsk) return [];
     // kind u8, slot u32, gen u32, sender slot i32, sender gen u32, askId u32
     return [entry.from, new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(17, true)];
+  }
+
+  /**
+   * The message inside a journaled TELL, ASK or FORWARD body (looking inside
+   * a carried one), decoded; undefined for anything else. For the main
+   * thread's watchdog, naming what a handler that holds its thread handles.
+   */
+  messageOfJournaled(body: Uint8Array): unknown {
+    if (body[0] === kCarried) {
+      const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+      body = this.pool.carrierView(new RegionHandle(view.getUint32(1, true), view.getUint32(5, true), view.getUint32(9, true), 0, 0));
+    }
+    const r = new Reader();
+    r.reset(body, 0, body.length);
+    const kind = r.u8();
+    if (kind !== kTell && kind !== kAsk && kind !== kForward) return undefined;
+    r.u32(); // slot
+    r.u32(); // gen
+    r.i32(); // sender slot
+    r.u32(); // sender gen
+    if (kind === kAsk) r.u32(); // ask id
+    if (kind === kForward) {
+      r.i32(); // asker
+      r.u32(); // ask id
+    }
+    setDecodingHost(this);
+    return decodeValue(r);
   }
 
 

@@ -284,16 +284,58 @@ export class EscalatedError extends MicroswarmError {
   }
 }
 
-/** A handler ran longer than its actor's `handlerTimeoutMs` (reported on `rt.failures`, not thrown). */
+/**
+ * A handler ran longer than its actor's `handlerTimeoutMs`, or has held its
+ * pool thread without yielding for the runtime's `blockingHandlerMs` (then
+ * `thread` is set, and `messageKind` names the message when it can be read).
+ * Reported on `rt.failures` (phase 'timeout'), never thrown: the handler is
+ * not cut off.
+ */
 export class HandlerTimeoutError extends MicroswarmError {
   readonly actor: string;
   readonly limitMs: number;
   readonly elapsedMs: number;
-  constructor(actor: string, limitMs: number, elapsedMs: number) {
-    super(`A handler of ${actor} ran ${Math.round(elapsedMs)} ms, over its handlerTimeoutMs of ${limitMs} ms`);
+  /** The message's `type` (or what it is), when known. */
+  readonly messageKind: string | undefined;
+  /** The 0-based pool thread held, for a handler that does not yield. */
+  readonly thread: number | undefined;
+  constructor(
+    actor: string, limitMs: number, elapsedMs: number, blocking?: { thread: number; messageKind?: string; stuckThreadMs: number; outsideHandler?: boolean },
+  ) {
+    const ms = Math.round(elapsedMs);
+    let text = `A handler of ${actor} ran ${ms} ms, over its handlerTimeoutMs of ${limitMs} ms`;
+    if (blocking !== undefined) {
+      const what = blocking.outsideHandler === true
+        ? `Code outside any message handler (an async handler's continuation, a timer, a start-up)`
+        : `A handler of ${actor}${blocking.messageKind === undefined ? '' : ` (message ${blocking.messageKind})`}`;
+      text = `${what} has held pool thread ${blocking.thread} for ${ms} ms without yielding, over blockingHandlerMs (${limitMs} ms)` +
+        (blocking.stuckThreadMs > 0 ? `; the thread is terminated if it is still held at stuckThreadMs (${blocking.stuckThreadMs} ms)` : '');
+    }
+    super(text);
     this.actor = actor;
     this.limitMs = limitMs;
     this.elapsedMs = elapsedMs;
+    this.messageKind = blocking?.messageKind;
+    this.thread = blocking?.thread;
+  }
+}
+
+/**
+ * A message whose handling took its thread down twice (it was being handled
+ * both times the thread died): it is not handed over a third time. It is
+ * dead-lettered (reason 'poison'), its ask rejects with this error, and the
+ * actor's supervisor decides what happens to the actor, as for a handler that
+ * threw. Not an ActorCrashedError on purpose: the advice for that one is to
+ * retry, and retrying this message would take a thread down again.
+ */
+export class PoisonMessageError extends MicroswarmError {
+  readonly actor: string;
+  /** Thread deaths while it was being handled. */
+  readonly crashes: number;
+  constructor(actor: string, crashes: number) {
+    super(`A message to ${actor} took its thread down ${crashes} times while it was being handled; it is not delivered again (poison)`);
+    this.actor = actor;
+    this.crashes = crashes;
   }
 }
 
@@ -412,6 +454,7 @@ export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> 
   ['ActorCrashedError', ActorCrashedError],
   ['EscalatedError', EscalatedError],
   ['HandlerTimeoutError', HandlerTimeoutError],
+  ['PoisonMessageError', PoisonMessageError],
   ['MigrationError', MigrationError],
   ['ThreadStartError', ThreadStartError],
   ['TaskCancelledError', TaskCancelledError],

@@ -17,7 +17,12 @@
  *
  * Layout: 16 header words, then the data ring. Entry (4-byte aligned):
  *   i32 length of the body in bytes, or kWrap: the rest of the ring is unused
- *   i32 state | from << 8     state: kQueued, kRunning, kDone
+ *   i32 state | crashes << 2 | from << 8
+ *         state (2 bits): kQueued, kRunning, kDone
+ *         crashes (6 bits): how many thread deaths this message was blamed
+ *         for (carried over when a replacement re-journals it), so a
+ *         message that takes its thread down every time is recognised as
+ *         poison instead of being replayed forever
  *   body: the frame body as it came out of the ring
  *
  * When the ring is full (a slow actor holds the oldest entry while others
@@ -33,15 +38,25 @@ const kUnjournaled = 2;
 const kHeaderWords = 16;
 const kWrap = -1;
 
+/** `pending`'s blame: every entry whose handler was running (an async one in flight may be the culprit). */
+export const kBlameRunning = -2;
+/** `pending`'s blame: no entry (the thread was killed on request, or died outside any handler we can name). */
+export const kBlameNone = -1;
+
 export const kQueued = 0;
 export const kRunning = 1;
 export const kDone = 2;
+const kStateMask = 0x3;
+const kCrashShift = 2;
+const kMaxCrashes = 0x3f;
 
 /** An entry read back after the thread died. */
 export interface JournalEntry {
   from: number;
   /** The handler of this message was running when the thread died. */
   running: boolean;
+  /** Thread deaths this message was blamed for, this one included (see `kPoisonAfterCrashes`). */
+  crashes: number;
   body: Uint8Array;
 }
 
@@ -68,9 +83,10 @@ export class Journal {
 
   /**
    * Copies a frame body in; returns the entry's offset, or -1 when there is
-   * no room (the message goes on unjournaled, and is counted).
+   * no room (the message goes on unjournaled, and is counted). `crashes`:
+   * the count a replayed message carries over from the thread that died.
    */
-  append(from: number, source: Uint8Array, start: number, end: number): number {
+  append(from: number, source: Uint8Array, start: number, end: number, crashes = 0): number {
     const length = end - start;
     const need = 8 + ((length + 3) & ~3);
     if (this.head === this.tail && this.head !== 0) {
@@ -90,7 +106,7 @@ export class Journal {
       }
     } else if (at + need >= this.tail) return this.full();
     const w = at >> 2;
-    this.words[w + 1] = kQueued | (from << 8);
+    this.words[w + 1] = kQueued | (Math.min(crashes, kMaxCrashes) << kCrashShift) | (from << 8);
     this.bytes.set(source.subarray(start, end), at + 8);
     this.words[w] = length;
     let next = at + need;
@@ -108,13 +124,13 @@ export class Journal {
   /** The handler of entry `at` starts. */
   running(at: number): void {
     const w = (at >> 2) + 1;
-    this.words[w] = (this.words[w] & ~0xff) | kRunning;
+    this.words[w] = (this.words[w] & ~kStateMask) | kRunning;
   }
 
   /** Entry `at` is finished (handled, failed, or dead-lettered); reclaims what can be. */
   done(at: number): void {
     const w = (at >> 2) + 1;
-    this.words[w] = (this.words[w] & ~0xff) | kDone;
+    this.words[w] = (this.words[w] & ~kStateMask) | kDone;
     // Reclaims from the tail while entries there are done (the tail may sit
     // on a wrap marker, so this runs whatever entry finished).
     let tail = this.tail;
@@ -124,7 +140,7 @@ export class Journal {
         tail = 0;
         continue;
       }
-      if ((this.words[(tail >> 2) + 1] & 0xff) !== kDone) break;
+      if ((this.words[(tail >> 2) + 1] & kStateMask) !== kDone) break;
       tail += 8 + ((length + 3) & ~3);
       if (tail === this.size) tail = 0;
     }
@@ -146,13 +162,16 @@ export class Journal {
 
   /**
    * The entries not done, oldest first (read by the main thread after the
-   * owner died). The dead thread's bytes are not trusted: an index or entry
-   * that does not fit the journal (a length past its end or past the head,
-   * a misplaced wrap marker, an unknown state) ends the walk with a
-   * DecodeError instead of a read out of bounds or a loop.
+   * owner died). `blame` says which took the thread down (its count goes
+   * up): the entry at that offset (when its handler was running),
+   * kBlameRunning (every running one) or kBlameNone. The dead thread's bytes
+   * are not trusted: an index or entry that does not fit the journal (a
+   * length past its end or past the head, a misplaced wrap marker, an
+   * unknown state) ends the walk with a DecodeError instead of a read out of
+   * bounds or a loop.
    * @throws DecodeError when the journal is corrupt.
    */
-  pending(): JournalEntry[] {
+  pending(blame = kBlameRunning): JournalEntry[] {
     const out: JournalEntry[] = [];
     const size = this.size;
     let at = Atomics.load(this.header, kTail);
@@ -178,16 +197,32 @@ export class Journal {
       const span = 8 + ((length + 3) & ~3);
       if (span > left) throw new DecodeError(`a journal entry of ${length} bytes, past the journal's head`, at);
       const meta = this.words[(at >> 2) + 1];
-      const state = meta & 0xff;
+      const state = meta & kStateMask;
       if (state !== kQueued && state !== kRunning && state !== kDone) throw new DecodeError(`a journal entry in state ${state}`, at + 4);
       if (state !== kDone) {
-        out.push({ from: meta >>> 8, running: state === kRunning, body: this.bytes.slice(at + 8, at + 8 + length) });
+        const running = state === kRunning;
+        const blamed = running && (blame === kBlameRunning || blame === at);
+        const crashes = ((meta >>> kCrashShift) & kMaxCrashes) + (blamed ? 1 : 0);
+        out.push({ from: meta >>> 8, running, crashes, body: this.bytes.slice(at + 8, at + 8 + length) });
       }
       left -= span;
       at += span;
       if (at === size) at = 0;
     }
     return out;
+  }
+
+  /**
+   * A copy of entry `at`'s body while its handler runs, else undefined (the
+   * main thread's watchdog, naming the message of a handler that holds its
+   * thread). The owner is alive: the caller must check that the same handler
+   * still runs after reading, or throw the copy away.
+   */
+  runningBody(at: number): Uint8Array | undefined {
+    if (at < 0 || (at & 3) !== 0 || at + 8 > this.size) return undefined;
+    const length = this.words[at >> 2];
+    if ((this.words[(at >> 2) + 1] & kStateMask) !== kRunning || length < 0 || at + 8 + length > this.size) return undefined;
+    return this.bytes.slice(at + 8, at + 8 + length);
   }
 
   /** Empties the journal (the main thread, before a replacement thread takes it over). */

@@ -77,12 +77,23 @@ export interface RuntimeOptions {
    * a new spare in the background). Default 1; 0 for none.
    */
   standbyThreads?: number;
-  /** How often each pool thread beats its heartbeat, in ms. Default 100. */
+  /** How often each pool thread beats its heartbeat (and the main thread checks them), in ms. Default 100. */
   heartbeatMs?: number;
   /**
-   * A pool thread whose heartbeat has not moved for this long (a handler in
-   * an endless loop) is terminated and recovered like a crashed one. Default
-   * 900 ms (so it is found within a second); 0 turns detection off.
+   * A handler that holds its pool thread this long without yielding (the
+   * thread's heartbeat stopped and no other handler started) is reported on
+   * `rt.failures`, phase 'timeout', a HandlerTimeoutError naming the actor
+   * and the message; it is not cut off. Default 1000 ms; 0 turns it off.
+   */
+  blockingHandlerMs?: number;
+  /**
+   * A pool thread silent this long (one handler holding it: an endless loop)
+   * is terminated and recovered like a crashed one, every actor on it
+   * restarted: the last resort. Default 10,000 ms: ten times the report
+   * above, and twice the default ask timeout, so asks to that thread have
+   * long failed and the report has long been out; raise it for handlers
+   * that legitimately compute longer without yielding (or run such work as
+   * a function task, which is never taken for a stuck thread). 0 turns it off.
    */
   stuckThreadMs?: number;
   /** The root supervisor's strategy: how top-level actors' failures are handled. Default: one-for-one, restart, at most 10 a minute. */
@@ -141,6 +152,7 @@ export interface ResolvedOptions {
   inlineLimit: number;
   supervisor: ResolvedStrategy;
   heartbeatMs: number;
+  blockingHandlerMs: number;
   stuckThreadMs: number;
   journalBytes: number;
   standbyThreads: number;
@@ -245,7 +257,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
   if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
   checkKeys('options', options, [
     'threads', 'maxAgents', 'mailbox', 'resourceLimits', 'askTimeoutMs', 'ringBytes', 'maxMessageBytes', 'throughput', 'spinUs',
-    'memory', 'inlineLimit', 'supervisor', 'heartbeatMs', 'stuckThreadMs', 'journalBytes', 'standbyThreads', 'threadSetup', 'tasks',
+    'memory', 'inlineLimit', 'supervisor', 'heartbeatMs', 'blockingHandlerMs', 'stuckThreadMs', 'journalBytes', 'standbyThreads', 'threadSetup', 'tasks',
   ]);
   const mailbox = resolveMailbox('mailbox', options.mailbox, { capacity: 0, policy: 'reject' });
   let resourceLimits: ResourceLimits | undefined;
@@ -264,7 +276,11 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
   }
   const ringBytes = integer('ringBytes', options.ringBytes, 4096, 2 ** 30, 1 << 20);
   const heartbeatMs = integer('heartbeatMs', options.heartbeatMs, 10, 60_000, 100);
-  const stuckThreadMs = integer('stuckThreadMs', options.stuckThreadMs, 0, 3_600_000, 900);
+  const blockingHandlerMs = integer('blockingHandlerMs', options.blockingHandlerMs, 0, 3_600_000, Math.max(1000, 2 * heartbeatMs));
+  if (blockingHandlerMs !== 0 && blockingHandlerMs < 2 * heartbeatMs) {
+    throw new InvalidOptionError('blockingHandlerMs', `0 (off) or at least twice heartbeatMs (${2 * heartbeatMs})`, blockingHandlerMs);
+  }
+  const stuckThreadMs = integer('stuckThreadMs', options.stuckThreadMs, 0, 3_600_000, Math.max(10_000, 2 * heartbeatMs));
   if (stuckThreadMs !== 0 && stuckThreadMs < 2 * heartbeatMs) {
     throw new InvalidOptionError('stuckThreadMs', `0 (off) or at least twice heartbeatMs (${2 * heartbeatMs})`, stuckThreadMs);
   }
@@ -283,6 +299,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     inlineLimit: integer('inlineLimit', options.inlineLimit, 1024, 2 ** 30, 64 * 1024),
     supervisor: resolveStrategy(options.supervisor, 'supervisor'),
     heartbeatMs,
+    blockingHandlerMs,
     stuckThreadMs,
     journalBytes: options.journalBytes === 0 ? 0 : integer('journalBytes', options.journalBytes, 4096, 2 ** 30, 1 << 20),
     standbyThreads: integer('standbyThreads', options.standbyThreads, 0, 16, 1),

@@ -35,7 +35,9 @@ import {
   type OverflowPolicy,
 } from './options.js';
 import { createTransportShared } from './transport.js';
-import { Journal, type JournalEntry } from './journal.js';
+import { Journal, kBlameNone, kBlameRunning, type JournalEntry } from './journal.js';
+import { TurnReader } from './turns.js';
+import { Watchdog } from './watchdog.js';
 import { Ring } from './ring.js';
 import type { CrashDecision } from '../actors/supervision.js';
 import { SupervisorState } from '../actors/supervision.js';
@@ -52,7 +54,7 @@ export interface ShutdownOptions {
 export interface ThreadCrash {
   /** 0-based index of the pool thread that died. */
   thread: number;
-  /** 'stuck': its heartbeat stopped and the runtime terminated it; 'exited': it died (or was killed) on its own. */
+  /** 'stuck': silent for `stuckThreadMs` (one handler held it), and the runtime terminated it; 'exited': it died (or was killed) on its own. */
   reason: 'stuck' | 'exited';
   /** Actors brought back on its replacement (same refs; state from checkpoint or init). */
   rehosted: number;
@@ -195,55 +197,51 @@ export class Runtime {
   }
 
   /**
-   * Stuck-thread detection: every `heartbeatMs`, each attached thread's
-   * heartbeat counter must have moved within `stuckThreadMs`; a thread whose
-   * did not (a handler in an endless loop never lets its event loop turn) is
+   * The watchdog (watchdog.ts): every `heartbeatMs` it reads each attached
+   * thread's heartbeat and turn words; a handler that holds its thread for
+   * `blockingHandlerMs` is reported, a thread silent for `stuckThreadMs` is
    * terminated, and recovered like any thread that died.
    */
   private startMonitor(): void {
-    const { heartbeatMs, stuckThreadMs } = this.options;
-    if (stuckThreadMs === 0) return;
+    const { heartbeatMs, blockingHandlerMs, stuckThreadMs } = this.options;
+    if (stuckThreadMs === 0 && blockingHandlerMs === 0) return;
     const transport = this.endpoint.transport;
-    let lastTick = performance.now();
-    this.monitor = setInterval(() => {
-      const now = performance.now();
-      // This tick itself came late: the process was starved or the main
-      // thread busy, so a silent heartbeat proves nothing. Start the window over.
-      const late = now - lastTick > 3 * heartbeatMs;
-      lastTick = now;
-      if (late) {
-        for (const seen of this.beatsSeen.values()) seen.at = now;
-        return;
-      }
-      for (const [endpoint, workerId] of this.endpointToWorker) {
-        if (this.recovering.has(endpoint)) continue;
-        const beats = transport.beats(endpoint);
-        if (this.functionsRunning.has(workerId)) {
-          // A plain function task holds its thread's event loop by design
-          // (it runs to completion): not a stuck handler.
-          this.beatsSeen.set(endpoint, { beats, at: now });
-          continue;
-        }
-        const seen = this.beatsSeen.get(endpoint);
-        if (seen === undefined || seen.beats !== beats) {
-          this.beatsSeen.set(endpoint, { beats, at: now });
-          continue;
-        }
-        if (now - seen.at < stuckThreadMs) continue;
+    const journals = new Map<number, Journal>();
+    this.watchdog = new Watchdog({ heartbeatMs, blockingHandlerMs, stuckThreadMs }, {
+      watched: () => [...this.endpointToWorker].filter(([endpoint]) => !this.recovering.has(endpoint)),
+      // A plain function task holds its thread's event loop by design (it runs to completion).
+      busyByDesign: (_, workerId) => this.functionsRunning.has(workerId),
+      beats: (endpoint) => transport.beats(endpoint),
+      turns: new TurnReader(this.attachData.transport.turns),
+      journal: (endpoint) => {
+        const buffer = this.attachData.transport.journals[endpoint];
+        if (buffer === null || buffer === undefined) return undefined;
+        let journal = journals.get(endpoint);
+        if (journal === undefined) journals.set(endpoint, (journal = new Journal(buffer)));
+        return journal;
+      },
+      messageOf: (body) => this.endpoint.messageOfJournaled(body),
+      actorIn: (slot) => new ActorRef(slot, Atomics.load(this.directory.gen, slot), this.records.get(slot)?.name, this.endpoint),
+      systemRef: new ActorRef(-1, 0, 'system', this.endpoint),
+      report: (failure) => this.failures.publish(failure),
+      terminate: (endpoint, workerId) => {
         const worker = this.pool.threads.find((w) => w.threadId === workerId);
-        if (worker === undefined) continue;
+        if (worker === undefined) return;
         this.stuck.add(endpoint);
-        this.beatsSeen.delete(endpoint);
         void worker.terminate();
-      }
-    }, heartbeatMs);
+      },
+    });
+    const watchdog = this.watchdog;
+    this.monitor = setInterval(() => watchdog.tick(), heartbeatMs);
     this.monitor.unref();
   }
 
+  private watchdog: Watchdog | undefined;
   private monitor: NodeJS.Timeout | undefined;
-  private readonly beatsSeen = new Map<number, { beats: number; at: number }>();
   /** Endpoints terminated for a stuck heartbeat (their crash reports reason 'stuck'). */
   private readonly stuck = new Set<number>();
+  /** Endpoints terminated by `killThread`: no message is to blame for their death. */
+  private readonly injected = new Set<number>();
   /** Endpoints between their thread's death and the end of their recovery. */
   private readonly recovering = new Set<number>();
 
@@ -267,7 +265,7 @@ export class Runtime {
       })
       .finally(() => {
         this.recovering.delete(endpoint);
-        this.beatsSeen.delete(endpoint);
+        this.watchdog?.forget(endpoint);
       });
   }
 
@@ -283,6 +281,7 @@ export class Runtime {
    */
   private async recover(endpoint: number): Promise<void> {
     const began = performance.now();
+    const injected = this.injected.delete(endpoint);
     const dir = this.directory;
     const transport = this.endpoint.transport;
     const consumed = Array.from({ length: this.threads + 1 }, (_, from) => (from === endpoint ? 0 : transport.consumed(from, endpoint)));
@@ -329,7 +328,7 @@ export class Runtime {
     if (journalBuffer !== null && journalBuffer !== undefined) {
       const journal = new Journal(journalBuffer);
       try {
-        replay = journal.pending();
+        replay = journal.pending(this.culprit(endpoint, injected));
       } catch (err) {
         // A corrupt journal replays nothing: its asks are rejected as in
         // doubt below, rather than replaying bytes that cannot be trusted.
@@ -375,6 +374,19 @@ export class Runtime {
     this.warmStandby(); // the spare Piscina started in place of the dead thread
     const reason = this.stuck.delete(endpoint) ? 'stuck' : 'exited';
     this.crashes.publish({ thread: endpoint - 1, reason, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
+  }
+
+  /**
+   * Which journaled message took thread `endpoint` down, for poison counting
+   * (kPoisonAfterCrashes): none when it was killed on request (no message's
+   * fault); else the message whose handler was running synchronously (the
+   * turn words outlive the thread: see turns.ts), or, when none was, every
+   * message whose async handler was in flight (the culprit is among them).
+   */
+  private culprit(endpoint: number, injected: boolean): number {
+    if (injected) return kBlameNone;
+    const turns = new TurnReader(this.attachData.transport.turns);
+    return turns.slot(endpoint) >= 0 ? turns.entry(endpoint) : kBlameRunning;
   }
 
   /**
@@ -457,6 +469,7 @@ export class Runtime {
         resolve(crash);
       });
     });
+    this.injected.add(thread + 1);
     await worker.terminate();
     return crashed;
   }

@@ -13,7 +13,7 @@
  *   word kSeq     bumped by a sender that wakes the endpoint; waited on
  *   word kParked  1 while the endpoint is (about to be) parked
  *   word kLoad    actors hosted (for least-loaded placement)
- *   word kBeat    heartbeat: bumped by the endpoint's thread from its event loop
+ *   word kBeat    heartbeat: bumped by the endpoint's thread from its event loop, and as it makes progress
  *
  * Park/wake (a Dekker-style handshake; all Atomics are sequentially consistent):
  *   receiver: seq = load(kSeq); store(kParked, 1); if any ring non-empty -> unpark; else waitAsync(kSeq, seq)
@@ -33,6 +33,7 @@ import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kLengthMask, kMoreFla
 import { allocateJournal } from './journal.js';
 import { DecodeError } from './errors.js';
 import { Reassembly, frameEnd, frameHeader, truncatedFrameError } from './frames.js';
+import { allocateTurns } from './turns.js';
 
 const kBellWords = 16;
 const kSeq = 0;
@@ -59,6 +60,8 @@ export interface TransportShared {
   counts: SharedArrayBuffer;
   /** Each endpoint's journal (see journal.ts); null for the main thread, or when journals are off. */
   journals: Array<SharedArrayBuffer | null>;
+  /** Which handler each endpoint runs (see turns.ts), for the main thread's watchdog. */
+  turns: SharedArrayBuffer;
 }
 
 export function createTransportShared(endpoints: number, ringBytes: number, journalBytes = 0): TransportShared {
@@ -73,6 +76,7 @@ export function createTransportShared(endpoints: number, ringBytes: number, jour
     spaceWanted: new SharedArrayBuffer(endpoints * endpoints * 4),
     counts: new SharedArrayBuffer(2 * endpoints * endpoints * 4),
     journals: Array.from({ length: endpoints }, (_, e) => (e === 0 || journalBytes === 0 ? null : allocateJournal(journalBytes))),
+    turns: allocateTurns(endpoints),
   };
 }
 
@@ -370,6 +374,9 @@ export class Transport {
           continue;
         }
         count++;
+        // A batch of many thousand messages (answers to a burst of asks,
+        // say) is progress too: the watchdog must not take it for a hang.
+        if ((count & 1023) === 0) this.beat();
         const entry = this.journal !== undefined ? this.entries[message] : -1;
         message++;
         handler(from, batch, start, start + length, this.journal !== undefined ? entry : undefined);
