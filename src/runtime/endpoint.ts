@@ -209,7 +209,10 @@ export class Endpoint implements RefHost, ContextHost {
     this.transport = new Transport(transport, index, this.drain);
     const journal = transport.journals[index];
     this.journal = index !== 0 && journal !== null && journal !== undefined ? new Journal(journal) : undefined;
-    if (this.journal !== undefined) this.transport.journal = this.journalFrame;
+    if (this.journal !== undefined) {
+      this.transport.journal = this.journalFrame;
+      this.transport.batchJournal = this.journal;
+    }
     this.spinBudgetUs = config.spinUs;
     this.defaultSpawn = { name: undefined, thread: undefined, capacity: config.defaultCapacity, policy: config.defaultPolicy, memoryQuota: 0, delivery: 'at-least-once', agent: undefined };
     setDecodingHost(this);

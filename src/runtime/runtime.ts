@@ -34,7 +34,7 @@ import {
   resolveRuntimeOptions, resolveSpawnOptions, type AgentOverride, type Delivery, type ResolvedOptions, type ResolvedSpawnOptions, type RuntimeOptions, type SpawnOptions,
   type OverflowPolicy,
 } from './options.js';
-import { createTransportShared } from './transport.js';
+import { createTransportShared, finishTakenBatch } from './transport.js';
 import { Journal, type JournalEntry } from './journal.js';
 import { Ring } from './ring.js';
 import type { CrashDecision } from '../actors/supervision.js';
@@ -285,6 +285,8 @@ export class Runtime {
     const began = performance.now();
     const dir = this.directory;
     const transport = this.endpoint.transport;
+    // A batch it was committing is finished first: the counts read next include it.
+    finishTakenBatch(this.attachData.transport, endpoint);
     const consumed = Array.from({ length: this.threads + 1 }, (_, from) => (from === endpoint ? 0 : transport.consumed(from, endpoint)));
     const error = new ActorCrashedError(`on pool thread ${endpoint - 1}`, 'was on a pool thread that died');
     const rehost: RehostedActor[] = [];
