@@ -1196,7 +1196,7 @@ export class Endpoint implements RefHost, ContextHost {
       delivery: Delivery; delayMs: number;
     }>,
     error: Error,
-    replay: Array<{ from: number; running: boolean; body: Uint8Array }>,
+    replay: Array<{ at: number; from: number; running: boolean; body: Uint8Array }>,
   ): Promise<void> {
     // Modules first: then every cell is registered in one synchronous pass,
     // before the loop starts and reads a frame addressed to one of them.
@@ -1223,11 +1223,13 @@ export class Endpoint implements RefHost, ContextHost {
       if (cell !== undefined && cell.gen === a.gen) cell.delivery = a.delivery;
     }
     // What the dead thread had taken and not finished, oldest first, before
-    // anything still in the rings: per-sender order holds.
+    // anything still in the rings: per-sender order holds. Each keeps its
+    // journal entry (this thread took the journal over as it was), done when
+    // the message is.
     for (const entry of replay) {
       this.replayingRunning = entry.running;
       try {
-        this.onFrame(entry.from, entry.body, 0, entry.body.length);
+        this.onFrame(entry.from, entry.body, 0, entry.body.length, entry.at);
       } finally {
         this.replayingRunning = false;
       }

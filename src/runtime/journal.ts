@@ -7,7 +7,11 @@
  * When the thread dies, the main thread reads what is not done, in order, and
  * the replacement thread replays it before it reads the rings (so per-sender
  * order holds: the journal holds what came out of a ring before what is
- * still in it).
+ * still in it). The replacement takes the journal over as it is: a replayed
+ * message keeps its entry until it is done, so a replacement that dies in
+ * turn, before or while it replays, leaves every such message for the next.
+ * (Emptying the journal and handing the entries over in the recovery task
+ * lost them when the replacement died before replaying them.)
  *
  * Hand-written because nothing off the shelf fits: entries are appended in
  * arrival order but finished out of order (by different actors), and only
@@ -54,6 +58,8 @@ export const kDone = 2;
 
 /** An entry read back after the thread died. */
 export interface JournalEntry {
+  /** Its offset: the replacement thread replays it as this same entry, and marks it done when it is. */
+  at: number;
   from: number;
   /** The handler of this message was running when the thread died. */
   running: boolean;
@@ -215,7 +221,7 @@ export class Journal {
       }
       const meta = this.words[(at >> 2) + 1];
       if ((meta & 0xff) !== kDone) {
-        out.push({ from: meta >>> 8, running: (meta & 0xff) === kRunning, body: this.bytes.slice(at + 8, at + 8 + length) });
+        out.push({ at, from: meta >>> 8, running: (meta & 0xff) === kRunning, body: this.bytes.slice(at + 8, at + 8 + length) });
       }
       at += 8 + ((length + 3) & ~3);
       if (at === this.size) at = 0;
@@ -223,12 +229,4 @@ export class Journal {
     return out;
   }
 
-  /** Empties the journal (the main thread, before a replacement thread takes it over). */
-  reset(): void {
-    Atomics.store(this.header, kBatchFrom, 0);
-    Atomics.store(this.header, kHead, 0);
-    Atomics.store(this.header, kTail, 0);
-    this.head = 0;
-    this.tail = 0;
-  }
 }

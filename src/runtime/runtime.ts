@@ -251,6 +251,7 @@ export class Runtime {
   private workerGone(workerId: number, endpoint: number): void {
     this.workerToEndpoint.delete(workerId);
     this.endpointToWorker.delete(endpoint);
+    this.deaths.set(endpoint, (this.deaths.get(endpoint) ?? 0) + 1);
     if (this.closing) return;
     // Swarms learn at once (not after the recovery) that members of that thread lost their state.
     if (this.swarms.size > 0) {
@@ -325,17 +326,16 @@ export class Runtime {
     // them becomes a dead letter with reason 'crashed'.
     release(lost);
     // What it had taken and not finished: replayed by its replacement, whose
-    // answers settle those asks (so they are not rejected below).
+    // answers settle those asks (so they are not rejected below). The
+    // journal is left as it is: the replacement takes it over, each entry
+    // staying until its message is done (see journal.ts).
     const journalBuffer = this.attachData.transport.journals[endpoint];
     let replay: JournalEntry[] = [];
-    if (journalBuffer !== null && journalBuffer !== undefined) {
-      const journal = new Journal(journalBuffer);
-      replay = journal.pending();
-      journal.reset();
-    }
+    if (journalBuffer !== null && journalBuffer !== undefined) replay = new Journal(journalBuffer).pending();
     const replayedAsks = replay.flatMap((entry) => this.endpoint.askOfJournaled(entry));
     this.recountBounded(endpoint, rehost, replay);
     let replaced = true;
+    const deathsBefore = this.deaths.get(endpoint) ?? 0;
     try {
       const a = this.attachData;
       const task = {
@@ -344,6 +344,13 @@ export class Runtime {
       } as HostTask;
       this.unwrap(await withTimeout(this.runRouted(task, { endpoint, attach: true }), 10_000, 'no replacement thread started'));
     } catch (err) {
+      if (this.replacementDied(endpoint, deathsBefore)) {
+        // The replacement itself died while taking over (killed, or it crashed
+        // replaying): it is recovered in turn, by the recovery its death
+        // queued, which finds the same actors and the same journal. One
+        // report covers both deaths.
+        return;
+      }
       // Piscina does not respawn a thread that fails while starting: go on
       // with the threads we have; what lived there is lost.
       replaced = false;
@@ -372,6 +379,23 @@ export class Runtime {
     const reason = this.stuck.delete(endpoint) ? 'stuck' : 'exited';
     this.crashes.publish({ thread: endpoint - 1, reason, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
   }
+
+  /**
+   * True when the thread that took over `endpoint` has died (and so a
+   * recovery of its own is or will be queued by `workerGone`), false when it
+   * is alive (it failed to start: setup threw, or it timed out) or none took
+   * the task.
+   */
+  private replacementDied(endpoint: number, deathsBefore: number): boolean {
+    // workerGone has run already: it unbound the endpoint and queued a recovery.
+    if ((this.deaths.get(endpoint) ?? 0) !== deathsBefore) return true;
+    // Or it is about to: the worker bound to the endpoint is no longer in the pool.
+    const id = this.endpointToWorker.get(endpoint);
+    return id !== undefined && !this.pool.threads.some((w) => w.threadId === id);
+  }
+
+  /** Deaths of the threads of each endpoint (counted by workerGone). */
+  private readonly deaths = new Map<number, number>();
 
   /**
    * A bounded mailbox counts messages accepted and not yet taken (senders
