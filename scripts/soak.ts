@@ -71,6 +71,10 @@ interface Result {
   rssStartMb: number;
   rssEndMb: number;
   seconds: number;
+  recoveryP50: number;
+  recoveryMax: number;
+  /** Actors lost with their thread (+1,000,000 per thread not replaced): 0 expected. */
+  actorsLost: number;
 }
 
 const mb = (bytes: number) => Math.round(bytes / 1024 / 102.4) / 10;
@@ -124,6 +128,7 @@ async function soak(seed: number, options: Options): Promise<Result> {
           actors[i].ask({ type: 'report' }).then((report) => {
             if (report !== undefined) confirmed[i] = Math.max(confirmed[i], report.high + 1);
           }, (err: unknown) => {
+            if (err instanceof AskTimeoutError && process.env.SOAK_DEBUG) console.error(`DEBUG hung ask to actor ${i} (thread ${i % options.threads}) at ${Math.round(performance.now() - began)} ms`);
             if (err instanceof AskTimeoutError) hung++;
             else if (err instanceof ActorCrashedError) crashedAsks++;
             else throw err;
@@ -133,11 +138,15 @@ async function soak(seed: number, options: Options): Promise<Result> {
       }
     })();
 
+    const recoveryMs: number[] = [];
+    let actorsLost = 0;
     let rssStart = 0;
     const warm = Math.max(1, Math.floor(options.kills / 20));
     for (let k = 1; k <= options.kills; k++) {
       await sleep(20 + random() * 60);
-      await rt.killThread(Math.floor(random() * options.threads));
+      const crash = await rt.killThread(Math.floor(random() * options.threads));
+      recoveryMs.push(crash.recoveryMs);
+      actorsLost += crash.lost.length + (crash.replaced ? 0 : 1_000_000);
       if (k === warm) rssStart = rss();
       if (k % 50 === 0 || k === options.kills) {
         const s = ((performance.now() - began) / 1000).toFixed(0);
@@ -170,7 +179,9 @@ async function soak(seed: number, options: Options): Promise<Result> {
     }
     const rssEnd = rss();
     if (deadLetters.size > 0) console.log(`seed ${seed}: dead letters ${JSON.stringify(Object.fromEntries(deadLetters))}`);
+    recoveryMs.sort((a, b) => a - b);
     return {
+      recoveryP50: Math.round(recoveryMs[Math.floor(recoveryMs.length / 2)] ?? 0), recoveryMax: Math.round(recoveryMs[recoveryMs.length - 1] ?? 0), actorsLost,
       seed, kills: options.kills, accepted, lost, duplicated, reordered, hung, crashedAsks,
       rssStartMb: mb(rssStart), rssEndMb: mb(rssEnd), seconds: Math.round((performance.now() - began) / 1000),
     };
@@ -188,7 +199,8 @@ for (const seed of options.seeds) {
   console.log(
     `seed ${r.seed}: kills ${r.kills}, accepted ${r.accepted}, lost ${r.lost}, duplicated ${r.duplicated}, reordered ${r.reordered}, ` +
       `hung asks ${r.hung}, asks rejected ActorCrashedError ${r.crashedAsks}, rss start ${r.rssStartMb} MB, end ${r.rssEndMb} MB ` +
-      `(${drift >= 0 ? '+' : ''}${drift.toFixed(1)}%), ${r.seconds} s`,
+      `(${drift >= 0 ? '+' : ''}${drift.toFixed(1)}%), ` +
+      `recovery p50 ${r.recoveryP50} ms max ${r.recoveryMax} ms, actors lost ${r.actorsLost}, ${r.seconds} s`,
   );
 }
 const total = (key: 'kills' | 'accepted' | 'lost' | 'duplicated' | 'reordered' | 'hung') => results.reduce((sum, r) => sum + r[key], 0);
@@ -196,4 +208,4 @@ console.log(
   `total: kills ${total('kills')}, accepted ${total('accepted')}, lost ${total('lost')}, duplicated ${total('duplicated')}, ` +
     `reordered ${total('reordered')}, hung asks ${total('hung')}`,
 );
-process.exitCode = total('lost') + total('hung') + total('reordered') > 0 ? 1 : 0;
+process.exitCode = total('lost') + total('hung') + total('reordered') + results.reduce((sum, r) => sum + r.actorsLost, 0) > 0 ? 1 : 0;

@@ -1309,34 +1309,46 @@ export class Endpoint implements RefHost, ContextHost {
     const bytes = encode(snapshot(cell.state), 'snapshot');
     const handle = this.pool.allocateCarrier(bytes.length);
     this.pool.carrierView(handle).set(bytes);
-    const previous = this.dir.checkpoint(cell.slot);
+    const previous = this.checkpointHandle(cell.slot);
     this.dir.setCheckpoint(cell.slot, { region: handle.region, gen: handle.gen, length: bytes.length });
     if (previous !== undefined) this.freeCheckpoint(previous);
     cell.sinceCheckpoint = 0;
     return bytes.length;
   }
 
-  private freeCheckpoint(at: { region: number; gen: number; length: number }): void {
+  private freeCheckpoint(handle: RegionHandle): void {
     try {
-      this.pool.freeCarrier(new RegionHandle(at.region, at.gen, at.length, 0, 0));
+      this.pool.freeCarrier(handle);
     } catch {
       // Already gone (a stale column after a crash was swept): nothing to free.
     }
   }
 
+  /**
+   * The slot's checkpoint allocation: the region the directory names, with
+   * the generation and size of that region's own row. The directory's other
+   * checkpoint columns are not trusted: a thread that died between its
+   * stores would have left them describing the next checkpoint while the
+   * region word still names the last one (read that way, the snapshot was
+   * garbage and the actor's state lost).
+   */
+  private checkpointHandle(slot: number): RegionHandle | undefined {
+    const at = this.dir.checkpoint(slot);
+    return at === undefined ? undefined : this.pool.carrierAt(at.region);
+  }
+
   /** The slot's last checkpoint, decoded from a copy of its bytes, or undefined when it has none. */
   checkpointData(slot: number): { data: unknown } | undefined {
-    const at = this.dir.checkpoint(slot);
-    if (at === undefined) return undefined;
-    return { data: decode(this.pool.carrierView(new RegionHandle(at.region, at.gen, at.length, 0, 0)).slice()) };
+    const handle = this.checkpointHandle(slot);
+    if (handle === undefined) return undefined;
+    return { data: decode(this.pool.carrierView(handle).slice()) };
   }
 
   /** Drops the slot's checkpoint (the actor stopped for good, or was lost with its thread). */
   dropCheckpoint(slot: number): void {
-    const at = this.dir.checkpoint(slot);
-    if (at === undefined) return;
+    const handle = this.checkpointHandle(slot);
     this.dir.setCheckpoint(slot, undefined);
-    this.freeCheckpoint(at);
+    if (handle !== undefined) this.freeCheckpoint(handle);
   }
 
   /**
