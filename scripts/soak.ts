@@ -12,16 +12,24 @@
  * --threads N (2), --per-tick N (messages per actor per 1 ms tick; 1),
  * --window N (200: at most this many messages per actor sent and not yet
  * confirmed seen, so the pool threads are not buried under a backlog that
- * outgrows the journal, where losing messages is documented).
+ * outgrows the journal, where losing messages is documented),
+ * --ask-timeout-ms N (60000: an ask not settled by then counts as hung; a
+ * kill storm on a busy machine makes asks wait seconds: replacements start
+ * cold when the spare Piscina starts after each death is not up yet).
+ *
+ * SOAK_DEBUG=1 also prints, for each actor that lost messages, which ones,
+ * and each ask that timed out.
  *
  * Prints a progress line every 50 kills, and for each seed: kills, tells
  * accepted, lost (accepted, never seen), duplicated (seen twice: the
  * message being handled when its thread died, handed over again under
  * `delivery: 'at-least-once'` although its checkpoint already had it; see
- * the README's journal paragraph), reordered, asks that hung (timed out),
- * asks rejected with ActorCrashedError (in doubt: allowed), and the
- * process's RSS at the start (after the first 5% of kills: the pool, its
- * spare and the code are warm by then), and at the end.
+ * the README's journal paragraph), reordered, asks that hung (not settled
+ * within --ask-timeout-ms), asks rejected with ActorCrashedError (in doubt:
+ * allowed), the slowest answered ask, recovery times, actors lost with their
+ * thread, and the process's RSS at the start (after the first 5% of kills:
+ * the pool, its spare and the code are warm by then) and at the end. Exits
+ * with 1 when anything was lost, reordered or hung.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ActorCrashedError, AskTimeoutError, Runtime, type ActorRef } from '../src/index.js';
@@ -35,10 +43,11 @@ interface Options {
   threads: number;
   perTick: number;
   window: number;
+  askTimeoutMs: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { kills: 1000, seeds: [], actors: 32, threads: 2, perTick: 1, window: 200 };
+  const options: Options = { kills: 1000, seeds: [], actors: 32, threads: 2, perTick: 1, window: 200, askTimeoutMs: 60_000 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = Number(argv[i + 1]);
@@ -53,7 +62,8 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--threads') options.threads = need();
     else if (arg === '--per-tick') options.perTick = need();
     else if (arg === '--window') options.window = need();
-    else throw new Error(`unknown option ${arg} (use --kills N --seed S [--seed S2] --actors N --threads N --per-tick N --window N)`);
+    else if (arg === '--ask-timeout-ms') options.askTimeoutMs = need();
+    else throw new Error(`unknown option ${arg} (use --kills N --seed S [--seed S2] --actors N --threads N --per-tick N --window N --ask-timeout-ms N)`);
   }
   if (options.seeds.length === 0) options.seeds.push(1);
   return options;
@@ -71,6 +81,7 @@ interface Result {
   rssStartMb: number;
   rssEndMb: number;
   seconds: number;
+  slowestAskMs: number;
   recoveryP50: number;
   recoveryMax: number;
   /** Actors lost with their thread (+1,000,000 per thread not replaced): 0 expected. */
@@ -88,7 +99,7 @@ async function soak(seed: number, options: Options): Promise<Result> {
   const began = performance.now();
   const random = mulberry32(seed);
   // Every kill restarts the actors of that thread: the root allows it without limit.
-  const rt = await Runtime.start({ threads: options.threads, maxAgents: 256, askTimeoutMs: 10_000, supervisor: { maxRestarts: Infinity } });
+  const rt = await Runtime.start({ threads: options.threads, maxAgents: 256, askTimeoutMs: options.askTimeoutMs, supervisor: { maxRestarts: Infinity } });
   try {
     const actors: Array<ActorRef<SeenMsg, SeenReport | undefined>> = [];
     for (let i = 0; i < options.actors; i++) {
@@ -102,6 +113,7 @@ async function soak(seed: number, options: Options): Promise<Result> {
     let accepted = 0;
     let hung = 0;
     let crashedAsks = 0;
+    let slowestAskMs = 0;
     let done = false;
 
     const teller = (async () => {
@@ -124,8 +136,10 @@ async function soak(seed: number, options: Options): Promise<Result> {
     const asker = (async () => {
       for (let turn = 0; !done; turn++) {
         const i = turn % actors.length;
+        const asked = performance.now();
         asks.push(
           actors[i].ask({ type: 'report' }).then((report) => {
+            slowestAskMs = Math.max(slowestAskMs, performance.now() - asked);
             if (report !== undefined) confirmed[i] = Math.max(confirmed[i], report.high + 1);
           }, (err: unknown) => {
             if (err instanceof AskTimeoutError && process.env.SOAK_DEBUG) console.error(`DEBUG hung ask to actor ${i} (thread ${i % options.threads}) at ${Math.round(performance.now() - began)} ms`);
@@ -181,6 +195,7 @@ async function soak(seed: number, options: Options): Promise<Result> {
     if (deadLetters.size > 0) console.log(`seed ${seed}: dead letters ${JSON.stringify(Object.fromEntries(deadLetters))}`);
     recoveryMs.sort((a, b) => a - b);
     return {
+      slowestAskMs: Math.round(slowestAskMs),
       recoveryP50: Math.round(recoveryMs[Math.floor(recoveryMs.length / 2)] ?? 0), recoveryMax: Math.round(recoveryMs[recoveryMs.length - 1] ?? 0), actorsLost,
       seed, kills: options.kills, accepted, lost, duplicated, reordered, hung, crashedAsks,
       rssStartMb: mb(rssStart), rssEndMb: mb(rssEnd), seconds: Math.round((performance.now() - began) / 1000),
@@ -198,7 +213,7 @@ for (const seed of options.seeds) {
   const drift = r.rssStartMb === 0 ? 0 : ((r.rssEndMb - r.rssStartMb) / r.rssStartMb) * 100;
   console.log(
     `seed ${r.seed}: kills ${r.kills}, accepted ${r.accepted}, lost ${r.lost}, duplicated ${r.duplicated}, reordered ${r.reordered}, ` +
-      `hung asks ${r.hung}, asks rejected ActorCrashedError ${r.crashedAsks}, rss start ${r.rssStartMb} MB, end ${r.rssEndMb} MB ` +
+      `hung asks ${r.hung}, asks rejected ActorCrashedError ${r.crashedAsks}, slowest answered ask ${r.slowestAskMs} ms, rss start ${r.rssStartMb} MB, end ${r.rssEndMb} MB ` +
       `(${drift >= 0 ? '+' : ''}${drift.toFixed(1)}%), ` +
       `recovery p50 ${r.recoveryP50} ms max ${r.recoveryMax} ms, actors lost ${r.actorsLost}, ${r.seconds} s`,
   );
