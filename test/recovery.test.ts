@@ -12,9 +12,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Runtime, type ActorRef, type ThreadCrash } from '../src/index.js';
 import type { SeenMsg, SeenReport } from './fixtures/seen.js';
 import { kTrapMarker } from './fixtures/trap-setup.js';
+import type { WatcherMsg } from './fixtures/watcher.js';
+import { eventually } from './fixtures/helpers.js';
 
 const seenUrl = new URL('./fixtures/seen.ts', import.meta.url);
 const trapSetupUrl = new URL('./fixtures/trap-setup.ts', import.meta.url);
+const watcherUrl = new URL('./fixtures/watcher.ts', import.meta.url);
 
 let rt: Runtime | undefined;
 let dir: string | undefined;
@@ -101,5 +104,28 @@ describe('a replacement thread that dies while it takes over', () => {
     const { report } = await tellThroughTrap(r, file);
     expect(report).toEqual({ high: 29, gaps: [], duplicates: 0, reordered: 0, count: 30 });
     expect(crashes.every((crash) => crash.replaced && crash.lost.length === 0)).toBe(true);
+  });
+
+  it('still reports, and tells watchers of, the actors its predecessor lost (their supervisor said stop)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'microswarm-trap-'));
+    const file = join(dir, 'fired');
+    process.env.MICROSWARM_TEST_TRAP = 'committed,rehost';
+    process.env.MICROSWARM_TEST_TRAP_FILE = file;
+    // No restarts allowed: the seen actor is lost with its thread.
+    const r = (rt = await Runtime.start({ threads: 2, threadSetup: trapSetupUrl, supervisor: { maxRestarts: 0 } }));
+    const crashes: ThreadCrash[] = [];
+    r.crashes.subscribe((crash) => crashes.push(crash));
+    const seen = (await r.spawn(seenUrl, {}, { thread: 0 })) as ActorRef<SeenMsg, SeenReport | undefined>;
+    const watcher = await r.spawn<WatcherMsg, unknown>(watcherUrl, undefined, { thread: 1 });
+    await watcher.ask({ type: 'watch', ref: seen });
+    const crashed = nextCrash(r);
+    for (let n = 0; n < 30; n++) seen.tell(n === 15 ? { n, note: kTrapMarker } : { n });
+    await crashed;
+    expect(existsSync(`${file}.committed`) && existsSync(`${file}.rehost`)).toBe(true);
+    expect(crashes).toHaveLength(1);
+    expect(crashes[0]).toMatchObject({ thread: 0, replaced: true });
+    expect(crashes[0].lost.map((ref) => ref.id)).toEqual([seen.id]);
+    await eventually(() => watcher.ask({ type: 'seen' }), (seenBy) => (seenBy as unknown[]).length > 0);
+    expect(await watcher.ask({ type: 'seen' })).toEqual([{ actor: seen.id, reason: 'crashed' }]);
   });
 });

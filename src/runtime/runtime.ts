@@ -325,6 +325,13 @@ export class Runtime {
     // Released before the replacement replays anything: what it replays for
     // them becomes a dead letter with reason 'crashed'.
     release(lost);
+    // Lost by an attempt whose replacement died while taking over: reported now.
+    const earlier = this.lostBefore.get(endpoint);
+    if (earlier !== undefined) {
+      this.lostBefore.delete(endpoint);
+      lost.unshift(...earlier.lost);
+      lostPairs.unshift(...earlier.pairs);
+    }
     // What it had taken and not finished: replayed by its replacement, whose
     // answers settle those asks (so they are not rejected below). The
     // journal is left as it is: the replacement takes it over, each entry
@@ -348,7 +355,8 @@ export class Runtime {
         // The replacement itself died while taking over (killed, or it crashed
         // replaying): it is recovered in turn, by the recovery its death
         // queued, which finds the same actors and the same journal. One
-        // report covers both deaths.
+        // report covers both deaths, and the actors lost in this attempt.
+        this.lostBefore.set(endpoint, { lost, pairs: lostPairs });
         return;
       }
       // Piscina does not respawn a thread that fails while starting: go on
@@ -396,6 +404,8 @@ export class Runtime {
 
   /** Deaths of the threads of each endpoint (counted by workerGone). */
   private readonly deaths = new Map<number, number>();
+  /** Actors lost by a recovery whose replacement died while taking over, for the next one's report. */
+  private readonly lostBefore = new Map<number, { lost: ActorRef[]; pairs: number[] }>();
 
   /**
    * A bounded mailbox counts messages accepted and not yet taken (senders
