@@ -80,6 +80,9 @@ interface Result {
   crashedAsks: number;
   rssStartMb: number;
   rssEndMb: number;
+  /** The main thread's JS heap in use at the same two moments (apart from the pool threads' and native memory). */
+  heapStartMb: number;
+  heapEndMb: number;
   seconds: number;
   slowestAskMs: number;
   recoveryP50: number;
@@ -159,13 +162,17 @@ async function soak(seed: number, options: Options): Promise<Result> {
     const recoveryMs: number[] = [];
     let actorsLost = 0;
     let rssStart = 0;
+    let heapStart = 0;
     const warm = Math.max(1, Math.floor(options.kills / 20));
     for (let k = 1; k <= options.kills; k++) {
       await sleep(20 + random() * 60);
       const crash = await rt.killThread(Math.floor(random() * options.threads));
       recoveryMs.push(crash.recoveryMs);
       actorsLost += crash.lost.length + (crash.replaced ? 0 : 1_000_000);
-      if (k === warm) rssStart = rss();
+      if (k === warm) {
+        rssStart = rss();
+        heapStart = process.memoryUsage().heapUsed;
+      }
       if (k % 50 === 0 || k === options.kills) {
         const s = ((performance.now() - began) / 1000).toFixed(0);
         console.log(`seed ${seed}: ${k}/${options.kills} kills, ${accepted} accepted, ${hung} hung, rss ${mb(process.memoryUsage().rss)} MB, ${s} s`);
@@ -204,7 +211,7 @@ async function soak(seed: number, options: Options): Promise<Result> {
       slowestAskMs: Math.round(slowestAskMs),
       recoveryP50: Math.round(recoveryMs[Math.floor(recoveryMs.length / 2)] ?? 0), recoveryMax: Math.round(recoveryMs[recoveryMs.length - 1] ?? 0), actorsLost,
       seed, kills: options.kills, accepted, lost, duplicated, reordered, hung, crashedAsks,
-      rssStartMb: mb(rssStart), rssEndMb: mb(rssEnd), seconds: Math.round((performance.now() - began) / 1000),
+      rssStartMb: mb(rssStart), rssEndMb: mb(rssEnd), heapStartMb: mb(heapStart), heapEndMb: mb(process.memoryUsage().heapUsed), seconds: Math.round((performance.now() - began) / 1000),
     };
   } finally {
     await rt.shutdown();
@@ -220,7 +227,7 @@ for (const seed of options.seeds) {
   console.log(
     `seed ${r.seed}: kills ${r.kills}, accepted ${r.accepted}, lost ${r.lost}, duplicated ${r.duplicated}, reordered ${r.reordered}, ` +
       `hung asks ${r.hung}, asks rejected ActorCrashedError ${r.crashedAsks}, slowest answered ask ${r.slowestAskMs} ms, rss start ${r.rssStartMb} MB, end ${r.rssEndMb} MB ` +
-      `(${drift >= 0 ? '+' : ''}${drift.toFixed(1)}%), ` +
+      `(${drift >= 0 ? '+' : ''}${drift.toFixed(1)}%), main heap ${r.heapStartMb} -> ${r.heapEndMb} MB, ` +
       `recovery p50 ${r.recoveryP50} ms max ${r.recoveryMax} ms, actors lost ${r.actorsLost}, ${r.seconds} s`,
   );
 }
