@@ -48,8 +48,8 @@ describe('Journal', () => {
           }
         }
         const pending = journal.pending();
-        expect(pending.map((p) => ({ from: p.from, running: p.running, crashes: p.crashes, body: [...p.body] }))).toEqual(
-          live.map((l) => ({ from: l.from, running: l.running, crashes: l.crashes + (l.running ? 1 : 0), body: [...l.body] })),
+        expect(pending.map((p) => ({ at: p.at, from: p.from, running: p.running, crashes: p.crashes, body: [...p.body] }))).toEqual(
+          live.map((l) => ({ at: l.at, from: l.from, running: l.running, crashes: l.crashes + (l.running ? 1 : 0), body: [...l.body] })),
         );
         // What the watchdog reads of a running entry: its body, and nothing of the others.
         for (const l of live) expect(journal.runningBody(l.at)).toEqual(l.running ? l.body : undefined);
@@ -60,7 +60,7 @@ describe('Journal', () => {
     );
   });
 
-  it('blames one running entry, or none, when told which took the thread down', () => {
+  it('blames one running entry, or none, when told which took the thread down, and keeps the count in the entry for the next death', () => {
     const journal = new Journal(allocateJournal(1024));
     const body = new Uint8Array(8);
     const first = journal.append(1, body, 0, 8, 1);
@@ -69,8 +69,10 @@ describe('Journal', () => {
     journal.running(first);
     journal.running(second);
     expect(journal.pending(second).map((e) => [e.from, e.running, e.crashes])).toEqual([[1, true, 1], [2, true, 1], [3, false, 1]]);
-    expect(journal.pending(kBlameNone).map((e) => e.crashes)).toEqual([1, 0, 1]);
-    expect(journal.pending().map((e) => e.crashes)).toEqual([2, 1, 1]);
+    // Each read is one death: the blame stays with the entry (a replacement
+    // replays this same entry, so a second death while it runs counts 2).
+    expect(journal.pending(kBlameNone).map((e) => e.crashes)).toEqual([1, 1, 1]);
+    expect(journal.pending().map((e) => e.crashes)).toEqual([2, 2, 1]);
   });
 
   it('reuses its space: a long run of appends, each done, never fills a small journal', () => {
@@ -94,6 +96,63 @@ describe('Journal', () => {
     journal.done(first);
     expect(journal.append(0, new Uint8Array(100), 0, 100)).toBeGreaterThanOrEqual(0);
     expect(journal.unjournaled()).toBe(2);
+  });
+});
+
+describe('Journal batches (taking a batch out of a ring as one step)', () => {
+  const body = (n: number) => new Uint8Array([n, n, n]);
+  it('publishes a batch only when its commit is armed; before that, what died with the thread is not in the journal', () => {
+    const buffer = allocateJournal(1024);
+    const journal = new Journal(buffer);
+    journal.append(1, body(1), 0, 3);
+    journal.beginBatch();
+    journal.append(2, body(2), 0, 3);
+    journal.append(2, body(3), 0, 3);
+    // The thread dies here: the batch is still in its ring, and only there.
+    const afterDeath = new Journal(buffer);
+    expect(afterDeath.takenBatch()).toBeUndefined();
+    expect(afterDeath.pending().map((e) => e.body[0])).toEqual([1]);
+  });
+
+  it('an armed commit that the thread did not end is finished by the main thread: its entries are pending, the ring position returned', () => {
+    const buffer = allocateJournal(1024);
+    const journal = new Journal(buffer);
+    journal.beginBatch();
+    journal.append(2, body(2), 0, 3);
+    journal.append(2, body(3), 0, 3);
+    journal.commitBatch(2, 4242, 17);
+    const afterDeath = new Journal(buffer);
+    expect(afterDeath.takenBatch()).toEqual({ from: 2, read: 4242, consumed: 17 });
+    expect(afterDeath.takenBatch()).toBeUndefined(); // finished once
+    expect(afterDeath.pending().map((e) => [e.from, e.body[0]])).toEqual([[2, 2], [2, 3]]);
+  });
+
+  it('an ended commit leaves nothing to finish', () => {
+    const buffer = allocateJournal(1024);
+    const journal = new Journal(buffer);
+    journal.beginBatch();
+    journal.append(2, body(2), 0, 3);
+    journal.commitBatch(2, 8, 1);
+    journal.endBatch();
+    expect(new Journal(buffer).takenBatch()).toBeUndefined();
+  });
+
+  it('a replacement takes the journal over as it is: replayed entries keep their offsets and are reclaimed when done', () => {
+    const buffer = allocateJournal(256);
+    const dead = new Journal(buffer);
+    const a = dead.append(1, body(1), 0, 3);
+    const b = dead.append(1, body(2), 0, 3);
+    dead.running(a);
+    const replay = new Journal(buffer).pending();
+    expect(replay.map((e) => [e.at, e.running])).toEqual([[a, true], [b, false]]);
+    const replacement = new Journal(buffer);
+    const c = replacement.append(1, body(3), 0, 3); // new messages go after the old ones
+    replacement.done(b);
+    // The replacement dies too: the next one still replays a, then c.
+    expect(new Journal(buffer).pending().map((e) => e.body[0])).toEqual([1, 3]);
+    replacement.done(a);
+    replacement.done(c);
+    expect(replacement.used()).toBe(0);
   });
 });
 

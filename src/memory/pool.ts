@@ -192,6 +192,21 @@ export class Pool {
     return this.bytes.subarray(handle.region << this.shift, (handle.region << this.shift) + handle.byteLength);
   }
 
+  /**
+   * The live carrier allocation whose head is `region`, as a handle made
+   * from its own row (generation and size), or undefined. Checkpoints are
+   * found this way: the directory's region word is the one store that
+   * publishes a checkpoint, so a thread that dies while publishing leaves
+   * the old one, whole.
+   */
+  carrierAt(region: number): RegionHandle | undefined {
+    if (!Number.isInteger(region) || region < 0 || region >= this.regions) return undefined;
+    const m = this.meta;
+    const base = region * kRegionColumns;
+    if (Atomics.load(m, base + kRState) === kStateFree || (m[base + kRFlags] & kFlagCarrier) === 0) return undefined;
+    return new RegionHandle(region, Atomics.load(m, base + kRGen), m[base + kRBytes], 0, 0);
+  }
+
   /** Ends a carrier allocation once its message was decoded. */
   freeCarrier(handle: RegionHandle): void {
     const base = this.lock(handle);

@@ -229,7 +229,10 @@ export class Endpoint implements RefHost, ContextHost {
     this.transport.onMalformed = (_from, error) => this.system.failure({ actor: new ActorRef(-1, 0, 'system', this), error, phase: 'receive' });
     const journal = transport.journals[index];
     this.journal = index !== 0 && journal !== null && journal !== undefined ? new Journal(journal) : undefined;
-    if (this.journal !== undefined) this.transport.journal = this.journalFrame;
+    if (this.journal !== undefined) {
+      this.transport.journal = this.journalFrame;
+      this.transport.batchJournal = this.journal;
+    }
     this.turns = new TurnWriter(transport.turns, index);
     this.spinBudgetUs = config.spinUs;
     this.defaultSpawn = { name: undefined, thread: undefined, capacity: config.defaultCapacity, policy: config.defaultPolicy, memoryQuota: 0, delivery: 'at-least-once', agent: undefined };
@@ -1233,7 +1236,7 @@ export class Endpoint implements RefHost, ContextHost {
       delivery: Delivery; delayMs: number;
     }>,
     error: Error,
-    replay: Array<{ from: number; running: boolean; crashes: number; body: Uint8Array }>,
+    replay: Array<{ at: number; from: number; running: boolean; crashes: number; body: Uint8Array }>,
   ): Promise<void> {
     // Modules first: then every cell is registered in one synchronous pass,
     // before the loop starts and reads a frame addressed to one of them.
@@ -1260,12 +1263,14 @@ export class Endpoint implements RefHost, ContextHost {
       if (cell !== undefined && cell.gen === a.gen) cell.delivery = a.delivery;
     }
     // What the dead thread had taken and not finished, oldest first, before
-    // anything still in the rings: per-sender order holds.
+    // anything still in the rings: per-sender order holds. Each keeps its
+    // journal entry (this thread took the journal over as it was), done when
+    // the message is.
     for (const entry of replay) {
       this.replayingRunning = entry.running;
       this.replayCrashes = entry.crashes;
       try {
-        this.onFrame(entry.from, entry.body, 0, entry.body.length);
+        this.onFrame(entry.from, entry.body, 0, entry.body.length, entry.at);
       } finally {
         this.replayingRunning = false;
         this.replayCrashes = 0;
@@ -1373,34 +1378,46 @@ export class Endpoint implements RefHost, ContextHost {
     const bytes = encode(snapshot(cell.state), 'snapshot');
     const handle = this.pool.allocateCarrier(bytes.length);
     this.pool.carrierView(handle).set(bytes);
-    const previous = this.dir.checkpoint(cell.slot);
+    const previous = this.checkpointHandle(cell.slot);
     this.dir.setCheckpoint(cell.slot, { region: handle.region, gen: handle.gen, length: bytes.length });
     if (previous !== undefined) this.freeCheckpoint(previous);
     cell.sinceCheckpoint = 0;
     return bytes.length;
   }
 
-  private freeCheckpoint(at: { region: number; gen: number; length: number }): void {
+  private freeCheckpoint(handle: RegionHandle): void {
     try {
-      this.pool.freeCarrier(new RegionHandle(at.region, at.gen, at.length, 0, 0));
+      this.pool.freeCarrier(handle);
     } catch {
       // Already gone (a stale column after a crash was swept): nothing to free.
     }
   }
 
+  /**
+   * The slot's checkpoint allocation: the region the directory names, with
+   * the generation and size of that region's own row. The directory's other
+   * checkpoint columns are not trusted: a thread that died between its
+   * stores would have left them describing the next checkpoint while the
+   * region word still names the last one (read that way, the snapshot was
+   * garbage and the actor's state lost).
+   */
+  private checkpointHandle(slot: number): RegionHandle | undefined {
+    const at = this.dir.checkpoint(slot);
+    return at === undefined ? undefined : this.pool.carrierAt(at.region);
+  }
+
   /** The slot's last checkpoint, decoded from a copy of its bytes, or undefined when it has none. */
   checkpointData(slot: number): { data: unknown } | undefined {
-    const at = this.dir.checkpoint(slot);
-    if (at === undefined) return undefined;
-    return { data: decode(this.pool.carrierView(new RegionHandle(at.region, at.gen, at.length, 0, 0)).slice()) };
+    const handle = this.checkpointHandle(slot);
+    if (handle === undefined) return undefined;
+    return { data: decode(this.pool.carrierView(handle).slice()) };
   }
 
   /** Drops the slot's checkpoint (the actor stopped for good, or was lost with its thread). */
   dropCheckpoint(slot: number): void {
-    const at = this.dir.checkpoint(slot);
-    if (at === undefined) return;
+    const handle = this.checkpointHandle(slot);
     this.dir.setCheckpoint(slot, undefined);
-    this.freeCheckpoint(at);
+    if (handle !== undefined) this.freeCheckpoint(handle);
   }
 
   /**

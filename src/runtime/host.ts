@@ -24,7 +24,7 @@ export type HostTask =
   | { op: 'attach'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig; setup: string | undefined }
   | {
       op: 'recover'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig;
-      setup: string | undefined; actors: RehostedActor[]; error: Uint8Array; replay: Array<{ from: number; running: boolean; crashes: number; body: Uint8Array }>;
+      setup: string | undefined; actors: RehostedActor[]; error: Uint8Array; replay: Array<{ at: number; from: number; running: boolean; crashes: number; body: Uint8Array }>;
     }
   | {
       op: 'spawn'; slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined;

@@ -7,7 +7,11 @@
  * When the thread dies, the main thread reads what is not done, in order, and
  * the replacement thread replays it before it reads the rings (so per-sender
  * order holds: the journal holds what came out of a ring before what is
- * still in it).
+ * still in it). The replacement takes the journal over as it is: a replayed
+ * message keeps its entry until it is done, so a replacement that dies in
+ * turn, before or while it replays, leaves every such message for the next.
+ * (Emptying the journal and handing the entries over in the recovery task
+ * lost them when the replacement died before replaying them.)
  *
  * Hand-written because nothing off the shelf fits: entries are appended in
  * arrival order but finished out of order (by different actors), and only
@@ -25,6 +29,16 @@
  *         poison instead of being replayed forever
  *   body: the frame body as it came out of the ring
  *
+ * Taking a batch out of a ring is one step for a thread that dies: the
+ * thread copies the batch without consuming it, journals its messages
+ * (`beginBatch`, `append`: not visible yet), then `commitBatch` records where
+ * the ring's read index, its `consumed` count and the journal's head will
+ * stand, arms the record with one store, and only then moves them;
+ * `endBatch` disarms it. Dying before the arming store leaves the batch in
+ * the ring (its entries were never visible); dying after it, the main
+ * thread finishes the commit (`takenBatch`). So a message is never in
+ * neither place, nor in both.
+ *
  * When the ring is full (a slow actor holds the oldest entry while others
  * keep coming), new messages are still accepted, unjournaled, and counted:
  * those are lost if the thread dies before they are handled.
@@ -35,6 +49,13 @@ import { DecodeError } from './errors.js';
 const kHead = 0;
 const kTail = 1;
 const kUnjournaled = 2;
+// A batch being taken out of a ring (see beginBatch): 1 + the ring's sender
+// while its commit is under way, else 0; then where the journal's head, the
+// ring's read index and the ring's `consumed` count stand once it is taken.
+const kBatchFrom = 4;
+const kBatchHead = 5;
+const kBatchRead = 6;
+const kBatchConsumed = 7;
 const kHeaderWords = 16;
 const kWrap = -1;
 
@@ -52,6 +73,8 @@ const kMaxCrashes = 0x3f;
 
 /** An entry read back after the thread died. */
 export interface JournalEntry {
+  /** Its offset: the replacement thread replays it as this same entry, and marks it done when it is. */
+  at: number;
   from: number;
   /** The handler of this message was running when the thread died. */
   running: boolean;
@@ -71,6 +94,8 @@ export class Journal {
   private readonly size: number;
   private head: number;
   private tail: number;
+  /** Between beginBatch and commitBatch: appended entries are not published yet. */
+  private batching = false;
 
   constructor(sab: SharedArrayBuffer) {
     this.header = new Int32Array(sab, 0, kHeaderWords);
@@ -112,8 +137,48 @@ export class Journal {
     let next = at + need;
     if (next === this.size) next = 0;
     this.head = next;
-    Atomics.store(this.header, kHead, next);
+    if (!this.batching) Atomics.store(this.header, kHead, next);
     return at;
+  }
+
+  /** The owning thread starts journaling a batch it has copied out of a ring and not consumed yet. */
+  beginBatch(): void {
+    this.batching = true;
+  }
+
+  /**
+   * The batch's messages are journaled: records that the ring from `from`
+   * will be consumed up to `read` and its `consumed` count be `consumed`,
+   * arms the record (from here on the batch counts as taken, whatever
+   * happens), and publishes the batch's entries. The caller then moves the
+   * ring's read index and count, and calls `endBatch`.
+   */
+  commitBatch(from: number, read: number, consumed: number): void {
+    this.batching = false;
+    Atomics.store(this.header, kBatchHead, this.head);
+    Atomics.store(this.header, kBatchRead, read);
+    Atomics.store(this.header, kBatchConsumed, consumed);
+    Atomics.store(this.header, kBatchFrom, from + 1);
+    Atomics.store(this.header, kHead, this.head);
+  }
+
+  /** The ring's read index and count are moved: the batch's record is done with. */
+  endBatch(): void {
+    Atomics.store(this.header, kBatchFrom, 0);
+  }
+
+  /**
+   * After the owner died (the main thread, before `pending`): a batch whose
+   * commit was armed and not ended. Its entries are published here; the
+   * caller moves the ring's read index and count to the values returned.
+   */
+  takenBatch(): { from: number; read: number; consumed: number } | undefined {
+    const from = Atomics.load(this.header, kBatchFrom) - 1;
+    if (from < 0) return undefined;
+    this.head = Atomics.load(this.header, kBatchHead);
+    Atomics.store(this.header, kHead, this.head);
+    Atomics.store(this.header, kBatchFrom, 0);
+    return { from, read: Atomics.load(this.header, kBatchRead), consumed: Atomics.load(this.header, kBatchConsumed) };
   }
 
   private full(): number {
@@ -203,13 +268,29 @@ export class Journal {
         const running = state === kRunning;
         const blamed = running && (blame === kBlameRunning || blame === at);
         const crashes = ((meta >>> kCrashShift) & kMaxCrashes) + (blamed ? 1 : 0);
-        out.push({ from: meta >>> 8, running, crashes, body: this.bytes.slice(at + 8, at + 8 + length) });
+        // The count is kept in the entry itself: a replacement replays this
+        // same entry (it takes the journal over as it is), so a message that
+        // takes the replacement down too is blamed a second time here.
+        if (blamed) this.words[(at >> 2) + 1] = (meta & ~(kMaxCrashes << kCrashShift)) | (Math.min(crashes, kMaxCrashes) << kCrashShift);
+        out.push({ at, from: meta >>> 8, running, crashes, body: this.bytes.slice(at + 8, at + 8 + length) });
       }
       left -= span;
       at += span;
       if (at === size) at = 0;
     }
     return out;
+  }
+
+  /**
+   * Empties the journal: only for one that cannot be read back (corrupt),
+   * by the main thread before a replacement takes it over.
+   */
+  reset(): void {
+    Atomics.store(this.header, kBatchFrom, 0);
+    Atomics.store(this.header, kHead, 0);
+    Atomics.store(this.header, kTail, 0);
+    this.head = 0;
+    this.tail = 0;
   }
 
   /**
@@ -223,14 +304,6 @@ export class Journal {
     const length = this.words[at >> 2];
     if ((this.words[(at >> 2) + 1] & kStateMask) !== kRunning || length < 0 || at + 8 + length > this.size) return undefined;
     return this.bytes.slice(at + 8, at + 8 + length);
-  }
-
-  /** Empties the journal (the main thread, before a replacement thread takes it over). */
-  reset(): void {
-    Atomics.store(this.header, kHead, 0);
-    Atomics.store(this.header, kTail, 0);
-    this.head = 0;
-    this.tail = 0;
   }
 }
 

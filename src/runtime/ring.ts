@@ -73,9 +73,15 @@ export class Ring {
   /** Largest body a single frame carries; longer messages are split. */
   readonly maxFrameBody: number;
 
+  /** ringbuf.js's read index and storage (byte 4, and from byte 8), for {@link peekAll} and {@link advanceTo}. */
+  private readonly readIndex: Uint32Array;
+  private readonly storage: Uint8Array;
+
   constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
     this.ring = new RingBuffer(sab, Uint8Array);
+    this.readIndex = new Uint32Array(sab, 4, 1);
+    this.storage = new Uint8Array(sab, 8);
     // Leave room for the header, and keep frames at most half the ring so a
     // producer is not stalled waiting for the ring to be entirely empty.
     this.maxFrameBody = Math.max(64, Math.floor(this.ring.capacity() / 2) - kHeaderBytes);
@@ -140,6 +146,34 @@ export class Ring {
       if ((header & kContinuedFlag) === 0) each(bytes.subarray(at + kHeaderBytes, at + kHeaderBytes + body));
       at += kHeaderBytes + body;
     }
+  }
+
+  /**
+   * Copies the first `length` readable bytes (whole frames) into
+   * `target[0, length)` without consuming them; returns the read index that
+   * consuming them will store (see {@link advanceTo}). A journaling reader
+   * takes a batch in three steps (copy, journal, consume) so that a thread
+   * that dies in between leaves every message in the ring or in its journal.
+   * Reads ringbuf.js's storage directly (its layout: see `peekMessages`).
+   */
+  peekAll(target: Uint8Array, length: number): number {
+    const storage = this.storage;
+    const size = storage.length;
+    const read = Atomics.load(this.readIndex, 0);
+    const first = Math.min(size - read, length);
+    target.set(storage.subarray(read, read + first), 0);
+    if (first < length) target.set(storage.subarray(0, length - first), first);
+    return (read + length) % size;
+  }
+
+  /**
+   * Consumes up to read index `read` (from {@link peekAll}): one store, which
+   * frees the room for the producer. Also used by the main thread to finish a
+   * dead reader's batch that its journal holds (the reader is gone, so the
+   * index is the main thread's to move; it only moves forward).
+   */
+  advanceTo(read: number): void {
+    Atomics.store(this.readIndex, 0, read);
   }
 
   /**

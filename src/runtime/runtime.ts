@@ -34,7 +34,7 @@ import {
   resolveRuntimeOptions, resolveSpawnOptions, type AgentOverride, type Delivery, type ResolvedOptions, type ResolvedSpawnOptions, type RuntimeOptions, type SpawnOptions,
   type OverflowPolicy,
 } from './options.js';
-import { createTransportShared } from './transport.js';
+import { createTransportShared, finishTakenBatch } from './transport.js';
 import { Journal, kBlameNone, kBlameRunning, type JournalEntry } from './journal.js';
 import { TurnReader } from './turns.js';
 import { Watchdog } from './watchdog.js';
@@ -249,6 +249,7 @@ export class Runtime {
   private workerGone(workerId: number, endpoint: number): void {
     this.workerToEndpoint.delete(workerId);
     this.endpointToWorker.delete(endpoint);
+    this.deaths.set(endpoint, (this.deaths.get(endpoint) ?? 0) + 1);
     if (this.closing) return;
     // Swarms learn at once (not after the recovery) that members of that thread lost their state.
     if (this.swarms.size > 0) {
@@ -284,6 +285,8 @@ export class Runtime {
     const injected = this.injected.delete(endpoint);
     const dir = this.directory;
     const transport = this.endpoint.transport;
+    // A batch it was committing is finished first: the counts read next include it.
+    finishTakenBatch(this.attachData.transport, endpoint);
     const consumed = Array.from({ length: this.threads + 1 }, (_, from) => (from === endpoint ? 0 : transport.consumed(from, endpoint)));
     const error = new ActorCrashedError(`on pool thread ${endpoint - 1}`, 'was on a pool thread that died');
     const rehost: RehostedActor[] = [];
@@ -321,8 +324,17 @@ export class Runtime {
     // Released before the replacement replays anything: what it replays for
     // them becomes a dead letter with reason 'crashed'.
     release(lost);
+    // Lost by an attempt whose replacement died while taking over: reported now.
+    const earlier = this.lostBefore.get(endpoint);
+    if (earlier !== undefined) {
+      this.lostBefore.delete(endpoint);
+      lost.unshift(...earlier.lost);
+      lostPairs.unshift(...earlier.pairs);
+    }
     // What it had taken and not finished: replayed by its replacement, whose
-    // answers settle those asks (so they are not rejected below).
+    // answers settle those asks (so they are not rejected below). The
+    // journal is left as it is: the replacement takes it over, each entry
+    // staying until its message is done (see journal.ts).
     const journalBuffer = this.attachData.transport.journals[endpoint];
     let replay: JournalEntry[] = [];
     if (journalBuffer !== null && journalBuffer !== undefined) {
@@ -331,14 +343,16 @@ export class Runtime {
         replay = journal.pending(this.culprit(endpoint, injected));
       } catch (err) {
         // A corrupt journal replays nothing: its asks are rejected as in
-        // doubt below, rather than replaying bytes that cannot be trusted.
+        // doubt below, rather than replaying bytes that cannot be trusted;
+        // the replacement starts with an empty one.
         this.failures.publish({ actor: new ActorRef(-1, 0, 'system', this.endpoint), error: err as Error, phase: 'crashed' });
+        journal.reset();
       }
-      journal.reset();
     }
     const replayedAsks = replay.flatMap((entry) => this.endpoint.askOfJournaled(entry));
     this.recountBounded(endpoint, rehost, replay);
     let replaced = true;
+    const deathsBefore = this.deaths.get(endpoint) ?? 0;
     try {
       const a = this.attachData;
       const task = {
@@ -347,6 +361,14 @@ export class Runtime {
       } as HostTask;
       this.unwrap(await withTimeout(this.runRouted(task, { endpoint, attach: true }), 10_000, 'no replacement thread started'));
     } catch (err) {
+      if (this.replacementDied(endpoint, deathsBefore)) {
+        // The replacement itself died while taking over (killed, or it crashed
+        // replaying): it is recovered in turn, by the recovery its death
+        // queued, which finds the same actors and the same journal. One
+        // report covers both deaths, and the actors lost in this attempt.
+        this.lostBefore.set(endpoint, { lost, pairs: lostPairs });
+        return;
+      }
       // Piscina does not respawn a thread that fails while starting: go on
       // with the threads we have; what lived there is lost.
       replaced = false;
@@ -388,6 +410,25 @@ export class Runtime {
     const turns = new TurnReader(this.attachData.transport.turns);
     return turns.slot(endpoint) >= 0 ? turns.entry(endpoint) : kBlameRunning;
   }
+
+  /**
+   * True when the thread that took over `endpoint` has died (and so a
+   * recovery of its own is or will be queued by `workerGone`), false when it
+   * is alive (it failed to start: setup threw, or it timed out) or none took
+   * the task.
+   */
+  private replacementDied(endpoint: number, deathsBefore: number): boolean {
+    // workerGone has run already: it unbound the endpoint and queued a recovery.
+    if ((this.deaths.get(endpoint) ?? 0) !== deathsBefore) return true;
+    // Or it is about to: the worker bound to the endpoint is no longer in the pool.
+    const id = this.endpointToWorker.get(endpoint);
+    return id !== undefined && !this.pool.threads.some((w) => w.threadId === id);
+  }
+
+  /** Deaths of the threads of each endpoint (counted by workerGone). */
+  private readonly deaths = new Map<number, number>();
+  /** Actors lost by a recovery whose replacement died while taking over, for the next one's report. */
+  private readonly lostBefore = new Map<number, { lost: ActorRef[]; pairs: number[] }>();
 
   /**
    * A bounded mailbox counts messages accepted and not yet taken (senders

@@ -30,7 +30,7 @@
  * clears the flag and rings the sender's doorbell, which flushes the backlog.
  */
 import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kLengthMask, kMoreFlag } from './ring.js';
-import { allocateJournal } from './journal.js';
+import { Journal, allocateJournal } from './journal.js';
 import { DecodeError } from './errors.js';
 import { Reassembly, frameEnd, frameHeader, truncatedFrameError } from './frames.js';
 import { allocateTurns } from './turns.js';
@@ -148,6 +148,8 @@ export class Transport {
   private readonly onWake: () => void;
   /** Set by an endpoint with a journal: each taken message is journaled before any handler of its batch runs. */
   journal: FrameJournal | undefined;
+  /** That journal, set with `journal`: a batch is journaled and consumed in one commit (see journal.ts). */
+  batchJournal: Journal | undefined;
   private entries = new Int32Array(256);
   /** Parts of split messages dropped because their other part was lost with a thread (see `poll`). */
   droppedPartials = 0;
@@ -293,20 +295,21 @@ export class Transport {
       if (available === 0) continue;
       if (available > this.batch.length) this.batch = new Uint8Array(Math.max(available, this.batch.length * 2));
       const batch = this.batch;
-      ring.popAll(batch, available);
-      // Room was made: a producer waiting on it is rung.
-      const flag = from * this.endpoints + this.index;
-      if (Atomics.load(this.spaceWanted, flag) === 1) {
-        Atomics.store(this.spaceWanted, flag, 0);
-        this.wake(from);
-      }
+      // The main thread never dies alone (its death ends the process): it
+      // pops, and neither journals nor counts. A pool thread copies the
+      // batch, journals and counts it, and only then consumes it: a thread
+      // that dies before the batch is journaled leaves it in the ring for
+      // its replacement (it was not taken), never in neither place.
+      const log = this.index !== 0 ? this.batchJournal : undefined;
+      let readAfter = 0;
+      if (this.index === 0) ring.popAll(batch, available);
+      else readAfter = ring.peekAll(batch, available);
+      log?.beginBatch();
       const consumedAt = this.endpoints * this.endpoints + from * this.endpoints + this.index;
       // Before any handler of this batch runs: every whole message in it is
       // journaled and counted as taken, so a thread that dies in the middle
       // of the batch loses none of it (its asks are replayed or in doubt,
       // never silently waiting).
-      // The main thread never dies alone (its death ends the process): it
-      // neither journals nor counts.
       let messages = 0;
       const assembly = this.partial[from];
       let inMessage = assembly.active;
@@ -333,7 +336,26 @@ export class Transport {
           messages++;
         }
       }
-      if (messages > 0) Atomics.add(this.counts, consumedAt, messages);
+      if (log !== undefined) {
+        // One commit (journal.ts): once armed, the main thread finishes it if we die here.
+        const consumed = (Atomics.load(this.counts, consumedAt) + messages) | 0;
+        log.commitBatch(from, readAfter, consumed);
+        ring.advanceTo(readAfter);
+        Atomics.store(this.counts, consumedAt, consumed);
+        log.endBatch();
+      } else if (this.index !== 0) {
+        // No journal: counted first, so an ask taken is never left waiting
+        // (dying between the two makes asks still in the ring in doubt:
+        // rejected, and answered too, whichever comes first).
+        if (messages > 0) Atomics.add(this.counts, consumedAt, messages);
+        ring.advanceTo(readAfter);
+      }
+      // Room was made: a producer waiting on it is rung.
+      const flag = from * this.endpoints + this.index;
+      if (Atomics.load(this.spaceWanted, flag) === 1) {
+        Atomics.store(this.spaceWanted, flag, 0);
+        this.wake(from);
+      }
       let message = 0;
       let at = 0;
       while (at < available) {
@@ -473,6 +495,23 @@ export class Transport {
     }
     return true;
   }
+}
+
+/**
+ * The main thread, first thing after pool thread `endpoint` died: when the
+ * thread died in the middle of committing a batch it had journaled (see
+ * journal.ts), finishes that commit: the ring it came from is consumed up to
+ * the batch's end and counted, so its messages are replayed from the
+ * journal and not read again from the ring.
+ */
+export function finishTakenBatch(shared: TransportShared, endpoint: number): void {
+  const journal = shared.journals[endpoint];
+  if (journal === null || journal === undefined) return;
+  const batch = new Journal(journal).takenBatch();
+  if (batch === undefined) return;
+  const ring = shared.rings[batch.from * shared.endpoints + endpoint];
+  if (ring !== null && ring !== undefined) new Ring(ring).advanceTo(batch.read);
+  Atomics.store(new Int32Array(shared.counts), shared.endpoints * shared.endpoints + batch.from * shared.endpoints + endpoint, batch.consumed);
 }
 
 function writeHeader(bytes: Uint8Array, at: number, header: number): void {
