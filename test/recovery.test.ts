@@ -129,3 +129,22 @@ describe('a replacement thread that dies while it takes over', () => {
     expect(await watcher.ask({ type: 'seen' })).toEqual([{ actor: seen.id, reason: 'crashed' }]);
   });
 });
+
+describe('a replayed handler that blocks the replacement', () => {
+  it('does not hold back its recovery while another actor there builds its state: the thread is watched, killed, and the message ends as poison', async () => {
+    // Before: the replacement answered its recovery task only once every
+    // actor's state was built; meanwhile its loop ran the replayed 'block',
+    // the answer never came, and after 10 s the thread was given up (its
+    // actors lost) and left blocked, unwatched.
+    rt = await Runtime.start({ threads: 1, heartbeatMs: 20, blockingHandlerMs: 200, stuckThreadMs: 600 });
+    const r = rt;
+    const crashes: ThreadCrash[] = [];
+    r.crashes.subscribe((c) => crashes.push(c));
+    const slow = (await r.spawn(new URL('./fixtures/slow-init.ts', import.meta.url), { ms: 1_500 })) as ActorRef<{ type: 'ping' }, string>;
+    const crashy = (await r.spawn(new URL('./fixtures/crashy.ts', import.meta.url))) as ActorRef<{ type: 'block'; ms: number; channel: string }, unknown>;
+    const blocked = await crashy.ask({ type: 'block', ms: 120_000, channel: 'unused' }, { timeoutMs: 60_000 }).catch((e: Error) => e);
+    expect(blocked).toMatchObject({ name: 'PoisonMessageError' });
+    expect(await slow.ask({ type: 'ping' }, { timeoutMs: 20_000 })).toBe('pong');
+    expect(crashes.map((c) => [c.reason, c.replaced, c.lost.length])).toEqual([['stuck', true, 0], ['stuck', true, 0]]);
+  }, 60_000);
+});

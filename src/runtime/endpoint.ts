@@ -1277,11 +1277,18 @@ export class Endpoint implements RefHost, ContextHost {
       }
     }
     this.start();
-    const results = await Promise.allSettled(started);
-    results.forEach((r, i) => {
-      if (r.status === 'rejected') {
-        this.system.failure({ actor: new ActorRef(actors[i].slot, actors[i].gen, actors[i].name, this), error: toError(r.reason), phase: 'crashed' });
-      }
+    // Taken over: the recovery task answers now, not once every actor's state
+    // is built (an async init, a restart backoff). Waiting for those let the
+    // loop run a replayed handler first, and one that blocks then held the
+    // answer back: the main thread gave the thread up as never started and
+    // left it blocked, unwatched. Messages wait in the mailboxes for the
+    // state meanwhile; failures are reported when they come.
+    void Promise.allSettled(started).then((results) => {
+      results.forEach((r, i) => {
+        if (r.status === 'rejected') {
+          this.system.failure({ actor: new ActorRef(actors[i].slot, actors[i].gen, actors[i].name, this), error: toError(r.reason), phase: 'crashed' });
+        }
+      });
     });
   }
 
