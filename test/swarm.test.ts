@@ -135,7 +135,19 @@ describe('rt.swarm propose', () => {
       const bad = await swarm.propose({ valid: false }, { quorum: 'bft', timeoutMs: 300 });
       expect(bad.outcome, kind).toBe('rejected');
       expect(good.votes.length + good.silent.length).toBe(7);
+      if (kind === 'equivocate') {
+        // Both rounds were asked: each equivocator answered both ways and is on record as faulty.
+        for (const result of [good, bad]) {
+          expect(result.faulty).toEqual([members[0].toString(), members[1].toString()]);
+          expect(result.votes.filter((v) => v.fault === 'equivocation').map((v) => v.member)).toEqual(result.faulty);
+        }
+      }
     }
+    // Three equivocators of seven: round 1 alone would count them as honest
+    // (7 approvals); caught in round 2, they do not count, and the 4 honest
+    // votes do not reach the quorum of 5.
+    const equivocators = r.swarm({ name: 'equivocators', members: await spawnMembers(r, 7, ['equivocate', 'equivocate', 'equivocate']), leader: false });
+    expect(await equivocators.propose({ valid: true }, { quorum: 'bft', timeoutMs: 300 })).toMatchObject({ outcome: 'undecided', approvals: 4, rejections: 0 });
     const members = await spawnMembers(r, 7, ['liar', 'liar', 'liar']);
     const swarm = r.swarm({ name: 'beyond', members, leader: false });
     for (const valid of [true, false]) {
