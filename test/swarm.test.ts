@@ -42,6 +42,8 @@ describe('topologies (pure)', () => {
     expect(relayTargets(1, 1, 5, (p) => !dead.has(p))).toEqual([3]);
     // Tree of fanout 2: 0 -> 1, 2; 2 -> 5, 6. With 2 dead, 0 reaches 1, 5 and 6.
     expect(relayTargets(0, 2, 7, (p) => !dead.has(p))).toEqual([1, 5, 6]);
+    // A node whose children run past the last member relays to those that exist.
+    expect(relayTargets(1, 2, 4, () => true)).toEqual([3]);
   });
 });
 
