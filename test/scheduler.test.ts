@@ -614,6 +614,25 @@ describe('regressions', () => {
     expect(getEventListeners(controller.signal, 'abort').length).toBe(0);
   });
 
+  it('the dependency graph forgets all but the last `remember` finished tasks, 16 over at a time, keeping those a waiting task needs', () => {
+    const graph = new DependencyGraph(3);
+    graph.add('needed', []);
+    graph.add('waiter', ['needed', 'not-yet']); // waits on a task not submitted yet
+    graph.settle('needed', 'succeeded');
+    for (let i = 0; i < 18; i++) {
+      graph.add(`t${i}`, []);
+      graph.settle(`t${i}`, 'succeeded');
+    }
+    expect(graph.isSubmitted('t0')).toBe(true); // 19 finished: up to 3 + 16 are remembered
+    graph.add('t18', []);
+    graph.settle('t18', 'failed');
+    // 20 finished: the oldest 17 go, but for the one 'waiter' still needs.
+    expect(['needed', 't15', 't16', 't17', 't18'].map((id) => graph.isSubmitted(id))).toEqual([true, false, true, true, true]);
+    expect(graph.knows('t0')).toBe(false);
+    expect(graph.add('t0', [])).toMatchObject({ ready: true }); // a forgotten id may be used again
+    expect(graph.add('late', ['t18', 'needed'])).toEqual({ ready: false, failed: 't18', allSettled: true });
+  });
+
   it('the dependency graph forgets finished tasks in one pass, even when all must be kept, and checks cycles without walking long chains', () => {
     const graph = new DependencyGraph(3);
     const deps = Array.from({ length: 20 }, (_, i) => `d${i}`);
