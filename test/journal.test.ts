@@ -87,10 +87,14 @@ describe('Journal', () => {
     expect(journal.used()).toBe(256 - 80 + 40);
     expect(journal.append(7, body(7), 0, 32)).toBe(-1); // it would end exactly at the tail
     expect(journal.pending().map((e) => [e.from, e.body[0]])).toEqual([[2, 2], [3, 3], [4, 4], [5, 5], [6, 6]]);
-    for (const a of at.slice(2)) journal.done(a);
-    expect(journal.pending().map((e) => e.from)).toEqual([6]);
-    expect(journal.used()).toBe(40);
+    journal.done(at[2]); // tail 120: room behind it now
+    expect(journal.append(7, body(7), 0, 32)).toBe(40);
+    for (const a of at.slice(3)) journal.done(a);
+    expect(journal.pending().map((e) => e.from)).toEqual([6, 7]);
+    expect(journal.used()).toBe(80);
     expect(journal.unjournaled()).toBe(2);
+    journal.reset(); // as the main thread does once it has read it
+    expect([journal.used(), journal.pending()]).toEqual([0, []]);
   });
 
   it('sends the head back to 0 after an entry that ends exactly at the end', () => {
