@@ -221,6 +221,19 @@ describe('placement strategies', () => {
     expect(picks).toEqual(['a', 'c', 'a', 'c']);
   });
 
+  it('breaks ties round-robin from the cursor, so equal agents share work; capability then by load', () => {
+    const agents = [agent('a'), agent('b'), agent('c')];
+    const cursor = { at: 0 };
+    expect([0, 1, 2, 3].map(() => place('least-loaded', agents, task(), ctxOf(), cursor)?.ref.name)).toEqual(['a', 'b', 'c', 'a']);
+    // least-loaded does not weigh the thread: the cursor decides between equal loads.
+    expect(place('least-loaded', agents, task(), ctxOf({ a: 0.1, b: 0.9, c: 0.9 }), { at: 1 })?.ref.name).toBe('b');
+    // Nor speed: the lower load per capacity wins over the faster agent.
+    const mixed = [agent('roomy', { capacity: 10, inFlight: 1, kindMs: 10 }), agent('quick', { capacity: 4, inFlight: 1, kindMs: 1 })];
+    expect(place('least-loaded', mixed, task(), ctxOf(), { at: 1 })?.ref.name).toBe('roomy');
+    const fits = [agent('busy', { capabilities: ['gpu'], capacity: 4, inFlight: 2 }), agent('idle', { capabilities: ['gpu'], capacity: 4 })];
+    expect(place('capability', fits, task(['gpu']), ctxOf(), { at: 0 })?.ref.name).toBe('idle');
+  });
+
   it('least-loaded picks the lowest in-flight per capacity; load-balanced also weighs the thread', () => {
     const agents = [agent('a', { capacity: 4, inFlight: 2 }), agent('b', { capacity: 4, inFlight: 1 }), agent('c', { capacity: 2, inFlight: 1 })];
     expect(place('least-loaded', agents, task(), ctxOf(), { at: 0 })?.ref.name).toBe('b');
