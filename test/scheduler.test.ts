@@ -738,6 +738,11 @@ describe('bad input', () => {
       [{ adaptiveTimeout: { minMs: 100, maxMs: 10 } }, 'tasks.adaptiveTimeout.maxMs'], [{ speed: 1 }, 'tasks.speed'], [{ functionConcurrency: 0 }, 'tasks.functionConcurrency'],
     ];
     for (const [options, option] of bad) expect(() => resolveSchedulerOptions(options), option).toThrow(expect.objectContaining({ name: 'InvalidOptionError', option }));
+    // The edges: each bound itself is allowed, one past it is not.
+    expect(() => resolveSchedulerOptions({ maxQueue: 2 ** 31 - 1, adaptiveTimeout: { percentile: 1, minMs: 100, maxMs: 100 } })).not.toThrow();
+    for (const [options, option] of [[{ maxQueue: 2 ** 31 }, 'tasks.maxQueue'], [{ adaptiveTimeout: { percentile: 0 } }, 'tasks.adaptiveTimeout.percentile']] as const) {
+      expect(() => resolveSchedulerOptions(options), option).toThrow(expect.objectContaining({ option }));
+    }
     expect(() => resolveSchedulerOptions({ maxQueue: 0 })).toThrow(InvalidOptionError); // the class, not only its name
   });
 });
