@@ -35,6 +35,9 @@ describe('topologies (pure)', () => {
     expect(neighbors('ring', 5, 0, 2)).toEqual([1, 4]);
     expect(neighbors('hierarchical', 7, 1, 2)).toEqual([0, 3, 4]);
     expect(neighbors('centralized', 3, 2, 2)).toEqual([0]);
+    // A tree's root has no parent, and children stop at the last member.
+    expect([0, 1, 3].map((at) => neighbors('hierarchical', 4, at, 2))).toEqual([[1, 2], [0, 3], [1]]);
+    expect(neighbors('ring', 1, 0, 2)).toEqual([]);
   });
 
   it('relays skip dead members: the ring closes, the tree re-parents', () => {
