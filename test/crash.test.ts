@@ -466,7 +466,7 @@ describe('a pool thread that dies', () => {
     for (const bad of [2, -1, 0.5, '0', undefined]) {
       await expect(r.killThread(bad as never)).rejects.toMatchObject({ name: 'InvalidArgumentError', option: 'thread', value: bad });
     }
-    expect(InvalidArgumentError).toBeDefined();
+    await expect(r.killThread(2)).rejects.toBeInstanceOf(InvalidArgumentError); // the class, not only its name
   });
 });
 

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { Journal, allocateJournal, kBlameNone } from '../src/runtime/journal.js';
 import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kMoreFlag } from '../src/runtime/ring.js';
 
-type Op = { kind: 'append'; from: number; length: number; crashes: number } | { kind: 'done'; pick: number } | { kind: 'running'; pick: number };
+type Op = { kind: 'append'; from: number; length: number; crashes: number } | { kind: 'done'; pick: number } | { kind: 'running'; pick: number } | { kind: 'done-oldest' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
@@ -19,6 +19,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({ kind: fc.constant('done' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('running' as const), pick: fc.nat() }),
+  // Mostly in order, as a busy thread finishes them: the tail moves, so the journal wraps.
+  fc.record({ kind: fc.constant('done-oldest' as const) }),
 );
 
 describe('Journal', () => {
@@ -33,11 +35,14 @@ describe('Journal', () => {
           if (o.kind === 'append') {
             const body = new Uint8Array(o.length).map((_, i) => (serial * 31 + i) & 0xff);
             serial++;
-            const at = journal.append(o.from, body, 0, body.length, o.crashes);
+            // Taken from the middle of a larger buffer, as frames are.
+            const source = new Uint8Array(body.length + 3);
+            source.set(body, 3);
+            const at = journal.append(o.from, source, 3, 3 + body.length, o.crashes);
             if (at < 0) refused++;
             else live.push({ at, from: o.from, body, running: false, crashes: o.crashes });
           } else if (live.length > 0) {
-            const i = o.pick % live.length;
+            const i = o.kind === 'done-oldest' ? 0 : o.pick % live.length;
             if (o.kind === 'running') {
               journal.running(live[i].at);
               live[i].running = true;
@@ -55,6 +60,7 @@ describe('Journal', () => {
         for (const l of live) expect(journal.runningBody(l.at)).toEqual(l.running ? l.body : undefined);
         expect(journal.unjournaled()).toBe(refused);
         if (live.length === 0) expect(journal.used()).toBe(0);
+        else expect(journal.used()).toBeGreaterThanOrEqual(live.reduce((sum, l) => sum + 8 + l.body.length, 0));
       }),
       { numRuns: 300, seed: 20261123 },
     );
@@ -84,6 +90,46 @@ describe('Journal', () => {
     }
     expect(journal.used()).toBe(0);
     expect(journal.unjournaled()).toBe(0);
+    // Empty, it starts over at 0: an entry of nearly the whole journal fits.
+    expect(journal.append(1, new Uint8Array(232), 0, 232)).toBe(0);
+    expect(journal.unjournaled()).toBe(0);
+  });
+
+  it('wraps around the end, keeps the head from reaching the tail, and reads back across the wrap', () => {
+    const journal = new Journal(allocateJournal(256));
+    const body = (n: number) => new Uint8Array(32).fill(n);
+    const at = [0, 1, 2, 3, 4, 5].map((n) => journal.append(n, body(n), 0, 32)); // 40 bytes each
+    expect(at).toEqual([0, 40, 80, 120, 160, 200]);
+    journal.done(at[0]); // tail 40: wrapping needs 40 bytes before it, and the head must stay behind the tail
+    expect(journal.append(6, body(6), 0, 32)).toBe(-1);
+    journal.done(at[1]); // tail 80
+    expect(journal.append(6, body(6), 0, 32)).toBe(0); // wrapped: the last 16 bytes are left unused
+    expect(journal.used()).toBe(256 - 80 + 40);
+    expect(journal.append(7, body(7), 0, 32)).toBe(-1); // it would end exactly at the tail
+    expect(journal.pending().map((e) => [e.from, e.body[0]])).toEqual([[2, 2], [3, 3], [4, 4], [5, 5], [6, 6]]);
+    journal.done(at[2]); // tail 120: room behind it now
+    expect(journal.append(7, body(7), 0, 32)).toBe(40);
+    for (const a of at.slice(3)) journal.done(a);
+    expect(journal.pending().map((e) => e.from)).toEqual([6, 7]);
+    expect(journal.used()).toBe(80);
+    expect(journal.unjournaled()).toBe(2);
+    journal.reset(); // as the main thread does once it has read it
+    expect([journal.used(), journal.pending()]).toEqual([0, []]);
+  });
+
+  it('sends the head back to 0 after an entry that ends exactly at the end', () => {
+    const journal = new Journal(allocateJournal(256));
+    const at = Array.from({ length: 7 }, (_, n) => journal.append(n, new Uint8Array(24).fill(n), 0, 24)); // 32 bytes each
+    expect(journal.append(7, new Uint8Array(24), 0, 24)).toBe(-1); // filling it up would make the head meet the tail at 0
+    journal.done(at[0]);
+    journal.done(at[1]); // tail 64
+    expect(journal.append(7, new Uint8Array(24).fill(7), 0, 24)).toBe(224);
+    expect(journal.used()).toBe(192);
+    expect(journal.pending().map((e) => e.from)).toEqual([2, 3, 4, 5, 6, 7]);
+    for (const a of [...at.slice(2), 224]) journal.done(a); // the tail, too, reaches the end and goes back to 0
+    expect([journal.used(), journal.pending()]).toEqual([0, []]);
+    for (let i = 0; i < 20; i++) journal.done(journal.append(8, new Uint8Array(24), 0, 24));
+    expect(journal.unjournaled()).toBe(1);
   });
 
   it('refuses when the oldest entry holds the space, and takes entries again once it is done', () => {

@@ -3,7 +3,6 @@
  * ctx.stop), postStop and ctx.signal, the name registry, timers, and the
  * agent limit.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ActorCrashedError, ActorRef, ActorStoppedError, AgentLimitError, NameTakenError, Runtime,
@@ -211,34 +210,45 @@ describe('timers', () => {
     const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl);
     await probe.ask({ type: 'after', ms: 20, msg: { type: 'log', value: 'later' } });
     await eventually(() => historyOf(probe), (log) => log.length > 0);
-    await sleep(60);
-    expect(await historyOf(probe)).toEqual(['later']);
+    // Barrier: a second timer of the same length, set after the first fired.
+    // Node fires timers of one duration in the order they were armed, so had
+    // the first been re-armed it would fire again before this one.
+    await probe.ask({ type: 'after', ms: 20, msg: { type: 'log', value: 'barrier' } });
+    expect(await eventually(() => historyOf(probe), (log) => log.includes('barrier'))).toEqual(['later', 'barrier']);
   });
 
   it('delivers ctx.every repeatedly, and no tick after the actor stopped', async () => {
     const letters = collectDeadLetters(rt);
-    const watcher = await spawnWatcher();
+    // All on thread 1: the barrier below is ordered with the stopped actor's timers and tells.
+    const watcher = await rt.spawn<ProbeMsg, unknown>(probeUrl, { tag: 'watcher' }, { thread: 1 });
     const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl, { watcher }, { thread: 1 });
     await probe.ask({ type: 'every', ms: 10, msg: { type: 'tick' } });
     await eventually(() => historyOf(watcher), (log) => log.filter((e) => e === 'tick').length >= 3);
     await rt.stop(probe);
     // Ticks told just before the stop may still be on their way: let them land.
     const settled = await eventually(() => historyOf(watcher), (log) => log.includes('postStop'));
-    await sleep(100); // ten periods: a timer left running would tick again
-    const later = await historyOf(watcher);
+    // Barrier: another actor on that thread arms a timer of the same period
+    // after the stop; a timer the stopped actor kept was re-armed before it,
+    // so it would fire, and its tick reach the watcher, first.
+    const barrier = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 1 });
+    await barrier.ask({ type: 'after', ms: 10, msg: { type: 'tellTo', to: watcher, msg: { type: 'log', value: 'barrier' } } });
+    const later = await eventually(() => historyOf(watcher), (log) => log.includes('barrier'));
     expect(later.filter((e) => e === 'tick')).toHaveLength(settled.filter((e) => e === 'tick').length);
-    expect(later.indexOf('postStop')).toBe(later.length - 1);
+    expect(later.slice(later.indexOf('postStop'))).toEqual(['postStop', 'barrier']);
     expect(letters.filter((l) => (l.message as { type?: string }).type === 'tick')).toEqual([]);
   });
 
   it('cancels a pending ctx.after when the actor stops', async () => {
     const letters = collectDeadLetters(rt);
-    const watcher = await spawnWatcher();
-    const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl, { watcher });
+    const watcher = await rt.spawn<ProbeMsg, unknown>(probeUrl, { tag: 'watcher' }, { thread: 1 });
+    const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl, { watcher }, { thread: 1 });
     await probe.ask({ type: 'afterThenStop', ms: 20, msg: { type: 'tick' } });
     await eventually(() => isStopped(probe), Boolean);
-    await sleep(100); // five times the delay: a timer left running would have fired
-    expect(await eventually(() => historyOf(watcher), (log) => log.length >= 2)).toEqual(['aborted', 'postStop']);
+    // Barrier: a timer of the same length armed later on the same thread
+    // fires after the cancelled one would have (see above).
+    const barrier = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 1 });
+    await barrier.ask({ type: 'after', ms: 20, msg: { type: 'tellTo', to: watcher, msg: { type: 'log', value: 'barrier' } } });
+    expect(await eventually(() => historyOf(watcher), (log) => log.includes('barrier'))).toEqual(['aborted', 'postStop', 'barrier']);
     expect(letters.filter((l) => (l.message as { type?: string }).type === 'tick')).toEqual([]);
   });
 });

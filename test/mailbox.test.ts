@@ -42,6 +42,17 @@ async function spawnHeld(
 }
 
 /**
+ * A barrier for "nothing happened": one ask round trip to a fresh actor on
+ * every thread, through the same rings as the test's own messages. Whatever
+ * the main thread did at once with an earlier send (accept it, write it to a
+ * ring) has had its effect by the answers.
+ */
+async function roundTrip(runtime: Runtime): Promise<void> {
+  const neighbours = await Promise.all(Array.from({ length: runtime.threads }, (_, thread) => runtime.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread })));
+  await Promise.all(neighbours.map((n) => n.ask({ type: 'history' })));
+}
+
+/**
  * Asks once the bounded mailbox has room: right after the held handler returns
  * the queued messages may not have been taken yet, and a full mailbox refuses
  * the ask by design.
@@ -187,7 +198,7 @@ describe('send (backpressure)', () => {
       }
     })();
     // The actor is held, so no room can appear: the first send must still wait.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await roundTrip(rt);
     expect(sentCount).toBe(0);
     gate.release();
     await sending;
@@ -204,7 +215,7 @@ describe('send (backpressure)', () => {
     const sending = ref.send({ type: 'log', value: 2 }).then(() => {
       sent = true;
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await roundTrip(rt);
     expect(sent).toBe(false);
     gate.release();
     await sending;

@@ -221,6 +221,19 @@ describe('placement strategies', () => {
     expect(picks).toEqual(['a', 'c', 'a', 'c']);
   });
 
+  it('breaks ties round-robin from the cursor, so equal agents share work; capability then by load', () => {
+    const agents = [agent('a'), agent('b'), agent('c')];
+    const cursor = { at: 0 };
+    expect([0, 1, 2, 3].map(() => place('least-loaded', agents, task(), ctxOf(), cursor)?.ref.name)).toEqual(['a', 'b', 'c', 'a']);
+    // least-loaded does not weigh the thread: the cursor decides between equal loads.
+    expect(place('least-loaded', agents, task(), ctxOf({ a: 0.1, b: 0.9, c: 0.9 }), { at: 1 })?.ref.name).toBe('b');
+    // Nor speed: the lower load per capacity wins over the faster agent.
+    const mixed = [agent('roomy', { capacity: 10, inFlight: 1, kindMs: 10 }), agent('quick', { capacity: 4, inFlight: 1, kindMs: 1 })];
+    expect(place('least-loaded', mixed, task(), ctxOf(), { at: 1 })?.ref.name).toBe('roomy');
+    const fits = [agent('busy', { capabilities: ['gpu'], capacity: 4, inFlight: 2 }), agent('idle', { capabilities: ['gpu'], capacity: 4 })];
+    expect(place('capability', fits, task(['gpu']), ctxOf(), { at: 0 })?.ref.name).toBe('idle');
+  });
+
   it('least-loaded picks the lowest in-flight per capacity; load-balanced also weighs the thread', () => {
     const agents = [agent('a', { capacity: 4, inFlight: 2 }), agent('b', { capacity: 4, inFlight: 1 }), agent('c', { capacity: 2, inFlight: 1 })];
     expect(place('least-loaded', agents, task(), ctxOf(), { at: 0 })?.ref.name).toBe('b');
@@ -281,26 +294,39 @@ describe('resilience (fake clock)', () => {
   });
   afterEach(() => {
     vi.useRealTimers();
+    vi.restoreAllMocks();
   });
 
   it('retries with exponential backoff and jitter, placing each retry again, and gives up after `retries`', async () => {
+    // Decorrelated jitter draws from Math.random: pinned at 0.5 its delays
+    // for initialDelayMs 100 are about 90, 109 and 204 ms (then clamped by maxDelayMs).
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const { executor, scheduler } = setup({ breaker: { failures: 100 } });
-    const h = scheduler.submit({ kind: 'k', retry: { retries: 2, initialDelayMs: 100, maxDelayMs: 1000 } });
+    const h = scheduler.submit({ kind: 'k', retry: { retries: 3, initialDelayMs: 100, maxDelayMs: 150 } });
     await flush();
     executor.take().reject(new Error('one'));
     await flush();
     expect(h.status).toBe('retrying');
+    await vi.advanceTimersByTimeAsync(85);
     expect(executor.calls.length).toBe(0); // waiting out the backoff
-    await vi.advanceTimersByTimeAsync(1000);
+    await vi.advanceTimersByTimeAsync(10);
     const second = executor.take();
     expect(second.task.attempt).toBe(2);
     second.reject(new Error('two'));
-    await vi.advanceTimersByTimeAsync(2000);
+    await vi.advanceTimersByTimeAsync(105);
+    expect(executor.calls.length).toBe(0); // a longer wait the second time
+    await vi.advanceTimersByTimeAsync(10);
     const third = executor.take();
     expect(third.task.attempt).toBe(3);
     third.reject(new Error('three'));
-    await expect(h.result).rejects.toThrow('three');
-    expect(h.attempts).toBe(3);
+    await vi.advanceTimersByTimeAsync(145);
+    expect(executor.calls.length).toBe(0);
+    await vi.advanceTimersByTimeAsync(10); // 204 ms clamped to maxDelayMs
+    const fourth = executor.take();
+    expect(fourth.task.attempt).toBe(4);
+    fourth.reject(new Error('four'));
+    await expect(h.result).rejects.toThrow('four');
+    expect(h.attempts).toBe(4);
     expect(scheduler.stats().retrying).toBe(0);
   });
 
@@ -356,6 +382,79 @@ describe('resilience (fake clock)', () => {
     }
     expect(scheduler.timeoutFor({ kind: 'fast', timeoutMs: 'adaptive' })).toBe(40);
     expect(scheduler.stats().byKind.fast.timeoutMs).toBe(40);
+  });
+
+  it("default adaptive timeouts: submits with timeoutMs 'adaptive' get 60 s until 20 samples, then p99 x 3 (at least 50 ms)", async () => {
+    const { executor, scheduler } = setup();
+    /** Runs one adaptive task of `kind` for `ms` and says whether its attempt was cut off as timed out. */
+    const run = async (kind: string, ms: number) => {
+      const h = scheduler.submit({ kind, timeoutMs: 'adaptive' });
+      await flush();
+      const call = executor.take();
+      await vi.advanceTimersByTimeAsync(ms);
+      const cut = call.cancelled;
+      call.resolve('done');
+      await h.result;
+      return cut;
+    };
+    for (let i = 0; i < 19; i++) expect(await run('k', 100)).toBeUndefined();
+    // The 20th sample: 19 are not enough, so this one still has the 60 s maximum (p99 x 3 would be 300 ms).
+    expect(await run('k', 400)).toBeUndefined();
+    expect(scheduler.stats().byKind.k.timeoutMs).toBe(1200); // p99 (nearest rank: the 400) x 3
+    const h = scheduler.submit({ kind: 'k', timeoutMs: 'adaptive' });
+    await flush();
+    const call = executor.take();
+    await vi.advanceTimersByTimeAsync(1190);
+    expect(call.cancelled).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(20);
+    expect(call.cancelled).toBe('its attempt timed out');
+    call.reject(new TaskCancelledError(h.id, 'timed out'));
+    await expect(h.result).rejects.toBeInstanceOf(TaskTimeoutError);
+    for (let i = 0; i < 20; i++) await run('tiny', 1);
+    expect(scheduler.stats().byKind.tiny.timeoutMs).toBe(50); // 3 ms, raised to the minimum
+  });
+
+  it('default aging: a low task waiting 3 x 5 s goes before critical tasks submitted after that, not before', async () => {
+    const { executor, scheduler } = setup();
+    const blocker = scheduler.submit({ kind: 'k', payload: 'blocker' });
+    await flush();
+    scheduler.submit({ kind: 'k', payload: 'low', priority: 'low' });
+    await vi.advanceTimersByTimeAsync(14_990);
+    scheduler.submit({ kind: 'k', payload: 'critical-early', priority: 'critical' });
+    await vi.advanceTimersByTimeAsync(20);
+    scheduler.submit({ kind: 'k', payload: 'critical-late', priority: 'critical' });
+    executor.take().resolve('done');
+    await blocker.result;
+    const ran: unknown[] = [];
+    for (let i = 0; i < 3; i++) {
+      await flush();
+      const call = executor.take();
+      ran.push(call.task.payload);
+      call.resolve(undefined);
+    }
+    expect(ran).toEqual(['critical-early', 'low', 'critical-late']);
+  });
+
+  it("default breaker: an agent's opens after 5 consecutive failures and lets a probe through after 5 s", async () => {
+    const { executor, scheduler } = setup({}, [{ name: 'bad', capabilities: ['only-bad'] }, { name: 'good' }]);
+    const state = () => scheduler.stats().agents[0].breaker;
+    for (let i = 0; i < 5; i++) {
+      expect(state(), `after ${i} failures`).toBe('closed');
+      const h = scheduler.submit({ kind: 'k', requires: ['only-bad'] });
+      await flush();
+      executor.take().reject(new Error('bad'));
+      await h.result.catch(() => undefined);
+    }
+    expect(state()).toBe('open');
+    const probe = scheduler.submit({ kind: 'k', requires: ['only-bad'] });
+    await vi.advanceTimersByTimeAsync(4_990);
+    expect(executor.calls.length).toBe(0); // still open
+    await vi.advanceTimersByTimeAsync(20);
+    const call = executor.take();
+    expect(call.agent).toBe('bad');
+    call.resolve('ok');
+    expect(await probe.result).toBe('ok');
+    expect(state()).toBe('closed');
   });
 
   it('opens an agent\'s breaker after consecutive failures, places elsewhere, half-opens for one probe, closes on success', async () => {
@@ -528,6 +627,25 @@ describe('regressions', () => {
     expect(getEventListeners(controller.signal, 'abort').length).toBe(0);
   });
 
+  it('the dependency graph forgets all but the last `remember` finished tasks, 16 over at a time, keeping those a waiting task needs', () => {
+    const graph = new DependencyGraph(3);
+    graph.add('needed', []);
+    graph.add('waiter', ['needed', 'not-yet']); // waits on a task not submitted yet
+    graph.settle('needed', 'succeeded');
+    for (let i = 0; i < 18; i++) {
+      graph.add(`t${i}`, []);
+      graph.settle(`t${i}`, 'succeeded');
+    }
+    expect(graph.isSubmitted('t0')).toBe(true); // 19 finished: up to 3 + 16 are remembered
+    graph.add('t18', []);
+    graph.settle('t18', 'failed');
+    // 20 finished: the oldest 17 go, but for the one 'waiter' still needs.
+    expect(['needed', 't15', 't16', 't17', 't18'].map((id) => graph.isSubmitted(id))).toEqual([true, false, true, true, true]);
+    expect(graph.knows('t0')).toBe(false);
+    expect(graph.add('t0', [])).toMatchObject({ ready: true }); // a forgotten id may be used again
+    expect(graph.add('late', ['t18', 'needed'])).toEqual({ ready: false, failed: 't18', allSettled: true });
+  });
+
   it('the dependency graph forgets finished tasks in one pass, even when all must be kept, and checks cycles without walking long chains', () => {
     const graph = new DependencyGraph(3);
     const deps = Array.from({ length: 20 }, (_, i) => `d${i}`);
@@ -620,6 +738,11 @@ describe('bad input', () => {
       [{ adaptiveTimeout: { minMs: 100, maxMs: 10 } }, 'tasks.adaptiveTimeout.maxMs'], [{ speed: 1 }, 'tasks.speed'], [{ functionConcurrency: 0 }, 'tasks.functionConcurrency'],
     ];
     for (const [options, option] of bad) expect(() => resolveSchedulerOptions(options), option).toThrow(expect.objectContaining({ name: 'InvalidOptionError', option }));
-    expect(InvalidOptionError).toBeDefined();
+    // The edges: each bound itself is allowed, one past it is not.
+    expect(() => resolveSchedulerOptions({ maxQueue: 2 ** 31 - 1, adaptiveTimeout: { percentile: 1, minMs: 100, maxMs: 100 } })).not.toThrow();
+    for (const [options, option] of [[{ maxQueue: 2 ** 31 }, 'tasks.maxQueue'], [{ adaptiveTimeout: { percentile: 0 } }, 'tasks.adaptiveTimeout.percentile']] as const) {
+      expect(() => resolveSchedulerOptions(options), option).toThrow(expect.objectContaining({ option }));
+    }
+    expect(() => resolveSchedulerOptions({ maxQueue: 0 })).toThrow(InvalidOptionError); // the class, not only its name
   });
 });

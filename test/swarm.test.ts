@@ -35,6 +35,9 @@ describe('topologies (pure)', () => {
     expect(neighbors('ring', 5, 0, 2)).toEqual([1, 4]);
     expect(neighbors('hierarchical', 7, 1, 2)).toEqual([0, 3, 4]);
     expect(neighbors('centralized', 3, 2, 2)).toEqual([0]);
+    // A tree's root has no parent, and children stop at the last member.
+    expect([0, 1, 3].map((at) => neighbors('hierarchical', 4, at, 2))).toEqual([[1, 2], [0, 3], [1]]);
+    expect(neighbors('ring', 1, 0, 2)).toEqual([]);
   });
 
   it('relays skip dead members: the ring closes, the tree re-parents', () => {
@@ -42,6 +45,8 @@ describe('topologies (pure)', () => {
     expect(relayTargets(1, 1, 5, (p) => !dead.has(p))).toEqual([3]);
     // Tree of fanout 2: 0 -> 1, 2; 2 -> 5, 6. With 2 dead, 0 reaches 1, 5 and 6.
     expect(relayTargets(0, 2, 7, (p) => !dead.has(p))).toEqual([1, 5, 6]);
+    // A node whose children run past the last member relays to those that exist.
+    expect(relayTargets(1, 2, 4, () => true)).toEqual([3]);
   });
 });
 
@@ -135,7 +140,19 @@ describe('rt.swarm propose', () => {
       const bad = await swarm.propose({ valid: false }, { quorum: 'bft', timeoutMs: 300 });
       expect(bad.outcome, kind).toBe('rejected');
       expect(good.votes.length + good.silent.length).toBe(7);
+      if (kind === 'equivocate') {
+        // Both rounds were asked: each equivocator answered both ways and is on record as faulty.
+        for (const result of [good, bad]) {
+          expect(result.faulty).toEqual([members[0].toString(), members[1].toString()]);
+          expect(result.votes.filter((v) => v.fault === 'equivocation').map((v) => v.member)).toEqual(result.faulty);
+        }
+      }
     }
+    // Three equivocators of seven: round 1 alone would count them as honest
+    // (7 approvals); caught in round 2, they do not count, and the 4 honest
+    // votes do not reach the quorum of 5.
+    const equivocators = r.swarm({ name: 'equivocators', members: await spawnMembers(r, 7, ['equivocate', 'equivocate', 'equivocate']), leader: false });
+    expect(await equivocators.propose({ valid: true }, { quorum: 'bft', timeoutMs: 300 })).toMatchObject({ outcome: 'undecided', approvals: 4, rejections: 0 });
     const members = await spawnMembers(r, 7, ['liar', 'liar', 'liar']);
     const swarm = r.swarm({ name: 'beyond', members, leader: false });
     for (const valid of [true, false]) {

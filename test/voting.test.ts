@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { settled, tally, thresholds, type Answers } from '../src/swarm/voting.js';
+import { readAnswer, settled, tally, thresholds, type Answers } from '../src/swarm/voting.js';
 
 const faults = ['silent', 'slow', 'always-reject', 'random', 'duplicate', 'wrong-proposal', 'equivocate', 'liar', 'impersonate', 'throws'] as const;
 type Fault = (typeof faults)[number];
@@ -127,6 +127,30 @@ describe('other quorums', () => {
     expect(tally(3, 'p', ballot(5, ['silent', 'silent'], true, 1)).outcome).toBe('approved');
     expect(tally(3, 'p', ballot(5, ['silent', 'silent', 'silent'], true, 1)).outcome).toBe('undecided');
     expect(tally(3, 'p', ballot(5, [], false, 1)).outcome).toBe('rejected');
+  });
+
+  it('a number quorum: that many approvals approve, n - quorum + 1 rejections reject', () => {
+    expect(thresholds(4, 5)).toMatchObject({ approve: 4, reject: 2, tolerated: undefined });
+    expect(tally(4, 'p', ballot(5, ['liar', 'liar'], true, 1)).outcome).toBe('rejected');
+  });
+
+  it('reads an answer: a boolean, or { approve, reason?, proposal? }; anything else is a fault', () => {
+    expect(readAnswer(true, 'p#1')).toEqual({ approve: true, reason: undefined });
+    expect(readAnswer({ approve: false, reason: 'too costly', proposal: 'p#1' }, 'p#1')).toEqual({ approve: false, reason: 'too costly' });
+    expect(readAnswer({ approve: true, reason: 42 }, 'p#1')).toEqual({ approve: true, reason: undefined });
+    expect(readAnswer({ approve: true, proposal: 'p#2' }, 'p#1')).toEqual({ fault: 'wrong-proposal' });
+    expect(readAnswer(new Error('broke'), 'p#1')).toEqual({ fault: 'error' });
+    for (const malformed of [null, undefined, 'yes', 1, {}, { approve: 'yes' }]) expect(readAnswer(malformed, 'p#1'), String(malformed)).toEqual({ fault: 'malformed' });
+    const result = tally('majority', 'p#1', [
+      { member: 'a', rounds: [{ approve: true, reason: 'fine' }], ms: 1 },
+      { member: 'b', rounds: ['yes'], ms: 1 },
+      { member: 'c', rounds: [undefined], ms: undefined },
+    ]);
+    expect(result).toMatchObject({ approvals: 1, rejections: 0, silent: ['c'], pending: [], faulty: ['b'] });
+    expect(result.votes).toEqual([
+      { member: 'a', approve: true, reason: 'fine', valid: true, fault: undefined, ms: 1 },
+      { member: 'b', approve: undefined, reason: undefined, valid: false, fault: 'malformed', ms: 1 },
+    ]);
   });
 
   it('settles early once the outcome cannot change (never under bft, which waits to catch equivocation)', () => {
