@@ -151,9 +151,16 @@ describe('a pool thread that dies', () => {
     const handled = () => Promise.all(actors.map((a) => a.ask({ type: 'handled' }, { timeoutMs: 20_000 }).catch(() => -1)));
     await eventually(handled, (h) => crashes.length > 0 || h.every((n) => n === 64), 20_000);
     expect(crashes).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 1200)); // idle, parked: longer than stuckThreadMs, without a report or a kill
-    expect(crashes).toEqual([]);
-    expect(failures.filter((f) => f.phase === 'timeout')).toEqual([]);
+    // Now thread 0 idles, parked. A canary on thread 1 blocks until the
+    // watchdog reports it and then kills its thread: by then the watchdog has
+    // watched thread 0 idle for longer than stuckThreadMs too (a barrier,
+    // not a sleep), and it must have left it alone.
+    const canary = (await r.spawn(crashyUrl, undefined, { thread: 1, delivery: 'at-most-once' })) as Crashy;
+    const killed = nextCrash(r);
+    void canary.ask({ type: 'block', ms: 120_000, channel: 'unused' }, { timeoutMs: 120_000 }).catch(() => undefined);
+    expect(await killed).toMatchObject({ thread: 1, reason: 'stuck' });
+    expect(crashes.map((c) => c.thread)).toEqual([1]);
+    expect(failures.filter((f) => f.phase === 'timeout').map((f) => f.actor.id)).toEqual([canary.id]);
   });
 
   it('reports, and does not terminate, a legitimate long handler: 100,000 and more asks created in one synchronous stretch of 1.5 s', async () => {
@@ -425,7 +432,7 @@ describe('a pool thread that dies', () => {
   });
 
   it('goes on with the threads it has when a replacement thread fails to start: reported once, not respawned, its actors lost', async () => {
-    const r = await start({ threadSetup: threadSetupUrl, standbyThreads: 0 });
+    const r = await start({ threadSetup: threadSetupUrl, standbyThreads: 0, heartbeatMs: 20, stuckThreadMs: 1000 });
     const failures: ActorFailure[] = [];
     r.failures.subscribe((f) => failures.push(f));
     const onZero = await r.spawn<SetupProbeMsg, SetupProbeInfo>(setupProbeUrl, undefined, { thread: 0 });
@@ -448,11 +455,17 @@ describe('a pool thread that dies', () => {
     expect((await placed.ask({ type: 'get' })).setupRuns).toBe(1);
     await expect(r.spawn(setupProbeUrl, undefined, { thread: 0 })).rejects.toMatchObject({ name: 'InvalidOptionError', option: 'thread', value: 0 });
     await expect(r.killThread(0)).rejects.toMatchObject({ name: 'InvalidArgumentError', option: 'thread', value: 0 });
-    // Reported once: no second crash of thread 0 while the runtime keeps going.
-    let more = 0;
-    r.crashes.subscribe(() => more++);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(more).toBe(0);
+    // Reported once: no second crash of thread 0 while the runtime keeps
+    // going. The barrier: a canary blocks thread 1 until the watchdog kills
+    // it (stuckThreadMs 1 s of watching, thread 0 included) and thread 1 is
+    // recovered; only thread 1's crash may have been reported meanwhile.
+    const more: number[] = [];
+    r.crashes.subscribe((c) => more.push(c.thread));
+    const canary = (await r.spawn(crashyUrl, undefined, { thread: 1, delivery: 'at-most-once' })) as Crashy;
+    const killed = nextCrash(r);
+    void canary.ask({ type: 'block', ms: 120_000, channel: 'unused' }, { timeoutMs: 120_000 }).catch(() => undefined);
+    expect(await killed).toMatchObject({ thread: 1, reason: 'stuck', replaced: true });
+    expect(more).toEqual([1]);
   });
 
   it('refuses a threadSetup that is not a module URL or path, or names no file, with InvalidOptionError', async () => {
