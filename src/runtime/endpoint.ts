@@ -202,7 +202,7 @@ export class Endpoint implements RefHost, ContextHost {
   private carriedEntry = -1;
   /** Set while replaying a journal entry whose handler was running when the thread died. */
   private replayingRunning = false;
-  /** Set while replaying a journal entry: the thread deaths it was being handled in (carried into its new entry). */
+  /** Set while replaying a journal entry: the thread deaths it was blamed for (see kPoisonAfterCrashes). */
   private replayCrashes = 0;
   /** Publishes which handler runs now, for the main thread's watchdog. */
   private readonly turns: TurnWriter;
@@ -716,7 +716,7 @@ export class Endpoint implements RefHost, ContextHost {
     if (journal === undefined || end <= start) return -1;
     const kind = bytes[start];
     if (kind !== kTell && kind !== kAsk && kind !== kCarried && kind !== kForward) return -1;
-    return journal.append(from, bytes, start, end, this.replayCrashes);
+    return journal.append(from, bytes, start, end);
   };
 
   /**

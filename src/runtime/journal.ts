@@ -22,9 +22,10 @@
  * Layout: 16 header words, then the data ring. Entry (4-byte aligned):
  *   i32 length of the body in bytes, or kWrap: the rest of the ring is unused
  *   i32 state | crashes << 2 | from << 8
- *         state (2 bits): kQueued, kRunning, kDone
+ *         state (2 bits): kQueued, kRunning, kDone, kInDoubt (its handler
+ *         was running when a thread died, and it has not run since)
  *         crashes (6 bits): how many thread deaths this message was blamed
- *         for (carried over when a replacement re-journals it), so a
+ *         for (kept in the entry, which a replacement replays as it is), so a
  *         message that takes its thread down every time is recognised as
  *         poison instead of being replayed forever
  *   body: the frame body as it came out of the ring
@@ -67,6 +68,12 @@ export const kBlameNone = -1;
 export const kQueued = 0;
 export const kRunning = 1;
 export const kDone = 2;
+/**
+ * Its handler was running when a thread died, and has not run since: still
+ * `running` to a reader (in doubt, for at-most-once delivery), but not to
+ * blame for a later death of a replacement it did not run on.
+ */
+export const kInDoubt = 3;
 const kStateMask = 0x3;
 const kCrashShift = 2;
 const kMaxCrashes = 0x3f;
@@ -263,15 +270,19 @@ export class Journal {
       if (span > left) throw new DecodeError(`a journal entry of ${length} bytes, past the journal's head`, at);
       const meta = this.words[(at >> 2) + 1];
       const state = meta & kStateMask;
-      if (state !== kQueued && state !== kRunning && state !== kDone) throw new DecodeError(`a journal entry in state ${state}`, at + 4);
       if (state !== kDone) {
-        const running = state === kRunning;
-        const blamed = running && (blame === kBlameRunning || blame === at);
+        const running = state === kRunning || state === kInDoubt;
+        // Only a handler that ran on the thread that just died can be to blame.
+        const blamed = state === kRunning && (blame === kBlameRunning || blame === at);
         const crashes = ((meta >>> kCrashShift) & kMaxCrashes) + (blamed ? 1 : 0);
-        // The count is kept in the entry itself: a replacement replays this
-        // same entry (it takes the journal over as it is), so a message that
-        // takes the replacement down too is blamed a second time here.
-        if (blamed) this.words[(at >> 2) + 1] = (meta & ~(kMaxCrashes << kCrashShift)) | (Math.min(crashes, kMaxCrashes) << kCrashShift);
+        // Kept in the entry itself (a replacement replays this same entry: it
+        // takes the journal over as it is): the count, so a message that
+        // takes the replacement down too is blamed a second time; and
+        // kInDoubt for one that was running, so a replacement that dies
+        // before running it again does not blame it.
+        if (state === kRunning) {
+          this.words[(at >> 2) + 1] = (meta & ~(kMaxCrashes << kCrashShift) & ~kStateMask) | (Math.min(crashes, kMaxCrashes) << kCrashShift) | kInDoubt;
+        }
         out.push({ at, from: meta >>> 8, running, crashes, body: this.bytes.slice(at + 8, at + 8 + length) });
       }
       left -= span;

@@ -485,7 +485,6 @@ export class Transport {
     Atomics.notify(this.bells, base + kSeq);
   }
 
-  /** True when every outbound ring and backlog of this endpoint is empty (its messages were read). */
   /** Nothing waits in our backlog or in a ring we write, except rings to the endpoints in `skip` (threads that are down: nobody reads them). */
   outboundDrained(skip?: ReadonlySet<number>): boolean {
     if (this.backlogCount > 0) return false;
