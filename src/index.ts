@@ -6,8 +6,8 @@
 export { Runtime } from './runtime/runtime.js';
 export type { RuntimeStats, ShutdownOptions, ThreadCrash } from './runtime/runtime.js';
 export type { RuntimeOptions, SpawnOptions, MailboxOptions, OverflowPolicy } from './runtime/options.js';
-export type { DeadLetter, DeadLetterReason, ActorFailure, Terminated, TerminatedReason } from './runtime/endpoint.js';
-export { EventSource } from './runtime/events.js';
+export type { DeadLetter, DeadLetterReason, ActorFailure, Terminated, TerminatedReason } from './engine/endpoint.js';
+export { EventSource } from './base/events.js';
 export { defineActor, isActorDefinition } from './actors/define.js';
 export type { ActorDefinition, ActorSpec, MessageOf, ReplyOf, ArgsOf } from './actors/define.js';
 export { ActorRef } from './actors/ref.js';
@@ -16,9 +16,9 @@ export type { Directive, StrategyKind, SupervisorStrategy, BackoffOptions, Decis
 export type { AskOptions, TellOptions } from './actors/ref.js';
 export { ActorContext } from './actors/context.js';
 export type { Timer, DeferredReply } from './actors/context.js';
-export * from './runtime/errors.js';
+export * from './base/errors.js';
 export { RegionHandle } from './memory/handle.js';
-export { MemoryContext } from './memory/context.js';
+export { MemoryContext } from './actors/memory.js';
 export type { RuntimeMemory } from './runtime/runtime.js';
 export type { MemoryOptions, EvictionPolicy } from './memory/layout.js';
 export type { AllocOptions, MemoryStats } from './memory/pool.js';

@@ -11,7 +11,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, InvalidOptionError, describeValue } from '../src/runtime/errors.js';
+import { InvalidArgumentError, InvalidOptionError, describeValue } from '../src/base/errors.js';
 import { solveAssignment, type AssignmentOptions, type AssignmentResult, type CostMatrix } from '../src/scheduler/assign.js';
 import { mulberry32 } from './fixtures/random.js';
 

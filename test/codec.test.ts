@@ -3,10 +3,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   Reader, Writer, decode, decodeValue, encode, encodeValue, kMaxDepth, registerExtension,
-} from '../src/runtime/codec.js';
+} from '../src/transport/codec.js';
 import {
   ActorStoppedError, HandlerError, InvalidArgumentError, SerializationError,
-} from '../src/runtime/errors.js';
+} from '../src/base/errors.js';
 
 /** Fixed so a failing property run replays; fast-check prints the path to shrink from. */
 const kSeed = 42;

@@ -13,7 +13,7 @@ const script = fileURLToPath(new URL('./fixtures/dist-script.mjs', import.meta.u
 
 describe('built package', () => {
   it('runs .js actor modules on worker threads with plain node', async () => {
-    expect(existsSync(new URL('../dist/runtime/host.js', import.meta.url))).toBe(true);
+    expect(existsSync(new URL('../dist/engine/host.js', import.meta.url))).toBe(true);
     const child = spawn(process.execPath, [script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

@@ -7,12 +7,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Reader, decode, decodeValue, encode, registerExtension } from '../src/runtime/codec.js';
-import { DecodeError, SerializationError } from '../src/runtime/errors.js';
-import { Reassembly, frameEnd } from '../src/runtime/frames.js';
-import { Journal, allocateJournal } from '../src/runtime/journal.js';
-import { Ring, kHeaderBytes, kMoreFlag, kContinuedFlag } from '../src/runtime/ring.js';
-import { Transport, createTransportShared, type TransportShared } from '../src/runtime/transport.js';
+import { Reader, decode, decodeValue, encode, registerExtension } from '../src/transport/codec.js';
+import { DecodeError, SerializationError } from '../src/base/errors.js';
+import { Reassembly, frameEnd } from '../src/transport/frames.js';
+import { Journal, allocateJournal } from '../src/transport/journal.js';
+import { Ring, kHeaderBytes, kMoreFlag, kContinuedFlag } from '../src/transport/ring.js';
+import { Transport, createTransportShared, type TransportShared } from '../src/transport/transport.js';
 import type { ActorFailure } from '../src/index.js';
 import { Fenced } from '../src/actors/envelope.js';
 import { checkDecode, checkFrames, fuzzTargets } from './fixtures/fuzz-targets.js';

@@ -8,8 +8,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Journal, allocateJournal, kBlameNone } from '../src/runtime/journal.js';
-import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kMoreFlag } from '../src/runtime/ring.js';
+import { Journal, allocateJournal, kBlameNone } from '../src/transport/journal.js';
+import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kMoreFlag } from '../src/transport/ring.js';
 
 type Op = { kind: 'append'; from: number; length: number; crashes: number } | { kind: 'done'; pick: number } | { kind: 'running'; pick: number } | { kind: 'done-oldest' };
 

@@ -7,8 +7,8 @@
  * never glues it to another message.
  */
 import { describe, expect, it } from 'vitest';
-import { Transport, createTransportShared } from '../src/runtime/transport.js';
-import { kHeaderBytes } from '../src/runtime/ring.js';
+import { Transport, createTransportShared } from '../src/transport/transport.js';
+import { kHeaderBytes } from '../src/transport/ring.js';
 
 const kRingBytes = 4096;
 

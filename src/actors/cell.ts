@@ -7,7 +7,7 @@ import type { ActorDefinition } from './define.js';
 import { Mailbox } from './mailbox.js';
 import type { ActorRef } from './ref.js';
 import type { ActorContext } from './context.js';
-import type { MemoryContext } from '../memory/context.js';
+import type { MemoryContext } from './memory.js';
 
 export class Cell {
   readonly slot: number;

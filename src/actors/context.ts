@@ -1,7 +1,7 @@
 import type { ActorRef } from './ref.js';
 import type { Cell } from './cell.js';
-import type { SpawnOptions } from '../runtime/options.js';
-import type { MemoryContext } from '../memory/context.js';
+import type { SpawnOptions } from './spawn-options.js';
+import type { MemoryContext } from './memory.js';
 
 /** @internal What a context needs from the thread hosting its actor. */
 export interface ContextHost {
@@ -91,7 +91,7 @@ export class ActorContext<Msg = unknown> {
   spawn<ChildMsg = unknown, ChildReply = unknown>(
     moduleUrl: URL | string,
     args?: unknown,
-    options?: import('../runtime/options.js').SpawnOptions,
+    options?: import('./spawn-options.js').SpawnOptions,
   ): Promise<ActorRef<ChildMsg, ChildReply>> {
     return this.host.spawnChild(this.cell, moduleUrl, args, options) as Promise<ActorRef<ChildMsg, ChildReply>>;
   }

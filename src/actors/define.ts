@@ -9,7 +9,7 @@ export interface VoteAnswer {
   /** The proposal's id, when the member names it (a vote naming another is not counted). */
   proposal?: string;
 }
-import { InvalidOptionError } from '../runtime/errors.js';
+import { InvalidOptionError } from '../base/errors.js';
 import { resolveStrategy, type ResolvedStrategy, type SupervisorStrategy } from './supervision.js';
 
 /**

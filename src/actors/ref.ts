@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../runtime/errors.js';
+import { InvalidOptionError } from '../base/errors.js';
 import type { RegionHandle } from '../memory/handle.js';
 
 /** Options of {@link ActorRef.ask}. */

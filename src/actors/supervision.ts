@@ -13,7 +13,7 @@
  * injected, so it is tested on a fake clock. The endpoint carries out what it
  * decides.
  */
-import { ActorInitError, InvalidOptionError } from '../runtime/errors.js';
+import { ActorInitError, InvalidOptionError } from '../base/errors.js';
 import type { ActorRef } from './ref.js';
 
 /** What a supervisor does about a failed child. */

@@ -22,7 +22,7 @@
  */
 import {
   ActorStoppedError, EvictedError, InvalidArgumentError, PoolExhaustedError, QuotaExceededError, RegionAccessError, StaleHandleError,
-} from '../runtime/errors.js';
+} from '../base/errors.js';
 import { RegionHandle } from './handle.js';
 import {
   kFlagCarrier, kCAllocations, kCBorrows, kCClock, kCLiveLoans, kCEvictions, kCReleases, kCTransfers, kRSeq, kRPins, kFlagEvictable, kFlagOwnerFreed, kLGen, kLHolder,

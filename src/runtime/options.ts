@@ -7,36 +7,13 @@ import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { InvalidOptionError } from './errors.js';
-import { normalizeModuleUrl } from './modules.js';
-import { overflowPolicies, type OverflowPolicy } from './directory.js';
+import { InvalidOptionError } from '../base/errors.js';
+import { checkKeys, integer, isPlainObject } from '../base/check.js';
+import { resolveMailbox, type MailboxOptions, type OverflowPolicy } from '../actors/spawn-options.js';
+import { normalizeModuleUrl } from '../engine/modules.js';
 import { resolveStrategy, type ResolvedStrategy, type SupervisorStrategy } from '../actors/supervision.js';
-import { checkCapabilities, checkCapacity } from '../actors/define.js';
 import { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { evictionPolicies, type EvictionPolicy, type MemoryOptions } from '../memory/layout.js';
-
-export type { OverflowPolicy };
-
-/**
- * What becomes of the message an actor was handling when its thread died:
- * `'at-least-once'` (default) hands it to the actor brought back, again;
- * `'at-most-once'` makes it a dead letter (reason 'crashed'; an ask rejects
- * with ActorCrashedError). Messages it had not started are delivered either way.
- */
-export type Delivery = 'at-least-once' | 'at-most-once';
-export const deliveries: readonly Delivery[] = ['at-least-once', 'at-most-once'];
-
-/** A mailbox's bound and what happens when it is full. */
-export interface MailboxOptions {
-  /** Messages the mailbox holds before its overflow policy applies. Default `Infinity` (unbounded). */
-  capacity?: number;
-  /**
-   * `'reject'` (default): `tell` returns false, `ask` rejects with `MailboxFullError`, `send` waits.
-   * `'drop-newest'`: the new message is dropped and published as a dead letter (`send` waits instead).
-   * `'drop-oldest'`: the oldest queued message is dropped and published as a dead letter (an ask among them is rejected).
-   */
-  overflow?: OverflowPolicy;
-}
 
 export interface RuntimeOptions {
   /** Worker threads in the pool. Default `os.availableParallelism()`. */
@@ -112,30 +89,6 @@ export interface RuntimeOptions {
   tasks?: SchedulerOptions;
 }
 
-/** Options of `rt.spawn` and `ctx.spawn`. */
-export interface SpawnOptions {
-  /** Registers the actor under this name; unique among live actors (`NameTakenError`). */
-  name?: string;
-  /** 0-based index of the pool thread to run on. Default: least loaded (`rt.spawn`), the parent's thread (`ctx.spawn`). */
-  thread?: number;
-  /** This actor's mailbox, overriding the runtime's default. */
-  mailbox?: MailboxOptions;
-  /** Bytes of pool memory this actor may own at once (whole regions count). Default: no limit. */
-  memoryQuota?: number;
-  /** The message being handled when this actor's thread dies: redelivered (default) or dead-lettered. */
-  delivery?: Delivery;
-  /** An agent's capabilities for the task scheduler, overriding its definition's. */
-  capabilities?: readonly string[];
-  /** How many tasks the scheduler hands this agent at once, overriding its definition's. */
-  capacity?: number;
-}
-
-/** @internal An agent's spawn-time overrides. */
-export interface AgentOverride {
-  capabilities?: readonly string[];
-  capacity?: number;
-}
-
 /** @internal Options with every default filled in. */
 export interface ResolvedOptions {
   threads: number;
@@ -162,21 +115,6 @@ export interface ResolvedOptions {
 
 export const kMaxAgentsLimit = 16_777_216;
 const kMaxThreads = 256;
-const kMaxCapacity = 2 ** 30;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function integer(name: string, value: unknown, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(name, `an integer from ${min} to ${max}`, value);
-  }
-  return value;
-}
 
 function positiveNumber(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
@@ -216,39 +154,6 @@ function atLeast(name: string, value: unknown, floor: number, why: string | unde
     throw new InvalidOptionError(name, `a finite number from ${floor} up (${why ?? 'the smallest that is safe'})`, value);
   }
   return value;
-}
-
-function checkKeys(name: string, value: Record<string, unknown>, known: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw new InvalidOptionError(`${name}.${key}`, `one of the known options (${known.join(', ')})`, value[key]);
-  }
-}
-
-/** @internal Resolves a mailbox option object; `prefix` names it in errors. */
-export function resolveMailbox(
-  prefix: string,
-  value: unknown,
-  defaults: { capacity: number; policy: OverflowPolicy },
-): { capacity: number; policy: OverflowPolicy } {
-  if (value === undefined) return { capacity: defaults.capacity, policy: defaults.policy };
-  if (!isPlainObject(value)) throw new InvalidOptionError(prefix, 'an object', value);
-  checkKeys(prefix, value, ['capacity', 'overflow']);
-  let capacity = defaults.capacity;
-  if (value.capacity !== undefined) {
-    const c = value.capacity;
-    if (c === Infinity) capacity = 0;
-    else if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > kMaxCapacity) {
-      throw new InvalidOptionError(`${prefix}.capacity`, `an integer from 1 to ${kMaxCapacity}, or Infinity`, c);
-    } else capacity = c;
-  }
-  let policy = defaults.policy;
-  if (value.overflow !== undefined) {
-    if (!overflowPolicies.includes(value.overflow as OverflowPolicy)) {
-      throw new InvalidOptionError(`${prefix}.overflow`, `one of ${overflowPolicies.map((p) => `'${p}'`).join(', ')}`, value.overflow);
-    }
-    policy = value.overflow as OverflowPolicy;
-  }
-  return { capacity, policy };
 }
 
 /** @internal */
@@ -343,47 +248,5 @@ function resolveMemory(value: unknown): ResolvedOptions['memory'] {
   };
 }
 
-/** @internal Validates spawn options against a runtime's settings. */
-export function resolveSpawnOptions(
-  options: unknown,
-  threads: number,
-  defaults: { capacity: number; policy: OverflowPolicy },
-): ResolvedSpawnOptions {
-  if (options === undefined) {
-    return { name: undefined, thread: undefined, capacity: defaults.capacity, policy: defaults.policy, memoryQuota: 0, delivery: 'at-least-once', agent: undefined };
-  }
-  if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
-  checkKeys('options', options, ['name', 'thread', 'mailbox', 'memoryQuota', 'delivery', 'capabilities', 'capacity']);
-  let agent: AgentOverride | undefined;
-  if (options.capabilities !== undefined || options.capacity !== undefined) {
-    agent = {};
-    if (options.capabilities !== undefined) agent.capabilities = [...checkCapabilities('capabilities', options.capabilities)];
-    if (options.capacity !== undefined) agent.capacity = checkCapacity('capacity', options.capacity);
-  }
-  const delivery = (options.delivery ?? 'at-least-once') as Delivery;
-  if (!deliveries.includes(delivery)) throw new InvalidOptionError('delivery', `one of ${deliveries.map((d) => `'${d}'`).join(', ')}`, options.delivery);
-  const { name, thread } = options;
-  if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 256)) {
-    throw new InvalidOptionError('name', 'a non-empty string of at most 256 characters', name);
-  }
-  if (thread !== undefined && (typeof thread !== 'number' || !Number.isInteger(thread) || thread < 0 || thread >= threads)) {
-    throw new InvalidOptionError('thread', `an integer from 0 to ${threads - 1} (the pool has ${threads} threads)`, thread);
-  }
-  const mailbox = resolveMailbox('mailbox', options.mailbox, defaults);
-  let memoryQuota = 0;
-  if (options.memoryQuota !== undefined && options.memoryQuota !== Infinity) {
-    memoryQuota = integer('memoryQuota', options.memoryQuota, 1, 2 ** 31 - 1, 0);
-  }
-  return { name: name as string | undefined, thread: thread as number | undefined, capacity: mailbox.capacity, policy: mailbox.policy, memoryQuota, delivery, agent };
-}
-
-/** @internal Spawn options with defaults filled in (`capacity` here is the mailbox's bound). */
-export interface ResolvedSpawnOptions {
-  name: string | undefined;
-  thread: number | undefined;
-  capacity: number;
-  policy: OverflowPolicy;
-  memoryQuota: number;
-  delivery: Delivery;
-  agent: AgentOverride | undefined;
-}
+export type { Delivery, MailboxOptions, OverflowPolicy, SpawnOptions, AgentOverride, ResolvedSpawnOptions } from '../actors/spawn-options.js';
+export { deliveries, resolveMailbox, resolveSpawnOptions } from '../actors/spawn-options.js';

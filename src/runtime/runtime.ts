@@ -11,19 +11,20 @@
  * plane (messages) never goes through it.
  */
 import { Piscina } from 'piscina';
-import { registerCodecExtensions } from '../actors/ref-codec.js';
+import { registerCodecExtensions } from '../engine/ref-codec.js';
 import { createPoolShared, type PoolShared } from '../memory/layout.js';
 import { Pool, type MemoryStats } from '../memory/pool.js';
 import { ActorRef } from '../actors/ref.js';
-import { decode, encode } from './codec.js';
-import { Directory, kAlive, kFree, kStarting, kStopping, kWhyCrashed, overflowPolicies } from './directory.js';
-import { Endpoint, kUntimedAsk, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
+import { decode, encode } from '../transport/codec.js';
+import { Directory, kAlive, kFree, kStarting, kStopping, kWhyCrashed } from '../transport/directory.js';
+import { overflowPolicies } from '../actors/spawn-options.js';
+import { Endpoint, kUntimedAsk, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from '../engine/endpoint.js';
 import {
   ActorCrashedError, ActorStoppedError, AgentLimitError, EscalatedError, ThreadStartError, InvalidArgumentError, InvalidOptionError, NameTakenError, RuntimeClosedError, MicroswarmError,
-} from './errors.js';
-import { EventSource } from './events.js';
-import type { HostResult, HostTask, RehostedActor } from './host.js';
-import { checkModuleExists, normalizeModuleUrl } from './modules.js';
+} from '../base/errors.js';
+import { EventSource } from '../base/events.js';
+import type { HostResult, HostTask, RehostedActor } from '../engine/host.js';
+import { checkModuleExists, normalizeModuleUrl } from '../engine/modules.js';
 import { TaskScheduler, type TaskExecutor } from '../scheduler/scheduler.js';
 import { Swarm, type SwarmHost, type SwarmOptions } from '../swarm/swarm.js';
 import { Topic, TopicRegistry } from '../swarm/topics.js';
@@ -34,11 +35,11 @@ import {
   resolveRuntimeOptions, resolveSpawnOptions, type AgentOverride, type Delivery, type ResolvedOptions, type ResolvedSpawnOptions, type RuntimeOptions, type SpawnOptions,
   type OverflowPolicy,
 } from './options.js';
-import { createTransportShared, finishTakenBatch } from './transport.js';
-import { Journal, kBlameNone, kBlameRunning, type JournalEntry } from './journal.js';
-import { TurnReader } from './turns.js';
+import { createTransportShared, finishTakenBatch } from '../transport/transport.js';
+import { Journal, kBlameNone, kBlameRunning, type JournalEntry } from '../transport/journal.js';
+import { TurnReader } from '../transport/turns.js';
 import { Watchdog } from './watchdog.js';
-import { Ring } from './ring.js';
+import { Ring } from '../transport/ring.js';
 import type { CrashDecision } from '../actors/supervision.js';
 import { SupervisorState } from '../actors/supervision.js';
 
@@ -82,7 +83,7 @@ type PiscinaWorkerLike = { id: number; terminating: boolean; destroyed: boolean;
 /** Where the worker entry is: built JS, or (running from sources) an ESM shim that loads the TypeScript host. */
 function hostEntry(): string {
   const fromSource = import.meta.url.endsWith('.ts');
-  return new URL(fromSource ? './host-source.mjs' : './host.js', import.meta.url).href;
+  return new URL(fromSource ? '../engine/host-source.mjs' : '../engine/host.js', import.meta.url).href;
 }
 
 export class Runtime {

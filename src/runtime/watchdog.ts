@@ -25,10 +25,10 @@
 import { ActorRef } from '../actors/ref.js';
 import { Envelope, Fenced, Proposal, Relay } from '../actors/envelope.js';
 import { Task } from '../actors/task.js';
-import type { ActorFailure } from './endpoint.js';
-import { HandlerTimeoutError, typeName } from './errors.js';
-import type { Journal } from './journal.js';
-import type { TurnReader } from './turns.js';
+import type { ActorFailure } from '../engine/endpoint.js';
+import { HandlerTimeoutError, typeName } from '../base/errors.js';
+import type { Journal } from '../transport/journal.js';
+import type { TurnReader } from '../transport/turns.js';
 
 /** @internal What the watchdog reads and acts on (the runtime provides it). */
 export interface WatchdogHost {

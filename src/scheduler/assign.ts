@@ -44,7 +44,7 @@
  *
  * @module
  */
-import { InvalidArgumentError } from '../runtime/errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 
 /** A cost matrix stored row-major: `data[agent * cols + task]`. */
 export interface DenseCostMatrix {

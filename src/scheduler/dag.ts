@@ -5,7 +5,7 @@
  * submitted. Only tasks with dependencies, and the tasks they name, are in
  * the graph (see the scheduler).
  */
-import { DependencyCycleError } from '../runtime/errors.js';
+import { DependencyCycleError } from '../base/errors.js';
 
 export type Outcome = 'succeeded' | 'failed';
 

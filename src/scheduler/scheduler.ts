@@ -22,7 +22,7 @@ import type { ActorRef } from '../actors/ref.js';
 import {
   ActorCrashedError, ActorStoppedError, DependencyFailedError, InvalidArgumentError, InvalidOptionError, NoCapableAgentError, QueueFullError,
   RuntimeClosedError, TaskCancelledError, TaskTimeoutError, toError,
-} from '../runtime/errors.js';
+} from '../base/errors.js';
 import { DependencyGraph } from './dag.js';
 import { place, strategies, batchCostOf, canTake, meanMs, type Agent, type PlacementContext, type Strategy } from './placement.js';
 import { TaskQueue, priorities, type Priority, type Queued } from './queue.js';

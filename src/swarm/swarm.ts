@@ -11,8 +11,8 @@
  */
 import { Fenced, Proposal, Relay } from '../actors/envelope.js';
 import type { ActorRef } from '../actors/ref.js';
-import { EventSource } from '../runtime/events.js';
-import { InvalidArgumentError, InvalidOptionError, RuntimeClosedError } from '../runtime/errors.js';
+import { EventSource } from '../base/events.js';
+import { InvalidArgumentError, InvalidOptionError, RuntimeClosedError } from '../base/errors.js';
 import { neighbors, relayFanout, relayTo, topologies, type Topology } from './topology.js';
 import { quorumKinds, readAnswer, settled, tally, type Answers, type Quorum, type Tally } from './voting.js';
 

@@ -9,7 +9,7 @@
  * (`unheard`), not an error.
  */
 import type { ActorRef } from '../actors/ref.js';
-import { InvalidArgumentError } from '../runtime/errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 
 /** @internal What topics need of the runtime. */
 export interface TopicHost {

@@ -31,7 +31,7 @@
  */
 import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kLengthMask, kMoreFlag } from './ring.js';
 import { Journal, allocateJournal } from './journal.js';
-import { DecodeError } from './errors.js';
+import { DecodeError } from '../base/errors.js';
 import { Reassembly, frameEnd, frameHeader, truncatedFrameError } from './frames.js';
 import { allocateTurns } from './turns.js';
 

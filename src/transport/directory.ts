@@ -56,9 +56,7 @@ const kColumns = 12;
 export const kWhyStopped = 0;
 export const kWhyCrashed = 1;
 
-/** Overflow policies, as stored in the kPolicy column. */
-export const overflowPolicies = ['reject', 'drop-oldest', 'drop-newest'] as const;
-export type OverflowPolicy = (typeof overflowPolicies)[number];
+/** Overflow policy codes of the kPolicy column: indexes into `overflowPolicies` (actors/spawn-options.ts). */
 export const kPolicyReject = 0;
 export const kPolicyDropOldest = 1;
 export const kPolicyDropNewest = 2;

@@ -15,8 +15,8 @@ import { Task } from '../actors/task.js';
 import { kNoReply } from '../actors/mailbox.js';
 import { relayTargets, relayTo } from '../swarm/topology.js';
 import { kRouteOk as kOk, type Endpoint } from './endpoint.js';
-import { ActorCrashedError, ActorStoppedError, HandlerError, InvalidArgumentError, TaskCancelledError, toError } from './errors.js';
-import type { AgentOverride } from './options.js';
+import { ActorCrashedError, ActorStoppedError, HandlerError, InvalidArgumentError, TaskCancelledError, toError } from '../base/errors.js';
+import type { AgentOverride } from '../actors/spawn-options.js';
 
 /** Cancelled-while-queued task attempts remembered per thread (see `cancel`). */
 const kCancelledKept = 4096;

@@ -29,28 +29,28 @@ import { Envelope, Fenced, Poisoned, Proposal, Relay } from '../actors/envelope.
 import type { ActorDefinition } from '../actors/define.js';
 import { kNoReply, kReplyStride } from '../actors/mailbox.js';
 import { ActorRef, checkAskOptions, setDecodingHost, type AskOptions, type RefHost, type TellOptions } from '../actors/ref.js';
-import { Reader, Writer, decode, decodeValue, encode, encodeValue } from './codec.js';
+import { Reader, Writer, decode, decodeValue, encode, encodeValue } from '../transport/codec.js';
 import {
-  Directory, kAlive, kPolicyDropNewest, kPolicyDropOldest, kStopping, overflowPolicies, type DirectoryShared, type OverflowPolicy,
-} from './directory.js';
+  Directory, kAlive, kPolicyDropNewest, kPolicyDropOldest, kStopping, type DirectoryShared,
+} from '../transport/directory.js';
 import {
   ActorCrashedError, ActorInitError, HandlerTimeoutError, ActorStoppedError, AgentLimitError, AskAbortedError, AskTimeoutError, InvalidArgumentError,
   InvalidOptionError, MailboxFullError, MessageTooLargeError, PoisonMessageError, RegionAccessError, RuntimeClosedError, StaleTermError, describeValue,
   toError,
-} from './errors.js';
+} from '../base/errors.js';
 import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
-import { resolveSpawnOptions, type Delivery, type ResolvedSpawnOptions, type SpawnOptions } from './options.js';
-import { Transport, type TransportShared } from './transport.js';
-import { Journal } from './journal.js';
-import { TurnWriter } from './turns.js';
+import { overflowPolicies, resolveSpawnOptions, type Delivery, type OverflowPolicy, type ResolvedSpawnOptions, type SpawnOptions } from '../actors/spawn-options.js';
+import { Transport, type TransportShared } from '../transport/transport.js';
+import { Journal } from '../transport/journal.js';
+import { TurnWriter } from '../transport/turns.js';
 import { Migration } from './migration.js';
 import { Envelopes } from './envelopes.js';
 import { Supervisor } from './supervisor.js';
-import { MemoryContext } from '../memory/context.js';
+import { MemoryContext } from '../actors/memory.js';
 import { RegionHandle } from '../memory/handle.js';
 import type { PoolShared } from '../memory/layout.js';
 import { Pool, type Holder } from '../memory/pool.js';
-import { kHeaderBytes } from './ring.js';
+import { kHeaderBytes } from '../transport/ring.js';
 
 const kTell = 1;
 const kAsk = 2;

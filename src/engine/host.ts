@@ -5,16 +5,16 @@
  * thread by the runtime's load balancer. Messages never come this way: they
  * arrive through the SharedArrayBuffer rings the endpoint reads.
  */
-import { registerCodecExtensions } from '../actors/ref-codec.js';
+import { registerCodecExtensions } from './ref-codec.js';
 import { ActorRef } from '../actors/ref.js';
 import type { Directive } from '../actors/supervision.js';
-import type { Delivery } from './options.js';
-import { decode, encode } from './codec.js';
+import type { Delivery } from '../actors/spawn-options.js';
+import { decode, encode } from '../transport/codec.js';
 import { importModule, loadModule } from './modules.js';
-import type { DirectoryShared } from './directory.js';
+import type { DirectoryShared } from '../transport/directory.js';
 import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
-import { ActorStoppedError, InvalidArgumentError, RuntimeClosedError, ThreadStartError, toError } from './errors.js';
-import type { TransportShared } from './transport.js';
+import { ActorStoppedError, InvalidArgumentError, RuntimeClosedError, ThreadStartError, toError } from '../base/errors.js';
+import type { TransportShared } from '../transport/transport.js';
 import type { PoolShared } from '../memory/layout.js';
 
 registerCodecExtensions();

@@ -11,7 +11,7 @@ import type { Cell } from '../actors/cell.js';
 import type { ActorRef } from '../actors/ref.js';
 import { SupervisorState, defaultStrategy, type CrashDecision, type Decision, type Directive, type StrategyKind } from '../actors/supervision.js';
 import type { Endpoint } from './endpoint.js';
-import { ActorInitError, EscalatedError, toError } from './errors.js';
+import { ActorInitError, EscalatedError, toError } from '../base/errors.js';
 
 export class Supervisor {
   constructor(private readonly ep: Endpoint) {}

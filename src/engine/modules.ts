@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isActorDefinition, type ActorDefinition } from '../actors/define.js';
-import { ActorModuleError, InvalidArgumentError, describeValue, toError } from './errors.js';
+import { ActorModuleError, InvalidArgumentError, describeValue, toError } from '../base/errors.js';
 
 const cache = new Map<string, Promise<ActorDefinition>>();
 /** Definitions already loaded on this thread, for the synchronous spawn path. */

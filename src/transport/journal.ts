@@ -45,7 +45,7 @@
  * those are lost if the thread dies before they are handled.
  */
 
-import { DecodeError } from './errors.js';
+import { DecodeError } from '../base/errors.js';
 
 const kHead = 0;
 const kTail = 1;

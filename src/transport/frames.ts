@@ -15,7 +15,7 @@
  * Hot path: `frameEnd` is a few comparisons per frame and allocates nothing;
  * a Reassembly is allocated once per inbound ring.
  */
-import { DecodeError } from './errors.js';
+import { DecodeError } from '../base/errors.js';
 import { kHeaderBytes, kLengthMask } from './ring.js';
 
 /** The u32 frame header at `bytes[at, at + 4)`, little-endian; `at + 4` must be within the bytes. */

@@ -25,12 +25,12 @@ import { ActorContext } from '../actors/context.js';
 import { Cell } from '../actors/cell.js';
 import { Mailbox } from '../actors/mailbox.js';
 import { ActorRef } from '../actors/ref.js';
-import { decode, encode } from './codec.js';
-import { kAlive } from './directory.js';
+import { decode, encode } from '../transport/codec.js';
+import { kAlive } from '../transport/directory.js';
 import type { Endpoint } from './endpoint.js';
-import { ActorInitError, ActorStoppedError, MigrationError, toError } from './errors.js';
+import { ActorInitError, ActorStoppedError, MigrationError, toError } from '../base/errors.js';
 import { loadModule, loadedModule } from './modules.js';
-import type { Delivery } from './options.js';
+import type { Delivery } from '../actors/spawn-options.js';
 
 export class Migration {
   constructor(private readonly ep: Endpoint) {}

@@ -101,7 +101,7 @@
  */
 
 import { Buffer } from 'node:buffer';
-import { DecodeError, InvalidArgumentError, SerializationError, describeValue, errorClasses, typeName } from './errors.js';
+import { DecodeError, InvalidArgumentError, SerializationError, describeValue, errorClasses, typeName } from '../base/errors.js';
 
 // ---------------------------------------------------------------------------
 // Wire tags (see the table above).

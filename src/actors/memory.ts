@@ -3,10 +3,10 @@
  * ownership against the actor it belongs to, so it works the same before and
  * after an `await` in a handler.
  */
-import { ActorRef } from '../actors/ref.js';
-import { InvalidArgumentError } from '../runtime/errors.js';
-import type { AllocOptions, Holder, Pool } from './pool.js';
-import { RegionHandle } from './handle.js';
+import { ActorRef } from './ref.js';
+import { InvalidArgumentError } from '../base/errors.js';
+import type { AllocOptions, Holder, Pool } from '../memory/pool.js';
+import { RegionHandle } from '../memory/handle.js';
 
 type ViewCtor<T> = { new (buffer: SharedArrayBuffer, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number };
 
