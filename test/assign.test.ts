@@ -447,6 +447,7 @@ describe('bad input', () => {
     expectBadInput(() => solveAssignment([[1, -Infinity]]), 'cost[0][1]', -Infinity);
     expectBadInput(() => solveAssignment([[1, '2']] as unknown as CostMatrix), 'cost[0][1]', '2');
     expectBadInput(() => solveAssignment([[1, null]] as unknown as CostMatrix), 'cost[0][1]', null);
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the bad input under test.
     expectBadInput(() => solveAssignment([[1, , 2]] as unknown as CostMatrix), 'cost[0][1]', undefined);
     // Checked even when nothing could be assigned.
     expectBadInput(() => solveAssignment([[NaN]], { capacities: [0] }), 'cost[0][0]', NaN);

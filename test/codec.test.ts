@@ -42,6 +42,7 @@ function assertSame(actual: unknown, expected: unknown, path = 'value'): void {
     if (!Object.is(actual, expected)) differ(`expected ${String(expected)}, got ${String(actual)}`);
     return;
   }
+  // biome-ignore lint/correctness/noVoidTypeReturn: differ() returns never; the return narrows `actual` for the lines below.
   if (typeof actual !== 'object' || actual === null) return differ(`expected an object, got ${String(actual)}`);
   if (actual === expected) differ('the decoded value is the original object');
   if (Object.getPrototypeOf(actual) !== Object.getPrototypeOf(expected)) differ('prototypes differ');
@@ -280,7 +281,7 @@ describe('strings', () => {
 
 describe('containers', () => {
   it('turns array holes into undefined', () => {
-    // eslint-disable-next-line no-sparse-arrays
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what this test sends.
     const decoded = roundTrip([1, , 3]);
     expect(decoded).toStrictEqual([1, undefined, 3]);
     expect(1 in decoded).toBe(true);
@@ -478,6 +479,7 @@ describe('errors', () => {
   });
 
   it('drops a cause that fails halfway through, bytes included', () => {
+    // biome-ignore lint/suspicious/noThenProperty: a cause that looks like a thenable is part of what this test sends.
     const err = new Error('outer', { cause: { written: 'first', then: () => 0 } }) as Error & { after?: string };
     err.after = 'still here';
     const decoded = roundTrip({ err, next: 'intact' });

@@ -274,7 +274,7 @@ describe('a pool thread that dies', () => {
     r.failures.subscribe((f) => failures.push(f));
     const letters = collectDeadLetters(r);
     const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
-    const neighbour = await r.spawn<LongAskerMsg, string>(longAskerUrl, undefined, { thread: 1 });
+    await r.spawn<LongAskerMsg, string>(longAskerUrl, undefined, { thread: 1 }); // its neighbour on thread 1
     await a.ask({ type: 'add', n: 1 });
     const answer = a.ask({ type: 'exit' }, { timeoutMs: 30_000 }).catch((e: Error) => e);
     for (let n = 2; n <= 5; n++) a.tell({ type: 'add', n });

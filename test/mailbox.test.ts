@@ -62,7 +62,10 @@ async function askWhenRoom(ref: ActorRef<ProbeMsg, unknown>, msg: ProbeMsg): Pro
   await eventually(
     () =>
       ref.ask(msg).then(
-        (value) => ((answer = value), true),
+        (value) => {
+          answer = value;
+          return true;
+        },
         (err: unknown) => {
           if (err instanceof MailboxFullError) return false;
           throw err;

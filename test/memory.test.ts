@@ -169,11 +169,6 @@ function allBytes(bytes: Uint8Array, value: number): boolean {
 
 type Counters = Pick<MemoryStats, 'allocations' | 'releases' | 'evictions' | 'transfers' | 'borrows'>;
 
-function counters(stats: MemoryStats): Counters {
-  const { allocations, releases, evictions, transfers, borrows } = stats;
-  return { allocations, releases, evictions, transfers, borrows };
-}
-
 /** How the counters moved since `before`. */
 function since(rt: Runtime, before: MemoryStats): Counters {
   const now = rt.memory.stats();
