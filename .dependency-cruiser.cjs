@@ -64,7 +64,7 @@ module.exports = {
     {
       name: 'not-to-dev-dep',
       comment:
-        'src/ is what users install: it may not import a devDependency (absent from a user\'s node_modules). ' +
+        "src/ is what users install: it may not import a devDependency (absent from a user's node_modules). " +
         'A devDependency also declared as a peer (tsx, optional, loaded only for TypeScript actor modules) is a deliberate optional import.',
       severity: 'error',
       from: { path: '^src/' },
@@ -81,8 +81,7 @@ module.exports = {
     },
     {
       name: 'no-browser-test-code',
-      comment:
-        'Browser-test code (playwright) belongs in test/, never in the package: no file in src/ may load it, src/cluster/ included.',
+      comment: 'Browser-test code (playwright) belongs in test/, never in the package: no file in src/ may load it, src/cluster/ included.',
       severity: 'error',
       from: { path: '^src/' },
       to: { path: '(^|/node_modules/|^node_modules/)(playwright|playwright-core|@playwright/[^/]+)(/|$)' },

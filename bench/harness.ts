@@ -173,13 +173,7 @@ export async function measureWholeRun(
  * `meanUs = mean run / count`; `p50Us`/`p99Us` are the per-message time,
  * amortized over one run, at the median and p99 of the k runs.
  */
-export function throughputRecord(
-  caseName: string,
-  impl: string,
-  count: number,
-  elapsedMs: number[],
-  note?: string,
-): BenchRecord {
+export function throughputRecord(caseName: string, impl: string, count: number, elapsedMs: number[], note?: string): BenchRecord {
   const perMessageUs = elapsedMs.map((ms) => (ms * 1000) / count).sort((a, b) => a - b);
   const medianUs = quantile(perMessageUs, 0.5);
   const record: BenchRecord = {
