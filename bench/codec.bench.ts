@@ -147,9 +147,13 @@ export async function runCodecBench(quick: boolean): Promise<CodecBenchRow[]> {
       const { value, batch } = benchCase;
       const taskName = `${benchCase.name} ${impl.name}`;
       batches.set(taskName, batch);
-      bench.add(taskName, () => {
-        for (let i = 0; i < batch; i++) sink = roundTrip(value);
-      }, { async: false });
+      bench.add(
+        taskName,
+        () => {
+          for (let i = 0; i < batch; i++) sink = roundTrip(value);
+        },
+        { async: false },
+      );
     }
   }
   await bench.run();
@@ -186,18 +190,26 @@ async function runSplitBench(quick: boolean): Promise<Array<Record<string, strin
     w.reset();
     encodeValue(w, value);
     const encoded = w.bytes.slice(0, w.pos);
-    bench.add(`${name} encode`, () => {
-      for (let i = 0; i < batch; i++) {
-        w.reset();
-        encodeValue(w, value);
-      }
-    }, { async: false });
-    bench.add(`${name} decode`, () => {
-      for (let i = 0; i < batch; i++) {
-        r.reset(encoded, 0, encoded.length);
-        sink = decodeValue(r);
-      }
-    }, { async: false });
+    bench.add(
+      `${name} encode`,
+      () => {
+        for (let i = 0; i < batch; i++) {
+          w.reset();
+          encodeValue(w, value);
+        }
+      },
+      { async: false },
+    );
+    bench.add(
+      `${name} decode`,
+      () => {
+        for (let i = 0; i < batch; i++) {
+          r.reset(encoded, 0, encoded.length);
+          sink = decodeValue(r);
+        }
+      },
+      { async: false },
+    );
   }
   await bench.run();
   return bench.tasks.map((task) => {
@@ -233,7 +245,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const quick = process.argv.includes('--quick');
   const rows = await runCodecBench(quick);
   console.table(formatRows(rows));
-  console.log('x microswarm: how many times longer a round trip takes than microswarm\'s (mean).');
+  console.log("x microswarm: how many times longer a round trip takes than microswarm's (mean).");
   console.table(await runSplitBench(quick));
   void sink;
 }

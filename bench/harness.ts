@@ -49,7 +49,7 @@ export interface BenchResults {
  * is better) and otherwise on `p50Us` (per-operation latency, lower is better).
  * A new throughput case must be added here so that its ratio is right.
  */
-export const throughputCases: ReadonlySet<string> = new Set(['tell-cross-thread', 'tell-local', 'tasks-throughput']);
+const throughputCases: ReadonlySet<string> = new Set(['tell-cross-thread', 'tell-local', 'tasks-throughput']);
 
 /** What a case's "vs baseline" ratio is computed from. */
 export type RatioBasis = 'opsPerSec' | 'value' | 'p50Us';
@@ -173,13 +173,7 @@ export async function measureWholeRun(
  * `meanUs = mean run / count`; `p50Us`/`p99Us` are the per-message time,
  * amortized over one run, at the median and p99 of the k runs.
  */
-export function throughputRecord(
-  caseName: string,
-  impl: string,
-  count: number,
-  elapsedMs: number[],
-  note?: string,
-): BenchRecord {
+export function throughputRecord(caseName: string, impl: string, count: number, elapsedMs: number[], note?: string): BenchRecord {
   const perMessageUs = elapsedMs.map((ms) => (ms * 1000) / count).sort((a, b) => a - b);
   const medianUs = quantile(perMessageUs, 0.5);
   const record: BenchRecord = {

@@ -67,7 +67,10 @@ function recordFromSamples(caseName: string, impl: string, samplesUs: ArrayLike<
 }
 
 function p50(samplesUs: ArrayLike<number>): number {
-  return quantile(Array.from(samplesUs).sort((a, b) => a - b), 0.5);
+  return quantile(
+    Array.from(samplesUs).sort((a, b) => a - b),
+    0.5,
+  );
 }
 
 // ------------------------------------------------------------- transfer-64k
@@ -184,9 +187,7 @@ async function allocFree(quick: boolean): Promise<BenchRecord[]> {
   // The measuring handlers spin for seconds on purpose: no stuck-thread detection here.
   const rt = await Runtime.start({ threads: 2, stuckThreadMs: 0 });
   try {
-    const actors = await Promise.all(
-      [0, 1].map((thread) => rt.spawn<AllocMsg, Float64Array>(allocUrl, undefined, { thread })),
-    );
+    const actors = await Promise.all([0, 1].map((thread) => rt.spawn<AllocMsg, Float64Array>(allocUrl, undefined, { thread })));
     const durationMs = quick ? 1_000 : 3_000;
     const warmupMs = quick ? 300 : 1_000;
     const measure = (count: number) => {

@@ -14,15 +14,7 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import {
-  describeError,
-  isFailed,
-  quick,
-  ratioBasis,
-  speedupOfBaseline,
-  type BenchRecord,
-  type BenchResults,
-} from './harness.js';
+import { describeError, isFailed, quick, ratioBasis, speedupOfBaseline, type BenchRecord, type BenchResults } from './harness.js';
 
 const benchDir = new URL('./', import.meta.url);
 const resultsUrl = new URL('./results/latest.json', import.meta.url);
@@ -75,9 +67,7 @@ async function main(): Promise<void> {
       const fileRecords = checkRecords(result);
       records.push(...fileRecords);
       const failed = fileRecords.filter(isFailed).length;
-      console.log(
-        `  ${fileRecords.length} records${failed ? `, ${failed} failed` : ''} in ${((performance.now() - fileStarted) / 1000).toFixed(1)} s`,
-      );
+      console.log(`  ${fileRecords.length} records${failed ? `, ${failed} failed` : ''} in ${((performance.now() - fileStarted) / 1000).toFixed(1)} s`);
       if (failed) problems.push(`${file}: ${failed} impl(s) failed`);
     } catch (error) {
       problems.push(`${file}: failed: ${describeError(error)}`);
@@ -146,7 +136,10 @@ function formatTable(records: BenchRecord[]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const numeric = new Set([2, 3, 4, 5, 6, 7]);
   const line = (cells: string[]) =>
-    cells.map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd();
+    cells
+      .map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column])))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
 }
 

@@ -31,8 +31,14 @@ function latencyRecord(caseName: string, impl: string, samplesMs: number[], note
   const us = samplesMs.map((ms) => ms * 1000).sort((a, b) => a - b);
   const p50 = quantile(us, 0.5);
   return {
-    case: caseName, impl, opsPerSec: round(1e6 / p50), meanUs: round(us.reduce((s, x) => s + x, 0) / us.length), p50Us: round(p50),
-    p99Us: round(quantile(us, 0.99)), samples: us.length, note,
+    case: caseName,
+    impl,
+    opsPerSec: round(1e6 / p50),
+    meanUs: round(us.reduce((s, x) => s + x, 0) / us.length),
+    p50Us: round(p50),
+    p99Us: round(quantile(us, 0.99)),
+    samples: us.length,
+    note,
   };
 }
 

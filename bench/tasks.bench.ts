@@ -56,9 +56,20 @@ function decisionAgents(random: () => number): Agent[] {
     stats.failures = Math.floor(random() * 10);
     const capacity = 4;
     return {
-      ref: new ActorRef(i, 1, undefined), capabilities: new Set(i % 4 === 0 ? ['gpu', 'cpu'] : ['cpu']), capacity, limit: capacity,
-      inFlight: Math.floor(random() * capacity), breaker: undefined as never, breakerState: 'closed' as const, openedAt: 0, failStreak: 0,
-      byKind: new Map([['k', stats]]), successes: 0, failures: 0, latency: new Window(), alive: true,
+      ref: new ActorRef(i, 1, undefined),
+      capabilities: new Set(i % 4 === 0 ? ['gpu', 'cpu'] : ['cpu']),
+      capacity,
+      limit: capacity,
+      inFlight: Math.floor(random() * capacity),
+      breaker: undefined as never,
+      breakerState: 'closed' as const,
+      openedAt: 0,
+      failStreak: 0,
+      byKind: new Map([['k', stats]]),
+      successes: 0,
+      failures: 0,
+      latency: new Window(),
+      alive: true,
     };
   });
 }
@@ -97,8 +108,14 @@ export function scheduleDecision(quick: boolean): BenchRecord[] {
     const sorted = samples[i].sort((x, y) => x - y);
     const p50 = quantile(sorted, 0.5);
     return {
-      case: 'schedule-decision', impl, opsPerSec: round(1e6 / p50), meanUs: round(sorted.reduce((s, x) => s + x, 0) / sorted.length, 3),
-      p50Us: round(p50, 3), p99Us: round(quantile(sorted, 0.99), 3), samples: sorted.length, note: '256 agents, per decision',
+      case: 'schedule-decision',
+      impl,
+      opsPerSec: round(1e6 / p50),
+      meanUs: round(sorted.reduce((s, x) => s + x, 0) / sorted.length, 3),
+      p50Us: round(p50, 3),
+      p99Us: round(quantile(sorted, 0.99), 3),
+      samples: sorted.length,
+      note: '256 agents, per decision',
     };
   });
 }
@@ -122,7 +139,14 @@ function slidingWindow(count: number, window: number, submit: (i: number) => Pro
   });
 }
 
-async function throughputOf(impl: string, count: number, window: number, reps: number, submit: (i: number) => Promise<unknown>, note: string): Promise<BenchRecord> {
+async function throughputOf(
+  impl: string,
+  count: number,
+  window: number,
+  reps: number,
+  submit: (i: number) => Promise<unknown>,
+  note: string,
+): Promise<BenchRecord> {
   await slidingWindow(Math.min(count, 5000), window, submit); // warm-up
   const runs: number[] = [];
   for (let r = 0; r < reps; r++) runs.push(await slidingWindow(count, window, submit));
@@ -144,14 +168,31 @@ async function tasksThroughput(quick: boolean): Promise<BenchRecord[]> {
         for (let i = 0; i < 8; i++) await rt.spawn(workerUrl, {}, { capacity: 64, thread: i % 2 });
         const r = rt;
         await waitForAgents(r, 8);
-        const agents = await throughputOf('microswarm', count, window, reps, (i) => r.tasks.submit({ kind: 'trivial', payload: i }).result, `8 agents x capacity 64, window ${window}`);
-        const fns = await throughputOf('microswarm-fn', quick ? 2_000 : 10_000, window, reps, (i) => r.tasks.submit({ module: fnUrl, payload: i }).result, `function tasks on the runtime's pool, window ${window}`);
+        const agents = await throughputOf(
+          'microswarm',
+          count,
+          window,
+          reps,
+          (i) => r.tasks.submit({ kind: 'trivial', payload: i }).result,
+          `8 agents x capacity 64, window ${window}`,
+        );
+        const fns = await throughputOf(
+          'microswarm-fn',
+          quick ? 2_000 : 10_000,
+          window,
+          reps,
+          (i) => r.tasks.submit({ module: fnUrl, payload: i }).result,
+          `function tasks on the runtime's pool, window ${window}`,
+        );
         return [agents, fns];
       },
       { timeoutMs: 180_000, cleanup: async () => rt?.shutdown() },
     )),
   );
-  for (const [impl, concurrentTasksPerWorker] of [['piscina', 1], ['piscina-64', 64]] as const) {
+  for (const [impl, concurrentTasksPerWorker] of [
+    ['piscina', 1],
+    ['piscina-64', 64],
+  ] as const) {
     let pool: Piscina | undefined;
     records.push(
       ...(await guarded(
@@ -160,7 +201,16 @@ async function tasksThroughput(quick: boolean): Promise<BenchRecord[]> {
         async () => {
           pool = new Piscina({ filename: piscinaTaskUrl.href, minThreads: 2, maxThreads: 2, idleTimeout: Infinity, concurrentTasksPerWorker });
           const p = pool;
-          return [await throughputOf(impl, count, window, reps, (i) => p.run(i), `2 threads, concurrentTasksPerWorker ${concurrentTasksPerWorker}, window ${window}`)];
+          return [
+            await throughputOf(
+              impl,
+              count,
+              window,
+              reps,
+              (i) => p.run(i),
+              `2 threads, concurrentTasksPerWorker ${concurrentTasksPerWorker}, window ${window}`,
+            ),
+          ];
         },
         { timeoutMs: 180_000, cleanup: async () => pool?.destroy() },
       )),
@@ -222,9 +272,14 @@ async function makespan(quick: boolean): Promise<BenchRecord[]> {
   const records: BenchRecord[] = [];
   for (const strategy of makespanStrategies) {
     records.push(
-      ...(await guarded('makespan', strategy, async () => [wholeRunRecord('makespan', strategy, await makespanOf(strategy, quick), '8 agents (2 and 8 ms/unit), 160 tasks (1 or 6 units)')], {
-        timeoutMs: 120_000,
-      })),
+      ...(await guarded(
+        'makespan',
+        strategy,
+        async () => [wholeRunRecord('makespan', strategy, await makespanOf(strategy, quick), '8 agents (2 and 8 ms/unit), 160 tasks (1 or 6 units)')],
+        {
+          timeoutMs: 120_000,
+        },
+      )),
     );
   }
   return records;

@@ -26,13 +26,11 @@ const crossThread = (counter: Promise<CrossThreadCounter & { description?: strin
     send: (count: number) => peer.incMany(count),
     close: () => peer.close(),
     note: () =>
-      [peer.description, extraNote, peer.refused ? `${peer.refused} tells refused, resent with send()` : undefined]
-        .filter(Boolean)
-        .join(', ') || undefined,
+      [peer.description, extraNote, peer.refused ? `${peer.refused} tells refused, resent with send()` : undefined].filter(Boolean).join(', ') ||
+      undefined,
   }));
 
-const local = (pair: Promise<LocalPair>) =>
-  pair.then((peer) => ({ send: (count: number) => peer.run(count), close: () => peer.close() }));
+const local = (pair: Promise<LocalPair>) => pair.then((peer) => ({ send: (count: number) => peer.run(count), close: () => peer.close() }));
 
 const crossThreadImpls: Impl[] = [
   { name: 'microswarm', start: async () => crossThread((await import('./peers/microswarm.js')).startMicroswarmCounter()) },
@@ -47,10 +45,7 @@ const crossThreadImpls: Impl[] = [
     // window), all of a window held by the worker at once: piscina's best here.
     start: async () => {
       const { piscinaWindowSize, startPiscinaCounter } = await import('./peers/piscina.js');
-      return crossThread(
-        startPiscinaCounter({ concurrentTasksPerWorker: piscinaWindowSize }),
-        `window ${piscinaWindowSize} tasks`,
-      );
+      return crossThread(startPiscinaCounter({ concurrentTasksPerWorker: piscinaWindowSize }), `window ${piscinaWindowSize} tasks`);
     },
   },
 ];
@@ -63,10 +58,7 @@ const localImpls: Impl[] = [
 export async function run(quick: boolean): Promise<BenchRecord[]> {
   const count = quick ? 50_000 : 200_000;
   const reps = quick ? 3 : 7;
-  return [
-    ...(await measureCase('tell-cross-thread', crossThreadImpls, count, reps)),
-    ...(await measureCase('tell-local', localImpls, count, reps)),
-  ];
+  return [...(await measureCase('tell-cross-thread', crossThreadImpls, count, reps)), ...(await measureCase('tell-local', localImpls, count, reps))];
 }
 
 async function measureCase(caseName: string, impls: Impl[], count: number, reps: number): Promise<BenchRecord[]> {

@@ -21,9 +21,7 @@ const rt = await Runtime.start({ maxAgents: agents });
 // On a terminal the progress line rewrites itself; in a log it is one line per update.
 const progress = (line: string) => (process.stdout.isTTY ? process.stdout.write(`\r${line.padEnd(78)}`) : console.log(line));
 
-const nodes: Array<ActorRef<RingMsg>> = await Promise.all(
-  Array.from({ length: agents }, (_, index) => rt.spawn<RingMsg>(nodeUrl, { index })),
-);
+const nodes: Array<ActorRef<RingMsg>> = await Promise.all(Array.from({ length: agents }, (_, index) => rt.spawn<RingMsg>(nodeUrl, { index })));
 for (let i = 0; i < agents; i++) nodes[i].tell({ type: 'link', next: nodes[(i + 1) % agents] });
 console.log(`spawned ${agents} agents on ${rt.threads} threads in ${(performance.now() - started).toFixed(0)} ms`);
 
@@ -66,12 +64,10 @@ const perThread = new Map<number, number>();
 for (const a of answers) perThread.set(a.thread, (perThread.get(a.thread) ?? 0) + 1);
 const messages = hops + 2 * agents + agents; // token hops, primes asks + answers, links
 console.table({
-  'token ring': { messages: hops, 'ms': Math.round(ringMs), 'msg/s': Math.round(hops / (ringMs / 1000)) },
-  'fan-out/fan-in': { messages: 2 * agents, 'ms': Math.round(fanMs), 'msg/s': Math.round((2 * agents) / (fanMs / 1000)) },
+  'token ring': { messages: hops, ms: Math.round(ringMs), 'msg/s': Math.round(hops / (ringMs / 1000)) },
+  'fan-out/fan-in': { messages: 2 * agents, ms: Math.round(fanMs), 'msg/s': Math.round((2 * agents) / (fanMs / 1000)) },
 });
-console.table(
-  [...perThread].sort((a, b) => a[0] - b[0]).map(([thread, count]) => ({ thread, agents: count })),
-);
+console.table([...perThread].sort((a, b) => a[0] - b[0]).map(([thread, count]) => ({ thread, agents: count })));
 console.log(`${messages.toLocaleString('en')} messages in all; dead letters: ${rt.deadLetters.count}; failures: ${rt.failures.count}`);
 if (primes !== 78_498) throw new Error(`expected 78498 primes below 1,000,000, got ${primes}`);
 await rt.shutdown();

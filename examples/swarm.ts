@@ -22,20 +22,29 @@ const nameOf = (ref: unknown): string => {
 
 const swarm = rt.swarm({ name: 'sensors', members: agents, topology: 'ring' });
 await swarm.whenAnnounced();
-console.log(`swarm "${swarm.name}": ${agents.length} agents, topology ${swarm.topology}; neighbours of s4: ${swarm.neighbors(agents[4]).map(nameOf).join(', ')}`);
+console.log(
+  `swarm "${swarm.name}": ${agents.length} agents, topology ${swarm.topology}; neighbours of s4: ${swarm.neighbors(agents[4]).map(nameOf).join(', ')}`,
+);
 console.log(`leader: ${nameOf(swarm.leader()?.leader)} (term ${swarm.leader()?.term})`);
 
 for (const value of [20.5, 21, 19.5]) swarm.broadcast({ type: 'reading', value });
 // Each reading goes round the ring, member to member: give it a moment to arrive everywhere.
 await new Promise((resolve) => setTimeout(resolve, 100));
 const gathered = await swarm.gather<number>({ type: 'average' }, { timeoutMs: 500 });
-console.log(`gather: ${gathered.replies.length} averages (${gathered.replies.map((r) => r.value.toFixed(2)).join(' ')}), silent: ${gathered.silent.length}`);
+console.log(
+  `gather: ${gathered.replies.length} averages (${gathered.replies.map((r) => r.value.toFixed(2)).join(' ')}), silent: ${gathered.silent.length}`,
+);
 
 for (const offset of [2, 40]) {
   const result = await swarm.propose({ offset }, { quorum: 'bft', timeoutMs: 300 });
   console.log(
     `propose offset ${offset}: ${result.outcome} (${result.approvals} for, ${result.rejections} against, needs ${result.needed.approve}; ` +
-      `silent ${result.silent.map(nameOf).join(' ') || 'none'}; faulty ${result.votes.filter((v) => !v.valid).map((v) => `${nameOf(v.member)} (${v.fault})`).join(' ') || 'none'}; ${result.ms.toFixed(0)} ms)`,
+      `silent ${result.silent.map(nameOf).join(' ') || 'none'}; faulty ${
+        result.votes
+          .filter((v) => !v.valid)
+          .map((v) => `${nameOf(v.member)} (${v.fault})`)
+          .join(' ') || 'none'
+      }; ${result.ms.toFixed(0)} ms)`,
   );
 }
 
@@ -45,7 +54,9 @@ const killedAt = performance.now();
 const crash = rt.killThread(0);
 const change = await changed;
 await swarm.whenAnnounced();
-console.log(`leader ${nameOf(old.leader)} lost with thread 0: ${nameOf(change.leader)} leads in term ${change.term}, known on every thread after ${(performance.now() - killedAt).toFixed(0)} ms`);
+console.log(
+  `leader ${nameOf(old.leader)} lost with thread 0: ${nameOf(change.leader)} leads in term ${change.term}, known on every thread after ${(performance.now() - killedAt).toFixed(0)} ms`,
+);
 await crash;
 
 const stale: string[] = [];

@@ -85,7 +85,7 @@ function renderBlock(results: BenchResults): string {
 
   lines.push(
     '',
-    '¹ How many times faster microswarm (or, in a case without it, the case\'s first impl) is than this impl, in the same run: ' +
+    "¹ How many times faster microswarm (or, in a case without it, the case's first impl) is than this impl, in the same run: " +
       '> 1 means microswarm is faster. ' +
       [
         bases.has('p50Us') ? 'Latency cases (ask-rtt and other per-operation cases) compare p50: impl p50 / microswarm p50.' : '',

@@ -106,7 +106,9 @@ async function soak(seed: number, options: Options): Promise<Result> {
   try {
     const actors: Array<ActorRef<SeenMsg, SeenReport | undefined>> = [];
     for (let i = 0; i < options.actors; i++) {
-      actors.push(await rt.spawn<SeenMsg, SeenReport | undefined>(new URL('../test/fixtures/seen.ts', import.meta.url), {}, { thread: i % options.threads }));
+      actors.push(
+        await rt.spawn<SeenMsg, SeenReport | undefined>(new URL('../test/fixtures/seen.ts', import.meta.url), {}, { thread: i % options.threads }),
+      );
     }
     const deadLetters = new Map<string, number>();
     rt.deadLetters.subscribe((letter) => deadLetters.set(letter.reason, (deadLetters.get(letter.reason) ?? 0) + 1));
@@ -144,17 +146,21 @@ async function soak(seed: number, options: Options): Promise<Result> {
         const i = turn % actors.length;
         const asked = performance.now();
         asksOut++;
-        actors[i].ask({ type: 'report' }).then((report) => {
-          asksOut--;
-          slowestAskMs = Math.max(slowestAskMs, performance.now() - asked);
-          if (report !== undefined) confirmed[i] = Math.max(confirmed[i], report.high + 1);
-        }, (err: unknown) => {
-          asksOut--;
-          if (err instanceof AskTimeoutError && process.env.SOAK_DEBUG) console.error(`DEBUG hung ask to actor ${i} (thread ${i % options.threads}) at ${Math.round(performance.now() - began)} ms`);
-          if (err instanceof AskTimeoutError) hung++;
-          else if (err instanceof ActorCrashedError) crashedAsks++;
-          else unexpected.push(err);
-        });
+        actors[i].ask({ type: 'report' }).then(
+          (report) => {
+            asksOut--;
+            slowestAskMs = Math.max(slowestAskMs, performance.now() - asked);
+            if (report !== undefined) confirmed[i] = Math.max(confirmed[i], report.high + 1);
+          },
+          (err: unknown) => {
+            asksOut--;
+            if (err instanceof AskTimeoutError && process.env.SOAK_DEBUG)
+              console.error(`DEBUG hung ask to actor ${i} (thread ${i % options.threads}) at ${Math.round(performance.now() - began)} ms`);
+            if (err instanceof AskTimeoutError) hung++;
+            else if (err instanceof ActorCrashedError) crashedAsks++;
+            else unexpected.push(err);
+          },
+        );
         await sleep(2);
       }
     })();
@@ -199,7 +205,9 @@ async function soak(seed: number, options: Options): Promise<Result> {
       if (report === undefined) continue;
       lost += report.gaps.length + Math.max(0, sent[i] - 1 - report.high);
       if (process.env.SOAK_DEBUG && report.gaps.length + Math.max(0, sent[i] - 1 - report.high) > 0) {
-        console.error(`DEBUG actor ${i} (thread ${i % options.threads}): sent ${sent[i]}, high ${report.high}, gaps ${report.gaps.length} [${report.gaps.slice(0, 5).join(',')}...${report.gaps.slice(-3).join(',')}]`);
+        console.error(
+          `DEBUG actor ${i} (thread ${i % options.threads}): sent ${sent[i]}, high ${report.high}, gaps ${report.gaps.length} [${report.gaps.slice(0, 5).join(',')}...${report.gaps.slice(-3).join(',')}]`,
+        );
       }
       duplicated += report.duplicates;
       reordered += report.reordered;
@@ -209,9 +217,22 @@ async function soak(seed: number, options: Options): Promise<Result> {
     recoveryMs.sort((a, b) => a - b);
     return {
       slowestAskMs: Math.round(slowestAskMs),
-      recoveryP50: Math.round(recoveryMs[Math.floor(recoveryMs.length / 2)] ?? 0), recoveryMax: Math.round(recoveryMs[recoveryMs.length - 1] ?? 0), actorsLost,
-      seed, kills: options.kills, accepted, lost, duplicated, reordered, hung, crashedAsks,
-      rssStartMb: mb(rssStart), rssEndMb: mb(rssEnd), heapStartMb: mb(heapStart), heapEndMb: mb(process.memoryUsage().heapUsed), seconds: Math.round((performance.now() - began) / 1000),
+      recoveryP50: Math.round(recoveryMs[Math.floor(recoveryMs.length / 2)] ?? 0),
+      recoveryMax: Math.round(recoveryMs[recoveryMs.length - 1] ?? 0),
+      actorsLost,
+      seed,
+      kills: options.kills,
+      accepted,
+      lost,
+      duplicated,
+      reordered,
+      hung,
+      crashedAsks,
+      rssStartMb: mb(rssStart),
+      rssEndMb: mb(rssEnd),
+      heapStartMb: mb(heapStart),
+      heapEndMb: mb(process.memoryUsage().heapUsed),
+      seconds: Math.round((performance.now() - began) / 1000),
     };
   } finally {
     await rt.shutdown();

@@ -48,7 +48,13 @@ describe('chaos', () => {
     // without limit here (the default, 10 a minute, would rightly stop them).
     // With the journal an ask may only time out if its message was lost: the
     // generous bound keeps a slow machine from passing for that.
-    const rt = await Runtime.start({ threads: 2, askTimeoutMs: journaled ? 20_000 : 3_000, maxAgents: 512, supervisor: { maxRestarts: Infinity }, journalBytes });
+    const rt = await Runtime.start({
+      threads: 2,
+      askTimeoutMs: journaled ? 20_000 : 3_000,
+      maxAgents: 512,
+      supervisor: { maxRestarts: Infinity },
+      journalBytes,
+    });
     try {
       const accounts: Array<ActorRef<AccountMsg, number>> = [];
       for (let i = 0; i < kAccounts; i++) {
@@ -98,7 +104,11 @@ describe('chaos', () => {
         crashes.push(await guarded(rt.killThread(thread), 30_000, `kill ${k + 1} of ${kills} (thread ${thread}): no recovery reported`));
       }
       done = true;
-      await guarded(Promise.all(drivers), 60_000, `the drivers after the last kill (${transfers} transfers, ${retries} retries, ${timedOutAsks} timed out)`);
+      await guarded(
+        Promise.all(drivers),
+        60_000,
+        `the drivers after the last kill (${transfers} transfers, ${retries} retries, ${timedOutAsks} timed out)`,
+      );
       expect(driverErrors).toEqual([]);
       expect(crashes).toHaveLength(kills);
       expect(crashes.every((c) => c.replaced && c.lost.length === 0)).toBe(true);
@@ -120,7 +130,9 @@ describe('chaos', () => {
         const fresh = await rt.spawn<AccountMsg, number>(new URL('./fixtures/account.ts', import.meta.url), { balance: 5 }, { thread });
         expect(await fresh.ask({ type: 'apply', id: 'x', delta: 1 })).toBe(6);
       }
-      console.log(`chaos (journalBytes ${journalBytes}): ${kills} kills, ${transfers} transfers, ${retries} retries (${crashedAsks} ActorCrashedError, ${timedOutAsks} timed out), ${repeats} repeated legs`);
+      console.log(
+        `chaos (journalBytes ${journalBytes}): ${kills} kills, ${transfers} transfers, ${retries} retries (${crashedAsks} ActorCrashedError, ${timedOutAsks} timed out), ${repeats} repeated legs`,
+      );
     } finally {
       await rt.shutdown();
     }

@@ -1,12 +1,8 @@
 import { types } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  Reader, Writer, decode, decodeValue, encode, encodeValue, kMaxDepth, registerExtension,
-} from '../src/transport/codec.js';
-import {
-  ActorStoppedError, HandlerError, InvalidArgumentError, SerializationError,
-} from '../src/base/errors.js';
+import { Reader, Writer, decode, decodeValue, encode, encodeValue, kMaxDepth, registerExtension } from '../src/transport/codec.js';
+import { ActorStoppedError, HandlerError, InvalidArgumentError, SerializationError } from '../src/base/errors.js';
 
 /** Fixed so a failing property run replays; fast-check prints the path to shrink from. */
 const kSeed = 42;
@@ -42,6 +38,7 @@ function assertSame(actual: unknown, expected: unknown, path = 'value'): void {
     if (!Object.is(actual, expected)) differ(`expected ${String(expected)}, got ${String(actual)}`);
     return;
   }
+  // biome-ignore lint/correctness/noVoidTypeReturn: differ() returns never; the return narrows `actual` for the lines below.
   if (typeof actual !== 'object' || actual === null) return differ(`expected an object, got ${String(actual)}`);
   if (actual === expected) differ('the decoded value is the original object');
   if (Object.getPrototypeOf(actual) !== Object.getPrototypeOf(expected)) differ('prototypes differ');
@@ -82,7 +79,7 @@ function assertSame(actual: unknown, expected: unknown, path = 'value'): void {
   if (expected instanceof Error) {
     const err = actual as Error;
     if (err.name !== expected.name || err.message !== expected.message || err.stack !== expected.stack) differ('name, message or stack differ');
-    if (('cause' in err) !== ('cause' in expected)) differ('one has a cause, the other not');
+    if ('cause' in err !== 'cause' in expected) differ('one has a cause, the other not');
     if ('cause' in expected) assertSame(err.cause, expected.cause, `${path}.cause`);
   }
   if (ArrayBuffer.isView(expected) || expected instanceof ArrayBuffer) return;
@@ -112,11 +109,7 @@ const numberArb = fc.oneof(
   fc.double(),
   fc.constantFrom(-0, 0, NaN, Infinity, -Infinity, 2 ** 31, -(2 ** 31), 2 ** 31 - 1, 2 ** 53, Number.MIN_VALUE, -Number.MAX_VALUE),
 );
-const bigintArb = fc.oneof(
-  fc.bigInt(),
-  fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }),
-  fc.bigInt({ min: -(2n ** 700n), max: 2n ** 700n }),
-);
+const bigintArb = fc.oneof(fc.bigInt(), fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }), fc.bigInt({ min: -(2n ** 700n), max: 2n ** 700n }));
 /** A view at a nonzero offset into a larger buffer, of the given constructor. */
 function offsetView<T>(make: (buffer: ArrayBuffer, offset: number, length: number) => T, elementSize: number): fc.Arbitrary<T> {
   return fc.tuple(fc.uint8Array({ maxLength: 64 }), fc.nat({ max: 3 }), fc.nat({ max: 3 })).map(([bytes, before, after]) => {
@@ -127,8 +120,17 @@ function offsetView<T>(make: (buffer: ArrayBuffer, offset: number, length: numbe
   });
 }
 const binaryArb = fc.oneof(
-  fc.uint8Array(), fc.int8Array(), fc.uint8ClampedArray(), fc.int16Array(), fc.uint16Array(), fc.int32Array(),
-  fc.uint32Array(), fc.float32Array(), fc.float64Array(), fc.bigInt64Array(), fc.bigUint64Array(),
+  fc.uint8Array(),
+  fc.int8Array(),
+  fc.uint8ClampedArray(),
+  fc.int16Array(),
+  fc.uint16Array(),
+  fc.int32Array(),
+  fc.uint32Array(),
+  fc.float32Array(),
+  fc.float64Array(),
+  fc.bigInt64Array(),
+  fc.bigUint64Array(),
   fc.uint8Array().map((u) => u.buffer),
   offsetView((b, o, n) => new Uint16Array(b, o, n), 2),
   offsetView((b, o, n) => new Float64Array(b, o, n), 8),
@@ -185,10 +187,18 @@ describe('round trip (properties)', () => {
 
   it('carries fc.anything(): null prototypes, sparse arrays, -0, odd keys', () => {
     const anything = fc.anything({
-      withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true,
-      withNullPrototype: true, withSparseArray: true, withUnicodeString: true, stringUnit: 'binary',
+      withBigInt: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withTypedArray: true,
+      withNullPrototype: true,
+      withSparseArray: true,
+      withUnicodeString: true,
+      stringUnit: 'binary',
       // Boxed primitives (new Number(1)) are class instances the codec refuses.
-      withBoxedValues: false, withObjectString: false,
+      withBoxedValues: false,
+      withObjectString: false,
     });
     fc.assert(
       fc.property(anything, (value) => {
@@ -219,10 +229,26 @@ describe('round trip (properties)', () => {
 
 describe('primitives', () => {
   it.each([
-    ['undefined', undefined], ['null', null], ['true', true], ['false', false],
-    ['0', 0], ['63 (last one-byte int)', 63], ['64', 64], ['-1', -1], ['int32 max', 2 ** 31 - 1], ['int32 min', -(2 ** 31)],
-    ['2^31', 2 ** 31], ['0.1', 0.1], ['NaN', NaN], ['Infinity', Infinity], ['-Infinity', -Infinity],
-    ['bigint 0', 0n], ['int64 max', 2n ** 63n - 1n], ['int64 min', -(2n ** 63n)], ['2^64', 2n ** 64n], ['-(2^64)', -(2n ** 64n)],
+    ['undefined', undefined],
+    ['null', null],
+    ['true', true],
+    ['false', false],
+    ['0', 0],
+    ['63 (last one-byte int)', 63],
+    ['64', 64],
+    ['-1', -1],
+    ['int32 max', 2 ** 31 - 1],
+    ['int32 min', -(2 ** 31)],
+    ['2^31', 2 ** 31],
+    ['0.1', 0.1],
+    ['NaN', NaN],
+    ['Infinity', Infinity],
+    ['-Infinity', -Infinity],
+    ['bigint 0', 0n],
+    ['int64 max', 2n ** 63n - 1n],
+    ['int64 min', -(2n ** 63n)],
+    ['2^64', 2n ** 64n],
+    ['-(2^64)', -(2n ** 64n)],
     ['2^1000 - 1', 2n ** 1000n - 1n],
   ])('%s', (_label, value) => {
     expect(Object.is(roundTrip(value), value)).toBe(true);
@@ -280,7 +306,7 @@ describe('strings', () => {
 
 describe('containers', () => {
   it('turns array holes into undefined', () => {
-    // eslint-disable-next-line no-sparse-arrays
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what this test sends.
     const decoded = roundTrip([1, , 3]);
     expect(decoded).toStrictEqual([1, undefined, 3]);
     expect(1 in decoded).toBe(true);
@@ -316,7 +342,13 @@ describe('containers', () => {
   });
 
   it('ignores symbol keys and non-enumerable properties; reads getters', () => {
-    const obj = { a: 1, [Symbol('s')]: 2, get g() { return 'got'; } };
+    const obj = {
+      a: 1,
+      [Symbol('s')]: 2,
+      get g() {
+        return 'got';
+      },
+    };
     Object.defineProperty(obj, 'hidden', { value: 3, enumerable: false });
     expect(roundTrip(obj)).toStrictEqual({ a: 1, g: 'got' });
   });
@@ -340,7 +372,12 @@ describe('containers', () => {
   });
 
   it('carries Map and Set in insertion order, object keys included', () => {
-    const map = new Map<unknown, unknown>([[{ k: 1 }, 'obj'], ['s', [1, 2]], [NaN, null], [2n, new Set(['x', 'y'])]]);
+    const map = new Map<unknown, unknown>([
+      [{ k: 1 }, 'obj'],
+      ['s', [1, 2]],
+      [NaN, null],
+      [2n, new Set(['x', 'y'])],
+    ]);
     const decoded = roundTrip(map);
     expect([...decoded.keys()]).toStrictEqual([{ k: 1 }, 's', NaN, 2n]);
     expect(decoded).toStrictEqual(map);
@@ -365,13 +402,24 @@ describe('containers', () => {
 
 describe('binary data', () => {
   const ctors = [
-    Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-    Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+    Int8Array,
+    Uint8Array,
+    Uint8ClampedArray,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    Float32Array,
+    Float64Array,
+    BigInt64Array,
+    BigUint64Array,
   ] as const;
 
   it.each(ctors.map((ctor) => [ctor.name, ctor] as const))('%s at an offset copies only the view', (_name, ctor) => {
     const backing = new ArrayBuffer(1024);
-    new Uint8Array(backing).forEach((_, i, all) => { all[i] = (i * 7) & 0xff; });
+    new Uint8Array(backing).forEach((_, i, all) => {
+      all[i] = (i * 7) & 0xff;
+    });
     const view = new ctor(backing, 16, 3);
     const bytes = encode(view);
     expect(bytes.length).toBeLessThan(64);
@@ -410,7 +458,7 @@ describe('binary data', () => {
   });
 
   it('decodes out of SharedArrayBuffer bytes, copying binary payloads out', () => {
-    const bytes = encode({ type: 'blob', payload: new Uint8Array([7, 8, 9]), text: 'héllo 😀 ' + 'long'.repeat(40) });
+    const bytes = encode({ type: 'blob', payload: new Uint8Array([7, 8, 9]), text: `héllo 😀 ${'long'.repeat(40)}` });
     const ring = new Uint8Array(new SharedArrayBuffer(bytes.length + 32));
     ring.set(bytes, 10);
     const r = new Reader();
@@ -418,7 +466,7 @@ describe('binary data', () => {
     const decoded = decodeValue(r) as { payload: Uint8Array; text: string };
     expect(decoded.payload.buffer).toBeInstanceOf(ArrayBuffer);
     expect(Array.from(decoded.payload)).toEqual([7, 8, 9]);
-    expect(decoded.text).toBe('héllo 😀 ' + 'long'.repeat(40));
+    expect(decoded.text).toBe(`héllo 😀 ${'long'.repeat(40)}`);
     ring.fill(0);
     expect(Array.from(decoded.payload)).toEqual([7, 8, 9]);
   });
@@ -478,6 +526,7 @@ describe('errors', () => {
   });
 
   it('drops a cause that fails halfway through, bytes included', () => {
+    // biome-ignore lint/suspicious/noThenProperty: a cause that looks like a thenable is part of what this test sends.
     const err = new Error('outer', { cause: { written: 'first', then: () => 0 } }) as Error & { after?: string };
     err.after = 'still here';
     const decoded = roundTrip({ err, next: 'intact' });
@@ -495,7 +544,9 @@ describe('errors', () => {
 });
 
 describe('refused values name their path', () => {
-  class Foo { x = 1; }
+  class Foo {
+    x = 1;
+  }
   const circular: Record<string, unknown> = { a: { b: {} } };
   (circular.a as { b: Record<string, unknown> }).b.back = circular.a;
 
@@ -509,7 +560,17 @@ describe('refused values name their path', () => {
     ['a bare SharedArrayBuffer', () => ({ sab: new SharedArrayBuffer(8) }), 'msg.sab', /SharedArrayBuffer cannot be sent/],
     ['a circular reference', () => circular, 'msg.a.b.back', /circular reference .*msg\.a\)/],
     ['an odd key', () => ({ 'a b': { 'c-d': () => 0 } }), 'msg["a b"]["c-d"]', /functions/],
-    ['a Map key', () => ({ m: new Map<unknown, unknown>([[1, 1], [() => 0, 2]]) }), 'msg.m.keys()[1]', /functions/],
+    [
+      'a Map key',
+      () => ({
+        m: new Map<unknown, unknown>([
+          [1, 1],
+          [() => 0, 2],
+        ]),
+      }),
+      'msg.m.keys()[1]',
+      /functions/,
+    ],
     ['a Map value under a string key', () => ({ m: new Map([['k', Symbol('v')]]) }), 'msg.m.get("k")', /symbols/],
     ['a Map value under an object key', () => ({ m: new Map([[{}, Symbol('v')]]) }), 'msg.m.values()[0]', /symbols/],
     ['a Set member', () => ({ s: new Set([1, new Foo()]) }), 'msg.s.values()[1]', /class instance of Foo/],
@@ -531,14 +592,30 @@ describe('refused values name their path', () => {
 
   it('a throwing getter, with what it threw as the cause', () => {
     const boom = new RangeError('boom');
-    const err = catchSerialization(() => encode({ outer: { get bad() { throw boom; } } }));
+    const err = catchSerialization(() =>
+      encode({
+        outer: {
+          get bad() {
+            throw boom;
+          },
+        },
+      }),
+    );
     expect(err.path).toBe('msg.outer.bad');
     expect(err.message).toMatch(/threw RangeError: boom/);
     expect(err.cause).toBe(boom);
   });
 
   it('a getter throwing a non-Error', () => {
-    const err = catchSerialization(() => encode([{ get x(): never { throw undefined; } }]));
+    const err = catchSerialization(() =>
+      encode([
+        {
+          get x(): never {
+            throw undefined;
+          },
+        },
+      ]),
+    );
     expect(err.path).toBe('msg[0].x');
     expect(err.message).toMatch(/`undefined` \(undefined\)/);
   });
@@ -566,29 +643,43 @@ describe('refused values name their path', () => {
 
 describe('extensions', () => {
   class Point {
-    constructor(readonly x: number, readonly y: number) {}
+    constructor(
+      readonly x: number,
+      readonly y: number,
+    ) {}
   }
   class Point3 extends Point {}
   class Envelope {
-    constructor(readonly label: string, readonly body: unknown) {}
+    constructor(
+      readonly label: string,
+      readonly body: unknown,
+    ) {}
   }
   class Faulty {}
   registerExtension<Point>({
     tag: 200,
     ctor: Point,
-    write: (w, p) => { w.f64(p.x); w.f64(p.y); },
+    write: (w, p) => {
+      w.f64(p.x);
+      w.f64(p.y);
+    },
     read: (r) => new Point(r.f64(), r.f64()),
   });
   registerExtension<Envelope>({
     tag: 201,
     ctor: Envelope,
-    write: (w, e) => { w.str(e.label); encodeValue(w, e.body, 'body'); },
+    write: (w, e) => {
+      w.str(e.label);
+      encodeValue(w, e.body, 'body');
+    },
     read: (r) => new Envelope(r.str(), decodeValue(r)),
   });
   registerExtension<Faulty>({
     tag: 202,
     ctor: Faulty,
-    write: () => { throw new Error('cannot write'); },
+    write: () => {
+      throw new Error('cannot write');
+    },
     read: () => new Faulty(),
   });
 
@@ -645,7 +736,7 @@ describe('extensions', () => {
 describe('Writer and Reader', () => {
   it('grows past its initial size for a 1 MB string', () => {
     const w = new Writer(64);
-    const big = 'abcdefghij'.repeat(100_000) + '😀';
+    const big = `${'abcdefghij'.repeat(100_000)}😀`;
     encodeValue(w, { big });
     expect(w.bytes.length).toBeGreaterThanOrEqual(w.pos);
     expect(w.pos).toBeGreaterThan(1_000_000);

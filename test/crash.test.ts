@@ -8,7 +8,15 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import {
-  ActorCrashedError, ActorRef, HandlerTimeoutError, PoisonMessageError, ThreadStartError, InvalidArgumentError, Runtime, defineActor, type ActorFailure,
+  ActorCrashedError,
+  type ActorRef,
+  HandlerTimeoutError,
+  PoisonMessageError,
+  ThreadStartError,
+  InvalidArgumentError,
+  Runtime,
+  defineActor,
+  type ActorFailure,
   type ThreadCrash,
 } from '../src/index.js';
 import type { BusyMsg } from './fixtures/busy.js';
@@ -194,7 +202,10 @@ describe('a pool thread that dies', () => {
     r.failures.subscribe((f) => failures.push(f));
     const a = await r.spawn<LongAskerMsg, string>(longAskerUrl, undefined, { thread: 1 });
     expect(await a.ask({ type: 'spinAfterAwait', ms: 800 })).toBe('spun');
-    const timeouts = await eventually(() => failures.filter((f) => f.phase === 'timeout'), (t) => t.length > 0);
+    const timeouts = await eventually(
+      () => failures.filter((f) => f.phase === 'timeout'),
+      (t) => t.length > 0,
+    );
     expect(timeouts).toHaveLength(1);
     expect(timeouts[0].actor.slot).toBe(-1);
     expect(timeouts[0].error).toMatchObject({ thread: 1, messageKind: undefined });
@@ -274,7 +285,7 @@ describe('a pool thread that dies', () => {
     r.failures.subscribe((f) => failures.push(f));
     const letters = collectDeadLetters(r);
     const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
-    const neighbour = await r.spawn<LongAskerMsg, string>(longAskerUrl, undefined, { thread: 1 });
+    await r.spawn<LongAskerMsg, string>(longAskerUrl, undefined, { thread: 1 }); // its neighbour on thread 1
     await a.ask({ type: 'add', n: 1 });
     const answer = a.ask({ type: 'exit' }, { timeoutMs: 30_000 }).catch((e: Error) => e);
     for (let n = 2; n <= 5; n++) a.tell({ type: 'add', n });
@@ -285,8 +296,14 @@ describe('a pool thread that dies', () => {
     // checkpoint; the messages behind the poison arrive, in order.
     expect(await a.ask({ type: 'get' })).toEqual([1, 2, 3, 4, 5]);
     // The thread's actors (it and its neighbour) were restarted twice by the crashes, and that is all.
-    await eventually(() => crashes.length, (n) => n >= 2);
-    expect(crashes.map((c) => [c.reason, c.rehosted])).toEqual([['exited', 2], ['exited', 2]]);
+    await eventually(
+      () => crashes.length,
+      (n) => n >= 2,
+    );
+    expect(crashes.map((c) => [c.reason, c.rehosted])).toEqual([
+      ['exited', 2],
+      ['exited', 2],
+    ]);
     expect(letters.filter((l) => l.reason === 'poison').map((l) => [l.recipient.id, (l.message as { type: string }).type])).toEqual([[a.id, 'exit']]);
     const poison = failures.filter((f) => f.error instanceof PoisonMessageError);
     expect(poison.map((f) => [f.actor.id, f.phase])).toEqual([[a.id, 'receive']]);
@@ -316,7 +333,11 @@ describe('a pool thread that dies', () => {
     try {
       const answer = a.ask({ type: 'block', ms: 1500, channel }, { timeoutMs: 60_000 });
       for (let kill = 1; kill <= 2; kill++) {
-        await eventually(() => entered, (n) => n >= kill, 20_000);
+        await eventually(
+          () => entered,
+          (n) => n >= kill,
+          20_000,
+        );
         await r.killThread(1);
       }
       expect(await answer).toBe('unblocked'); // the third time, it was left to finish
@@ -334,19 +355,31 @@ describe('a pool thread that dies', () => {
     const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
     const answer = a.ask({ type: 'exit' }, { timeoutMs: 30_000 }).catch((e: Error) => e);
     expect(await answer).toBeInstanceOf(PoisonMessageError);
-    await eventually(() => a.ask({ type: 'get' }).catch((e: Error) => e), (v) => v instanceof Error && v.name === 'ActorStoppedError');
-    await eventually(() => crashes.length, (n) => n >= 2);
+    await eventually(
+      () => a.ask({ type: 'get' }).catch((e: Error) => e),
+      (v) => v instanceof Error && v.name === 'ActorStoppedError',
+    );
+    await eventually(
+      () => crashes.length,
+      (n) => n >= 2,
+    );
     expect(crashes.map((c) => c.rehosted)).toEqual([1, 1]);
   });
 
   it('refuses a bad delivery option and a bad journalBytes with InvalidOptionError', async () => {
     const r = await start();
-    await expect(r.spawn(crashyUrl, undefined, { delivery: 'exactly-once' as never })).rejects.toMatchObject({ option: 'delivery', value: 'exactly-once' });
+    await expect(r.spawn(crashyUrl, undefined, { delivery: 'exactly-once' as never })).rejects.toMatchObject({
+      option: 'delivery',
+      value: 'exactly-once',
+    });
     await expect(Runtime.start({ threads: 1, journalBytes: 100 })).rejects.toMatchObject({ option: 'journalBytes', value: 100 });
   });
 
   it("applies the parent's strategy to the crashed child's siblings: one-for-all restarts them, one-for-one leaves them", async () => {
-    for (const [kind, siblingsRestart] of [['one-for-all', true], ['one-for-one', false]] as const) {
+    for (const [kind, siblingsRestart] of [
+      ['one-for-all', true],
+      ['one-for-one', false],
+    ] as const) {
       const r = await Runtime.start({ threads: 2 });
       try {
         const parent = await r.spawn(new URL(`./fixtures/sup-${kind}.ts`, import.meta.url), { children: 3, threads: [0, 1, 0] }, { thread: 0 });
@@ -382,7 +415,7 @@ describe('a pool thread that dies', () => {
     expect(info.notes).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it("gives a bounded mailbox back the room its lost same-thread messages held: the count is what still waits for it", async () => {
+  it('gives a bounded mailbox back the room its lost same-thread messages held: the count is what still waits for it', async () => {
     const r = await start();
     const target = await r.spawn<SetupProbeMsg, SetupProbeInfo>(setupProbeUrl, undefined, { thread: 1, mailbox: { capacity: 5 } });
     const filler = (await r.spawn(crashyUrl, undefined, { thread: 1, delivery: 'at-most-once' })) as ActorRef<CrashyMsg, unknown>;
@@ -407,7 +440,10 @@ describe('a pool thread that dies', () => {
     expect(accepted).toEqual([true, true, true, true, true, false]);
     await r.resume(target);
     // Its mailbox is full until it has handled some: ask once there is room.
-    const info = await eventually(() => target.ask({ type: 'get' }).catch(() => undefined), (i) => i !== undefined);
+    const info = await eventually(
+      () => target.ask({ type: 'get' }).catch(() => undefined),
+      (i) => i !== undefined,
+    );
     expect(info?.notes).toEqual([1, 2, 10, 11, 12, 13, 14]);
   });
 
@@ -502,7 +538,10 @@ describe('handlerTimeoutMs', () => {
     expect(await slow.ask({ type: 'quick' })).toBe('quick');
     expect(await slow.ask({ type: 'sleep', ms: 200 })).toBe('slept');
     expect(await slow.ask({ type: 'spin', ms: 120 })).toBe('spun');
-    const timeouts = await eventually(() => failures.filter((f) => f.phase === 'timeout'), (t) => t.length >= 2);
+    const timeouts = await eventually(
+      () => failures.filter((f) => f.phase === 'timeout'),
+      (t) => t.length >= 2,
+    );
     expect(timeouts).toHaveLength(2);
     for (const t of timeouts) {
       expect(t.error).toBeInstanceOf(HandlerTimeoutError);

@@ -4,8 +4,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ActorInitError, ActorModuleError, ActorRef, InvalidArgumentError, InvalidOptionError, MessageTooLargeError,
-  NameTakenError, Runtime, SerializationError, describeValue, type RuntimeOptions,
+  ActorInitError,
+  ActorModuleError,
+  type ActorRef,
+  InvalidArgumentError,
+  InvalidOptionError,
+  MessageTooLargeError,
+  NameTakenError,
+  Runtime,
+  SerializationError,
+  describeValue,
+  type RuntimeOptions,
 } from '../src/index.js';
 import type { ProbeMsg } from './fixtures/probe.js';
 
@@ -45,8 +54,8 @@ describe('Runtime.start options', () => {
   });
 
   it('shows the value and its type in the message', async () => {
-    expect((await start({ threads: '2' }) as Error).message).toBe('Expected `threads` to be an integer from 1 to 256, got `"2"` (string)');
-    expect((await start({ threads: NaN }) as Error).message).toContain('`NaN` (number)');
+    expect(((await start({ threads: '2' })) as Error).message).toBe('Expected `threads` to be an integer from 1 to 256, got `"2"` (string)');
+    expect(((await start({ threads: NaN })) as Error).message).toContain('`NaN` (number)');
   });
 
   it.each([0, 'x', 2 ** 30, -3, 2.5])('refuses maxAgents = %j', async (maxAgents) => {

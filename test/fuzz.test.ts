@@ -23,7 +23,12 @@ const counterUrl = new URL('./fixtures/counter.ts', import.meta.url);
 const seed = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : 20261204;
 /** Cases per target here; the decoder targets are cheap, the frame target pushes through a real ring. */
 const runs: Record<string, number> = {
-  'decode-random-bytes': 1500, 'decode-mutated-encodings': 1500, 'codec-round-trip': 300, frames: 200, 'reassembly-limit': 300, journal: 400,
+  'decode-random-bytes': 1500,
+  'decode-mutated-encodings': 1500,
+  'codec-round-trip': 300,
+  frames: 200,
+  'reassembly-limit': 300,
+  journal: 400,
 };
 
 function decodeError(fn: () => unknown): DecodeError {
@@ -278,7 +283,11 @@ describe('malformed frames reaching a running runtime', () => {
     const frames = bytesOf(u32(0), u32(50), 1, 2, 3);
     expect(ring.pushFrame(frames, frames.length)).toBe(true);
     (rt as unknown as { endpoint: { transport: Transport } }).endpoint.transport.wake(0);
-    await eventually(() => failures.length, (n) => n >= 2, 10_000);
+    await eventually(
+      () => failures.length,
+      (n) => n >= 2,
+      10_000,
+    );
     expect(failures.map((f) => f.error.name)).toEqual(['DecodeError', 'DecodeError']);
     expect(failures.map((f) => f.phase)).toEqual(['receive', 'receive']);
     expect(failures[1].error.message).toMatch(/declares a body of 50 bytes, 3 are there/);

@@ -11,11 +11,18 @@ import { describe, expect, it } from 'vitest';
 import { Journal, allocateJournal, kBlameNone } from '../src/transport/journal.js';
 import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kMoreFlag } from '../src/transport/ring.js';
 
-type Op = { kind: 'append'; from: number; length: number; crashes: number } | { kind: 'done'; pick: number } | { kind: 'running'; pick: number } | { kind: 'done-oldest' };
+type Op =
+  | { kind: 'append'; from: number; length: number; crashes: number }
+  | { kind: 'done'; pick: number }
+  | { kind: 'running'; pick: number }
+  | { kind: 'done-oldest' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
-    kind: fc.constant('append' as const), from: fc.integer({ min: 0, max: 8 }), length: fc.integer({ min: 0, max: 300 }), crashes: fc.integer({ min: 0, max: 3 }),
+    kind: fc.constant('append' as const),
+    from: fc.integer({ min: 0, max: 8 }),
+    length: fc.integer({ min: 0, max: 300 }),
+    crashes: fc.integer({ min: 0, max: 3 }),
   }),
   fc.record({ kind: fc.constant('done' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('running' as const), pick: fc.nat() }),
@@ -74,15 +81,31 @@ describe('Journal', () => {
     journal.append(3, body, 0, 8, 1); // queued: never blamed
     journal.running(first);
     journal.running(second);
-    expect(journal.pending(second).map((e) => [e.from, e.running, e.crashes])).toEqual([[1, true, 1], [2, true, 1], [3, false, 1]]);
+    expect(journal.pending(second).map((e) => [e.from, e.running, e.crashes])).toEqual([
+      [1, true, 1],
+      [2, true, 1],
+      [3, false, 1],
+    ]);
     // Each read is one death: the blame stays with the entry (a replacement
     // replays this same entry). An entry that was running is in doubt from
     // then on (still `running` for at-most-once) but blamed again only if it
     // runs again: a replacement that dies before running it does not poison it.
-    expect(journal.pending(kBlameNone).map((e) => [e.running, e.crashes])).toEqual([[true, 1], [true, 1], [false, 1]]);
-    expect(journal.pending().map((e) => [e.running, e.crashes])).toEqual([[true, 1], [true, 1], [false, 1]]);
+    expect(journal.pending(kBlameNone).map((e) => [e.running, e.crashes])).toEqual([
+      [true, 1],
+      [true, 1],
+      [false, 1],
+    ]);
+    expect(journal.pending().map((e) => [e.running, e.crashes])).toEqual([
+      [true, 1],
+      [true, 1],
+      [false, 1],
+    ]);
     journal.running(second); // replayed and run again, and the replacement dies in it
-    expect(journal.pending().map((e) => [e.running, e.crashes])).toEqual([[true, 1], [true, 2], [false, 1]]);
+    expect(journal.pending().map((e) => [e.running, e.crashes])).toEqual([
+      [true, 1],
+      [true, 2],
+      [false, 1],
+    ]);
   });
 
   it('reuses its space: a long run of appends, each done, never fills a small journal', () => {
@@ -110,7 +133,13 @@ describe('Journal', () => {
     expect(journal.append(6, body(6), 0, 32)).toBe(0); // wrapped: the last 16 bytes are left unused
     expect(journal.used()).toBe(256 - 80 + 40);
     expect(journal.append(7, body(7), 0, 32)).toBe(-1); // it would end exactly at the tail
-    expect(journal.pending().map((e) => [e.from, e.body[0]])).toEqual([[2, 2], [3, 3], [4, 4], [5, 5], [6, 6]]);
+    expect(journal.pending().map((e) => [e.from, e.body[0]])).toEqual([
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+      [6, 6],
+    ]);
     journal.done(at[2]); // tail 120: room behind it now
     expect(journal.append(7, body(7), 0, 32)).toBe(40);
     for (const a of at.slice(3)) journal.done(a);
@@ -174,7 +203,10 @@ describe('Journal batches (taking a batch out of a ring as one step)', () => {
     const afterDeath = new Journal(buffer);
     expect(afterDeath.takenBatch()).toEqual({ from: 2, read: 4242, consumed: 17 });
     expect(afterDeath.takenBatch()).toBeUndefined(); // finished once
-    expect(afterDeath.pending().map((e) => [e.from, e.body[0]])).toEqual([[2, 2], [2, 3]]);
+    expect(afterDeath.pending().map((e) => [e.from, e.body[0]])).toEqual([
+      [2, 2],
+      [2, 3],
+    ]);
   });
 
   it('an ended commit leaves nothing to finish', () => {
@@ -194,7 +226,10 @@ describe('Journal batches (taking a batch out of a ring as one step)', () => {
     const b = dead.append(1, body(2), 0, 3);
     dead.running(a);
     const replay = new Journal(buffer).pending();
-    expect(replay.map((e) => [e.at, e.running])).toEqual([[a, true], [b, false]]);
+    expect(replay.map((e) => [e.at, e.running])).toEqual([
+      [a, true],
+      [b, false],
+    ]);
     const replacement = new Journal(buffer);
     const c = replacement.append(1, body(3), 0, 3); // new messages go after the old ones
     replacement.done(b);

@@ -4,9 +4,7 @@
  * agent limit.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  ActorCrashedError, ActorRef, ActorStoppedError, AgentLimitError, NameTakenError, Runtime,
-} from '../src/index.js';
+import { ActorCrashedError, ActorRef, ActorStoppedError, AgentLimitError, NameTakenError, Runtime } from '../src/index.js';
 import { collectDeadLetters, eventually } from './fixtures/helpers.js';
 import type { ProbeMsg } from './fixtures/probe.js';
 
@@ -55,7 +53,10 @@ describe('spawn', () => {
     const threads = await Promise.all(refs.map((ref) => ref.ask({ type: 'thread' })));
     expect(threads.filter((t) => t === 0)).toHaveLength(3);
     expect(threads.filter((t) => t === 1)).toHaveLength(3);
-    expect(rt.stats().threads).toEqual([{ thread: 0, actors: 3 }, { thread: 1, actors: 3 }]);
+    expect(rt.stats().threads).toEqual([
+      { thread: 0, actors: 3 },
+      { thread: 1, actors: 3 },
+    ]);
     expect(rt.stats().liveActors).toBe(6);
   });
 
@@ -93,7 +94,10 @@ describe('children (ctx.spawn)', () => {
     const parent = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
     const child = (await parent.ask({ type: 'spawn', module: probeUrl.href, options: { thread: 1 } })) as Probe;
     expect(await child.ask({ type: 'thread' })).toBe(1);
-    expect(rt.stats().threads).toEqual([{ thread: 0, actors: 1 }, { thread: 1, actors: 1 }]);
+    expect(rt.stats().threads).toEqual([
+      { thread: 0, actors: 1 },
+      { thread: 1, actors: 1 },
+    ]);
   });
 
   it('stops the children, here and on other threads, when the parent stops; their postStop runs', async () => {
@@ -105,11 +109,22 @@ describe('children (ctx.spawn)', () => {
     const live = rt.stats().liveActors;
 
     await rt.stop(parent);
-    await eventually(() => Promise.all([isStopped(near), isStopped(far)]), (stopped) => stopped.every(Boolean));
-    const events = await eventually(() => historyOf(watcher), (log) => log.filter((e) => e === 'postStop').length >= 2);
+    await eventually(
+      () => Promise.all([isStopped(near), isStopped(far)]),
+      (stopped) => stopped.every(Boolean),
+    );
+    const events = await eventually(
+      () => historyOf(watcher),
+      (log) => log.filter((e) => e === 'postStop').length >= 2,
+    );
     expect(events.filter((e) => e === 'postStop')).toHaveLength(2);
     // A child's slot is released just after its postStop ran, on its own thread.
-    expect(await eventually(() => rt.stats().liveActors, (n) => n === live - 3)).toBe(live - 3);
+    expect(
+      await eventually(
+        () => rt.stats().liveActors,
+        (n) => n === live - 3,
+      ),
+    ).toBe(live - 3);
     // Checked last so the stop behaviour above is exercised whatever the placement did.
     expect(placement).toEqual([0, 1]);
   });
@@ -138,7 +153,10 @@ describe('stop', () => {
     await rt.stop(probe);
     expect(rt.stats().liveActors).toBe(live - 1);
     expect(await isStopped(probe)).toBe(true);
-    const events = await eventually(() => historyOf(watcher), (log) => log.length >= 2);
+    const events = await eventually(
+      () => historyOf(watcher),
+      (log) => log.length >= 2,
+    );
     // Told from one thread, so in the order they happened: the signal aborts before postStop.
     expect(events).toEqual(['aborted', 'postStop']);
   });
@@ -148,7 +166,10 @@ describe('stop', () => {
     const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl, { watcher });
     expect(await probe.ask({ type: 'stopSelf' })).toBe('stopping');
     await eventually(() => isStopped(probe), Boolean);
-    const events = await eventually(() => historyOf(watcher), (log) => log.length >= 2);
+    const events = await eventually(
+      () => historyOf(watcher),
+      (log) => log.length >= 2,
+    );
     expect(events).toEqual(['aborted', 'postStop']);
   });
 
@@ -209,12 +230,20 @@ describe('timers', () => {
   it('delivers ctx.after once', async () => {
     const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl);
     await probe.ask({ type: 'after', ms: 20, msg: { type: 'log', value: 'later' } });
-    await eventually(() => historyOf(probe), (log) => log.length > 0);
+    await eventually(
+      () => historyOf(probe),
+      (log) => log.length > 0,
+    );
     // Barrier: a second timer of the same length, set after the first fired.
     // Node fires timers of one duration in the order they were armed, so had
     // the first been re-armed it would fire again before this one.
     await probe.ask({ type: 'after', ms: 20, msg: { type: 'log', value: 'barrier' } });
-    expect(await eventually(() => historyOf(probe), (log) => log.includes('barrier'))).toEqual(['later', 'barrier']);
+    expect(
+      await eventually(
+        () => historyOf(probe),
+        (log) => log.includes('barrier'),
+      ),
+    ).toEqual(['later', 'barrier']);
   });
 
   it('delivers ctx.every repeatedly, and no tick after the actor stopped', async () => {
@@ -223,16 +252,25 @@ describe('timers', () => {
     const watcher = await rt.spawn<ProbeMsg, unknown>(probeUrl, { tag: 'watcher' }, { thread: 1 });
     const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl, { watcher }, { thread: 1 });
     await probe.ask({ type: 'every', ms: 10, msg: { type: 'tick' } });
-    await eventually(() => historyOf(watcher), (log) => log.filter((e) => e === 'tick').length >= 3);
+    await eventually(
+      () => historyOf(watcher),
+      (log) => log.filter((e) => e === 'tick').length >= 3,
+    );
     await rt.stop(probe);
     // Ticks told just before the stop may still be on their way: let them land.
-    const settled = await eventually(() => historyOf(watcher), (log) => log.includes('postStop'));
+    const settled = await eventually(
+      () => historyOf(watcher),
+      (log) => log.includes('postStop'),
+    );
     // Barrier: another actor on that thread arms a timer of the same period
     // after the stop; a timer the stopped actor kept was re-armed before it,
     // so it would fire, and its tick reach the watcher, first.
     const barrier = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 1 });
     await barrier.ask({ type: 'after', ms: 10, msg: { type: 'tellTo', to: watcher, msg: { type: 'log', value: 'barrier' } } });
-    const later = await eventually(() => historyOf(watcher), (log) => log.includes('barrier'));
+    const later = await eventually(
+      () => historyOf(watcher),
+      (log) => log.includes('barrier'),
+    );
     expect(later.filter((e) => e === 'tick')).toHaveLength(settled.filter((e) => e === 'tick').length);
     expect(later.slice(later.indexOf('postStop'))).toEqual(['postStop', 'barrier']);
     expect(letters.filter((l) => (l.message as { type?: string }).type === 'tick')).toEqual([]);
@@ -248,7 +286,12 @@ describe('timers', () => {
     // fires after the cancelled one would have (see above).
     const barrier = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 1 });
     await barrier.ask({ type: 'after', ms: 20, msg: { type: 'tellTo', to: watcher, msg: { type: 'log', value: 'barrier' } } });
-    expect(await eventually(() => historyOf(watcher), (log) => log.includes('barrier'))).toEqual(['aborted', 'postStop', 'barrier']);
+    expect(
+      await eventually(
+        () => historyOf(watcher),
+        (log) => log.includes('barrier'),
+      ),
+    ).toEqual(['aborted', 'postStop', 'barrier']);
     expect(letters.filter((l) => (l.message as { type?: string }).type === 'tick')).toEqual([]);
   });
 });
@@ -256,9 +299,7 @@ describe('timers', () => {
 describe('agent limit', () => {
   it('runs 256 agents across both threads, and refuses the 257th with AgentLimitError', async () => {
     expect(rt.maxAgents).toBe(256);
-    const leaves = await Promise.all(
-      Array.from({ length: 256 }, (_, value) => rt.spawn<{ type: 'value' }, number>(leafUrl, { value })),
-    );
+    const leaves = await Promise.all(Array.from({ length: 256 }, (_, value) => rt.spawn<{ type: 'value' }, number>(leafUrl, { value })));
     const stats = rt.stats();
     expect(stats.liveActors).toBe(256);
     expect(stats.threads.map((t) => t.actors)).toEqual([128, 128]);
@@ -294,7 +335,10 @@ describe('agent limit', () => {
       // restart, and ends at the one actor left.
       const err = await parent.ask({ type: 'spawn', module: leafUrl.href, args: { value: 2 } }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AgentLimitError);
-      await eventually(() => small.stats().liveActors, (n) => n === 1);
+      await eventually(
+        () => small.stats().liveActors,
+        (n) => n === 1,
+      );
       expect(await isStopped(child)).toBe(true);
       expect(await parent.ask({ type: 'thread' })).toBe(0);
     } finally {
@@ -312,7 +356,9 @@ describe('agent limit', () => {
       ];
       for (let round = 0; round < 3; round++) {
         const fromMain = Array.from({ length: max }, (_, value) => small.spawn<{ type: 'value' }, number>(leafUrl, { value }));
-        const fromActors = spawners.map((s) => s.ask({ type: 'trySpawnMany', module: leafUrl.href, count: max }) as Promise<{ refs: Leaf[]; refusals: string[] }>);
+        const fromActors = spawners.map(
+          (s) => s.ask({ type: 'trySpawnMany', module: leafUrl.href, count: max }) as Promise<{ refs: Leaf[]; refusals: string[] }>,
+        );
         const mainTries = await Promise.allSettled(fromMain);
         const actorTries = await Promise.all(fromActors);
         const leaves: Leaf[] = [...mainTries.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : [])), ...actorTries.flatMap((a) => a.refs)];

@@ -4,9 +4,7 @@
  * handler by a {@link Gate} so its mailbox fills deterministically.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  ActorRef, ActorStoppedError, MailboxFullError, Runtime, type DeadLetter, type OverflowPolicy,
-} from '../src/index.js';
+import { ActorRef, ActorStoppedError, MailboxFullError, Runtime, type DeadLetter, type OverflowPolicy } from '../src/index.js';
 import { Gate, collectDeadLetters, eventually, guarded } from './fixtures/helpers.js';
 import type { ProbeMsg } from './fixtures/probe.js';
 
@@ -48,7 +46,9 @@ async function spawnHeld(
  * ring) has had its effect by the answers.
  */
 async function roundTrip(runtime: Runtime): Promise<void> {
-  const neighbours = await Promise.all(Array.from({ length: runtime.threads }, (_, thread) => runtime.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread })));
+  const neighbours = await Promise.all(
+    Array.from({ length: runtime.threads }, (_, thread) => runtime.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread })),
+  );
   await Promise.all(neighbours.map((n) => n.ask({ type: 'history' })));
 }
 
@@ -62,7 +62,10 @@ async function askWhenRoom(ref: ActorRef<ProbeMsg, unknown>, msg: ProbeMsg): Pro
   await eventually(
     () =>
       ref.ask(msg).then(
-        (value) => ((answer = value), true),
+        (value) => {
+          answer = value;
+          return true;
+        },
         (err: unknown) => {
           if (err instanceof MailboxFullError) return false;
           throw err;
@@ -154,12 +157,18 @@ describe("overflow 'drop-oldest'", () => {
     const { ref, gate, held } = await spawnHeld(rt, { capacity: 2, overflow: 'drop-oldest' });
     for (const value of [1, 2, 3, 4]) expect(ref.tell({ type: 'log', value })).toBe(true);
     expect(ref.tell({ type: 'tellTo', to: watcher, msg: { type: 'log', value: 'drained' } })).toBe(true);
-    await eventually(() => letters.length, (n) => n >= 3);
+    await eventually(
+      () => letters.length,
+      (n) => n >= 3,
+    );
     expect(letters.every((l) => l.reason === 'dropped-oldest' && l.recipient.equals(ref))).toBe(true);
     expect(logged(letters)).toEqual([1, 2, 3]);
     gate.release();
     await held;
-    await eventually(() => watcher.ask({ type: 'history' }), (log) => (log as unknown[]).length > 0);
+    await eventually(
+      () => watcher.ask({ type: 'history' }),
+      (log) => (log as unknown[]).length > 0,
+    );
     expect(await ref.ask({ type: 'history' })).toEqual([4]);
     expect(logged(letters)).toEqual([1, 2, 3]);
   });
@@ -175,12 +184,18 @@ describe("overflow 'drop-oldest'", () => {
     expect(err).toBeInstanceOf(MailboxFullError);
     expect((err as MailboxFullError).capacity).toBe(2);
     expect((err as MailboxFullError).actor).toBe(ref.toString());
-    await eventually(() => letters.length, (n) => n >= 1);
+    await eventually(
+      () => letters.length,
+      (n) => n >= 1,
+    );
     expect(letters[0].reason).toBe('dropped-oldest');
     expect(letters[0].message).toEqual({ type: 'log', value: 'asked' });
     gate.release();
     await held;
-    await eventually(() => watcher.ask({ type: 'history' }), (log) => (log as unknown[]).length > 0);
+    await eventually(
+      () => watcher.ask({ type: 'history' }),
+      (log) => (log as unknown[]).length > 0,
+    );
     expect(await ref.ask({ type: 'history' })).toEqual([1]);
   });
 });
@@ -279,13 +294,12 @@ describe('dead letters', () => {
     gate.release();
     expect(await held).toBe('released');
     expect(await queuedAsk).toBeInstanceOf(ActorStoppedError);
-    await eventually(() => letters.length, (n) => n >= 3);
+    await eventually(
+      () => letters.length,
+      (n) => n >= 3,
+    );
     expect(letters.every((l) => l.reason === 'stopped' && l.recipient.equals(ref))).toBe(true);
-    expect(letters.map((l) => l.message)).toEqual([
-      { type: 'log', value: 1 },
-      { type: 'log', value: 2 },
-      { type: 'history' },
-    ]);
+    expect(letters.map((l) => l.message)).toEqual([{ type: 'log', value: 1 }, { type: 'log', value: 2 }, { type: 'history' }]);
   });
 
   it('reports the sender of a dead letter sent by an actor', async () => {
@@ -294,7 +308,10 @@ describe('dead letters', () => {
     const sender = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
     await rt.stop(target);
     expect(await sender.ask({ type: 'tellTo', to: target, msg: 'too late' })).toBe(false);
-    await eventually(() => letters.length, (n) => n >= 1);
+    await eventually(
+      () => letters.length,
+      (n) => n >= 1,
+    );
     expect(letters[0].reason).toBe('stopped');
     expect(letters[0].message).toBe('too late');
     expect(letters[0].sender?.equals(sender)).toBe(true);

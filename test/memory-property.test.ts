@@ -67,15 +67,29 @@ const actorArb = fc.nat({ max: kActors - 1 });
 const pickArb = fc.nat({ max: 1_000 });
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('alloc' as const), actor: actorArb, regions: fc.integer({ min: 1, max: 4 }), evictable: fc.boolean() }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ kind: fc.constant('alloc' as const), actor: actorArb, regions: fc.integer({ min: 1, max: 4 }), evictable: fc.boolean() }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('free' as const), pick: pickArb }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('transfer' as const), pick: pickArb, to: fc.nat({ max: kActors - 2 }), via: fc.constantFrom('tell' as const, 'ask' as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('transfer' as const),
+      pick: pickArb,
+      to: fc.nat({ max: kActors - 2 }),
+      via: fc.constantFrom('tell' as const, 'ask' as const),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('share' as const), pick: pickArb, to: fc.array(actorArb, { minLength: 1, maxLength: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: pickArb }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), pick: pickArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('readLoan' as const), pick: pickArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('foreign' as const), pick: pickArb, who: actorArb, loan: fc.boolean() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('stale' as const), pick: pickArb, who: actorArb, op: fc.constantFrom('read' as const, 'end' as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('stale' as const), pick: pickArb, who: actorArb, op: fc.constantFrom('read' as const, 'end' as const) }),
+  },
 );
 
 const batchArb: fc.Arbitrary<Batch> = fc.oneof(
@@ -205,9 +219,7 @@ async function runScenario(rt: Runtime, batches: Batch[]): Promise<void> {
   if (start.used !== 0 || pool.allocationsSnapshot().length !== 0) {
     throw new Error(`the pool is not empty at the start of a run: ${JSON.stringify(start)}`);
   }
-  const agents = await Promise.all(
-    Array.from({ length: kActors }, (_, i) => rt.spawn<MemoryMsg, unknown>(agentUrl, undefined, { thread: threadOf(i) })),
-  );
+  const agents = await Promise.all(Array.from({ length: kActors }, (_, i) => rt.spawn<MemoryMsg, unknown>(agentUrl, undefined, { thread: threadOf(i) })));
   const model = new Model(agents);
   const fail = (what: string): never => {
     throw new Violation(`${what}\n--- log of this run ---\n${model.log.join('\n')}`);
@@ -321,7 +333,8 @@ async function runBatch(model: Model, cmds: Cmd[], fail: (what: string) => never
               let run = 0;
               for (const taken of pinned) {
                 run = taken ? 0 : run + 1;
-                if (run >= cmd.regions) fail(`PoolExhaustedError for ${cmd.regions} regions although a run was free of pinned allocations: ${show(result)}`);
+                if (run >= cmd.regions)
+                  fail(`PoolExhaustedError for ${cmd.regions} regions although a run was free of pinned allocations: ${show(result)}`);
               }
             }
           },
@@ -399,7 +412,10 @@ async function runBatch(model: Model, cmds: Cmd[], fail: (what: string) => never
         break;
       }
       case 'release': {
-        const loan = choose(untouched(model.live().filter((a) => model.liveLoans(a).length > 0)).flatMap((a) => model.liveLoans(a)), cmd.pick);
+        const loan = choose(
+          untouched(model.live().filter((a) => model.liveLoans(a).length > 0)).flatMap((a) => model.liveLoans(a)),
+          cmd.pick,
+        );
         if (loan === undefined) break;
         touched.add(loan.alloc);
         steps.push({
@@ -430,7 +446,10 @@ async function runBatch(model: Model, cmds: Cmd[], fail: (what: string) => never
         break;
       }
       case 'readLoan': {
-        const loan = choose(untouched(model.live()).flatMap((a) => model.liveLoans(a)), cmd.pick);
+        const loan = choose(
+          untouched(model.live()).flatMap((a) => model.liveLoans(a)),
+          cmd.pick,
+        );
         if (loan === undefined) break;
         touched.add(loan.alloc);
         steps.push({
@@ -446,7 +465,10 @@ async function runBatch(model: Model, cmds: Cmd[], fail: (what: string) => never
       case 'foreign': {
         const candidates = untouched(model.live());
         if (cmd.loan) {
-          const loan = choose(candidates.flatMap((a) => model.liveLoans(a)).filter((l) => l.borrower !== cmd.who), cmd.pick);
+          const loan = choose(
+            candidates.flatMap((a) => model.liveLoans(a)).filter((l) => l.borrower !== cmd.who),
+            cmd.pick,
+          );
           if (loan === undefined) break;
           touched.add(loan.alloc);
           steps.push({
@@ -458,7 +480,10 @@ async function runBatch(model: Model, cmds: Cmd[], fail: (what: string) => never
           });
           break;
         }
-        const alloc = choose(candidates.filter((a) => a.owner >= 0 && a.owner !== cmd.who), cmd.pick);
+        const alloc = choose(
+          candidates.filter((a) => a.owner >= 0 && a.owner !== cmd.who),
+          cmd.pick,
+        );
         if (alloc === undefined) break;
         touched.add(alloc);
         steps.push({
@@ -474,9 +499,12 @@ async function runBatch(model: Model, cmds: Cmd[], fail: (what: string) => never
       case 'stale': {
         const gone = choose(model.dead, cmd.pick);
         if (gone === undefined) break;
-        const msg: MemoryMsg = cmd.op === 'read'
-          ? { type: 'verify', handle: gone.handle, fill: -1 }
-          : gone.loan ? { type: 'releaseStrict', handle: gone.handle } : { type: 'freeStrict', handle: gone.handle };
+        const msg: MemoryMsg =
+          cmd.op === 'read'
+            ? { type: 'verify', handle: gone.handle, fill: -1 }
+            : gone.loan
+              ? { type: 'releaseStrict', handle: gone.handle }
+              : { type: 'freeStrict', handle: gone.handle };
         const who = cmd.op === 'read' ? cmd.who : gone.holder;
         steps.push({
           label: `actor ${who} ${cmd.op === 'read' ? 'read' : gone.loan ? 'release' : 'free'} dead ${String(gone.handle)} (${gone.why})`,
@@ -517,7 +545,8 @@ function checkPool(rt: Runtime, model: Model, fail: (what: string) => never): vo
       let gone: Alloc;
       if (x.handle.region === y.handle.region) gone = x.handle.gen < y.handle.gen ? x : y;
       else if (inTable(x) !== inTable(y)) gone = inTable(x) ? y : x;
-      else if (!inTable(x)) continue; // both gone: checked below
+      else if (!inTable(x))
+        continue; // both gone: checked below
       else fail(`#${x.id} (${String(x.handle)}) and #${y.id} (${String(y.handle)}) are both in the table and share regions`);
       const other = gone === x ? y : x;
       if (gone.evictable && model.liveLoans(gone).length === 0) model.end(gone, `evicted (its regions went to #${other.id})`);

@@ -15,9 +15,22 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ActorRef, ActorStoppedError, EvictedError, HandlerError, InvalidArgumentError, InvalidOptionError, PoolExhaustedError,
-  QuotaExceededError, RegionAccessError, RegionHandle, Runtime, StaleHandleError, describeValue,
-  type MemoryStats, type RuntimeOptions, type SpawnOptions,
+  type ActorRef,
+  ActorStoppedError,
+  EvictedError,
+  HandlerError,
+  InvalidArgumentError,
+  InvalidOptionError,
+  PoolExhaustedError,
+  QuotaExceededError,
+  RegionAccessError,
+  RegionHandle,
+  Runtime,
+  StaleHandleError,
+  describeValue,
+  type MemoryStats,
+  type RuntimeOptions,
+  type SpawnOptions,
 } from '../src/index.js';
 import { Gate, eventually, guarded } from './fixtures/helpers.js';
 import type { GiveReport, MemoryMsg, ViewReport } from './fixtures/memory-agent.js';
@@ -169,11 +182,6 @@ function allBytes(bytes: Uint8Array, value: number): boolean {
 
 type Counters = Pick<MemoryStats, 'allocations' | 'releases' | 'evictions' | 'transfers' | 'borrows'>;
 
-function counters(stats: MemoryStats): Counters {
-  const { allocations, releases, evictions, transfers, borrows } = stats;
-  return { allocations, releases, evictions, transfers, borrows };
-}
-
 /** How the counters moved since `before`. */
 function since(rt: Runtime, before: MemoryStats): Counters {
   const now = rt.memory.stats();
@@ -288,7 +296,14 @@ describe('views', () => {
     const h = await alloc(a, 1001);
     expect(h.region).toBe(1);
     expect(await ask<ViewReport>(a, { type: 'views', handle: h })).toEqual({
-      bytes: 1001, f32: 250, f64: 125, i32: 250, u32: 250, i16: 500, u16: 500, i8: 1001,
+      bytes: 1001,
+      f32: 250,
+      f64: 125,
+      i32: 250,
+      u32: 250,
+      i16: 500,
+      u16: 500,
+      i8: 1001,
       shared: true,
       byteOffset: 1 * R,
       aliased: true,
@@ -353,7 +368,12 @@ describe('ownership and transfer', () => {
     expect(since(rt, before).transfers).toBe(1);
     expect(rt.memory.stats().perAgent).toEqual(perAgent([b, 2 * R]));
     // The receiver also got the handle in the message.
-    expect(await eventually(() => ask<RegionHandle[]>(b, { type: 'held' }), (held) => held.length === 1)).toEqual([h]);
+    expect(
+      await eventually(
+        () => ask<RegionHandle[]>(b, { type: 'held' }),
+        (held) => held.length === 1,
+      ),
+    ).toEqual([h]);
     // The new owner writes and frees; the old one can do neither.
     await ask(b, { type: 'writeAt', handle: h, data: [42] });
     expect(await cause(free(a, h))).toBeInstanceOf(RegionAccessError);
@@ -410,7 +430,10 @@ describe('ownership and transfer', () => {
     const [a, b] = await spawn(rt, [0, 1]);
     const h = await alloc(a, 100, undefined, 6);
     expect(thrown(() => b.tell({ type: 'take', handle: h }, { transfer: [h] }))).toBeInstanceOf(RegionAccessError);
-    const asked = await b.ask({ type: 'sum', handle: h }, { transfer: [h] }).then(() => 'answered', (e: unknown) => e);
+    const asked = await b.ask({ type: 'sum', handle: h }, { transfer: [h] }).then(
+      () => 'answered',
+      (e: unknown) => e,
+    );
     expect(asked).toBeInstanceOf(RegionAccessError);
     expect(allBytes(await read(a, h), 6)).toBe(true);
     expect(await cause(read(b, h))).toBeInstanceOf(RegionAccessError);
@@ -472,7 +495,10 @@ describe('loans: share and release', () => {
     for (const [i, borrower] of borrowers.entries()) {
       expect(allBytes(await read(borrower, loans[i]), 9)).toBe(true);
       // The loan also reached the borrower in the `take` message.
-      const held = await eventually(() => ask<RegionHandle[]>(borrower, { type: 'held' }), (list) => list.length === 1);
+      const held = await eventually(
+        () => ask<RegionHandle[]>(borrower, { type: 'held' }),
+        (list) => list.length === 1,
+      );
       expect(held[0]).toEqual(loans[i]);
     }
     // The owner's writes show through the loans.
@@ -601,7 +627,12 @@ describe('bad input gets typed errors', () => {
   it('refuses bad alloc options, naming them', async () => {
     const rt = main();
     const [a] = await spawn(rt, [0]);
-    const cases: Array<[unknown, string]> = [[5, 'options'], [{ evictable: 'yes' }, 'evictable'], [{ ttlMs: 0 }, 'ttlMs'], [{ ttlMs: 1.5 }, 'ttlMs']];
+    const cases: Array<[unknown, string]> = [
+      [5, 'options'],
+      [{ evictable: 'yes' }, 'evictable'],
+      [{ ttlMs: 0 }, 'ttlMs'],
+      [{ ttlMs: 1.5 }, 'ttlMs'],
+    ];
     for (const [options, name] of cases) {
       const err = await cause(ask(a, { type: 'allocStrict', bytes: 10, options }));
       expect(err).toBeInstanceOf(InvalidArgumentError);
@@ -669,11 +700,7 @@ describe('bad input gets typed errors', () => {
     const h = await alloc(a, 2 * R, undefined, 5); // regions 0-1: region 1 is inside it
     const [loan] = await share(a, h, [b]);
     const before = rt.memory.stats();
-    const number = fc.oneof(
-      fc.integer({ min: -3, max: 20 }),
-      fc.integer(),
-      fc.constantFrom(NaN, 1.5, 2 ** 31, 2 ** 32 - 1, -0),
-    );
+    const number = fc.oneof(fc.integer({ min: -3, max: 20 }), fc.integer(), fc.constantFrom(NaN, 1.5, 2 ** 31, 2 ** 32 - 1, -0));
     const forged = fc.sample(
       fc.record({ region: number, gen: number, byteLength: number, lease: fc.oneof(fc.constant(0), number), leaseSerial: number }),
       { numRuns: 40, seed },
@@ -688,7 +715,9 @@ describe('bad input gets typed errors', () => {
       { region: h.region, gen: h.gen, byteLength: h.byteLength, lease: 99_999, leaseSerial: 0 },
     );
     const genuine = (f: (typeof forged)[number]) =>
-      f.region === h.region && f.gen === h.gen && f.byteLength === h.byteLength &&
+      f.region === h.region &&
+      f.gen === h.gen &&
+      f.byteLength === h.byteLength &&
       (f.lease === 0 || (f.lease === loan.lease && f.leaseSerial === loan.leaseSerial));
     const results: string[] = [];
     for (const f of forged.filter((x) => !genuine(x))) {
@@ -764,7 +793,10 @@ describe('bad input gets typed errors', () => {
     expect(await outcome(read(receiver, h))).toBe('RegionAccessError');
     await free(receiver, held);
     expect(await ask<unknown>(sender, { type: 'give', handle: h, to: receiver })).toBe(true); // room now
-    await eventually(() => ask<RegionHandle[]>(receiver, { type: 'held' }), (got) => got.length === 1);
+    await eventually(
+      () => ask<RegionHandle[]>(receiver, { type: 'held' }),
+      (got) => got.length === 1,
+    );
     expect(allBytes(await read(receiver, h), 7)).toBe(true);
     await free(receiver, h);
   });
@@ -947,8 +979,10 @@ describe("eviction: 'lru' (and what every policy shares)", () => {
       const cache = await alloc(b, R, { evictable: true });
       // b uses its cache in a loop on thread 1, inside one handler turn, while a needs its region.
       const using = ask(b, { type: 'hammer', handle: cache, mode, flag: flagB, stop: flagALoan, value: 1, ms: 5_000 });
-      const refused = await ask<Placed>(a, { type: 'allocOnFlag', flag: flagBLoan, stop: flagA, value: 1, bytes: R, fill: 0x22, watchMs: 0 })
-        .then(() => 'placed', (e: unknown) => (e as Error).name);
+      const refused = await ask<Placed>(a, { type: 'allocOnFlag', flag: flagBLoan, stop: flagA, value: 1, bytes: R, fill: 0x22, watchMs: 0 }).then(
+        () => 'placed',
+        (e: unknown) => (e as Error).name,
+      );
       await using;
       // Pinned by b's turn: evicting it would let b write into a's new bytes.
       expect(refused).toBe('PoolExhaustedError');
@@ -1183,7 +1217,7 @@ describe('large messages', () => {
     const rt = smallRing(); // 512 KiB pool
     const before = rt.memory.stats();
     const [a, b] = await spawn(rt, [0, 1]);
-    const payload = { bytes: pattern(200_000), text: 'x'.repeat(100_000) + 'ü', list: Array.from({ length: 2000 }, (_, i) => ({ i })) };
+    const payload = { bytes: pattern(200_000), text: `${'x'.repeat(100_000)}ü`, list: Array.from({ length: 2000 }, (_, i) => ({ i })) };
     b.tell({ type: 'keep', payload });
     await ask(b, { type: 'held' });
     expect(since(rt, before).allocations).toBe(1);

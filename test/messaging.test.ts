@@ -4,9 +4,7 @@
  * non-reentrant async handlers, and refs carried inside messages.
  */
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
-import {
-  ActorRef, AskAbortedError, AskTimeoutError, Runtime, type ActorFailure,
-} from '../src/index.js';
+import { ActorRef, AskAbortedError, AskTimeoutError, Runtime, type ActorFailure } from '../src/index.js';
 import type { CounterMsg } from './fixtures/counter.js';
 import { eventually } from './fixtures/helpers.js';
 import type { ProbeMsg } from './fixtures/probe.js';
@@ -103,7 +101,10 @@ describe('ask', () => {
 
     await probe.ask({ type: 'log', value: 'still here' });
     expect(await probe.ask({ type: 'history' })).toEqual(['still here']);
-    await eventually(() => failures.length, (n) => n >= 3);
+    await eventually(
+      () => failures.length,
+      (n) => n >= 3,
+    );
     expect(failures.map((f) => f.error.message)).toEqual(['boom 1', 'boom 2', expect.stringContaining('42')]);
     expect(failures.every((f) => f.phase === 'receive' && f.actor.equals(probe))).toBe(true);
   });

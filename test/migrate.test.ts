@@ -4,7 +4,7 @@
  * refs keep working; bad calls get typed errors and change nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { ActorRef, ActorStoppedError, InvalidArgumentError, MigrationError, Runtime } from '../src/index.js';
+import { type ActorRef, ActorStoppedError, InvalidArgumentError, MigrationError, type Runtime } from '../src/index.js';
 import type { CrashyMsg } from './fixtures/crashy.js';
 import { eventually, useRuntime } from './fixtures/helpers.js';
 
@@ -68,7 +68,10 @@ describe('rt.migrate', () => {
     expect(await target.ask({ type: 'where' })).toBe(1);
     expect(r.lookup('moving')?.equals(target)).toBe(true);
     await r.stop(target);
-    const seen = await eventually(() => watcher.ask({ type: 'seen' }) as Promise<unknown[]>, (s) => s.length > 0);
+    const seen = await eventually(
+      () => watcher.ask({ type: 'seen' }) as Promise<unknown[]>,
+      (s) => s.length > 0,
+    );
     expect(seen).toEqual([{ actor: target.id, reason: 'stopped' }]);
   });
 

@@ -125,7 +125,10 @@ describe('a replacement thread that dies while it takes over', () => {
     expect(crashes).toHaveLength(1);
     expect(crashes[0]).toMatchObject({ thread: 0, replaced: true });
     expect(crashes[0].lost.map((ref) => ref.id)).toEqual([seen.id]);
-    await eventually(() => watcher.ask({ type: 'seen' }), (seenBy) => (seenBy as unknown[]).length > 0);
+    await eventually(
+      () => watcher.ask({ type: 'seen' }),
+      (seenBy) => (seenBy as unknown[]).length > 0,
+    );
     expect(await watcher.ask({ type: 'seen' })).toEqual([{ actor: seen.id, reason: 'crashed' }]);
   });
 });
@@ -145,6 +148,9 @@ describe('a replayed handler that blocks the replacement', () => {
     const blocked = await crashy.ask({ type: 'block', ms: 120_000, channel: 'unused' }, { timeoutMs: 60_000 }).catch((e: Error) => e);
     expect(blocked).toMatchObject({ name: 'PoisonMessageError' });
     expect(await slow.ask({ type: 'ping' }, { timeoutMs: 20_000 })).toBe('pong');
-    expect(crashes.map((c) => [c.reason, c.replaced, c.lost.length])).toEqual([['stuck', true, 0], ['stuck', true, 0]]);
+    expect(crashes.map((c) => [c.reason, c.replaced, c.lost.length])).toEqual([
+      ['stuck', true, 0],
+      ['stuck', true, 0],
+    ]);
   }, 60_000);
 });

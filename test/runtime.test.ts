@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ActorRef, Runtime, RuntimeClosedError, type DeadLetter } from '../src/index.js';
+import { type ActorRef, Runtime, RuntimeClosedError, type DeadLetter } from '../src/index.js';
 import { Gate, collectDeadLetters } from './fixtures/helpers.js';
 import type { ProbeMsg } from './fixtures/probe.js';
 

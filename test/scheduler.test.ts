@@ -7,8 +7,18 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  ActorRef, DependencyCycleError, DependencyFailedError, InvalidArgumentError, InvalidOptionError, NoCapableAgentError, QueueFullError, Task,
-  TaskCancelledError, TaskScheduler, TaskTimeoutError, ActorCrashedError,
+  ActorRef,
+  DependencyCycleError,
+  DependencyFailedError,
+  InvalidArgumentError,
+  InvalidOptionError,
+  NoCapableAgentError,
+  QueueFullError,
+  type Task,
+  TaskCancelledError,
+  TaskScheduler,
+  TaskTimeoutError,
+  ActorCrashedError,
 } from '../src/index.js';
 import { resolveSchedulerOptions, type SchedulerOptions, type TaskExecutor } from '../src/scheduler/scheduler.js';
 import { TaskQueue } from '../src/scheduler/queue.js';
@@ -192,7 +202,10 @@ describe('dependencies', () => {
   });
 });
 
-function agent(name: string, options: Omit<Partial<Agent>, 'capabilities'> & { capabilities?: string[]; kindMs?: number; kindOk?: number; kindFail?: number } = {}): Agent {
+function agent(
+  name: string,
+  options: Omit<Partial<Agent>, 'capabilities'> & { capabilities?: string[]; kindMs?: number; kindOk?: number; kindFail?: number } = {},
+): Agent {
   const byKind = new Map<string, AgentKindStats>();
   if (options.kindMs !== undefined) {
     const s = new AgentKindStats();
@@ -202,14 +215,29 @@ function agent(name: string, options: Omit<Partial<Agent>, 'capabilities'> & { c
     byKind.set('k', s);
   }
   return {
-    ref: new ActorRef(0, 1, name), capabilities: new Set(options.capabilities ?? []), capacity: options.capacity ?? 1, limit: options.limit ?? options.capacity ?? 1,
-    inFlight: options.inFlight ?? 0, breaker: undefined as never, breakerState: options.breakerState ?? 'closed', openedAt: options.openedAt ?? 0, failStreak: 0,
-    byKind, successes: 0, failures: 0, latency: new Window(), alive: options.alive ?? true,
+    ref: new ActorRef(0, 1, name),
+    capabilities: new Set(options.capabilities ?? []),
+    capacity: options.capacity ?? 1,
+    limit: options.limit ?? options.capacity ?? 1,
+    inFlight: options.inFlight ?? 0,
+    breaker: undefined as never,
+    breakerState: options.breakerState ?? 'closed',
+    openedAt: options.openedAt ?? 0,
+    failStreak: 0,
+    byKind,
+    successes: 0,
+    failures: 0,
+    latency: new Window(),
+    alive: options.alive ?? true,
   };
 }
 
 const ctxOf = (elu: Record<string, number> = {}): PlacementContext => ({
-  now: 10_000, halfOpenAfterMs: 1000, depth: () => 0, elu: (a) => elu[a.ref.name as string] ?? 0, kind: () => undefined,
+  now: 10_000,
+  halfOpenAfterMs: 1000,
+  depth: () => 0,
+  elu: (a) => elu[a.ref.name as string] ?? 0,
+  kind: () => undefined,
 });
 const task = (requires: string[] = []) => ({ kind: 'k', requires, benefit: 1 });
 
@@ -260,15 +288,19 @@ describe('placement strategies', () => {
 
   it('skips agents that are dead, full, or whose breaker is open (until it may half-open), or half-open', () => {
     const agents = [
-      agent('dead', { alive: false }), agent('full', { inFlight: 1 }), agent('open', { breakerState: 'open', openedAt: 9500 }),
-      agent('probing', { breakerState: 'half-open' }), agent('due', { breakerState: 'open', openedAt: 8000 }),
+      agent('dead', { alive: false }),
+      agent('full', { inFlight: 1 }),
+      agent('open', { breakerState: 'open', openedAt: 9500 }),
+      agent('probing', { breakerState: 'half-open' }),
+      agent('due', { breakerState: 'open', openedAt: 8000 }),
     ];
     expect(place('least-loaded', agents, task(), ctxOf(), { at: 0 })?.ref.name).toBe('due');
   });
 
   it('optimal-batch assigns waiting tasks to free slots at the least total expected cost', async () => {
     const { executor, scheduler } = setup({ strategy: 'optimal-batch' }, [
-      { name: 'gpu', capabilities: ['gpu', 'cpu'] }, { name: 'cpu', capabilities: ['cpu'] },
+      { name: 'gpu', capabilities: ['gpu', 'cpu'] },
+      { name: 'cpu', capabilities: ['cpu'] },
     ]);
     // Greedy in arrival order would put the cpu task on the first free agent
     // (gpu) and leave the gpu task waiting; the exact assignment does not.
@@ -457,8 +489,11 @@ describe('resilience (fake clock)', () => {
     expect(state()).toBe('closed');
   });
 
-  it('opens an agent\'s breaker after consecutive failures, places elsewhere, half-opens for one probe, closes on success', async () => {
-    const { executor, scheduler } = setup({ breaker: { failures: 2, halfOpenAfterMs: 1000 } }, [{ name: 'bad', capabilities: ['only-bad'] }, { name: 'good' }]);
+  it("opens an agent's breaker after consecutive failures, places elsewhere, half-opens for one probe, closes on success", async () => {
+    const { executor, scheduler } = setup({ breaker: { failures: 2, halfOpenAfterMs: 1000 } }, [
+      { name: 'bad', capabilities: ['only-bad'] },
+      { name: 'good' },
+    ]);
     const stateOf = (name: string) => scheduler.stats().agents.find((a) => a.ref.includes(name === 'bad' ? '0.1' : '1.1'))?.breaker;
     for (let i = 0; i < 2; i++) {
       expect(stateOf('bad')).toBe('closed');
@@ -516,7 +551,10 @@ describe('resilience (fake clock)', () => {
   });
 
   it('bulkheads cap tasks in flight overall and per agent', async () => {
-    const { executor, scheduler } = setup({ maxInFlight: 3, maxInFlightPerAgent: 2 }, [{ name: 'a', capacity: 10 }, { name: 'b', capacity: 10 }]);
+    const { executor, scheduler } = setup({ maxInFlight: 3, maxInFlightPerAgent: 2 }, [
+      { name: 'a', capacity: 10 },
+      { name: 'b', capacity: 10 },
+    ]);
     const handles = Array.from({ length: 10 }, () => scheduler.submit({ kind: 'k' }));
     await flush();
     expect(executor.calls.length).toBe(3);
@@ -603,7 +641,10 @@ describe('regressions', () => {
   });
 
   it('tasks no agent can take now do not hide the tasks behind them', async () => {
-    const { executor, scheduler } = setup({}, [{ name: 'gpu', capabilities: ['gpu'] }, { name: 'cpu', capabilities: ['cpu'] }]);
+    const { executor, scheduler } = setup({}, [
+      { name: 'gpu', capabilities: ['gpu'] },
+      { name: 'cpu', capabilities: ['cpu'] },
+    ]);
     const stuck = Array.from({ length: 300 }, () => scheduler.submit({ kind: 'k', requires: ['gpu'] }).result.catch(() => undefined));
     await flush();
     executor.dead.add('gpu'); // its tasks wait for a gpu agent that is gone
@@ -697,12 +738,23 @@ describe('bad input', () => {
   it('submit refuses each bad field with InvalidArgumentError naming it and the value', () => {
     const { scheduler } = setup();
     const bad: Array<[unknown, string]> = [
-      [null, 'spec'], [{}, 'spec.kind'], [{ kind: '' }, 'spec.kind'], [{ kind: 'k', priority: 'urgent' }, 'spec.priority'],
-      [{ kind: 'k', requires: 'gpu' }, 'spec.requires'], [{ kind: 'k', timeoutMs: -1 }, 'spec.timeoutMs'], [{ kind: 'k', timeoutMs: 'auto' }, 'spec.timeoutMs'],
-      [{ kind: 'k', retry: { retries: -1 } }, 'spec.retry.retries'], [{ kind: 'k', retry: { retries: 1, initialDelayMs: 10, maxDelayMs: 5 } }, 'spec.retry.maxDelayMs'],
-      [{ kind: 'k', strategy: 'random' }, 'spec.strategy'], [{ kind: 'k', dependsOn: 'x' }, 'spec.dependsOn'], [{ kind: 'k', dependsOn: [3] }, 'spec.dependsOn[0]'],
-      [{ kind: 'k', signal: {} }, 'spec.signal'], [{ kind: 'k', benefit: 0 }, 'spec.benefit'], [{ kind: 'k', colour: 'red' }, 'spec.colour'],
-      [{ kind: 'k', onDependencyFailure: 'maybe' }, 'spec.onDependencyFailure'], [{ kind: 'k', id: '' }, 'spec.id'],
+      [null, 'spec'],
+      [{}, 'spec.kind'],
+      [{ kind: '' }, 'spec.kind'],
+      [{ kind: 'k', priority: 'urgent' }, 'spec.priority'],
+      [{ kind: 'k', requires: 'gpu' }, 'spec.requires'],
+      [{ kind: 'k', timeoutMs: -1 }, 'spec.timeoutMs'],
+      [{ kind: 'k', timeoutMs: 'auto' }, 'spec.timeoutMs'],
+      [{ kind: 'k', retry: { retries: -1 } }, 'spec.retry.retries'],
+      [{ kind: 'k', retry: { retries: 1, initialDelayMs: 10, maxDelayMs: 5 } }, 'spec.retry.maxDelayMs'],
+      [{ kind: 'k', strategy: 'random' }, 'spec.strategy'],
+      [{ kind: 'k', dependsOn: 'x' }, 'spec.dependsOn'],
+      [{ kind: 'k', dependsOn: [3] }, 'spec.dependsOn[0]'],
+      [{ kind: 'k', signal: {} }, 'spec.signal'],
+      [{ kind: 'k', benefit: 0 }, 'spec.benefit'],
+      [{ kind: 'k', colour: 'red' }, 'spec.colour'],
+      [{ kind: 'k', onDependencyFailure: 'maybe' }, 'spec.onDependencyFailure'],
+      [{ kind: 'k', id: '' }, 'spec.id'],
     ];
     for (const [spec, option] of bad) {
       let error: unknown;
@@ -733,14 +785,24 @@ describe('bad input', () => {
 
   it('scheduler options are checked with InvalidOptionError naming the option', () => {
     const bad: Array<[unknown, string]> = [
-      ['x', 'tasks'], [{ strategy: 'fastest' }, 'tasks.strategy'], [{ maxQueue: 0 }, 'tasks.maxQueue'], [{ agingMs: -5 }, 'tasks.agingMs'],
-      [{ breaker: { failures: 0 } }, 'tasks.breaker.failures'], [{ adaptiveTimeout: { percentile: 2 } }, 'tasks.adaptiveTimeout.percentile'],
-      [{ adaptiveTimeout: { minMs: 100, maxMs: 10 } }, 'tasks.adaptiveTimeout.maxMs'], [{ speed: 1 }, 'tasks.speed'], [{ functionConcurrency: 0 }, 'tasks.functionConcurrency'],
+      ['x', 'tasks'],
+      [{ strategy: 'fastest' }, 'tasks.strategy'],
+      [{ maxQueue: 0 }, 'tasks.maxQueue'],
+      [{ agingMs: -5 }, 'tasks.agingMs'],
+      [{ breaker: { failures: 0 } }, 'tasks.breaker.failures'],
+      [{ adaptiveTimeout: { percentile: 2 } }, 'tasks.adaptiveTimeout.percentile'],
+      [{ adaptiveTimeout: { minMs: 100, maxMs: 10 } }, 'tasks.adaptiveTimeout.maxMs'],
+      [{ speed: 1 }, 'tasks.speed'],
+      [{ functionConcurrency: 0 }, 'tasks.functionConcurrency'],
     ];
-    for (const [options, option] of bad) expect(() => resolveSchedulerOptions(options), option).toThrow(expect.objectContaining({ name: 'InvalidOptionError', option }));
+    for (const [options, option] of bad)
+      expect(() => resolveSchedulerOptions(options), option).toThrow(expect.objectContaining({ name: 'InvalidOptionError', option }));
     // The edges: each bound itself is allowed, one past it is not.
     expect(() => resolveSchedulerOptions({ maxQueue: 2 ** 31 - 1, adaptiveTimeout: { percentile: 1, minMs: 100, maxMs: 100 } })).not.toThrow();
-    for (const [options, option] of [[{ maxQueue: 2 ** 31 }, 'tasks.maxQueue'], [{ adaptiveTimeout: { percentile: 0 } }, 'tasks.adaptiveTimeout.percentile']] as const) {
+    for (const [options, option] of [
+      [{ maxQueue: 2 ** 31 }, 'tasks.maxQueue'],
+      [{ adaptiveTimeout: { percentile: 0 } }, 'tasks.adaptiveTimeout.percentile'],
+    ] as const) {
       expect(() => resolveSchedulerOptions(options), option).toThrow(expect.objectContaining({ option }));
     }
     expect(() => resolveSchedulerOptions({ maxQueue: 0 })).toThrow(InvalidOptionError); // the class, not only its name

@@ -7,8 +7,17 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ActorInitError, ActorRef, ActorStoppedError, InvalidArgumentError, InvalidOptionError, Runtime, SupervisorState, defineActor, defaultDecider,
-  type ActorFailure, type RuntimeOptions,
+  ActorInitError,
+  ActorRef,
+  ActorStoppedError,
+  InvalidArgumentError,
+  InvalidOptionError,
+  Runtime,
+  SupervisorState,
+  defineActor,
+  defaultDecider,
+  type ActorFailure,
+  type RuntimeOptions,
 } from '../src/index.js';
 import { resolveStrategy } from '../src/actors/supervision.js';
 import { eventually } from './fixtures/helpers.js';
@@ -51,7 +60,11 @@ describe('SupervisorState (fake clock)', () => {
     let now = 0;
     let random = 0;
     const strategy = resolveStrategy({ maxRestarts: 100, backoff: { minMs: 10, maxMs: 100, randomFactor: 0.5 } });
-    const state = new SupervisorState(strategy, () => now, () => random);
+    const state = new SupervisorState(
+      strategy,
+      () => now,
+      () => random,
+    );
     const delays = [];
     for (let i = 0; i < 6; i++) {
       delays.push(state.decide('a', new Error('x'), fakeRef).delayMs);
@@ -65,7 +78,13 @@ describe('SupervisorState (fake clock)', () => {
   });
 
   it('escalates when the decider throws or returns something that is not a directive', () => {
-    const throwing = new SupervisorState(resolveStrategy({ decider: () => { throw new Error('oops'); } }));
+    const throwing = new SupervisorState(
+      resolveStrategy({
+        decider: () => {
+          throw new Error('oops');
+        },
+      }),
+    );
     expect(throwing.decide('a', new Error('x'), fakeRef)).toMatchObject({ directive: 'escalate', reason: 'the decider threw: oops' });
     const wrong = new SupervisorState(resolveStrategy({ decider: () => 'reboot' as never }));
     expect(wrong.decide('a', new Error('x'), fakeRef)).toMatchObject({ directive: 'escalate', reason: 'the decider returned "reboot", not a directive' });
@@ -132,7 +151,11 @@ function listen(): { channel: string; events: Array<{ id: string; event: string;
 const info = (ref: Child) => ref.ask({ type: 'get' }) as Promise<ChildInfo>;
 
 /** Waits until `ref` answers as an incarnation other than `born`. */
-const reborn = (ref: Child, born: number) => eventually(() => info(ref), (i) => i.born !== born);
+const reborn = (ref: Child, born: number) =>
+  eventually(
+    () => info(ref),
+    (i) => i.born !== born,
+  );
 
 describe('the root supervisor', () => {
   it('restarts a failed top-level actor by default: same ref, fresh state, hooks in order, queued messages kept', async () => {
@@ -148,7 +171,10 @@ describe('the root supervisor', () => {
     expect(await afterInc).toBe(1);
     const after = await info(child);
     expect(after.born).not.toBe(before.born);
-    await eventually(() => events.length, (n) => n >= 3);
+    await eventually(
+      () => events.length,
+      (n) => n >= 3,
+    );
     expect(events.map((e) => e.event)).toEqual(['preStart', 'preRestart', 'postRestart']);
     expect(events[1]).toMatchObject({ error: 'kaboom', count: 1 });
     expect(events[2]).toMatchObject({ error: 'kaboom', count: 0 });
@@ -177,7 +203,10 @@ describe('the root supervisor', () => {
     const watcher = await r.spawn<{ type: 'watch'; ref: ActorRef } | { type: 'seen' }>(watcherUrl, undefined, { thread: 0 });
     await watcher.ask({ type: 'watch', ref: child });
     child.tell({ type: 'boom', message: 'fatal' });
-    const seen = await eventually(() => watcher.ask({ type: 'seen' }) as Promise<Array<{ reason: string }>>, (s) => s.length > 0);
+    const seen = await eventually(
+      () => watcher.ask({ type: 'seen' }) as Promise<Array<{ reason: string }>>,
+      (s) => s.length > 0,
+    );
     expect(seen).toEqual([{ actor: child.id, reason: 'failed' }]);
     await expect(child.ask({ type: 'get' })).rejects.toBeInstanceOf(ActorStoppedError);
   });
@@ -189,8 +218,18 @@ describe('the root supervisor', () => {
     const child = (await r.spawn(childUrl, { id: 'a' })) as Child;
     await child.ask({ type: 'failInitNextTime' });
     child.tell({ type: 'boom', message: 'x' });
-    await eventually(() => failures.some((f) => f.phase === 'restart'), (ok) => ok);
-    await eventually(() => child.ask({ type: 'get' }).then(() => 'alive', (e: Error) => e.name), (s) => s === 'ActorStoppedError');
+    await eventually(
+      () => failures.some((f) => f.phase === 'restart'),
+      (ok) => ok,
+    );
+    await eventually(
+      () =>
+        child.ask({ type: 'get' }).then(
+          () => 'alive',
+          (e: Error) => e.name,
+        ),
+      (s) => s === 'ActorStoppedError',
+    );
     expect(failures.find((f) => f.phase === 'restart')?.error).toBeInstanceOf(ActorInitError);
   });
 
@@ -203,7 +242,14 @@ describe('the root supervisor', () => {
     child.tell({ type: 'boom', message: 'one' });
     await reborn(child, born);
     child.tell({ type: 'boom', message: 'two' });
-    await eventually(() => child.ask({ type: 'get' }).then(() => 'alive', (e: Error) => e.name), (s) => s === 'ActorStoppedError');
+    await eventually(
+      () =>
+        child.ask({ type: 'get' }).then(
+          () => 'alive',
+          (e: Error) => e.name,
+        ),
+      (s) => s === 'ActorStoppedError',
+    );
     const escalated = failures.find((f) => f.phase === 'escalated');
     expect(escalated?.error.message).toContain('more than 1 restarts within 60000 ms');
   });
@@ -250,7 +296,14 @@ describe('parents as supervisors', () => {
     await expect(children[0].ask({ type: 'boom', message: 'resume please' })).rejects.toThrow('resume please');
     expect(await info(children[0])).toMatchObject({ born: before[0], count: 1 });
     children[2].tell({ type: 'boom', message: 'stop it' });
-    await eventually(() => children[2].ask({ type: 'get' }).then(() => 'alive', (e: Error) => e.name), (s) => s === 'ActorStoppedError');
+    await eventually(
+      () =>
+        children[2].ask({ type: 'get' }).then(
+          () => 'alive',
+          (e: Error) => e.name,
+        ),
+      (s) => s === 'ActorStoppedError',
+    );
     expect((await info(children[1])).born).toBe(before[1]);
   });
 
@@ -258,9 +311,19 @@ describe('parents as supervisors', () => {
     const { parent, children } = await family('one-for-one');
     const parentBorn = await parent.ask({ type: 'born' });
     children[1].tell({ type: 'boom', message: 'escalate this' });
-    await eventually(() => parent.ask({ type: 'born' }), (b) => b !== parentBorn);
+    await eventually(
+      () => parent.ask({ type: 'born' }),
+      (b) => b !== parentBorn,
+    );
     for (const old of children) {
-      await eventually(() => old.ask({ type: 'get' }).then(() => 'alive', (e: Error) => e.name), (s) => s === 'ActorStoppedError');
+      await eventually(
+        () =>
+          old.ask({ type: 'get' }).then(
+            () => 'alive',
+            (e: Error) => e.name,
+          ),
+        (s) => s === 'ActorStoppedError',
+      );
     }
     const fresh = (await parent.ask({ type: 'children' })) as Child[];
     expect(fresh).toHaveLength(3);
@@ -277,7 +340,10 @@ describe('parents as supervisors', () => {
     }
     expect(await parent.ask({ type: 'born' })).toBe(parentBorn);
     children[0].tell({ type: 'boom', message: 'fail 3' });
-    await eventually(() => parent.ask({ type: 'born' }), (b) => b !== parentBorn);
+    await eventually(
+      () => parent.ask({ type: 'born' }),
+      (b) => b !== parentBorn,
+    );
   });
 });
 
@@ -293,7 +359,10 @@ describe('checkpoints', () => {
     const { born } = await info(child);
     child.tell({ type: 'boom', message: 'x' });
     expect(await reborn(child, born)).toMatchObject({ count: 5 });
-    await eventually(() => events.some((e) => e.event === 'postRestart'), (ok) => ok);
+    await eventually(
+      () => events.some((e) => e.event === 'postRestart'),
+      (ok) => ok,
+    );
     expect(events.find((e) => e.event === 'postRestart')?.count).toBe(5);
   });
 

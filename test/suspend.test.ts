@@ -47,7 +47,10 @@ describe('suspend and resume', () => {
     counter.tell({ type: 'log', value: 'a' });
     counter.tell({ type: 'log', value: 'b' });
     await rt.stop(counter);
-    const seen = await eventually(() => letters, (l) => l.length >= 2);
+    const seen = await eventually(
+      () => letters,
+      (l) => l.length >= 2,
+    );
     expect(seen.map((l) => [(l.message as { value: unknown }).value, l.reason])).toEqual([
       ['a', 'stopped'],
       ['b', 'stopped'],

@@ -5,7 +5,7 @@
  * leader failover (a stopped and a crashed leader) and stale terms refused.
  */
 import { describe, expect, it } from 'vitest';
-import { ActorRef, Runtime, fenced, type DeadLetter, type Swarm, type Topology } from '../src/index.js';
+import { type ActorRef, type Runtime, fenced, type DeadLetter, type Swarm, type Topology } from '../src/index.js';
 import { neighbors, relayTargets } from '../src/swarm/topology.js';
 import type { Fault, MemberArgs, MemberMsg } from './fixtures/swarm-member.js';
 import { eventually, useRuntime } from './fixtures/helpers.js';
@@ -28,7 +28,7 @@ type LogEntry = { msg: { type: string; n?: number }; from: string | undefined };
 const logOf = async (m: Member) => (await m.ask({ type: 'log' })) as LogEntry[];
 
 describe('topologies (pure)', () => {
-  it("neighbors: mesh everyone, star the hub, ring successor and predecessor, tree parent and children", () => {
+  it('neighbors: mesh everyone, star the hub, ring successor and predecessor, tree parent and children', () => {
     expect(neighbors('mesh', 4, 1, 2)).toEqual([0, 2, 3]);
     expect(neighbors('star', 4, 0, 2)).toEqual([1, 2, 3]);
     expect(neighbors('star', 4, 2, 2)).toEqual([0]);
@@ -55,7 +55,10 @@ describe('rt.topic', () => {
     const r = await start();
     const members = await spawnMembers(r, 6);
     for (const m of members) await m.ask({ type: 'subscribe', topic: 'news' });
-    await eventually(() => Promise.resolve(r.topic('news').subscribers().length), (n) => n === 6);
+    await eventually(
+      () => Promise.resolve(r.topic('news').subscribers().length),
+      (n) => n === 6,
+    );
     const transport = (r as unknown as { endpoint: { transport: { sentTo(t: number): number } } }).endpoint.transport;
     const before = [transport.sentTo(1), transport.sentTo(2)];
     expect(r.topic('news').publish({ type: 'note', n: 1 })).toBe(6);
@@ -64,7 +67,10 @@ describe('rt.topic', () => {
     // An actor publishes too (through the main thread's registry), and unsubscribes.
     await members[0].ask({ type: 'unsubscribe', topic: 'news' });
     await members[1].ask({ type: 'publish', topic: 'news', msg: { type: 'note', n: 2 } });
-    await eventually(() => logOf(members[5]), (log) => log.length === 2);
+    await eventually(
+      () => logOf(members[5]),
+      (log) => log.length === 2,
+    );
     expect((await logOf(members[0])).length).toBe(1);
     expect((await logOf(members[5]))[1].from).toBe(members[1].toString());
     await r.stop(members[2]);
@@ -91,7 +97,10 @@ describe('rt.swarm broadcast', () => {
       const swarm = r.swarm({ name: `s-${topology}`, members, topology, fanout: 2 });
       expect(swarm.broadcast({ type: 'note', n: 1 })).toBe(7);
       for (let i = 0; i < members.length; i++) {
-        const log = await eventually(() => logOf(members[i]), (l) => l.length === 1);
+        const log = await eventually(
+          () => logOf(members[i]),
+          (l) => l.length === 1,
+        );
         expect(log[0].msg).toEqual({ type: 'note', n: 1 });
         expect(log[0].from).toBe(relayedBy(members, i)?.toString());
       }
@@ -109,9 +118,17 @@ describe('rt.swarm broadcast', () => {
     const live = members.filter((_, i) => i !== 0 && i !== 2);
     expect(ring.neighbors(members[3])).toEqual([members[4], members[1]]);
     expect(star.neighbors(members[4])).toEqual([members[1]]); // the new hub
-    for (const [swarm, n] of [[ring, 1], [tree, 2], [star, 3]] as Array<[Swarm, number]>) {
+    for (const [swarm, n] of [
+      [ring, 1],
+      [tree, 2],
+      [star, 3],
+    ] as Array<[Swarm, number]>) {
       expect(swarm.broadcast({ type: 'note', n })).toBe(5);
-      for (const m of live) await eventually(() => logOf(m), (l) => l.some((e) => e.msg.n === n));
+      for (const m of live)
+        await eventually(
+          () => logOf(m),
+          (l) => l.some((e) => e.msg.n === n),
+        );
     }
     expect(() => ring.neighbors(members[0])).toThrow(expect.objectContaining({ name: 'InvalidArgumentError', option: 'ref' }));
   });
@@ -152,7 +169,11 @@ describe('rt.swarm propose', () => {
     // (7 approvals); caught in round 2, they do not count, and the 4 honest
     // votes do not reach the quorum of 5.
     const equivocators = r.swarm({ name: 'equivocators', members: await spawnMembers(r, 7, ['equivocate', 'equivocate', 'equivocate']), leader: false });
-    expect(await equivocators.propose({ valid: true }, { quorum: 'bft', timeoutMs: 300 })).toMatchObject({ outcome: 'undecided', approvals: 4, rejections: 0 });
+    expect(await equivocators.propose({ valid: true }, { quorum: 'bft', timeoutMs: 300 })).toMatchObject({
+      outcome: 'undecided',
+      approvals: 4,
+      rejections: 0,
+    });
     const members = await spawnMembers(r, 7, ['liar', 'liar', 'liar']);
     const swarm = r.swarm({ name: 'beyond', members, leader: false });
     for (const valid of [true, false]) {
@@ -211,10 +232,16 @@ describe('rt.swarm leader', () => {
     await s.whenAnnounced();
     // m0 came back with the thread (same ref) and still believes in term 1: its orders are refused.
     await members[0].ask({ type: 'sendFenced', to: members[3], swarm: 'fence', term: 1, n: 1 });
-    await eventually(() => Promise.resolve(dead.filter((d) => d.reason === 'stale-term').length), (n) => n === 1);
+    await eventually(
+      () => Promise.resolve(dead.filter((d) => d.reason === 'stale-term').length),
+      (n) => n === 1,
+    );
     // The new leader's (term 2) are applied.
     await members[1].ask({ type: 'sendFenced', to: members[3], swarm: 'fence', term: 2, n: 2 });
-    const log = await eventually(() => logOf(members[3]), (l) => l.length === 1);
+    const log = await eventually(
+      () => logOf(members[3]),
+      (l) => l.length === 1,
+    );
     expect(log[0].msg).toEqual({ type: 'command', n: 2 });
   });
 
@@ -232,7 +259,10 @@ describe('rt.swarm leader', () => {
     await r.suspend(b);
     expect([1, 2, 3].map((n) => b.tell({ type: 'note', n }))).toEqual([true, true, false]);
     await r.resume(b);
-    const log = await eventually(() => logOf(b).catch(() => [] as LogEntry[]), (l) => l.length === 3);
+    const log = await eventually(
+      () => logOf(b).catch(() => [] as LogEntry[]),
+      (l) => l.length === 3,
+    );
     expect(log.map((e) => e.msg.n)).toEqual([3, 1, 2]);
   });
 
@@ -256,17 +286,26 @@ describe('rt.swarm leader', () => {
     expect(full.tell({ type: 'note', n: 0 })).toBe(true); // now full
     const ring = r.swarm({ name: 'ring-full', members: [...members, full, ...rest], topology: 'ring', leader: false });
     ring.broadcast({ type: 'note', n: 1 });
-    for (const m of rest) await eventually(() => logOf(m), (l) => l.some((e) => e.msg.n === 1));
+    for (const m of rest)
+      await eventually(
+        () => logOf(m),
+        (l) => l.some((e) => e.msg.n === 1),
+      );
   });
 
   it('refuses bad swarm options with InvalidOptionError naming the option', async () => {
     const r = await start();
     const [a, b] = await spawnMembers(r, 2);
     const bad: Array<[unknown, string]> = [
-      [{ members: [a] }, 'name'], [{ name: 'x', members: 'a' }, 'members'], [{ name: 'x', members: [a, a] }, 'members'],
-      [{ name: 'x', members: [a], topology: 'torus' }, 'topology'], [{ name: 'x', members: [a], fanout: 0 }, 'fanout'], [{ name: 'x', members: [a], colour: 1 }, 'colour'],
+      [{ members: [a] }, 'name'],
+      [{ name: 'x', members: 'a' }, 'members'],
+      [{ name: 'x', members: [a, a] }, 'members'],
+      [{ name: 'x', members: [a], topology: 'torus' }, 'topology'],
+      [{ name: 'x', members: [a], fanout: 0 }, 'fanout'],
+      [{ name: 'x', members: [a], colour: 1 }, 'colour'],
     ];
-    for (const [options, option] of bad) expect(() => r.swarm(options as never), option).toThrow(expect.objectContaining({ name: 'InvalidOptionError', option }));
+    for (const [options, option] of bad)
+      expect(() => r.swarm(options as never), option).toThrow(expect.objectContaining({ name: 'InvalidOptionError', option }));
     const taken = r.swarm({ name: 'taken', members: [a, b] });
     expect(() => r.swarm({ name: 'taken', members: [a] })).toThrow(expect.objectContaining({ option: 'name', value: 'taken' }));
     taken.dissolve();

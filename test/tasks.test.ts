@@ -18,7 +18,10 @@ const start = useRuntime({ threads: 2 });
 async function spawnAgent(r: Runtime, args: TaskAgentArgs, options: Parameters<Runtime['spawn']>[2] = {}) {
   const ref = await r.spawn(agentUrl, args, options);
   // Registration reaches the scheduler through the main thread's control ring.
-  await eventually(() => Promise.resolve(r.tasks.stats().agents.some((a) => a.ref === ref.toString())), (known) => known);
+  await eventually(
+    () => Promise.resolve(r.tasks.stats().agents.some((a) => a.ref === ref.toString())),
+    (known) => known,
+  );
   return ref;
 }
 
@@ -44,7 +47,10 @@ describe('rt.tasks with agents', () => {
     await spawnAgent(r, { name: 'only' });
     const long = r.tasks.submit({ kind: 'sleep', payload: { ms: 30_000 } });
     const next = r.tasks.submit<string>({ kind: 'echo', payload: 'after' });
-    await eventually(() => Promise.resolve(long.status), (s) => s === 'running');
+    await eventually(
+      () => Promise.resolve(long.status),
+      (s) => s === 'running',
+    );
     long.cancel('no longer needed');
     await expect(long.result).rejects.toBeInstanceOf(TaskCancelledError);
     expect((await next.result) as unknown).toMatchObject({ payload: 'after', by: 'only' });
@@ -55,7 +61,10 @@ describe('rt.tasks with agents', () => {
     const doomed = await spawnAgent(r, { name: 'doomed', delayMs: 300 }, { thread: 1, delivery: 'at-most-once' });
     const survivor = await spawnAgent(r, { name: 'survivor', delayMs: 300 }, { thread: 0 });
     const h = r.tasks.submit<string>({ kind: 'log', payload: 'x', strategy: 'round-robin' });
-    await eventually(() => Promise.resolve(h.status), (s) => s === 'running');
+    await eventually(
+      () => Promise.resolve(h.status),
+      (s) => s === 'running',
+    );
     const byDoomed = r.tasks.stats().agents.find((a) => a.inFlight > 0)?.ref;
     await r.killThread(byDoomed === r.tasks.stats().agents[0].ref ? 1 : 0);
     expect(await h.result).toMatch(/^(doomed|survivor)$/);
@@ -96,9 +105,18 @@ describe('rt.tasks function tasks', () => {
   it("waits in the scheduler's priority queue when every thread runs its share: critical first, FIFO within a priority", async () => {
     const r = await start({ threads: 1, tasks: { functionConcurrency: 1 } });
     const blocker = r.tasks.submit({ module: sleepUrl, payload: { ms: 300, tag: 'blocker' } });
-    await eventually(() => Promise.resolve(blocker.status), (s) => s === 'running');
+    await eventually(
+      () => Promise.resolve(blocker.status),
+      (s) => s === 'running',
+    );
     const finished: string[] = [];
-    const order = [['low', 'l1'], ['normal', 'n1'], ['critical', 'c1'], ['low', 'l2'], ['critical', 'c2']] as const;
+    const order = [
+      ['low', 'l1'],
+      ['normal', 'n1'],
+      ['critical', 'c1'],
+      ['low', 'l2'],
+      ['critical', 'c2'],
+    ] as const;
     const handles = order.map(([priority, tag]) =>
       r.tasks.submit<string>({ module: sleepUrl, payload: { ms: 1, tag }, priority }).result.then((t) => finished.push(t)),
     );
@@ -109,11 +127,11 @@ describe('rt.tasks function tasks', () => {
   it("does not hold the runtime's own control tasks (spawn, stop) behind queued function tasks", async () => {
     const r = await start({ tasks: { functionConcurrency: 1 } });
     const handles = Array.from({ length: 6 }, (_, i) => r.tasks.submit<string>({ module: sleepUrl, payload: { ms: 1500, tag: `f${i}` } }));
-    await eventually(() => Promise.resolve(handles[0].status), (s) => s === 'running');
-    const first = await Promise.race([
-      r.spawn(agentUrl, { name: 'late' }).then(() => 'spawn'),
-      handles[2].result.then(() => 'function task'),
-    ]);
+    await eventually(
+      () => Promise.resolve(handles[0].status),
+      (s) => s === 'running',
+    );
+    const first = await Promise.race([r.spawn(agentUrl, { name: 'late' }).then(() => 'spawn'), handles[2].result.then(() => 'function task')]);
     expect(first).toBe('spawn');
     await Promise.all(handles.map((h) => h.result));
   });
@@ -121,7 +139,10 @@ describe('rt.tasks function tasks', () => {
   it('cancels a function task that still waits in the queue, without touching the running one', async () => {
     const r = await start({ threads: 1 });
     const running = r.tasks.submit({ module: sleepUrl, payload: { ms: 200, tag: 'running' } });
-    await eventually(() => Promise.resolve(running.status), (s) => s === 'running');
+    await eventually(
+      () => Promise.resolve(running.status),
+      (s) => s === 'running',
+    );
     const waiting = r.tasks.submit({ module: sleepUrl, payload: { ms: 1, tag: 'waiting' } });
     await new Promise((resolve) => setTimeout(resolve, 20));
     waiting.cancel();

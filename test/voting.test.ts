@@ -17,16 +17,37 @@ function answersOf(fault: Fault | undefined, valid: boolean, rounds: number, ran
   const out: unknown[] = [];
   for (let r = 1; r <= rounds; r++) {
     switch (fault) {
-      case undefined: out.push(honest); break;
-      case 'silent': case 'slow': out.push(undefined); break;
-      case 'always-reject': out.push({ approve: false }); break;
-      case 'random': out.push(random() < 0.5); break;
-      case 'duplicate': out.push({ approve: !valid }); break; // the runtime keeps only the first answer to an ask
-      case 'wrong-proposal': out.push({ approve: !valid, proposal: 'other#7' }); break;
-      case 'equivocate': out.push({ approve: r === 1 ? valid : !valid }); break;
-      case 'liar': out.push({ approve: !valid }); break;
-      case 'impersonate': out.push({ approve: !valid, member: 'Actor(0.1)' }); break;
-      case 'throws': out.push(new Error('broke')); break;
+      case undefined:
+        out.push(honest);
+        break;
+      case 'silent':
+      case 'slow':
+        out.push(undefined);
+        break;
+      case 'always-reject':
+        out.push({ approve: false });
+        break;
+      case 'random':
+        out.push(random() < 0.5);
+        break;
+      case 'duplicate':
+        out.push({ approve: !valid });
+        break; // the runtime keeps only the first answer to an ask
+      case 'wrong-proposal':
+        out.push({ approve: !valid, proposal: 'other#7' });
+        break;
+      case 'equivocate':
+        out.push({ approve: r === 1 ? valid : !valid });
+        break;
+      case 'liar':
+        out.push({ approve: !valid });
+        break;
+      case 'impersonate':
+        out.push({ approve: !valid, member: 'Actor(0.1)' });
+        break;
+      case 'throws':
+        out.push(new Error('broke'));
+        break;
     }
   }
   return out;
@@ -34,7 +55,7 @@ function answersOf(fault: Fault | undefined, valid: boolean, rounds: number, ran
 
 function ballot(n: number, faulty: Array<Fault | undefined>, valid: boolean, rounds: number, seed = 1): Answers[] {
   let a = seed;
-  const random = () => ((a = (a * 16807) % 2147483647) / 2147483647);
+  const random = () => (a = (a * 16807) % 2147483647) / 2147483647;
   return Array.from({ length: n }, (_, i) => ({ member: `m${i}`, rounds: answersOf(faulty[i], valid, rounds, random), ms: 1 }));
 }
 
@@ -47,9 +68,29 @@ describe('bft tally', () => {
           const right = valid ? 'approved' : 'rejected';
           const wrong = valid ? 'rejected' : 'approved';
           for (let seed = 1; seed <= 20; seed++) {
-            const atF = tally('bft', 'p#1', ballot(n, Array.from({ length: n }, (_, i) => (i < f ? fault : undefined)), valid, 2, seed));
+            const atF = tally(
+              'bft',
+              'p#1',
+              ballot(
+                n,
+                Array.from({ length: n }, (_, i) => (i < f ? fault : undefined)),
+                valid,
+                2,
+                seed,
+              ),
+            );
             expect(atF.outcome).toBe(right);
-            const beyond = tally('bft', 'p#1', ballot(n, Array.from({ length: n }, (_, i) => (i < f + 1 ? fault : undefined)), valid, 2, seed));
+            const beyond = tally(
+              'bft',
+              'p#1',
+              ballot(
+                n,
+                Array.from({ length: n }, (_, i) => (i < f + 1 ? fault : undefined)),
+                valid,
+                2,
+                seed,
+              ),
+            );
             expect(beyond.outcome).not.toBe(wrong);
             if (!['random'].includes(fault) && !(fault === 'always-reject' && !valid)) expect(beyond.outcome).toBe('undecided');
           }
@@ -140,7 +181,8 @@ describe('other quorums', () => {
     expect(readAnswer({ approve: true, reason: 42 }, 'p#1')).toEqual({ approve: true, reason: undefined });
     expect(readAnswer({ approve: true, proposal: 'p#2' }, 'p#1')).toEqual({ fault: 'wrong-proposal' });
     expect(readAnswer(new Error('broke'), 'p#1')).toEqual({ fault: 'error' });
-    for (const malformed of [null, undefined, 'yes', 1, {}, { approve: 'yes' }]) expect(readAnswer(malformed, 'p#1'), String(malformed)).toEqual({ fault: 'malformed' });
+    for (const malformed of [null, undefined, 'yes', 1, {}, { approve: 'yes' }])
+      expect(readAnswer(malformed, 'p#1'), String(malformed)).toEqual({ fault: 'malformed' });
     const result = tally('majority', 'p#1', [
       { member: 'a', rounds: [{ approve: true, reason: 'fine' }], ms: 1 },
       { member: 'b', rounds: ['yes'], ms: 1 },

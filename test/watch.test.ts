@@ -32,7 +32,10 @@ describe('ctx.watch', () => {
     const target = await rt.spawn(counterUrl, undefined, { thread: targetThread });
     await watcher.ask({ type: 'watch', ref: target });
     await rt.stop(target);
-    const seen = await eventually(() => seenBy(watcher), (s) => s.length > 0);
+    const seen = await eventually(
+      () => seenBy(watcher),
+      (s) => s.length > 0,
+    );
     expect(seen).toEqual([{ actor: target.id, reason: 'stopped' }]);
     // Once only: a later look still shows one.
     await watcher.ask({ type: 'seen' });
@@ -44,7 +47,12 @@ describe('ctx.watch', () => {
     const target = await rt.spawn(counterUrl, undefined, { thread: 0 });
     await rt.stop(target);
     await watcher.ask({ type: 'watch', ref: target });
-    expect(await eventually(() => seenBy(watcher), (s) => s.length > 0)).toEqual([{ actor: target.id, reason: 'stopped' }]);
+    expect(
+      await eventually(
+        () => seenBy(watcher),
+        (s) => s.length > 0,
+      ),
+    ).toEqual([{ actor: target.id, reason: 'stopped' }]);
   });
 
   it('tells every watcher, and says nothing after unwatch', async () => {
@@ -54,7 +62,12 @@ describe('ctx.watch', () => {
     await b.ask({ type: 'watch', ref: target });
     await b.ask({ type: 'unwatch', ref: target });
     await rt.stop(target);
-    expect(await eventually(() => seenBy(a), (s) => s.length > 0)).toHaveLength(1);
+    expect(
+      await eventually(
+        () => seenBy(a),
+        (s) => s.length > 0,
+      ),
+    ).toHaveLength(1);
     // b unwatched before the stop: after a round trip through both threads it has seen nothing.
     await a.ask({ type: 'seen' });
     expect(await seenBy(b)).toEqual([]);
@@ -65,7 +78,10 @@ describe('ctx.watch', () => {
     const target = await rt.spawn(counterUrl, undefined, { thread: 1 });
     await watcher.ask({ type: 'watch', ref: target });
     watcher.tell({ type: 'stopSelf' });
-    await eventually(() => rt.stats().liveActors, (n) => n === 1);
+    await eventually(
+      () => rt.stats().liveActors,
+      (n) => n === 1,
+    );
     const letters = collectDeadLetters(rt);
     await rt.stop(target);
     await counterAlive(rt);

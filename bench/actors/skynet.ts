@@ -51,7 +51,14 @@ function start(state: SkynetState, ctx: ActorContext<SkynetMsg>): void {
 export default defineActor({
   init(args: SkynetArgs, ctx): SkynetState {
     const state: SkynetState = {
-      num: args.num, size: args.size, div: args.div, parent: args.parent, spread: args.spread, sum: 0, received: 0, reply: undefined,
+      num: args.num,
+      size: args.size,
+      div: args.div,
+      parent: args.parent,
+      spread: args.spread,
+      sum: 0,
+      received: 0,
+      reply: undefined,
     };
     if (args.parent !== undefined) start(state, ctx as ActorContext<SkynetMsg>);
     return state;

@@ -72,8 +72,7 @@ export async function startMicroswarmPair(): Promise<LocalPair> {
   const rt = await Runtime.start({ threads: 1 });
   try {
     const driver = (await rt.spawn(driverUrl, {}, { thread: 0 })) as unknown as BenchRef<DriverMsg>;
-    const run = async (n: number): Promise<number> =>
-      (await driver.ask({ type: 'run', n }, { timeoutMs: askTimeoutMs })) as number;
+    const run = async (n: number): Promise<number> => (await driver.ask({ type: 'run', n }, { timeoutMs: askTimeoutMs })) as number;
     await run(1); // spawns the sibling
     return { run, close: () => rt.shutdown() };
   } catch (error) {

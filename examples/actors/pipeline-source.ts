@@ -9,9 +9,7 @@ import { defineActor, type ActorRef, type DeferredReply } from '../../src/index.
 import { fillRows, kFrameBytes } from './pipeline-kernels.js';
 import type { FrameMsg } from './pipeline-stage.js';
 
-export type SourceMsg =
-  | { type: 'run'; frames: number; window: number; first: ActorRef<FrameMsg> }
-  | { type: 'credit'; seq: number };
+export type SourceMsg = { type: 'run'; frames: number; window: number; first: ActorRef<FrameMsg> } | { type: 'credit'; seq: number };
 
 export interface SourceResult {
   frames: number;

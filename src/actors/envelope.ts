@@ -46,9 +46,13 @@ export class Relay extends Envelope {
 export class Proposal<Value = unknown> extends Envelope {
   readonly envelope = kProposalEnvelope;
   constructor(
+    /** The name of the swarm that proposes. */
     readonly swarm: string,
+    /** The proposal's id, the same in both rounds of a `bft` vote. */
     readonly id: string,
+    /** What is proposed (`swarm.propose(value)`). */
     readonly value: Value,
+    /** 1, or 2 for the confirming round of a `bft` quorum. */
     readonly round: number,
   ) {
     super();

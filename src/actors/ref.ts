@@ -78,11 +78,20 @@ export class ActorRef<Msg = unknown, Reply = unknown> {
     return other instanceof ActorRef && other.slot === this.slot && other.gen === this.gen;
   }
 
+  /** `Actor(name#slot.gen)`, or `Actor(slot.gen)` for an unnamed actor: how errors and logs name it. */
   toString(): string {
     return this.name === undefined ? `Actor(${this.id})` : `Actor(${this.name}#${this.id})`;
   }
 
-  toJSON(): { slot: number; gen: number; name?: string } {
+  /** The ref as plain data, for `JSON.stringify` (a ref sent in a message travels through the codec instead). */
+  toJSON(): {
+    /** {@link ActorRef.slot} */
+    slot: number;
+    /** {@link ActorRef.gen} */
+    gen: number;
+    /** {@link ActorRef.name}, when the actor has one. */
+    name?: string;
+  } {
     return this.name === undefined ? { slot: this.slot, gen: this.gen } : { slot: this.slot, gen: this.gen, name: this.name };
   }
 

@@ -115,7 +115,9 @@ export function resolveStrategy(input: unknown, where = 'supervisor'): ResolvedS
 
 /** The outcome for one failure: the directive, and for a restart its delay. */
 export interface Decision {
+  /** What the supervisor does with the failed child. */
   directive: Directive;
+  /** For a restart, how long it waits first (the backoff), in milliseconds; otherwise 0. */
   delayMs: number;
   /** Why a restart became an escalation, or the decider's own failure. */
   reason?: string;

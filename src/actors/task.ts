@@ -7,6 +7,7 @@
  */
 import { Envelope, kTaskEnvelope } from './envelope.js';
 
+/** A task handed to an agent's `task(state, task, ctx)` handler by the scheduler (see the top of this file). */
 export class Task<Payload = unknown> extends Envelope {
   /** @internal */
   readonly envelope = kTaskEnvelope;
@@ -14,6 +15,7 @@ export class Task<Payload = unknown> extends Envelope {
   readonly id: string;
   /** What kind of work it is (`submit({ kind })`). */
   readonly kind: string;
+  /** The task's input (`submit({ payload })`). */
   readonly payload: Payload;
   /** 1 for the first attempt; retries and re-placements after a crash count up. */
   readonly attempt: number;

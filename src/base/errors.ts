@@ -58,7 +58,9 @@ export class MicroswarmError extends Error {
 
 /** An option passed to a public call is missing, of the wrong type, or out of range. */
 export class InvalidOptionError extends MicroswarmError {
+  /** The option's name (or the argument's), as the message shows it: `maxAgents`, `tasks.strategy`. */
   readonly option: string;
+  /** The value received. */
   readonly value: unknown;
   constructor(option: string, expected: string, value: unknown) {
     super(`Expected \`${option}\` to be ${expected}, got ${describeValue(value)}`);
@@ -79,6 +81,7 @@ export class RuntimeClosedError extends MicroswarmError {
 
 /** An actor module could not be loaded, or its default export is not an actor. */
 export class ActorModuleError extends MicroswarmError {
+  /** The URL of the module that failed to load. */
   readonly moduleUrl: string;
   constructor(moduleUrl: string, reason: string, options?: { cause?: unknown }) {
     super(`Cannot load actor module ${moduleUrl}: ${reason}`, options);
@@ -88,6 +91,7 @@ export class ActorModuleError extends MicroswarmError {
 
 /** An actor's `init` threw or rejected; the actor was not started. */
 export class ActorInitError extends MicroswarmError {
+  /** The URL of the actor's module. */
   readonly moduleUrl: string;
   constructor(moduleUrl: string, options?: { cause?: unknown }) {
     const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
@@ -98,6 +102,7 @@ export class ActorInitError extends MicroswarmError {
 
 /** The runtime already holds `maxAgents` live actors. */
 export class AgentLimitError extends MicroswarmError {
+  /** The runtime's `maxAgents`, reached. */
   readonly maxAgents: number;
   constructor(maxAgents: number) {
     super(`Cannot spawn: the runtime already holds maxAgents = ${maxAgents} live actors (raise \`maxAgents\` in Runtime.start)`);
@@ -107,6 +112,7 @@ export class AgentLimitError extends MicroswarmError {
 
 /** A name given at spawn is already registered to a live actor. */
 export class NameTakenError extends MicroswarmError {
+  /** The name asked for. */
   readonly actorName: string;
   constructor(actorName: string) {
     super(`The name ${JSON.stringify(actorName)} is already registered to a live actor`);
@@ -152,7 +158,9 @@ export class DecodeError extends SerializationError {
 
 /** A message is larger than `maxMessageBytes` once encoded. */
 export class MessageTooLargeError extends MicroswarmError {
+  /** The size of the encoded message, in bytes. */
   readonly bytes: number;
+  /** The runtime's `maxMessageBytes`. */
   readonly limit: number;
   constructor(bytes: number, limit: number) {
     super(`The message encodes to ${bytes} bytes, above the limit of ${limit} bytes (maxMessageBytes)`);
@@ -163,6 +171,7 @@ export class MessageTooLargeError extends MicroswarmError {
 
 /** The target actor has stopped (or never existed). */
 export class ActorStoppedError extends MicroswarmError {
+  /** The actor, as its ref prints (`Actor(name#slot.gen)` or `Actor(slot.gen)`). */
   readonly actor: string;
   constructor(actor: string, detail = 'has stopped') {
     super(`Actor ${actor} ${detail}`);
@@ -172,7 +181,9 @@ export class ActorStoppedError extends MicroswarmError {
 
 /** A bounded mailbox refused a message under its overflow policy. */
 export class MailboxFullError extends MicroswarmError {
+  /** The actor, as its ref prints (`Actor(name#slot.gen)` or `Actor(slot.gen)`). */
   readonly actor: string;
+  /** The mailbox's capacity, in messages. */
   readonly capacity: number;
   constructor(actor: string, capacity: number, detail = 'is full') {
     super(`The mailbox of actor ${actor} ${detail} (capacity ${capacity})`);
@@ -183,7 +194,9 @@ export class MailboxFullError extends MicroswarmError {
 
 /** An ask got no answer within its timeout. Created when the ask is made. */
 export class AskTimeoutError extends MicroswarmError {
+  /** The actor asked, as its ref prints (`Actor(name#slot.gen)` or `Actor(slot.gen)`). */
   readonly actor: string;
+  /** The ask's timeout, in milliseconds. */
   readonly timeoutMs: number;
   constructor(actor: string, timeoutMs: number) {
     super(`Ask to actor ${actor} got no answer within ${timeoutMs} ms`);
@@ -194,6 +207,7 @@ export class AskTimeoutError extends MicroswarmError {
 
 /** An ask was aborted by its AbortSignal. */
 export class AskAbortedError extends MicroswarmError {
+  /** The actor asked, as its ref prints. */
   readonly actor: string;
   constructor(actor: string, options?: { cause?: unknown }) {
     super(`Ask to actor ${actor} was aborted`, options);
@@ -203,6 +217,7 @@ export class AskAbortedError extends MicroswarmError {
 
 /** A handler threw or rejected while answering an ask; `cause` is what it threw. */
 export class HandlerError extends MicroswarmError {
+  /** The actor whose handler failed, as its ref prints. */
   readonly actor: string;
   constructor(actor: string, options: { cause: unknown }) {
     const cause = options.cause instanceof Error ? `: ${options.cause.name}: ${options.cause.message}` : '';
@@ -213,6 +228,7 @@ export class HandlerError extends MicroswarmError {
 
 /** A region handle whose allocation has ended (freed, or reused since): its bytes are someone else's now. */
 export class StaleHandleError extends MicroswarmError {
+  /** The handle, as it prints (`Region(region.gen, bytes B)`). */
   readonly handle: string;
   constructor(handle: string, detail = 'was freed') {
     super(`Region handle ${handle} is stale: its allocation ${detail}`);
@@ -229,6 +245,7 @@ export class EvictedError extends StaleHandleError {
 
 /** The caller may not do this with the region: it neither owns it nor was lent it, or a borrower tried to write. */
 export class RegionAccessError extends MicroswarmError {
+  /** The handle, as it prints (`Region(region.gen, bytes B)`). */
   readonly handle: string;
   constructor(handle: string, detail: string) {
     super(`Region ${handle}: ${detail}`);
@@ -238,9 +255,13 @@ export class RegionAccessError extends MicroswarmError {
 
 /** An allocation would take an actor past its `memoryQuota`. */
 export class QuotaExceededError extends MicroswarmError {
+  /** The actor allocating, as its ref prints. */
   readonly actor: string;
+  /** Its `memoryQuota`, in bytes. */
   readonly quota: number;
+  /** Bytes it held when it asked. */
   readonly used: number;
+  /** Bytes it asked for. */
   readonly requested: number;
   constructor(actor: string, quota: number, used: number, requested: number) {
     super(`Actor ${actor} would exceed its memoryQuota of ${quota} bytes: it uses ${used} and asked for ${requested} more`);
@@ -253,6 +274,7 @@ export class QuotaExceededError extends MicroswarmError {
 
 /** No run of free regions is large enough, even after eviction. */
 export class PoolExhaustedError extends MicroswarmError {
+  /** Bytes asked for. */
   readonly requested: number;
   constructor(requested: number, usage: string) {
     super(`The memory pool cannot place ${requested} bytes: ${usage}`);
@@ -265,6 +287,7 @@ export class PoolExhaustedError extends MicroswarmError {
  * answered: the ask may or may not have been handled.
  */
 export class ActorCrashedError extends MicroswarmError {
+  /** The actor that crashed, as its ref prints; `on pool thread N` where the thread's death, not one actor, is reported. */
   readonly actor: string;
   constructor(actor: string, detail = 'crashed (its thread died) before it answered', options?: { cause?: unknown }) {
     super(`Actor ${actor} ${detail}`, options);
@@ -277,6 +300,7 @@ export class ActorCrashedError extends MicroswarmError {
  * this error, whose `cause` is the child's error.
  */
 export class EscalatedError extends MicroswarmError {
+  /** The child whose failure was escalated, as its ref prints. */
   readonly child: string;
   constructor(child: string, reason: string, options?: { cause?: unknown }) {
     super(`Failure of ${child} escalated: ${reason}`, options);
@@ -292,8 +316,11 @@ export class EscalatedError extends MicroswarmError {
  * not cut off.
  */
 export class HandlerTimeoutError extends MicroswarmError {
+  /** The actor whose handler ran long, as its ref prints; `pool thread N` for code outside any handler. */
   readonly actor: string;
+  /** The limit passed: `handlerTimeoutMs`, or `blockingHandlerMs` when `thread` is set. */
   readonly limitMs: number;
+  /** How long the handler had run (or held the thread) when reported, in milliseconds. */
   readonly elapsedMs: number;
   /** The message's `type` (or what it is), when known. */
   readonly messageKind: string | undefined;
@@ -329,6 +356,7 @@ export class HandlerTimeoutError extends MicroswarmError {
  * retry, and retrying this message would take a thread down again.
  */
 export class PoisonMessageError extends MicroswarmError {
+  /** The actor the message was for, as its ref prints. */
   readonly actor: string;
   /** Thread deaths while it was being handled. */
   readonly crashes: number;
@@ -341,6 +369,7 @@ export class PoisonMessageError extends MicroswarmError {
 
 /** `rt.migrate` could not move an actor (it stays where it was, running). */
 export class MigrationError extends MicroswarmError {
+  /** The actor that stays where it was, as its ref prints. */
   readonly actor: string;
   constructor(actor: string, reason: string, options?: { cause?: unknown }) {
     super(`Cannot migrate ${actor}: ${reason}`, options);
@@ -357,6 +386,7 @@ export class ThreadStartError extends MicroswarmError {
 
 /** A task was cancelled (its signal, `handle.cancel()`, or the runtime shutting down) before it finished. */
 export class TaskCancelledError extends MicroswarmError {
+  /** The task's id (`handle.id`). */
   readonly taskId: string;
   constructor(taskId: string, reason: string) {
     super(`Task ${taskId} was cancelled: ${reason}`);
@@ -366,8 +396,11 @@ export class TaskCancelledError extends MicroswarmError {
 
 /** An attempt of a task ran past its timeout (fixed or adaptive); its signal fired in the agent. */
 export class TaskTimeoutError extends MicroswarmError {
+  /** The task's id (`handle.id`). */
   readonly taskId: string;
+  /** The timeout this attempt ran under, in milliseconds. */
   readonly timeoutMs: number;
+  /** Which attempt timed out: 1 for the first. */
   readonly attempt: number;
   constructor(taskId: string, timeoutMs: number, attempt: number) {
     super(`Task ${taskId} timed out after ${Math.round(timeoutMs)} ms (attempt ${attempt})`);
@@ -379,6 +412,7 @@ export class TaskTimeoutError extends MicroswarmError {
 
 /** `submit` would close a cycle of dependencies; `cycle` lists the task ids around it. */
 export class DependencyCycleError extends MicroswarmError {
+  /** The task ids around the cycle, the first repeated at the end. */
   readonly cycle: string[];
   constructor(cycle: string[]) {
     super(`Task dependencies would form a cycle: ${cycle.join(' -> ')}`);
@@ -388,7 +422,9 @@ export class DependencyCycleError extends MicroswarmError {
 
 /** A task this one depends on failed (or was cancelled), so this one did not run. */
 export class DependencyFailedError extends MicroswarmError {
+  /** The task that did not run. */
   readonly taskId: string;
+  /** The id of the dependency that failed or was cancelled. */
   readonly dependency: string;
   constructor(taskId: string, dependency: string, options?: { cause?: unknown }) {
     super(`Task ${taskId} did not run: its dependency ${dependency} failed`, options);
@@ -399,6 +435,7 @@ export class DependencyFailedError extends MicroswarmError {
 
 /** The scheduler holds `maxQueue` waiting tasks already: backpressure, retry later. */
 export class QueueFullError extends MicroswarmError {
+  /** The scheduler's `maxQueue`. */
   readonly maxQueue: number;
   constructor(maxQueue: number) {
     super(`The task queue is full (maxQueue ${maxQueue} tasks waiting)`);
@@ -408,6 +445,7 @@ export class QueueFullError extends MicroswarmError {
 
 /** No live agent has every capability a task requires. */
 export class NoCapableAgentError extends MicroswarmError {
+  /** The capabilities the task requires. */
   readonly requires: string[];
   constructor(requires: string[], available: string[]) {
     super(
@@ -421,6 +459,7 @@ export class NoCapableAgentError extends MicroswarmError {
 
 /** A fenced message carried a swarm leader term older than the one its recipient's thread knows: refused. */
 export class StaleTermError extends MicroswarmError {
+  /** The member that refused the message, as its ref prints. */
   readonly actor: string;
   constructor(actor: string, detail: string) {
     super(`Actor ${actor} refused a message from a deposed leader: ${detail}`);

@@ -30,6 +30,7 @@ export class RegionHandle {
     return this.lease !== 0;
   }
 
+  /** `Region(region.gen, bytes B)`, with ` loan N` for a loan's handle: how errors name it. */
   toString(): string {
     return `Region(${this.region}.${this.gen}${this.lease ? ` loan ${this.lease}` : ''}, ${this.byteLength} B)`;
   }

@@ -80,6 +80,10 @@ export const kCLiveLoans = 96;
 export const kCounterWords = 112;
 
 export const evictionPolicies = ['lru', 'lfu', 'fifo', 'ttl'] as const;
+/**
+ * Which evictable allocation the pool reclaims first under pressure: `'lru'` the least recently used, `'lfu'` the least
+ * used, `'fifo'` the oldest, `'ttl'` the one with the least time left to live.
+ */
 export type EvictionPolicy = (typeof evictionPolicies)[number];
 
 /** What a worker needs to map the pool. Plain data: travels through postMessage. */

@@ -19,8 +19,11 @@ import { quorumKinds, readAnswer, settled, tally, type Answers, type Quorum, typ
 export { topologies, quorumKinds };
 export type { Topology, Quorum };
 
+/** Options of `rt.swarm(options)`. */
 export interface SwarmOptions {
+  /** The swarm's name, unique in the runtime: members read its leader with `ctx.leaderOf(name)`. */
   name: string;
+  /** The member actors, in membership order (the order topologies are built in and leaders elected by). */
   members: readonly ActorRef[];
   /** Default `'mesh'`. */
   topology?: Topology;
@@ -30,29 +33,53 @@ export interface SwarmOptions {
   leader?: boolean;
 }
 
+/** What `swarm.gather` collected: partial results, never a rejection for what members do. */
 export interface GatherResult<Reply = unknown> {
   /** Answers, in membership order. */
-  replies: Array<{ member: ActorRef; value: Reply }>;
+  replies: Array<{
+    /** The member that answered. */
+    member: ActorRef;
+    /** Its handler's return value. */
+    value: Reply;
+  }>;
   /** Members whose handler failed (the error). */
-  errors: Array<{ member: ActorRef; error: Error }>;
+  errors: Array<{
+    /** The member whose handler failed. */
+    member: ActorRef;
+    /** What the ask rejected with. */
+    error: Error;
+  }>;
   /** Members that did not answer in time, or were gone. */
   silent: ActorRef[];
+  /** Milliseconds from the call to the last answer or timeout. */
   ms: number;
 }
 
+/** What `swarm.propose` resolves with: the tally and the proposal it decided. */
 export interface ProposalResult<Value = unknown> extends Tally {
+  /** The proposal's id, `swarmName#n`. */
   id: string;
+  /** The value proposed. */
   value: Value;
+  /** The quorum it was decided under. */
   quorum: Quorum;
+  /** Members asked (n): every member at the time, live or not. */
   members: number;
+  /** Milliseconds from the call to the decision. */
   ms: number;
 }
 
+/** A leader change, published on `swarm.leaderChanges`. */
 export interface LeaderChange {
+  /** The swarm's name. */
   swarm: string;
+  /** The new leader; undefined when no live member is left to lead. */
   leader: ActorRef | undefined;
+  /** The new term: one more at every change. Fenced messages of older terms are refused. */
   term: number;
+  /** The leader before this change, if there was one. */
   previous: ActorRef | undefined;
+  /** Why: the first election, or what happened to the previous leader. */
   reason: 'elected' | 'stopped' | 'crashed' | 'resigned' | 'removed';
 }
 
@@ -71,9 +98,17 @@ export interface SwarmHost {
 
 const keyOf = (ref: ActorRef): string => `${ref.slot}.${ref.gen}`;
 
+/**
+ * A named group of member actors (`rt.swarm(options)`): broadcast along its
+ * topology, gather, proposals decided by vote, and a leader with terms.
+ * Lives on the main thread; see the top of swarm.ts.
+ */
 export class Swarm {
+  /** The swarm's name ({@link SwarmOptions.name}). */
   readonly name: string;
+  /** How broadcasts travel and who a member's neighbours are. */
   readonly topology: Topology;
+  /** Children per member in a `hierarchical` swarm. */
   readonly fanout: number;
   /** Leader changes (elections after a leader stopped, crashed, resigned or was removed). */
   readonly leaderChanges = new EventSource<LeaderChange>();
@@ -289,7 +324,14 @@ export class Swarm {
   // ------------------------------------------------------------- leadership
 
   /** The current leader and its term, or undefined (no live member, or `leader: false`). */
-  leader(): { leader: ActorRef; term: number } | undefined {
+  leader():
+    | {
+        /** The leading member. */
+        leader: ActorRef;
+        /** Its term. */
+        term: number;
+      }
+    | undefined {
     return this.current === undefined ? undefined : { leader: this.current, term: this.term };
   }
 

@@ -17,7 +17,9 @@ export interface TopicHost {
   multicast(targets: readonly ActorRef[], msg: unknown, sender: ActorRef | undefined): number;
 }
 
+/** A topic's counts (`topic.stats()`). */
 export interface TopicStats {
+  /** Live subscribers now. */
   subscribers: number;
   /** Publishes so far. */
   published: number;
@@ -29,6 +31,7 @@ export interface TopicStats {
 
 /** A named topic. */
 export class Topic<Msg = unknown> {
+  /** The topic's name (`rt.topic(name)`). */
   readonly name: string;
   private readonly registry: TopicRegistry;
 
@@ -48,6 +51,7 @@ export class Topic<Msg = unknown> {
     this.registry.subscribe(this.name, ref);
   }
 
+  /** Removes a subscriber; false when it was not subscribed. */
   unsubscribe(ref: ActorRef): boolean {
     return this.registry.unsubscribe(this.name, ref);
   }
@@ -57,6 +61,7 @@ export class Topic<Msg = unknown> {
     return this.registry.subscribers(this.name);
   }
 
+  /** This topic's counts so far. */
   stats(): TopicStats {
     return this.registry.stats(this.name);
   }

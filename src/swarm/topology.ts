@@ -6,6 +6,7 @@
  * hub is the first live member (a new hub when the old one died).
  */
 export const topologies = ['mesh', 'star', 'ring', 'hierarchical', 'centralized'] as const;
+/** A swarm's shape: `'mesh'`, `'star'`, `'ring'`, `'hierarchical'` or `'centralized'` (how each broadcasts: `relayFanout` in topology.ts). */
 export type Topology = (typeof topologies)[number];
 
 /**

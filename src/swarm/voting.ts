@@ -26,8 +26,10 @@
  * what, who was silent, who was faulty and why.
  */
 export const quorumKinds = ['majority', 'unanimous', 'bft'] as const;
+/** How a proposal is decided: `'majority'`, `'unanimous'`, `'bft'`, or a number of approvals (see the top of voting.ts). */
 export type Quorum = (typeof quorumKinds)[number] | number;
 
+/** A proposal's result: `'undecided'` when neither side reached its threshold (see {@link Tally} for the evidence). */
 export type Outcome = 'approved' | 'rejected' | 'undecided';
 
 /** One member's answers (index = round). */
@@ -41,27 +43,44 @@ export interface Answers {
   ms: number | undefined;
 }
 
+/** One member's vote on a proposal, valid or not. */
 export interface Vote {
+  /** The member, as its ref prints. */
   member: string;
+  /** Its answer; undefined when the answer was not a vote (see `fault`). */
   approve: boolean | undefined;
+  /** The reason its `vote` handler gave, if any. */
   reason: string | undefined;
   /** Counted in the tally. */
   valid: boolean;
   /** Why not: 'malformed', 'wrong-proposal', 'equivocation', 'error'. */
   fault: string | undefined;
+  /** Milliseconds from the proposal to the member's first answer. */
   ms: number | undefined;
 }
 
+/** How a proposal's votes came out, with the evidence: who voted what, who was silent, who was faulty. */
 export interface Tally {
+  /** The decision. */
   outcome: Outcome;
   /** Approvals (or rejections) needed to decide. */
-  needed: { approve: number; reject: number };
+  needed: {
+    /** Valid approvals that approve. */
+    approve: number;
+    /** Valid rejections that reject. */
+    reject: number;
+  };
+  /** Valid votes to approve. */
   approvals: number;
+  /** Valid votes to reject. */
   rejections: number;
+  /** Every member's vote that came in, valid or not, in membership order. */
   votes: Vote[];
+  /** Members that did not answer (timed out, crashed, stopped), as their refs print. */
   silent: string[];
   /** Members still to answer when the outcome was already settled (not waited for; not silent). */
   pending: string[];
+  /** Members whose vote did not count (malformed, for another proposal, an error, or equivocation), as their refs print. */
   faulty: string[];
   /** For bft: the faults tolerated. */
   tolerated: number | undefined;

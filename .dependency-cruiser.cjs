@@ -1,0 +1,121 @@
+/**
+ * dependency-cruiser rules for src/ (`npm run lint` runs `depcruise src`).
+ *
+ * The folders are layered; each may import only the folders below it:
+ *
+ *   base/       -> nothing
+ *   memory/     -> base
+ *   transport/  -> base
+ *   actors/     -> base, memory
+ *   scheduler/  -> base, actors
+ *   swarm/      -> base, actors
+ *   engine/     -> base, memory, transport, actors, swarm
+ *   runtime/    -> everything above this line
+ *   index.ts    -> anything (the public API)
+ *
+ * Each layer rule is written as "may import nothing in src/ but its allowed
+ * folders", so a folder added later (cluster/, observe/) is out of reach of
+ * every existing layer until a rule says otherwise. Type-only imports count
+ * (tsPreCompilationDeps): a cycle through types is still a cycle a reader has
+ * to untangle, and an upward `import type` still couples a layer to the one
+ * above it.
+ */
+
+/** A layer rule: files under `src/<folder>/` may import in src/ only from `allowed` (and their own folder). */
+function layer(folder, allowed) {
+  const ok = [folder, ...allowed].join('|');
+  return {
+    name: `layer-${folder}`,
+    comment: `src/${folder}/ may import only ${allowed.length ? allowed.map((f) => `src/${f}/`).join(', ') : 'nothing else in src/'} (and itself): anything else points up the layers or sideways.`,
+    severity: 'error',
+    from: { path: `^src/${folder}/` },
+    to: { path: '^src/', pathNot: `^src/(${ok})/` },
+  };
+}
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'No import cycles between files, type-only imports included: a cycle means neither file can be read (or moved) without the other.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+
+    layer('base', []),
+    layer('memory', ['base']),
+    layer('transport', ['base']),
+    layer('actors', ['base', 'memory']),
+    layer('scheduler', ['base', 'actors']),
+    layer('swarm', ['base', 'actors']),
+    layer('engine', ['base', 'memory', 'transport', 'actors', 'swarm']),
+    layer('runtime', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine']),
+
+    {
+      name: 'no-orphans',
+      comment:
+        'A file in src/ that nothing imports is dead code, or an entry point that belongs in this list: src/index.ts (the public API) and ' +
+        'src/engine/host-source.mjs (the worker entry when running from sources, loaded by URL from runtime.ts).',
+      severity: 'error',
+      from: { orphan: true, path: '^src/', pathNot: ['^src/index\\.ts$', '^src/engine/host-source\\.mjs$', '\\.d\\.ts$'] },
+      to: {},
+    },
+    {
+      name: 'not-to-dev-dep',
+      comment:
+        "src/ is what users install: it may not import a devDependency (absent from a user's node_modules). " +
+        'A devDependency also declared as a peer (tsx, optional, loaded only for TypeScript actor modules) is a deliberate optional import.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['npm-peer'] },
+    },
+    {
+      name: 'no-nats-outside-cluster',
+      comment:
+        'Only src/cluster/ may talk NATS: the single-process runtime must not load the cluster transport. ' +
+        'Matches the package whether installed (node_modules/@nats-io/...) or not (left unresolved as @nats-io/...).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/cluster/' },
+      to: { path: '(^|/node_modules/|^node_modules/)@nats-io/' },
+    },
+    {
+      name: 'no-browser-test-code',
+      comment: 'Browser-test code (playwright) belongs in test/, never in the package: no file in src/ may load it, src/cluster/ included.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '(^|/node_modules/|^node_modules/)(playwright|playwright-core|@playwright/[^/]+)(/|$)' },
+    },
+    {
+      name: 'not-to-unresolvable',
+      comment: 'An import that does not resolve: a missing package or a wrong relative path.',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+    {
+      name: 'no-non-package-json',
+      comment: 'A package imported from src/ must be in package.json (not reached only because another package brought it in).',
+      severity: 'error',
+      from: { path: '^src/' },
+      // dependency-cruiser also tags tsx's subpath imports npm-no-pkg beside npm-dev/npm-peer: a declared type wins.
+      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'], dependencyTypesNot: ['npm', 'npm-dev', 'npm-peer', 'npm-optional'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // Type-only imports are dependencies too (see the top of this file).
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      // No 'types': a package's runtime file is the dependency (tsx lists `types` first in its exports map).
+      conditionNames: ['import', 'require', 'node', 'default'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+      extensions: ['.ts', '.mts', '.js', '.mjs', '.cjs', '.d.ts'],
+    },
+    reporterOptions: {
+      text: { highlightFocused: true },
+    },
+  },
+};
