@@ -7,7 +7,9 @@
  * that name it later. Each attempt waits in the queue for the dispatcher,
  * which places and runs it (dispatch.ts, execution.ts).
  */
-import { BrokenCircuitError, BulkheadRejectedError, ConstantBackoff, ExponentialBackoff, decorrelatedJitterGenerator, handleWhen, retry, type RetryPolicy } from 'cockatiel';
+import {
+  BrokenCircuitError, BulkheadRejectedError, ConstantBackoff, ExponentialBackoff, decorrelatedJitterGenerator, handleWhen, retry, type RetryPolicy,
+} from 'cockatiel';
 import {
   ActorCrashedError, ActorStoppedError, DependencyFailedError, NoCapableAgentError, QueueFullError, TaskCancelledError, TaskTimeoutError, toError,
 } from '../base/errors.js';
