@@ -1,0 +1,217 @@
+/**
+ * Running one placed attempt. On an agent: its slots taken at once (the
+ * bulkheads, overall and the agent's), then an ask to the agent through its
+ * circuit breaker and under the task's timeout (cockatiel's policies), its
+ * outcome fed to the agent's statistics. A plain function task: on a free
+ * function slot of the Piscina pool, under the same timeout. Either way the
+ * attempt's `pending` settles with the outcome (the task's lifecycle decides
+ * what follows) and the dispatcher is told a slot is free.
+ */
+import { BrokenCircuitError, BulkheadRejectedError, TimeoutStrategy, bulkhead, timeout, type BulkheadPolicy } from 'cockatiel';
+import { Task } from '../actors/task.js';
+import { TaskCancelledError, TaskTimeoutError } from '../base/errors.js';
+import type { SchedulerMetrics } from './metrics.js';
+import type { ResolvedSchedulerOptions } from './options.js';
+import type { Agent } from './placement.js';
+import type { TaskQueue } from './queue.js';
+import { Final, type TaskRecord } from './record.js';
+import type { DispatchTrigger, TaskExecutor } from './types.js';
+
+/** @internal */
+export class Execution {
+  /** Attempts running, on agents and on the pool. */
+  running = 0;
+  /** Function tasks running (each holds a function slot of the pool). */
+  functionsRunning = 0;
+  /** The overall bulkhead (cockatiel), when `maxInFlight` is set. */
+  readonly total: BulkheadPolicy | undefined;
+  private readonly options: ResolvedSchedulerOptions;
+  private readonly executor: TaskExecutor;
+  private readonly queue: TaskQueue<TaskRecord>;
+  private readonly metrics: SchedulerMetrics;
+  private readonly trigger: DispatchTrigger;
+  private readonly now: () => number;
+
+  constructor(
+    options: ResolvedSchedulerOptions,
+    executor: TaskExecutor,
+    queue: TaskQueue<TaskRecord>,
+    metrics: SchedulerMetrics,
+    trigger: DispatchTrigger,
+    now: () => number,
+  ) {
+    this.options = options;
+    this.executor = executor;
+    this.queue = queue;
+    this.metrics = metrics;
+    this.trigger = trigger;
+    this.now = now;
+    this.total = options.maxInFlight === Infinity ? undefined : bulkhead(options.maxInFlight, 0);
+  }
+
+  // ------------------------------------------------------------- agents
+
+  /** Starts an attempt on `agent`: its slots are taken synchronously (bulkheads), then the ask runs. */
+  start(t: TaskRecord, agent: Agent): void {
+    this.queue.remove(t);
+    const pending = t.pending as NonNullable<TaskRecord['pending']>;
+    t.pending = undefined;
+    t.status = 'running';
+    t.agent = agent;
+    this.running++;
+    const began = this.now();
+    this.metrics.waitWindow.push(began - t.enqueuedAt);
+    const task = new Task(t.id, t.kind, t.payload, t.attempts);
+    agent.inFlight++;
+    // The timeout is innermost, per attempt. The breaker sees every outcome:
+    // while it is closed and the agent has not failed since its last
+    // success, the attempt runs outside its wrapper (the hot path) and only a
+    // failure is fed to it (and the success after one), which is what a
+    // consecutive-failure breaker counts; otherwise the attempt runs through it.
+    const timed = () =>
+      this.withTimeout(
+        t,
+        () => this.executor.runOnAgent(agent.ref, task),
+        () => this.executor.cancelOnAgent(agent.ref, t.id, task.attempt, 'its attempt timed out'),
+        (error) => pending.reject(error),
+      );
+    const viaBreaker = agent.breakerState !== 'closed' || agent.failStreak > 0;
+    const call = viaBreaker ? () => agent.breaker.execute(timed) : timed;
+    // Bulkheads (cockatiel) when configured: overall, then the agent's. The
+    // slots are taken synchronously (an async function runs up to its first
+    // await at once), so two decisions in one pass cannot overbook them.
+    const perAgent = this.agentBulkhead(agent);
+    const guarded = perAgent === undefined ? call : () => perAgent.execute(call);
+    const run = this.total === undefined ? guarded() : this.total.execute(guarded);
+    run.then(
+      (value) => {
+        if (!viaBreaker && agent.failStreak > 0) this.feedBreaker(agent, undefined);
+        agent.failStreak = 0;
+        this.settleRun(t, agent, true, began);
+        pending.resolve(value);
+      },
+      (error: unknown) => {
+        if (!(error instanceof TaskCancelledError) && !(error instanceof BrokenCircuitError) && !(error instanceof BulkheadRejectedError)) {
+          if (!viaBreaker) this.feedBreaker(agent, error);
+          agent.failStreak++;
+        }
+        this.settleRun(t, agent, false, began, error);
+        pending.reject(error);
+      },
+    );
+  }
+
+  /** Tells the agent's breaker how an attempt that ran outside it ended (a failure, or `undefined`: a success). */
+  private feedBreaker(agent: Agent, error: unknown): void {
+    agent.breaker.execute(() => (error === undefined ? undefined : Promise.reject(error))).catch(() => undefined);
+  }
+
+  private readonly agentBulkheads = new WeakMap<Agent, BulkheadPolicy>();
+
+  /** The agent's bulkhead (cockatiel), when `maxInFlightPerAgent` is set. */
+  private agentBulkhead(agent: Agent): BulkheadPolicy | undefined {
+    if (this.options.maxInFlightPerAgent === Infinity) return undefined;
+    let policy = this.agentBulkheads.get(agent);
+    if (policy === undefined) {
+      policy = bulkhead(agent.limit, 0);
+      this.agentBulkheads.set(agent, policy);
+    }
+    return policy;
+  }
+
+  private settleRun(t: TaskRecord, agent: Agent, ok: boolean, began: number, error?: unknown): void {
+    agent.inFlight--;
+    this.running--;
+    t.agent = undefined;
+    const cancelled = t.cancelReason !== undefined;
+    if (!cancelled && !(error instanceof BrokenCircuitError) && !(error instanceof BulkheadRejectedError)) this.metrics.recordRun(t, agent, ok, this.now() - began);
+    this.trigger.dispatchSoon();
+  }
+
+  // ------------------------------------------------------------- functions
+
+  /**
+   * Starts a plain function task on a free function slot of the pool. It
+   * waited in this scheduler's priority queue, not in Piscina's: Piscina
+   * hands out queued work only when a task finishes, so function tasks
+   * queued there would hold the runtime's own control tasks (spawn, stop,
+   * recovery) behind them (measured: a spawn waited 1.5 s). The slot is
+   * free again when the function returns, even if the task was abandoned
+   * earlier (its timeout passed twice).
+   */
+  startFunction(t: TaskRecord): void {
+    this.queue.remove(t);
+    const pending = t.pending as NonNullable<TaskRecord['pending']>;
+    t.pending = undefined;
+    this.metrics.waitWindow.push(this.now() - t.enqueuedAt);
+    this.functionsRunning++;
+    this.runFunction(t, () => {
+      this.functionsRunning--;
+      this.trigger.dispatchSoon();
+    }).then(pending.resolve, pending.reject);
+  }
+
+  private async runFunction(t: TaskRecord, slotFree: () => void): Promise<unknown> {
+    t.status = 'running';
+    this.running++;
+    const began = this.now();
+    let abandon: (error: unknown) => void = () => undefined;
+    const abandoned = new Promise<never>((_, reject) => (abandon = reject));
+    const run = () => {
+      const inner = this.executor.runFunction(t.module as string, t.payload);
+      inner.then(slotFree, slotFree);
+      return inner;
+    };
+    try {
+      const value = await Promise.race([
+        // A running function cannot be stopped without killing its thread: a timeout only abandons it.
+        this.withTimeout(t, run, () => undefined, abandon),
+        abandoned,
+      ]);
+      this.metrics.recordRun(t, undefined, true, this.now() - began);
+      return value;
+    } catch (error) {
+      this.metrics.recordRun(t, undefined, false, this.now() - began);
+      throw error;
+    } finally {
+      this.running--;
+    }
+  }
+
+  // ------------------------------------------------------------- timeouts
+
+  /**
+   * Runs `run` under the task's timeout. Cooperative: when it passes,
+   * `onTimeout` asks the agent to stop (its `task.signal` fires) and the
+   * attempt ends when `run` settles: a task never runs twice at once. One
+   * that ignores its signal gets as long again; then `onAbandon` fails the
+   * task for good with TaskTimeoutError (no retry, which could run it
+   * twice), while its slot stays taken until it does answer.
+   */
+  private withTimeout(t: TaskRecord, run: () => Promise<unknown>, onTimeout: () => void, onAbandon: (error: unknown) => void): Promise<unknown> {
+    const ms = this.metrics.timeoutFor(t);
+    // No timeout: no wrapper (this runs once per attempt).
+    return ms === undefined ? run() : this.timed(t, ms, run, onTimeout, onAbandon);
+  }
+
+  private async timed(t: TaskRecord, ms: number, run: () => Promise<unknown>, onTimeout: () => void, onAbandon: (error: unknown) => void): Promise<unknown> {
+    const policy = timeout(ms, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
+    let timedOut = false;
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const attempt = t.attempts;
+    const listener = policy.onTimeout(() => {
+      timedOut = true;
+      onTimeout();
+      grace = setTimeout(() => onAbandon(new Final(new TaskTimeoutError(t.id, ms, attempt))), Math.max(100, ms));
+    });
+    try {
+      return await policy.execute(() => run());
+    } catch (error) {
+      if (timedOut && t.cancelReason === undefined) throw new TaskTimeoutError(t.id, ms, attempt);
+      throw error;
+    } finally {
+      if (grace !== undefined) clearTimeout(grace);
+      listener.dispose();
+    }
+  }
+}
