@@ -1,0 +1,201 @@
+/**
+ * Actors driven from the main thread: spawn (placement, names, spawn
+ * records), stop, suspend and resume, checkpoint, migrate, each a control
+ * task to the actor's thread; and the root supervisor, which decides for
+ * top-level actors that fail.
+ */
+import { ActorRef } from '../actors/ref.js';
+import { overflowPolicies } from '../actors/spawn-options.js';
+import type { SupervisorState } from '../actors/supervision.js';
+import { ActorStoppedError, AgentLimitError, InvalidArgumentError, InvalidOptionError } from '../base/errors.js';
+import type { EventSource } from '../base/events.js';
+import type { ActorFailure, Endpoint } from '../engine/endpoint.js';
+import type { HostResult } from '../engine/host.js';
+import { encode } from '../transport/codec.js';
+import type { Directory } from '../transport/directory.js';
+import { unwrap, type ControlPlane } from './control.js';
+import type { ResolvedOptions, ResolvedSpawnOptions } from './options.js';
+import type { Registry } from './registry.js';
+import type { Spares } from './spares.js';
+
+/** @internal What actor control works with: the runtime's parts, set once. */
+export interface ActorParts {
+  options: ResolvedOptions;
+  control: ControlPlane;
+  endpoint: Endpoint;
+  directory: Directory;
+  registry: Registry;
+  spares: Spares;
+  rootSupervision: SupervisorState;
+  failures: EventSource<ActorFailure>;
+}
+
+/** @internal Spawn, stop, suspend, resume, checkpoint, migrate; the root supervisor. */
+export class ActorControl {
+  /** Actors whose supervisor is the root, in start order (one-for-all and rest-for-one need it). */
+  private readonly topLevel = new Set<ActorRef>();
+  private readonly options: ResolvedOptions;
+  private readonly threads: number;
+  private readonly control: ControlPlane;
+  private readonly endpoint: Endpoint;
+  private readonly directory: Directory;
+  private readonly registry: Registry;
+  private readonly spares: Spares;
+  private readonly rootSupervision: SupervisorState;
+  private readonly failures: EventSource<ActorFailure>;
+
+  constructor(parts: ActorParts) {
+    this.options = parts.options;
+    this.threads = parts.options.threads;
+    this.control = parts.control;
+    this.endpoint = parts.endpoint;
+    this.directory = parts.directory;
+    this.registry = parts.registry;
+    this.spares = parts.spares;
+    this.rootSupervision = parts.rootSupervision;
+    this.failures = parts.failures;
+  }
+
+  /** Spawns from checked options, on behalf of the main thread (`parent` undefined) or of an actor (`ctx.spawn` sent to the root). */
+  async spawn(url: string, args: unknown, opts: ResolvedSpawnOptions, parent: ActorRef | undefined): Promise<ActorRef> {
+    this.control.checkOpen('spawn');
+    const argBytes = encode(args, 'args');
+    const endpoint = opts.thread === undefined ? this.leastLoaded() : opts.thread + 1;
+    if (this.control.down.has(endpoint)) {
+      throw new InvalidOptionError('thread', 'a running pool thread (this one died and could not be replaced)', opts.thread);
+    }
+    if (opts.name !== undefined) this.registry.checkFree(opts.name);
+    const slot = this.directory.allocate(endpoint, opts.capacity, overflowPolicies.indexOf(opts.policy));
+    if (slot < 0) throw new AgentLimitError(this.options.maxAgents);
+    this.endpoint.transport.addLoad(endpoint, 1);
+    this.endpoint.pool.setQuota(slot, opts.memoryQuota);
+    const gen = Atomics.load(this.directory.gen, slot);
+    const ref = new ActorRef(slot, gen, opts.name, this.endpoint);
+    // Reserved before init runs: a second spawn with the same name fails at once.
+    if (opts.name !== undefined) this.registry.reserve(opts.name, ref);
+    let result: HostResult;
+    // In flight: a recovery of that thread leaves this slot to this call.
+    this.registry.spawning.add(slot);
+    try {
+      result = await this.control.run(
+        {
+          op: 'spawn', slot, gen, module: url, args: argBytes, name: opts.name,
+          parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen }, agent: opts.agent,
+        },
+        { endpoint },
+      );
+    } catch (err) {
+      this.registry.spawning.delete(slot);
+      // The thread never took the slot (or died with it): give it back here, once.
+      if (this.directory.isLive(slot, gen)) {
+        this.directory.release(slot);
+        this.endpoint.transport.addLoad(endpoint, -1);
+      }
+      throw err;
+    }
+    this.registry.spawning.delete(slot);
+    unwrap(result); // on failure the host already released the slot
+    if (parent === undefined) this.topLevel.add(ref);
+    this.spares.moduleSpawned(url);
+    this.registry.records.set(slot, {
+      gen, module: url, args: argBytes, name: opts.name, parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen },
+      delivery: opts.delivery,
+    });
+    return ref;
+  }
+
+  private leastLoaded(): number {
+    let best = 1;
+    let bestLoad = Infinity;
+    for (let endpoint = 1; endpoint <= this.threads; endpoint++) {
+      if (this.control.down.has(endpoint) || this.control.recovering.has(endpoint)) continue;
+      const load = this.endpoint.transport.load(endpoint);
+      if (load < bestLoad) {
+        best = endpoint;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  /** `rt.stop(ref)`. */
+  async stop(ref: ActorRef): Promise<void> {
+    this.control.checkOpen('stop');
+    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    if (!this.directory.isLive(ref.slot, ref.gen)) return;
+    const endpoint = Atomics.load(this.directory.thread, ref.slot);
+    unwrap(await this.control.run({ op: 'stop', slot: ref.slot, gen: ref.gen }, { endpoint }));
+  }
+
+  /** `rt.suspend(ref)` and `rt.resume(ref)`. */
+  async lifecycle(op: 'suspend' | 'resume', ref: ActorRef): Promise<void> {
+    this.control.checkOpen(op);
+    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    if (!this.directory.isLive(ref.slot, ref.gen)) throw new ActorStoppedError(ref.toString());
+    const endpoint = Atomics.load(this.directory.thread, ref.slot);
+    unwrap(await this.control.run({ op, slot: ref.slot, gen: ref.gen }, { endpoint }));
+  }
+
+  /** `rt.checkpoint(ref)`: the snapshot's size in bytes. */
+  async checkpoint(ref: ActorRef): Promise<number> {
+    this.control.checkOpen('checkpoint');
+    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    if (!this.directory.isLive(ref.slot, ref.gen)) throw new ActorStoppedError(ref.toString());
+    const endpoint = Atomics.load(this.directory.thread, ref.slot);
+    return unwrap(await this.control.run({ op: 'checkpoint', slot: ref.slot, gen: ref.gen }, { endpoint })).bytes ?? 0;
+  }
+
+  /** `rt.migrate(ref, thread)`. */
+  async migrate(ref: ActorRef, thread: number): Promise<void> {
+    const control = this.control;
+    control.checkOpen('migrate');
+    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    if (typeof thread !== 'number' || !Number.isInteger(thread) || thread < 0 || thread >= this.threads) {
+      throw new InvalidArgumentError('thread', `an integer from 0 to ${this.threads - 1}`, thread);
+    }
+    const to = thread + 1;
+    if (control.down.has(to)) throw new InvalidArgumentError('thread', 'a running pool thread (this one died and could not be replaced)', thread);
+    if (!this.directory.isLive(ref.slot, ref.gen)) throw new ActorStoppedError(ref.toString());
+    const from = Atomics.load(this.directory.thread, ref.slot);
+    if (from === to) return;
+    const key = { slot: ref.slot, gen: ref.gen };
+    // 1. Hold it between messages; encode what moves (may fail: nothing changed).
+    const prepared = unwrap(await control.run({ op: 'migratePrepare', ...key }, { endpoint: from }));
+    const moving = prepared.moving as NonNullable<typeof prepared.moving>;
+    // 2. A cell on the new thread that queues what arrives.
+    try {
+      unwrap(await control.run({ op: 'migrateIn', ...key, module: moving.module, name: moving.name, parent: moving.parent }, { endpoint: to }));
+    } catch (err) {
+      await control.run({ op: 'migrateCancel', ...key }, { endpoint: from }).catch(() => undefined);
+      throw err;
+    }
+    const arrived = control.run({ op: 'migrateArrived', ...key }, { endpoint: to });
+    // 3. New sends go to the new thread.
+    Atomics.store(this.directory.thread, ref.slot, to);
+    // 4. Every other endpoint fences its ring to the old thread; then the old
+    //    thread forwards what it holds, in order, and the move.
+    const out = control.run({ op: 'migrateOut', ...key, to, fences: this.threads }, { endpoint: from });
+    this.endpoint.migration.sendFence(from, ref.slot, ref.gen);
+    const fences: Array<Promise<HostResult>> = [];
+    for (let e = 1; e <= this.threads; e++) {
+      if (e !== from && !control.down.has(e)) fences.push(control.run({ op: 'fence', ...key, old: from }, { endpoint: e }));
+    }
+    // A down thread sends nothing: its fence is given for it.
+    for (const e of control.down) if (e !== from) this.endpoint.migration.sendFence(from, ref.slot, ref.gen);
+    for (const result of await Promise.all([out, ...fences, arrived])) unwrap(result);
+  }
+
+  /**
+   * The root supervisor: a top-level actor failed. Escalating past the root
+   * stops the actor (its failure, wrapped, is on `rt.failures` with phase 'escalated').
+   */
+  rootFailed(child: ActorRef, error: Error): void {
+    if (this.control.closing) return;
+    for (const ref of this.topLevel) if (!this.directory.isLive(ref.slot, ref.gen)) this.topLevel.delete(ref);
+    const decision = this.rootSupervision.decide(child.toString(), error, child);
+    this.endpoint.supervisor.applyDecision(decision, this.options.supervisor.strategy, child, [...this.topLevel], error, (escalated) => {
+      this.failures.publish({ actor: child, error: escalated, phase: 'escalated' });
+      void this.endpoint.supervisor.superviseRef(child, 'stop', escalated, 0);
+    });
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The control plane: the Piscina pool that owns the threads, which worker
+ * hosts which endpoint, and control tasks routed to one chosen thread.
+ *
+ * Control tasks reach one chosen thread through Piscina itself: each task
+ * carries its target endpoint under `Piscina.queueOptionsSymbol`, and the
+ * pool's `loadBalancer` returns the worker attached to that endpoint. At
+ * start-up one `attach` task per thread binds each Piscina worker to an
+ * endpoint index. Nothing here bypasses Piscina to talk to a worker; the data
+ * plane (messages) never goes through it.
+ */
+import { Piscina } from 'piscina';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import type { PoolShared } from '../memory/layout.js';
+import { ActorRef } from '../actors/ref.js';
+import { decode, encode } from '../transport/codec.js';
+import type { DirectoryShared } from '../transport/directory.js';
+import type { TransportShared } from '../transport/transport.js';
+import type { Endpoint, EndpointConfig } from '../engine/endpoint.js';
+import type { HostResult, HostTask } from '../engine/host.js';
+import { ActorCrashedError, MicroswarmError, RuntimeClosedError } from '../base/errors.js';
+import type { ResolvedOptions } from './options.js';
+
+/** A function task's routing: the worker the balancer chose. */
+type FunctionOrder = { fn: true; worker?: number };
+/** @internal Where a control task goes: the thread of an endpoint, a free worker to bind (attach) or to warm (spare), or a function slot. */
+export type QueueOptions = { endpoint: number; attach?: boolean; spare?: boolean } | FunctionOrder;
+type RoutedTask = HostTask & { [key: symbol]: QueueOptions };
+type PiscinaWorkerLike = { id: number; terminating: boolean; destroyed: boolean; currentUsage: number };
+
+/** @internal What a thread attaches (or takes over an endpoint) with: the shared memory and its endpoint's config. */
+export interface ThreadBoot {
+  transport: TransportShared;
+  config: EndpointConfig;
+  pool: PoolShared;
+}
+
+/** @internal What the control plane tells the runtime. */
+export interface ControlHooks {
+  /** Piscina removed the worker that hosted `endpoint`. */
+  workerGone(workerId: number, endpoint: number): void;
+  /** A worker error outside any task. */
+  poolError(error: Error): void;
+}
+
+/** Where the worker entry is: built JS, or (running from sources) an ESM shim that loads the TypeScript host. */
+function hostEntry(): string {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return new URL(fromSource ? '../engine/host-source.mjs' : '../engine/host.js', import.meta.url).href;
+}
+
+/** @internal Every endpoint's config, from the runtime's options. */
+export function endpointConfig(o: ResolvedOptions): EndpointConfig {
+  return {
+    threads: o.threads,
+    askTimeoutMs: o.askTimeoutMs,
+    maxMessageBytes: o.maxMessageBytes,
+    throughput: o.throughput,
+    spinUs: o.spinUs,
+    defaultCapacity: o.mailboxCapacity,
+    defaultPolicy: o.mailboxPolicy,
+    inlineLimit: o.inlineLimit,
+    heartbeatMs: o.heartbeatMs,
+  };
+}
+
+/** @internal A host's answer, or its error thrown. */
+export function unwrap(result: HostResult): Extract<HostResult, { ok: true }> {
+  if (!result.ok) throw decode(result.error);
+  return result;
+}
+
+/** @internal Settles like `promise`, or rejects with `what` after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MicroswarmError(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** @internal The pool, the endpoint-to-worker binding, and the tasks routed through it. */
+export class ControlPlane {
+  /** The Piscina pool that owns the threads. */
+  readonly pool: Piscina;
+  readonly endpointToWorker = new Map<number, number>();
+  readonly workerToEndpoint = new Map<number, number>();
+  /** Endpoints whose thread died and could not be replaced. */
+  readonly down = new Set<number>();
+  /** Endpoints between their thread's death and the end of their recovery. */
+  readonly recovering = new Set<number>();
+  /** Function tasks running per worker id (for the heartbeat monitor: such a thread is busy by design, not stuck). */
+  readonly functionsRunning = new Map<number, number>();
+  /** Set at shutdown (or a failed start): no new work is taken. */
+  closing = false;
+
+  private readonly threads: number;
+  private readonly endpoint: Endpoint;
+  private attached = false;
+  /** Event-loop utilisation per worker id, sampled at most every 100 ms. */
+  private readonly elus = new Map<number, { at: number; last: EventLoopUtilization; value: number }>();
+
+  constructor(options: ResolvedOptions, endpoint: Endpoint, hooks: ControlHooks) {
+    this.threads = options.threads;
+    this.endpoint = endpoint;
+    this.pool = new Piscina({
+      filename: hostEntry(),
+      // Plus warm spares: a dead thread's replacement is already running.
+      minThreads: options.threads + options.standbyThreads,
+      maxThreads: options.threads + options.standbyThreads,
+      // Long-lived actors: threads never idle out, and Piscina must not block
+      // a worker's event loop between tasks (the endpoint runs there).
+      idleTimeout: Infinity,
+      atomics: 'disabled',
+      concurrentTasksPerWorker: 1 << 20,
+      resourceLimits: options.resourceLimits,
+      loadBalancer: (task, workers) => this.pickWorker(task as unknown as Record<symbol, QueueOptions | null>, workers),
+    });
+    // The destroyed worker's id may read -1 already: find the endpoint whose worker is no longer in the pool.
+    // Piscina emits this before it removes the worker from its list: look after that.
+    this.pool.on('workerDestroy', () => {
+      queueMicrotask(() => {
+        const alive = new Set(this.pool.threads.map((w) => w.threadId));
+        for (const [endpoint, id] of this.endpointToWorker) if (!alive.has(id)) hooks.workerGone(id, endpoint);
+      });
+    });
+    // A worker error outside any task: without a listener it would throw on the main thread.
+    this.pool.on('error', (error: Error) => hooks.poolError(error));
+  }
+
+  checkOpen(what: string): void {
+    if (this.closing) throw new RuntimeClosedError(what);
+  }
+
+  /** Binds one thread to each endpoint 1..threads (an `attach` task each); resolves once all are attached. */
+  async attach(boot: ThreadBoot, directory: DirectoryShared, setup: string | undefined): Promise<void> {
+    if (this.attached) throw new Error('already attached');
+    this.attached = true;
+    const tasks: Array<Promise<HostResult>> = [];
+    for (let thread = 0; thread < this.threads; thread++) {
+      const task = {
+        op: 'attach', index: thread + 1, transport: boot.transport, directory, pool: boot.pool, config: boot.config,
+        setup,
+      } as HostTask;
+      tasks.push(this.run(task, { endpoint: thread + 1, attach: true }));
+    }
+    for (const result of await Promise.all(tasks)) unwrap(result);
+  }
+
+  /** The pool's worker bound to `endpoint`, if it is still in the pool. */
+  workerOf(endpoint: number) {
+    const id = this.endpointToWorker.get(endpoint);
+    return this.pool.threads.find((w) => w.threadId === id);
+  }
+
+  /** Piscina's load balancer: a control task goes to the worker of its endpoint. */
+  private pickWorker<W extends PiscinaWorkerLike>(task: Record<symbol, QueueOptions | null>, workers: W[]): W | null {
+    const target = task[Piscina.queueOptionsSymbol];
+    if (target === null || target === undefined) return null;
+    if ('fn' in target) return this.pickFunctionWorker(target, workers);
+    if (target.spare) {
+      // A warm-up for a spare: any worker not bound to an endpoint, left unbound.
+      for (const worker of workers) if (!this.workerToEndpoint.has(worker.id) && !worker.terminating && !worker.destroyed) return worker;
+      return null;
+    }
+    if (target.attach) {
+      for (const worker of workers) {
+        if (!this.workerToEndpoint.has(worker.id) && !worker.terminating && !worker.destroyed) {
+          this.workerToEndpoint.set(worker.id, target.endpoint);
+          this.endpointToWorker.set(target.endpoint, worker.id);
+          return worker;
+        }
+      }
+      return null;
+    }
+    const id = this.endpointToWorker.get(target.endpoint);
+    for (const worker of workers) if (worker.id === id && !worker.destroyed) return worker;
+    return null;
+  }
+
+  /**
+   * A function task goes to the attached thread running the fewest. The
+   * scheduler only hands one over when a function slot is free (its own
+   * priority queue holds the rest), so this never leaves one in Piscina's
+   * queue, where it would hold the runtime's control tasks up.
+   */
+  private pickFunctionWorker<W extends PiscinaWorkerLike>(order: FunctionOrder, workers: W[]): W | null {
+    let best: W | null = null;
+    let fewest = Infinity;
+    for (const worker of workers) {
+      const endpoint = this.workerToEndpoint.get(worker.id);
+      if (endpoint === undefined || endpoint < 0 || worker.terminating || worker.destroyed || this.recovering.has(endpoint)) continue;
+      const running = this.functionsRunning.get(worker.id) ?? 0;
+      if (running < fewest) {
+        best = worker;
+        fewest = running;
+      }
+    }
+    if (best !== null) {
+      order.worker = best.id;
+      this.functionsRunning.set(best.id, fewest + 1);
+    }
+    return best;
+  }
+
+  /** Runs a plain function task on the pool (a running one cannot be cancelled: Piscina's abort would terminate its thread). */
+  async runFunction(module: string, payload: unknown): Promise<unknown> {
+    this.checkOpen('tasks.submit');
+    const target: FunctionOrder = { fn: true };
+    const routed = { op: 'fn', module, payload: encode(payload, 'payload') } as unknown as RoutedTask;
+    routed[Piscina.queueOptionsSymbol] = target;
+    try {
+      const ok = unwrap((await this.pool.run(routed)) as HostResult);
+      return ok.value === undefined ? undefined : decode(ok.value);
+    } finally {
+      if (target.worker !== undefined) {
+        const left = (this.functionsRunning.get(target.worker) ?? 1) - 1;
+        if (left <= 0) this.functionsRunning.delete(target.worker);
+        else this.functionsRunning.set(target.worker, left);
+      }
+    }
+  }
+
+  /** Endpoints of pool threads that are attached and running (not down, not being recovered). */
+  runningEndpoints(): number[] {
+    const running: number[] = [];
+    for (let e = 1; e <= this.threads; e++) if (!this.down.has(e) && !this.recovering.has(e) && this.endpointToWorker.has(e)) running.push(e);
+    return running;
+  }
+
+  /** Event-loop utilisation of the thread of `endpoint` (1 when it has none). */
+  eluOf(endpoint: number): number {
+    const id = this.endpointToWorker.get(endpoint);
+    if (id === undefined) return 1;
+    const now = performance.now();
+    const seen = this.elus.get(id);
+    if (seen !== undefined && now - seen.at < 100) return seen.value;
+    const worker = this.pool.threads.find((w) => w.threadId === id);
+    if (worker === undefined) return 1;
+    const current = worker.performance.eventLoopUtilization();
+    const value = seen === undefined ? current.utilization : worker.performance.eventLoopUtilization(current, seen.last).utilization;
+    this.elus.set(id, { at: now, last: current, value });
+    return value;
+  }
+
+  /** Runs a control task on the thread `target` names. */
+  run(task: HostTask, target: QueueOptions): Promise<HostResult> {
+    const routed = task as RoutedTask;
+    routed[Piscina.queueOptionsSymbol] = target;
+    return (this.pool.run(routed) as Promise<HostResult>).catch((err: unknown) => {
+      // Piscina rejects the tasks of a worker that exits with a plain Error
+      // ("worker exited with code: 1"): the thread died while it ran this
+      // one (an init that exits, a stuck thread terminated). Callers and
+      // users get the runtime's typed error, the pool's as its cause.
+      // Starting a thread (attach, recover, standby) fails its own way: the
+      // callers make that a ThreadStartError.
+      if (err instanceof MicroswarmError || task.op === 'attach' || task.op === 'recover' || task.op === 'standby') throw err;
+      const thread = 'endpoint' in target ? `pool thread ${target.endpoint - 1}` : 'a pool thread';
+      const actor = 'slot' in task ? new ActorRef(task.slot, task.gen, undefined, this.endpoint).toString() : `on ${thread}`;
+      throw new ActorCrashedError(actor, `was in a '${task.op}' call on ${thread}, which died`, { cause: err });
+    });
+  }
+
+  /** Ends the pool and its threads. */
+  destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
