@@ -202,10 +202,10 @@ describe('a pool thread that dies', () => {
     r.failures.subscribe((f) => failures.push(f));
     const a = await r.spawn<LongAskerMsg, string>(longAskerUrl, undefined, { thread: 1 });
     expect(await a.ask({ type: 'spinAfterAwait', ms: 800 })).toBe('spun');
-    const timeouts = await eventually(
-      () => failures.filter((f) => f.phase === 'timeout'),
-      (t) => t.length > 0,
-    );
+    // Only thread 1's reports: on a loaded machine (load 20+ on 2 cores) the idle thread 0 can go unscheduled past
+    // blockingHandlerMs and be reported too, which is right of the watchdog and not this test's business.
+    const ofThread1 = () => failures.filter((f) => f.phase === 'timeout' && (f.error as HandlerTimeoutError).thread === 1);
+    const timeouts = await eventually(ofThread1, (t) => t.length > 0);
     expect(timeouts).toHaveLength(1);
     expect(timeouts[0].actor.slot).toBe(-1);
     expect(timeouts[0].error).toMatchObject({ thread: 1, messageKind: undefined });
