@@ -46,14 +46,16 @@ describe('rt.migrate', () => {
       }
     })();
     await new Promise((resolve) => setTimeout(resolve, 5));
+    // The target's asks queue behind up to 12,000 messages: the pumps' 30 s deadline, not the default 5 s (a whole-suite
+    // run at load ~24 on 2 cores timed one out).
     await r.migrate(target, 1);
-    expect(await target.ask({ type: 'thread' })).toBe(1);
+    expect(await target.ask({ type: 'thread' }, { timeoutMs: 30_000 })).toBe(1);
     await r.migrate(target, 2);
     await Promise.all([...pumps, fromMain]);
-    const log = (await target.ask({ type: 'get' })) as number[];
+    const log = (await target.ask({ type: 'get' }, { timeoutMs: 30_000 })) as number[];
     expect(log).toHaveLength(12_000);
     checkPerSender(log, { 1: 3000, 2: 3000, 3: 3000, 4: 3000 });
-    expect(await target.ask({ type: 'thread' })).toBe(2);
+    expect(await target.ask({ type: 'thread' }, { timeoutMs: 30_000 })).toBe(2);
     expect(r.stats().threads.map((t) => t.actors)).toEqual([1, 1, 2]);
   });
 
