@@ -48,6 +48,7 @@ export interface AssignmentOptions {
   maximize?: boolean;
 }
 
+/** What solveAssignment (and `rt.tasks.assign`) returns. */
 export interface AssignmentResult {
   /** Per task (column): the agent (row) it is assigned to, or -1. */
   rowOf: Int32Array;

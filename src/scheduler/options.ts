@@ -19,9 +19,25 @@ export interface SchedulerOptions {
   /** Bulkhead: tasks running at once per agent (on top of its capacity). Default unlimited. */
   maxInFlightPerAgent?: number;
   /** Circuit breaker per agent: opens after `failures` consecutive failures, half-opens for one probe after `halfOpenAfterMs`. Default 5 and 5000. */
-  breaker?: { failures?: number; halfOpenAfterMs?: number };
+  breaker?: {
+    /** Consecutive failed attempts (not cancellations) that open it: an integer from 1. Default 5. */
+    failures?: number;
+    /** How long it stays open before one probe task is let through, ms. Default 5000. */
+    halfOpenAfterMs?: number;
+  };
   /** `timeoutMs: 'adaptive'`: percentile x factor of a kind's recent durations, clamped; `maxMs` until `minSamples` are seen. */
-  adaptiveTimeout?: { percentile?: number; factor?: number; minMs?: number; maxMs?: number; minSamples?: number };
+  adaptiveTimeout?: {
+    /** Which percentile of the kind's recent successful run times, above 0 and at most 1. Default 0.99. */
+    percentile?: number;
+    /** What that percentile is multiplied by. Default 3. */
+    factor?: number;
+    /** Shortest adaptive timeout, ms. Default 50. */
+    minMs?: number;
+    /** Longest adaptive timeout, ms; also the timeout until `minSamples` runs are seen. Default 60 000. */
+    maxMs?: number;
+    /** Successful runs of a kind needed before its percentile is used: an integer from 1 to 512. Default 20. */
+    minSamples?: number;
+  };
   /** Re-placements of a task whose agent crashed or stopped, on top of its retries. Default 3. */
   maxReplacements?: number;
   /** Plain function tasks running at once per pool thread (the rest wait in the scheduler's priority queue). Default 1. */

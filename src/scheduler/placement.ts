@@ -9,7 +9,19 @@ import type { CircuitBreakerPolicy } from 'cockatiel';
 import type { ActorRef } from '../actors/ref.js';
 import { AgentKindStats, type KindStats, Window } from './stats.js';
 
+/** The placement strategies (the values of Strategy). */
 export const strategies = ['round-robin', 'least-loaded', 'load-balanced', 'capability', 'utility', 'optimal-batch'] as const;
+/**
+ * How an agent is picked for a task, among those that can take it now:
+ * `'round-robin'` the next in turn; `'least-loaded'` the fewest in-flight
+ * tasks and waiting messages per capacity (the default); `'load-balanced'`
+ * that plus its thread's event-loop utilisation; `'capability'` the fewest
+ * capabilities beyond those required, then least loaded; `'utility'` the
+ * highest benefit x success probability / expected time until done there
+ * (a task may wait for a busy agent that would still finish it sooner);
+ * `'optimal-batch'` all waiting tasks at once, by an exact minimum-cost
+ * assignment.
+ */
 export type Strategy = (typeof strategies)[number];
 
 /** @internal The scheduler's record of one agent. */

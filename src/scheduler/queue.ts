@@ -13,7 +13,13 @@
  * cost O(1), keep FIFO, and let the dispatcher walk past tasks it cannot
  * place yet (their capabilities are busy) without taking them out.
  */
+
+/** The task priorities, highest first. */
 export const priorities = ['critical', 'high', 'normal', 'low'] as const;
+/**
+ * A task's priority (`TaskSpec.priority`, default `'normal'`): higher ones
+ * are placed first, FIFO within one, with aging (`SchedulerOptions.agingMs`).
+ */
 export type Priority = (typeof priorities)[number];
 
 /** What the queue needs of an entry. */

@@ -40,6 +40,11 @@ export { priorities, strategies };
 export { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from './options.js';
 export type { RetryOptions, SchedulerStats, TaskExecutor, TaskHandle, TaskSpec, TaskStatus } from './types.js';
 
+/**
+ * The task scheduler, `rt.tasks`: takes tasks (`submit`), places them on
+ * agents or the pool by priority and strategy, and reports on them
+ * (`stats`). The runtime makes it, configured by `Runtime.start({ tasks })`.
+ */
 export class TaskScheduler {
   private readonly queue: TaskQueue<TaskRecord>;
   private readonly metrics: SchedulerMetrics;
@@ -93,6 +98,7 @@ export class TaskScheduler {
     return this.lifecycle.tasks.get(id)?.handle;
   }
 
+  /** A snapshot of the queue, running attempts, timings, outcomes per kind and agents (dead agents with nothing running are dropped first). */
   stats(): SchedulerStats {
     const now = Date.now();
     const sizes = this.queue.sizes();

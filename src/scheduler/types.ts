@@ -14,6 +14,7 @@ import type { Percentiles } from './stats.js';
 export interface TaskSpec<Payload = unknown> {
   /** What kind of work: agents see it as `task.kind`; statistics and adaptive timeouts are kept per kind. Required for agent tasks. */
   kind?: string;
+  /** The data to work on: the agent gets it as `task.payload`, a function task's default export as its argument. */
   payload?: Payload;
   /**
    * A plain function task: a module whose default export is `(payload) => result`,
@@ -42,8 +43,9 @@ export interface TaskSpec<Payload = unknown> {
   benefit?: number;
 }
 
+/** `TaskSpec.retry`: how often a failed task is tried again, with exponential backoff and decorrelated jitter between attempts. */
 export interface RetryOptions {
-  /** Retries after the first attempt. */
+  /** Retries after the first attempt (an integer, 0 to 1000); a timed-out attempt counts as a failure. */
   retries: number;
   /** First backoff delay. Default 100 ms. */
   initialDelayMs?: number;
@@ -51,11 +53,19 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * Where a task is: `'blocked'` on its dependencies, `'queued'` for placement,
+ * `'running'` an attempt, `'retrying'` waiting out the delay after a failed
+ * attempt (or one lost with its agent) before it is queued again;
+ * then finished as `'succeeded'`, `'failed'` or `'cancelled'`.
+ */
 export type TaskStatus = 'blocked' | 'queued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
 
 /** A submitted task. */
 export interface TaskHandle<Result = unknown> {
+  /** The task's id: `TaskSpec.id`, or the one generated for it. Dependents may name it in `dependsOn`. */
   readonly id: string;
+  /** Its current status. */
   readonly status: TaskStatus;
   /** Attempts started so far (retries and re-placements after a crash count). */
   readonly attempts: number;
@@ -84,27 +94,59 @@ export interface TaskExecutor {
 
 /** `rt.tasks.stats()`. */
 export interface SchedulerStats {
-  /** Tasks waiting, per priority (queued ones), plus those blocked on dependencies and between retries. */
+  /** Tasks in the queue waiting to be placed, per priority (blocked and retrying ones are counted apart). */
   queued: Record<Priority, number>;
+  /** Tasks waiting for their dependencies to finish. */
   blocked: number;
+  /** Tasks between a failed (or lost) attempt and their next one, waiting out the retry delay. */
   retrying: number;
+  /** Attempts running now, on agents and as function tasks on the pool. */
   running: number;
-  /** Queue wait (submitted or re-queued to placed) and run time, ms, over the last 512 attempts. */
+  /** Queue wait (submitted or re-queued to placed), ms, over the last 512 attempts. */
   waitMs: Percentiles;
+  /** Run time of attempts that ran (succeeded or failed; not cancelled ones), ms, over the last 512. */
   runMs: Percentiles;
   /** Placement decisions in the last full second. */
   decisionsPerSecond: number;
+  /** Placement decisions since the scheduler started (one that found no agent free counts too). */
   decisions: number;
-  byKind: Record<string, { succeeded: number; failed: number; cancelled: number; timedOut: number; runMs: Percentiles; timeoutMs: number | undefined }>;
+  /** Outcomes per task kind (a function task's kind is its module URL unless given). */
+  byKind: Record<
+    string,
+    {
+      /** Tasks that succeeded. */
+      succeeded: number;
+      /** Tasks that failed for good, timeouts aside (those count in `timedOut`). */
+      failed: number;
+      /** Tasks cancelled (signal, `handle.cancel()`, shutdown). */
+      cancelled: number;
+      /** Tasks that failed for good with TaskTimeoutError. */
+      timedOut: number;
+      /** Run time of this kind's successful attempts, ms, over the last 512 (what adaptive timeouts are drawn from). */
+      runMs: Percentiles;
+      /** The timeout, ms, an attempt of this kind with `timeoutMs: 'adaptive'` would get now (`adaptiveTimeout.maxMs` until `minSamples` successes). */
+      timeoutMs: number | undefined;
+    }
+  >;
+  /** The agents tasks may be placed on, in the order they started (dead ones are dropped once their attempts settled). */
   agents: Array<{
+    /** The agent's ref as a string (`Actor(name#id)`). */
     ref: string;
+    /** What it can do: a task's `requires` must all be among them. */
     capabilities: string[];
+    /** Tasks it is handed at once, as it was spawned with (`maxInFlightPerAgent` may lower that). */
     capacity: number;
+    /** Attempts it holds now. */
     inFlight: number;
+    /** Attempts it completed successfully. */
     successes: number;
+    /** Attempts that failed or timed out on it (cancelled ones aside). */
     failures: number;
+    /** `successes / (successes + failures)`, 0..1; NaN while both are 0. */
     successRate: number;
+    /** Run time of its successful attempts, ms, over the last 512. */
     latencyMs: Percentiles;
+    /** Its circuit breaker: `'open'` takes no tasks, `'half-open'` lets one probe through (see `SchedulerOptions.breaker`). */
     breaker: 'closed' | 'open' | 'half-open';
   }>;
 }
