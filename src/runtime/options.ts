@@ -15,6 +15,10 @@ import { resolveStrategy, type ResolvedStrategy, type SupervisorStrategy } from 
 import { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { evictionPolicies, type EvictionPolicy, type MemoryOptions } from '../memory/layout.js';
 
+/**
+ * What `Runtime.start` takes; every field is optional and checked (`InvalidOptionError`
+ * names the option, what was expected and the value received).
+ */
 export interface RuntimeOptions {
   /** Worker threads in the pool. Default `os.availableParallelism()`. */
   threads?: number;

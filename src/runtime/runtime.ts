@@ -55,10 +55,20 @@ export interface ShutdownOptions {
 
 /** A snapshot of the runtime, from {@link Runtime.stats}. */
 export interface RuntimeStats {
-  threads: Array<{ thread: number; actors: number }>;
+  /** One entry per pool thread, in order. */
+  threads: Array<{
+    /** The thread's 0-based index (the `thread` of spawn options). */
+    thread: number;
+    /** Actors hosted on it now. */
+    actors: number;
+  }>;
+  /** Live actors across all threads (starting, alive or stopping). */
   liveActors: number;
+  /** The `maxAgents` limit this runtime was started with. */
   maxAgents: number;
+  /** Dead letters published on `rt.deadLetters` since start. */
   deadLetters: number;
+  /** Failures published on `rt.failures` since start. */
   failures: number;
 }
 
@@ -406,7 +416,14 @@ export class RuntimeMemory {
    * whose holder is not (normally done when each actor stops; this sweeps up
    * after anything that escaped that, such as a thread that died).
    */
-  collect(): { allocations: number; bytes: number; loans: number } {
+  collect(): {
+    /** Allocations freed because their owner was gone. */
+    allocations: number;
+    /** Bytes those allocations held. */
+    bytes: number;
+    /** Loans ended because their holder was gone. */
+    loans: number;
+  } {
     return this.pool.collect(
       (slot, gen) => this.directory.isLive(slot, gen),
       (slot) => this.directory.isLive(slot, Atomics.load(this.directory.gen, slot)),
