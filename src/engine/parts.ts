@@ -2,26 +2,29 @@
  * The parts of one thread's engine and what each offers the others: the
  * contract between the files of this folder. Each part is a class in the
  * file named for it; `Endpoint` (endpoint.ts) makes them, hands each the
- * `Engine` below, and wires them once. A part sees the others only
- * through these interfaces, so no part file imports another (and none
- * imports endpoint.ts): this file imports no part.
+ * `Engine` below, and wires them once. A part sees the others only through
+ * these interfaces, so no part imports another part, nor endpoint.ts (they
+ * import only this file and the leaves: types.ts, link.ts, modules.ts).
  *
- *   endpoint.ts     Endpoint: makes and wires the parts; RefHost; the runtime's API
- *   router.ts       where a message goes: this thread, or another endpoint's Link (link.ts)
- *   inbound.ts      frames that come in: journaled, decoded, delivered
- *   dispatcher.ts   mailboxes, the drain loop, turns and throughput
- *   asks.ts         pending asks, deadlines, replies, control requests
- *   lifecycle.ts    start, spawn, stop
- *   supervisor.ts   failures, directives, restarts
- *   watch.ts        death watch
- *   timers.ts       ctx.after / ctx.every
- *   checkpoints.ts  snapshots in the pool
- *   memory-access.ts ctx.memory, region transfer
- *   recovery.ts     crash replay (rehost), threadCrashed, reading a dead thread's journal
- *   migration.ts    moving an actor between threads
- *   envelopes.ts    tasks, votes, relays, fenced messages, topics
+ *   endpoint.ts        Endpoint: makes and wires the parts; RefHost; the runtime's API
+ *   router.ts          where a message goes: this thread, or another endpoint's Link
+ *   link.ts            the way to another endpoint (today its ring)
+ *   inbound.ts         frames that come in: journaled, decoded, delivered
+ *   dispatcher.ts      mailboxes, the drain loop, turns and throughput
+ *   asks.ts            pending asks, deadlines, replies, control requests
+ *   lifecycle.ts       start, spawn, stop
+ *   supervisor.ts      failures, directives, restarts
+ *   watch.ts           death watch
+ *   timers.ts          ctx.after / ctx.every
+ *   checkpoints.ts     snapshots in the pool
+ *   memory-access.ts   ctx.memory, region transfer
+ *   recovery.ts        crash replay (rehost), threadCrashed, reading a dead thread's journal
+ *   migration.ts       moving an actor between threads
+ *   envelopes.ts       tasks, votes, relays, fenced messages, topics
  *   actor-services.ts  what ctx.* reaches (ContextHost)
- *   host.ts         the worker entry (Piscina control tasks)
+ *   types.ts           what an endpoint reports (dead letters, failures, Terminated), its config
+ *   modules.ts         loading actor modules; ref-codec.ts: refs and handles in the codec
+ *   host.ts            the worker entry (Piscina control tasks)
  */
 import type { Cell } from '../actors/cell.js';
 import type { ContextHost, DeferredReply, Timer } from '../actors/context.js';
