@@ -28,6 +28,7 @@ import { ActorRef } from '../actors/ref.js';
 import { decode, encode } from '../transport/codec.js';
 import { kAlive } from '../transport/directory.js';
 import type { Engine } from './parts.js';
+import { isThenable } from './types.js';
 import { ActorInitError, ActorStoppedError, MigrationError, toError } from '../base/errors.js';
 import { loadModule, loadedModule } from './modules.js';
 import type { Delivery } from '../actors/spawn-options.js';
@@ -267,8 +268,4 @@ export class Migration {
       this.ep.dispatcher.current = previous;
     }
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
 }
