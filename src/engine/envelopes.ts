@@ -14,14 +14,16 @@ import type { ActorRef } from '../actors/ref.js';
 import { Task } from '../actors/task.js';
 import { kNoReply } from '../actors/mailbox.js';
 import { relayTargets, relayTo } from '../swarm/topology.js';
-import { kRouteOk as kOk, type Endpoint } from './endpoint.js';
+import type { Engine, EnvelopesPart } from './parts.js';
+import { kRouteOk } from './types.js';
 import { ActorCrashedError, ActorStoppedError, HandlerError, InvalidArgumentError, TaskCancelledError, toError } from '../base/errors.js';
 import type { AgentOverride } from '../actors/spawn-options.js';
 
 /** Cancelled-while-queued task attempts remembered per thread (see `cancel`). */
 const kCancelledKept = 4096;
 
-export class Envelopes {
+/** @internal */
+export class Envelopes implements EnvelopesPart {
   /** Spawn options that override an agent's `capabilities` / `capacity`, by slot, until it starts. */
   private readonly overrides = new Map<number, AgentOverride & { gen: number }>();
   /** Tasks running on this thread, by id: what `cancel` aborts. */
@@ -35,7 +37,7 @@ export class Envelopes {
   /** Leader and term of each swarm, as this thread last heard (fenced messages are checked against it). */
   private readonly terms = new Map<string, { leader: ActorRef | undefined; term: number }>();
 
-  constructor(private readonly ep: Endpoint) {}
+  constructor(private readonly ep: Engine) {}
 
   // ------------------------------------------------------------- agents and tasks
 
@@ -52,7 +54,7 @@ export class Envelopes {
       if (override.gen !== cell.gen) override = undefined; // left by a spawn that failed
     }
     if (cell.def.task === undefined || cell.stopRequested) return;
-    this.ep.notify(0, 'agent', {
+    this.ep.router.notify(0, 'agent', {
       ref: cell.ref,
       capabilities: [...(override?.capabilities ?? cell.def.capabilities ?? [])],
       capacity: override?.capacity ?? cell.def.capacity ?? 1,
@@ -89,7 +91,7 @@ export class Envelopes {
     // The handler's own ask to some other actor failed: wrapped, so the
     // scheduler does not take it for the loss of this agent (and re-place it).
     if (error instanceof ActorCrashedError || error instanceof ActorStoppedError) error = new HandlerError(cell.ref.toString(), { cause: error });
-    this.ep.reply(replyTag, error, true);
+    this.ep.asks.reply(replyTag, error, true);
   }
 
   /**
@@ -155,9 +157,9 @@ export class Envelopes {
           leaves.push(members[p]);
           return true;
         }
-        return ep.route(members[p], new Relay(relay.swarm, members, relay.fanout, p, relay.msg), cell.ref, kNoReply, false) === kOk;
+        return ep.router.route(members[p], new Relay(relay.swarm, members, relay.fanout, p, relay.msg), cell.ref, kNoReply, false) === kRouteOk;
       });
-      if (leaves.length > 0) ep.multicast(leaves, relay.msg, cell.ref);
+      if (leaves.length > 0) ep.router.multicast(leaves, relay.msg, cell.ref);
     } catch (err) {
       // Not encodable for another thread (it came from this one): reported, the member still handles it.
       ep.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
@@ -169,6 +171,6 @@ export class Envelopes {
     if (typeof topic !== 'string' || topic.length === 0 || topic.length > 256) {
       throw new InvalidArgumentError('topic', 'a non-empty string of at most 256 characters', topic);
     }
-    this.ep.notify(0, 'topic', op === 'publish' ? { action: op, topic, ref: cell.ref, msg } : { action: op, topic, ref: cell.ref });
+    this.ep.router.notify(0, 'topic', op === 'publish' ? { action: op, topic, ref: cell.ref, msg } : { action: op, topic, ref: cell.ref });
   }
 }

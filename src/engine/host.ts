@@ -8,11 +8,13 @@
 import { registerCodecExtensions } from './ref-codec.js';
 import { ActorRef } from '../actors/ref.js';
 import type { Directive } from '../actors/supervision.js';
-import type { Delivery } from '../actors/spawn-options.js';
 import { decode, encode } from '../transport/codec.js';
 import { importModule, loadModule } from './modules.js';
 import type { DirectoryShared } from '../transport/directory.js';
-import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';
+import { Endpoint } from './endpoint.js';
+import type { JournalEntry } from '../transport/journal.js';
+import type { RehostedActor } from './recovery.js';
+import type { ActorFailure, DeadLetter, EndpointConfig, SystemHandler } from './types.js';
 import { ActorStoppedError, InvalidArgumentError, RuntimeClosedError, ThreadStartError, toError } from '../base/errors.js';
 import type { TransportShared } from '../transport/transport.js';
 import type { PoolShared } from '../memory/layout.js';
@@ -24,7 +26,7 @@ export type HostTask =
   | { op: 'attach'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig; setup: string | undefined }
   | {
       op: 'recover'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig;
-      setup: string | undefined; actors: RehostedActor[]; error: Uint8Array; replay: Array<{ at: number; from: number; running: boolean; crashes: number; body: Uint8Array }>;
+      setup: string | undefined; actors: RehostedActor[]; error: Uint8Array; replay: JournalEntry[];
     }
   | {
       op: 'spawn'; slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined;
@@ -42,18 +44,7 @@ export type HostTask =
   | { op: 'fn'; module: string; payload: Uint8Array }
   | { op: 'shutdown'; deadline: number };
 
-/** @internal An actor to bring back on a replacement thread. */
-export interface RehostedActor {
-  slot: number;
-  gen: number;
-  module: string;
-  args: Uint8Array;
-  name: string | undefined;
-  parent: { slot: number; gen: number } | undefined;
-  delivery: Delivery;
-  /** Restart backoff its supervisor asked for: the actor starts after this many ms (messages wait for it). */
-  delayMs: number;
-}
+export type { RehostedActor } from './recovery.js';
 
 /** @internal */
 export type HostResult =
@@ -69,9 +60,9 @@ let endpoint: Endpoint | undefined;
 class WorkerSystem implements SystemHandler {
   handle(op: string, payload: Record<string, unknown>): unknown {
     const ep = attached();
-    if (op === 'stop') return ep.stopRef(payload.ref as ActorRef);
-    if (op === 'watch') return ep.addWatcher(payload.target as ActorRef, payload.watcher as ActorRef);
-    if (op === 'unwatch') return ep.removeWatcher(payload.target as ActorRef, payload.watcher as ActorRef);
+    if (op === 'stop') return ep.lifecycle.stopRef(payload.ref as ActorRef);
+    if (op === 'watch') return ep.deathWatch.add(payload.target as ActorRef, payload.watcher as ActorRef);
+    if (op === 'unwatch') return ep.deathWatch.remove(payload.target as ActorRef, payload.watcher as ActorRef);
     if (op === 'threadCrashed') {
       return ep.threadCrashed(payload.endpoint as number, payload.consumed as number[], payload.lost as number[], payload.replayed as number[]);
     }
@@ -168,18 +159,18 @@ export default async function host(task: HostTask): Promise<HostResult> {
         const args = decode(task.args);
         const parent = task.parent === undefined ? undefined : new ActorRef(task.parent.slot, task.parent.gen, undefined, ep);
         if (task.agent !== undefined) ep.envelopes.override(task.slot, task.gen, task.agent);
-        await ep.startActor(task.slot, task.gen, task.module, args, task.name, parent);
+        await ep.lifecycle.startActor(task.slot, task.gen, task.module, args, task.name, parent);
         return { ok: true };
       }
       case 'stop': {
         const ep = attached();
-        await ep.stopRef(new ActorRef(task.slot, task.gen, undefined, ep));
+        await ep.lifecycle.stopRef(new ActorRef(task.slot, task.gen, undefined, ep));
         return { ok: true };
       }
       case 'suspend':
       case 'resume': {
         const ep = attached();
-        const found = ep.setSuspended(new ActorRef(task.slot, task.gen, undefined, ep), task.op === 'suspend');
+        const found = ep.dispatcher.setSuspended(new ActorRef(task.slot, task.gen, undefined, ep), task.op === 'suspend');
         if (!found) return failed(new ActorStoppedError(`Actor(${task.slot}.${task.gen})`));
         return { ok: true };
       }
@@ -215,7 +206,7 @@ export default async function host(task: HostTask): Promise<HostResult> {
       }
       case 'checkpoint': {
         const ep = attached();
-        const bytes = await ep.checkpointRef(new ActorRef(task.slot, task.gen, undefined, ep));
+        const bytes = await ep.checkpoints.forRef(new ActorRef(task.slot, task.gen, undefined, ep));
         return { ok: true, bytes };
       }
       case 'standby':
@@ -232,11 +223,11 @@ export default async function host(task: HostTask): Promise<HostResult> {
       }
       case 'quiesce': {
         const ep = attached();
-        return { ok: true, idle: ep.isIdle(), handled: ep.handled };
+        return { ok: true, idle: ep.dispatcher.isIdle(), handled: ep.dispatcher.handled };
       }
       case 'shutdown': {
         const ep = attached();
-        await ep.stopAll(task.deadline);
+        await ep.lifecycle.stopAll(task.deadline);
         ep.transport.flushAll();
         ep.close(new RuntimeClosedError('answer: the runtime shut down'));
         endpoint = undefined;

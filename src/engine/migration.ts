@@ -27,35 +27,37 @@ import { Mailbox } from '../actors/mailbox.js';
 import { ActorRef } from '../actors/ref.js';
 import { decode, encode } from '../transport/codec.js';
 import { kAlive } from '../transport/directory.js';
-import type { Endpoint } from './endpoint.js';
+import type { Engine } from './parts.js';
+import { isThenable } from './types.js';
 import { ActorInitError, ActorStoppedError, MigrationError, toError } from '../base/errors.js';
 import { loadModule, loadedModule } from './modules.js';
 import type { Delivery } from '../actors/spawn-options.js';
 
+/** @internal */
 export class Migration {
-  constructor(private readonly ep: Endpoint) {}
+  constructor(private readonly ep: Engine) {}
 
   /** Step 1, old thread. Resolves with what the new thread needs to make its cell. */
   async prepare(ref: ActorRef): Promise<{ module: string; name: string | undefined; parent: { slot: number; gen: number } | undefined }> {
     const cell = this.ep.cells[ref.slot];
-    if (cell === undefined || cell.gen !== ref.gen || cell.stopped) throw this.ep.stoppedError(ref);
+    if (cell === undefined || cell.gen !== ref.gen || cell.stopped) throw this.ep.router.stoppedError(ref);
     if (cell.migrating) throw new MigrationError(ref.toString(), 'it is already migrating');
     if (!cell.started) throw new MigrationError(ref.toString(), 'it has not finished starting');
     if (cell.failed || cell.restarting || cell.restartTimer !== undefined || cell.restartSoon || cell.pendingRestart !== undefined) {
       throw new MigrationError(ref.toString(), 'it failed and waits for its supervisor, or is restarting');
     }
-    if (cell.stopRequested) throw this.ep.stoppedError(ref);
+    if (cell.stopRequested) throw this.ep.router.stoppedError(ref);
     cell.setMigrating(true);
     while (cell.busy) await new Promise<void>((resolve) => (cell.idleWaiters ??= []).push(resolve));
     try {
-      if (cell.stopped || cell.stopRequested) throw this.ep.stoppedError(ref);
+      if (cell.stopped || cell.stopRequested) throw this.ep.router.stoppedError(ref);
       const bytes = this.encodeMove(cell);
       cell.move = { bytes, to: -1, fences: 0, done: undefined };
       const parent = cell.parent === undefined ? undefined : { slot: cell.parent.slot, gen: cell.parent.gen };
       return { module: cell.moduleUrl, name: cell.ref.name, parent };
     } catch (err) {
       cell.setMigrating(false);
-      this.ep.reschedule(cell);
+      this.ep.dispatcher.reschedule(cell);
       if (err instanceof ActorStoppedError) throw err;
       throw new MigrationError(ref.toString(), `what moves cannot cross threads (${(err as Error).message})`, { cause: err });
     }
@@ -85,7 +87,7 @@ export class Migration {
     if (cell === undefined || cell.gen !== ref.gen || cell.move === undefined) return;
     cell.move = undefined;
     cell.setMigrating(false);
-    this.ep.reschedule(cell);
+    this.ep.dispatcher.reschedule(cell);
   }
 
   /** Step 2, new thread: a cell that queues what arrives. Resolves once it is registered. */
@@ -93,7 +95,7 @@ export class Migration {
     const def = loadedModule(moduleUrl) ?? (await loadModule(moduleUrl));
     const ref = new ActorRef(slot, gen, name, this.ep);
     const cell = new Cell(slot, gen, def, ref, moduleUrl, parent, this.ep.dir.capacity[slot], this.ep.dir.policy[slot]);
-    cell.ctx = new ActorContext(cell, this.ep);
+    cell.ctx = new ActorContext(cell, this.ep.services);
     cell.setMigrating(true);
     cell.arriving = { forwarded: new Mailbox(), done: [] };
     this.ep.cells[slot] = cell;
@@ -132,7 +134,7 @@ export class Migration {
 
   /** Asks this endpoint to send a fence for (slot, gen) through its ring to `old`. */
   sendFence(old: number, slot: number, gen: number): void {
-    this.ep.notify(old, 'migrateFence', { slot, gen });
+    this.ep.router.notify(old, 'migrateFence', { slot, gen });
   }
 
   /** Step 5, old thread. */
@@ -142,13 +144,13 @@ export class Migration {
     const to = move.to;
     cell.mailbox.takeEach((msg, sender, replyTag, entry) => {
       try {
-        this.ep.forward(to, cell, msg, sender, replyTag);
+        this.ep.router.forward(to, cell, msg, sender, replyTag);
       } catch (err) {
         // A same-thread message that cannot be encoded cannot move: a dead letter.
         this.ep.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
-        this.ep.dropMessage(cell.ref, cell, msg, sender, replyTag, 'stopped');
+        this.ep.dispatcher.dropMessage(cell.ref, cell, msg, sender, replyTag, 'stopped');
       }
-      this.ep.finishEntry(entry);
+      this.ep.inbound.finishEntry(entry);
     });
     // Encoded again now: watches or children added since the prepare come along
     // (the state cannot have changed: the actor was held).
@@ -158,18 +160,17 @@ export class Migration {
     } catch {
       // Checked at the prepare; keep what was encoded then.
     }
-    this.ep.notify(to, 'migrateDone', { slot: cell.slot, gen: cell.gen, move: bytes });
+    this.ep.router.notify(to, 'migrateDone', { slot: cell.slot, gen: cell.gen, move: bytes });
     // rt.stop calls that waited here: the stop happens there, after the arrival.
     if (cell.stopWaiters !== undefined) {
       for (const resolve of cell.stopWaiters) {
-        this.ep.request(to, 'stop', { ref: cell.ref }).then(() => resolve(), () => resolve());
+        this.ep.asks.request(to, 'stop', { ref: cell.ref }).then(() => resolve(), () => resolve());
       }
       cell.stopWaiters = undefined;
     }
     // Forget it here: timers do not move (they are cancelled), the slot and
     // what it owns in the pool stay as they are.
-    if (cell.timers !== undefined) for (const timer of cell.timers) clearTimeout(timer);
-    cell.timers = undefined;
+    this.ep.timers.cancelAll(cell);
     if (cell.restartTimer !== undefined) clearTimeout(cell.restartTimer);
     cell.move = undefined;
     cell.completed = true;
@@ -247,8 +248,8 @@ export class Migration {
     if (moved.stopRequested || cell.stopRequested) {
       // Asked to stop while it moved: it stops here, now that it has arrived.
       cell.stopRequested = false;
-      this.ep.requestStop(cell);
-    } else this.ep.reschedule(cell);
+      this.ep.lifecycle.requestStop(cell);
+    } else this.ep.dispatcher.reschedule(cell);
     for (const resolve of waiters) resolve();
   }
 
@@ -259,16 +260,12 @@ export class Migration {
   }
 
   private inTurnSync<T>(cell: Cell, fn: () => T): T {
-    const previous = this.ep.current;
-    this.ep.current = cell;
+    const previous = this.ep.dispatcher.current;
+    this.ep.dispatcher.current = cell;
     try {
       return fn();
     } finally {
-      this.ep.current = previous;
+      this.ep.dispatcher.current = previous;
     }
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
 }

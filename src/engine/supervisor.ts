@@ -10,11 +10,12 @@ import { kStrategy } from '../actors/define.js';
 import type { Cell } from '../actors/cell.js';
 import type { ActorRef } from '../actors/ref.js';
 import { SupervisorState, defaultStrategy, type CrashDecision, type Decision, type Directive, type StrategyKind } from '../actors/supervision.js';
-import type { Endpoint } from './endpoint.js';
+import type { Engine, SupervisorPart } from './parts.js';
 import { ActorInitError, EscalatedError, toError } from '../base/errors.js';
 
-export class Supervisor {
-  constructor(private readonly ep: Endpoint) {}
+/** @internal */
+export class Supervisor implements SupervisorPart {
+  constructor(private readonly ep: Engine) {}
 
   /**
    * A handler of `cell` failed: it handles nothing more (its mailbox keeps
@@ -42,12 +43,12 @@ export class Supervisor {
 
   private sendFailure(thread: number, supervisor: ActorRef | undefined, child: ActorRef, error: Error): void {
     try {
-      this.ep.notify(thread, 'childFailed', { supervisor, child, error });
+      this.ep.router.notify(thread, 'childFailed', { supervisor, child, error });
     } catch {
       // The error does not cross threads as it is (a property the codec
       // cannot carry): its supervisor gets its name and message.
       const plain = new Error(`${error.name}: ${error.message}`);
-      this.ep.notify(thread, 'childFailed', { supervisor, child, error: plain });
+      this.ep.router.notify(thread, 'childFailed', { supervisor, child, error: plain });
     }
   }
 
@@ -107,10 +108,10 @@ export class Supervisor {
     const thread = Atomics.load(this.ep.dir.thread, ref.slot);
     if (thread !== this.ep.index) {
       try {
-        this.ep.notify(thread, 'supervise', { ref, directive, error, delayMs });
+        this.ep.router.notify(thread, 'supervise', { ref, directive, error, delayMs });
       } catch {
         // The error does not cross threads as it is: the child gets its name and message.
-        this.ep.notify(thread, 'supervise', { ref, directive, error: new Error(`${error.name}: ${error.message}`), delayMs });
+        this.ep.router.notify(thread, 'supervise', { ref, directive, error: new Error(`${error.name}: ${error.message}`), delayMs });
       }
       return Promise.resolve();
     }
@@ -133,7 +134,7 @@ export class Supervisor {
           for (const child of cell.escalated) void this.superviseRef(child, 'resume', error, 0);
           cell.escalated = undefined;
         }
-        this.ep.reschedule(cell);
+        this.ep.dispatcher.reschedule(cell);
         return;
       case 'stop':
         this.stopForFailure(cell);
@@ -163,7 +164,7 @@ export class Supervisor {
 
   private stopForFailure(cell: Cell): void {
     cell.terminationReason ??= 'failed';
-    this.ep.requestStop(cell);
+    this.ep.lifecycle.requestStop(cell);
   }
 
   /**
@@ -190,12 +191,9 @@ export class Supervisor {
 
   private async restartNow(cell: Cell, error: Error): Promise<void> {
     cell.setFailed(true);
-    this.ep.stopChildren(cell);
+    this.ep.lifecycle.stopChildren(cell);
     cell.escalated = undefined;
-    if (cell.timers !== undefined) {
-      for (const timer of cell.timers) clearTimeout(timer);
-      cell.timers.clear();
-    }
+    this.ep.timers.cancelAll(cell);
     cell.abort?.abort();
     cell.abort = undefined;
     const def = cell.def;
@@ -212,8 +210,8 @@ export class Supervisor {
     try {
       state = await this.rebuild(cell);
       if (cell.stopped || cell.stopRequested) return;
-      if (def.postRestart !== undefined) await this.ep.inTurn(cell, () => def.postRestart?.(state, error, cell.ctx));
-      else if (def.preStart !== undefined) await this.ep.inTurn(cell, () => def.preStart?.(state, cell.ctx));
+      if (def.postRestart !== undefined) await this.ep.lifecycle.inTurn(cell, () => def.postRestart?.(state, error, cell.ctx));
+      else if (def.preStart !== undefined) await this.ep.lifecycle.inTurn(cell, () => def.preStart?.(state, cell.ctx));
     } catch (err) {
       const failure = new ActorInitError(cell.moduleUrl, { cause: toError(err) });
       this.ep.system.failure({ actor: cell.ref, error: failure, phase: 'restart' });
@@ -223,15 +221,15 @@ export class Supervisor {
     cell.state = state;
     cell.sinceCheckpoint = 0;
     cell.setFailed(false);
-    this.ep.reschedule(cell);
+    this.ep.dispatcher.reschedule(cell);
   }
 
   /** A new state for `cell`: restored from its last checkpoint, else made by `init`. */
   private rebuild(cell: Cell): Promise<unknown> {
     const def = cell.def;
-    const saved = def.restore === undefined ? undefined : this.ep.checkpointData(cell.slot);
-    if (saved === undefined || def.restore === undefined) return this.ep.inTurn(cell, () => def.init(cell.args, cell.ctx));
-    return this.ep.inTurn(cell, () => def.restore?.(saved.data, cell.args, cell.ctx));
+    const saved = def.restore === undefined ? undefined : this.ep.checkpoints.data(cell.slot);
+    if (saved === undefined || def.restore === undefined) return this.ep.lifecycle.inTurn(cell, () => def.init(cell.args, cell.ctx));
+    return this.ep.lifecycle.inTurn(cell, () => def.restore?.(saved.data, cell.args, cell.ctx));
   }
 
   /**

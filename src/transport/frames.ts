@@ -1,7 +1,7 @@
 /**
- * Reading frames back out of a batch of ring bytes (the layout is in
- * ring.ts): where a frame ends, and the reassembly of a message split over
- * several frames. Kept apart from the transport so that the checks that stand
+ * Reading frames back out of a batch of ring bytes (the header layout is in
+ * ring.ts, what a body holds, by kind, in kinds.ts): where a frame ends, and
+ * the reassembly of a message split over several frames. Kept apart from the transport so that the checks that stand
  * between untrusted bytes and the rest of the runtime can be tested and
  * fuzzed on their own (test/fuzz.test.ts).
  *

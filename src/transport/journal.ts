@@ -28,7 +28,7 @@
  *         for (kept in the entry, which a replacement replays as it is), so a
  *         message that takes its thread down every time is recognised as
  *         poison instead of being replayed forever
- *   body: the frame body as it came out of the ring
+ *   body: the frame body as it came out of the ring (layouts by kind: kinds.ts)
  *
  * Taking a batch out of a ring is one step for a thread that dies: the
  * thread copies the batch without consuming it, journals its messages

@@ -1,0 +1,230 @@
+/**
+ * Asks: the table of answers this thread waits for (asks to actors, and
+ * control requests to other endpoints), keyed by integer ids; their
+ * deadlines and abort signals; and the other side, answering an ask by its
+ * reply tag (`askId * kReplyStride + asking endpoint`), now or later
+ * (`ctx.replyLater`). One table per thread, one entry per ask: no listener
+ * per call.
+ *
+ * An ask settles once: by its answer, its timeout, its signal, the crash of
+ * the thread that had taken it (`failInDoubt`), or the endpoint closing.
+ */
+import type { Cell } from '../actors/cell.js';
+import type { DeferredReply } from '../actors/context.js';
+import { kNoReply, kReplyStride } from '../actors/mailbox.js';
+import { checkAskOptions, type ActorRef, type AskOptions } from '../actors/ref.js';
+import { ActorCrashedError, AskAbortedError, AskTimeoutError, MailboxFullError, RuntimeClosedError, toError } from '../base/errors.js';
+import { kReplyError, kReplyOk, kSystem } from '../transport/kinds.js';
+import type { AsksPart, DispatcherPart, Engine, MemoryPart, RouterPart } from './parts.js';
+import { kRouteDead, kRouteOk, kUntimedAsk, type EndpointConfig } from './types.js';
+
+interface PendingAsk {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  /** The endpoint the request went to through a link (-1: none), and its sequence number on that link. */
+  target?: number;
+  seq?: number;
+  /** Whom it asked (an ask's ref, a control request's op), named in the error only if that thread dies. */
+  actor?: ActorRef | string;
+}
+
+/** @internal */
+export class Asks implements AsksPart {
+  private readonly engine: Engine;
+  private readonly index: number;
+  private readonly config: EndpointConfig;
+  private readonly pending = new Map<number, PendingAsk>();
+  private nextAskId = 0;
+  private router!: RouterPart;
+  private memory!: MemoryPart;
+  private dispatcher!: DispatcherPart;
+
+  constructor(engine: Engine) {
+    this.engine = engine;
+    this.index = engine.index;
+    this.config = engine.config;
+  }
+
+  /** Takes the parts it calls once they all exist. */
+  wire(): void {
+    this.router = this.engine.router;
+    this.memory = this.engine.memory;
+    this.dispatcher = this.engine.dispatcher;
+  }
+
+  makeTimeoutError(ref: ActorRef, options: AskOptions | undefined): Error | undefined {
+    const ms = options?.timeoutMs;
+    return new AskTimeoutError(ref.toString(), typeof ms === 'number' ? ms : this.config.askTimeoutMs);
+  }
+
+  ask(ref: ActorRef, msg: unknown, options: AskOptions | undefined, timeoutError: Error | undefined): Promise<unknown> {
+    if (!this.engine.accepting || this.engine.closed) return Promise.reject(new RuntimeClosedError('ask'));
+    let timeoutMs: number;
+    try {
+      timeoutMs = options === kUntimedAsk ? Infinity : checkAskOptions(options, this.config.askTimeoutMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
+    const askId = this.newAskId();
+    return new Promise<unknown>((resolve, reject) => {
+      const entry: PendingAsk = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+      this.pending.set(askId, entry);
+      const router = this.router;
+      let code: number;
+      try {
+        const sender = router.senderFor(undefined);
+        const replyTag = askId * kReplyStride + this.index;
+        code = options?.transfer !== undefined
+          ? this.memory.withTransfer(ref, options.transfer, sender, () => router.route(ref, msg, sender, replyTag, false))
+          : router.route(ref, msg, sender, replyTag, false);
+      } catch (err) {
+        this.pending.delete(askId);
+        reject(err);
+        return;
+      }
+      if (code !== kRouteOk) {
+        this.pending.delete(askId);
+        reject(code === kRouteDead ? router.stoppedError(ref) : new MailboxFullError(ref.toString(), Atomics.load(this.engine.dir.capacity, ref.slot)));
+        return;
+      }
+      if (!this.pending.has(askId)) return; // answered synchronously (cannot happen today, kept safe)
+      if (router.routedTo >= 0) {
+        entry.target = router.routedTo;
+        entry.seq = router.sentTo(router.routedTo);
+        entry.actor = ref; // not stringified per ask: only a crash names it
+      }
+      if (timeoutMs !== Infinity) {
+        entry.timer = setTimeout(() => {
+          if (this.settle(askId)) reject(timeoutError ?? new AskTimeoutError(ref.toString(), timeoutMs));
+        }, timeoutMs);
+      }
+      if (signal !== undefined) {
+        entry.onAbort = () => {
+          if (this.settle(askId)) reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
+        };
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+    });
+  }
+
+  private newAskId(): number {
+    this.nextAskId = this.nextAskId >= 0xffff_fffe ? 1 : this.nextAskId + 1;
+    return this.nextAskId;
+  }
+
+  /** Removes a pending ask; true when it was still pending. */
+  private settle(askId: number): boolean {
+    const entry = this.pending.get(askId);
+    if (entry === undefined) return false;
+    this.pending.delete(askId);
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
+    return true;
+  }
+
+  /** A REPLY frame arrived for `askId`: `ok` resolves the ask, else rejects it. */
+  answer(askId: number, ok: boolean, value: unknown): void {
+    const waiting = this.pending.get(askId);
+    if (waiting !== undefined && this.settle(askId)) (ok ? waiting.resolve : waiting.reject)(value);
+  }
+
+  /** Answers an ask identified by its reply tag. */
+  reply(replyTag: number, value: unknown, failed: boolean): void {
+    const target = replyTag % kReplyStride;
+    const askId = Math.floor(replyTag / kReplyStride);
+    if (target === this.index) {
+      const entry = this.pending.get(askId);
+      if (entry !== undefined && this.settle(askId)) (failed ? entry.reject : entry.resolve)(value);
+      return;
+    }
+    if (this.engine.closed) return;
+    this.router.sendControl(target, failed ? kReplyError : kReplyOk, askId, value);
+  }
+
+  /** `ctx.replyLater`: takes the answer to the ask being handled over from the handler's return value. */
+  replyLater(cell: Cell): DeferredReply {
+    const tag = cell.replyTag;
+    if (this.dispatcher.current !== cell || tag === kNoReply) {
+      return { expected: false, resolve() {}, reject() {} };
+    }
+    cell.replyTag = kNoReply;
+    let answered = false;
+    return {
+      expected: true,
+      resolve: (value: unknown) => {
+        if (answered) return;
+        answered = true;
+        this.reply(tag, value, false);
+      },
+      reject: (error: unknown) => {
+        if (answered) return;
+        answered = true;
+        this.reply(tag, toError(error), true);
+      },
+    };
+  }
+
+  /**
+   * Sends a control request to another endpoint and resolves with its answer.
+   * On the main thread (target 0 from 0) the system handler is called directly.
+   */
+  request(target: number, op: string, payload: Record<string, unknown>): Promise<unknown> {
+    if (target === this.index) {
+      try {
+        return Promise.resolve(this.engine.system.handle(op, payload, this.index));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const askId = this.newAskId();
+    return new Promise((resolve, reject) => {
+      const entry: PendingAsk = { resolve, reject, timer: undefined, signal: undefined, onAbort: undefined };
+      this.pending.set(askId, entry);
+      try {
+        this.router.sendControl(target, kSystem, askId, { ...payload, op });
+        entry.target = target;
+        entry.seq = this.router.sentTo(target);
+        entry.actor = op;
+      } catch (err) {
+        this.settle(askId);
+        reject(err);
+      }
+    });
+  }
+
+  /**
+   * The thread of `endpoint` died; `consumed` says how many messages it had
+   * taken from each endpoint's ring. Asks (and control requests) this
+   * endpoint sent there and that it had taken are in doubt: rejected with
+   * ActorCrashedError, unless `replayed` (pairs of asking endpoint and ask
+   * id) says the replacement replays them from the journal, which answers
+   * them. Those still in the ring wait for the replacement.
+   */
+  failInDoubt(endpoint: number, consumed: number[], replayed: number[]): void {
+    const taken = consumed[this.index] ?? 0;
+    const answeredLater = new Set<number>();
+    for (let i = 0; i + 1 < replayed.length; i += 2) if (replayed[i] === this.index) answeredLater.add(replayed[i + 1]);
+    for (const [askId, entry] of this.pending) {
+      // Sequence numbers wrap with the int32 counters: compare by difference.
+      if (entry.target !== endpoint || entry.seq === undefined || ((entry.seq - taken) | 0) > 0) continue;
+      if (answeredLater.has(askId)) continue; // journaled: its replay answers it
+      this.settle(askId);
+      const actor = entry.actor;
+      const name = typeof actor === 'string' ? `the thread of endpoint ${endpoint} (${actor})` : (actor?.toString() ?? `on endpoint ${endpoint}`);
+      entry.reject(new ActorCrashedError(name));
+    }
+  }
+
+  /** The endpoint closed: everything still waiting is rejected with `reason`. */
+  rejectAll(reason: Error): void {
+    for (const [askId, entry] of this.pending) {
+      this.settle(askId);
+      entry.reject(reason);
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Checkpoints: an actor's `snapshot(state)`, encoded into a pool allocation
+ * that the directory names, so that the state outlives the thread. Taken
+ * every `checkpointEvery` messages, on `ctx.checkpoint()` and on
+ * `rt.checkpoint(ref)`; read back by `restore` when the actor is brought
+ * back after its thread died (lifecycle.ts) or restarted (supervisor.ts).
+ */
+import type { Cell } from '../actors/cell.js';
+import type { ActorRef } from '../actors/ref.js';
+import { InvalidArgumentError, toError } from '../base/errors.js';
+import { decode, encode } from '../transport/codec.js';
+import type { RegionHandle } from '../memory/handle.js';
+import type { CheckpointsPart, Engine } from './parts.js';
+
+/** @internal */
+export class Checkpoints implements CheckpointsPart {
+  constructor(private readonly engine: Engine) {}
+
+  /**
+   * Checkpoints `cell` now: its `snapshot(state)`, encoded, in a pool
+   * allocation owned by no actor (a restart frees what the actor owned, and
+   * this must outlive it), published in the directory so that the main
+   * thread finds it after this thread died. The previous one is freed.
+   * Returns the snapshot's size in bytes.
+   */
+  private take(cell: Cell): number {
+    const snapshot = cell.def.snapshot;
+    if (snapshot === undefined) throw new InvalidArgumentError('ref', 'an actor whose definition has snapshot and restore', cell.ref);
+    const { pool, dir } = this.engine;
+    const bytes = encode(snapshot(cell.state), 'snapshot');
+    const handle = pool.allocateCarrier(bytes.length);
+    pool.carrierView(handle).set(bytes);
+    const previous = this.handle(cell.slot);
+    dir.setCheckpoint(cell.slot, { region: handle.region, gen: handle.gen, length: bytes.length });
+    if (previous !== undefined) this.free(previous);
+    cell.sinceCheckpoint = 0;
+    return bytes.length;
+  }
+
+  private free(handle: RegionHandle): void {
+    try {
+      this.engine.pool.freeCarrier(handle);
+    } catch {
+      // Already gone (a stale column after a crash was swept): nothing to free.
+    }
+  }
+
+  /**
+   * The slot's checkpoint allocation: the region the directory names, with
+   * the generation and size of that region's own row. The directory's other
+   * checkpoint columns are not trusted: a thread that died between its
+   * stores would have left them describing the next checkpoint while the
+   * region word still names the last one (read that way, the snapshot was
+   * garbage and the actor's state lost).
+   */
+  private handle(slot: number): RegionHandle | undefined {
+    const at = this.engine.dir.checkpoint(slot);
+    return at === undefined ? undefined : this.engine.pool.carrierAt(at.region);
+  }
+
+  /** The slot's last checkpoint, decoded from a copy of its bytes, or undefined when it has none. */
+  data(slot: number): { data: unknown } | undefined {
+    const handle = this.handle(slot);
+    if (handle === undefined) return undefined;
+    return { data: decode(this.engine.pool.carrierView(handle).slice()) };
+  }
+
+  /** Drops the slot's checkpoint (the actor stopped for good, or was lost with its thread). */
+  drop(slot: number): void {
+    const handle = this.handle(slot);
+    this.engine.dir.setCheckpoint(slot, undefined);
+    if (handle !== undefined) this.free(handle);
+  }
+
+  /**
+   * `rt.checkpoint(ref)` on the actor's thread: between two messages (after
+   * the running async handler, if one runs). Resolves to the snapshot's size.
+   */
+  forRef(ref: ActorRef): Promise<number> {
+    const cell = this.engine.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.stopped) return Promise.reject(this.engine.router.stoppedError(ref));
+    if (cell.def.snapshot === undefined) {
+      return Promise.reject(new InvalidArgumentError('ref', 'an actor whose definition has snapshot and restore', ref));
+    }
+    if (!cell.busy) {
+      try {
+        return Promise.resolve(this.take(cell));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      (cell.checkpointWaiters ??= []).push((failed) => {
+        if (failed !== undefined) return reject(failed);
+        try {
+          resolve(this.take(cell));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+  }
+
+  /** `ctx.checkpoint()`. */
+  now(cell: Cell): number {
+    if (cell.stopped) throw this.engine.router.stoppedError(cell.ref);
+    return this.take(cell);
+  }
+
+  /** After a handled message: a checkpoint when the actor's `checkpointEvery` is due. */
+  due(cell: Cell): void {
+    const every = cell.def.checkpointEvery;
+    if (every === undefined || ++cell.sinceCheckpoint < every) return;
+    try {
+      this.take(cell);
+    } catch (err) {
+      this.engine.system.failure({ actor: cell.ref, error: toError(err), phase: 'checkpoint' });
+    }
+  }
+
+  /** The async handler of `cell` settled: the `rt.checkpoint` calls that waited for it run. */
+  runWaiters(cell: Cell): void {
+    if (cell.checkpointWaiters === undefined) return;
+    const waiters = cell.checkpointWaiters;
+    cell.checkpointWaiters = undefined;
+    for (const run of waiters) run(undefined);
+  }
+
+  /** `cell` stopped: the `rt.checkpoint` calls that waited for it fail with `error`. */
+  failWaiters(cell: Cell, error: Error): void {
+    if (cell.checkpointWaiters === undefined) return;
+    for (const run of cell.checkpointWaiters) run(error);
+    cell.checkpointWaiters = undefined;
+  }
+}

@@ -1,0 +1,471 @@
+/**
+ * The dispatcher: the actors' mailboxes and the loop that runs them.
+ *
+ * Scheduling: a FIFO of ready actors; each gets at most `throughput` messages
+ * per turn (Akka's dispatcher throughput), an async handler is awaited before
+ * that actor's next message while other actors go on. The drain loop reads
+ * the rings (through Inbound) and runs ready actors until neither has work;
+ * after a pass with no work a worker polls its rings for `spinUs`, then
+ * parks on Atomics.waitAsync.
+ *
+ * Hot path: `enqueue` and `runCell`. Nothing here allocates per message;
+ * the parts it calls per message are fields set once (`wire`).
+ */
+import type { Cell } from '../actors/cell.js';
+import { Envelope, Fenced, Poisoned, Proposal, Relay } from '../actors/envelope.js';
+import { kNoReply } from '../actors/mailbox.js';
+import type { ActorRef } from '../actors/ref.js';
+import { Task } from '../actors/task.js';
+import { ActorCrashedError, ActorStoppedError, HandlerTimeoutError, MailboxFullError, PoisonMessageError, StaleTermError, toError } from '../base/errors.js';
+import { kPolicyDropOldest, type Directory } from '../transport/directory.js';
+import type { Journal } from '../transport/journal.js';
+import type { FrameHandler, Transport } from '../transport/transport.js';
+import type { TurnWriter } from '../transport/turns.js';
+import type {
+  AsksPart, CheckpointsPart, DispatcherPart, Engine, EnvelopesPart, InboundPart, LifecyclePart, SupervisorPart, WatchPart,
+} from './parts.js';
+import { isThenable, type DeadLetterReason, type EndpointConfig, type SystemHandler } from './types.js';
+
+/** @internal */
+export class Dispatcher implements DispatcherPart {
+  private readonly engine: Engine;
+  private readonly index: number;
+  private readonly config: EndpointConfig;
+  private readonly dir: Directory;
+  /** Publishes which handler runs now, for the main thread's watchdog. */
+  private readonly turns: TurnWriter;
+  private ready: Cell[] = [];
+  private readyHead = 0;
+  private busyCount = 0;
+  private draining = false;
+  private drainScheduled = false;
+  private idleScheduled = false;
+  /** Current spin budget in microseconds (see `spin`). */
+  private spinBudgetUs: number;
+  /** performance.now() when this endpoint last parked, 0 when it is not parked. */
+  private parkedAt = 0;
+  /** The actor whose handler (or init, or hook) runs now: ctx.self, the implicit sender, the memory owner. */
+  current: Cell | undefined = undefined;
+  /** Messages handled on this endpoint, for quiescence detection and stats. */
+  handled = 0;
+  private transport!: Transport;
+  private system!: SystemHandler;
+  private journal: Journal | undefined;
+  private onFrame!: FrameHandler;
+  private asks!: AsksPart;
+  private inbound!: InboundPart;
+  private lifecycle!: LifecyclePart;
+  private supervisor!: SupervisorPart;
+  private envelopes!: EnvelopesPart;
+  private checkpoints!: CheckpointsPart;
+  private deathWatch!: WatchPart;
+
+  constructor(engine: Engine, turns: TurnWriter) {
+    this.engine = engine;
+    this.index = engine.index;
+    this.config = engine.config;
+    this.dir = engine.dir;
+    this.turns = turns;
+    this.spinBudgetUs = engine.config.spinUs;
+  }
+
+  /** Takes the parts it calls once they all exist. */
+  wire(): void {
+    const engine = this.engine;
+    this.transport = engine.transport;
+    this.system = engine.system;
+    this.journal = engine.journal;
+    this.onFrame = engine.inbound.onFrame;
+    this.asks = engine.asks;
+    this.inbound = engine.inbound;
+    this.lifecycle = engine.lifecycle;
+    this.supervisor = engine.supervisor;
+    this.envelopes = engine.envelopes;
+    this.checkpoints = engine.checkpoints;
+    this.deathWatch = engine.deathWatch;
+  }
+
+  // --------------------------------------------------------------- mailboxes
+
+  enqueue(cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number, entry = -1): void {
+    // Terminated arrives once per watch: a second one (a watch request that
+    // reached a thread after it was replaced, say) or one after unwatch is dropped.
+    if (cell.watching !== undefined && replyTag === kNoReply && this.deathWatch.isUnexpected(cell, msg)) {
+      this.takeDepth(cell);
+      this.inbound.finishEntry(entry);
+      return;
+    }
+    if (cell.policy === kPolicyDropOldest && cell.capacity > 0 && cell.mailbox.length >= cell.capacity) {
+      const mailbox = cell.mailbox;
+      const at = mailbox.peekIndex();
+      const oldMsg = mailbox.msgAt(at);
+      const oldSender = mailbox.senderAt(at);
+      const oldTag = mailbox.replyTagAt(at);
+      const oldEntry = mailbox.journalAt(at);
+      mailbox.drop();
+      this.takeDepth(cell);
+      this.inbound.finishEntry(oldEntry);
+      this.system.deadLetter({ recipient: cell.ref, message: oldMsg, sender: oldSender, reason: 'dropped-oldest' });
+      if (oldTag !== kNoReply) {
+        this.asks.reply(oldTag, new MailboxFullError(cell.ref.toString(), cell.capacity, 'dropped this ask (drop-oldest)'), true);
+      }
+    }
+    cell.mailbox.push(msg, sender, replyTag, entry);
+    if (!cell.scheduled && !cell.busy && cell.started && !cell.held) {
+      cell.scheduled = true;
+      this.ready.push(cell);
+      if (!this.draining) this.requestDrain();
+    }
+  }
+
+  /** Takes one message off an actor's bounded-mailbox count; wakes a blocked `send`. */
+  private takeDepth(cell: Cell): void {
+    if (cell.capacity === 0) return;
+    Atomics.sub(this.dir.depth, cell.slot, 1);
+    if (Atomics.load(this.dir.waiters, cell.slot) !== 0) {
+      Atomics.store(this.dir.waiters, cell.slot, 0);
+      Atomics.notify(this.dir.depth, cell.slot);
+    }
+  }
+
+  /** A message that reached a stopped actor: dead letter, and an ask is rejected. */
+  dropMessage(
+    recipient: ActorRef, cell: Cell | undefined, msg: unknown, sender: ActorRef | undefined, replyTag: number, reason: DeadLetterReason, detail?: string,
+  ): void {
+    if (cell !== undefined) this.takeDepth(cell);
+    // An actor lost with its thread: say so.
+    if (reason === 'stopped' && this.dir.whyGone(recipient.slot, recipient.gen) === 'crashed') reason = 'crashed';
+    this.system.deadLetter({ recipient, message: msg, sender, reason });
+    if (replyTag === kNoReply) return;
+    const error =
+      reason === 'crashed' ? new ActorCrashedError(recipient.toString())
+      : reason === 'stale-term' ? new StaleTermError(recipient.toString(), detail ?? 'a stale leader term')
+      : new ActorStoppedError(recipient.toString());
+    this.asks.reply(replyTag, error, true);
+  }
+
+  /** Everything in `cell`'s mailbox becomes a dead letter (it stopped, or never started). */
+  drainToDeadLetters(cell: Cell, reason: DeadLetterReason): void {
+    cell.mailbox.takeEach((msg, sender, replyTag, entry) => {
+      this.dropMessage(cell.ref, cell, msg, sender, replyTag, reason);
+      this.inbound.finishEntry(entry);
+    });
+  }
+
+  /** A cell has just started: it runs if messages wait for it. */
+  activated(cell: Cell): void {
+    if (cell.mailbox.length > 0 && !cell.scheduled) {
+      cell.scheduled = true;
+      this.ready.push(cell);
+      if (!this.draining) this.requestDrain();
+    }
+  }
+
+  /** Puts an actor back in the ready queue if it can run and has mail. */
+  reschedule(cell: Cell): void {
+    if (cell.started && !cell.held && !cell.busy && !cell.scheduled && !cell.stopped && cell.mailbox.length > 0) {
+      cell.scheduled = true;
+      this.ready.push(cell);
+      if (!this.draining) this.requestDrain();
+    }
+  }
+
+  /**
+   * Suspends or resumes an actor of this thread. A suspended actor finishes
+   * the handler it is in, then handles nothing; its mailbox keeps accepting
+   * messages up to its bound. Returns false when the actor is not here.
+   */
+  setSuspended(ref: ActorRef, suspended: boolean): boolean {
+    const cell = this.engine.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen || cell.stopped) return false;
+    cell.setSuspended(suspended);
+    this.reschedule(cell);
+    return true;
+  }
+
+  // ------------------------------------------------------------- the loop
+
+  /** Runs the drain loop soon (from the event loop), unless it runs or is due already. */
+  requestDrain(): void {
+    if (this.drainScheduled || this.engine.closed) return;
+    this.drainScheduled = true;
+    setImmediate(this.drain);
+  }
+
+  /** Reads the rings and runs ready actors until there is nothing left, then idles. */
+  readonly drain = (): void => {
+    this.drainScheduled = false;
+    if (this.engine.closed || this.draining) return;
+    if (this.parkedAt !== 0) {
+      // Woken sooner than a full spin would have lasted: that spin would have
+      // caught the message, so spinning pays again.
+      if (performance.now() - this.parkedAt < this.config.spinUs / 1000) this.spinBudgetUs = this.config.spinUs;
+      this.parkedAt = 0;
+    }
+    this.draining = true;
+    this.transport.unpark();
+    try {
+      for (let rounds = 0; ; rounds++) {
+        // Progress of the scheduler is a heartbeat too: a long busy drain is
+        // not a stuck thread; only a handler that never returns stops these.
+        if (this.index !== 0) this.transport.beat();
+        let work = this.transport.poll(this.onFrame);
+        work += this.runReady();
+        if (this.transport.hasBacklog) this.transport.flushAll();
+        if (work === 0) break;
+        if (rounds >= 32) {
+          // Let timers, I/O and promise continuations run.
+          this.draining = false;
+          this.requestDrain();
+          return;
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+    this.scheduleIdle();
+  };
+
+  private scheduleIdle(): void {
+    if (this.idleScheduled || this.engine.closed) return;
+    this.idleScheduled = true;
+    setImmediate(this.idle);
+  }
+
+  /**
+   * Runs after promise continuations and I/O had their turn: spins briefly on
+   * the rings (a worker only), then parks. Spinning here, not at the end of
+   * `drain`, keeps it from delaying continuations that would create work.
+   */
+  private readonly idle = (): void => {
+    this.idleScheduled = false;
+    if (this.engine.closed || this.drainScheduled || this.draining) return;
+    if (this.readyHead < this.ready.length || this.spin()) {
+      this.drain();
+      return;
+    }
+    if (!this.transport.park(this.hasLocalWork)) this.requestDrain();
+    else this.parkedAt = performance.now();
+  };
+
+  private readonly hasLocalWork = (): boolean => this.readyHead < this.ready.length;
+
+  /**
+   * Polls the rings for up to the current spin budget; true when a frame
+   * arrived. The budget adapts: a spin that catches a message restores it to
+   * `spinUs` (a conversation is going on: the next message is likely within
+   * microseconds); one that catches nothing halves it, down to a floor of
+   * 2 us. So a thread whose partner needs its core (more busy threads than
+   * cores) soon stops holding the core, and parks instead. A thread woken
+   * from parking sooner than `spinUs` after it parked also gets the full
+   * budget back (a full spin would have caught that message), so the budget
+   * does not ratchet down for good.
+   */
+  private spin(): boolean {
+    // The main thread never spins (it belongs to the user); a worker with an
+    // async handler in flight must return to the event loop for it.
+    if (this.index === 0 || this.config.spinUs === 0 || this.busyCount > 0) return false;
+    const until = performance.now() + this.spinBudgetUs / 1000;
+    do {
+      if (this.transport.hasInbound()) {
+        this.spinBudgetUs = this.config.spinUs;
+        return true;
+      }
+    } while (performance.now() < until);
+    this.spinBudgetUs = Math.max(2, this.spinBudgetUs / 2);
+    return false;
+  }
+
+  /** True when this thread has nothing queued, running or unread. */
+  isIdle(): boolean {
+    return this.readyHead >= this.ready.length && this.busyCount === 0 && !this.transport.hasInbound() && !this.transport.hasBacklog;
+  }
+
+  /** Reads whatever the rings hold now (shutdown's last look for dead letters). */
+  pollNow(): void {
+    while (this.transport.poll(this.onFrame) > 0) {
+      // keep reading
+    }
+  }
+
+  private runReady(): number {
+    let handled = 0;
+    const end = this.ready.length;
+    while (this.readyHead < end) {
+      const cell = this.ready[this.readyHead++];
+      handled += this.runCell(cell);
+    }
+    if (this.readyHead === this.ready.length) {
+      this.ready.length = 0;
+      this.readyHead = 0;
+    } else if (this.readyHead > 1024) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+    return handled;
+  }
+
+  // -------------------------------------------------------------- turns
+
+  /** Runs up to `throughput` messages of one actor. */
+  private runCell(cell: Cell): number {
+    const mailbox = cell.mailbox;
+    const def = cell.def;
+    const limit = this.config.throughput;
+    let count = 0;
+    while (count < limit && mailbox.length > 0 && !cell.stopRequested && !cell.held) {
+      const at = mailbox.peekIndex();
+      const msg = mailbox.msgAt(at);
+      const sender = mailbox.senderAt(at);
+      let replyTag = mailbox.replyTagAt(at);
+      const entry = mailbox.journalAt(at);
+      mailbox.drop();
+      if (cell.capacity > 0) this.takeDepth(cell);
+      if (entry >= 0) this.journal?.running(entry);
+      count++;
+      cell.ctx.sender = sender;
+      cell.replyTag = replyTag;
+      this.current = cell;
+      let result: unknown;
+      const began = def.handlerTimeoutMs === undefined ? 0 : performance.now();
+      // Envelopes the runtime opens first: a task goes to the agent's `task`
+      // handler, a proposal to `vote`; a relay is passed on, a fenced
+      // message checked against the swarm's term, then their message handled.
+      let task: Task | Proposal | undefined;
+      let handled = msg;
+      if (msg instanceof Envelope) {
+        if (msg instanceof Task || msg instanceof Proposal) task = msg;
+        else if (msg instanceof Relay) {
+          this.envelopes.passOn(cell, msg);
+          handled = msg.msg;
+        } else if (msg instanceof Poisoned) {
+          this.current = undefined;
+          this.system.deadLetter({ recipient: cell.ref, message: msg.msg, sender, reason: 'poison' });
+          this.handlerFailed(cell, new PoisonMessageError(cell.ref.toString(), msg.crashes), replyTag);
+          this.inbound.finishEntry(entry);
+          continue;
+        } else if (msg instanceof Fenced) {
+          const known = this.envelopes.staleAgainst(msg);
+          if (known !== undefined) {
+            this.current = undefined;
+            // Its depth was taken when it was dequeued: no cell here, or it would be taken twice.
+            this.dropMessage(cell.ref, undefined, msg.msg, sender, replyTag, 'stale-term', `term ${msg.term} of swarm "${msg.swarm}", this thread knows term ${known}`);
+            this.inbound.finishEntry(entry);
+            continue;
+          }
+          handled = msg.msg;
+        }
+      }
+      // Its start is progress; while it runs, the watchdog can name it.
+      this.turns.begin(cell.slot, entry);
+      try {
+        result = task === undefined ? def.receive(cell.state, handled, cell.ctx) : this.envelopes.start(cell, task);
+      } catch (err) {
+        this.turns.end();
+        this.current = undefined;
+        cell.memory?.endTurn();
+        if (task === undefined) this.handlerFailed(cell, err, cell.replyTag);
+        else this.envelopes.failed(cell, task, err, cell.replyTag);
+        this.inbound.finishEntry(entry);
+        continue;
+      }
+      this.turns.end();
+      if (task !== undefined && !isThenable(result)) this.envelopes.done(task);
+      this.current = undefined;
+      cell.memory?.endTurn();
+      // ctx.replyLater() took the answer over: the return value answers nothing.
+      if (cell.replyTag !== replyTag) replyTag = kNoReply;
+      if (began !== 0) this.watchHandlerTime(cell, began, result);
+      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+        cell.busy = true;
+        this.busyCount++;
+        (result as PromiseLike<unknown>).then(
+          (value) => {
+            if (task !== undefined) this.envelopes.done(task);
+            this.afterAsync(cell, value, undefined, replyTag, entry);
+          },
+          (err: unknown) => {
+            if (task !== undefined) this.envelopes.done(task);
+            this.afterAsync(cell, undefined, err ?? new Error('handler rejected with no reason'), replyTag, entry, task);
+          },
+        );
+        this.handled += count;
+        cell.scheduled = false;
+        return count;
+      }
+      // A due checkpoint is taken before the answer leaves: an answered ask's effect survives a crash.
+      if (def.checkpointEvery !== undefined) this.checkpoints.due(cell);
+      if (replyTag !== kNoReply) this.asks.reply(replyTag, result, false);
+      if (entry >= 0) this.inbound.finishEntry(entry);
+    }
+    this.handled += count;
+    if (cell.stopRequested && !cell.stopped) {
+      cell.scheduled = false;
+      this.lifecycle.finishStop(cell);
+    } else if (mailbox.length > 0 && !cell.held) {
+      this.ready.push(cell); // stays scheduled: back of the line for fairness
+    } else {
+      cell.scheduled = false;
+    }
+    return count;
+  }
+
+  private afterAsync(cell: Cell, value: unknown, error: unknown, replyTag: number, entry: number, task?: Task | Proposal): void {
+    cell.memory?.endTurn();
+    cell.busy = false;
+    this.busyCount--;
+    if (error === undefined && cell.def.checkpointEvery !== undefined) this.checkpoints.due(cell);
+    if (cell.checkpointWaiters !== undefined) this.checkpoints.runWaiters(cell);
+    if (error !== undefined) {
+      if (task === undefined) this.handlerFailed(cell, error, replyTag);
+      else this.envelopes.failed(cell, task, error, replyTag);
+    } else if (replyTag !== kNoReply) this.asks.reply(replyTag, value, false);
+    this.inbound.finishEntry(entry);
+    if (cell.idleWaiters !== undefined) {
+      const waiters = cell.idleWaiters;
+      cell.idleWaiters = undefined;
+      for (const wake of waiters) wake();
+    }
+    if (cell.pendingRestart !== undefined && !cell.stopRequested) {
+      const pending = cell.pendingRestart;
+      cell.pendingRestart = undefined;
+      void this.supervisor.restart(cell, pending.error);
+    }
+    if (cell.stopRequested) {
+      if (!cell.stopped) this.lifecycle.finishStop(cell);
+    } else if (cell.mailbox.length > 0 && !cell.scheduled && !cell.held) {
+      cell.scheduled = true;
+      this.ready.push(cell);
+    }
+    if (!this.draining) this.requestDrain();
+  }
+
+  /**
+   * `handlerTimeoutMs`: a handler that ran (or, async, has not settled)
+   * longer than its actor's limit is reported on `rt.failures` (phase
+   * 'timeout', HandlerTimeoutError). It is not cut off: cancellation is
+   * cooperative (`ctx.signal`), and a handler stuck in a synchronous loop
+   * is the main thread's watchdog's business (watchdog.ts).
+   */
+  private watchHandlerTime(cell: Cell, began: number, result: unknown): void {
+    const limit = cell.def.handlerTimeoutMs as number;
+    const elapsed = performance.now() - began;
+    const report = (ms: number) =>
+      this.system.failure({ actor: cell.ref, error: new HandlerTimeoutError(cell.ref.toString(), limit, ms), phase: 'timeout' });
+    if (elapsed > limit) {
+      report(elapsed);
+      return;
+    }
+    if (!isThenable(result)) return;
+    const timer = setTimeout(() => report(performance.now() - began), limit - elapsed);
+    const clear = () => clearTimeout(timer);
+    result.then(clear, clear);
+  }
+
+  private handlerFailed(cell: Cell, thrown: unknown, replyTag: number): void {
+    const error = toError(thrown);
+    if (replyTag !== kNoReply) this.asks.reply(replyTag, error, true);
+    this.system.failure({ actor: cell.ref, error, phase: 'receive' });
+    this.supervisor.report(cell, error);
+  }
+}

@@ -1,0 +1,355 @@
+/**
+ * An actor's life on this thread: starting it (`init` or `restore`, then
+ * `preStart`), spawning children, and stopping it (after its running
+ * handler; `postStop`, its children, timers, mailbox, pool regions,
+ * checkpoint and watchers), one actor or all of them at shutdown. Restarts
+ * in place are the supervisor's (supervisor.ts).
+ */
+import { ActorContext } from '../actors/context.js';
+import { Cell } from '../actors/cell.js';
+import type { ActorDefinition } from '../actors/define.js';
+import { ActorRef } from '../actors/ref.js';
+import { overflowPolicies, resolveSpawnOptions, type ResolvedSpawnOptions, type SpawnOptions } from '../actors/spawn-options.js';
+import { ActorInitError, ActorStoppedError, AgentLimitError, InvalidArgumentError, RuntimeClosedError, toError } from '../base/errors.js';
+import { kAlive, kStopping } from '../transport/directory.js';
+import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
+import type { Engine, LifecyclePart } from './parts.js';
+import { isThenable, type TerminatedReason } from './types.js';
+
+/** @internal */
+export class Lifecycle implements LifecyclePart {
+  private readonly engine: Engine;
+  private readonly defaultSpawn: ResolvedSpawnOptions;
+
+  constructor(engine: Engine) {
+    this.engine = engine;
+    const config = engine.config;
+    this.defaultSpawn = { name: undefined, thread: undefined, capacity: config.defaultCapacity, policy: config.defaultPolicy, memoryQuota: 0, delivery: 'at-least-once', agent: undefined };
+  }
+
+  // ---------------------------------------------------------------- starting
+
+  /**
+   * Starts an actor on this thread in a slot already allocated for it (by the
+   * main thread, or by {@link spawnChild}). On failure the slot is released
+   * and nothing of the actor remains. When the module is already loaded and
+   * `init` is synchronous, the actor is running before this returns (the
+   * promise is already resolved): spawning a child costs no async hop.
+   */
+  startActor(
+    slot: number, gen: number, moduleUrl: string, args: unknown, name: string | undefined, parent: ActorRef | undefined,
+    parentCell?: Cell, recovered?: Error, delayMs = 0,
+  ): Promise<ActorRef> {
+    const def = loadedModule(moduleUrl);
+    if (def !== undefined) return this.initActor(slot, gen, def, moduleUrl, args, name, parent, parentCell, recovered, delayMs);
+    return loadModule(moduleUrl).then(
+      (loaded) => this.initActor(slot, gen, loaded, moduleUrl, args, name, parent, parentCell, recovered, delayMs),
+      (err: unknown) => {
+        this.releaseSlot(slot);
+        throw err;
+      },
+    );
+  }
+
+  private initActor(
+    slot: number, gen: number, def: ActorDefinition, moduleUrl: string, args: unknown, name: string | undefined,
+    parent: ActorRef | undefined, parentCell: Cell | undefined, recovered?: Error, delayMs = 0,
+  ): Promise<ActorRef> {
+    const engine = this.engine;
+    const ref = new ActorRef(slot, gen, name, engine);
+    const cell = new Cell(slot, gen, def, ref, moduleUrl, parent, engine.dir.capacity[slot], engine.dir.policy[slot]);
+    cell.ctx = new ActorContext(cell, engine.services);
+    engine.cells[slot] = cell;
+    if (delayMs > 0) {
+      // Brought back after a crash with its supervisor's restart backoff: the
+      // cell is registered now (messages queue in its mailbox), its state is
+      // built when the delay is over, as a restart with backoff would.
+      cell.args = args;
+      return new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() =>
+        cell.stopped ? cell.ref : cell.stopRequested ? this.activate(cell, undefined, parentCell) : this.buildState(cell, args, parentCell, recovered),
+      );
+    }
+    return this.buildState(cell, args, parentCell, recovered);
+  }
+
+  /** Runs `init` (or `restore`, for an actor brought back with a checkpoint), then `preStart`. */
+  private buildState(cell: Cell, args: unknown, parentCell: Cell | undefined, recovered: Error | undefined): Promise<ActorRef> {
+    const { slot, def } = cell;
+    const dispatcher = this.engine.dispatcher;
+    let state: unknown;
+    const previous = dispatcher.current;
+    dispatcher.current = cell;
+    // Brought back after its thread died: from its last checkpoint when it has one.
+    const saved = recovered !== undefined && def.restore !== undefined ? this.engine.checkpoints.data(slot) : undefined;
+    try {
+      if (saved !== undefined && def.restore !== undefined) state = def.restore(saved.data, args, cell.ctx);
+      else state = def.init(args, cell.ctx);
+    } catch (err) {
+      return Promise.reject(this.initFailed(cell, err));
+    } finally {
+      dispatcher.current = previous;
+    }
+    cell.args = args;
+    if (isThenable(state)) {
+      return Promise.resolve(state).then(
+        (resolved) => this.preStart(cell, resolved, parentCell, recovered),
+        (err: unknown) => {
+          throw this.initFailed(cell, err);
+        },
+      );
+    }
+    return this.preStart(cell, state, parentCell, recovered);
+  }
+
+  /**
+   * Runs `preStart` (when defined) on a new instance, then lets it take
+   * messages. An actor brought back after a crash gets `postRestart` instead, when it has one.
+   */
+  private preStart(cell: Cell, state: unknown, parentCell: Cell | undefined, recovered?: Error): Promise<ActorRef> {
+    const def = cell.def;
+    const hook =
+      recovered !== undefined && def.postRestart !== undefined
+        ? (s: unknown, ctx: ActorContext) => def.postRestart?.(s, recovered, ctx)
+        : def.preStart;
+    if (hook === undefined) return Promise.resolve(this.activate(cell, state, parentCell));
+    const dispatcher = this.engine.dispatcher;
+    let result: unknown;
+    const previous = dispatcher.current;
+    dispatcher.current = cell;
+    try {
+      result = hook(state, cell.ctx);
+    } catch (err) {
+      return Promise.reject(this.initFailed(cell, err));
+    } finally {
+      dispatcher.current = previous;
+    }
+    if (!isThenable(result)) return Promise.resolve(this.activate(cell, state, parentCell));
+    return Promise.resolve(result).then(
+      () => this.activate(cell, state, parentCell),
+      (err: unknown) => {
+        throw this.initFailed(cell, err);
+      },
+    );
+  }
+
+  /** init failed: nothing half-registered remains. */
+  private initFailed(cell: Cell, thrown: unknown): ActorInitError {
+    // Messages sent to it during init become dead letters, children it
+    // spawned are stopped, the slot is freed.
+    cell.stopped = true;
+    this.stopChildren(cell);
+    this.engine.dispatcher.drainToDeadLetters(cell, 'stopped');
+    this.engine.cells[cell.slot] = undefined;
+    this.releaseSlot(cell.slot);
+    return new ActorInitError(cell.moduleUrl, { cause: toError(thrown) });
+  }
+
+  private activate(cell: Cell, state: unknown, parentCell: Cell | undefined): ActorRef {
+    cell.state = state;
+    cell.started = true;
+    Atomics.store(this.engine.dir.state, cell.slot, kAlive);
+    this.engine.envelopes.started(cell);
+    if (parentCell !== undefined) {
+      if (parentCell.stopped) cell.stopRequested = true; // the parent stopped while its child started
+      else parentCell.addChild(cell.ref);
+    }
+    if (cell.stopRequested) {
+      // stop() arrived while init ran: the spawn still succeeds, then the actor stops.
+      this.finishStop(cell);
+      return cell.ref;
+    }
+    this.engine.dispatcher.activated(cell);
+    return cell.ref;
+  }
+
+  private releaseSlot(slot: number): void {
+    this.engine.dir.release(slot);
+    this.engine.transport.addLoad(this.engine.index, -1);
+  }
+
+  /** `ctx.spawn`. */
+  spawnChild(parent: Cell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): Promise<ActorRef> {
+    const engine = this.engine;
+    let url: string;
+    let opts: ReturnType<typeof resolveSpawnOptions>;
+    try {
+      if (engine.closed) throw new RuntimeClosedError('spawn');
+      if (parent.stopped) throw new ActorStoppedError(parent.ref.toString(), 'has stopped and cannot spawn');
+      url = normalizeModuleUrl(moduleUrl);
+      opts = options === undefined ? this.defaultSpawn : resolveSpawnOptions(options, engine.config.threads, this.defaultSpawn);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const index = engine.index;
+    const thread = opts.thread === undefined ? index : opts.thread + 1;
+    if (thread !== index || opts.name !== undefined) {
+      // Placement elsewhere and names are the main thread's business.
+      return engine.asks.request(0, 'spawn', {
+        module: url, args, name: opts.name, thread: thread - 1, capacity: opts.capacity, overflow: opts.policy, parent: parent.ref,
+        memoryQuota: opts.memoryQuota, delivery: opts.delivery, agent: opts.agent,
+      }).then((ref) => {
+        if (parent.stopped) void this.stopRef(ref as ActorRef);
+        else parent.addChild(ref as ActorRef);
+        return ref as ActorRef;
+      });
+    }
+    const slot = engine.dir.allocate(index, opts.capacity, overflowPolicies.indexOf(opts.policy));
+    if (slot < 0) return Promise.reject(new AgentLimitError(engine.dir.maxAgents));
+    // Spawning is runtime progress too: a handler or init that builds a big
+    // tree of children synchronously is busy, not stuck.
+    if ((slot & 1023) === 0) engine.transport.beat();
+    engine.transport.addLoad(index, 1);
+    engine.pool.setQuota(slot, opts.memoryQuota);
+    if (opts.agent !== undefined) engine.envelopes.override(slot, Atomics.load(engine.dir.gen, slot), opts.agent);
+    return this.startActor(slot, Atomics.load(engine.dir.gen, slot), url, args, undefined, parent.ref, parent);
+  }
+
+  /** `ctx.lookup`. */
+  lookup(name: string): Promise<ActorRef | undefined> {
+    if (typeof name !== 'string') return Promise.reject(new InvalidArgumentError('name', 'a string', name));
+    return this.engine.asks.request(0, 'lookup', { name }) as Promise<ActorRef | undefined>;
+  }
+
+  /** Runs `fn` as `cell` (ctx.self, spawn parent, memory owner), awaiting what it returns. */
+  inTurn<T>(cell: Cell, fn: () => T | Promise<T>): Promise<T> {
+    const dispatcher = this.engine.dispatcher;
+    const previous = dispatcher.current;
+    dispatcher.current = cell;
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err);
+    } finally {
+      dispatcher.current = previous;
+      cell.memory?.endTurn();
+    }
+  }
+
+  // ---------------------------------------------------------------- stopping
+
+  /** `ctx.stop()`: stops an actor of this thread after its running handler. */
+  requestStop(cell: Cell): void {
+    if (cell.stopped || cell.stopRequested) return;
+    cell.stopRequested = true;
+    // Moving to another thread (prepared) or arriving here: it stops once it has arrived.
+    if (cell.move !== undefined || cell.arriving !== undefined) return;
+    if (this.engine.dispatcher.current === cell || cell.busy || !cell.started) return; // finished by runCell / afterAsync / startActor
+    this.finishStop(cell);
+  }
+
+  /** Stops the actor `ref` names, wherever it lives; resolves when it has stopped. */
+  stopRef(ref: ActorRef): Promise<void> {
+    const engine = this.engine;
+    if (!engine.dir.isLive(ref.slot, ref.gen)) return Promise.resolve();
+    const thread = Atomics.load(engine.dir.thread, ref.slot);
+    if (thread !== engine.index) return engine.asks.request(thread, 'stop', { ref }).then(() => undefined);
+    const cell = engine.cells[ref.slot];
+    if (cell === undefined || cell.gen !== ref.gen) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (cell.stopped && engine.cells[ref.slot] !== cell) {
+        resolve();
+        return;
+      }
+      (cell.stopWaiters ??= []).push(resolve);
+      if (!cell.started) cell.stopRequested = true;
+      else this.requestStop(cell);
+    });
+  }
+
+  stopChildren(cell: Cell): void {
+    if (cell.children === undefined) return;
+    for (const child of cell.children) void this.stopRef(child).catch(() => undefined);
+    cell.children.clear();
+  }
+
+  finishStop(cell: Cell): void {
+    if (cell.stopped) return;
+    cell.stopped = true;
+    Atomics.store(this.engine.dir.state, cell.slot, kStopping);
+    if (cell.restartTimer !== undefined) clearTimeout(cell.restartTimer);
+    cell.restartTimer = undefined;
+    this.stopChildren(cell);
+    this.engine.timers.cancelAll(cell);
+    cell.abort?.abort();
+    const postStop = cell.def.postStop;
+    if (postStop === undefined) {
+      this.completeStop(cell);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = postStop(cell.state, cell.ctx);
+    } catch (err) {
+      this.engine.system.failure({ actor: cell.ref, error: toError(err), phase: 'postStop' });
+      this.completeStop(cell);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        () => this.completeStop(cell),
+        (err: unknown) => {
+          this.engine.system.failure({ actor: cell.ref, error: toError(err), phase: 'postStop' });
+          this.completeStop(cell);
+        },
+      );
+      return;
+    }
+    this.completeStop(cell);
+  }
+
+  private completeStop(cell: Cell): void {
+    if (cell.completed) return;
+    cell.completed = true;
+    const engine = this.engine;
+    engine.dispatcher.drainToDeadLetters(cell, engine.shuttingDown ? 'shutdown' : 'stopped');
+    if (engine.cells[cell.slot] === cell) engine.cells[cell.slot] = undefined;
+    // What it owned or borrowed goes back to the pool (loans it made live on).
+    engine.pool.reclaim({ slot: cell.slot, gen: cell.gen });
+    engine.checkpoints.drop(cell.slot);
+    if (cell.checkpointWaiters !== undefined) engine.checkpoints.failWaiters(cell, new ActorStoppedError(cell.ref.toString()));
+    this.releaseSlot(cell.slot);
+    if (cell.stopWaiters !== undefined) for (const resolve of cell.stopWaiters) resolve();
+    cell.stopWaiters = undefined;
+    if (cell.watchers !== undefined) {
+      const reason: TerminatedReason = engine.shuttingDown ? 'shutdown' : (cell.terminationReason ?? 'stopped');
+      engine.deathWatch.terminated(cell, reason);
+    }
+    if (cell.parent !== undefined && Atomics.load(engine.dir.thread, cell.parent.slot) === engine.index) {
+      engine.cells[cell.parent.slot]?.children?.delete(cell.ref);
+    }
+  }
+
+  /**
+   * Stops every actor on this thread (shutdown): postStop runs, queued
+   * messages become dead letters with reason 'shutdown'. An actor whose
+   * handler or postStop has not settled by `deadline` (Date.now() ms) is
+   * stopped regardless: its signal has fired, and whatever it answers later
+   * is dropped.
+   */
+  async stopAll(deadline: number): Promise<void> {
+    const engine = this.engine;
+    engine.shuttingDown = true;
+    engine.dispatcher.pollNow(); // what is still in the rings joins the mailboxes first
+    const cells = engine.cells;
+    const waits: Array<Promise<void>> = [];
+    for (let slot = 0; slot < cells.length; slot++) {
+      const cell = cells[slot];
+      if (cell !== undefined && !cell.stopped) waits.push(this.stopRef(cell.ref));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+    await Promise.race([Promise.all(waits), late]);
+    clearTimeout(timer);
+    for (let slot = 0; slot < cells.length; slot++) {
+      const cell = cells[slot];
+      if (cell === undefined) continue;
+      if (!cell.stopped) {
+        cell.stopped = true;
+        cell.abort?.abort();
+        engine.timers.cancelAll(cell);
+      }
+      this.completeStop(cell);
+    }
+    engine.dispatcher.pollNow(); // late arrivals: dead letters with reason 'shutdown'
+  }
+}

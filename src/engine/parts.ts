@@ -1,0 +1,195 @@
+/**
+ * The parts of one thread's engine and what each offers the others: the
+ * contract between the files of this folder. Each part is a class in the
+ * file named for it; `Endpoint` (endpoint.ts) makes them, hands each the
+ * `Engine` below, and wires them once. A part sees the others only through
+ * these interfaces, so no part imports another part, nor endpoint.ts (they
+ * import only this file and the leaves: types.ts, link.ts, modules.ts).
+ *
+ *   endpoint.ts        Endpoint: makes and wires the parts; RefHost; the runtime's API
+ *   router.ts          where a message goes: this thread, or another endpoint's Link
+ *   link.ts            the way to another endpoint (today its ring)
+ *   inbound.ts         frames that come in: journaled, decoded, delivered
+ *   dispatcher.ts      mailboxes, the drain loop, turns and throughput
+ *   asks.ts            pending asks, deadlines, replies, control requests
+ *   lifecycle.ts       start, spawn, stop
+ *   supervisor.ts      failures, directives, restarts
+ *   watch.ts           death watch
+ *   timers.ts          ctx.after / ctx.every
+ *   checkpoints.ts     snapshots in the pool
+ *   memory-access.ts   ctx.memory, region transfer
+ *   recovery.ts        crash replay (rehost), threadCrashed, reading a dead thread's journal
+ *   migration.ts       moving an actor between threads
+ *   envelopes.ts       tasks, votes, relays, fenced messages, topics
+ *   actor-services.ts  what ctx.* reaches (ContextHost)
+ *   types.ts           what an endpoint reports (dead letters, failures, Terminated), its config
+ *   modules.ts         loading actor modules; ref-codec.ts: refs and handles in the codec
+ *   host.ts            the worker entry (Piscina control tasks)
+ */
+import type { Cell } from '../actors/cell.js';
+import type { ContextHost, DeferredReply, Timer } from '../actors/context.js';
+import type { Fenced, Proposal, Relay } from '../actors/envelope.js';
+import type { MemoryContext } from '../actors/memory.js';
+import type { ActorRef, RefHost, TellOptions } from '../actors/ref.js';
+import type { AgentOverride, SpawnOptions } from '../actors/spawn-options.js';
+import type { Task } from '../actors/task.js';
+import type { ActorStoppedError } from '../base/errors.js';
+import type { Directory } from '../transport/directory.js';
+import type { Journal } from '../transport/journal.js';
+import type { FrameHandler, Transport } from '../transport/transport.js';
+import type { Pool } from '../memory/pool.js';
+import type { DeadLetterReason, EndpointConfig, SystemHandler, TerminatedReason } from './types.js';
+
+/**
+ * @internal One thread's engine as its parts see it: what the thread shares
+ * (set once), its state flags, and the parts. Refs made here talk through
+ * it (it is the RefHost).
+ */
+export interface Engine extends RefHost {
+  /** 0: the main thread (no actors, only asks and the control plane); 1..threads: pool workers. */
+  readonly index: number;
+  readonly dir: Directory;
+  readonly pool: Pool;
+  readonly transport: Transport;
+  readonly config: EndpointConfig;
+  /** The actors of this thread, by slot (empty on the main thread). */
+  readonly cells: Array<Cell | undefined>;
+  readonly system: SystemHandler;
+  /** This thread's journal of taken cross-thread messages (workers, unless journalBytes is 0). */
+  readonly journal: Journal | undefined;
+  /** What actors' contexts talk through. */
+  readonly services: ContextHost;
+  closed: boolean;
+  /** False once shutdown began on this thread: new tells and asks are refused. */
+  accepting: boolean;
+  /** Set by stopAll: what is still queued is dead-lettered with reason 'shutdown'. */
+  shuttingDown: boolean;
+  readonly router: RouterPart;
+  readonly asks: AsksPart;
+  readonly dispatcher: DispatcherPart;
+  readonly inbound: InboundPart;
+  readonly lifecycle: LifecyclePart;
+  readonly deathWatch: WatchPart;
+  readonly timers: TimersPart;
+  readonly checkpoints: CheckpointsPart;
+  readonly memory: MemoryPart;
+  readonly recovery: RecoveryPart;
+  readonly supervisor: SupervisorPart;
+  readonly envelopes: EnvelopesPart;
+  /** Starts the receive loop (and a worker's heartbeat). */
+  start(): void;
+}
+
+/** @internal router.ts */
+export interface RouterPart {
+  /** The endpoint the last routed message went to through a link, -1 when it stayed on this thread. */
+  readonly routedTo: number;
+  route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean): number;
+  multicast(targets: readonly ActorRef[], msg: unknown, sender: ActorRef | undefined): number;
+  senderFor(options: TellOptions | undefined): ActorRef | undefined;
+  stoppedError(ref: ActorRef): ActorStoppedError;
+  sendControl(target: number, kind: number, id: number, value: unknown): void;
+  notify(target: number, op: string, payload: Record<string, unknown>): void;
+  forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void;
+  sentTo(endpoint: number): number;
+}
+
+/** @internal asks.ts */
+export interface AsksPart {
+  reply(replyTag: number, value: unknown, failed: boolean): void;
+  answer(askId: number, ok: boolean, value: unknown): void;
+  request(target: number, op: string, payload: Record<string, unknown>): Promise<unknown>;
+  replyLater(cell: Cell): DeferredReply;
+  failInDoubt(endpoint: number, consumed: number[], replayed: number[]): void;
+}
+
+/** @internal dispatcher.ts */
+export interface DispatcherPart {
+  /** The actor whose handler (or init, or hook) runs now. */
+  current: Cell | undefined;
+  enqueue(cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number, entry?: number): void;
+  dropMessage(
+    recipient: ActorRef, cell: Cell | undefined, msg: unknown, sender: ActorRef | undefined, replyTag: number, reason: DeadLetterReason, detail?: string,
+  ): void;
+  drainToDeadLetters(cell: Cell, reason: DeadLetterReason): void;
+  activated(cell: Cell): void;
+  reschedule(cell: Cell): void;
+  pollNow(): void;
+}
+
+/** @internal inbound.ts */
+export interface InboundPart {
+  replaying: boolean;
+  readonly onFrame: FrameHandler;
+  finishEntry(entry: number): void;
+}
+
+/** @internal lifecycle.ts */
+export interface LifecyclePart {
+  startActor(
+    slot: number, gen: number, moduleUrl: string, args: unknown, name: string | undefined, parent: ActorRef | undefined,
+    parentCell?: Cell, recovered?: Error, delayMs?: number,
+  ): Promise<ActorRef>;
+  spawnChild(parent: Cell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): Promise<ActorRef>;
+  lookup(name: string): Promise<ActorRef | undefined>;
+  requestStop(cell: Cell): void;
+  stopRef(ref: ActorRef): Promise<void>;
+  stopChildren(cell: Cell): void;
+  finishStop(cell: Cell): void;
+  inTurn<T>(cell: Cell, fn: () => T | Promise<T>): Promise<T>;
+}
+
+/** @internal watch.ts */
+export interface WatchPart {
+  watch(cell: Cell, target: ActorRef): void;
+  unwatch(cell: Cell, target: ActorRef): void;
+  terminated(cell: Cell, reason: TerminatedReason): void;
+  isUnexpected(cell: Cell, msg: unknown): boolean;
+  threadCrashed(endpoint: number, lost: number[]): void;
+}
+
+/** @internal timers.ts */
+export interface TimersPart {
+  start(cell: Cell, ms: number, msg: unknown, repeat: boolean): Timer;
+  cancelAll(cell: Cell): void;
+}
+
+/** @internal checkpoints.ts */
+export interface CheckpointsPart {
+  data(slot: number): { data: unknown } | undefined;
+  drop(slot: number): void;
+  now(cell: Cell): number;
+  due(cell: Cell): void;
+  runWaiters(cell: Cell): void;
+  failWaiters(cell: Cell, error: Error): void;
+}
+
+/** @internal memory-access.ts */
+export interface MemoryPart {
+  memoryFor(cell: Cell): MemoryContext;
+  withTransfer(ref: ActorRef, transfer: unknown, sender: ActorRef | undefined, route: () => number): number;
+}
+
+/** @internal recovery.ts */
+export interface RecoveryPart {
+  replayed(cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number, entry: number): boolean;
+}
+
+/** @internal supervisor.ts */
+export interface SupervisorPart {
+  report(cell: Cell, error: Error): void;
+  restart(cell: Cell, error: Error): Promise<void>;
+}
+
+/** @internal envelopes.ts */
+export interface EnvelopesPart {
+  override(slot: number, gen: number, agent: AgentOverride): void;
+  started(cell: Cell): void;
+  start(cell: Cell, task: Task | Proposal): unknown;
+  done(task: Task | Proposal): void;
+  failed(cell: Cell, task: Task | Proposal, thrown: unknown, replyTag: number): void;
+  staleAgainst(fenced: Fenced): number | undefined;
+  passOn(cell: Cell, relay: Relay): void;
+  topicOp(cell: Cell, op: 'subscribe' | 'unsubscribe' | 'publish', topic: string, msg?: unknown): void;
+  leaderOf(swarm: string): { leader: ActorRef | undefined; term: number } | undefined;
+}

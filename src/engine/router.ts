@@ -1,0 +1,319 @@
+/**
+ * The router: where a message for an actor goes. Routing to (slot, gen):
+ *   - resolve the slot in the shared directory (live? which endpoint? bounded?);
+ *   - this thread: push (msg, sender, replyTag) onto the actor's heap
+ *     mailbox (the dispatcher's), no copy, no encoding; the drain loop runs
+ *     it in a batch;
+ *   - another endpoint: encode once into this thread's scratch and hand the
+ *     frame to that endpoint's Link (link.ts): today the (this thread ->
+ *     that thread) ring, the receiver woken only if it is parked; later
+ *     another node.
+ * Also every other frame this thread sends (multicasts, forwarded mailboxes,
+ * replies and control requests), and bounded-mailbox admission.
+ *
+ * Hot path: `tell` -> `route` -> `Dispatcher.enqueue` or `Link.sendMessage`.
+ * It allocates nothing per message, and the parts it calls are fields set
+ * once (`wire`).
+ */
+import type { Cell } from '../actors/cell.js';
+import { kNoReply, kReplyStride } from '../actors/mailbox.js';
+import { ActorRef, type TellOptions } from '../actors/ref.js';
+import { ActorStoppedError, InvalidArgumentError, InvalidOptionError, MessageTooLargeError, RuntimeClosedError, toError } from '../base/errors.js';
+import { Writer, encodeValue } from '../transport/codec.js';
+import { kPolicyDropNewest, kPolicyDropOldest, type Directory } from '../transport/directory.js';
+import { kAsk, kForward, kMulticast, kReplyError, kReplyOk, kSystem, kTell } from '../transport/kinds.js';
+import { kHeaderBytes } from '../transport/ring.js';
+import type { Link } from './link.js';
+import type { DispatcherPart, Engine, MemoryPart, RouterPart } from './parts.js';
+import { kRouteDead, kRouteFull, kRouteOk, type DeadLetterReason, type EndpointConfig } from './types.js';
+
+/** `countIn`: which refusals of a bounded mailbox become dead letters. */
+const kLettersNone = 0;
+const kLettersPolicy = 1;
+const kLettersAll = 2;
+
+/** @internal */
+export class Router implements RouterPart {
+  private readonly engine: Engine;
+  private readonly index: number;
+  private readonly dir: Directory;
+  private readonly config: EndpointConfig;
+  private readonly cells: Array<Cell | undefined>;
+  /** The way to each other endpoint, by endpoint index. */
+  private readonly links: Link[];
+  private readonly writer = new Writer(64 * 1024);
+  /** A multicast's body, encoded once before `writer` frames it per thread. */
+  private readonly multicastBody = new Writer(256);
+  /** The endpoint the last routed message went to through a link, -1 when it stayed on this thread. */
+  routedTo = -1;
+  private dispatcher!: DispatcherPart;
+  private memory!: MemoryPart;
+
+  constructor(engine: Engine, links: Link[]) {
+    this.engine = engine;
+    this.index = engine.index;
+    this.dir = engine.dir;
+    this.config = engine.config;
+    this.cells = engine.cells;
+    this.links = links;
+  }
+
+  /** Takes the parts it calls once they all exist. */
+  wire(): void {
+    this.dispatcher = this.engine.dispatcher;
+    this.memory = this.engine.memory;
+  }
+
+  tell(ref: ActorRef, msg: unknown, options: TellOptions | undefined): boolean {
+    if (!this.engine.accepting || this.engine.closed) throw new RuntimeClosedError('tell');
+    const sender = this.senderFor(options);
+    if (options?.transfer !== undefined) {
+      return this.memory.withTransfer(ref, options.transfer, sender, () => this.route(ref, msg, sender, kNoReply, false)) === kRouteOk;
+    }
+    return this.route(ref, msg, sender, kNoReply, false) === kRouteOk;
+  }
+
+  async send(ref: ActorRef, msg: unknown, options: TellOptions | undefined): Promise<void> {
+    const sender = this.senderFor(options);
+    for (;;) {
+      if (!this.engine.accepting || this.engine.closed) throw new RuntimeClosedError('send');
+      const code = this.route(ref, msg, sender, kNoReply, true);
+      if (code === kRouteOk) return;
+      if (code === kRouteDead) throw this.stoppedError(ref);
+      // Full: ask the host to notify the depth word when it takes a message,
+      // then wait unless room appeared in between (waitAsync compares).
+      const slot = ref.slot;
+      Atomics.store(this.dir.waiters, slot, 1);
+      const depth = Atomics.load(this.dir.depth, slot);
+      if (depth < Atomics.load(this.dir.capacity, slot)) continue;
+      // The timeout is a safety net for a host that stops without notifying.
+      const waited = Atomics.waitAsync(this.dir.depth, slot, depth, 50);
+      if (waited.async) await waited.value;
+    }
+  }
+
+  senderFor(options: TellOptions | undefined): ActorRef | undefined {
+    if (options !== undefined) {
+      if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
+      if (options.sender !== undefined) {
+        if (!(options.sender instanceof ActorRef)) throw new InvalidOptionError('sender', 'an ActorRef', options.sender);
+        return options.sender;
+      }
+    }
+    return this.dispatcher.current?.ref;
+  }
+
+  stoppedError(ref: ActorRef): ActorStoppedError {
+    return new ActorStoppedError(ref.toString(), this.deadReason(ref) === 'unknown' ? 'does not exist' : 'has stopped');
+  }
+
+  private deadReason(ref: ActorRef): DeadLetterReason {
+    if (!(ref.slot >= 0 && ref.slot < this.dir.slots)) return 'unknown';
+    const gen = Atomics.load(this.dir.gen, ref.slot);
+    return gen > ref.gen || (gen === ref.gen && ref.gen > 0) ? 'stopped' : 'unknown';
+  }
+
+  /**
+   * Routes one message; returns kRouteOk, kRouteFull or kRouteDead. Throws
+   * SerializationError or MessageTooLargeError before anything is accounted.
+   */
+  route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean): number {
+    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    const slot = ref.slot;
+    const gen = ref.gen;
+    // Same thread, unbounded mailbox: the actor's cell here is the truth, no
+    // shared word needs reading or writing.
+    const local = this.index !== 0 ? this.cells[slot] : undefined;
+    if (local !== undefined && local.gen === gen && local.capacity === 0 && !local.stopped) {
+      this.routedTo = -1;
+      this.dispatcher.enqueue(local, msg, sender, replyTag);
+      return kRouteOk;
+    }
+    const dir = this.dir;
+    if (!dir.isLive(slot, gen)) {
+      if (!forSend) this.engine.system.deadLetter({ recipient: ref, message: msg, sender, reason: this.deadReason(ref) });
+      return kRouteDead;
+    }
+    const thread = Atomics.load(dir.thread, slot);
+    this.routedTo = thread === this.index ? -1 : thread;
+    let bodyLength = 0;
+    if (thread !== this.index) bodyLength = this.encodeMessage(ref, msg, sender, replyTag);
+    const capacity = dir.capacity[slot];
+    if (capacity > 0) {
+      const code = this.countIn(ref, capacity, msg, sender, forSend ? kLettersNone : kLettersPolicy);
+      if (code !== kRouteOk) return code;
+    }
+    if (thread === this.index) {
+      const cell = this.cells[slot];
+      if (cell === undefined || cell.gen !== gen || cell.stopped) {
+        this.dispatcher.dropMessage(ref, cell !== undefined && cell.gen === gen ? cell : undefined, msg, sender, replyTag, 'stopped');
+        return kRouteOk;
+      }
+      this.dispatcher.enqueue(cell, msg, sender, replyTag);
+    } else this.links[thread].sendMessage(thread, this.writer, bodyLength);
+    return kRouteOk;
+  }
+
+  /**
+   * Sends one message to many actors (pub/sub, swarm broadcasts): encoded
+   * once, then one frame per thread that hosts some of them, listing them;
+   * that thread decodes it once and puts it in each one's mailbox as a
+   * tell. Targets on this thread get the object itself. Dead targets and
+   * full bounded mailboxes are handled as for `tell` (dead letters).
+   * Returns how many targets accepted it. Multicast messages are not
+   * journaled: one in a mailbox of a thread that dies is lost.
+   */
+  multicast(targets: readonly ActorRef[], msg: unknown, sender: ActorRef | undefined): number {
+    if (!this.engine.accepting || this.engine.closed) throw new RuntimeClosedError('publish');
+    const byThread = new Map<number, ActorRef[]>();
+    let accepted = 0;
+    for (const ref of targets) {
+      if (this.admit(ref, msg, sender) !== kRouteOk) continue;
+      accepted++;
+      const thread = Atomics.load(this.dir.thread, ref.slot);
+      if (thread === this.index) {
+        const cell = this.cells[ref.slot];
+        if (cell !== undefined && cell.gen === ref.gen && !cell.stopped) this.dispatcher.enqueue(cell, msg, sender, kNoReply);
+        else this.dispatcher.dropMessage(ref, undefined, msg, sender, kNoReply, 'stopped');
+        continue;
+      }
+      let list = byThread.get(thread);
+      if (list === undefined) byThread.set(thread, (list = []));
+      list.push(ref);
+    }
+    if (byThread.size === 0) return accepted;
+    // The body once (into its own scratch writer), then a frame per thread around a copy of it.
+    const body = this.multicastBody;
+    body.reset();
+    encodeValue(body, msg, 'msg');
+    for (const [thread, refs] of byThread) {
+      const w = this.writer;
+      w.reset();
+      w.pos = kHeaderBytes;
+      w.ensure(16 + refs.length * 8 + body.pos);
+      w.u8(kMulticast);
+      w.u32(refs.length);
+      for (const ref of refs) {
+        w.u32(ref.slot);
+        w.u32(ref.gen);
+      }
+      w.i32(sender === undefined ? -1 : sender.slot);
+      w.u32(sender === undefined ? 0 : sender.gen);
+      w.bytes.set(body.bytes.subarray(0, body.pos), w.pos);
+      w.pos += body.pos;
+      this.links[thread].send(thread, w.bytes, this.checkSize(w.pos - kHeaderBytes));
+    }
+    return accepted;
+  }
+
+  /** Liveness and bounded-mailbox admission of one target, as `route` does it; kRouteOk, kRouteFull or kRouteDead. */
+  private admit(ref: ActorRef, msg: unknown, sender: ActorRef | undefined): number {
+    const { slot, gen } = ref;
+    const dir = this.dir;
+    if (!dir.isLive(slot, gen)) {
+      this.engine.system.deadLetter({ recipient: ref, message: msg, sender, reason: this.deadReason(ref) });
+      return kRouteDead;
+    }
+    const capacity = dir.capacity[slot];
+    return capacity === 0 ? kRouteOk : this.countIn(ref, capacity, msg, sender, kLettersAll);
+  }
+
+  /**
+   * Counts one message against `ref`'s bounded mailbox (`capacity` > 0):
+   * kRouteOk, kRouteFull (its policy refuses it; the count is given back) or
+   * kRouteDead. `letters` says which refusals become dead letters: none
+   * (`send` waits instead), drop-newest only (a `tell` reports 'reject' to
+   * its caller), or all (a multicast has no caller to report to).
+   */
+  private countIn(ref: ActorRef, capacity: number, msg: unknown, sender: ActorRef | undefined, letters: number): number {
+    const dir = this.dir;
+    const slot = ref.slot;
+    const depth = Atomics.add(dir.depth, slot, 1);
+    // Re-check after counting: if the slot was released meanwhile, the count
+    // belongs to nobody (or to a newcomer) and must be taken back.
+    if (Atomics.load(dir.gen, slot) !== ref.gen) {
+      Atomics.sub(dir.depth, slot, 1);
+      if (letters !== kLettersNone) this.engine.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'stopped' });
+      return kRouteDead;
+    }
+    const policy = dir.policy[slot];
+    if (depth >= capacity && policy !== kPolicyDropOldest) {
+      Atomics.sub(dir.depth, slot, 1);
+      if (letters === kLettersAll || (letters === kLettersPolicy && policy === kPolicyDropNewest)) {
+        this.engine.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'dropped-newest' });
+      }
+      return kRouteFull;
+    }
+    return kRouteOk;
+  }
+
+  /** Encodes a TELL or ASK frame body into the scratch writer; returns its length. */
+  private encodeMessage(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number): number {
+    const w = this.beginMessage(replyTag === kNoReply ? kTell : kAsk, ref.slot, ref.gen, sender);
+    if (replyTag !== kNoReply) w.u32(Math.floor(replyTag / kReplyStride));
+    encodeValue(w, msg, 'msg');
+    return this.checkSize(w.pos - kHeaderBytes);
+  }
+
+  /** Starts a TELL, ASK or FORWARD body in the scratch writer: kind, target slot and gen, sender slot and gen. */
+  private beginMessage(kind: number, slot: number, gen: number, sender: ActorRef | undefined): Writer {
+    const w = this.writer;
+    w.reset();
+    w.pos = kHeaderBytes;
+    w.ensure(40);
+    w.u8(kind);
+    w.u32(slot);
+    w.u32(gen);
+    w.i32(sender === undefined ? -1 : sender.slot);
+    w.u32(sender === undefined ? 0 : sender.gen);
+    return w;
+  }
+
+  private checkSize(bodyLength: number): number {
+    if (bodyLength > this.config.maxMessageBytes) throw new MessageTooLargeError(bodyLength, this.config.maxMessageBytes);
+    return bodyLength;
+  }
+
+  /** Sends a REPLY or SYSTEM frame whose body is [kind, u32 id, value]. */
+  sendControl(target: number, kind: number, id: number, value: unknown): void {
+    const w = this.writer;
+    w.reset();
+    w.pos = kHeaderBytes;
+    w.ensure(8);
+    w.u8(kind);
+    w.u32(id);
+    try {
+      encodeValue(w, value, kind === kSystem ? 'request' : 'reply');
+      this.checkSize(w.pos - kHeaderBytes);
+    } catch (err) {
+      if (kind !== kReplyOk) throw err;
+      // An answer that cannot cross threads rejects the ask instead.
+      this.sendControl(target, kReplyError, id, toError(err));
+      return;
+    }
+    this.links[target].send(target, w.bytes, w.pos - kHeaderBytes);
+  }
+
+  /** Sends a one-way control message (no answer). */
+  notify(target: number, op: string, payload: Record<string, unknown>): void {
+    if (target === this.index) {
+      this.engine.system.handle(op, payload, this.index);
+      return;
+    }
+    this.sendControl(target, kSystem, 0, { ...payload, op });
+  }
+
+  /** Sends one mailbox entry of a migrating actor to its new thread (a FORWARD frame). */
+  forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
+    const w = this.beginMessage(kForward, cell.slot, cell.gen, sender);
+    w.i32(replyTag === kNoReply ? -1 : replyTag % kReplyStride);
+    w.u32(replyTag === kNoReply ? 0 : Math.floor(replyTag / kReplyStride));
+    encodeValue(w, msg, 'msg');
+    this.links[to].send(to, w.bytes, this.checkSize(w.pos - kHeaderBytes));
+  }
+
+  /** Messages handed to the link of `endpoint` so far (see Asks.failInDoubt). */
+  sentTo(endpoint: number): number {
+    return this.links[endpoint].sentTo(endpoint);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * What an endpoint reports and is configured with, shared by the engine's
+ * parts and the runtime: dead letters, failures, Terminated, the settings
+ * every endpoint of a runtime shares, the control-plane handler, and the
+ * codes `route` answers with. (endpoint.ts re-exports what the runtime and
+ * the public API import from there.)
+ */
+import type { ActorRef, AskOptions } from '../actors/ref.js';
+import type { OverflowPolicy } from '../actors/spawn-options.js';
+
+/**
+ * @internal Ask options of an ask with no timeout (the scheduler's: its own
+ * timeouts apply, and a crash, stop or shutdown settles the ask).
+ */
+export const kUntimedAsk: AskOptions = Object.freeze({});
+
+/** @internal `route`'s result when the message was accepted. */
+export const kRouteOk = 0;
+/** @internal `route`'s result when a bounded mailbox refused the message. */
+export const kRouteFull = 1;
+/** @internal `route`'s result when the actor is not alive. */
+export const kRouteDead = 2;
+
+/** Why a message became a dead letter. */
+export type DeadLetterReason = 'stopped' | 'unknown' | 'dropped-oldest' | 'dropped-newest' | 'shutdown' | 'crashed' | 'stale-term' | 'poison';
+
+/**
+ * Thread deaths with a message being handled after which it is not replayed
+ * again: it is handed over once more after the first (at-least-once), and
+ * dead-lettered as poison at the second, so one bad message restarts its
+ * thread's actors twice, not until their supervisors give up.
+ */
+export const kPoisonAfterCrashes = 2;
+
+/** A message that could not be delivered, as published on `rt.deadLetters`. */
+export interface DeadLetter {
+  recipient: ActorRef;
+  message: unknown;
+  sender: ActorRef | undefined;
+  reason: DeadLetterReason;
+}
+
+/** Why a watched actor terminated. */
+export type TerminatedReason = 'stopped' | 'failed' | 'crashed' | 'shutdown';
+
+/**
+ * What a watcher receives (as an ordinary message) when an actor it watches
+ * with `ctx.watch` terminates, for any reason, on any thread.
+ */
+export interface Terminated {
+  type: 'terminated';
+  actor: ActorRef;
+  reason: TerminatedReason;
+}
+
+/** A handler that threw or rejected, as published on `rt.failures`. */
+export interface ActorFailure {
+  actor: ActorRef;
+  error: Error;
+  /**
+   * Where it happened: a handler (`receive`; also a message dead-lettered as
+   * poison, PoisonMessageError), `postStop`, `preRestart`, rebuilding the
+   * state on a `restart`; `timeout`: a handler over `handlerTimeoutMs`, or
+   * holding its thread for `blockingHandlerMs` (HandlerTimeoutError).
+   */
+  phase: 'receive' | 'postStop' | 'preRestart' | 'restart' | 'escalated' | 'checkpoint' | 'crashed' | 'timeout';
+}
+
+/** @internal Settings every endpoint of one runtime shares. */
+export interface EndpointConfig {
+  threads: number;
+  askTimeoutMs: number;
+  maxMessageBytes: number;
+  throughput: number;
+  spinUs: number;
+  defaultCapacity: number;
+  defaultPolicy: OverflowPolicy;
+  inlineLimit: number;
+  heartbeatMs: number;
+}
+
+/** @internal Control-plane requests an endpoint cannot serve itself. */
+export interface SystemHandler {
+  /** A SYSTEM frame (or a local request) arrived; the result answers it. */
+  handle(op: string, payload: Record<string, unknown>, from: number): unknown;
+  deadLetter(letter: DeadLetter): void;
+  failure(failure: ActorFailure): void;
+}
+
+/** @internal True for a value that may be a promise (a handler's or a hook's result). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
+}

@@ -1,0 +1,135 @@
+/**
+ * Death watch (`ctx.watch`, `ctx.unwatch`): a watcher gets one Terminated
+ * message when an actor it watches terminates, for any reason, on any
+ * thread. The watched actor's cell keeps its watchers (registered on its
+ * own thread, by a control message when the watcher is elsewhere); the
+ * watcher's cell keeps what it watches, so a Terminated that arrives twice
+ * (or after unwatch) is dropped, and so a crash of the watched actor's
+ * thread can be answered (`threadCrashed`).
+ */
+import type { Cell } from '../actors/cell.js';
+import { kNoReply } from '../actors/mailbox.js';
+import { ActorRef } from '../actors/ref.js';
+import { InvalidArgumentError } from '../base/errors.js';
+import type { Engine, WatchPart } from './parts.js';
+import type { Terminated, TerminatedReason } from './types.js';
+
+/** @internal */
+export class DeathWatch implements WatchPart {
+  constructor(private readonly engine: Engine) {}
+
+  /** `ctx.watch`. Terminated arrives once, when `target` stops (at once if it already has). */
+  watch(cell: Cell, target: ActorRef): void {
+    if (!(target instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', target);
+    if (cell.stopped || target.equals(cell.ref)) return;
+    (cell.watching ??= new Set()).add(target);
+    this.add(target, cell.ref);
+  }
+
+  /** `ctx.unwatch` (a Terminated already sent may still be queued). */
+  unwatch(cell: Cell, target: ActorRef): void {
+    if (!(target instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', target);
+    if (cell.watching !== undefined) for (const w of cell.watching) if (w.equals(target)) cell.watching.delete(w);
+    this.remove(target, cell.ref);
+  }
+
+  /** Registers `watcher` on `target`, on whichever thread hosts it. */
+  add(target: ActorRef, watcher: ActorRef): void {
+    const { dir, index } = this.engine;
+    if (!dir.isLive(target.slot, target.gen)) {
+      this.sendTerminated(watcher, target, dir.whyGone(target.slot, target.gen));
+      return;
+    }
+    const thread = Atomics.load(dir.thread, target.slot);
+    if (thread !== index) {
+      this.engine.router.notify(thread, 'watch', { target, watcher });
+      return;
+    }
+    const cell = this.engine.cells[target.slot];
+    if (cell === undefined || cell.gen !== target.gen || cell.completed) {
+      this.sendTerminated(watcher, target, 'stopped');
+      return;
+    }
+    const watchers = (cell.watchers ??= new Set());
+    for (const w of watchers) if (w.equals(watcher)) return; // watching is idempotent
+    watchers.add(watcher);
+  }
+
+  /** Removes `watcher` from `target`'s watchers, on whichever thread hosts it. */
+  remove(target: ActorRef, watcher: ActorRef): void {
+    const { dir, index } = this.engine;
+    if (!dir.isLive(target.slot, target.gen)) return;
+    const thread = Atomics.load(dir.thread, target.slot);
+    if (thread !== index) {
+      this.engine.router.notify(thread, 'unwatch', { target, watcher });
+      return;
+    }
+    const cell = this.engine.cells[target.slot];
+    if (cell === undefined || cell.gen !== target.gen || cell.watchers === undefined) return;
+    for (const w of cell.watchers) if (w.equals(watcher)) cell.watchers.delete(w);
+  }
+
+  /** `cell` stopped: each of its watchers gets Terminated with `reason`. */
+  terminated(cell: Cell, reason: TerminatedReason): void {
+    if (cell.watchers === undefined) return;
+    for (const watcher of cell.watchers) this.sendTerminated(watcher, cell.ref, reason);
+    cell.watchers = undefined;
+  }
+
+  private sendTerminated(watcher: ActorRef, actor: ActorRef, reason: TerminatedReason): void {
+    // A watcher that stopped meanwhile is not owed a dead letter for it.
+    if (!this.engine.dir.isLive(watcher.slot, watcher.gen) || this.engine.closed) return;
+    const message: Terminated = { type: 'terminated', actor, reason };
+    this.engine.router.route(watcher, message, undefined, kNoReply, true);
+  }
+
+  /**
+   * True when `msg`, about to go into `cell`'s mailbox as a tell, is a
+   * Terminated that `cell` is not owed (a second one for the same watch, or
+   * one after unwatch): it is dropped. Otherwise a Terminated is taken off
+   * what `cell` watches (it arrives once per watch).
+   */
+  isUnexpected(cell: Cell, msg: unknown): boolean {
+    return isTerminated(msg) && !this.takeWatch(cell, msg.actor);
+  }
+
+  /** True (and forgets it) when `cell` watches `target`. */
+  private takeWatch(cell: Cell, target: ActorRef): boolean {
+    for (const w of cell.watching ?? []) {
+      if (w.equals(target)) {
+        cell.watching?.delete(w);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The thread of `endpoint` died (`lost`: slot, gen pairs of the actors not
+   * brought back): actors here that watched an actor of that thread watch
+   * it again when it was brought back, and get Terminated ('crashed') when
+   * it was not.
+   */
+  threadCrashed(endpoint: number, lost: number[]): void {
+    const dir = this.engine.dir;
+    const gone = new Set<string>();
+    for (let i = 0; i + 1 < lost.length; i += 2) gone.add(`${lost[i]}.${lost[i + 1]}`);
+    for (const cell of this.engine.cells) {
+      if (cell === undefined || cell.stopped || cell.watching === undefined) continue;
+      for (const target of cell.watching) {
+        if (dir.isLive(target.slot, target.gen)) {
+          if (Atomics.load(dir.thread, target.slot) === endpoint) this.add(target, cell.ref);
+          continue;
+        }
+        // Not live: lost in this crash, or gone otherwise. A Terminated that is
+        // already on its way makes this one a duplicate, which takeWatch drops.
+        const reason: TerminatedReason = gone.has(`${target.slot}.${target.gen}`) ? 'crashed' : dir.whyGone(target.slot, target.gen);
+        this.sendTerminated(cell.ref, target, reason);
+      }
+    }
+  }
+}
+
+function isTerminated(msg: unknown): msg is Terminated {
+  return msg !== null && typeof msg === 'object' && (msg as Terminated).type === 'terminated' && (msg as Terminated).actor instanceof ActorRef;
+}

@@ -1,0 +1,69 @@
+/**
+ * What a frame body says: its kind byte and the layout of each kind, in one
+ * place. The transport moves bodies without looking inside them (the u32
+ * frame header in front of each body is ring.ts's; finding frames in ring
+ * bytes is frames.ts's); the engine writes them (engine/router.ts,
+ * engine/link.ts), reads them (engine/inbound.ts), and the main thread
+ * peeks into journaled ones after a thread died (engine/recovery.ts; the
+ * journal keeps bodies as they came out of the ring, journal.ts).
+ * Little-endian, no padding; `value` is one codec value (codec.ts) and runs
+ * to the end of the body.
+ *
+ *   byte      0        1          5          9           13          17          21
+ *             +--------+----------+----------+-----------+-----------+-----------+-----------+--------
+ *   TELL      | u8 1   | u32 slot | u32 gen  | i32 sSlot | u32 sGen  | value ...
+ *   ASK       | u8 2   | u32 slot | u32 gen  | i32 sSlot | u32 sGen  | u32 askId | value ...
+ *   FORWARD   | u8 7   | u32 slot | u32 gen  | i32 sSlot | u32 sGen  | i32 asker | u32 askId | value ...
+ *             +--------+----------+----------+-----------+-----------+-----------+-----------+--------
+ *     slot, gen: the actor it is for; sSlot, sGen: its sender (-1, 0: none).
+ *     An ASK is answered to the endpoint it came from; a FORWARD (a migrating
+ *     actor's mailbox, moved from its old thread) names the asking endpoint
+ *     itself, -1 for a tell.
+ *
+ *   byte      0        1            5
+ *             +--------+------------+---------+
+ *   REPLY     | u8 3/4 | u32 askId  | value   |   3: the answer; 4: an error, the ask rejects
+ *   SYSTEM    | u8 5   | u32 askId  | value   |   value { op, ... }; askId 0: no answer wanted
+ *             +--------+------------+---------+
+ *
+ *   byte      0        1            5          9            13
+ *             +--------+------------+----------+------------+
+ *   CARRIED   | u8 6   | u32 region | u32 gen  | u32 length |   a TELL or ASK body too large for the ring,
+ *             +--------+------------+----------+------------+   in a pool allocation the receiver frees
+ *
+ *   byte      0        1          5                          5 + 8n      9 + 8n
+ *             +--------+----------+--------------------------+-----------+-----------+--------
+ *   MULTICAST | u8 8   | u32 n    | (u32 slot, u32 gen) x n  | i32 sSlot | u32 sGen  | value ...
+ *             +--------+----------+--------------------------+-----------+-----------+--------
+ *     one message for n actors of the receiving thread, a tell to each
+ */
+
+/** A one-way message to one actor. */
+export const kTell = 1;
+/** A message to one actor that expects an answer (a REPLY to the sending endpoint). */
+export const kAsk = 2;
+/** The answer to an ASK or a SYSTEM request. */
+export const kReplyOk = 3;
+/** An error answering an ASK or a SYSTEM request: it rejects. */
+export const kReplyError = 4;
+/** A control-plane request between endpoints. */
+export const kSystem = 5;
+/** A TELL or ASK body too large for the ring, carried in a pool allocation. */
+export const kCarried = 6;
+/** A message moved from a migrating actor's old thread. */
+export const kForward = 7;
+/** One message for several actors of the receiving thread. */
+export const kMulticast = 8;
+
+/** TELL, ASK, FORWARD: the slot and generation of the actor it is for. */
+export const kSlotAt = 1;
+export const kGenAt = 5;
+/** ASK: the ask id. FORWARD: the asking endpoint (the ask id follows at 21). */
+export const kAskIdAt = 17;
+/** CARRIED: the pool allocation holding the body (see memory/pool.ts). */
+export const kCarriedRegionAt = 1;
+export const kCarriedGenAt = 5;
+export const kCarriedLengthAt = 9;
+/** MULTICAST: how many targets, then (slot, gen) each from kMulticastTargetsAt. */
+export const kMulticastCountAt = 1;
+export const kMulticastTargetsAt = 5;
