@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   Reader, Writer, decode, decodeValue, encode, encodeValue, kMaxDepth, registerExtension,
-} from '../src/transport/codec.js';
+} from '../src/transport/codec/index.js';
 import {
   ActorStoppedError, HandlerError, InvalidArgumentError, SerializationError,
 } from '../src/base/errors.js';

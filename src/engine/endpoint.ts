@@ -29,7 +29,7 @@ import { Envelope, Fenced, Poisoned, Proposal, Relay } from '../actors/envelope.
 import type { ActorDefinition } from '../actors/define.js';
 import { kNoReply, kReplyStride } from '../actors/mailbox.js';
 import { ActorRef, checkAskOptions, setDecodingHost, type AskOptions, type RefHost, type TellOptions } from '../actors/ref.js';
-import { Reader, Writer, decode, decodeValue, encode, encodeValue } from '../transport/codec.js';
+import { Reader, Writer, decode, decodeValue, encode, encodeValue } from '../transport/codec/index.js';
 import {
   Directory, kAlive, kPolicyDropNewest, kPolicyDropOldest, kStopping, type DirectoryShared,
 } from '../transport/directory.js';

@@ -9,7 +9,7 @@ import { registerCodecExtensions } from './ref-codec.js';
 import { ActorRef } from '../actors/ref.js';
 import type { Directive } from '../actors/supervision.js';
 import type { Delivery } from '../actors/spawn-options.js';
-import { decode, encode } from '../transport/codec.js';
+import { decode, encode } from '../transport/codec/index.js';
 import { importModule, loadModule } from './modules.js';
 import type { DirectoryShared } from '../transport/directory.js';
 import { Endpoint, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from './endpoint.js';

@@ -15,7 +15,7 @@ import { registerCodecExtensions } from '../engine/ref-codec.js';
 import { createPoolShared, type PoolShared } from '../memory/layout.js';
 import { Pool, type MemoryStats } from '../memory/pool.js';
 import { ActorRef } from '../actors/ref.js';
-import { decode, encode } from '../transport/codec.js';
+import { decode, encode } from '../transport/codec/index.js';
 import { Directory, kAlive, kFree, kStarting, kStopping, kWhyCrashed } from '../transport/directory.js';
 import { overflowPolicies } from '../actors/spawn-options.js';
 import { Endpoint, kUntimedAsk, type ActorFailure, type DeadLetter, type EndpointConfig, type SystemHandler } from '../engine/endpoint.js';
