@@ -22,7 +22,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import { Bench } from 'tinybench';
-import { Reader, Writer, decodeValue, encodeValue } from '../src/transport/codec.js';
+import { Reader, Writer, decodeValue, encodeValue } from '../src/transport/codec/index.js';
 
 import type { BenchRecord } from './harness.js';
 

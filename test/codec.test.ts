@@ -1,7 +1,7 @@
 import { types } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Reader, Writer, decode, decodeValue, encode, encodeValue, kMaxDepth, registerExtension } from '../src/transport/codec.js';
+import { Reader, Writer, decode, decodeValue, encode, encodeValue, kMaxDepth, registerExtension } from '../src/transport/codec/index.js';
 import { ActorStoppedError, HandlerError, InvalidArgumentError, SerializationError } from '../src/base/errors.js';
 
 /** Fixed so a failing property run replays; fast-check prints the path to shrink from. */

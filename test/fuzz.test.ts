@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Reader, decode, decodeValue, encode, registerExtension } from '../src/transport/codec.js';
+import { Reader, decode, decodeValue, encode, registerExtension } from '../src/transport/codec/index.js';
 import { DecodeError, SerializationError } from '../src/base/errors.js';
 import { Reassembly, frameEnd } from '../src/transport/frames.js';
 import { Journal, allocateJournal } from '../src/transport/journal.js';

@@ -1,21 +1,31 @@
 import type { ActorRef } from './ref.js';
-import type { Cell } from './cell.js';
 import type { SpawnOptions } from './spawn-options.js';
 import type { MemoryContext } from './memory.js';
+
+/**
+ * @internal What a context knows of its actor's cell; the Cell class
+ * (`cell.ts`) is one. Declared here so that this file needs nothing from
+ * cell.ts, which refers to ActorContext itself.
+ */
+export interface ContextCell {
+  readonly ref: ActorRef;
+  readonly stopped: boolean;
+  abort: AbortController | undefined;
+}
 
 /** @internal What a context needs from the thread hosting its actor. */
 export interface ContextHost {
   readonly threadIndex: number;
-  spawnChild(parent: Cell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): Promise<ActorRef>;
+  spawnChild(parent: ContextCell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): Promise<ActorRef>;
   lookup(name: string): Promise<ActorRef | undefined>;
-  requestStop(cell: Cell): void;
-  startTimer(cell: Cell, ms: number, msg: unknown, repeat: boolean): Timer;
-  replyLater(cell: Cell): DeferredReply;
-  memoryFor(cell: Cell): MemoryContext;
-  watch(cell: Cell, target: ActorRef): void;
-  checkpointNow(cell: Cell): number;
-  unwatch(cell: Cell, target: ActorRef): void;
-  topicOp(cell: Cell, op: 'subscribe' | 'unsubscribe' | 'publish', topic: string, msg?: unknown): void;
+  requestStop(cell: ContextCell): void;
+  startTimer(cell: ContextCell, ms: number, msg: unknown, repeat: boolean): Timer;
+  replyLater(cell: ContextCell): DeferredReply;
+  memoryFor(cell: ContextCell): MemoryContext;
+  watch(cell: ContextCell, target: ActorRef): void;
+  checkpointNow(cell: ContextCell): number;
+  unwatch(cell: ContextCell, target: ActorRef): void;
+  topicOp(cell: ContextCell, op: 'subscribe' | 'unsubscribe' | 'publish', topic: string, msg?: unknown): void;
   leaderOf(swarm: string): { leader: ActorRef | undefined; term: number } | undefined;
 }
 
@@ -42,14 +52,14 @@ export interface Timer {
  */
 export class ActorContext<Msg = unknown> {
   /** @internal */
-  readonly cell: Cell;
+  readonly cell: ContextCell;
   /** @internal */
   readonly host: ContextHost;
   /** The sender of the message being handled, when it came from an actor. */
   sender: ActorRef | undefined = undefined;
 
   /** @internal */
-  constructor(cell: Cell, host: ContextHost) {
+  constructor(cell: ContextCell, host: ContextHost) {
     this.cell = cell;
     this.host = host;
   }

@@ -11,6 +11,7 @@ export interface VoteAnswer {
 }
 import { InvalidOptionError } from '../base/errors.js';
 import { resolveStrategy, type ResolvedStrategy, type SupervisorStrategy } from './supervision.js';
+import { checkCapabilities, checkCapacity } from './agent-checks.js';
 
 /**
  * The brand that marks a definition made by {@link defineActor}. A registered
@@ -144,22 +145,6 @@ export function defineActor<Args, State, Msg, Reply>(
   if (spec.capacity !== undefined) checkCapacity('defineActor: capacity', spec.capacity);
   const strategy = resolveStrategy(spec.supervisor, 'defineActor: supervisor');
   return Object.freeze({ ...spec, [kActorBrand]: true as const, [kStrategy]: strategy }) as ActorDefinition<Args, State, Msg, Awaited<Reply>>;
-}
-
-/** @internal Checks a capabilities list: an array of non-empty strings. */
-export function checkCapabilities(name: string, value: unknown): readonly string[] {
-  if (!Array.isArray(value) || value.some((c) => typeof c !== 'string' || c.length === 0)) {
-    throw new InvalidOptionError(name, 'an array of non-empty strings', value);
-  }
-  return value as readonly string[];
-}
-
-/** @internal Checks an agent capacity: an integer from 1 to 1,000,000. */
-export function checkCapacity(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1_000_000) {
-    throw new InvalidOptionError(name, 'an integer from 1 to 1000000', value);
-  }
-  return value;
 }
 
 /** True for a value made by {@link defineActor} (of any copy of microswarm). */

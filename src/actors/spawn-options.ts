@@ -4,7 +4,7 @@
  */
 import { InvalidOptionError } from '../base/errors.js';
 import { checkKeys, integer, isPlainObject } from '../base/check.js';
-import { checkCapabilities, checkCapacity } from './define.js';
+import { checkCapabilities, checkCapacity } from './agent-checks.js';
 
 /** Overflow policies; a policy's index here is its code in the directory's kPolicy column. */
 export const overflowPolicies = ['reject', 'drop-oldest', 'drop-newest'] as const;

@@ -8,7 +8,7 @@
 import type { Cell } from '../actors/cell.js';
 import type { ActorRef } from '../actors/ref.js';
 import { InvalidArgumentError, toError } from '../base/errors.js';
-import { decode, encode } from '../transport/codec.js';
+import { decode, encode } from '../transport/codec/index.js';
 import type { RegionHandle } from '../memory/handle.js';
 import type { CheckpointsPart, Engine } from './parts.js';
 

@@ -8,7 +8,7 @@
 import { registerCodecExtensions } from './ref-codec.js';
 import { ActorRef } from '../actors/ref.js';
 import type { Directive } from '../actors/supervision.js';
-import { decode, encode } from '../transport/codec.js';
+import { decode, encode } from '../transport/codec/index.js';
 import { importModule, loadModule } from './modules.js';
 import type { DirectoryShared } from '../transport/directory.js';
 import { Endpoint } from './endpoint.js';

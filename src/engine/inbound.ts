@@ -13,7 +13,7 @@ import type { Cell } from '../actors/cell.js';
 import { kNoReply, kReplyStride } from '../actors/mailbox.js';
 import { ActorRef, setDecodingHost } from '../actors/ref.js';
 import { toError } from '../base/errors.js';
-import { Reader, decodeValue } from '../transport/codec.js';
+import { Reader, decodeValue } from '../transport/codec/index.js';
 import type { Journal } from '../transport/journal.js';
 import { kAsk, kCarried, kForward, kMulticast, kReplyError, kReplyOk, kSystem, kTell } from '../transport/kinds.js';
 import { RegionHandle } from '../memory/handle.js';

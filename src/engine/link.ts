@@ -11,7 +11,7 @@
  * that node's subject, with the same codec and frame kinds), put in the
  * router's table at that endpoint's index; the router does not change.
  */
-import type { Writer } from '../transport/codec.js';
+import type { Writer } from '../transport/codec/index.js';
 import { kCarried } from '../transport/kinds.js';
 import { kHeaderBytes } from '../transport/ring.js';
 import type { Transport } from '../transport/transport.js';

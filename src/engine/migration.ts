@@ -25,7 +25,7 @@ import { ActorContext } from '../actors/context.js';
 import { Cell } from '../actors/cell.js';
 import { Mailbox } from '../actors/mailbox.js';
 import { ActorRef } from '../actors/ref.js';
-import { decode, encode } from '../transport/codec.js';
+import { decode, encode } from '../transport/codec/index.js';
 import { kAlive } from '../transport/directory.js';
 import type { Engine } from './parts.js';
 import { isThenable } from './types.js';

@@ -18,7 +18,7 @@ import { Poisoned } from '../actors/envelope.js';
 import { ActorRef, setDecodingHost } from '../actors/ref.js';
 import type { Delivery } from '../actors/spawn-options.js';
 import { toError } from '../base/errors.js';
-import { Reader, decode, decodeValue } from '../transport/codec.js';
+import { Reader, decode, decodeValue } from '../transport/codec/index.js';
 import type { JournalEntry } from '../transport/journal.js';
 import {
   kAsk, kAskIdAt, kCarried, kCarriedGenAt, kCarriedLengthAt, kCarriedRegionAt, kForward, kGenAt, kMulticast, kMulticastCountAt, kMulticastTargetsAt,

@@ -4,12 +4,12 @@
  * `setDecodingHost`) and RegionHandle (region, generation, length, loan).
  * @internal
  */
-import { registerExtension } from '../transport/codec.js';
+import { registerExtension } from '../transport/codec/index.js';
 import { RegionHandle } from '../memory/handle.js';
 import { ActorRef } from '../actors/ref.js';
 import { Task } from '../actors/task.js';
 import { Fenced, Proposal, Relay } from '../actors/envelope.js';
-import { decodeValue, encodeValue } from '../transport/codec.js';
+import { decodeValue, encodeValue } from '../transport/codec/index.js';
 
 /** Codec tag of ActorRef. */
 export const kActorRefTag = 1;

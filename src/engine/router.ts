@@ -19,7 +19,7 @@ import type { Cell } from '../actors/cell.js';
 import { kNoReply, kReplyStride } from '../actors/mailbox.js';
 import { ActorRef, type TellOptions } from '../actors/ref.js';
 import { ActorStoppedError, InvalidArgumentError, InvalidOptionError, MessageTooLargeError, RuntimeClosedError, toError } from '../base/errors.js';
-import { Writer, encodeValue } from '../transport/codec.js';
+import { Writer, encodeValue } from '../transport/codec/index.js';
 import { kPolicyDropNewest, kPolicyDropOldest, type Directory } from '../transport/directory.js';
 import { kAsk, kForward, kMulticast, kReplyError, kReplyOk, kSystem, kTell } from '../transport/kinds.js';
 import { kHeaderBytes } from '../transport/ring.js';

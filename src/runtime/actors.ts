@@ -11,7 +11,7 @@ import { ActorStoppedError, AgentLimitError, InvalidArgumentError, InvalidOption
 import type { EventSource } from '../base/events.js';
 import type { ActorFailure, Endpoint } from '../engine/endpoint.js';
 import type { HostResult } from '../engine/host.js';
-import { encode } from '../transport/codec.js';
+import { encode } from '../transport/codec/index.js';
 import type { Directory } from '../transport/directory.js';
 import { unwrap, type ControlPlane } from './control.js';
 import type { ResolvedOptions, ResolvedSpawnOptions } from './options.js';

@@ -13,7 +13,7 @@ import { Piscina } from 'piscina';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { PoolShared } from '../memory/layout.js';
 import { ActorRef } from '../actors/ref.js';
-import { decode, encode } from '../transport/codec.js';
+import { decode, encode } from '../transport/codec/index.js';
 import type { DirectoryShared } from '../transport/directory.js';
 import type { TransportShared } from '../transport/transport.js';
 import type { Endpoint, EndpointConfig } from '../engine/endpoint.js';

@@ -10,7 +10,7 @@ import { ActorCrashedError, EscalatedError, InvalidArgumentError } from '../base
 import type { EventSource } from '../base/events.js';
 import type { ActorFailure, Endpoint } from '../engine/endpoint.js';
 import type { HostTask, RehostedActor } from '../engine/host.js';
-import { encode } from '../transport/codec.js';
+import { encode } from '../transport/codec/index.js';
 import { kAlive, kFree, kStarting, kStopping, kWhyCrashed, type Directory } from '../transport/directory.js';
 import { Journal, kBlameNone, kBlameRunning, type JournalEntry } from '../transport/journal.js';
 import { Ring } from '../transport/ring.js';
