@@ -30,9 +30,7 @@ for (const file of sourceFiles(root)) {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const visit = (node: ts.Node): void => {
     if (ts.isClassDeclaration(node) || ts.isClassExpression(node)) {
-      const methods = node.members.filter(
-        (m) => ts.isMethodDeclaration(m) || ts.isGetAccessorDeclaration(m) || ts.isSetAccessorDeclaration(m),
-      ).length;
+      const methods = node.members.filter((m) => ts.isMethodDeclaration(m) || ts.isGetAccessorDeclaration(m) || ts.isSetAccessorDeclaration(m)).length;
       if (methods > kMaxMembers) {
         const { line } = source.getLineAndCharacterOfPosition(node.getStart());
         problems.push(`${name}:${line + 1}: class ${node.name?.text ?? '(anonymous)'} has ${methods} methods (at most ${kMaxMembers})`);

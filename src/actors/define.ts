@@ -18,7 +18,7 @@ import { checkCapabilities, checkCapacity } from './agent-checks.js';
  * symbol, so a definition is recognised even when the actor module and the
  * runtime loaded two copies of microswarm.
  */
-export const kActorBrand: unique symbol = Symbol.for('microswarm.actor') as never;
+const kActorBrand: unique symbol = Symbol.for('microswarm.actor') as never;
 /** @internal Where a definition keeps its validated supervisor strategy. */
 export const kStrategy: unique symbol = Symbol.for('microswarm.strategy') as never;
 
@@ -90,8 +90,7 @@ export interface ActorSpec<Args, State, Msg, Reply> {
 }
 
 /** An actor definition, as returned by {@link defineActor}. */
-export interface ActorDefinition<Args = unknown, State = unknown, Msg = unknown, Reply = unknown>
-  extends ActorSpec<Args, State, Msg, Reply> {
+export interface ActorDefinition<Args = unknown, State = unknown, Msg = unknown, Reply = unknown> extends ActorSpec<Args, State, Msg, Reply> {
   readonly [kActorBrand]: true;
   /** @internal The validated `supervisor` strategy. */
   readonly [kStrategy]: ResolvedStrategy;
@@ -115,9 +114,7 @@ export interface ActorDefinition<Args = unknown, State = unknown, Msg = unknown,
  * });
  * ```
  */
-export function defineActor<Args, State, Msg, Reply>(
-  spec: ActorSpec<Args, State, Msg, Reply>,
-): ActorDefinition<Args, State, Msg, Awaited<Reply>> {
+export function defineActor<Args, State, Msg, Reply>(spec: ActorSpec<Args, State, Msg, Reply>): ActorDefinition<Args, State, Msg, Awaited<Reply>> {
   if (spec === null || typeof spec !== 'object') {
     throw new TypeError(`defineActor expects an object with init and receive, got ${spec === null ? 'null' : typeof spec}`);
   }

@@ -9,10 +9,10 @@
 import type { ActorRef } from './ref.js';
 
 export const kTaskEnvelope = 1;
-export const kRelayEnvelope = 2;
-export const kProposalEnvelope = 3;
-export const kFencedEnvelope = 4;
-export const kPoisonedEnvelope = 5;
+const kRelayEnvelope = 2;
+const kProposalEnvelope = 3;
+const kFencedEnvelope = 4;
+const kPoisonedEnvelope = 5;
 
 export abstract class Envelope {
   /** @internal Which envelope this is. */

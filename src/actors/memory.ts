@@ -61,7 +61,12 @@ export class MemoryContext {
     for (let i = 0; i < refs.length; i++) {
       if (!(refs[i] instanceof ActorRef)) throw new InvalidArgumentError(`refs[${i}]`, 'an ActorRef', refs[i]);
     }
-    return this.pool.share(handle, this.holder, refs.map((ref) => ({ slot: ref.slot, gen: ref.gen })), this.isLive);
+    return this.pool.share(
+      handle,
+      this.holder,
+      refs.map((ref) => ({ slot: ref.slot, gen: ref.gen })),
+      this.isLive,
+    );
   }
 
   /** Gives back a loan received from `share`. */
@@ -111,13 +116,27 @@ export class MemoryContext {
     pinned.length = 0;
   }
 
-  f32(handle: RegionHandle): Float32Array { return this.typed(handle, Float32Array); }
-  f64(handle: RegionHandle): Float64Array { return this.typed(handle, Float64Array); }
-  i32(handle: RegionHandle): Int32Array { return this.typed(handle, Int32Array); }
-  u32(handle: RegionHandle): Uint32Array { return this.typed(handle, Uint32Array); }
-  i16(handle: RegionHandle): Int16Array { return this.typed(handle, Int16Array); }
-  u16(handle: RegionHandle): Uint16Array { return this.typed(handle, Uint16Array); }
-  i8(handle: RegionHandle): Int8Array { return this.typed(handle, Int8Array); }
+  f32(handle: RegionHandle): Float32Array {
+    return this.typed(handle, Float32Array);
+  }
+  f64(handle: RegionHandle): Float64Array {
+    return this.typed(handle, Float64Array);
+  }
+  i32(handle: RegionHandle): Int32Array {
+    return this.typed(handle, Int32Array);
+  }
+  u32(handle: RegionHandle): Uint32Array {
+    return this.typed(handle, Uint32Array);
+  }
+  i16(handle: RegionHandle): Int16Array {
+    return this.typed(handle, Int16Array);
+  }
+  u16(handle: RegionHandle): Uint16Array {
+    return this.typed(handle, Uint16Array);
+  }
+  i8(handle: RegionHandle): Int8Array {
+    return this.typed(handle, Int8Array);
+  }
 
   /** A typed view over whole elements (a trailing partial element is left out). Regions are region-aligned, so any element size fits. */
   private typed<T>(handle: RegionHandle, ctor: ViewCtor<T>): T {

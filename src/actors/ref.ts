@@ -143,7 +143,8 @@ export function checkAskOptions(options: AskOptions | undefined, defaultTimeoutM
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options);
   const { timeoutMs, signal } = options;
   for (const key of Object.keys(options)) {
-    if (key !== 'timeoutMs' && key !== 'signal' && key !== 'transfer') throw new InvalidOptionError(key, 'one of timeoutMs, signal, transfer', (options as Record<string, unknown>)[key]);
+    if (key !== 'timeoutMs' && key !== 'signal' && key !== 'transfer')
+      throw new InvalidOptionError(key, 'one of timeoutMs, signal, transfer', (options as Record<string, unknown>)[key]);
   }
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))) {
     throw new InvalidOptionError('timeoutMs', 'a finite number above 0', timeoutMs);

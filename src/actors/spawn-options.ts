@@ -19,7 +19,7 @@ const kMaxCapacity = 2 ** 30;
  * with ActorCrashedError). Messages it had not started are delivered either way.
  */
 export type Delivery = 'at-least-once' | 'at-most-once';
-export const deliveries: readonly Delivery[] = ['at-least-once', 'at-most-once'];
+const deliveries: readonly Delivery[] = ['at-least-once', 'at-most-once'];
 
 /** A mailbox's bound and what happens when it is full. */
 export interface MailboxOptions {
@@ -85,13 +85,17 @@ export function resolveMailbox(
 }
 
 /** @internal Validates spawn options against a runtime's settings. */
-export function resolveSpawnOptions(
-  options: unknown,
-  threads: number,
-  defaults: { capacity: number; policy: OverflowPolicy },
-): ResolvedSpawnOptions {
+export function resolveSpawnOptions(options: unknown, threads: number, defaults: { capacity: number; policy: OverflowPolicy }): ResolvedSpawnOptions {
   if (options === undefined) {
-    return { name: undefined, thread: undefined, capacity: defaults.capacity, policy: defaults.policy, memoryQuota: 0, delivery: 'at-least-once', agent: undefined };
+    return {
+      name: undefined,
+      thread: undefined,
+      capacity: defaults.capacity,
+      policy: defaults.policy,
+      memoryQuota: 0,
+      delivery: 'at-least-once',
+      agent: undefined,
+    };
   }
   if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
   checkKeys('options', options, ['name', 'thread', 'mailbox', 'memoryQuota', 'delivery', 'capabilities', 'capacity']);
@@ -115,7 +119,15 @@ export function resolveSpawnOptions(
   if (options.memoryQuota !== undefined && options.memoryQuota !== Infinity) {
     memoryQuota = integer('memoryQuota', options.memoryQuota, 1, 2 ** 31 - 1, 0);
   }
-  return { name: name as string | undefined, thread: thread as number | undefined, capacity: mailbox.capacity, policy: mailbox.policy, memoryQuota, delivery, agent };
+  return {
+    name: name as string | undefined,
+    thread: thread as number | undefined,
+    capacity: mailbox.capacity,
+    policy: mailbox.policy,
+    memoryQuota,
+    delivery,
+    agent,
+  };
 }
 
 /** @internal Spawn options with defaults filled in (`capacity` here is the mailbox's bound). */

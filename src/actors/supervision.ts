@@ -21,8 +21,8 @@ export type Directive = 'restart' | 'resume' | 'stop' | 'escalate';
 /** Which children a directive applies to. */
 export type StrategyKind = 'one-for-one' | 'one-for-all' | 'rest-for-one';
 
-export const directives: readonly Directive[] = ['restart', 'resume', 'stop', 'escalate'];
-export const strategyKinds: readonly StrategyKind[] = ['one-for-one', 'one-for-all', 'rest-for-one'];
+const directives: readonly Directive[] = ['restart', 'resume', 'stop', 'escalate'];
+const strategyKinds: readonly StrategyKind[] = ['one-for-one', 'one-for-all', 'rest-for-one'];
 
 /** Exponential restart backoff with jitter, as Akka's `restartWithBackoff`. */
 export interface BackoffOptions {
@@ -105,7 +105,8 @@ export function resolveStrategy(input: unknown, where = 'supervisor'): ResolvedS
     if (b === null || typeof b !== 'object') throw new InvalidOptionError(`${where}.backoff`, 'an object { minMs, maxMs, randomFactor? }', b);
     const minMs = nonNegative(`${where}.backoff.minMs`, b.minMs, false);
     const maxMs = nonNegative(`${where}.backoff.maxMs`, b.maxMs, false);
-    if (!Number.isFinite(maxMs) || maxMs < minMs) throw new InvalidOptionError(`${where}.backoff.maxMs`, `a finite number from minMs (${minMs}) up`, b.maxMs);
+    if (!Number.isFinite(maxMs) || maxMs < minMs)
+      throw new InvalidOptionError(`${where}.backoff.maxMs`, `a finite number from minMs (${minMs}) up`, b.maxMs);
     const randomFactor = b.randomFactor === undefined ? 0.2 : nonNegative(`${where}.backoff.randomFactor`, b.randomFactor, false);
     if (!Number.isFinite(randomFactor)) throw new InvalidOptionError(`${where}.backoff.randomFactor`, 'a finite number from 0 up', randomFactor);
     backoff = { minMs, maxMs, randomFactor };

@@ -327,15 +327,20 @@ export class HandlerTimeoutError extends MicroswarmError {
   /** The 0-based pool thread held, for a handler that does not yield. */
   readonly thread: number | undefined;
   constructor(
-    actor: string, limitMs: number, elapsedMs: number, blocking?: { thread: number; messageKind?: string; stuckThreadMs: number; outsideHandler?: boolean },
+    actor: string,
+    limitMs: number,
+    elapsedMs: number,
+    blocking?: { thread: number; messageKind?: string; stuckThreadMs: number; outsideHandler?: boolean },
   ) {
     const ms = Math.round(elapsedMs);
     let text = `A handler of ${actor} ran ${ms} ms, over its handlerTimeoutMs of ${limitMs} ms`;
     if (blocking !== undefined) {
-      const what = blocking.outsideHandler === true
-        ? `Code outside any message handler (an async handler's continuation, a timer, a start-up)`
-        : `A handler of ${actor}${blocking.messageKind === undefined ? '' : ` (message ${blocking.messageKind})`}`;
-      text = `${what} has held pool thread ${blocking.thread} for ${ms} ms without yielding, over blockingHandlerMs (${limitMs} ms)` +
+      const what =
+        blocking.outsideHandler === true
+          ? `Code outside any message handler (an async handler's continuation, a timer, a start-up)`
+          : `A handler of ${actor}${blocking.messageKind === undefined ? '' : ` (message ${blocking.messageKind})`}`;
+      text =
+        `${what} has held pool thread ${blocking.thread} for ${ms} ms without yielding, over blockingHandlerMs (${limitMs} ms)` +
         (blocking.stuckThreadMs > 0 ? `; the thread is terminated if it is still held at stuckThreadMs (${blocking.stuckThreadMs} ms)` : '');
     }
     super(text);

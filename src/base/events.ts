@@ -33,7 +33,7 @@ export class EventSource<T> {
       try {
         listener(event);
       } catch (err) {
-        process.emitWarning(`A microswarm event listener threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        process.emitWarning(`A microswarm event listener threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       }
     }
   }

@@ -79,9 +79,10 @@ export class Asks implements AsksPart {
       try {
         const sender = router.senderFor(undefined);
         const replyTag = askId * kReplyStride + this.index;
-        code = options?.transfer !== undefined
-          ? this.memory.withTransfer(ref, options.transfer, sender, () => router.route(ref, msg, sender, replyTag, false))
-          : router.route(ref, msg, sender, replyTag, false);
+        code =
+          options?.transfer !== undefined
+            ? this.memory.withTransfer(ref, options.transfer, sender, () => router.route(ref, msg, sender, replyTag, false))
+            : router.route(ref, msg, sender, replyTag, false);
       } catch (err) {
         this.pending.delete(askId);
         reject(err);

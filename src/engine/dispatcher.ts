@@ -16,14 +16,20 @@ import { Envelope, Fenced, Poisoned, Proposal, Relay } from '../actors/envelope.
 import { kNoReply } from '../actors/mailbox.js';
 import type { ActorRef } from '../actors/ref.js';
 import { Task } from '../actors/task.js';
-import { ActorCrashedError, ActorStoppedError, HandlerTimeoutError, MailboxFullError, PoisonMessageError, StaleTermError, toError } from '../base/errors.js';
+import {
+  ActorCrashedError,
+  ActorStoppedError,
+  HandlerTimeoutError,
+  MailboxFullError,
+  PoisonMessageError,
+  StaleTermError,
+  toError,
+} from '../base/errors.js';
 import { kPolicyDropOldest, type Directory } from '../transport/directory.js';
 import type { Journal } from '../transport/journal.js';
 import type { FrameHandler, Transport } from '../transport/transport.js';
 import type { TurnWriter } from '../transport/turns.js';
-import type {
-  AsksPart, CheckpointsPart, DispatcherPart, Engine, EnvelopesPart, InboundPart, LifecyclePart, SupervisorPart, WatchPart,
-} from './parts.js';
+import type { AsksPart, CheckpointsPart, DispatcherPart, Engine, EnvelopesPart, InboundPart, LifecyclePart, SupervisorPart, WatchPart } from './parts.js';
 import { isThenable, type DeadLetterReason, type EndpointConfig, type SystemHandler } from './types.js';
 
 /** @internal */
@@ -130,7 +136,13 @@ export class Dispatcher implements DispatcherPart {
 
   /** A message that reached a stopped actor: dead letter, and an ask is rejected. */
   dropMessage(
-    recipient: ActorRef, cell: Cell | undefined, msg: unknown, sender: ActorRef | undefined, replyTag: number, reason: DeadLetterReason, detail?: string,
+    recipient: ActorRef,
+    cell: Cell | undefined,
+    msg: unknown,
+    sender: ActorRef | undefined,
+    replyTag: number,
+    reason: DeadLetterReason,
+    detail?: string,
   ): void {
     if (cell !== undefined) this.takeDepth(cell);
     // An actor lost with its thread: say so.
@@ -138,9 +150,11 @@ export class Dispatcher implements DispatcherPart {
     this.system.deadLetter({ recipient, message: msg, sender, reason });
     if (replyTag === kNoReply) return;
     const error =
-      reason === 'crashed' ? new ActorCrashedError(recipient.toString())
-      : reason === 'stale-term' ? new StaleTermError(recipient.toString(), detail ?? 'a stale leader term')
-      : new ActorStoppedError(recipient.toString());
+      reason === 'crashed'
+        ? new ActorCrashedError(recipient.toString())
+        : reason === 'stale-term'
+          ? new StaleTermError(recipient.toString(), detail ?? 'a stale leader term')
+          : new ActorStoppedError(recipient.toString());
     this.asks.reply(replyTag, error, true);
   }
 
@@ -349,7 +363,15 @@ export class Dispatcher implements DispatcherPart {
           if (known !== undefined) {
             this.current = undefined;
             // Its depth was taken when it was dequeued: no cell here, or it would be taken twice.
-            this.dropMessage(cell.ref, undefined, msg.msg, sender, replyTag, 'stale-term', `term ${msg.term} of swarm "${msg.swarm}", this thread knows term ${known}`);
+            this.dropMessage(
+              cell.ref,
+              undefined,
+              msg.msg,
+              sender,
+              replyTag,
+              'stale-term',
+              `term ${msg.term} of swarm "${msg.swarm}", this thread knows term ${known}`,
+            );
             this.inbound.finishEntry(entry);
             continue;
           }

@@ -83,9 +83,7 @@ export class Endpoint implements Engine {
   readonly services: ActorServices;
   private heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(
-    index: number, transport: TransportShared, directory: DirectoryShared, pool: PoolShared, config: EndpointConfig, system: SystemHandler,
-  ) {
+  constructor(index: number, transport: TransportShared, directory: DirectoryShared, pool: PoolShared, config: EndpointConfig, system: SystemHandler) {
     this.index = index;
     this.pool = new Pool(pool);
     this.config = config;

@@ -9,7 +9,7 @@
  * `ctx.publish` / `ctx.leaderOf`.
  */
 import type { Cell } from '../actors/cell.js';
-import { Fenced, Proposal, Relay } from '../actors/envelope.js';
+import { type Fenced, Proposal, Relay } from '../actors/envelope.js';
 import type { ActorRef } from '../actors/ref.js';
 import { Task } from '../actors/task.js';
 import { kNoReply } from '../actors/mailbox.js';
@@ -64,11 +64,12 @@ export class Envelopes implements EnvelopesPart {
   /** Runs an agent's `task` handler (its signal made on first use), or a member's `vote` handler. */
   start(cell: Cell, task: Task | Proposal): unknown {
     if (task instanceof Proposal) {
-      if (cell.def.vote === undefined) throw new InvalidArgumentError('vote', `a \`vote\` handler in the definition of swarm member ${cell.ref}`, undefined);
+      if (cell.def.vote === undefined)
+        throw new InvalidArgumentError('vote', `a \`vote\` handler in the definition of swarm member ${cell.ref}`, undefined);
       return cell.def.vote(cell.state, task, cell.ctx);
     }
     if (cell.def.task === undefined) throw new InvalidArgumentError('task', `a \`task\` handler in the definition of agent ${cell.ref}`, undefined);
-    if (this.cancelled.delete(`${task.id}#${task.attempt}`)) throw new TaskCancelledError(task.id, 'cancelled while it waited in the agent\'s mailbox');
+    if (this.cancelled.delete(`${task.id}#${task.attempt}`)) throw new TaskCancelledError(task.id, "cancelled while it waited in the agent's mailbox");
     this.running.set(task.id, task);
     return cell.def.task(cell.state, task, cell.ctx);
   }

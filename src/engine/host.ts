@@ -23,13 +23,35 @@ registerCodecExtensions();
 
 /** @internal Control tasks, as the main thread sends them. */
 export type HostTask =
-  | { op: 'attach'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig; setup: string | undefined }
   | {
-      op: 'recover'; index: number; transport: TransportShared; directory: DirectoryShared; pool: PoolShared; config: EndpointConfig;
-      setup: string | undefined; actors: RehostedActor[]; error: Uint8Array; replay: JournalEntry[];
+      op: 'attach';
+      index: number;
+      transport: TransportShared;
+      directory: DirectoryShared;
+      pool: PoolShared;
+      config: EndpointConfig;
+      setup: string | undefined;
     }
   | {
-      op: 'spawn'; slot: number; gen: number; module: string; args: Uint8Array; name: string | undefined; parent: { slot: number; gen: number } | undefined;
+      op: 'recover';
+      index: number;
+      transport: TransportShared;
+      directory: DirectoryShared;
+      pool: PoolShared;
+      config: EndpointConfig;
+      setup: string | undefined;
+      actors: RehostedActor[];
+      error: Uint8Array;
+      replay: JournalEntry[];
+    }
+  | {
+      op: 'spawn';
+      slot: number;
+      gen: number;
+      module: string;
+      args: Uint8Array;
+      name: string | undefined;
+      parent: { slot: number; gen: number } | undefined;
       agent?: { capabilities?: readonly string[]; capacity?: number };
     }
   | { op: 'stop'; slot: number; gen: number }
@@ -49,7 +71,11 @@ export type { RehostedActor } from './recovery.js';
 /** @internal */
 export type HostResult =
   | {
-      ok: true; idle?: boolean; handled?: number; bytes?: number; value?: Uint8Array;
+      ok: true;
+      idle?: boolean;
+      handled?: number;
+      bytes?: number;
+      value?: Uint8Array;
       moving?: { module: string; name: string | undefined; parent: { slot: number; gen: number } | undefined };
     }
   | { ok: false; error: Uint8Array };

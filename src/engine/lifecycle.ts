@@ -24,7 +24,15 @@ export class Lifecycle implements LifecyclePart {
   constructor(engine: Engine) {
     this.engine = engine;
     const config = engine.config;
-    this.defaultSpawn = { name: undefined, thread: undefined, capacity: config.defaultCapacity, policy: config.defaultPolicy, memoryQuota: 0, delivery: 'at-least-once', agent: undefined };
+    this.defaultSpawn = {
+      name: undefined,
+      thread: undefined,
+      capacity: config.defaultCapacity,
+      policy: config.defaultPolicy,
+      memoryQuota: 0,
+      delivery: 'at-least-once',
+      agent: undefined,
+    };
   }
 
   // ---------------------------------------------------------------- starting
@@ -37,8 +45,15 @@ export class Lifecycle implements LifecyclePart {
    * promise is already resolved): spawning a child costs no async hop.
    */
   startActor(
-    slot: number, gen: number, moduleUrl: string, args: unknown, name: string | undefined, parent: ActorRef | undefined,
-    parentCell?: Cell, recovered?: Error, delayMs = 0,
+    slot: number,
+    gen: number,
+    moduleUrl: string,
+    args: unknown,
+    name: string | undefined,
+    parent: ActorRef | undefined,
+    parentCell?: Cell,
+    recovered?: Error,
+    delayMs = 0,
   ): Promise<ActorRef> {
     const def = loadedModule(moduleUrl);
     if (def !== undefined) return this.initActor(slot, gen, def, moduleUrl, args, name, parent, parentCell, recovered, delayMs);
@@ -52,8 +67,16 @@ export class Lifecycle implements LifecyclePart {
   }
 
   private initActor(
-    slot: number, gen: number, def: ActorDefinition, moduleUrl: string, args: unknown, name: string | undefined,
-    parent: ActorRef | undefined, parentCell: Cell | undefined, recovered?: Error, delayMs = 0,
+    slot: number,
+    gen: number,
+    def: ActorDefinition,
+    moduleUrl: string,
+    args: unknown,
+    name: string | undefined,
+    parent: ActorRef | undefined,
+    parentCell: Cell | undefined,
+    recovered?: Error,
+    delayMs = 0,
   ): Promise<ActorRef> {
     const engine = this.engine;
     const ref = new ActorRef(slot, gen, name, engine);
@@ -108,9 +131,7 @@ export class Lifecycle implements LifecyclePart {
   private preStart(cell: Cell, state: unknown, parentCell: Cell | undefined, recovered?: Error): Promise<ActorRef> {
     const def = cell.def;
     const hook =
-      recovered !== undefined && def.postRestart !== undefined
-        ? (s: unknown, ctx: ActorContext) => def.postRestart?.(s, recovered, ctx)
-        : def.preStart;
+      recovered !== undefined && def.postRestart !== undefined ? (s: unknown, ctx: ActorContext) => def.postRestart?.(s, recovered, ctx) : def.preStart;
     if (hook === undefined) return Promise.resolve(this.activate(cell, state, parentCell));
     const dispatcher = this.engine.dispatcher;
     let result: unknown;
@@ -150,7 +171,8 @@ export class Lifecycle implements LifecyclePart {
     Atomics.store(this.engine.dir.state, cell.slot, kAlive);
     this.engine.envelopes.started(cell);
     if (parentCell !== undefined) {
-      if (parentCell.stopped) cell.stopRequested = true; // the parent stopped while its child started
+      if (parentCell.stopped)
+        cell.stopRequested = true; // the parent stopped while its child started
       else parentCell.addChild(cell.ref);
     }
     if (cell.stopRequested) {
@@ -184,14 +206,24 @@ export class Lifecycle implements LifecyclePart {
     const thread = opts.thread === undefined ? index : opts.thread + 1;
     if (thread !== index || opts.name !== undefined) {
       // Placement elsewhere and names are the main thread's business.
-      return engine.asks.request(0, 'spawn', {
-        module: url, args, name: opts.name, thread: thread - 1, capacity: opts.capacity, overflow: opts.policy, parent: parent.ref,
-        memoryQuota: opts.memoryQuota, delivery: opts.delivery, agent: opts.agent,
-      }).then((ref) => {
-        if (parent.stopped) void this.stopRef(ref as ActorRef);
-        else parent.addChild(ref as ActorRef);
-        return ref as ActorRef;
-      });
+      return engine.asks
+        .request(0, 'spawn', {
+          module: url,
+          args,
+          name: opts.name,
+          thread: thread - 1,
+          capacity: opts.capacity,
+          overflow: opts.policy,
+          parent: parent.ref,
+          memoryQuota: opts.memoryQuota,
+          delivery: opts.delivery,
+          agent: opts.agent,
+        })
+        .then((ref) => {
+          if (parent.stopped) void this.stopRef(ref as ActorRef);
+          else parent.addChild(ref as ActorRef);
+          return ref as ActorRef;
+        });
     }
     const slot = engine.dir.allocate(index, opts.capacity, overflowPolicies.indexOf(opts.policy));
     if (slot < 0) return Promise.reject(new AgentLimitError(engine.dir.maxAgents));

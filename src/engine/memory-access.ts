@@ -20,10 +20,8 @@ export class MemoryAccess implements MemoryPart {
   /** `ctx.memory`. */
   memoryFor(cell: Cell): MemoryContext {
     const dir = this.engine.dir;
-    return (cell.memory ??= new MemoryContext(
-      this.engine.pool,
-      { slot: cell.slot, gen: cell.gen, name: cell.ref.toString() },
-      (slot, gen) => dir.isLive(slot, gen),
+    return (cell.memory ??= new MemoryContext(this.engine.pool, { slot: cell.slot, gen: cell.gen, name: cell.ref.toString() }, (slot, gen) =>
+      dir.isLive(slot, gen),
     ));
   }
 
@@ -39,7 +37,10 @@ export class MemoryAccess implements MemoryPart {
     const { cells, dir, pool } = this.engine;
     const from = this.engine.dispatcher.current ?? (sender !== undefined ? cells[sender.slot] : undefined);
     if (from === undefined || (sender !== undefined && from.ref.gen !== sender.gen)) {
-      throw new RegionAccessError(String(transfer[0]), 'only an actor transfers regions it owns (the main thread owns none; after an await, pass { sender: ctx.self })');
+      throw new RegionAccessError(
+        String(transfer[0]),
+        'only an actor transfers regions it owns (the main thread owns none; after an await, pass { sender: ctx.self })',
+      );
     }
     if (!dir.isLive(ref.slot, ref.gen)) throw this.engine.router.stoppedError(ref); // the regions stay with the sender
     const to: Holder = { slot: ref.slot, gen: ref.gen };

@@ -164,7 +164,10 @@ export class Migration {
     // rt.stop calls that waited here: the stop happens there, after the arrival.
     if (cell.stopWaiters !== undefined) {
       for (const resolve of cell.stopWaiters) {
-        this.ep.asks.request(to, 'stop', { ref: cell.ref }).then(() => resolve(), () => resolve());
+        this.ep.asks.request(to, 'stop', { ref: cell.ref }).then(
+          () => resolve(),
+          () => resolve(),
+        );
       }
       cell.stopWaiters = undefined;
     }
@@ -184,8 +187,14 @@ export class Migration {
     const cell = this.ep.cells[slot];
     if (cell === undefined || cell.gen !== gen || cell.arriving === undefined) return;
     const moved = decode(bytes) as {
-      state: unknown; args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean;
-      delivery: Delivery; stopRequested?: boolean;
+      state: unknown;
+      args: unknown;
+      watchers: ActorRef[];
+      watching: ActorRef[];
+      children: ActorRef[];
+      suspended: boolean;
+      delivery: Delivery;
+      stopRequested?: boolean;
     };
     const def = cell.def;
     let state: unknown = moved.state;
@@ -224,7 +233,12 @@ export class Migration {
   private arrive(
     cell: Cell,
     moved: {
-      args: unknown; watchers: ActorRef[]; watching: ActorRef[]; children: ActorRef[]; suspended: boolean; delivery: Delivery;
+      args: unknown;
+      watchers: ActorRef[];
+      watching: ActorRef[];
+      children: ActorRef[];
+      suspended: boolean;
+      delivery: Delivery;
       stopRequested?: boolean;
     },
     state: unknown,

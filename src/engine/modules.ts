@@ -60,7 +60,11 @@ async function requireTypeScript(url: string): Promise<{ default?: unknown }> {
         api.register();
       } catch (err) {
         tsLoader = undefined;
-        throw new ActorModuleError(url, 'it is TypeScript and the optional dependency `tsx` is not installed (npm install tsx, or build the module to .js)', { cause: err });
+        throw new ActorModuleError(
+          url,
+          'it is TypeScript and the optional dependency `tsx` is not installed (npm install tsx, or build the module to .js)',
+          { cause: err },
+        );
       }
     })();
     await tsLoader;

@@ -109,7 +109,13 @@ export interface DispatcherPart {
   current: Cell | undefined;
   enqueue(cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number, entry?: number): void;
   dropMessage(
-    recipient: ActorRef, cell: Cell | undefined, msg: unknown, sender: ActorRef | undefined, replyTag: number, reason: DeadLetterReason, detail?: string,
+    recipient: ActorRef,
+    cell: Cell | undefined,
+    msg: unknown,
+    sender: ActorRef | undefined,
+    replyTag: number,
+    reason: DeadLetterReason,
+    detail?: string,
   ): void;
   drainToDeadLetters(cell: Cell, reason: DeadLetterReason): void;
   activated(cell: Cell): void;
@@ -127,8 +133,15 @@ export interface InboundPart {
 /** @internal lifecycle.ts */
 export interface LifecyclePart {
   startActor(
-    slot: number, gen: number, moduleUrl: string, args: unknown, name: string | undefined, parent: ActorRef | undefined,
-    parentCell?: Cell, recovered?: Error, delayMs?: number,
+    slot: number,
+    gen: number,
+    moduleUrl: string,
+    args: unknown,
+    name: string | undefined,
+    parent: ActorRef | undefined,
+    parentCell?: Cell,
+    recovered?: Error,
+    delayMs?: number,
   ): Promise<ActorRef>;
   spawnChild(parent: Cell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): Promise<ActorRef>;
   lookup(name: string): Promise<ActorRef | undefined>;

@@ -21,8 +21,19 @@ import { toError } from '../base/errors.js';
 import { Reader, decode, decodeValue } from '../transport/codec/index.js';
 import type { JournalEntry } from '../transport/journal.js';
 import {
-  kAsk, kAskIdAt, kCarried, kCarriedGenAt, kCarriedLengthAt, kCarriedRegionAt, kForward, kGenAt, kMulticast, kMulticastCountAt, kMulticastTargetsAt,
-  kSlotAt, kTell,
+  kAsk,
+  kAskIdAt,
+  kCarried,
+  kCarriedGenAt,
+  kCarriedLengthAt,
+  kCarriedRegionAt,
+  kForward,
+  kGenAt,
+  kMulticast,
+  kMulticastCountAt,
+  kMulticastTargetsAt,
+  kSlotAt,
+  kTell,
 } from '../transport/kinds.js';
 import { RegionHandle } from '../memory/handle.js';
 import { loadModule } from './modules.js';
@@ -111,7 +122,11 @@ export class Recovery implements RecoveryPart {
     void Promise.allSettled(started).then((results) => {
       results.forEach((r, i) => {
         if (r.status === 'rejected') {
-          engine.system.failure({ actor: new ActorRef(actors[i].slot, actors[i].gen, actors[i].name, engine), error: toError(r.reason), phase: 'crashed' });
+          engine.system.failure({
+            actor: new ActorRef(actors[i].slot, actors[i].gen, actors[i].name, engine),
+            error: toError(r.reason),
+            phase: 'crashed',
+          });
         }
       });
     });
@@ -160,7 +175,13 @@ export class Recovery implements RecoveryPart {
   private carriedBody(body: Uint8Array): Uint8Array {
     if (body[0] !== kCarried) return body;
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    const handle = new RegionHandle(view.getUint32(kCarriedRegionAt, true), view.getUint32(kCarriedGenAt, true), view.getUint32(kCarriedLengthAt, true), 0, 0);
+    const handle = new RegionHandle(
+      view.getUint32(kCarriedRegionAt, true),
+      view.getUint32(kCarriedGenAt, true),
+      view.getUint32(kCarriedLengthAt, true),
+      0,
+      0,
+    );
     return this.engine.pool.carrierView(handle);
   }
 

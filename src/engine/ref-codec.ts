@@ -12,14 +12,14 @@ import { Fenced, Proposal, Relay } from '../actors/envelope.js';
 import { decodeValue, encodeValue } from '../transport/codec/index.js';
 
 /** Codec tag of ActorRef. */
-export const kActorRefTag = 1;
+const kActorRefTag = 1;
 /** Codec tag of RegionHandle. */
-export const kRegionHandleTag = 2;
+const kRegionHandleTag = 2;
 /** Codec tags of Task, Relay, Proposal, Fenced. */
-export const kTaskTag = 3;
-export const kRelayTag = 4;
-export const kProposalTag = 5;
-export const kFencedTag = 6;
+const kTaskTag = 3;
+const kRelayTag = 4;
+const kProposalTag = 5;
+const kFencedTag = 6;
 
 let registered = false;
 

@@ -82,7 +82,12 @@ export class Supervisor implements SupervisorPart {
    * the root supervisor on the main thread.
    */
   applyDecision(
-    decision: Decision, strategy: StrategyKind, failed: ActorRef, children: ActorRef[], error: Error, escalate: (error: Error) => void,
+    decision: Decision,
+    strategy: StrategyKind,
+    failed: ActorRef,
+    children: ActorRef[],
+    error: Error,
+    escalate: (error: Error) => void,
   ): void {
     const { directive } = decision;
     if (directive === 'resume') {
@@ -122,7 +127,11 @@ export class Supervisor implements SupervisorPart {
   /** Child side: carries out a directive on an actor of this thread. */
   supervise(ref: ActorRef, directive: Directive, error: Error, delayMs: number): void {
     const cell = this.ep.cells[ref.slot];
-    if ((cell === undefined || cell.gen !== ref.gen) && this.ep.dir.isLive(ref.slot, ref.gen) && Atomics.load(this.ep.dir.thread, ref.slot) !== this.ep.index) {
+    if (
+      (cell === undefined || cell.gen !== ref.gen) &&
+      this.ep.dir.isLive(ref.slot, ref.gen) &&
+      Atomics.load(this.ep.dir.thread, ref.slot) !== this.ep.index
+    ) {
       void this.superviseRef(ref, directive, error, delayMs); // it moved (rt.migrate): follow it
       return;
     }

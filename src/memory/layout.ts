@@ -77,7 +77,7 @@ export const kCBorrows = 64;
 export const kCClock = 80;
 /** Loans outstanding across the pool: an actor's stop scans the loan table only when some exist. */
 export const kCLiveLoans = 96;
-export const kCounterWords = 112;
+const kCounterWords = 112;
 
 export const evictionPolicies = ['lru', 'lfu', 'fifo', 'ttl'] as const;
 /**

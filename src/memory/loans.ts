@@ -8,7 +8,17 @@
 import { InvalidArgumentError, PoolExhaustedError, RegionAccessError, StaleHandleError } from '../base/errors.js';
 import { RegionHandle } from './handle.js';
 import {
-  kCLiveLoans, kLGen, kLHolder, kLHolderGen, kLRegion, kLSerial, kLState, kLeaseColumns, kRBorrowers, kRBytes, kRegionColumns,
+  kCLiveLoans,
+  kLGen,
+  kLHolder,
+  kLHolderGen,
+  kLRegion,
+  kLSerial,
+  kLState,
+  kLeaseColumns,
+  kRBorrowers,
+  kRBytes,
+  kRegionColumns,
   type PoolShared,
 } from './layout.js';
 import type { Holder, RegionTable } from './regions.js';

@@ -8,14 +8,34 @@
  * and eviction to the RegionTable (`regions.ts`), and loans to Loans
  * (`loans.ts`).
  */
-import {
-  ActorStoppedError, InvalidArgumentError, PoolExhaustedError, QuotaExceededError, RegionAccessError,
-} from '../base/errors.js';
+import { ActorStoppedError, InvalidArgumentError, PoolExhaustedError, QuotaExceededError, RegionAccessError } from '../base/errors.js';
 import { RegionHandle } from './handle.js';
 import {
-  kFlagCarrier, kCAllocations, kCBorrows, kCClock, kCLiveLoans, kCEvictions, kCReleases, kCTransfers, kRPins, kFlagEvictable,
-  kRBorrowers, kRBytes, kRFlags, kRGen, kRLastUse, kROwner, kROwnerGen, kRRun, kRState, kRUses, kRegionColumns, kStateBusy,
-  kStateFree, kStateLive, type PoolShared,
+  kFlagCarrier,
+  kCAllocations,
+  kCBorrows,
+  kCClock,
+  kCLiveLoans,
+  kCEvictions,
+  kCReleases,
+  kCTransfers,
+  kRPins,
+  kFlagEvictable,
+  kRBorrowers,
+  kRBytes,
+  kRFlags,
+  kRGen,
+  kRLastUse,
+  kROwner,
+  kROwnerGen,
+  kRRun,
+  kRState,
+  kRUses,
+  kRegionColumns,
+  kStateBusy,
+  kStateFree,
+  kStateLive,
+  type PoolShared,
 } from './layout.js';
 import { Loans } from './loans.js';
 import { RegionTable, type Holder } from './regions.js';
@@ -349,10 +369,7 @@ export class Pool {
    * Reclaims orphans: allocations whose owner is no longer live, and loans
    * whose holder is not. `isLive` asks the actor directory.
    */
-  collect(
-    isLive: (slot: number, gen: number) => boolean,
-    occupied: (slot: number) => boolean,
-  ): { allocations: number; bytes: number; loans: number } {
+  collect(isLive: (slot: number, gen: number) => boolean, occupied: (slot: number) => boolean): { allocations: number; bytes: number; loans: number } {
     let allocations = 0;
     let bytes = 0;
     const m = this.meta;
@@ -431,4 +448,3 @@ export class Pool {
     return taken;
   }
 }
-

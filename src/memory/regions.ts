@@ -25,9 +25,32 @@
 import { EvictedError, StaleHandleError } from '../base/errors.js';
 import { RegionHandle } from './handle.js';
 import {
-  kCAllocations, kCClock, kCEvictions, kCReleases, kFlagEvictable, kFlagOwnerFreed, kRBorn, kRBorrowers, kRBytes, kREvicted,
-  kRFlags, kRGen, kRLastUse, kROwner, kROwnerGen, kRPins, kRRun, kRSeq, kRState, kRTtl, kRUses, kRegionColumns, kStateBusy,
-  kStateFree, kStateLive, type PoolShared,
+  kCAllocations,
+  kCClock,
+  kCEvictions,
+  kCReleases,
+  kFlagEvictable,
+  kFlagOwnerFreed,
+  kRBorn,
+  kRBorrowers,
+  kRBytes,
+  kREvicted,
+  kRFlags,
+  kRGen,
+  kRLastUse,
+  kROwner,
+  kROwnerGen,
+  kRPins,
+  kRRun,
+  kRSeq,
+  kRState,
+  kRTtl,
+  kRUses,
+  kRegionColumns,
+  kStateBusy,
+  kStateFree,
+  kStateLive,
+  type PoolShared,
 } from './layout.js';
 
 /** An actor as the pool sees it: directory slot and generation. */

@@ -79,8 +79,14 @@ export class ActorControl {
     try {
       result = await this.control.run(
         {
-          op: 'spawn', slot, gen, module: url, args: argBytes, name: opts.name,
-          parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen }, agent: opts.agent,
+          op: 'spawn',
+          slot,
+          gen,
+          module: url,
+          args: argBytes,
+          name: opts.name,
+          parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen },
+          agent: opts.agent,
         },
         { endpoint },
       );
@@ -98,7 +104,11 @@ export class ActorControl {
     if (parent === undefined) this.topLevel.add(ref);
     this.spares.moduleSpawned(url);
     this.registry.records.set(slot, {
-      gen, module: url, args: argBytes, name: opts.name, parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen },
+      gen,
+      module: url,
+      args: argBytes,
+      name: opts.name,
+      parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen },
       delivery: opts.delivery,
     });
     return ref;

@@ -139,7 +139,12 @@ export class ControlPlane {
     const tasks: Array<Promise<HostResult>> = [];
     for (let thread = 0; thread < this.threads; thread++) {
       const task = {
-        op: 'attach', index: thread + 1, transport: boot.transport, directory, pool: boot.pool, config: boot.config,
+        op: 'attach',
+        index: thread + 1,
+        transport: boot.transport,
+        directory,
+        pool: boot.pool,
+        config: boot.config,
         setup,
       } as HostTask;
       tasks.push(this.run(task, { endpoint: thread + 1, attach: true }));

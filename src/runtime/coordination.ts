@@ -87,7 +87,9 @@ export class Coordination {
       multicast: (targets, msg) => endpoint.multicast(targets, msg, undefined),
       announce: async (swarm, leader, term) => {
         endpoint.envelopes.setTerm(swarm, leader, term);
-        await Promise.allSettled(control.runningEndpoints().map((e) => withTimeout(endpoint.request(e, 'swarmTerm', { swarm, leader, term }), 5_000, 'swarmTerm')));
+        await Promise.allSettled(
+          control.runningEndpoints().map((e) => withTimeout(endpoint.request(e, 'swarmTerm', { swarm, leader, term }), 5_000, 'swarmTerm')),
+        );
       },
       closed: () => control.closing,
       forget: (swarm) => {

@@ -49,30 +49,33 @@ export class ThreadMonitor {
     if (stuckThreadMs === 0 && blockingHandlerMs === 0) return;
     const transport = endpoint.transport;
     const journals = new Map<number, Journal>();
-    this.watchdog = new Watchdog({ heartbeatMs, blockingHandlerMs, stuckThreadMs }, {
-      watched: () => [...control.endpointToWorker].filter(([e]) => !control.recovering.has(e)),
-      // A plain function task holds its thread's event loop by design (it runs to completion).
-      busyByDesign: (_, workerId) => control.functionsRunning.has(workerId),
-      beats: (e) => transport.beats(e),
-      turns: new TurnReader(boot.transport.turns),
-      journal: (e) => {
-        const buffer = boot.transport.journals[e];
-        if (buffer === null || buffer === undefined) return undefined;
-        let journal = journals.get(e);
-        if (journal === undefined) journals.set(e, (journal = new Journal(buffer)));
-        return journal;
+    this.watchdog = new Watchdog(
+      { heartbeatMs, blockingHandlerMs, stuckThreadMs },
+      {
+        watched: () => [...control.endpointToWorker].filter(([e]) => !control.recovering.has(e)),
+        // A plain function task holds its thread's event loop by design (it runs to completion).
+        busyByDesign: (_, workerId) => control.functionsRunning.has(workerId),
+        beats: (e) => transport.beats(e),
+        turns: new TurnReader(boot.transport.turns),
+        journal: (e) => {
+          const buffer = boot.transport.journals[e];
+          if (buffer === null || buffer === undefined) return undefined;
+          let journal = journals.get(e);
+          if (journal === undefined) journals.set(e, (journal = new Journal(buffer)));
+          return journal;
+        },
+        messageOf: (body) => endpoint.messageOfJournaled(body),
+        actorIn: (slot) => new ActorRef(slot, Atomics.load(directory.gen, slot), registry.nameOf(slot), endpoint),
+        systemRef: new ActorRef(-1, 0, 'system', endpoint),
+        report: (failure) => failures.publish(failure),
+        terminate: (e, workerId) => {
+          const worker = control.pool.threads.find((w) => w.threadId === workerId);
+          if (worker === undefined) return;
+          this.stuck.add(e);
+          void worker.terminate();
+        },
       },
-      messageOf: (body) => endpoint.messageOfJournaled(body),
-      actorIn: (slot) => new ActorRef(slot, Atomics.load(directory.gen, slot), registry.nameOf(slot), endpoint),
-      systemRef: new ActorRef(-1, 0, 'system', endpoint),
-      report: (failure) => failures.publish(failure),
-      terminate: (e, workerId) => {
-        const worker = control.pool.threads.find((w) => w.threadId === workerId);
-        if (worker === undefined) return;
-        this.stuck.add(e);
-        void worker.terminate();
-      },
-    });
+    );
     const watchdog = this.watchdog;
     this.monitor = setInterval(() => watchdog.tick(), heartbeatMs);
     this.monitor.unref();

@@ -117,7 +117,7 @@ export interface ResolvedOptions {
   tasks: ResolvedSchedulerOptions;
 }
 
-export const kMaxAgentsLimit = 16_777_216;
+const kMaxAgentsLimit = 16_777_216;
 const kMaxThreads = 256;
 
 function positiveNumber(name: string, value: unknown, fallback: number): number {
@@ -165,8 +165,25 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
   if (options === undefined) options = {};
   if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
   checkKeys('options', options, [
-    'threads', 'maxAgents', 'mailbox', 'resourceLimits', 'askTimeoutMs', 'ringBytes', 'maxMessageBytes', 'throughput', 'spinUs',
-    'memory', 'inlineLimit', 'supervisor', 'heartbeatMs', 'blockingHandlerMs', 'stuckThreadMs', 'journalBytes', 'standbyThreads', 'threadSetup', 'tasks',
+    'threads',
+    'maxAgents',
+    'mailbox',
+    'resourceLimits',
+    'askTimeoutMs',
+    'ringBytes',
+    'maxMessageBytes',
+    'throughput',
+    'spinUs',
+    'memory',
+    'inlineLimit',
+    'supervisor',
+    'heartbeatMs',
+    'blockingHandlerMs',
+    'stuckThreadMs',
+    'journalBytes',
+    'standbyThreads',
+    'threadSetup',
+    'tasks',
   ]);
   const mailbox = resolveMailbox('mailbox', options.mailbox, { capacity: 0, policy: 'reject' });
   let resourceLimits: ResourceLimits | undefined;
@@ -253,4 +270,4 @@ function resolveMemory(value: unknown): ResolvedOptions['memory'] {
 }
 
 export type { Delivery, MailboxOptions, OverflowPolicy, SpawnOptions, AgentOverride, ResolvedSpawnOptions } from '../actors/spawn-options.js';
-export { deliveries, resolveMailbox, resolveSpawnOptions } from '../actors/spawn-options.js';
+export { resolveSpawnOptions } from '../actors/spawn-options.js';

@@ -203,8 +203,16 @@ export class ThreadRecovery {
     try {
       const a = this.boot;
       const task = {
-        op: 'recover', index: endpoint, transport: a.transport, directory: dir.shared, pool: a.pool, config: a.config, actors: rehost,
-        setup: this.options.threadSetup, error: encode(error, 'error'), replay,
+        op: 'recover',
+        index: endpoint,
+        transport: a.transport,
+        directory: dir.shared,
+        pool: a.pool,
+        config: a.config,
+        actors: rehost,
+        setup: this.options.threadSetup,
+        error: encode(error, 'error'),
+        replay,
       } as HostTask;
       unwrap(await withTimeout(control.run(task, { endpoint, attach: true }), 10_000, 'no replacement thread started'));
     } catch (err) {
@@ -315,7 +323,11 @@ export class ThreadRecovery {
     if (parent === undefined) {
       const decision = this.rootSupervision.decide(ref.toString(), error, ref);
       if (decision.directive === 'escalate') {
-        this.failures.publish({ actor: ref, error: new EscalatedError(ref.toString(), decision.reason ?? 'the root supervisor escalated', { cause: error }), phase: 'escalated' });
+        this.failures.publish({
+          actor: ref,
+          error: new EscalatedError(ref.toString(), decision.reason ?? 'the root supervisor escalated', { cause: error }),
+          phase: 'escalated',
+        });
         return stop;
       }
       if (decision.directive === 'stop') return stop;
@@ -326,7 +338,11 @@ export class ThreadRecovery {
     if (thread === endpoint) return stop; // died with it: its new instance makes its own children
     try {
       const parentRef = new ActorRef(parent.slot, parent.gen, undefined, this.endpoint);
-      return (await withTimeout(this.endpoint.request(thread, 'decideCrash', { supervisor: parentRef, child: ref, error }), 5_000, 'decideCrash')) as CrashDecision;
+      return (await withTimeout(
+        this.endpoint.request(thread, 'decideCrash', { supervisor: parentRef, child: ref, error }),
+        5_000,
+        'decideCrash',
+      )) as CrashDecision;
     } catch {
       return stop;
     }

@@ -17,7 +17,7 @@
  * imports this class.
  */
 import { createPoolShared } from '../memory/layout.js';
-import { Pool, type MemoryStats } from '../memory/pool.js';
+import type { Pool, MemoryStats } from '../memory/pool.js';
 import { registerCodecExtensions } from '../engine/ref-codec.js';
 import { ActorRef } from '../actors/ref.js';
 import { SupervisorState } from '../actors/supervision.js';
@@ -32,7 +32,14 @@ import { TaskScheduler } from '../scheduler/scheduler.js';
 import type { Swarm, SwarmOptions } from '../swarm/swarm.js';
 import type { Topic } from '../swarm/topics.js';
 import {
-  resolveRuntimeOptions, resolveSpawnOptions, type AgentOverride, type Delivery, type OverflowPolicy, type ResolvedOptions, type RuntimeOptions, type SpawnOptions,
+  resolveRuntimeOptions,
+  resolveSpawnOptions,
+  type AgentOverride,
+  type Delivery,
+  type OverflowPolicy,
+  type ResolvedOptions,
+  type RuntimeOptions,
+  type SpawnOptions,
 } from './options.js';
 import { ActorControl } from './actors.js';
 import { ControlPlane, endpointConfig, type ThreadBoot } from './control.js';
@@ -159,7 +166,17 @@ export class Runtime {
     const coordination = (this.coordination = new Coordination({ control, endpoint, directory, crashes, heartbeatMs: options.heartbeatMs }));
     const monitor = (this.monitor = new ThreadMonitor({ options, control, endpoint, directory, boot, registry, failures }));
     this.recovery = new ThreadRecovery({
-      options, control, endpoint, directory, boot, registry, spares, monitor, rootSupervision, failures, crashes,
+      options,
+      control,
+      endpoint,
+      directory,
+      boot,
+      registry,
+      spares,
+      monitor,
+      rootSupervision,
+      failures,
+      crashes,
       threadLost: (e) => coordination.threadLost(e),
     });
   }
@@ -233,11 +250,7 @@ export class Runtime {
    * @example
    * const counter = await rt.spawn(new URL('./counter.js', import.meta.url), { start: 0 }, { name: 'c1' });
    */
-  async spawn<Msg = unknown, Reply = unknown>(
-    moduleUrl: URL | string,
-    args?: unknown,
-    options?: SpawnOptions,
-  ): Promise<ActorRef<Msg, Reply>> {
+  async spawn<Msg = unknown, Reply = unknown>(moduleUrl: URL | string, args?: unknown, options?: SpawnOptions): Promise<ActorRef<Msg, Reply>> {
     this.control.checkOpen('spawn');
     const url = normalizeModuleUrl(moduleUrl);
     const opts = resolveSpawnOptions(options, this.threads, { capacity: this.options.mailboxCapacity, policy: this.options.mailboxPolicy });

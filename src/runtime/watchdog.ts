@@ -22,7 +22,7 @@
  * preempts); JavaScript cannot preempt a handler, so a handler in an endless
  * loop would otherwise hold its thread's actors forever.
  */
-import { ActorRef } from '../actors/ref.js';
+import type { ActorRef } from '../actors/ref.js';
 import { Envelope, Fenced, Proposal, Relay } from '../actors/envelope.js';
 import { Task } from '../actors/task.js';
 import type { ActorFailure } from '../engine/endpoint.js';
@@ -123,7 +123,12 @@ export class Watchdog {
     const { blockingHandlerMs, stuckThreadMs } = this.limits;
     const actor = slot >= 0 ? host.actorIn(slot) : host.systemRef;
     const name = slot >= 0 ? actor.toString() : `pool thread ${endpoint - 1}`;
-    const error = new HandlerTimeoutError(name, blockingHandlerMs, silent, { thread: endpoint - 1, messageKind, stuckThreadMs, outsideHandler: slot < 0 });
+    const error = new HandlerTimeoutError(name, blockingHandlerMs, silent, {
+      thread: endpoint - 1,
+      messageKind,
+      stuckThreadMs,
+      outsideHandler: slot < 0,
+    });
     host.report({ actor, error, phase: 'timeout' });
   }
 }

@@ -36,13 +36,28 @@ export class AgentRegistry {
       return;
     }
     const limit = Math.min(capacity, this.options.maxInFlightPerAgent);
-    const breaker = circuitBreaker(handleWhen((e) => !(e instanceof TaskCancelledError)), {
-      halfOpenAfter: this.options.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(this.options.breakerFailures),
-    });
+    const breaker = circuitBreaker(
+      handleWhen((e) => !(e instanceof TaskCancelledError)),
+      {
+        halfOpenAfter: this.options.halfOpenAfterMs,
+        breaker: new ConsecutiveBreaker(this.options.breakerFailures),
+      },
+    );
     const agent: Agent = {
-      ref, capabilities: new Set(capabilities), capacity, limit, inFlight: 0, breaker, breakerState: 'closed', openedAt: 0, failStreak: 0,
-      byKind: new Map(), successes: 0, failures: 0, latency: new Window(), alive: true,
+      ref,
+      capabilities: new Set(capabilities),
+      capacity,
+      limit,
+      inFlight: 0,
+      breaker,
+      breakerState: 'closed',
+      openedAt: 0,
+      failStreak: 0,
+      byKind: new Map(),
+      successes: 0,
+      failures: 0,
+      latency: new Window(),
+      alive: true,
     };
     breaker.onStateChange((state) => {
       agent.breakerState = state === CircuitState.Closed ? 'closed' : state === CircuitState.HalfOpen ? 'half-open' : 'open';

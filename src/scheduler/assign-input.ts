@@ -10,7 +10,7 @@
 import { InvalidArgumentError } from '../base/errors.js';
 
 /** A cost matrix stored row-major: `data[agent * cols + task]`. */
-export interface DenseCostMatrix {
+interface DenseCostMatrix {
   rows: number;
   cols: number;
   data: Float64Array;
@@ -202,15 +202,7 @@ function scratchBuffer(entries: number): Float64Array {
  *
  * @internal
  */
-function scanRow(
-  line: ArrayLike<unknown>,
-  cols: number,
-  sign: number,
-  work: Float64Array,
-  start: number,
-  step: number,
-  stats: Float64Array,
-): number {
+function scanRow(line: ArrayLike<unknown>, cols: number, sign: number, work: Float64Array, start: number, step: number, stats: Float64Array): number {
   let min = Infinity;
   let argmin = -1;
   let max = stats[1];

@@ -39,7 +39,7 @@ import { InvalidArgumentError } from '../base/errors.js';
 import { readCapacities, readMatrix, workingMatrix, type CostMatrix } from './assign-input.js';
 import { shortestAugmentingPaths } from './assign-solver.js';
 
-export type { CostMatrix, DenseCostMatrix } from './assign-input.js';
+export type { CostMatrix } from './assign-input.js';
 
 export interface AssignmentOptions {
   /** How many tasks each agent (row) may take; one entry per row, integers >= 0. Default: 1 each. */

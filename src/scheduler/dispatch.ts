@@ -125,11 +125,14 @@ export class Dispatcher implements DispatchTrigger {
     if (this.wakeTimer !== undefined && this.wakeAtMs <= at) return;
     if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
     this.wakeAtMs = at;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.wakeAtMs = Infinity;
-      this.dispatchSoon();
-    }, Math.max(1, at - Date.now()));
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.wakeAtMs = Infinity;
+        this.dispatchSoon();
+      },
+      Math.max(1, at - Date.now()),
+    );
     this.wakeTimer.unref?.();
   }
 
@@ -147,7 +150,7 @@ export class Dispatcher implements DispatchTrigger {
     const open: Agent[] = [];
     const position: number[] = [];
     const any = { kind: '', requires: [] as string[], benefit: 1 };
-    let slotsLeft = this.total === undefined ? Infinity : this.total.executionSlots;
+    const slotsLeft = this.total === undefined ? Infinity : this.total.executionSlots;
     for (const agent of this.agents) {
       if (!canTake(agent, any, ctx)) continue;
       const free = Math.min(agent.limit - agent.inFlight, batch.length, slotsLeft);

@@ -124,7 +124,8 @@ export class Execution {
     this.running--;
     t.agent = undefined;
     const cancelled = t.cancelReason !== undefined;
-    if (!cancelled && !(error instanceof BrokenCircuitError) && !(error instanceof BulkheadRejectedError)) this.metrics.recordRun(t, agent, ok, this.now() - began);
+    if (!cancelled && !(error instanceof BrokenCircuitError) && !(error instanceof BulkheadRejectedError))
+      this.metrics.recordRun(t, agent, ok, this.now() - began);
     this.trigger.dispatchSoon();
   }
 
@@ -194,7 +195,13 @@ export class Execution {
     return ms === undefined ? run() : this.timed(t, ms, run, onTimeout, onAbandon);
   }
 
-  private async timed(t: TaskRecord, ms: number, run: () => Promise<unknown>, onTimeout: () => void, onAbandon: (error: unknown) => void): Promise<unknown> {
+  private async timed(
+    t: TaskRecord,
+    ms: number,
+    run: () => Promise<unknown>,
+    onTimeout: () => void,
+    onAbandon: (error: unknown) => void,
+  ): Promise<unknown> {
     const policy = timeout(ms, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
     let timedOut = false;
     let grace: ReturnType<typeof setTimeout> | undefined;

@@ -8,10 +8,24 @@
  * which places and runs it (dispatch.ts, execution.ts).
  */
 import {
-  BrokenCircuitError, BulkheadRejectedError, ConstantBackoff, ExponentialBackoff, decorrelatedJitterGenerator, handleWhen, retry, type RetryPolicy,
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  ConstantBackoff,
+  ExponentialBackoff,
+  decorrelatedJitterGenerator,
+  handleWhen,
+  retry,
+  type RetryPolicy,
 } from 'cockatiel';
 import {
-  ActorCrashedError, ActorStoppedError, DependencyFailedError, NoCapableAgentError, QueueFullError, TaskCancelledError, TaskTimeoutError, toError,
+  ActorCrashedError,
+  ActorStoppedError,
+  DependencyFailedError,
+  NoCapableAgentError,
+  QueueFullError,
+  TaskCancelledError,
+  TaskTimeoutError,
+  toError,
 } from '../base/errors.js';
 import type { AgentRegistry } from './agents.js';
 import { DependencyGraph } from './dag.js';
@@ -35,7 +49,10 @@ function isAgentLoss(error: unknown): boolean {
 }
 
 /** Retries everything but a Final; backoff policies are shared by tasks with the same settings. */
-const noDelay = retry(handleWhen((e) => !(e instanceof Final)), { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: new ConstantBackoff(0) });
+const noDelay = retry(
+  handleWhen((e) => !(e instanceof Final)),
+  { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: new ConstantBackoff(0) },
+);
 
 /** @internal */
 export class TaskLifecycle implements RecordHost {
@@ -208,10 +225,13 @@ export class TaskLifecycle implements RecordHost {
     const key = `${t.retry.initialDelayMs}/${t.retry.maxDelayMs}`;
     let policy = this.retryPolicies.get(key);
     if (policy === undefined) {
-      policy = retry(handleWhen((e) => !(e instanceof Final)), {
-        maxAttempts: Number.MAX_SAFE_INTEGER,
-        backoff: new ExponentialBackoff({ initialDelay: t.retry.initialDelayMs, maxDelay: t.retry.maxDelayMs, generator: decorrelatedJitterGenerator }),
-      });
+      policy = retry(
+        handleWhen((e) => !(e instanceof Final)),
+        {
+          maxAttempts: Number.MAX_SAFE_INTEGER,
+          backoff: new ExponentialBackoff({ initialDelay: t.retry.initialDelayMs, maxDelay: t.retry.maxDelayMs, generator: decorrelatedJitterGenerator }),
+        },
+      );
       this.retryPolicies.set(key, policy);
     }
     return policy;
@@ -301,7 +321,8 @@ export class TaskLifecycle implements RecordHost {
     // their own finish), unless they run anyway: those wait for all their deps.
     for (const id of firstFailure) {
       const dependent = this.blocked.get(id);
-      if (dependent !== undefined && !dependent.runOnDependencyFailure) this.finish(dependent, 'failed', new DependencyFailedError(id, t.id, { cause: value }));
+      if (dependent !== undefined && !dependent.runOnDependencyFailure)
+        this.finish(dependent, 'failed', new DependencyFailedError(id, t.id, { cause: value }));
     }
     for (const { id, failedDep } of allSettled) {
       const dependent = this.blocked.get(id);

@@ -69,7 +69,11 @@ export class SchedulerMetrics {
     const byKind: SchedulerStats['byKind'] = {};
     for (const [kind, s] of this.kinds) {
       byKind[kind] = {
-        succeeded: s.succeeded, failed: s.failed, cancelled: s.cancelled, timedOut: s.timedOut, runMs: s.durations.summary(),
+        succeeded: s.succeeded,
+        failed: s.failed,
+        cancelled: s.cancelled,
+        timedOut: s.timedOut,
+        runMs: s.durations.summary(),
         timeoutMs: this.timeoutFor({ timeoutMs: 'adaptive', kind }),
       };
     }

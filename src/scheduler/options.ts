@@ -58,13 +58,23 @@ export interface ResolvedSchedulerOptions {
   functionConcurrency: number;
 }
 
-
 export function resolveSchedulerOptions(value: unknown): ResolvedSchedulerOptions {
   if (value === undefined) value = {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError('tasks', 'an object', value);
   const o = value as Record<string, unknown>;
-  const known = ['strategy', 'maxQueue', 'agingMs', 'maxInFlight', 'maxInFlightPerAgent', 'breaker', 'adaptiveTimeout', 'maxReplacements', 'functionConcurrency'];
-  for (const key of Object.keys(o)) if (!known.includes(key)) throw new InvalidOptionError(`tasks.${key}`, `one of the known options (${known.join(', ')})`, o[key]);
+  const known = [
+    'strategy',
+    'maxQueue',
+    'agingMs',
+    'maxInFlight',
+    'maxInFlightPerAgent',
+    'breaker',
+    'adaptiveTimeout',
+    'maxReplacements',
+    'functionConcurrency',
+  ];
+  for (const key of Object.keys(o))
+    if (!known.includes(key)) throw new InvalidOptionError(`tasks.${key}`, `one of the known options (${known.join(', ')})`, o[key]);
   const strategy = (o.strategy ?? 'least-loaded') as Strategy;
   if (!strategies.includes(strategy)) throw new InvalidOptionError('tasks.strategy', `one of ${strategies.map((s) => `'${s}'`).join(', ')}`, o.strategy);
   const breaker = subObject('tasks.breaker', o.breaker, ['failures', 'halfOpenAfterMs']);
@@ -81,7 +91,8 @@ export function resolveSchedulerOptions(value: unknown): ResolvedSchedulerOption
     maxQueue: integer('tasks.maxQueue', o.maxQueue, 1, 2 ** 31 - 1, 100_000),
     agingMs: positive('tasks.agingMs', o.agingMs, 5000),
     maxInFlight: o.maxInFlight === Infinity ? Infinity : integer('tasks.maxInFlight', o.maxInFlight, 1, 2 ** 31 - 1, Infinity),
-    maxInFlightPerAgent: o.maxInFlightPerAgent === Infinity ? Infinity : integer('tasks.maxInFlightPerAgent', o.maxInFlightPerAgent, 1, 2 ** 31 - 1, Infinity),
+    maxInFlightPerAgent:
+      o.maxInFlightPerAgent === Infinity ? Infinity : integer('tasks.maxInFlightPerAgent', o.maxInFlightPerAgent, 1, 2 ** 31 - 1, Infinity),
     breakerFailures: integer('tasks.breaker.failures', breaker.failures, 1, 1_000_000, 5),
     halfOpenAfterMs: positive('tasks.breaker.halfOpenAfterMs', breaker.halfOpenAfterMs, 5000),
     adaptive: {
@@ -99,13 +110,15 @@ export function resolveSchedulerOptions(value: unknown): ResolvedSchedulerOption
 function subObject(name: string, value: unknown, known: string[]): Record<string, unknown> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError(name, 'an object', value);
-  for (const key of Object.keys(value)) if (!known.includes(key)) throw new InvalidOptionError(`${name}.${key}`, `one of ${known.join(', ')}`, (value as Record<string, unknown>)[key]);
+  for (const key of Object.keys(value))
+    if (!known.includes(key)) throw new InvalidOptionError(`${name}.${key}`, `one of ${known.join(', ')}`, (value as Record<string, unknown>)[key]);
   return value as Record<string, unknown>;
 }
 
 function integer(name: string, value: unknown, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new InvalidOptionError(name, `an integer from ${min} to ${max}`, value);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    throw new InvalidOptionError(name, `an integer from ${min} to ${max}`, value);
   return value;
 }
 

@@ -7,7 +7,7 @@
  */
 import type { CircuitBreakerPolicy } from 'cockatiel';
 import type { ActorRef } from '../actors/ref.js';
-import { AgentKindStats, type KindStats, Window } from './stats.js';
+import type { AgentKindStats, KindStats, Window } from './stats.js';
 
 /** The placement strategies (the values of Strategy). */
 export const strategies = ['round-robin', 'least-loaded', 'load-balanced', 'capability', 'utility', 'optimal-batch'] as const;
@@ -79,19 +79,19 @@ export function canTake(agent: Agent, task: Placeable, ctx: PlacementContext): b
 }
 
 /** Load of an agent relative to its capacity: in-flight tasks and waiting messages. */
-export function loadOf(agent: Agent, ctx: PlacementContext): number {
+function loadOf(agent: Agent, ctx: PlacementContext): number {
   return (agent.inFlight + ctx.depth(agent)) / agent.capacity;
 }
 
 /** Expected milliseconds for one task of `kind` on `agent`: its own average, else the kind's, else 1. */
-export function expectedMs(agent: Agent, kind: string, ctx: PlacementContext): number {
+function expectedMs(agent: Agent, kind: string, ctx: PlacementContext): number {
   const own = agent.byKind.get(kind);
   if (own !== undefined && !Number.isNaN(own.ewmaMs)) return Math.max(own.ewmaMs, 0.001);
   return kindMs(kind, ctx);
 }
 
 /** Probability a task of `kind` succeeds on `agent` (Laplace prior). */
-export function successProbability(agent: Agent, kind: string): number {
+function successProbability(agent: Agent, kind: string): number {
   const own = agent.byKind.get(kind);
   return own === undefined ? 0.5 : own.successProbability();
 }
@@ -102,7 +102,7 @@ export function successProbability(agent: Agent, kind: string): number {
  * (its expected duration times the tasks ahead of it plus itself, as an
  * agent handles tasks one at a time).
  */
-export function utilityOf(agent: Agent, task: Placeable, ctx: PlacementContext): number {
+function utilityOf(agent: Agent, task: Placeable, ctx: PlacementContext): number {
   // One lookup of the agent's record for this kind (this runs per agent per decision).
   const own = agent.byKind.get(task.kind);
   let ms: number;
@@ -138,13 +138,7 @@ export function meanMs(agent: Agent): number {
  * Picks an agent for `task` by `strategy` among `agents`, or undefined when
  * none can take it now. `cursor` is the round-robin position (updated).
  */
-export function place(
-  strategy: Strategy,
-  agents: readonly Agent[],
-  task: Placeable,
-  ctx: PlacementContext,
-  cursor: { at: number },
-): Agent | undefined {
+export function place(strategy: Strategy, agents: readonly Agent[], task: Placeable, ctx: PlacementContext, cursor: { at: number }): Agent | undefined {
   const n = agents.length;
   if (n === 0) return undefined;
   if (strategy === 'round-robin') {
@@ -214,7 +208,7 @@ export function place(
  * (their expected finish includes everything they hold): what `utility`
  * weighs against placing the task now. 0 when there is none.
  */
-export function worthWaitingFor(agents: readonly Agent[], task: Placeable, ctx: PlacementContext): number {
+function worthWaitingFor(agents: readonly Agent[], task: Placeable, ctx: PlacementContext): number {
   let best = 0;
   for (const agent of agents) {
     if (agent.inFlight < agent.limit || !agent.alive || agent.breakerState !== 'closed') continue;

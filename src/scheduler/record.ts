@@ -57,7 +57,19 @@ export interface TaskRecord extends Queued {
 }
 
 const kSpecFields: ReadonlySet<string> = new Set([
-  'kind', 'payload', 'module', 'priority', 'requires', 'dependsOn', 'onDependencyFailure', 'timeoutMs', 'retry', 'signal', 'strategy', 'id', 'benefit',
+  'kind',
+  'payload',
+  'module',
+  'priority',
+  'requires',
+  'dependsOn',
+  'onDependencyFailure',
+  'timeoutMs',
+  'retry',
+  'signal',
+  'strategy',
+  'id',
+  'benefit',
 ]);
 
 const lanes: Record<Priority, number> = { critical: 0, high: 1, normal: 2, low: 3 };
@@ -83,17 +95,21 @@ export interface RecordHost {
 export function createRecord(spec: unknown, executor: TaskExecutor, defaultStrategy: Strategy, host: RecordHost): TaskRecord {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new InvalidArgumentError('spec', 'an object', spec);
   const s = spec as TaskSpec & Record<string, unknown>;
-  for (const key in s) if (!kSpecFields.has(key)) throw new InvalidArgumentError(`spec.${key}`, `one of the known fields (${[...kSpecFields].join(', ')})`, s[key]);
+  for (const key in s)
+    if (!kSpecFields.has(key)) throw new InvalidArgumentError(`spec.${key}`, `one of the known fields (${[...kSpecFields].join(', ')})`, s[key]);
   const module = s.module === undefined ? undefined : executor.moduleUrl(s.module);
-  if (s.kind !== undefined && (typeof s.kind !== 'string' || s.kind.length === 0)) throw new InvalidArgumentError('spec.kind', 'a non-empty string', s.kind);
-  if (module === undefined && s.kind === undefined) throw new InvalidArgumentError('spec.kind', 'a non-empty string (or give `module` for a function task)', s.kind);
+  if (s.kind !== undefined && (typeof s.kind !== 'string' || s.kind.length === 0))
+    throw new InvalidArgumentError('spec.kind', 'a non-empty string', s.kind);
+  if (module === undefined && s.kind === undefined)
+    throw new InvalidArgumentError('spec.kind', 'a non-empty string (or give `module` for a function task)', s.kind);
   const priority = s.priority ?? 'normal';
   if (!priorities.includes(priority)) throw new InvalidArgumentError('spec.priority', `one of ${priorities.map((p) => `'${p}'`).join(', ')}`, s.priority);
   const requires = s.requires === undefined ? [] : s.requires;
   if (!Array.isArray(requires) || requires.some((r) => typeof r !== 'string' || r.length === 0)) {
     throw new InvalidArgumentError('spec.requires', 'an array of non-empty strings', s.requires);
   }
-  if (module !== undefined && requires.length > 0) throw new InvalidArgumentError('spec.requires', 'absent for a function task (it runs on no agent)', s.requires);
+  if (module !== undefined && requires.length > 0)
+    throw new InvalidArgumentError('spec.requires', 'absent for a function task (it runs on no agent)', s.requires);
   const strategy = s.strategy ?? defaultStrategy;
   if (!strategies.includes(strategy)) throw new InvalidArgumentError('spec.strategy', `one of ${strategies.map((x) => `'${x}'`).join(', ')}`, s.strategy);
   const timeoutMs = s.timeoutMs;
@@ -104,25 +120,35 @@ export function createRecord(spec: unknown, executor: TaskExecutor, defaultStrat
   if (s.retry !== undefined) {
     const r = s.retry as unknown as Record<string, unknown>;
     if (r === null || typeof r !== 'object') throw new InvalidArgumentError('spec.retry', 'an object { retries, initialDelayMs?, maxDelayMs? }', s.retry);
-    for (const key of Object.keys(r)) if (!['retries', 'initialDelayMs', 'maxDelayMs'].includes(key)) throw new InvalidArgumentError(`spec.retry.${key}`, 'one of retries, initialDelayMs, maxDelayMs', r[key]);
-    if (typeof r.retries !== 'number' || !Number.isInteger(r.retries) || r.retries < 0 || r.retries > 1000) throw new InvalidArgumentError('spec.retry.retries', 'an integer from 0 to 1000', r.retries);
+    for (const key of Object.keys(r))
+      if (!['retries', 'initialDelayMs', 'maxDelayMs'].includes(key))
+        throw new InvalidArgumentError(`spec.retry.${key}`, 'one of retries, initialDelayMs, maxDelayMs', r[key]);
+    if (typeof r.retries !== 'number' || !Number.isInteger(r.retries) || r.retries < 0 || r.retries > 1000)
+      throw new InvalidArgumentError('spec.retry.retries', 'an integer from 0 to 1000', r.retries);
     for (const key of ['initialDelayMs', 'maxDelayMs'] as const) {
       const v = r[key];
-      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) throw new InvalidArgumentError(`spec.retry.${key}`, 'a finite number from 0 up', v);
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0))
+        throw new InvalidArgumentError(`spec.retry.${key}`, 'a finite number from 0 up', v);
     }
-    retryOptions = { retries: r.retries, initialDelayMs: (r.initialDelayMs as number | undefined) ?? 100, maxDelayMs: (r.maxDelayMs as number | undefined) ?? 10_000 };
+    retryOptions = {
+      retries: r.retries,
+      initialDelayMs: (r.initialDelayMs as number | undefined) ?? 100,
+      maxDelayMs: (r.maxDelayMs as number | undefined) ?? 10_000,
+    };
     if ((retryOptions.maxDelayMs as number) < (retryOptions.initialDelayMs as number)) {
       throw new InvalidArgumentError('spec.retry.maxDelayMs', `a number from initialDelayMs (${retryOptions.initialDelayMs}) up`, r.maxDelayMs);
     }
   }
   if (s.signal !== undefined && !(s.signal instanceof AbortSignal)) throw new InvalidArgumentError('spec.signal', 'an AbortSignal', s.signal);
   const benefit = s.benefit ?? 1;
-  if (typeof benefit !== 'number' || !Number.isFinite(benefit) || benefit <= 0) throw new InvalidArgumentError('spec.benefit', 'a finite number above 0', s.benefit);
+  if (typeof benefit !== 'number' || !Number.isFinite(benefit) || benefit <= 0)
+    throw new InvalidArgumentError('spec.benefit', 'a finite number above 0', s.benefit);
   const onFailure = s.onDependencyFailure ?? 'fail';
   if (onFailure !== 'fail' && onFailure !== 'run') throw new InvalidArgumentError('spec.onDependencyFailure', "'fail' or 'run'", s.onDependencyFailure);
   let id: string;
   if (s.id !== undefined) {
-    if (typeof s.id !== 'string' || s.id.length === 0 || s.id.length > 256) throw new InvalidArgumentError('spec.id', 'a non-empty string of at most 256 characters', s.id);
+    if (typeof s.id !== 'string' || s.id.length === 0 || s.id.length > 256)
+      throw new InvalidArgumentError('spec.id', 'a non-empty string of at most 256 characters', s.id);
     if (host.idTaken(s.id)) throw new InvalidArgumentError('spec.id', 'an id no remembered task has', s.id);
     id = s.id;
   } else {
@@ -154,11 +180,35 @@ export function createRecord(spec: unknown, executor: TaskExecutor, defaultStrat
   });
   result.catch(() => undefined); // an unobserved failure is not an unhandled rejection of the runtime
   const record = {
-    id, kind: s.kind ?? module ?? '', payload: s.payload, module, requires: [...requires], benefit, priority, strategy,
-    timeoutMs: timeoutMs as number | 'adaptive' | undefined, retry: retryOptions, deps, runOnDependencyFailure: onFailure === 'run', userId: s.id !== undefined,
+    id,
+    kind: s.kind ?? module ?? '',
+    payload: s.payload,
+    module,
+    requires: [...requires],
+    benefit,
+    priority,
+    strategy,
+    timeoutMs: timeoutMs as number | 'adaptive' | undefined,
+    retry: retryOptions,
+    deps,
+    runOnDependencyFailure: onFailure === 'run',
+    userId: s.id !== undefined,
     placeKey: undefined,
-    cancelReason: undefined, status: 'queued' as TaskStatus, attempts: 0, failuresUsed: 0, replacementsUsed: 0, inRetryWait: false, unlisten: undefined, enqueuedAt: 0,
-    pending: undefined, agent: undefined, resolve, reject, key: 0, lane: lanes[priority], queued: false,
+    cancelReason: undefined,
+    status: 'queued' as TaskStatus,
+    attempts: 0,
+    failuresUsed: 0,
+    replacementsUsed: 0,
+    inRetryWait: false,
+    unlisten: undefined,
+    enqueuedAt: 0,
+    pending: undefined,
+    agent: undefined,
+    resolve,
+    reject,
+    key: 0,
+    lane: lanes[priority],
+    queued: false,
   } as Omit<TaskRecord, 'handle'> as TaskRecord;
   (record as { handle: TaskHandle }).handle = {
     id,

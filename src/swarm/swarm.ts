@@ -9,7 +9,7 @@
  * topology repairs itself (the ring closes, the tree re-parents, the star's
  * hub is the first live member).
  */
-import { Fenced, Proposal, Relay } from '../actors/envelope.js';
+import { Proposal, Relay } from '../actors/envelope.js';
 import type { ActorRef } from '../actors/ref.js';
 import { EventSource } from '../base/events.js';
 import { InvalidArgumentError, InvalidOptionError, RuntimeClosedError } from '../base/errors.js';
@@ -136,12 +136,15 @@ export class Swarm {
 
   /** @internal Checks `rt.swarm` options. */
   static check(options: unknown): SwarmOptions {
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidOptionError('options', 'an object { name, members, topology? }', options);
+    if (options === null || typeof options !== 'object' || Array.isArray(options))
+      throw new InvalidOptionError('options', 'an object { name, members, topology? }', options);
     const o = options as Record<string, unknown>;
     for (const key of Object.keys(o)) {
-      if (!['name', 'members', 'topology', 'fanout', 'leader'].includes(key)) throw new InvalidOptionError(key, 'one of name, members, topology, fanout, leader', o[key]);
+      if (!['name', 'members', 'topology', 'fanout', 'leader'].includes(key))
+        throw new InvalidOptionError(key, 'one of name, members, topology, fanout, leader', o[key]);
     }
-    if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 256) throw new InvalidOptionError('name', 'a non-empty string of at most 256 characters', o.name);
+    if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 256)
+      throw new InvalidOptionError('name', 'a non-empty string of at most 256 characters', o.name);
     if (!Array.isArray(o.members) || o.members.some((m) => m === null || typeof m !== 'object' || typeof (m as ActorRef).slot !== 'number')) {
       throw new InvalidOptionError('members', 'an array of ActorRefs', o.members);
     }
@@ -382,9 +385,7 @@ export class Swarm {
     const previous = this.current;
     const live = this.members();
     const next =
-      live.find((m) => !this.passedOver.has(keyOf(m)) && exclude?.has(keyOf(m)) !== true) ??
-      live.find((m) => exclude?.has(keyOf(m)) !== true) ??
-      live[0];
+      live.find((m) => !this.passedOver.has(keyOf(m)) && exclude?.has(keyOf(m)) !== true) ?? live.find((m) => exclude?.has(keyOf(m)) !== true) ?? live[0];
     if (next === undefined && previous === undefined) return;
     if (next !== undefined && previous !== undefined && next.equals(previous) && reason === 'elected') return;
     this.current = next;
@@ -423,5 +424,3 @@ function isSilence(error: unknown): boolean {
   const name = (error as { name?: string } | null)?.name;
   return name === 'AskTimeoutError' || name === 'ActorCrashedError' || name === 'ActorStoppedError' || name === 'RuntimeClosedError';
 }
-
-export { Fenced };

@@ -53,7 +53,13 @@ export function relayTargets(at: number, fanout: number, count: number, alive: (
  * cannot take it (`send` returns false: it died, its mailbox is full) is
  * passed over, and its children are sent to instead, so no subtree is cut off.
  */
-export function relayTo(starts: readonly number[], fanout: number, count: number, alive: (position: number) => boolean, send: (position: number) => boolean): void {
+export function relayTo(
+  starts: readonly number[],
+  fanout: number,
+  count: number,
+  alive: (position: number) => boolean,
+  send: (position: number) => boolean,
+): void {
   const queue = [...starts];
   for (let at = 0; at < queue.length; at++) {
     const p = queue[at];

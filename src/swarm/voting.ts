@@ -135,7 +135,12 @@ export function tally(quorum: Quorum, proposalId: string, answers: readonly Answ
       // slow or crashed honest member); one that answered both ways does not.
       const equivocates = ok.some((r) => r.approve !== ok[0].approve);
       vote = {
-        member: a.member, approve: ok[0].approve, reason: ok[0].reason, valid: !equivocates, fault: equivocates ? 'equivocation' : undefined, ms: a.ms,
+        member: a.member,
+        approve: ok[0].approve,
+        reason: ok[0].reason,
+        valid: !equivocates,
+        fault: equivocates ? 'equivocation' : undefined,
+        ms: a.ms,
       };
     }
     votes.push(vote);

@@ -39,25 +39,25 @@ export const kStarting = 1;
 export const kAlive = 2;
 export const kStopping = 3;
 
-export const kGen = 0;
-export const kState = 1;
-export const kThread = 2;
-export const kDepth = 3;
-export const kCapacity = 4;
-export const kPolicy = 5;
-export const kNext = 6;
-export const kWaiters = 7;
-export const kCkRegion = 8;
-export const kCkGen = 9;
-export const kCkLength = 10;
-export const kWhy = 11;
+const kGen = 0;
+const kState = 1;
+const kThread = 2;
+const kDepth = 3;
+const kCapacity = 4;
+const kPolicy = 5;
+const kNext = 6;
+const kWaiters = 7;
+const kCkRegion = 8;
+const kCkGen = 9;
+const kCkLength = 10;
+const kWhy = 11;
 const kColumns = 12;
 /** Values of the kWhy column. */
-export const kWhyStopped = 0;
+const kWhyStopped = 0;
 export const kWhyCrashed = 1;
 
 /** Overflow policy codes of the kPolicy column: indexes into `overflowPolicies` (actors/spawn-options.ts). */
-export const kPolicyReject = 0;
+// Code 0 is 'reject' (the default: nothing is dropped, so no code names it).
 export const kPolicyDropOldest = 1;
 export const kPolicyDropNewest = 2;
 

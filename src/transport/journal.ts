@@ -65,15 +65,15 @@ export const kBlameRunning = -2;
 /** `pending`'s blame: no entry (the thread was killed on request, or died outside any handler we can name). */
 export const kBlameNone = -1;
 
-export const kQueued = 0;
-export const kRunning = 1;
-export const kDone = 2;
+const kQueued = 0;
+const kRunning = 1;
+const kDone = 2;
 /**
  * Its handler was running when a thread died, and has not run since: still
  * `running` to a reader (in doubt, for at-most-once delivery), but not to
  * blame for a later death of a replacement it did not run on.
  */
-export const kInDoubt = 3;
+const kInDoubt = 3;
 const kStateMask = 0x3;
 const kCrashShift = 2;
 const kMaxCrashes = 0x3f;

@@ -389,7 +389,10 @@ export class Transport {
           count++;
           message++;
           if (oversized) {
-            this.refuse(from, new DecodeError(`a split message of ${declared} bytes, over the limit of ${assembly.limit} (maxMessageBytes)`, start - kHeaderBytes));
+            this.refuse(
+              from,
+              new DecodeError(`a split message of ${declared} bytes, over the limit of ${assembly.limit} (maxMessageBytes)`, start - kHeaderBytes),
+            );
             continue;
           }
           handler(from, bytes, 0, assembled); // journaled by the handler, now whole

@@ -19,13 +19,36 @@ import type { Writer } from './writer.js';
 // Module-local copies of what the hot path imports (see format.ts: an
 // imported binding is read through its module cell at every use).
 const {
-  kAsciiMax, kFixintBase, kFixintMax, kManualUtf8Max, kTagArray, kTagArrayBuffer, kTagAscii, kTagBigInt, kTagBigInt64, kTagDate,
-  kTagError, kTagExtension, kTagFalse, kTagFloat64, kTagInt32, kTagMap, kTagNull, kTagNullProtoObject, kTagObject, kTagRegExp, kTagSet,
-  kTagTrue, kTagUndefined, kTagUtf16, kTagUtf8, kTagView, kViewKindUint8, kViewKinds,
+  kAsciiMax,
+  kFixintBase,
+  kFixintMax,
+  kManualUtf8Max,
+  kTagArray,
+  kTagArrayBuffer,
+  kTagAscii,
+  kTagBigInt,
+  kTagBigInt64,
+  kTagDate,
+  kTagError,
+  kTagExtension,
+  kTagFalse,
+  kTagFloat64,
+  kTagInt32,
+  kTagMap,
+  kTagNull,
+  kTagNullProtoObject,
+  kTagObject,
+  kTagRegExp,
+  kTagSet,
+  kTagTrue,
+  kTagUndefined,
+  kTagUtf16,
+  kTagUtf8,
+  kTagView,
+  kViewKindUint8,
+  kViewKinds,
 } = format;
-const {
-  currentDepth, enter, kKindArray, kKindExtension, kKindMap, kKindObject, kKindSet, keys, kinds, leave, pathAt, setRootPath, unwindTo,
-} = chain;
+const { currentDepth, enter, kKindArray, kKindExtension, kKindMap, kKindObject, kKindSet, keys, kinds, leave, pathAt, setRootPath, unwindTo } = chain;
 const { extensionsByProto } = extensions;
 const { textEncoder, writeUtf8 } = writer;
 
@@ -91,9 +114,10 @@ export function encodeValue(w: Writer, value: unknown, rootPath?: string): void 
     writeAny(w, value);
   } catch (thrown) {
     w.pos = start;
-    const err = thrown instanceof SerializationError
-      ? thrown
-      : withCause(new SerializationError(pathAt(currentDepth()), `reading it threw ${describeThrown(thrown)}`), thrown);
+    const err =
+      thrown instanceof SerializationError
+        ? thrown
+        : withCause(new SerializationError(pathAt(currentDepth()), `reading it threw ${describeThrown(thrown)}`), thrown);
     unwindTo(entryDepth);
     throw err;
   }
@@ -286,9 +310,11 @@ function writeObjectLike(w: Writer, value: object): void {
     return;
   }
   const name = typeName(value);
-  fail(name === 'object'
-    ? `an object with a custom prototype cannot be sent (only plain objects), got ${describeValue(value)}`
-    : `class instance of ${name} cannot be sent; register a CodecExtension for ${name}, got ${describeValue(value)}`);
+  fail(
+    name === 'object'
+      ? `an object with a custom prototype cannot be sent (only plain objects), got ${describeValue(value)}`
+      : `class instance of ${name} cannot be sent; register a CodecExtension for ${name}, got ${describeValue(value)}`,
+  );
 }
 
 function refusedBuiltinReason(value: object): string {
@@ -298,7 +324,6 @@ function refusedBuiltinReason(value: object): string {
   }
   return `a ${typeName(value)} cannot be sent: its contents are not observable`;
 }
-
 
 function writePlainObject(w: Writer, obj: object, tag: number): void {
   const d = enter(obj, kKindObject);

@@ -36,9 +36,7 @@ export const extensionsByTag: Array<CodecExtension<unknown> | undefined> = new A
 export const extensionsByProto = new Map<object, CodecExtension<unknown>>();
 
 /** Classes the codec encodes itself; an extension may not claim them. */
-const kNativeCtors: ReadonlySet<unknown> = new Set<unknown>([
-  Object, Array, Map, Set, Date, RegExp, ArrayBuffer, Error, ...kViewKinds,
-]);
+const kNativeCtors: ReadonlySet<unknown> = new Set<unknown>([Object, Array, Map, Set, Date, RegExp, ArrayBuffer, Error, ...kViewKinds]);
 
 /**
  * Registers a class extension (see {@link CodecExtension}). Register the same

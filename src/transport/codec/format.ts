@@ -87,8 +87,19 @@ export const kPreallocMax = 1 << 16;
 
 /** Typed array and DataView constructors, by their kind byte on the wire. */
 export const kViewKinds = [
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView, Buffer,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  DataView,
+  Buffer,
 ] as const;
 export const kViewKindUint8 = 1;
 export const kViewKindDataView = 11;

@@ -78,7 +78,7 @@
 
 export { decodeValue } from './decode.js';
 export { encodeValue } from './encode.js';
-export { registerExtension, type CodecExtension } from './extensions.js';
+export { registerExtension } from './extensions.js';
 export { kMaxDepth } from './format.js';
 export { Reader } from './reader.js';
 export { decode, encode } from './whole.js';

@@ -41,9 +41,7 @@ export class Reader {
     if (bytes !== this.bytes) {
       // A Buffer or other subclass could override `slice` (Buffer's returns a
       // view, not a copy); decoding relies on the plain Uint8Array methods.
-      const plain = Object.getPrototypeOf(bytes) === Uint8Array.prototype
-        ? bytes
-        : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const plain = Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       this.bytes = plain;
       this.view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
     }
@@ -142,7 +140,7 @@ export function readUtf8(bytes: Uint8Array, start: number, n: number): string {
   if (n > kManualDecodeMax) return textDecoder.decode(bytes.subarray(start, start + n));
   let s = '';
   const end = start + n;
-  for (let p = start; p < end;) {
+  for (let p = start; p < end; ) {
     const b = bytes[p++];
     if (b < 0x80) {
       s += String.fromCharCode(b);

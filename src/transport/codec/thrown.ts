@@ -12,4 +12,3 @@ export function withCause(err: SerializationError, cause: unknown): Serializatio
   Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
   return err;
 }
-

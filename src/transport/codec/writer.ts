@@ -96,9 +96,7 @@ export class Writer {
     const n = s.length;
     this.ensure(4 + 3 * n);
     const start = this.pos + 4;
-    const written = n <= kManualUtf8Max
-      ? writeUtf8(this.bytes, start, s, false)
-      : textEncoder.encodeInto(s, this.bytes.subarray(start)).written;
+    const written = n <= kManualUtf8Max ? writeUtf8(this.bytes, start, s, false) : textEncoder.encodeInto(s, this.bytes.subarray(start)).written;
     this.view.setUint32(this.pos, written, true);
     this.pos = start + written;
   }
