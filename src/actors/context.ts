@@ -36,13 +36,21 @@ export interface ContextHost {
  * and `expected` is false.
  */
 export interface DeferredReply {
+  /**
+   * True when an ask waits for this answer. False (and `resolve`/`reject` do
+   * nothing) for a tell, when `replyLater` was called after an `await`, or
+   * when it was called a second time for the same message.
+   */
   readonly expected: boolean;
+  /** Answers the ask with `value`: the asker's promise resolves with it. Does nothing after the first answer. */
   resolve(value: unknown): void;
+  /** Fails the ask: the asker's promise rejects with `error` (a value that is not an Error is wrapped in one). Does nothing after the first answer. */
   reject(error: unknown): void;
 }
 
 /** A timer set by `ctx.after` or `ctx.every`; cancelled by itself when the actor stops. */
 export interface Timer {
+  /** Stops the timer: it fires no more. A message it already put in the mailbox is still delivered. Calling it again does nothing. */
   cancel(): void;
 }
 
@@ -156,6 +164,11 @@ export class ActorContext<Msg = unknown> {
     this.host.topicOp(this.cell, 'subscribe', topic);
   }
 
+  /**
+   * Ends this actor's subscription to `topic` (nothing happens when it has
+   * none). The registry is the main thread's: a publish already on its way
+   * may still arrive.
+   */
   unsubscribe(topic: string): void {
     this.host.topicOp(this.cell, 'unsubscribe', topic);
   }
@@ -170,7 +183,14 @@ export class ActorContext<Msg = unknown> {
    * undefined. A leader stamps what it sends with its term
    * (`fenced(swarm, term, msg)`); members refuse a stale one.
    */
-  leaderOf(swarm: string): { leader: ActorRef | undefined; term: number } | undefined {
+  leaderOf(swarm: string):
+    | {
+        /** The leading member; undefined when no live member is left to lead. */
+        leader: ActorRef | undefined;
+        /** The leader's term: one more at every leader change. Stamp fenced messages with it. */
+        term: number;
+      }
+    | undefined {
     return this.host.leaderOf(swarm);
   }
 

@@ -4,7 +4,9 @@ import type { Proposal } from './envelope.js';
 
 /** A member's answer to a proposal. */
 export interface VoteAnswer {
+  /** True to approve the proposal, false to reject it. Anything but a boolean makes the vote faulty. */
   approve: boolean;
+  /** Why, in the member's words: kept on its vote in the result. Ignored unless a string. */
   reason?: string;
   /** The proposal's id, when the member names it (a vote naming another is not counted). */
   proposal?: string;
@@ -91,11 +93,27 @@ export interface ActorSpec<Args, State, Msg, Reply> {
 
 /** An actor definition, as returned by {@link defineActor}. */
 export interface ActorDefinition<Args = unknown, State = unknown, Msg = unknown, Reply = unknown> extends ActorSpec<Args, State, Msg, Reply> {
+  /**
+   * Internal: marks an object made by {@link defineActor} (the registered
+   * symbol `Symbol.for('microswarm.actor')`), which {@link isActorDefinition}
+   * checks. Set by `defineActor`; do not set it yourself.
+   */
   readonly [kActorBrand]: true;
   /** @internal The validated `supervisor` strategy. */
   readonly [kStrategy]: ResolvedStrategy;
-  /** Type-only markers so `ActorRef<typeof def>` can infer message and reply types. */
-  readonly __types?: { args: Args; msg: Msg; reply: Reply };
+  /**
+   * Type-level only, never set at run time: carries the type parameters so
+   * {@link MessageOf}, {@link ReplyOf} and {@link ArgsOf} can infer them from
+   * `typeof def`.
+   */
+  readonly __types?: {
+    /** Type-level only: carries the spawn-argument type; never set at run time. */
+    args: Args;
+    /** Type-level only: carries the message type; never set at run time. */
+    msg: Msg;
+    /** Type-level only: carries the reply type; never set at run time. */
+    reply: Reply;
+  };
 }
 
 /**

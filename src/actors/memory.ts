@@ -10,6 +10,12 @@ import { RegionHandle } from '../memory/handle.js';
 
 type ViewCtor<T> = { new (buffer: SharedArrayBuffer, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number };
 
+/**
+ * `ctx.memory`: this actor's access to the runtime's shared region pool.
+ * Allocates, frees, lends (`share`) and gives back (`release`) allocations,
+ * and gives zero-copy views of their bytes. Every call checks ownership or
+ * a loan against this actor.
+ */
 export class MemoryContext {
   /** @internal */
   private readonly pool: Pool;
@@ -116,24 +122,58 @@ export class MemoryContext {
     pinned.length = 0;
   }
 
+  /**
+   * The allocation as 32-bit floats, with no copy: `floor(handle.byteLength / 4)` elements (a trailing
+   * partial element is left out). Like {@link bytes}: valid for this handler turn, read-only for a borrower.
+   */
   f32(handle: RegionHandle): Float32Array {
     return this.typed(handle, Float32Array);
   }
+
+  /**
+   * The allocation as 64-bit floats, with no copy: `floor(handle.byteLength / 8)` elements (a trailing
+   * partial element is left out). Like {@link bytes}: valid for this handler turn, read-only for a borrower.
+   */
   f64(handle: RegionHandle): Float64Array {
     return this.typed(handle, Float64Array);
   }
+
+  /**
+   * The allocation as signed 32-bit integers, with no copy: `floor(handle.byteLength / 4)` elements (a trailing
+   * partial element is left out). Like {@link bytes}: valid for this handler turn, read-only for a borrower.
+   */
   i32(handle: RegionHandle): Int32Array {
     return this.typed(handle, Int32Array);
   }
+
+  /**
+   * The allocation as unsigned 32-bit integers, with no copy: `floor(handle.byteLength / 4)` elements (a trailing
+   * partial element is left out). Like {@link bytes}: valid for this handler turn, read-only for a borrower.
+   */
   u32(handle: RegionHandle): Uint32Array {
     return this.typed(handle, Uint32Array);
   }
+
+  /**
+   * The allocation as signed 16-bit integers, with no copy: `floor(handle.byteLength / 2)` elements (a trailing
+   * partial element is left out). Like {@link bytes}: valid for this handler turn, read-only for a borrower.
+   */
   i16(handle: RegionHandle): Int16Array {
     return this.typed(handle, Int16Array);
   }
+
+  /**
+   * The allocation as unsigned 16-bit integers, with no copy: `floor(handle.byteLength / 2)` elements (a trailing
+   * partial element is left out). Like {@link bytes}: valid for this handler turn, read-only for a borrower.
+   */
   u16(handle: RegionHandle): Uint16Array {
     return this.typed(handle, Uint16Array);
   }
+
+  /**
+   * The allocation as signed bytes, with no copy: `handle.byteLength` elements.
+   * Like {@link bytes}: valid for this handler turn, read-only for a borrower.
+   */
   i8(handle: RegionHandle): Int8Array {
     return this.typed(handle, Int8Array);
   }

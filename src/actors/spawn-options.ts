@@ -8,6 +8,11 @@ import { checkCapabilities, checkCapacity } from './agent-checks.js';
 
 /** Overflow policies; a policy's index here is its code in the directory's kPolicy column. */
 export const overflowPolicies = ['reject', 'drop-oldest', 'drop-newest'] as const;
+/**
+ * What a full bounded mailbox does with a new message: `'reject'` refuses it,
+ * `'drop-oldest'` and `'drop-newest'` drop a message as a dead letter (see
+ * {@link MailboxOptions.overflow}).
+ */
 export type OverflowPolicy = (typeof overflowPolicies)[number];
 
 const kMaxCapacity = 2 ** 30;

@@ -55,7 +55,7 @@ export class RingLink implements Link {
 
   /**
    * Moves a large encoded message through the pool: one copy into a region
-   * owned by the receiver, and a 13-byte frame through the ring, instead of
+   * freed by the receiving thread once decoded (owned by no actor), and a 13-byte frame through the ring, instead of
    * chunks through the ring. False (use the ring) when no run is free; user
    * caches are never evicted for it.
    */

@@ -34,9 +34,20 @@ export const kPoisonAfterCrashes = 2;
 
 /** A message that could not be delivered, as published on `rt.deadLetters`. */
 export interface DeadLetter {
+  /** The actor the message was addressed to. */
   recipient: ActorRef;
+  /**
+   * The message as sent (for a stale-term or poison letter, the message
+   * inside its envelope). One that cannot be carried from its pool thread to
+   * the main thread is replaced by a description string, `[not encodable: ...]`.
+   */
   message: unknown;
+  /**
+   * The actor that sent it; undefined when it was sent from outside any
+   * actor (the main thread, a timer) or after an `await` with no `sender` option.
+   */
   sender: ActorRef | undefined;
+  /** Why it was not delivered. */
   reason: DeadLetterReason;
 }
 
@@ -48,14 +59,26 @@ export type TerminatedReason = 'stopped' | 'failed' | 'crashed' | 'shutdown';
  * with `ctx.watch` terminates, for any reason, on any thread.
  */
 export interface Terminated {
+  /** Always `'terminated'`: tells this message apart in the watcher's `receive`. */
   type: 'terminated';
+  /** The watched actor that terminated. */
   actor: ActorRef;
+  /** Why it terminated. */
   reason: TerminatedReason;
 }
 
 /** A handler that threw or rejected, as published on `rt.failures`. */
 export interface ActorFailure {
+  /**
+   * The actor that failed. A failure of the runtime itself (a pool thread
+   * error, a failed crash recovery, a malformed frame) names a ref with slot
+   * -1 and the name `'system'`.
+   */
   actor: ActorRef;
+  /**
+   * What was thrown or rejected with. A value that is not an Error is wrapped
+   * in one ("Non-error value thrown: ..."), the value kept on its `thrown` property.
+   */
   error: Error;
   /**
    * Where it happened: a handler (`receive`; also a message dead-lettered as

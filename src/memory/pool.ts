@@ -50,21 +50,41 @@ export interface AllocOptions {
   ttlMs?: number;
 }
 
+/**
+ * The shared region pool's usage and counters, from `rt.memory.stats()`.
+ * Byte figures count whole regions; counters run from `Runtime.start`. Read
+ * while other threads keep allocating, so the figures may be a moment apart.
+ */
 export interface MemoryStats {
+  /** Bytes of the pool (the `memory.size` option). */
   size: number;
+  /** Bytes of one region, the unit of allocation (the `memory.regionSize` option). */
   regionSize: number;
+  /** Regions in the pool: `size / regionSize`. */
   regions: number;
+  /** Bytes of the regions taken now, by actors' allocations and the runtime's own (large messages in transit, checkpoints). */
   used: number;
+  /** Bytes of the regions free now: `size - used`. */
   free: number;
   /** Bytes of the largest run of free regions: what one allocation can still get without eviction. */
   largestFreeRun: number;
+  /** Allocations made, the runtime's own (large messages, checkpoints) included. */
   allocations: number;
+  /** Allocations that ended other than by eviction: freed, reclaimed from a stopped actor, or the runtime's own once done with. */
   releases: number;
+  /** Evictable allocations the pool reclaimed under pressure. */
   evictions: number;
+  /** Ownership transfers with a message (`transfer` option); one undone because the message was refused is not counted. */
   transfers: number;
+  /** Read-only loans made by `share` (one per actor lent to), released or not. */
   borrows: number;
   /** Bytes owned per actor slot (only actors owning something). */
-  perAgent: Array<{ slot: number; bytes: number }>;
+  perAgent: Array<{
+    /** The owning actor's slot ({@link ActorRef.slot}). */
+    slot: number;
+    /** Bytes of the regions it owns (whole regions), the figure its `memoryQuota` is checked against. */
+    bytes: number;
+  }>;
 }
 
 export class Pool {
