@@ -3,6 +3,7 @@
  * them (SchedulerOptions) and as the scheduler reads them, checked and
  * defaulted (ResolvedSchedulerOptions, from resolveSchedulerOptions).
  */
+import { checkKeys, integer } from '../base/check.js';
 import { InvalidOptionError } from '../base/errors.js';
 import { strategies, type Strategy } from './placement.js';
 
@@ -73,8 +74,7 @@ export function resolveSchedulerOptions(value: unknown): ResolvedSchedulerOption
     'maxReplacements',
     'functionConcurrency',
   ];
-  for (const key of Object.keys(o))
-    if (!known.includes(key)) throw new InvalidOptionError(`tasks.${key}`, `one of the known options (${known.join(', ')})`, o[key]);
+  checkKeys('tasks', o, known);
   const strategy = (o.strategy ?? 'least-loaded') as Strategy;
   if (!strategies.includes(strategy)) throw new InvalidOptionError('tasks.strategy', `one of ${strategies.map((s) => `'${s}'`).join(', ')}`, o.strategy);
   const breaker = subObject('tasks.breaker', o.breaker, ['failures', 'halfOpenAfterMs']);
@@ -113,13 +113,6 @@ function subObject(name: string, value: unknown, known: string[]): Record<string
   for (const key of Object.keys(value))
     if (!known.includes(key)) throw new InvalidOptionError(`${name}.${key}`, `one of ${known.join(', ')}`, (value as Record<string, unknown>)[key]);
   return value as Record<string, unknown>;
-}
-
-function integer(name: string, value: unknown, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
-    throw new InvalidOptionError(name, `an integer from ${min} to ${max}`, value);
-  return value;
 }
 
 function positive(name: string, value: unknown, fallback: number): number {
