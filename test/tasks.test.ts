@@ -58,10 +58,8 @@ describe('rt.tasks with agents', () => {
 
   it('places a task again when its agent dies with its thread (at-most-once agent), and never runs it twice at once', async () => {
     const r = await start();
-    // Each attempt takes 3 s, so the kill lands while the first one still runs even on a loaded machine (with 300 ms,
-    // a CI run on Node 24 beside another process saw the attempt finish first: attempts 1).
-    const doomed = await spawnAgent(r, { name: 'doomed', delayMs: 3000 }, { thread: 1, delivery: 'at-most-once' });
-    const survivor = await spawnAgent(r, { name: 'survivor', delayMs: 3000 }, { thread: 0 });
+    const doomed = await spawnAgent(r, { name: 'doomed', delayMs: 300 }, { thread: 1, delivery: 'at-most-once' });
+    const survivor = await spawnAgent(r, { name: 'survivor', delayMs: 300 }, { thread: 0 });
     const h = r.tasks.submit<string>({ kind: 'log', payload: 'x', strategy: 'round-robin' });
     await eventually(
       () => Promise.resolve(h.status),
