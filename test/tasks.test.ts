@@ -4,14 +4,16 @@
  * handler, a task whose agent's thread dies is placed again, and plain
  * function tasks run on the same Piscina pool in priority order.
  */
+import { BroadcastChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { ActorModuleError, InvalidOptionError, Runtime, TaskCancelledError } from '../src/index.js';
 import type { TaskAgentArgs } from './fixtures/task-agent.js';
-import { eventually, useRuntime } from './fixtures/helpers.js';
+import { Gate, eventually, guarded, useRuntime } from './fixtures/helpers.js';
 
 const agentUrl = new URL('./fixtures/task-agent.ts', import.meta.url);
 const doubleUrl = new URL('./fixtures/fn-double.ts', import.meta.url);
 const sleepUrl = new URL('./fixtures/fn-sleep.ts', import.meta.url);
+const crashyUrl = new URL('./fixtures/crashy.ts', import.meta.url);
 
 const start = useRuntime({ threads: 2 });
 
@@ -56,24 +58,58 @@ describe('rt.tasks with agents', () => {
     expect((await next.result) as unknown).toMatchObject({ payload: 'after', by: 'only' });
   });
 
-  it('places a task again when its agent dies with its thread (at-most-once agent), and never runs it twice at once', async () => {
+  it('places a task again when its agent dies with its thread while handling it (at-most-once agent), and never runs it twice at once', async () => {
     const r = await start();
-    const doomed = await spawnAgent(r, { name: 'doomed', delayMs: 300 }, { thread: 1, delivery: 'at-most-once' });
-    const survivor = await spawnAgent(r, { name: 'survivor', delayMs: 300 }, { thread: 0 });
-    const h = r.tasks.submit<string>({ kind: 'log', payload: 'x', strategy: 'round-robin' });
-    await eventually(
-      () => Promise.resolve(h.status),
-      (s) => s === 'running',
-    );
-    const byDoomed = r.tasks.stats().agents.find((a) => a.inFlight > 0)?.ref;
-    await r.killThread(byDoomed === r.tasks.stats().agents[0].ref ? 1 : 0);
-    expect(await h.result).toMatch(/^(doomed|survivor)$/);
-    expect(h.attempts).toBe(2);
-    // The attempt cut off by the crash is not handed over again beside the
-    // new one: each agent's history ask queues behind any task message it
-    // still had, so by its answer 'x' was logged once in all.
-    const histories = await Promise.all([doomed, survivor].map((a) => a.ask({ type: 'history' }) as Promise<unknown[]>));
-    expect(histories.flat()).toEqual(['x']);
+    const doomed = await spawnAgent(r, { name: 'doomed' }, { thread: 1, delivery: 'at-most-once' });
+    const survivor = await spawnAgent(r, { name: 'survivor' }, { thread: 0 });
+    const gate = new Gate();
+    try {
+      // Round-robin starts at the first agent: doomed.
+      const h = r.tasks.submit<string>({ kind: 'hold-first', payload: { channel: gate.channel, value: 'x' }, strategy: 'round-robin' });
+      // Its handler runs (not only its message sent): the thread dies in the middle of it.
+      await guarded(gate.entered, 10_000, 'the first attempt entering its handler');
+      expect(r.tasks.stats().agents.find((a) => a.inFlight > 0)?.ref).toBe(doomed.toString());
+      await r.killThread(1);
+      // Were the cut-off attempt handed over again, it would hold again (attempt 1): no result.
+      expect(await guarded(h.result, 10_000, "the task's result")).toMatch(/^(doomed|survivor)$/);
+      expect(h.attempts).toBe(2);
+      // Were it handed over again beside the new one, it would hold and then
+      // log 'x' once released: each agent's history ask queues behind any
+      // task message it still had.
+      gate.release();
+      const histories = await Promise.all(
+        [doomed, survivor].map((a) => guarded(a.ask({ type: 'history' }) as Promise<unknown[]>, 10_000, `${a}'s history`)),
+      );
+      expect(histories.flat()).toEqual(['x']);
+    } finally {
+      gate.close();
+    }
+  });
+
+  it("runs a task once, as its first attempt, when its agent's thread dies before taking the task's message (at-most-once is about a message being handled)", async () => {
+    const r = await start();
+    const doomed = await spawnAgent(r, { name: 'doomed' }, { thread: 1, delivery: 'at-most-once' });
+    // Holds thread 1 in a synchronous spin: the task's message stays in the ring.
+    const blocker = await r.spawn(crashyUrl, undefined, { thread: 1, delivery: 'at-most-once' });
+    const channel = `microswarm-test-block-${process.pid}`;
+    const port = new BroadcastChannel(channel);
+    try {
+      const blocked = new Promise((resolve) => (port.onmessage = resolve));
+      void blocker.ask({ type: 'block', ms: 20_000, channel }, { timeoutMs: 30_000 }).catch(() => undefined);
+      await guarded(blocked, 10_000, 'thread 1 blocking');
+      const h = r.tasks.submit<string>({ kind: 'log', payload: 'x' });
+      await eventually(
+        () => Promise.resolve(h.status),
+        (s) => s === 'running',
+      );
+      await r.killThread(1);
+      // Never handled when the thread died: the agent brought back runs it.
+      expect(await h.result).toBe('doomed');
+      expect(h.attempts).toBe(1);
+      expect(await doomed.ask({ type: 'history' })).toEqual(['x']);
+    } finally {
+      port.close();
+    }
   });
 
   it("a handler whose own ask fails with ActorStoppedError fails the task (HandlerError), without taking it for its agent's loss", async () => {
