@@ -514,3 +514,39 @@ export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> 
   ['SyntaxError', SyntaxError],
   ['ReferenceError', ReferenceError],
 ]);
+
+/**
+ * A cluster node tried to join under a node name that a live member holds:
+ * its key in the membership bucket kept changing (heartbeats) while the
+ * joiner watched it. A name whose owner stopped beating is taken over
+ * instead, so this error means another running process uses the name.
+ */
+export class NodeNameTakenError extends MicroswarmError {
+  /** The node name asked for. */
+  readonly node: string;
+  constructor(node: string) {
+    super(`The cluster node name ${JSON.stringify(node)} is held by a live member (its heartbeats go on); pick another name`);
+    this.node = node;
+  }
+}
+
+/** Removes the userinfo (`user:password@`) of every URL in `text`. */
+function stripUserinfo(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@\s/]*@/gi, '$1').replace(/^[^@\s/:]*(:[^@\s/]*)?@/, '');
+}
+
+/**
+ * A connection to the cluster's NATS server could not be made (unreachable,
+ * refused, or credentials rejected). The message and `server` never hold the
+ * URL's userinfo (user, password or token); `cause` is the client's error.
+ */
+export class ClusterConnectError extends MicroswarmError {
+  /** The server's URL as given, with any `user:password@` removed. */
+  readonly server: string;
+  constructor(server: string, options?: { cause?: unknown }) {
+    const shown = stripUserinfo(server);
+    const cause = options?.cause instanceof Error ? `: ${stripUserinfo(options.cause.message)}` : '';
+    super(`Cannot connect to the NATS server ${shown}${cause}`, options);
+    this.server = shown;
+  }
+}
