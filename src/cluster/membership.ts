@@ -98,7 +98,8 @@ export interface JoinOptions {
 }
 
 const kNamePattern = /^[A-Za-z0-9_-]{1,64}$/;
-const kNameExpected = 'a name of 1 to 64 letters, digits, `-` or `_`';
+/** @internal What a cluster or node name must be, as error messages say it. */
+export const kNameExpected = 'a name of 1 to 64 letters, digits, `-` or `_`';
 const kMaxMetaBytes = 16 * 1024;
 /** Revisions kept per key: a marker and the delete after it both survive for a resumed watch. */
 const kHistory = 3;
@@ -107,9 +108,14 @@ const kMaxTimingMs = 3_600_000;
 /** Attempts of one claim before giving up (each one lost a compare-and-set race). */
 const kClaimAttempts = 8;
 
-/** @internal Throws InvalidOptionError unless `value` is a cluster or node name usable in a bucket name and a key. */
+/** @internal True for a cluster or node name: usable in a bucket name and as a key as it is. */
+export function isName(value: unknown): value is string {
+  return typeof value === 'string' && kNamePattern.test(value);
+}
+
+/** @internal Throws InvalidOptionError unless `value` is a cluster or node name (see {@link isName}). */
 export function checkName(option: string, value: unknown): string {
-  if (typeof value !== 'string' || !kNamePattern.test(value)) throw new InvalidOptionError(option, kNameExpected, value);
+  if (!isName(value)) throw new InvalidOptionError(option, kNameExpected, value);
   return value;
 }
 
@@ -507,7 +513,7 @@ export class Membership {
       if (tracked !== undefined) this.drop(node, 'left');
       return;
     }
-    const parsed = kNamePattern.test(node) ? parseValue(entry.value) : ({ kind: 'bad' } as const);
+    const parsed = isName(node) ? parseValue(entry.value) : ({ kind: 'bad' } as const);
     if (parsed.kind === 'bad') {
       this.badValues++;
       if (tracked !== undefined) tracked.revision = entry.revision;

@@ -1,0 +1,215 @@
+/**
+ * Cluster-wide actor names over a NATS KV bucket (`microswarm_<cluster>_names`).
+ *
+ * - **Keys.** NATS KV keys allow only `[-/_=.a-zA-Z0-9]` (and `.` splits a key
+ *   into subject tokens), while an actor's name may hold any character. The
+ *   key is therefore the base64url encoding (no padding) of the name's UTF-8
+ *   bytes: every name is a valid key, and two names never share one (names
+ *   must be well-formed UTF-16, so the UTF-8 encoding is one-to-one).
+ * - **Values.** JSON `{ name, node, slot, gen }`: the plain name is kept in
+ *   the value, so a value is checked against the name it was read for.
+ * - **Ownership.** `register` is `kv.create` (taken anywhere = taken);
+ *   `release` and `releaseNode` delete with `previousSeq` = the revision they
+ *   read, so a name registered again in between is never deleted.
+ * - **Untrusted bytes.** A value another process wrote is validated (shape,
+ *   types, integer ranges, the name) before use. A malformed value counts as
+ *   absent: `lookup` answers undefined, `register` may take it over, and each
+ *   one seen adds to `badValues`; none of them throws.
+ */
+import { type KV, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { checkKeys, isPlainObject } from '../base/check.js';
+import { InvalidArgumentError, NameTakenError } from '../base/errors.js';
+import { checkName, isName, isWrongLastSequence, kNameExpected, parseJson } from './membership.js';
+
+/** Where a named actor lives: its node, and its slot and generation there. */
+export interface NamedRef {
+  /** The node hosting the actor. */
+  node: string;
+  /** The actor's slot in that node's directory (an int32 from 0). */
+  slot: number;
+  /** The slot's generation (a uint32). */
+  gen: number;
+}
+
+/** Options of {@link ClusterNames.open}. */
+export interface NamesOptions {
+  /** The cluster's name: 1 to 64 letters, digits, `-` or `_`. */
+  cluster: string;
+  /** This node's name (informational: `register` does not require `ref.node` to be it). */
+  node: string;
+}
+
+const kMaxNameLength = 256;
+const kMaxSlot = 0x7fff_ffff;
+const kMaxGen = 0xffff_ffff;
+/** Attempts of one register or release (each one lost a compare-and-set race). */
+const kAttempts = 8;
+/** Names read and deleted at once by `releaseNode`. */
+const kReleaseConcurrency = 16;
+
+/** @internal The bucket key of an actor name: base64url (unpadded) of its UTF-8 bytes. */
+export function nameKey(name: string): string {
+  return Buffer.from(name, 'utf8').toString('base64url');
+}
+
+/** The name a key encodes, or undefined for a key that is not one `nameKey` makes. */
+function keyName(key: string): string | undefined {
+  const name = Buffer.from(key, 'base64url').toString('utf8');
+  return nameKey(name) === key ? name : undefined;
+}
+
+function checkActorName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > kMaxNameLength || !name.isWellFormed()) {
+    throw new InvalidArgumentError('name', `a non-empty string of at most ${kMaxNameLength} characters (well-formed UTF-16)`, name);
+  }
+  return name;
+}
+
+function checkRef(ref: unknown): NamedRef {
+  if (ref === null || typeof ref !== 'object') throw new InvalidArgumentError('ref', 'an object { node, slot, gen }', ref);
+  const { node, slot, gen } = ref as Record<string, unknown>;
+  if (!isName(node)) throw new InvalidArgumentError('ref.node', kNameExpected, node);
+  if (!isInteger(slot, kMaxSlot)) throw new InvalidArgumentError('ref.slot', `an integer from 0 to ${kMaxSlot}`, slot);
+  if (!isInteger(gen, kMaxGen)) throw new InvalidArgumentError('ref.gen', `an integer from 0 to ${kMaxGen}`, gen);
+  return { node, slot, gen };
+}
+
+function isInteger(value: unknown, max: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max;
+}
+
+function sameRef(a: NamedRef, b: NamedRef): boolean {
+  return a.node === b.node && a.slot === b.slot && a.gen === b.gen;
+}
+
+/**
+ * The cluster's name registry: one name, one actor, anywhere in the cluster.
+ *
+ * @example
+ * const names = await ClusterNames.open(nc, { cluster: 'prod', node: 'web-1' });
+ * await names.register('billing', { node: 'web-1', slot: 12, gen: 3 });
+ * await names.lookup('billing'); // { node: 'web-1', slot: 12, gen: 3 }, from any node
+ */
+export class ClusterNames {
+  /** Values in the bucket that were not a valid entry for the name they were read for (treated as absent). */
+  badValues = 0;
+
+  private constructor(
+    private readonly kv: KV,
+    /** This node's name, as given to `open`. */
+    readonly node: string,
+  ) {}
+
+  /** Opens (or creates) the names bucket of `cluster`. Rejects with InvalidOptionError for bad options. */
+  static async open(nc: NatsConnection, options: NamesOptions): Promise<ClusterNames> {
+    if (nc === null || typeof nc !== 'object') throw new InvalidArgumentError('nc', 'a NatsConnection', nc);
+    if (!isPlainObject(options)) throw new InvalidArgumentError('options', 'an object { cluster, node }', options);
+    checkKeys('options', options, ['cluster', 'node']);
+    const cluster = checkName('cluster', options.cluster);
+    const node = checkName('node', options.node);
+    const kv = await new Kvm(nc).create(`microswarm_${cluster}_names`, { history: 1, maxValueSize: 4 * 1024 });
+    return new ClusterNames(kv, node);
+  }
+
+  /**
+   * Registers `name` for `ref`. Rejects with NameTakenError when the name
+   * names another actor anywhere in the cluster; registering the same ref
+   * again resolves. A malformed value under the name is taken over.
+   */
+  async register(name: string, ref: NamedRef): Promise<void> {
+    const key = nameKey(checkActorName(name));
+    const wanted = checkRef(ref);
+    const value = JSON.stringify({ name, ...wanted });
+    for (let attempt = 0; attempt < kAttempts; attempt++) {
+      try {
+        await this.kv.create(key, value);
+        return;
+      } catch (err) {
+        if (!isWrongLastSequence(err)) throw err;
+      }
+      const entry = await this.kv.get(key);
+      if (entry === null || entry.operation !== 'PUT') continue; // released in between: create again
+      const held = this.parse(entry.value, name);
+      if (held !== undefined) {
+        if (sameRef(held, wanted)) return;
+        throw new NameTakenError(name);
+      }
+      try {
+        await this.kv.update(key, value, entry.revision);
+        return;
+      } catch (err) {
+        if (!isWrongLastSequence(err)) throw err;
+      }
+    }
+    throw new NameTakenError(name);
+  }
+
+  /** The ref `name` names, or undefined when it names none (or its value is malformed). */
+  async lookup(name: string): Promise<NamedRef | undefined> {
+    const entry = await this.kv.get(nameKey(checkActorName(name)));
+    if (entry === null || entry.operation !== 'PUT') return undefined;
+    return this.parse(entry.value, name);
+  }
+
+  /** Deletes `name` if it still names `ref` (compare-and-set on the revision read); otherwise leaves it. */
+  async release(name: string, ref: NamedRef): Promise<void> {
+    const key = nameKey(checkActorName(name));
+    const owner = checkRef(ref);
+    await this.releaseIf(key, name, (held) => sameRef(held, owner));
+  }
+
+  /**
+   * Deletes every name whose value names `node` (each by compare-and-set, as
+   * `release`), for a node that left or was declared down. Returns how many
+   * it deleted.
+   */
+  async releaseNode(node: string): Promise<number> {
+    if (!isName(node)) throw new InvalidArgumentError('node', kNameExpected, node);
+    const keys: string[] = [];
+    for await (const key of await this.kv.keys()) keys.push(key);
+    let next = 0;
+    let released = 0;
+    const worker = async (): Promise<void> => {
+      while (next < keys.length) {
+        const key = keys[next++];
+        const name = keyName(key);
+        if (name === undefined) {
+          this.badValues++;
+          continue;
+        }
+        if (await this.releaseIf(key, name, (held) => held.node === node)) released++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(kReleaseConcurrency, keys.length) }, worker));
+    return released;
+  }
+
+  /** Deletes `key` while what it holds passes `owned`; true when this call deleted it. */
+  private async releaseIf(key: string, name: string, owned: (held: NamedRef) => boolean): Promise<boolean> {
+    for (let attempt = 0; attempt < kAttempts; attempt++) {
+      const entry = await this.kv.get(key);
+      if (entry === null || entry.operation !== 'PUT') return false;
+      const held = this.parse(entry.value, name);
+      if (held === undefined || !owned(held)) return false;
+      try {
+        await this.kv.delete(key, { previousSeq: entry.revision });
+        return true;
+      } catch (err) {
+        // The name changed since it was read: read it again.
+        if (!isWrongLastSequence(err)) throw err;
+      }
+    }
+    return false;
+  }
+
+  /** Validates a value read for `name`; undefined (and counted) when malformed. */
+  private parse(bytes: Uint8Array, name: string): NamedRef | undefined {
+    const value = parseJson(bytes);
+    if (isPlainObject(value) && value.name === name && isName(value.node) && isInteger(value.slot, kMaxSlot) && isInteger(value.gen, kMaxGen)) {
+      return { node: value.node, slot: value.slot, gen: value.gen };
+    }
+    this.badValues++;
+    return undefined;
+  }
+}
