@@ -10,6 +10,7 @@
  *   scheduler/  -> base, actors
  *   swarm/      -> base, actors
  *   engine/     -> base, memory, transport, actors, swarm
+ *   cluster/    -> base, memory, transport, actors, engine (loaded by runtime/ only through a dynamic import)
  *   runtime/    -> everything above this line
  *   index.ts    -> anything (the public API)
  *
@@ -50,7 +51,8 @@ module.exports = {
     layer('scheduler', ['base', 'actors']),
     layer('swarm', ['base', 'actors']),
     layer('engine', ['base', 'memory', 'transport', 'actors', 'swarm']),
-    layer('runtime', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine']),
+    layer('cluster', ['base', 'memory', 'transport', 'actors', 'engine']),
+    layer('runtime', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine', 'cluster']),
 
     {
       name: 'no-orphans',
@@ -78,6 +80,15 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/cluster/' },
       to: { path: '(^|/node_modules/|^node_modules/)@nats-io/' },
+    },
+    {
+      name: 'cluster-only-by-dynamic-import',
+      comment:
+        'The single-process runtime must not load cluster code: outside src/cluster/, files may import it only as types or ' +
+        "through a dynamic import (Runtime.start does, when options.cluster is given).",
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/cluster/' },
+      to: { path: '^src/cluster/', dependencyTypesNot: ['type-only', 'dynamic-import'] },
     },
     {
       name: 'no-browser-test-code',

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../base/errors.js';
+import { InvalidArgumentError, InvalidOptionError } from '../base/errors.js';
 import type { RegionHandle } from '../memory/handle.js';
 
 /** Options of {@link ActorRef.ask}. */
@@ -58,24 +58,31 @@ export class ActorRef<Msg = unknown, Reply = unknown> {
   readonly gen: number;
   /** The registered name, when the actor was spawned with one. */
   readonly name: string | undefined;
+  /**
+   * The cluster node the actor lives on, when that is another node than this
+   * process (see the README's Cluster section); `undefined` for an actor of
+   * this process. `slot` and `gen` are then that node's.
+   */
+  readonly node: string | undefined;
   #host: RefHost | undefined;
 
   /** @internal Refs are made by the runtime; user code receives them. */
-  constructor(slot: number, gen: number, name: string | undefined, host: RefHost | undefined = defaultHost) {
+  constructor(slot: number, gen: number, name: string | undefined, host: RefHost | undefined = defaultHost, node?: string) {
     this.slot = slot;
     this.gen = gen;
     this.name = name;
+    this.node = node;
     this.#host = host;
   }
 
-  /** A stable printable id, `slot.gen`. */
+  /** A stable printable id, `slot.gen`, or `node/slot.gen` for an actor of another node. */
   get id(): string {
-    return `${this.slot}.${this.gen}`;
+    return this.node === undefined ? `${this.slot}.${this.gen}` : `${this.node}/${this.slot}.${this.gen}`;
   }
 
   /** True when both refs name the same actor. */
   equals(other: unknown): boolean {
-    return other instanceof ActorRef && other.slot === this.slot && other.gen === this.gen;
+    return other instanceof ActorRef && other.slot === this.slot && other.gen === this.gen && other.node === this.node;
   }
 
   /** `Actor(name#slot.gen)`, or `Actor(slot.gen)` for an unnamed actor: how errors and logs name it. */
@@ -91,8 +98,13 @@ export class ActorRef<Msg = unknown, Reply = unknown> {
     gen: number;
     /** {@link ActorRef.name}, when the actor has one. */
     name?: string;
+    /** {@link ActorRef.node}, when the actor is on another node. */
+    node?: string;
   } {
-    return this.name === undefined ? { slot: this.slot, gen: this.gen } : { slot: this.slot, gen: this.gen, name: this.name };
+    const json: { slot: number; gen: number; name?: string; node?: string } = { slot: this.slot, gen: this.gen };
+    if (this.name !== undefined) json.name = this.name;
+    if (this.node !== undefined) json.node = this.node;
+    return json;
   }
 
   /**
@@ -135,6 +147,17 @@ export class ActorRef<Msg = unknown, Reply = unknown> {
     this.#host = host;
     return host;
   }
+}
+
+/**
+ * @internal `ref` must be an ActorRef of an actor of this process (not of
+ * another cluster node): for the calls that act on an actor where it lives
+ * (stop, suspend, resume, checkpoint, migrate, watch, region transfer).
+ */
+export function checkLocalRef(ref: unknown, call: string): asserts ref is ActorRef {
+  if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+  if (ref.node !== undefined)
+    throw new InvalidArgumentError('ref', `an actor of this node (${call} does not reach the actors of other nodes)`, ref.toString());
 }
 
 /** @internal Validates an AskOptions object; returns the timeout to use. */

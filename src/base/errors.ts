@@ -120,6 +120,20 @@ export class NameTakenError extends MicroswarmError {
   }
 }
 
+/**
+ * An actor's cluster node cannot be reached: it is not a member (never
+ * joined, left, or declared down), so an ask to one of its actors settles
+ * with this instead of waiting for its timeout.
+ */
+export class NodeUnreachableError extends MicroswarmError {
+  /** The node that could not be reached. */
+  readonly node: string;
+  constructor(node: string, detail = 'is not a member of the cluster') {
+    super(`Cluster node ${JSON.stringify(node)} ${detail}`);
+    this.node = node;
+  }
+}
+
 /** A message holds a value the codec cannot carry across threads. */
 export class SerializationError extends MicroswarmError {
   /** Where in the message the value sits, e.g. `msg.payload.cb`. */
@@ -478,6 +492,7 @@ export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> 
   ['InvalidOptionError', InvalidOptionError],
   ['InvalidArgumentError', InvalidArgumentError],
   ['RuntimeClosedError', RuntimeClosedError],
+  ['NodeUnreachableError', NodeUnreachableError],
   ['ActorModuleError', ActorModuleError],
   ['ActorInitError', ActorInitError],
   ['AgentLimitError', AgentLimitError],

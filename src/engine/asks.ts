@@ -77,8 +77,9 @@ export class Asks implements AsksPart {
       const router = this.router;
       let code: number;
       try {
-        const sender = router.senderFor(undefined);
+        const sender = this.onBehalf ? this.onBehalfOf : router.senderFor(undefined);
         const replyTag = askId * kReplyStride + this.index;
+        router.askTimeoutMs = timeoutMs === Infinity ? 0 : timeoutMs;
         code =
           options?.transfer !== undefined
             ? this.memory.withTransfer(ref, options.transfer, sender, () => router.route(ref, msg, sender, replyTag, false))
@@ -111,6 +112,26 @@ export class Asks implements AsksPart {
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
     });
+  }
+
+  /** Set by askFrom around `ask`: the sender is given, not the running actor. */
+  private onBehalf = false;
+  private onBehalfOf: ActorRef | undefined;
+
+  /**
+   * An ask on behalf of `sender`, an actor of another cluster node (the
+   * cluster gateway on the main thread): its handler sees that sender.
+   * `timeoutMs` 0: no timeout (the asking node keeps its own).
+   */
+  askFrom(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number): Promise<unknown> {
+    this.onBehalf = true;
+    this.onBehalfOf = sender;
+    try {
+      return this.ask(ref, msg, timeoutMs > 0 ? { timeoutMs } : kUntimedAsk, undefined);
+    } finally {
+      this.onBehalf = false;
+      this.onBehalfOf = undefined;
+    }
   }
 
   private newAskId(): number {

@@ -36,7 +36,8 @@ import { Lifecycle } from './lifecycle.js';
 import { RingLink, type Link } from './link.js';
 import { MemoryAccess } from './memory-access.js';
 import { Migration } from './migration.js';
-import type { Engine } from './parts.js';
+import type { Engine, RemotePart } from './parts.js';
+import { setLocalNode } from './ref-codec.js';
 import { Recovery, type RehostedActor } from './recovery.js';
 import { Router } from './router.js';
 import { Supervisor } from './supervisor.js';
@@ -80,6 +81,7 @@ export class Endpoint implements Engine {
   readonly migration: Migration;
   /** Tasks, proposals, relays, fenced messages, topics and swarm terms on this thread. */
   readonly envelopes: Envelopes;
+  remote: RemotePart | undefined = undefined;
   readonly services: ActorServices;
   private heartbeat: NodeJS.Timeout | undefined;
 
@@ -120,6 +122,7 @@ export class Endpoint implements Engine {
       this.transport.batchJournal = this.journal;
     }
     setDecodingHost(this);
+    setLocalNode(config.node);
   }
 
   /** Starts the receive loop: parks until a frame arrives. A worker also starts beating its heartbeat. */

@@ -15,10 +15,11 @@ import { ActorRef, setDecodingHost } from '../actors/ref.js';
 import { toError } from '../base/errors.js';
 import { Reader, decodeValue } from '../transport/codec/index.js';
 import type { Journal } from '../transport/journal.js';
-import { kAsk, kCarried, kForward, kMulticast, kReplyError, kReplyOk, kSystem, kTell } from '../transport/kinds.js';
+import { kAsk, kCarried, kForward, kMulticast, kRemote, kReplyError, kReplyOk, kSystem, kTell } from '../transport/kinds.js';
 import { RegionHandle } from '../memory/handle.js';
 import type { Pool } from '../memory/pool.js';
 import type { AsksPart, DispatcherPart, Engine, InboundPart, RecoveryPart, RouterPart } from './parts.js';
+import { readSender } from './sender-field.js';
 import type { SystemHandler } from './types.js';
 
 /** onFrame's `pre` when the transport did not journal the message. */
@@ -110,6 +111,14 @@ export class Inbound implements InboundPart {
         this.onMulticast(r);
         return;
       }
+      if (kind === kRemote) {
+        // A pool thread's message for another node: the main thread's gateway sends it on.
+        const node = r.str();
+        const remote = this.engine.remote;
+        if (remote === undefined) throw new Error(`a message for node ${JSON.stringify(node)}, but this runtime is not a cluster node`);
+        remote.send(node, bytes, r.pos, end);
+        return;
+      }
       if (kind !== kTell && kind !== kAsk && kind !== kForward) {
         const id = r.u32();
         setDecodingHost(this.engine);
@@ -133,8 +142,8 @@ export class Inbound implements InboundPart {
         replyTag = asker < 0 ? kNoReply : askId * kReplyStride + asker;
       } else replyTag = kind === kAsk ? r.u32() * kReplyStride + from : kNoReply;
       setDecodingHost(this.engine);
+      const sender = readSender(r, senderSlot, senderGen, this.engine);
       const msg = decodeValue(r);
-      const sender = senderSlot >= 0 ? new ActorRef(senderSlot, senderGen, undefined, this.engine) : undefined;
       const cell = this.cells[slot];
       if (cell === undefined || cell.gen !== gen || cell.stopped) {
         const sameActor = cell !== undefined && cell.gen === gen ? cell : undefined;
@@ -171,8 +180,8 @@ export class Inbound implements InboundPart {
     const senderSlot = r.i32();
     const senderGen = r.u32();
     setDecodingHost(this.engine);
+    const sender = readSender(r, senderSlot, senderGen, this.engine);
     const msg = decodeValue(r);
-    const sender = senderSlot >= 0 ? new ActorRef(senderSlot, senderGen, undefined, this.engine) : undefined;
     for (let i = 0; i < count; i++) {
       const cell = this.cells[slots[i]];
       if (cell === undefined || cell.gen !== gens[i] || cell.stopped) {

@@ -6,8 +6,8 @@
  */
 import type { Cell } from '../actors/cell.js';
 import { MemoryContext } from '../actors/memory.js';
-import { ActorRef } from '../actors/ref.js';
-import { InvalidArgumentError, InvalidOptionError, RegionAccessError } from '../base/errors.js';
+import { type ActorRef, checkLocalRef } from '../actors/ref.js';
+import { InvalidOptionError, RegionAccessError } from '../base/errors.js';
 import type { RegionHandle } from '../memory/handle.js';
 import type { Holder } from '../memory/pool.js';
 import type { Engine, MemoryPart } from './parts.js';
@@ -33,7 +33,7 @@ export class MemoryAccess implements MemoryPart {
    */
   withTransfer(ref: ActorRef, transfer: unknown, sender: ActorRef | undefined, route: () => number): number {
     if (!Array.isArray(transfer)) throw new InvalidOptionError('transfer', 'an array of RegionHandles', transfer);
-    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    checkLocalRef(ref, 'a region transfer');
     const { cells, dir, pool } = this.engine;
     const from = this.engine.dispatcher.current ?? (sender !== undefined ? cells[sender.slot] : undefined);
     if (from === undefined || (sender !== undefined && from.ref.gen !== sender.gen)) {

@@ -76,6 +76,8 @@ export interface Engine extends RefHost {
   readonly recovery: RecoveryPart;
   readonly supervisor: SupervisorPart;
   readonly envelopes: EnvelopesPart;
+  /** The main thread's cluster gateway, when this runtime is a cluster node (set by the runtime); undefined elsewhere. */
+  remote: RemotePart | undefined;
   /** Starts the receive loop (and a worker's heartbeat). */
   start(): void;
 }
@@ -84,6 +86,8 @@ export interface Engine extends RefHost {
 export interface RouterPart {
   /** The endpoint the last routed message went to through a link, -1 when it stayed on this thread. */
   readonly routedTo: number;
+  /** The timeout of the ask being routed (ms, 0: none): set by Asks around `route`, for a cluster record. */
+  askTimeoutMs: number;
   route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean): number;
   multicast(targets: readonly ActorRef[], msg: unknown, sender: ActorRef | undefined): number;
   senderFor(options: TellOptions | undefined): ActorRef | undefined;
@@ -94,10 +98,20 @@ export interface RouterPart {
   sentTo(endpoint: number): number;
 }
 
+/**
+ * @internal The way to other cluster nodes (src/cluster/gateway.ts implements
+ * it on the main thread; the engine holds no NATS code).
+ */
+export interface RemotePart {
+  /** Sends one cluster record (layout: ../transport/kinds.ts) to `node`; copies `bytes[start, end)` before it returns. */
+  send(node: string, bytes: Uint8Array, start: number, end: number): void;
+}
+
 /** @internal asks.ts */
 export interface AsksPart {
   reply(replyTag: number, value: unknown, failed: boolean): void;
   answer(askId: number, ok: boolean, value: unknown): void;
+  askFrom(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number): Promise<unknown>;
   request(target: number, op: string, payload: Record<string, unknown>): Promise<unknown>;
   replyLater(cell: Cell): DeferredReply;
   failInDoubt(endpoint: number, consumed: number[], replayed: number[]): void;

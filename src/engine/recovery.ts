@@ -30,6 +30,7 @@ import {
   kForward,
   kGenAt,
   kMulticast,
+  kRemoteSender,
   kMulticastCountAt,
   kMulticastTargetsAt,
   kSlotAt,
@@ -209,7 +210,7 @@ export class Recovery implements RecoveryPart {
     if (kind !== kTell && kind !== kAsk && kind !== kForward) return undefined;
     r.u32(); // slot
     r.u32(); // gen
-    r.i32(); // sender slot
+    const senderSlot = r.i32();
     r.u32(); // sender gen
     if (kind === kAsk) r.u32(); // ask id
     if (kind === kForward) {
@@ -217,6 +218,7 @@ export class Recovery implements RecoveryPart {
       r.u32(); // ask id
     }
     setDecodingHost(this.engine);
+    if (senderSlot === kRemoteSender) decodeValue(r); // another node's sender
     return decodeValue(r);
   }
 

@@ -23,6 +23,24 @@ const kFencedTag = 6;
 
 let registered = false;
 
+/** ActorRef flags: a name follows; a node follows. */
+const kRefNamed = 1;
+const kRefNoded = 2;
+/** This process's cluster node name ('' outside a cluster): a ref naming it decodes as a local one. */
+let localNode: string | undefined;
+/** The node whose bytes are being decoded (a ref without a node is one of its actors); undefined: this process's. */
+let decodeOrigin: string | undefined;
+
+/** Sets this thread's own cluster node name (once, at start; undefined outside a cluster). */
+export function setLocalNode(node: string | undefined): void {
+  localNode = node;
+}
+
+/** Sets the node whose bytes are decoded next (the cluster gateway, around each batch); undefined after. */
+export function setDecodeOrigin(node: string | undefined): void {
+  decodeOrigin = node;
+}
+
 /** Registers the extensions once per thread. */
 export function registerCodecExtensions(): void {
   if (registered) return;
@@ -108,21 +126,25 @@ export function registerCodecExtensions(): void {
   registerExtension<ActorRef>({
     tag: kActorRefTag,
     ctor: ActorRef,
+    // i32 slot, u32 gen, u8 flags (bit 0: a name follows, bit 1: a node
+    // follows), then the name and the node as strings. A ref without a node
+    // is one of the node that encoded it (see setDecodeOrigin).
     write(w, ref) {
       w.ensure(16);
       w.i32(ref.slot);
       w.u32(ref.gen);
-      if (ref.name === undefined) w.u8(0);
-      else {
-        w.u8(1);
-        w.str(ref.name);
-      }
+      w.u8((ref.name === undefined ? 0 : kRefNamed) | (ref.node === undefined ? 0 : kRefNoded));
+      if (ref.name !== undefined) w.str(ref.name);
+      if (ref.node !== undefined) w.str(ref.node);
     },
     read(r) {
       const slot = r.i32();
       const gen = r.u32();
-      const name = r.u8() === 1 ? r.str() : undefined;
-      return new ActorRef(slot, gen, name);
+      const flags = r.u8();
+      const name = (flags & kRefNamed) !== 0 ? r.str() : undefined;
+      let node = (flags & kRefNoded) !== 0 ? r.str() : decodeOrigin;
+      if (node === localNode) node = undefined;
+      return new ActorRef(slot, gen, name, undefined, node);
     },
   });
 }

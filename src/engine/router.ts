@@ -21,9 +21,10 @@ import { ActorRef, type TellOptions } from '../actors/ref.js';
 import { ActorStoppedError, InvalidArgumentError, InvalidOptionError, MessageTooLargeError, RuntimeClosedError, toError } from '../base/errors.js';
 import { Writer, encodeValue } from '../transport/codec/index.js';
 import { kPolicyDropNewest, kPolicyDropOldest, type Directory } from '../transport/directory.js';
-import { kAsk, kForward, kMulticast, kReplyError, kReplyOk, kSystem, kTell } from '../transport/kinds.js';
+import { kAsk, kForward, kMulticast, kRemote, kReplyError, kReplyOk, kSystem, kTell } from '../transport/kinds.js';
 import { kHeaderBytes } from '../transport/ring.js';
 import type { Link } from './link.js';
+import { writeRemoteSender, writeSenderHead } from './sender-field.js';
 import type { DispatcherPart, Engine, MemoryPart, RouterPart } from './parts.js';
 import { kRouteDead, kRouteFull, kRouteOk, type DeadLetterReason, type EndpointConfig } from './types.js';
 
@@ -44,8 +45,12 @@ export class Router implements RouterPart {
   private readonly writer = new Writer(64 * 1024);
   /** A multicast's body, encoded once before `writer` frames it per thread. */
   private readonly multicastBody = new Writer(256);
-  /** The endpoint the last routed message went to through a link, -1 when it stayed on this thread. */
+  /** The endpoint the last routed message went to through a link, -1 when it stayed on this thread (or left for another node). */
   routedTo = -1;
+  /** The timeout of the ask being routed (ms; 0: none), set by Asks around `route`: a cluster record carries it. */
+  askTimeoutMs = 0;
+  /** Set by beginMessage: the sender is another node's, its ref follows before the message. */
+  private senderFollows = false;
   private dispatcher!: DispatcherPart;
   private memory!: MemoryPart;
 
@@ -119,6 +124,7 @@ export class Router implements RouterPart {
    */
   route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean): number {
     if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    if (ref.node !== undefined) return this.routeRemote(ref, msg, sender, replyTag);
     const slot = ref.slot;
     const gen = ref.gen;
     // Same thread, unbounded mailbox: the actor's cell here is the truth, no
@@ -155,6 +161,48 @@ export class Router implements RouterPart {
   }
 
   /**
+   * A message for an actor of another cluster node: one cluster record
+   * (layout: ../transport/kinds.ts). The main thread hands it to the cluster
+   * gateway, which batches it onto that node's subject; a pool thread sends
+   * it to the main thread (a REMOTE frame). Accepted here means handed over:
+   * the receiving node dead-letters what its actor cannot take, and an ask
+   * settles with the answer, the handler's error, AskTimeoutError,
+   * ActorStoppedError or NodeUnreachableError.
+   */
+  private routeRemote(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number): number {
+    this.routedTo = -1;
+    const remote = this.engine.remote;
+    if (this.index === 0 && remote === undefined) {
+      // Not in a cluster: no node of that name can be reached.
+      this.engine.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'unknown' });
+      return kRouteDead;
+    }
+    const w = this.writer;
+    w.reset();
+    w.pos = kHeaderBytes;
+    w.ensure(64);
+    if (this.index !== 0) {
+      w.u8(kRemote);
+      w.str(ref.node as string);
+    }
+    const recordStart = w.pos;
+    const asks = replyTag !== kNoReply;
+    w.ensure(32);
+    w.u8(asks ? kAsk : kTell);
+    w.u32(ref.slot);
+    w.u32(ref.gen);
+    w.u32(asks ? replyTag % kReplyStride : 0);
+    w.u32(asks ? Math.floor(replyTag / kReplyStride) : 0);
+    w.u32(asks ? this.askTimeoutMs : 0);
+    encodeValue(w, sender, 'sender');
+    encodeValue(w, msg, 'msg');
+    this.checkSize(w.pos - kHeaderBytes);
+    if (remote !== undefined && this.index === 0) remote.send(ref.node as string, w.bytes, recordStart, w.pos);
+    else this.links[0].send(0, w.bytes, w.pos - kHeaderBytes);
+    return kRouteOk;
+  }
+
+  /**
    * Sends one message to many actors (pub/sub, swarm broadcasts): encoded
    * once, then one frame per thread that hosts some of them, listing them;
    * that thread decodes it once and puts it in each one's mailbox as a
@@ -168,6 +216,11 @@ export class Router implements RouterPart {
     const byThread = new Map<number, ActorRef[]>();
     let accepted = 0;
     for (const ref of targets) {
+      if (ref.node !== undefined) {
+        // A member on another node: a tell of its own through the cluster.
+        if (this.routeRemote(ref, msg, sender, kNoReply) === kRouteOk) accepted++;
+        continue;
+      }
       if (this.admit(ref, msg, sender) !== kRouteOk) continue;
       accepted++;
       const thread = Atomics.load(this.dir.thread, ref.slot);
@@ -197,8 +250,8 @@ export class Router implements RouterPart {
         w.u32(ref.slot);
         w.u32(ref.gen);
       }
-      w.i32(sender === undefined ? -1 : sender.slot);
-      w.u32(sender === undefined ? 0 : sender.gen);
+      if (writeSenderHead(w, sender)) writeRemoteSender(w, sender as ActorRef);
+      w.ensure(body.pos);
       w.bytes.set(body.bytes.subarray(0, body.pos), w.pos);
       w.pos += body.pos;
       this.links[thread].send(thread, w.bytes, this.checkSize(w.pos - kHeaderBytes));
@@ -251,6 +304,7 @@ export class Router implements RouterPart {
   private encodeMessage(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number): number {
     const w = this.beginMessage(replyTag === kNoReply ? kTell : kAsk, ref.slot, ref.gen, sender);
     if (replyTag !== kNoReply) w.u32(Math.floor(replyTag / kReplyStride));
+    if (this.senderFollows) writeRemoteSender(w, sender as ActorRef);
     encodeValue(w, msg, 'msg');
     return this.checkSize(w.pos - kHeaderBytes);
   }
@@ -264,8 +318,7 @@ export class Router implements RouterPart {
     w.u8(kind);
     w.u32(slot);
     w.u32(gen);
-    w.i32(sender === undefined ? -1 : sender.slot);
-    w.u32(sender === undefined ? 0 : sender.gen);
+    this.senderFollows = writeSenderHead(w, sender);
     return w;
   }
 
@@ -308,6 +361,7 @@ export class Router implements RouterPart {
     const w = this.beginMessage(kForward, cell.slot, cell.gen, sender);
     w.i32(replyTag === kNoReply ? -1 : replyTag % kReplyStride);
     w.u32(replyTag === kNoReply ? 0 : Math.floor(replyTag / kReplyStride));
+    if (this.senderFollows) writeRemoteSender(w, sender as ActorRef);
     encodeValue(w, msg, 'msg');
     this.links[to].send(to, w.bytes, this.checkSize(w.pos - kHeaderBytes));
   }

@@ -22,7 +22,17 @@ export const kRouteFull = 1;
 export const kRouteDead = 2;
 
 /** Why a message became a dead letter. */
-export type DeadLetterReason = 'stopped' | 'unknown' | 'dropped-oldest' | 'dropped-newest' | 'shutdown' | 'crashed' | 'stale-term' | 'poison';
+export type DeadLetterReason =
+  | 'stopped'
+  | 'unknown'
+  | 'dropped-oldest'
+  | 'dropped-newest'
+  | 'shutdown'
+  | 'crashed'
+  | 'stale-term'
+  | 'poison'
+  | 'node-unreachable'
+  | 'too-large';
 
 /**
  * Thread deaths with a message being handled after which it is not replayed
@@ -100,6 +110,8 @@ export interface EndpointConfig {
   defaultPolicy: OverflowPolicy;
   inlineLimit: number;
   heartbeatMs: number;
+  /** This process's cluster node name (undefined: not in a cluster): refs naming it are local. */
+  node: string | undefined;
 }
 
 /** @internal Control-plane requests an endpoint cannot serve itself. */

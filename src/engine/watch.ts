@@ -9,7 +9,7 @@
  */
 import type { Cell } from '../actors/cell.js';
 import { kNoReply } from '../actors/mailbox.js';
-import { ActorRef } from '../actors/ref.js';
+import { ActorRef, checkLocalRef } from '../actors/ref.js';
 import { InvalidArgumentError } from '../base/errors.js';
 import type { Engine, WatchPart } from './parts.js';
 import type { Terminated, TerminatedReason } from './types.js';
@@ -20,7 +20,7 @@ export class DeathWatch implements WatchPart {
 
   /** `ctx.watch`. Terminated arrives once, when `target` stops (at once if it already has). */
   watch(cell: Cell, target: ActorRef): void {
-    if (!(target instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', target);
+    checkLocalRef(target, 'watch');
     if (cell.stopped || target.equals(cell.ref)) return;
     (cell.watching ??= new Set()).add(target);
     this.add(target, cell.ref);

@@ -4,7 +4,7 @@
  * task to the actor's thread; and the root supervisor, which decides for
  * top-level actors that fail.
  */
-import { ActorRef } from '../actors/ref.js';
+import { ActorRef, checkLocalRef } from '../actors/ref.js';
 import { overflowPolicies } from '../actors/spawn-options.js';
 import type { SupervisorState } from '../actors/supervision.js';
 import { ActorStoppedError, AgentLimitError, InvalidArgumentError, InvalidOptionError } from '../base/errors.js';
@@ -131,7 +131,7 @@ export class ActorControl {
   /** `rt.stop(ref)`. */
   async stop(ref: ActorRef): Promise<void> {
     this.control.checkOpen('stop');
-    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    checkLocalRef(ref, 'stop');
     if (!this.directory.isLive(ref.slot, ref.gen)) return;
     const endpoint = Atomics.load(this.directory.thread, ref.slot);
     unwrap(await this.control.run({ op: 'stop', slot: ref.slot, gen: ref.gen }, { endpoint }));
@@ -140,7 +140,7 @@ export class ActorControl {
   /** `rt.suspend(ref)` and `rt.resume(ref)`. */
   async lifecycle(op: 'suspend' | 'resume', ref: ActorRef): Promise<void> {
     this.control.checkOpen(op);
-    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    checkLocalRef(ref, op);
     if (!this.directory.isLive(ref.slot, ref.gen)) throw new ActorStoppedError(ref.toString());
     const endpoint = Atomics.load(this.directory.thread, ref.slot);
     unwrap(await this.control.run({ op, slot: ref.slot, gen: ref.gen }, { endpoint }));
@@ -149,7 +149,7 @@ export class ActorControl {
   /** `rt.checkpoint(ref)`: the snapshot's size in bytes. */
   async checkpoint(ref: ActorRef): Promise<number> {
     this.control.checkOpen('checkpoint');
-    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    checkLocalRef(ref, 'checkpoint');
     if (!this.directory.isLive(ref.slot, ref.gen)) throw new ActorStoppedError(ref.toString());
     const endpoint = Atomics.load(this.directory.thread, ref.slot);
     return unwrap(await this.control.run({ op: 'checkpoint', slot: ref.slot, gen: ref.gen }, { endpoint })).bytes ?? 0;
@@ -159,7 +159,7 @@ export class ActorControl {
   async migrate(ref: ActorRef, thread: number): Promise<void> {
     const control = this.control;
     control.checkOpen('migrate');
-    if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
+    checkLocalRef(ref, 'migrate');
     if (typeof thread !== 'number' || !Number.isInteger(thread) || thread < 0 || thread >= this.threads) {
       throw new InvalidArgumentError('thread', `an integer from 0 to ${this.threads - 1}`, thread);
     }

@@ -61,6 +61,7 @@ export function endpointConfig(o: ResolvedOptions): EndpointConfig {
     defaultPolicy: o.mailboxPolicy,
     inlineLimit: o.inlineLimit,
     heartbeatMs: o.heartbeatMs,
+    node: o.node,
   };
 }
 

@@ -14,6 +14,7 @@ import { normalizeModuleUrl } from '../engine/modules.js';
 import { resolveStrategy, type ResolvedStrategy, type SupervisorStrategy } from '../actors/supervision.js';
 import { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { evictionPolicies, type EvictionPolicy, type MemoryOptions } from '../memory/layout.js';
+import type { ClusterOptions } from '../cluster/options.js';
 
 /**
  * What `Runtime.start` takes; every field is optional and checked (`InvalidOptionError`
@@ -91,6 +92,12 @@ export interface RuntimeOptions {
   threadSetup?: string | URL;
   /** The task scheduler's settings (`rt.tasks`). */
   tasks?: SchedulerOptions;
+  /**
+   * Joins a cluster over NATS (see the README's Cluster section): refs,
+   * `tell` and `ask` reach the actors of the other nodes. Without it the
+   * runtime is one process and loads no NATS code.
+   */
+  cluster?: ClusterOptions;
 }
 
 /** @internal Options with every default filled in. */
@@ -115,6 +122,10 @@ export interface ResolvedOptions {
   standbyThreads: number;
   threadSetup: string | undefined;
   tasks: ResolvedSchedulerOptions;
+  /** `options.cluster` as given (validated by the cluster code, loaded only then). */
+  cluster: unknown;
+  /** This node's name once the cluster connection is made (undefined: not in a cluster). */
+  node: string | undefined;
 }
 
 const kMaxAgentsLimit = 16_777_216;
@@ -184,6 +195,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     'standbyThreads',
     'threadSetup',
     'tasks',
+    'cluster',
   ]);
   const mailbox = resolveMailbox('mailbox', options.mailbox, { capacity: 0, policy: 'reject' });
   let resourceLimits: ResourceLimits | undefined;
@@ -231,6 +243,8 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     standbyThreads: integer('standbyThreads', options.standbyThreads, 0, 16, 1),
     threadSetup: resolveSetup(options.threadSetup),
     tasks: resolveSchedulerOptions(options.tasks),
+    cluster: options.cluster,
+    node: undefined,
   };
 }
 

@@ -49,6 +49,11 @@ import { ThreadMonitor } from './monitor.js';
 import { ThreadRecovery, type ThreadCrash } from './recovery.js';
 import { Registry } from './registry.js';
 import { Spares } from './spares.js';
+import { clusterHost } from './cluster-host.js';
+import type { Cluster, ClusterNode, PreparedCluster } from '../cluster/index.js';
+
+/** A cluster node runs in this process (refs decode against one node name per process). */
+let clusterNodeLive = false;
 
 export type { ThreadCrash } from './recovery.js';
 
@@ -110,6 +115,12 @@ export class Runtime {
   private readonly coordination: Coordination;
   private keepAlive: NodeJS.Timeout | undefined;
   private shutdownPromise: Promise<void> | undefined;
+  private clusterNode: ClusterNode | undefined;
+
+  /** This node's view of its cluster (`options.cluster`); undefined for a runtime that is not a cluster node. */
+  get cluster(): Cluster | undefined {
+    return this.clusterNode;
+  }
 
   /**
    * Starts a runtime: the pool's threads, the shared memory, and the rings.
@@ -120,12 +131,42 @@ export class Runtime {
    */
   static async start(options?: RuntimeOptions): Promise<Runtime> {
     const resolved = resolveRuntimeOptions(options);
+    // A cluster node connects first (a refusal fails here, before any thread
+    // starts), so its threads start knowing the node's name.
+    let prepared: PreparedCluster | undefined;
+    if (resolved.cluster !== undefined) {
+      if (clusterNodeLive)
+        throw new InvalidOptionError('cluster', 'one cluster node per process (another runtime of this process is one)', '[cluster options]');
+      clusterNodeLive = true;
+      try {
+        const { connectCluster } = await import('../cluster/index.js');
+        prepared = await connectCluster(resolved.cluster);
+      } catch (err) {
+        clusterNodeLive = false;
+        throw err;
+      }
+      resolved.node = prepared.node;
+    }
     const rt = new Runtime(resolved);
     try {
       await rt.control.attach(rt.attachData, rt.directory.shared, resolved.threadSetup);
       rt.spares.warm();
       rt.monitor.start();
+      if (prepared !== undefined) {
+        const host = clusterHost(
+          rt.endpoint,
+          rt.directory,
+          (letter) => rt.deadLetters.publish(letter),
+          (e) => !rt.control.down.has(e),
+        );
+        rt.clusterNode = await prepared.join(host);
+        rt.endpoint.remote = rt.clusterNode.gateway;
+      }
     } catch (err) {
+      if (prepared !== undefined) {
+        clusterNodeLive = false;
+        await prepared.abandon().catch(() => undefined);
+      }
       rt.control.closing = true;
       await rt.control.destroy().catch(() => undefined);
       rt.endpoint.close(new RuntimeClosedError('start'));
@@ -400,6 +441,12 @@ export class Runtime {
       await all({ op: 'shutdown', deadline: Math.max(deadline, Date.now()) + 1000 });
       this.endpoint.pollNow();
     } finally {
+      // Leaves the cluster once its actors are stopped: others' asks to them were answered or dead-lettered.
+      if (this.clusterNode !== undefined) {
+        await this.clusterNode.close().catch(() => undefined);
+        this.endpoint.remote = undefined;
+        clusterNodeLive = false;
+      }
       this.endpoint.close(new RuntimeClosedError('answer: the runtime shut down'));
       if (this.keepAlive) clearInterval(this.keepAlive);
       this.keepAlive = undefined;

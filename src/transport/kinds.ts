@@ -36,6 +36,28 @@
  *   MULTICAST | u8 8   | u32 n    | (u32 slot, u32 gen) x n  | i32 sSlot | u32 sGen  | value ...
  *             +--------+----------+--------------------------+-----------+-----------+--------
  *     one message for n actors of the receiving thread, a tell to each
+ *
+ *   A sender of another cluster node (a ref with a node) is written as
+ *   sSlot -2, sGen 0, and the ref itself as one codec value right before the
+ *   message value (after the ask id, or the asker and ask id).
+ *
+ *   byte      0        1          1 + s
+ *             +--------+----------+-----------------------------------------
+ *   REMOTE    | u8 9   | str node | a cluster record (below), for that node
+ *             +--------+----------+-----------------------------------------
+ *     a pool thread's message for an actor of another node, sent to the
+ *     main thread, which owns the cluster connection and batches records
+ *     per node (cluster/gateway.ts)
+ *
+ *   Cluster record (what travels between nodes, many per NATS message):
+ *   byte      0        1          5          9            13         17           21
+ *             +--------+----------+----------+------------+----------+------------+--------------+-----------+
+ *   RECORD    | u8 k   | u32 slot | u32 gen  | u32 asker  | u32 askId| u32 timeout| value sender | value msg |
+ *             +--------+----------+----------+------------+----------+------------+--------------+-----------+
+ *     k: 1 TELL, 2 ASK (slot, gen: the actor on the receiving node; asker:
+ *     the asking endpoint on the sending node; timeout: the asker's, ms), 3
+ *     or 4 a REPLY to (asker, askId) on the receiving node (slot, gen 0;
+ *     sender undefined; msg: the answer, or the error)
  */
 
 /** A one-way message to one actor. */
@@ -54,6 +76,16 @@ export const kCarried = 6;
 export const kForward = 7;
 /** One message for several actors of the receiving thread. */
 export const kMulticast = 8;
+
+/** A pool thread's message for an actor of another cluster node (to the main thread). */
+export const kRemote = 9;
+/** sSlot of a sender of another node: the ref follows as a codec value. */
+export const kRemoteSender = -2;
+/** Cluster record: where its fields sit. */
+export const kRecordAskerAt = 9;
+export const kRecordAskIdAt = 13;
+export const kRecordTimeoutAt = 17;
+export const kRecordHeaderBytes = 21;
 
 /** TELL, ASK, FORWARD: the slot and generation of the actor it is for. */
 export const kSlotAt = 1;

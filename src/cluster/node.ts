@@ -1,0 +1,159 @@
+/**
+ * A runtime's place in a cluster: the NATS connection, membership (who is
+ * up, heartbeats in KV), cluster-wide names, and the gateway that carries
+ * messages to the actors of other nodes. Made by `Runtime.start` when
+ * `options.cluster` is given, through a dynamic import of this folder: a
+ * runtime without it loads no NATS code.
+ *
+ * Order of joining: connect (a refusal fails `start` with ClusterConnectError
+ * naming the server, never a credential), then the runtime starts its
+ * threads knowing this node's name, then membership, names and the gateway.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { ActorRef } from '../actors/ref.js';
+import { ClusterConnectError } from '../base/errors.js';
+import type { EventSource } from '../base/events.js';
+import { Gateway, type GatewayHost, type GatewayStats } from './gateway.js';
+import { type MemberEvent, type MemberInfo, Membership } from './membership.js';
+import { ClusterNames } from './names.js';
+import { redactServer, resolveClusterOptions, type ResolvedClusterOptions } from './options.js';
+
+export type { MemberEvent, MemberInfo } from './membership.js';
+
+/** `rt.cluster`: this node's view of the cluster. */
+export interface Cluster {
+  /** The cluster's name. */
+  readonly name: string;
+  /** This node's name. */
+  readonly node: string;
+  /** Live members (this node included), sorted by name. */
+  members(): MemberInfo[];
+  /** joined, unreachable, reachable, left (reason 'left' or 'down'). */
+  readonly events: EventSource<MemberEvent>;
+  /** Finds an actor registered with `scope: 'cluster'` on any node (undefined: no such name). */
+  lookup<Msg = unknown, Reply = unknown>(name: string): Promise<ActorRef<Msg, Reply> | undefined>;
+  /** What crossed this node's gateway, and what it refused (by reason). */
+  stats(): GatewayStats;
+}
+
+/** @internal Connected, not yet joined: the runtime starts its threads with `node` in between. */
+export interface PreparedCluster {
+  readonly options: ResolvedClusterOptions;
+  readonly node: string;
+  join(host: GatewayHost): Promise<ClusterNode>;
+  /** Closes the connection (start failed before joining). */
+  abandon(): Promise<void>;
+}
+
+/** @internal Validates the options and connects to NATS. */
+export async function connectCluster(value: unknown): Promise<PreparedCluster> {
+  const options = resolveClusterOptions(value);
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ ...options.connection, servers: options.servers, name: `microswarm-${options.cluster}-${options.node}` });
+  } catch (err) {
+    throw new ClusterConnectError(options.servers.map(redactServer).join(', '), { cause: err });
+  }
+  return {
+    options,
+    node: options.node,
+    join: (host) => ClusterNode.join(nc, options, host),
+    abandon: () => nc.close(),
+  };
+}
+
+/** @internal */
+export class ClusterNode implements Cluster {
+  readonly name: string;
+  readonly node: string;
+  readonly events: EventSource<MemberEvent>;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly membership: Membership,
+    private readonly names: ClusterNames,
+    readonly gateway: Gateway,
+    private readonly host: GatewayHost,
+    options: ResolvedClusterOptions,
+  ) {
+    this.name = options.cluster;
+    this.node = options.node;
+    this.events = membership.events;
+    membership.events.subscribe((event) => {
+      if (event.type !== 'left' || event.node === this.node) return;
+      gateway.nodeGone(event.node);
+      if (event.reason === 'down') void names.releaseNode(event.node).catch(() => undefined);
+    });
+  }
+
+  static async join(nc: NatsConnection, options: ResolvedClusterOptions, host: GatewayHost): Promise<ClusterNode> {
+    try {
+      const membership = await Membership.join(nc, { cluster: options.cluster, node: options.node, timing: options.timing });
+      const names = await ClusterNames.open(nc, { cluster: options.cluster, node: options.node });
+      // Fencing: the batches of an incarnation declared down are refused for
+      // good (a paused process that wakes up after its node was taken over);
+      // one that is merely not known yet (joined a moment ago) is accepted.
+      const incarnations = new Map<string, string>();
+      const downed = new Set<string>();
+      const note = () => {
+        for (const m of membership.members()) incarnations.set(m.node, m.incarnation);
+      };
+      note();
+      membership.events.subscribe((event) => {
+        if (event.type === 'joined') note();
+        if (event.type === 'left' && event.reason === 'down') {
+          const incarnation = incarnations.get(event.node);
+          if (incarnation !== undefined) downed.add(incarnation);
+        }
+      });
+      const gateway = new Gateway(
+        nc,
+        options.cluster,
+        options.node,
+        () => membership.self.incarnation,
+        host,
+        (node) => membership.isMember(node),
+        (_node, incarnation) => downed.has(incarnation),
+      );
+      return new ClusterNode(nc, membership, names, gateway, host, options);
+    } catch (err) {
+      await nc.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  members(): MemberInfo[] {
+    return this.membership.members();
+  }
+
+  async lookup<Msg = unknown, Reply = unknown>(name: string): Promise<ActorRef<Msg, Reply> | undefined> {
+    const found = await this.names.lookup(name);
+    if (found === undefined) return undefined;
+    return new ActorRef<Msg, Reply>(found.slot, found.gen, name, this.host.refHost, found.node === this.node ? undefined : found.node);
+  }
+
+  /** @internal Registers a cluster-scoped name of an actor of this node; NameTakenError when any node holds it. */
+  register(name: string, slot: number, gen: number): Promise<void> {
+    return this.names.register(name, { node: this.node, slot, gen });
+  }
+
+  /** @internal Releases it (the actor stopped). */
+  release(name: string, slot: number, gen: number): Promise<void> {
+    return this.names.release(name, { node: this.node, slot, gen });
+  }
+
+  stats(): GatewayStats {
+    return structuredClone(this.gateway.stats);
+  }
+
+  /** @internal Leaves the cluster: flushes, leaves membership (others see 'left'), closes the connection. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.gateway.close();
+      await this.membership.leave().catch(() => undefined);
+      await this.nc.drain().catch(() => undefined);
+    })();
+    return this.closing;
+  }
+}

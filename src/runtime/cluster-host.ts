@@ -1,0 +1,48 @@
+/**
+ * What the cluster gateway (../cluster/gateway.ts) reaches on this node: the
+ * main thread's engine. A tell from another node is routed as a local tell
+ * from the main thread (bounded mailboxes and dead letters as for any), an
+ * ask as a local ask on behalf of the remote sender, and an answer goes to
+ * the endpoint that asked (the main thread's own asks, or a pool thread's
+ * through its ring).
+ */
+import { kNoReply } from '../actors/mailbox.js';
+import type { ActorRef } from '../actors/ref.js';
+import type { GatewayHost } from '../cluster/index.js';
+import type { DeadLetter, Endpoint } from '../engine/endpoint.js';
+import { kRouteFull } from '../engine/types.js';
+import { kReplyError, kReplyOk } from '../transport/kinds.js';
+import { kPolicyDropNewest, type Directory } from '../transport/directory.js';
+
+/** @internal */
+export function clusterHost(
+  endpoint: Endpoint,
+  directory: Directory,
+  deadLetter: (letter: DeadLetter) => void,
+  workerUp: (endpoint: number) => boolean,
+): GatewayHost {
+  return {
+    slots: directory.slots,
+    refHost: endpoint,
+    deliver(ref: ActorRef, msg: unknown, sender: ActorRef | undefined): void {
+      let code: number;
+      try {
+        code = endpoint.router.route(ref, msg, sender, kNoReply, false);
+      } catch {
+        deadLetter({ recipient: ref, message: msg, sender, reason: 'shutdown' });
+        return;
+      }
+      // A bounded mailbox that refuses it ('reject'): the sender is on another
+      // node and cannot be told, so it is a dead letter here (drop-newest
+      // already made one).
+      if (code === kRouteFull && directory.policy[ref.slot] !== kPolicyDropNewest)
+        deadLetter({ recipient: ref, message: msg, sender, reason: 'dropped-newest' });
+    },
+    ask: (ref, msg, sender, timeoutMs) => endpoint.asks.askFrom(ref, msg, sender, timeoutMs),
+    answer(asker: number, askId: number, ok: boolean, value: unknown): void {
+      if (asker === 0) endpoint.asks.answer(askId, ok, value);
+      else if (workerUp(asker)) endpoint.router.sendControl(asker, ok ? kReplyOk : kReplyError, askId, value);
+    },
+    deadLetter: (recipient, message, sender, reason) => deadLetter({ recipient, message, sender, reason }),
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * Remote refs across cluster nodes: each node a child process (so one can
+ * die with SIGKILL), all on a nats-server -js this file starts on an
+ * ephemeral loopback port. tell and ask reach an actor of another node from
+ * the main thread and from inside an actor; refs travel; per-sender FIFO
+ * holds; every ask settles (answer, the handler's error as its class,
+ * AskTimeoutError, ActorStoppedError, NodeUnreachableError); garbage on a
+ * node's subject is dropped and counted while the node keeps serving.
+ */
+import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeProcess, type WireRef } from './fixtures/cluster.js';
+import { eventually } from './fixtures/helpers.js';
+import { startNatsServer, type NatsServer } from './fixtures/nats.js';
+
+const probeUrl = new URL('./fixtures/probe.ts', import.meta.url);
+const cluster = 'ctest';
+
+let nats: NatsServer;
+let a: NodeProcess;
+let b: NodeProcess;
+
+function node(name: string, extra: Record<string, unknown> = {}): Promise<NodeProcess> {
+  return NodeProcess.start({ servers: nats.url, name: cluster, node: name, ...extra });
+}
+
+const ref = (r: WireRef) => ({ $ref: r });
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  [a, b] = await Promise.all([node('a'), node('b')]);
+  // Each sees the other before the tests send anything.
+  await eventually(
+    () => Promise.all([a.call<string[]>({ cmd: 'members' }), b.call<string[]>({ cmd: 'members' })]),
+    ([ma, mb]) => ma.join() === 'a,b' && mb.join() === 'a,b',
+    10_000,
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([a?.shutdown(), b?.shutdown()]);
+  await nats?.stop();
+});
+
+describe('remote refs', () => {
+  it("asks an actor of another node from the main thread and from inside an actor; refs travel and name their node; the handler's error comes back as its class", async () => {
+    const onB = await b.spawn(probeUrl);
+    expect(onB.node).toBe('b');
+    await a.call({ cmd: 'tell', to: onB, msg: { type: 'log', value: 'from a' } });
+    expect(await a.call({ cmd: 'ask', to: onB, msg: { type: 'history' } })).toEqual(['from a']);
+    // The ref it answers with names node b, seen from a.
+    expect(await a.call({ cmd: 'ask', to: onB, msg: { type: 'self' } })).toMatchObject({ slot: onB.slot, gen: onB.gen, node: 'b' });
+    // From inside an actor of a (a pool thread: through a's main thread and the gateway).
+    const onA = await a.spawn(probeUrl);
+    expect(await a.call({ cmd: 'ask', to: onA, msg: { type: 'askOther', to: ref(onB), msg: { type: 'historyLength' } } })).toBe(1);
+    // The sender b's actor sees is a's actor, on node a.
+    await a.call({ cmd: 'ask', to: onA, msg: { type: 'tellTo', to: ref(onB), msg: { type: 'recordSender' } } });
+    await eventually(
+      () => b.call({ cmd: 'ask', to: onB, msg: { type: 'lastSender' } }),
+      (s) => s !== null,
+    );
+    expect(await b.call({ cmd: 'ask', to: onB, msg: { type: 'lastSender' } })).toMatchObject({ slot: onA.slot, gen: onA.gen, node: 'a' });
+    await expect(a.call({ cmd: 'ask', to: onB, msg: { type: 'throw', message: 'bad input', kind: 'RangeError' } })).rejects.toMatchObject({
+      name: 'RangeError',
+      message: 'bad input',
+    });
+  });
+
+  it("keeps one sender's order to another node: 2,000 tells, then an ask that queues behind them", async () => {
+    const onB = await b.spawn(probeUrl);
+    const onA = await a.spawn(probeUrl);
+    // 'relay' tells `count` logs from a's actor, then asks the length: FIFO means it sees them all.
+    expect(await a.call({ cmd: 'ask', to: onA, msg: { type: 'relay', to: ref(onB), count: 2000 }, timeoutMs: 20_000 })).toBe(2000);
+    const history = await a.call<number[]>({ cmd: 'ask', to: onB, msg: { type: 'history' } });
+    expect(history).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    // From the main thread too.
+    const other = await b.spawn(probeUrl);
+    await a.call({ cmd: 'tell', to: other, msg: { type: 'log' }, count: 500 });
+    expect(await a.call({ cmd: 'ask', to: other, msg: { type: 'history' } })).toEqual(Array.from({ length: 500 }, (_, i) => i));
+  });
+
+  it('settles every ask: ActorStoppedError for a stopped actor, AskTimeoutError, NodeUnreachableError for a node that is not a member', async () => {
+    const onB = await b.spawn(probeUrl);
+    await b.call({ cmd: 'stop', ref: onB });
+    await expect(a.call({ cmd: 'ask', to: onB, msg: { type: 'history' } })).rejects.toMatchObject({ name: 'ActorStoppedError' });
+    const slow = await b.spawn(probeUrl);
+    await expect(a.call({ cmd: 'ask', to: slow, msg: { type: 'slowLog', ms: 2000, value: 1 }, timeoutMs: 200 })).rejects.toMatchObject({
+      name: 'AskTimeoutError',
+    });
+    await expect(a.call({ cmd: 'ask', to: { slot: 1, gen: 1, node: 'nobody' }, msg: { type: 'history' } })).rejects.toMatchObject({
+      name: 'NodeUnreachableError',
+    });
+    // A slot that the receiving node does not have.
+    await expect(a.call({ cmd: 'ask', to: { slot: 1 << 30, gen: 1, node: 'b' }, msg: { type: 'history' } })).rejects.toMatchObject({
+      name: 'NodeUnreachableError',
+    });
+  });
+
+  it("dead-letters a tell to a stopped actor on the receiving node, and one for a node that is not a member on the sender's", async () => {
+    const onB = await b.spawn(probeUrl);
+    await b.call({ cmd: 'stop', ref: onB });
+    await a.call({ cmd: 'tell', to: onB, msg: { type: 'log', value: 'late' } });
+    await eventually(
+      () => b.call<Array<{ reason: string; message: unknown }>>({ cmd: 'deadLetters' }),
+      (letters) => letters.some((l) => l.reason === 'stopped' && (l.message as { value?: string }).value === 'late'),
+    );
+    await a.call({ cmd: 'tell', to: { slot: 3, gen: 1, node: 'nobody' }, msg: { type: 'log', value: 'lost' } });
+    const letters = await a.call<Array<{ reason: string; message: unknown }>>({ cmd: 'deadLetters' });
+    expect(letters).toContainEqual(expect.objectContaining({ reason: 'node-unreachable', message: { type: 'log', value: 'lost' } }));
+  });
+
+  it("drops garbage, truncated and foreign batches published on a node's subject, counts each by reason, and keeps serving", async () => {
+    const onB = await b.spawn(probeUrl);
+    const raw = await connect({ servers: nats.url });
+    const subject = `microswarm.${cluster}.node.b`;
+    const valid = (await b.call<{ batchesReceived: number }>({ cmd: 'stats' })).batchesReceived;
+    raw.publish(subject, new Uint8Array([1, 2, 3]));
+    raw.publish(subject, new Uint8Array(0));
+    // A good header (magic, version, cluster, node, incarnation) with a record cut short.
+    const header = [0xb5, 1, ...str(cluster), ...str('z'), ...str('inc')];
+    raw.publish(subject, new Uint8Array([...header, 40, 0, 0, 0, 1, 2]));
+    // Another cluster's batch.
+    raw.publish(subject, new Uint8Array([0xb5, 1, ...str('other'), ...str('z'), ...str('inc')]));
+    // A record whose message does not decode.
+    raw.publish(
+      subject,
+      new Uint8Array([...header, 25, 0, 0, 0, 1, onB.slot, 0, 0, 0, onB.gen, 0, 0, 0, ...new Array(12).fill(0), 0xff, 0xff, 0xff, 0xff]),
+    );
+    await raw.flush();
+    await raw.close();
+    const stats = await eventually(
+      () => b.call<{ dropped: Record<string, number> }>({ cmd: 'stats' }),
+      (s) => Object.values(s.dropped).reduce((x, y) => x + y, 0) >= 5,
+    );
+    expect(Object.keys(stats.dropped).sort()).toEqual(['bad-header', 'bad-magic', 'decode', 'truncated', 'wrong-cluster'].sort());
+    // Still serving.
+    expect(await a.call({ cmd: 'ask', to: onB, msg: { type: 'historyLength' } })).toBe(0);
+    expect((await b.call<{ batchesReceived: number }>({ cmd: 'stats' })).batchesReceived).toBeGreaterThan(valid);
+  });
+});
+
+/** The codec's string: u32 byte length, then UTF-8. */
+function str(s: string): number[] {
+  const bytes = [...Buffer.from(s)];
+  return [bytes.length & 0xff, (bytes.length >> 8) & 0xff, 0, 0, ...bytes];
+}
