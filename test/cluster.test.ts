@@ -139,6 +139,76 @@ describe('remote refs', () => {
   });
 });
 
+describe('cluster-scoped names', () => {
+  it('registers a name across the cluster: taken on every node, found from any (main thread and ctx.lookup), released when its actor stops', async () => {
+    const svc = await b.spawn(probeUrl, undefined, { name: 'svc', scope: 'cluster' });
+    await expect(a.spawn(probeUrl, undefined, { name: 'svc', scope: 'cluster' })).rejects.toMatchObject({ name: 'NameTakenError' });
+    expect(await a.call({ cmd: 'clusterLookup', name: 'svc' })).toMatchObject({ slot: svc.slot, gen: svc.gen, node: 'b' });
+    const onA = await a.spawn(probeUrl);
+    const found = await a.call<WireRef>({ cmd: 'ask', to: onA, msg: { type: 'lookup', name: 'svc' } });
+    expect(found).toMatchObject({ slot: svc.slot, gen: svc.gen, node: 'b', name: 'svc' });
+    // The ref found works.
+    expect(await a.call({ cmd: 'ask', to: found, msg: { type: 'historyLength' } })).toBe(0);
+    await b.call({ cmd: 'stop', ref: svc });
+    await eventually(
+      () => a.call({ cmd: 'clusterLookup', name: 'svc' }),
+      (r) => r === undefined || r === null,
+    );
+    const again = await a.spawn(probeUrl, undefined, { name: 'svc', scope: 'cluster' });
+    expect(await b.call({ cmd: 'clusterLookup', name: 'svc' })).toMatchObject({ slot: again.slot, node: 'a' });
+    await a.call({ cmd: 'stop', ref: again });
+  });
+
+  it('refuses a cluster scope without a name, or an unknown scope, with InvalidOptionError', async () => {
+    await expect(a.spawn(probeUrl, undefined, { scope: 'cluster' })).rejects.toMatchObject({
+      name: 'InvalidOptionError',
+      message: expect.stringContaining('scope'),
+    });
+    await expect(a.spawn(probeUrl, undefined, { name: 'n', scope: 'galaxy' })).rejects.toMatchObject({ name: 'InvalidOptionError' });
+  });
+});
+
+describe('a node that dies', () => {
+  it('is seen unreachable, then down; asks waiting on it settle with NodeUnreachableError; its names are released; tells to it are dead letters', async () => {
+    const c = await node('c');
+    try {
+      await eventually(
+        () => a.call<string[]>({ cmd: 'members' }),
+        (m) => m.join() === 'a,b,c',
+        10_000,
+      );
+      await c.spawn(probeUrl, undefined, { name: 'on-c', scope: 'cluster' });
+      const busy = await c.spawn(probeUrl);
+      const waiting = a.call({ cmd: 'ask', to: busy, msg: { type: 'slowLog', ms: 60_000, value: 1 }, timeoutMs: 60_000 }).catch((e: Error) => e);
+      // The ask has reached c (its gateway took the record): the kill cuts it off in the middle.
+      await eventually(
+        () => c.call<{ recordsReceived: number }>({ cmd: 'stats' }),
+        (stats) => stats.recordsReceived > 0,
+      );
+      const killedAt = Date.now();
+      await c.kill();
+      const error = await waiting;
+      const settledMs = Date.now() - killedAt;
+      expect(error).toMatchObject({ name: 'NodeUnreachableError' });
+      console.log(`cluster: SIGKILL to NodeUnreachableError in ${settledMs} ms (downAfterMs 1500)`);
+      const events = await a.call<Array<{ type: string; node: string; reason?: string }>>({ cmd: 'events' });
+      const aboutC = events.filter((e) => e.node === 'c').map((e) => (e.reason ? `${e.type}:${e.reason}` : e.type));
+      expect(aboutC).toEqual(expect.arrayContaining(['unreachable', 'left:down']));
+      expect(aboutC.indexOf('unreachable')).toBeLessThan(aboutC.indexOf('left:down'));
+      expect(await a.call<string[]>({ cmd: 'members' })).toEqual(['a', 'b']);
+      await eventually(
+        () => b.call({ cmd: 'clusterLookup', name: 'on-c' }),
+        (r) => r === undefined || r === null,
+      );
+      await a.call({ cmd: 'tell', to: busy, msg: { type: 'log', value: 'to the dead' } });
+      const letters = await a.call<Array<{ reason: string; message: unknown }>>({ cmd: 'deadLetters' });
+      expect(letters).toContainEqual(expect.objectContaining({ reason: 'node-unreachable', message: { type: 'log', value: 'to the dead' } }));
+    } finally {
+      await c.kill();
+    }
+  }, 30_000);
+});
+
 /** The codec's string: u32 byte length, then UTF-8. */
 function str(s: string): number[] {
   const bytes = [...Buffer.from(s)];

@@ -42,6 +42,14 @@ export interface MailboxOptions {
 export interface SpawnOptions {
   /** Registers the actor under this name; unique among live actors (`NameTakenError`). */
   name?: string;
+  /**
+   * `'cluster'`: the name is registered cluster-wide (a NATS KV bucket,
+   * compare-and-set), unique across every node, found from any node with
+   * `rt.cluster.lookup` and `ctx.lookup`; released when the actor stops or
+   * its node is declared down. Needs `name` and a runtime that is a cluster
+   * node. Default `'local'`.
+   */
+  scope?: 'local' | 'cluster';
   /** 0-based index of the pool thread to run on. Default: least loaded (`rt.spawn`), the parent's thread (`ctx.spawn`). */
   thread?: number;
   /** This actor's mailbox, overriding the runtime's default. */
@@ -100,10 +108,11 @@ export function resolveSpawnOptions(options: unknown, threads: number, defaults:
       memoryQuota: 0,
       delivery: 'at-least-once',
       agent: undefined,
+      scope: 'local',
     };
   }
   if (!isPlainObject(options)) throw new InvalidOptionError('options', 'an object', options);
-  checkKeys('options', options, ['name', 'thread', 'mailbox', 'memoryQuota', 'delivery', 'capabilities', 'capacity']);
+  checkKeys('options', options, ['name', 'thread', 'mailbox', 'memoryQuota', 'delivery', 'capabilities', 'capacity', 'scope']);
   let agent: AgentOverride | undefined;
   if (options.capabilities !== undefined || options.capacity !== undefined) {
     agent = {};
@@ -119,6 +128,9 @@ export function resolveSpawnOptions(options: unknown, threads: number, defaults:
   if (thread !== undefined && (typeof thread !== 'number' || !Number.isInteger(thread) || thread < 0 || thread >= threads)) {
     throw new InvalidOptionError('thread', `an integer from 0 to ${threads - 1} (the pool has ${threads} threads)`, thread);
   }
+  const scope = options.scope ?? 'local';
+  if (scope !== 'local' && scope !== 'cluster') throw new InvalidOptionError('scope', "'local' or 'cluster'", options.scope);
+  if (scope === 'cluster' && name === undefined) throw new InvalidOptionError('scope', "'cluster' only with a name", scope);
   const mailbox = resolveMailbox('mailbox', options.mailbox, defaults);
   let memoryQuota = 0;
   if (options.memoryQuota !== undefined && options.memoryQuota !== Infinity) {
@@ -132,6 +144,7 @@ export function resolveSpawnOptions(options: unknown, threads: number, defaults:
     memoryQuota,
     delivery,
     agent,
+    scope,
   };
 }
 
@@ -144,4 +157,5 @@ export interface ResolvedSpawnOptions {
   memoryQuota: number;
   delivery: Delivery;
   agent: AgentOverride | undefined;
+  scope: 'local' | 'cluster';
 }

@@ -46,6 +46,8 @@ export interface GatewayHost {
   /** The answer to an ask of endpoint `asker` of this process. */
   answer(asker: number, askId: number, ok: boolean, value: unknown): void;
   deadLetter(recipient: ActorRef, message: unknown, sender: ActorRef | undefined, reason: DeadLetterReason): void;
+  /** Whether the actor (slot, gen) of this process is still alive. */
+  isLive(slot: number, gen: number): boolean;
 }
 
 /** Counters of what crossed the gateway. */

@@ -68,6 +68,9 @@ export class ClusterNode implements Cluster {
   readonly node: string;
   readonly events: EventSource<MemberEvent>;
   private closing: Promise<void> | undefined;
+  /** Cluster-scoped names of actors of this node, released once their actor stops (`sweep`). */
+  private readonly owned = new Map<string, { slot: number; gen: number }>();
+  private readonly sweeper: NodeJS.Timeout;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -80,6 +83,8 @@ export class ClusterNode implements Cluster {
     this.name = options.cluster;
     this.node = options.node;
     this.events = membership.events;
+    this.sweeper = setInterval(() => this.sweep(), options.timing.heartbeatMs);
+    this.sweeper.unref();
     membership.events.subscribe((event) => {
       if (event.type !== 'left' || event.node === this.node) return;
       gateway.nodeGone(event.node);
@@ -134,13 +139,18 @@ export class ClusterNode implements Cluster {
   }
 
   /** @internal Registers a cluster-scoped name of an actor of this node; NameTakenError when any node holds it. */
-  register(name: string, slot: number, gen: number): Promise<void> {
-    return this.names.register(name, { node: this.node, slot, gen });
+  async register(name: string, slot: number, gen: number): Promise<void> {
+    await this.names.register(name, { node: this.node, slot, gen });
+    this.owned.set(name, { slot, gen });
   }
 
-  /** @internal Releases it (the actor stopped). */
-  release(name: string, slot: number, gen: number): Promise<void> {
-    return this.names.release(name, { node: this.node, slot, gen });
+  /** Releases the names of actors of this node that stopped (within a heartbeat of the stop). */
+  private sweep(): void {
+    for (const [name, { slot, gen }] of this.owned) {
+      if (this.host.isLive(slot, gen)) continue;
+      this.owned.delete(name);
+      void this.names.release(name, { node: this.node, slot, gen }).catch(() => undefined);
+    }
   }
 
   stats(): GatewayStats {
@@ -150,7 +160,10 @@ export class ClusterNode implements Cluster {
   /** @internal Leaves the cluster: flushes, leaves membership (others see 'left'), closes the connection. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.sweeper);
       await this.gateway.close();
+      // Our names go with us (a node that dies instead loses them when it is declared down).
+      await Promise.all([...this.owned].map(([name, ref]) => this.names.release(name, { node: this.node, ...ref }).catch(() => undefined)));
       await this.membership.leave().catch(() => undefined);
       await this.nc.drain().catch(() => undefined);
     })();

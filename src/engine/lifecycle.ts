@@ -32,6 +32,7 @@ export class Lifecycle implements LifecyclePart {
       memoryQuota: 0,
       delivery: 'at-least-once',
       agent: undefined,
+      scope: 'local',
     };
   }
 
@@ -218,6 +219,7 @@ export class Lifecycle implements LifecyclePart {
           memoryQuota: opts.memoryQuota,
           delivery: opts.delivery,
           agent: opts.agent,
+          scope: opts.scope,
         })
         .then((ref) => {
           if (parent.stopped) void this.stopRef(ref as ActorRef);

@@ -28,6 +28,13 @@ export interface ActorParts {
   spares: Spares;
   rootSupervision: SupervisorState;
   failures: EventSource<ActorFailure>;
+  /** The runtime's cluster node, once joined (cluster-scoped names). */
+  cluster: () => ClusterNames | undefined;
+}
+
+/** @internal What spawn needs of the cluster: cluster-wide names. */
+export interface ClusterNames {
+  register(name: string, slot: number, gen: number): Promise<void>;
 }
 
 /** @internal Spawn, stop, suspend, resume, checkpoint, migrate; the root supervisor. */
@@ -43,8 +50,10 @@ export class ActorControl {
   private readonly spares: Spares;
   private readonly rootSupervision: SupervisorState;
   private readonly failures: EventSource<ActorFailure>;
+  private readonly cluster: () => ClusterNames | undefined;
 
   constructor(parts: ActorParts) {
+    this.cluster = parts.cluster;
     this.options = parts.options;
     this.threads = parts.options.threads;
     this.control = parts.control;
@@ -59,6 +68,9 @@ export class ActorControl {
   /** Spawns from checked options, on behalf of the main thread (`parent` undefined) or of an actor (`ctx.spawn` sent to the root). */
   async spawn(url: string, args: unknown, opts: ResolvedSpawnOptions, parent: ActorRef | undefined): Promise<ActorRef> {
     this.control.checkOpen('spawn');
+    const cluster = opts.scope === 'cluster' ? this.cluster() : undefined;
+    if (opts.scope === 'cluster' && cluster === undefined)
+      throw new InvalidOptionError('scope', "'local' (this runtime is not a cluster node)", opts.scope);
     const argBytes = encode(args, 'args');
     const endpoint = opts.thread === undefined ? this.leastLoaded() : opts.thread + 1;
     if (this.control.down.has(endpoint)) {
@@ -111,6 +123,15 @@ export class ActorControl {
       parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen },
       delivery: opts.delivery,
     });
+    if (cluster !== undefined) {
+      // Registered once it runs: a name another node holds stops it again (NameTakenError).
+      try {
+        await cluster.register(opts.name as string, slot, gen);
+      } catch (err) {
+        await this.stop(ref).catch(() => undefined);
+        throw err;
+      }
+    }
     return ref;
   }
 

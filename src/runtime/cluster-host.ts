@@ -44,5 +44,6 @@ export function clusterHost(
       else if (workerUp(asker)) endpoint.router.sendControl(asker, ok ? kReplyOk : kReplyError, askId, value);
     },
     deadLetter: (recipient, message, sender, reason) => deadLetter({ recipient, message, sender, reason }),
+    isLive: (slot, gen) => directory.isLive(slot, gen),
   };
 }

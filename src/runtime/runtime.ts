@@ -203,7 +203,17 @@ export class Runtime {
     const spares = (this.spares = new Spares(control, options.standbyThreads, options.threadSetup));
     const failures = this.failures;
     const crashes = this.crashes;
-    this.actors = new ActorControl({ options, control, endpoint, directory, registry, spares, rootSupervision, failures });
+    this.actors = new ActorControl({
+      options,
+      control,
+      endpoint,
+      directory,
+      registry,
+      spares,
+      rootSupervision,
+      failures,
+      cluster: () => this.clusterNode,
+    });
     const coordination = (this.coordination = new Coordination({ control, endpoint, directory, crashes, heartbeatMs: options.heartbeatMs }));
     const monitor = (this.monitor = new ThreadMonitor({ options, control, endpoint, directory, boot, registry, failures }));
     this.recovery = new ThreadRecovery({
@@ -234,7 +244,8 @@ export class Runtime {
             this.failures.publish(payload as unknown as ActorFailure);
             return undefined;
           case 'lookup':
-            return this.lookup(payload.name as string);
+            // ctx.lookup: this node's names, then (a cluster node) every node's cluster-scoped ones.
+            return this.lookup(payload.name as string) ?? this.clusterNode?.lookup(payload.name as string);
           case 'topic': {
             const ref = payload.ref as ActorRef;
             const topic = payload.topic as string;
@@ -262,6 +273,7 @@ export class Runtime {
                 memoryQuota: (payload.memoryQuota as number | undefined) ?? 0,
                 delivery: (payload.delivery as Delivery | undefined) ?? 'at-least-once',
                 agent: payload.agent as AgentOverride | undefined,
+                scope: payload.scope === 'cluster' ? 'cluster' : 'local',
               },
               payload.parent as ActorRef | undefined,
             );
