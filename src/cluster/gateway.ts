@@ -12,22 +12,20 @@
  * frames (the project's binary codec), and batching them is the point; NATS
  * (nats.js) carries the bytes.
  *
- * Ordering: one gateway per node and one subject per receiving node, so the
- * messages of one sender to one node arrive in the order they were sent
- * (NATS keeps a publisher's order on a subject).
+ * Ordering and delivery: batches to a node travel on a sequenced,
+ * acknowledged stream (streams.ts), so what one node sends another arrives
+ * once and in order while both live, a NATS server restart included.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ActorRef, type RefHost, setDecodingHost } from '../actors/ref.js';
 import { MessageTooLargeError, NodeUnreachableError, toError } from '../base/errors.js';
 import { Reader, Writer, decodeValue, encodeValue } from '../transport/codec/index.js';
+import { Streams, kMaxUnackedBytes, nodeSubject, type OutStream } from './streams.js';
 import { kAsk, kRecordAskIdAt, kRecordAskerAt, kRecordHeaderBytes, kRecordTimeoutAt, kReplyError, kReplyOk, kTell } from '../transport/kinds.js';
 import type { RemotePart } from '../engine/parts.js';
 import { setDecodeOrigin } from '../engine/ref-codec.js';
 import type { DeadLetterReason } from '../engine/types.js';
 
-/** First byte of every batch, then the format version. */
-const kMagic = 0xb5;
-const kVersion = 1;
 /** Room kept in a NATS message for the batch header. */
 const kHeaderRoom = 256;
 /** How long past its own timeout an ask's bookkeeping waits for a late answer. */
@@ -57,23 +55,17 @@ export interface GatewayStats {
   batchesSent: number;
   recordsReceived: number;
   batchesReceived: number;
+  /** Batches sent again because the receiver had not acknowledged them in time. */
+  batchesResent: number;
   /** Inbound bytes refused, by reason (a bad batch counts once; a bad record once each). */
   dropped: Record<string, number>;
 }
 
-/** NATS subject of a node's inbound batches. */
-export function nodeSubject(cluster: string, node: string): string {
-  return `microswarm.${cluster}.node.${node}`;
-}
-
-interface Outgoing {
-  writer: Writer;
-  records: number;
-}
+export { nodeSubject };
 
 /** @internal */
 export class Gateway implements RemotePart {
-  private readonly out = new Map<string, Outgoing>();
+  private readonly streams: Streams;
   /** Asks sent to each node and not answered yet: key (askId * 2^16 + asker) -> expiry (ms, Infinity: none). */
   private readonly outstanding = new Map<string, Map<number, number>>();
   private readonly reader = new Reader();
@@ -82,7 +74,7 @@ export class Gateway implements RemotePart {
   private readonly sub: Subscription;
   private readonly sweep: NodeJS.Timeout;
   private closed = false;
-  readonly stats: GatewayStats = { recordsSent: 0, batchesSent: 0, recordsReceived: 0, batchesReceived: 0, dropped: {} };
+  private readonly counts = { recordsSent: 0, recordsReceived: 0, batchesReceived: 0, dropped: {} as Record<string, number> };
   /** Largest NATS message the server takes. */
   private readonly maxPayload: number;
 
@@ -93,12 +85,13 @@ export class Gateway implements RemotePart {
     /** This node's current incarnation (a new one after it was declared down and joined again). */
     private readonly incarnation: () => string,
     private readonly host: GatewayHost,
-    /** Whether `node` is a live member now: records for any other are refused at once. */
-    private readonly isMember: (node: string) => boolean,
+    /** The incarnation of `node` if it is a live member now (records for any other are refused at once). */
+    private readonly memberIncarnation: (node: string) => string | undefined,
     /** Whether batches from (node, incarnation) are refused: an incarnation declared down is fenced off. */
     private readonly isFenced: (node: string, incarnation: string) => boolean,
   ) {
     this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    this.streams = new Streams(nc, cluster, node, incarnation);
     this.sub = nc.subscribe(nodeSubject(cluster, node), {
       callback: (err, msg) => {
         if (err === null) this.onBatch(msg.data);
@@ -118,7 +111,8 @@ export class Gateway implements RemotePart {
       this.refuse(node, bytes, start, end, 'unknown', undefined);
       return;
     }
-    if (this.closed || !this.isMember(node)) {
+    const incarnation = this.closed ? undefined : this.memberIncarnation(node);
+    if (incarnation === undefined) {
       this.refuse(node, bytes, start, end, 'node-unreachable', new NodeUnreachableError(node));
       return;
     }
@@ -126,19 +120,12 @@ export class Gateway implements RemotePart {
       this.refuse(node, bytes, start, end, 'too-large', new MessageTooLargeError(length, this.maxPayload - kHeaderRoom - 4));
       return;
     }
-    let out = this.out.get(node);
-    if (out === undefined) this.out.set(node, (out = { writer: this.newBatch(), records: 0 }));
-    else if (out.writer.pos + 4 + length > this.maxPayload) {
-      this.publish(node, out);
-      out.writer = this.newBatch();
-      out.records = 0;
+    const out = this.streams.stream(node, incarnation);
+    if (out.unackedBytes > kMaxUnackedBytes) {
+      this.refuse(node, bytes, start, end, 'node-unreachable', new NodeUnreachableError(node, `has not acknowledged ${out.unackedBytes} bytes`));
+      return;
     }
-    const w = out.writer;
-    w.ensure(4 + length);
-    w.u32(length);
-    w.bytes.set(bytes.subarray(start, end), w.pos);
-    w.pos += length;
-    out.records++;
+    this.append(out, bytes, start, end);
     if (kind === kAsk) {
       const view = new DataView(bytes.buffer, bytes.byteOffset + start, length);
       const asker = view.getUint32(kRecordAskerAt, true);
@@ -154,39 +141,25 @@ export class Gateway implements RemotePart {
     }
   }
 
+  /** Appends a record to a stream's batch (publishing the batch first when it is full), and queues the flush. */
+  private append(out: OutStream, bytes: Uint8Array, start: number, end: number): void {
+    if (out.size + 4 + (end - start) > this.maxPayload) this.counts.recordsSent += this.streams.publish(out);
+    out.append(bytes, start, end);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(this.flush);
+    }
+  }
+
   /** Publishes every batch waiting (the end of the turn). */
   readonly flush = (): void => {
     this.flushQueued = false;
-    for (const [node, out] of this.out) {
-      if (out.records === 0) continue;
-      this.publish(node, out);
-      out.writer.reset();
-      this.startBatch(out.writer);
-      out.records = 0;
-    }
+    if (!this.closed) this.counts.recordsSent += this.streams.flush();
   };
 
-  private newBatch(): Writer {
-    const w = new Writer(4096);
-    this.startBatch(w);
-    return w;
-  }
-
-  private startBatch(w: Writer): void {
-    w.ensure(kHeaderRoom);
-    w.u8(kMagic);
-    w.u8(kVersion);
-    w.str(this.cluster);
-    w.str(this.node);
-    w.str(this.incarnation());
-  }
-
-  private publish(node: string, out: Outgoing): void {
-    if (this.closed) return;
-    // A copy: nats.js may keep the bytes until its socket takes them, and the writer is reused.
-    this.nc.publish(nodeSubject(this.cluster, node), out.writer.bytes.slice(0, out.writer.pos));
-    this.stats.batchesSent++;
-    this.stats.recordsSent += out.records;
+  /** What crossed the gateway. */
+  get stats(): GatewayStats {
+    return { ...this.counts, dropped: { ...this.counts.dropped }, batchesSent: this.streams.batchesSent, batchesResent: this.streams.batchesResent };
   }
 
   /** A record that cannot go: an ask answered with `error`, a tell dead-lettered with `reason`. */
@@ -216,7 +189,7 @@ export class Gateway implements RemotePart {
   nodeGone(node: string): void {
     const asks = this.outstanding.get(node);
     this.outstanding.delete(node);
-    this.out.delete(node);
+    this.streams.drop(node);
     if (asks === undefined) return;
     for (const key of asks.keys())
       this.host.answer(key % 0x1_0000, Math.floor(key / 0x1_0000), false, new NodeUnreachableError(node, 'left the cluster or was declared down'));
@@ -230,40 +203,24 @@ export class Gateway implements RemotePart {
 
   // ------------------------------------------------------------- inbound
 
-  /** One NATS message from another node: validated, then each record delivered. Never throws. */
+  /** One NATS message from another node: validated, then (a batch taken in order) each record delivered. Never throws. */
   private onBatch(data: Uint8Array): void {
-    const r = this.reader;
-    let from: string;
-    try {
-      r.reset(data, 0, data.length);
-      if (r.u8() !== kMagic) {
-        this.drop('bad-magic');
-        return;
-      }
-      if (r.u8() !== kVersion) {
-        this.drop('bad-version');
-        return;
-      }
-      if (r.str() !== this.cluster) {
-        this.drop('wrong-cluster');
-        return;
-      }
-      from = r.str();
-      const incarnation = r.str();
-      if (from === this.node || !/^[A-Za-z0-9_-]{1,64}$/.test(from)) {
-        this.drop('bad-node');
-        return;
-      }
-      if (this.isFenced(from, incarnation)) {
-        this.drop('fenced-node');
-        return;
-      }
-    } catch {
-      this.drop('bad-header');
+    const got = this.streams.receive(data);
+    if (typeof got === 'string') {
+      if (got !== 'ack') this.drop(got);
       return;
     }
-    this.stats.batchesReceived++;
-    let at = r.pos;
+    if (this.isFenced(got.from, got.fromIncarnation)) {
+      this.drop('fenced-node');
+      return;
+    }
+    const order = this.streams.inOrder(got);
+    if (order !== true) {
+      this.drop(order);
+      return;
+    }
+    this.counts.batchesReceived++;
+    let at = got.at;
     while (at < data.length) {
       if (data.length - at < 4) {
         this.drop('truncated');
@@ -276,12 +233,12 @@ export class Gateway implements RemotePart {
         return;
       }
       at = start + length;
-      this.stats.recordsReceived++;
-      this.onRecord(from, data, start, at);
+      this.counts.recordsReceived++;
+      this.onRecord(got.from, got.fromIncarnation, data, start, at);
     }
   }
 
-  private onRecord(from: string, data: Uint8Array, start: number, end: number): void {
+  private onRecord(from: string, fromIncarnation: string, data: Uint8Array, start: number, end: number): void {
     const view = new DataView(data.buffer, data.byteOffset + start, end - start);
     const kind = data[start];
     const slot = view.getUint32(1, true);
@@ -304,7 +261,8 @@ export class Gateway implements RemotePart {
       msg = decodeValue(r);
       if (r.pos !== end) throw new Error('bytes after the message');
     } catch {
-      if (kind === kAsk) this.reply(from, kReplyError, asker, askId, new Error('the message could not be decoded on the receiving node'));
+      if (kind === kAsk)
+        this.reply(from, fromIncarnation, kReplyError, asker, askId, new Error('the message could not be decoded on the receiving node'));
       this.drop('decode');
       return;
     } finally {
@@ -328,7 +286,7 @@ export class Gateway implements RemotePart {
     const ref = new ActorRef(slot, gen, undefined, this.host.refHost);
     if (slot >= this.host.slots) {
       // No such row here: as for any ref that names no actor.
-      if (kind === kAsk) this.reply(from, kReplyError, asker, askId, new NodeUnreachableError(this.node, `has no actor ${slot}.${gen}`));
+      if (kind === kAsk) this.reply(from, fromIncarnation, kReplyError, asker, askId, new NodeUnreachableError(this.node, `has no actor ${slot}.${gen}`));
       else this.host.deadLetter(ref, msg, senderRef, 'unknown');
       return;
     }
@@ -337,13 +295,13 @@ export class Gateway implements RemotePart {
       return;
     }
     this.host.ask(ref, msg, senderRef, timeout).then(
-      (value) => this.reply(from, kReplyOk, asker, askId, value),
-      (error: unknown) => this.reply(from, kReplyError, asker, askId, toError(error)),
+      (value) => this.reply(from, fromIncarnation, kReplyOk, asker, askId, value),
+      (error: unknown) => this.reply(from, fromIncarnation, kReplyError, asker, askId, toError(error)),
     );
   }
 
-  /** Sends an answer record to the asking node. */
-  private reply(node: string, kind: number, asker: number, askId: number, value: unknown): void {
+  /** Sends an answer record to the asking node (the incarnation that asked: it goes even before this node saw it join). */
+  private reply(node: string, incarnation: string, kind: number, asker: number, askId: number, value: unknown): void {
     const w = this.replyWriter;
     w.reset();
     w.ensure(kRecordHeaderBytes + 8);
@@ -357,42 +315,26 @@ export class Gateway implements RemotePart {
     try {
       encodeValue(w, value, 'reply');
     } catch (err) {
-      if (kind !== kReplyOk) return;
-      this.reply(node, kReplyError, asker, askId, toError(err));
+      if (kind === kReplyOk) this.reply(node, incarnation, kReplyError, asker, askId, toError(err));
       return;
     }
     if (this.closed) return;
     if (w.pos + 4 > this.maxPayload - kHeaderRoom) {
-      this.reply(node, kReplyError, asker, askId, new MessageTooLargeError(w.pos, this.maxPayload - kHeaderRoom - 4));
+      this.reply(node, incarnation, kReplyError, asker, askId, new MessageTooLargeError(w.pos, this.maxPayload - kHeaderRoom - 4));
       return;
     }
-    // Not through `send`: an answer goes even to a node this one has not seen join yet.
-    let out = this.out.get(node);
-    if (out === undefined) this.out.set(node, (out = { writer: this.newBatch(), records: 0 }));
-    else if (out.writer.pos + 4 + w.pos > this.maxPayload) {
-      this.publish(node, out);
-      out.writer = this.newBatch();
-      out.records = 0;
-    }
-    out.writer.ensure(4 + w.pos);
-    out.writer.u32(w.pos);
-    out.writer.bytes.set(w.bytes.subarray(0, w.pos), out.writer.pos);
-    out.writer.pos += w.pos;
-    out.records++;
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(this.flush);
-    }
+    this.append(this.streams.stream(node, incarnation), w.bytes, 0, w.pos);
   }
 
   private drop(reason: string): void {
-    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
+    this.counts.dropped[reason] = (this.counts.dropped[reason] ?? 0) + 1;
   }
 
   /** Flushes what waits, stops listening; asks still waiting on other nodes settle with NodeUnreachableError. */
   async close(): Promise<void> {
     this.flush();
     this.closed = true;
+    this.streams.close();
     clearInterval(this.sweep);
     this.sub.unsubscribe();
     for (const node of [...this.outstanding.keys()]) this.nodeGone(node);

@@ -50,7 +50,15 @@ export async function connectCluster(value: unknown): Promise<PreparedCluster> {
   const options = resolveClusterOptions(value);
   let nc: NatsConnection;
   try {
-    nc = await connect({ ...options.connection, servers: options.servers, name: `microswarm-${options.cluster}-${options.node}` });
+    // Reconnect for good, and soon: a NATS server restart is ridden out (what is
+    // published meanwhile waits in the client's buffer). Overridable.
+    nc = await connect({
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      ...options.connection,
+      servers: options.servers,
+      name: `microswarm-${options.cluster}-${options.node}`,
+    });
   } catch (err) {
     throw new ClusterConnectError(options.servers.map(redactServer).join(', '), { cause: err });
   }
@@ -96,21 +104,24 @@ export class ClusterNode implements Cluster {
     try {
       const membership = await Membership.join(nc, { cluster: options.cluster, node: options.node, timing: options.timing });
       const names = await ClusterNames.open(nc, { cluster: options.cluster, node: options.node });
-      // Fencing: the batches of an incarnation declared down are refused for
-      // good (a paused process that wakes up after its node was taken over);
-      // one that is merely not known yet (joined a moment ago) is accepted.
-      const incarnations = new Map<string, string>();
+      // The live members' incarnations (read per message sent, so kept here
+      // rather than asked of membership each time), and the incarnations
+      // declared down: their batches are refused for good (fencing: a paused
+      // process that wakes up after it was declared down). One merely not
+      // known yet (joined a moment ago) is accepted.
+      const live = new Map<string, string>();
       const downed = new Set<string>();
       const note = () => {
-        for (const m of membership.members()) incarnations.set(m.node, m.incarnation);
+        live.clear();
+        for (const m of membership.members()) live.set(m.node, m.incarnation);
       };
       note();
       membership.events.subscribe((event) => {
-        if (event.type === 'joined') note();
         if (event.type === 'left' && event.reason === 'down') {
-          const incarnation = incarnations.get(event.node);
+          const incarnation = live.get(event.node);
           if (incarnation !== undefined) downed.add(incarnation);
         }
+        if (event.type === 'joined' || event.type === 'left') note();
       });
       const gateway = new Gateway(
         nc,
@@ -118,7 +129,7 @@ export class ClusterNode implements Cluster {
         options.node,
         () => membership.self.incarnation,
         host,
-        (node) => membership.isMember(node),
+        (node) => live.get(node),
         (_node, incarnation) => downed.has(incarnation),
       );
       return new ClusterNode(nc, membership, names, gateway, host, options);
@@ -154,7 +165,7 @@ export class ClusterNode implements Cluster {
   }
 
   stats(): GatewayStats {
-    return structuredClone(this.gateway.stats);
+    return this.gateway.stats;
   }
 
   /** @internal Leaves the cluster: flushes, leaves membership (others see 'left'), closes the connection. */
