@@ -185,6 +185,31 @@ describe('cluster-scoped names', () => {
   });
 });
 
+describe('topics across nodes', () => {
+  it("reaches the subscribers of every node, in the publisher's order; publish counts this node's", async () => {
+    const here = await a.spawn(probeUrl);
+    const there = await b.spawn(probeUrl);
+    await a.call({ cmd: 'subscribe', topic: 'news', ref: here });
+    await b.call({ cmd: 'subscribe', topic: 'news', ref: there });
+    // 50 publishes on a: a's subscriber accepted each (1 per publish).
+    expect(await a.call({ cmd: 'publish', topic: 'news', msg: { type: 'log' }, count: 50 })).toBe(50);
+    const expected = Array.from({ length: 50 }, (_, i) => i);
+    await eventually(
+      () => b.call<number[]>({ cmd: 'ask', to: there, msg: { type: 'history' } }),
+      (h) => h.length === 50,
+    );
+    expect(await b.call({ cmd: 'ask', to: there, msg: { type: 'history' } })).toEqual(expected);
+    expect(await a.call({ cmd: 'ask', to: here, msg: { type: 'history' } })).toEqual(expected);
+    // And back: a publish on b reaches a's subscriber once (not forwarded again).
+    await b.call({ cmd: 'publish', topic: 'news', msg: { type: 'log', value: 'from b' } });
+    await eventually(
+      () => a.call<number>({ cmd: 'ask', to: here, msg: { type: 'historyLength' } }),
+      (n) => n === 51,
+    );
+    expect(await b.call({ cmd: 'ask', to: there, msg: { type: 'historyLength' } })).toBe(51);
+  });
+});
+
 describe('a NATS server restart', () => {
   it('is ridden out: nobody is declared down, tells sent while the server is away arrive in order, asks work again', async () => {
     const onB = await b.spawn(probeUrl);

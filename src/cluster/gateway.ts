@@ -21,7 +21,17 @@ import { ActorRef, type RefHost, setDecodingHost } from '../actors/ref.js';
 import { MessageTooLargeError, NodeUnreachableError, toError } from '../base/errors.js';
 import { Reader, Writer, decodeValue, encodeValue } from '../transport/codec/index.js';
 import { Streams, kMaxUnackedBytes, nodeSubject, type OutStream } from './streams.js';
-import { kAsk, kRecordAskIdAt, kRecordAskerAt, kRecordHeaderBytes, kRecordTimeoutAt, kReplyError, kReplyOk, kTell } from '../transport/kinds.js';
+import {
+  kAsk,
+  kRecordAskIdAt,
+  kRecordAskerAt,
+  kRecordHeaderBytes,
+  kRecordTimeoutAt,
+  kRecordTopic,
+  kReplyError,
+  kReplyOk,
+  kTell,
+} from '../transport/kinds.js';
 import type { RemotePart } from '../engine/parts.js';
 import { setDecodeOrigin } from '../engine/ref-codec.js';
 import type { DeadLetterReason } from '../engine/types.js';
@@ -46,6 +56,8 @@ export interface GatewayHost {
   deadLetter(recipient: ActorRef, message: unknown, sender: ActorRef | undefined, reason: DeadLetterReason): void;
   /** Whether the actor (slot, gen) of this process is still alive. */
   isLive(slot: number, gen: number): boolean;
+  /** A publish to `topic` made on node `fromNode`, for this node's subscribers. */
+  publish(topic: string, msg: unknown, sender: ActorRef | undefined, fromNode: string): void;
 }
 
 /** Counters of what crossed the gateway. */
@@ -185,6 +197,21 @@ export class Gateway implements RemotePart {
     this.host.deadLetter(recipient, message, sender instanceof ActorRef ? sender : undefined, reason);
   }
 
+  /** Sends a publish to `topic` to the subscribers of `node` (a TOPIC record on its stream). */
+  publishTo(node: string, topic: string, msg: unknown, sender: ActorRef | undefined): void {
+    const incarnation = this.closed ? undefined : this.memberIncarnation(node);
+    if (incarnation === undefined) return;
+    const w = this.replyWriter;
+    w.reset();
+    w.ensure(kRecordHeaderBytes + 8);
+    w.u8(kRecordTopic);
+    for (let i = 0; i < 5; i++) w.u32(0);
+    encodeValue(w, sender, 'sender');
+    encodeValue(w, [topic, msg], 'msg');
+    if (w.pos + 4 > this.maxPayload - kHeaderRoom) throw new MessageTooLargeError(w.pos, this.maxPayload - kHeaderRoom - 4);
+    this.append(this.streams.stream(node, incarnation), w.bytes, 0, w.pos);
+  }
+
   /** `node` is gone (left, or declared down): its asks still waiting settle with NodeUnreachableError. */
   nodeGone(node: string): void {
     const asks = this.outstanding.get(node);
@@ -246,7 +273,7 @@ export class Gateway implements RemotePart {
     const asker = view.getUint32(kRecordAskerAt, true);
     const askId = view.getUint32(kRecordAskIdAt, true);
     const timeout = view.getUint32(kRecordTimeoutAt, true);
-    if (kind !== kTell && kind !== kAsk && kind !== kReplyOk && kind !== kReplyError) {
+    if (kind !== kTell && kind !== kAsk && kind !== kReplyOk && kind !== kReplyError && kind !== kRecordTopic) {
       this.drop('bad-kind');
       return;
     }
@@ -281,6 +308,14 @@ export class Gateway implements RemotePart {
         return;
       }
       this.host.answer(asker, askId, kind === kReplyOk, msg);
+      return;
+    }
+    if (kind === kRecordTopic) {
+      if (!Array.isArray(msg) || msg.length !== 2 || typeof msg[0] !== 'string' || msg[0].length === 0 || msg[0].length > 256) {
+        this.drop('bad-topic');
+        return;
+      }
+      this.host.publish(msg[0], msg[1], senderRef, from);
       return;
     }
     const ref = new ActorRef(slot, gen, undefined, this.host.refHost);

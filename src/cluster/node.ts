@@ -139,6 +139,16 @@ export class ClusterNode implements Cluster {
     }
   }
 
+  /** @internal Whether `node` is a live member. */
+  isMember(node: string): boolean {
+    return this.membership.isMember(node);
+  }
+
+  /** @internal A publish made on this node: a TOPIC record to every other live member (their subscribers). */
+  publishTopic(name: string, msg: unknown, sender: ActorRef | undefined): void {
+    for (const m of this.membership.members()) if (m.node !== this.node) this.gateway.publishTo(m.node, name, msg, sender);
+  }
+
   members(): MemberInfo[] {
     return this.membership.members();
   }

@@ -18,9 +18,14 @@ import { kPolicyDropNewest, type Directory } from '../transport/directory.js';
 export function clusterHost(
   endpoint: Endpoint,
   directory: Directory,
-  deadLetter: (letter: DeadLetter) => void,
-  workerUp: (endpoint: number) => boolean,
+  runtime: {
+    deadLetter(letter: DeadLetter): void;
+    workerUp(endpoint: number): boolean;
+    /** A publish from another node, for this node's subscribers. */
+    publish(topic: string, msg: unknown, sender: ActorRef | undefined, fromNode: string): void;
+  },
 ): GatewayHost {
+  const { deadLetter, workerUp } = runtime;
   return {
     slots: directory.slots,
     refHost: endpoint,
@@ -45,5 +50,6 @@ export function clusterHost(
     },
     deadLetter: (recipient, message, sender, reason) => deadLetter({ recipient, message, sender, reason }),
     isLive: (slot, gen) => directory.isLive(slot, gen),
+    publish: (topic, msg, sender, fromNode) => runtime.publish(topic, msg, sender, fromNode),
   };
 }

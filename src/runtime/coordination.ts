@@ -7,6 +7,7 @@ import { Swarm, type SwarmHost, type SwarmOptions } from '../swarm/swarm.js';
 import { Topic, TopicRegistry } from '../swarm/topics.js';
 import { InvalidOptionError } from '../base/errors.js';
 import type { EventSource } from '../base/events.js';
+import type { ActorRef } from '../actors/ref.js';
 import type { Endpoint } from '../engine/endpoint.js';
 import type { Directory } from '../transport/directory.js';
 import { withTimeout, type ControlPlane } from './control.js';
@@ -19,6 +20,8 @@ export interface CoordinationParts {
   directory: Directory;
   crashes: EventSource<ThreadCrash>;
   heartbeatMs: number;
+  /** The runtime's cluster node, once joined: topics reach its other nodes. */
+  cluster: () => { publishTopic(name: string, msg: unknown, sender: ActorRef | undefined): void; isMember(node: string): boolean } | undefined;
 }
 
 /** @internal The runtime's topics and swarms. */
@@ -33,8 +36,9 @@ export class Coordination {
     this.parts = parts;
     const { directory, endpoint } = parts;
     this.topics = new TopicRegistry({
-      isAlive: (ref) => directory.isLive(ref.slot, ref.gen),
+      isAlive: (ref) => this.isAlive(ref),
       multicast: (targets, msg, sender) => endpoint.multicast(targets, msg, sender),
+      published: (name, msg, sender) => parts.cluster()?.publishTopic(name, msg, sender),
     });
   }
 
@@ -73,6 +77,11 @@ export class Coordination {
     }
   }
 
+  /** An actor of this node is alive while its slot holds its generation; one of another node while that node is a member (its own death is not watched across nodes). */
+  private isAlive(ref: ActorRef): boolean {
+    return ref.node === undefined ? this.parts.directory.isLive(ref.slot, ref.gen) : (this.parts.cluster()?.isMember(ref.node) ?? false);
+  }
+
   /** Stops the leader checks (shutdown). */
   stop(): void {
     if (this.swarmTimer !== undefined) clearInterval(this.swarmTimer);
@@ -81,7 +90,7 @@ export class Coordination {
   private swarmHost(): SwarmHost {
     const { directory: dir, endpoint, control } = this.parts;
     return {
-      isAlive: (ref) => dir.isLive(ref.slot, ref.gen),
+      isAlive: (ref) => this.isAlive(ref),
       tell: (ref, msg) => endpoint.tell(ref, msg, undefined),
       ask: (ref, msg, timeoutMs) => endpoint.ask(ref, msg, { timeoutMs }, undefined),
       multicast: (targets, msg) => endpoint.multicast(targets, msg, undefined),

@@ -153,12 +153,11 @@ export class Runtime {
       rt.spares.warm();
       rt.monitor.start();
       if (prepared !== undefined) {
-        const host = clusterHost(
-          rt.endpoint,
-          rt.directory,
-          (letter) => rt.deadLetters.publish(letter),
-          (e) => !rt.control.down.has(e),
-        );
+        const host = clusterHost(rt.endpoint, rt.directory, {
+          deadLetter: (letter) => rt.deadLetters.publish(letter),
+          workerUp: (e) => !rt.control.down.has(e),
+          publish: (topic, msg, sender, from) => rt.coordination.topics.publish(topic, msg, sender, from),
+        });
         rt.clusterNode = await prepared.join(host);
         rt.endpoint.remote = rt.clusterNode.gateway;
       }
@@ -214,7 +213,14 @@ export class Runtime {
       failures,
       cluster: () => this.clusterNode,
     });
-    const coordination = (this.coordination = new Coordination({ control, endpoint, directory, crashes, heartbeatMs: options.heartbeatMs }));
+    const coordination = (this.coordination = new Coordination({
+      control,
+      endpoint,
+      directory,
+      crashes,
+      heartbeatMs: options.heartbeatMs,
+      cluster: () => this.clusterNode,
+    }));
     const monitor = (this.monitor = new ThreadMonitor({ options, control, endpoint, directory, boot, registry, failures }));
     this.recovery = new ThreadRecovery({
       options,

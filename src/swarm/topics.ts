@@ -15,6 +15,8 @@ import { InvalidArgumentError } from '../base/errors.js';
 export interface TopicHost {
   isAlive(ref: ActorRef): boolean;
   multicast(targets: readonly ActorRef[], msg: unknown, sender: ActorRef | undefined): number;
+  /** A publish made on this node: also for the subscribers of the other cluster nodes (none outside a cluster). */
+  published?(name: string, msg: unknown, sender: ActorRef | undefined): void;
 }
 
 /** A topic's counts (`topic.stats()`). */
@@ -101,11 +103,11 @@ export class TopicRegistry {
 
   subscribe(name: string, ref: ActorRef): void {
     TopicRegistry.checkName(name);
-    this.entry(name).subscribers.set(`${ref.slot}.${ref.gen}`, ref);
+    this.entry(name).subscribers.set(ref.id, ref);
   }
 
   unsubscribe(name: string, ref: ActorRef): boolean {
-    return this.topics.get(name)?.subscribers.delete(`${ref.slot}.${ref.gen}`) ?? false;
+    return this.topics.get(name)?.subscribers.delete(ref.id) ?? false;
   }
 
   /** The live subscribers of `name`, dropping those that are gone. */
@@ -120,7 +122,13 @@ export class TopicRegistry {
     return live;
   }
 
-  publish(name: string, msg: unknown, sender: ActorRef | undefined): number {
+  /**
+   * Delivers to this node's subscribers; a publish made here (`fromNode`
+   * undefined) goes to the other cluster nodes' subscribers too. Returns how
+   * many subscribers of this node accepted it.
+   */
+  publish(name: string, msg: unknown, sender: ActorRef | undefined, fromNode?: string): number {
+    if (fromNode === undefined) this.host.published?.(name, msg, sender);
     const entry = this.entry(name);
     entry.published++;
     const targets = this.subscribers(name);

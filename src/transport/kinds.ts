@@ -57,7 +57,9 @@
  *     k: 1 TELL, 2 ASK (slot, gen: the actor on the receiving node; asker:
  *     the asking endpoint on the sending node; timeout: the asker's, ms), 3
  *     or 4 a REPLY to (asker, askId) on the receiving node (slot, gen 0;
- *     sender undefined; msg: the answer, or the error)
+ *     sender undefined; msg: the answer, or the error), 5 a TOPIC publish
+ *     (every u32 0; msg: [topic name, message], for the receiving node's
+ *     subscribers)
  */
 
 /** A one-way message to one actor. */
@@ -86,6 +88,8 @@ export const kRecordAskerAt = 9;
 export const kRecordAskIdAt = 13;
 export const kRecordTimeoutAt = 17;
 export const kRecordHeaderBytes = 21;
+/** Cluster record kind: a publish to a topic, for the receiving node's subscribers. */
+export const kRecordTopic = 5;
 
 /** TELL, ASK, FORWARD: the slot and generation of the actor it is for. */
 export const kSlotAt = 1;
