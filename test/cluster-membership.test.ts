@@ -412,4 +412,15 @@ describe('a server that requires credentials', () => {
     expect(err.cause).toBe(wrong);
     expect(new ClusterConnectError('tok3n@127.0.0.1:4222').message).not.toContain('tok3n');
   });
+
+  it('a token-protected server refuses a wrong token and accepts the right one', async () => {
+    const tokenServer = await startNatsServer({ auth: { token: 't0ken-value' } });
+    try {
+      await expect(connect({ servers: tokenServer.url, token: 'wrong', maxReconnectAttempts: 0 })).rejects.toBeInstanceOf(Error);
+      const nc = await connect({ servers: tokenServer.url, token: 't0ken-value' });
+      await nc.close();
+    } finally {
+      await tokenServer.stop();
+    }
+  });
 });
