@@ -347,6 +347,25 @@ describe('Membership', () => {
     expect(names(a)).toEqual(['a']);
   });
 
+  it("a stall of its own event loop is not counted as the members' silence", async () => {
+    const cluster = `stall${++clusters}`;
+    const a = await join(cluster, 'a');
+    const b = await join(cluster, 'b');
+    await eventually(
+      () => [a, b].map(names),
+      (views) => views.every((view) => view.length === 2),
+    );
+    const events = [a, b].map(record);
+    const kv = await rawBucket(cluster);
+    // Both members live in this process: block it for longer than downAfterMs (a GC pause, a debugger, a busy CPU).
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, defaultClusterTiming.downAfterMs + 500);
+    const beats = (): Promise<number[]> => Promise.all(['a', 'b'].map(async (node) => JSON.parse((await kv.get(node))!.string()).beat as number));
+    const after = await beats();
+    await eventually(beats, (now) => now.every((beat, i) => beat >= after[i] + 4));
+    for (const list of events) expect(list.filter((e) => e.type === 'left')).toEqual([]);
+    expect(names(a)).toEqual(['a', 'b']);
+  });
+
   it('rides out a server restart shorter than downAfterMs: members reconnect, nobody is declared down', async () => {
     const { cluster, a, b, c } = await threeMembers('restart');
     const members = [a, b, c];
@@ -392,5 +411,16 @@ describe('a server that requires credentials', () => {
     expect(err.message).not.toContain('s3cret');
     expect(err.cause).toBe(wrong);
     expect(new ClusterConnectError('tok3n@127.0.0.1:4222').message).not.toContain('tok3n');
+  });
+
+  it('a token-protected server refuses a wrong token and accepts the right one', async () => {
+    const tokenServer = await startNatsServer({ auth: { token: 't0ken-value' } });
+    try {
+      await expect(connect({ servers: tokenServer.url, token: 'wrong', maxReconnectAttempts: 0 })).rejects.toBeInstanceOf(Error);
+      const nc = await connect({ servers: tokenServer.url, token: 't0ken-value' });
+      await nc.close();
+    } finally {
+      await tokenServer.stop();
+    }
   });
 });

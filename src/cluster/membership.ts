@@ -1,58 +1,47 @@
 /**
  * Cluster membership over a NATS KV bucket (`microswarm_<cluster>_members`).
+ * The protocol (all nodes of a cluster must use the same timing):
  *
- * The protocol, as every node runs it (all nodes of a cluster must use the
- * same timing):
- *
- * - **Heartbeat.** A node's key is its node name; its value is the JSON
- *   record `{ incarnation, joinedAt, beat, meta }`. The node rewrites it every
- *   `heartbeatMs` with `kv.update(key, value, revision)`, a compare-and-set on
- *   the revision it last wrote, so a beat never overwrites what another node
- *   wrote over it.
+ * - **Heartbeat.** A node's key is its node name, its value the JSON record
+ *   `{ incarnation, joinedAt, beat, meta }`, rewritten every `heartbeatMs` by
+ *   `kv.update(key, value, revision)`: a compare-and-set on the revision the
+ *   node last wrote, so a beat never overwrites what another node wrote.
  * - **Expiry is ours.** nats-server 2.9 has no per-key TTL and tells watchers
- *   nothing about expiry, so every node watches the bucket and notes the
- *   LOCAL monotonic time (`performance.now()`) at which it last saw each key
- *   change. Clocks of other machines are never compared: `joinedAt` is
- *   information, not an input. After `suspectAfterMs` of silence the member
- *   is `unreachable` (and `reachable` again on its next beat). Time this node
- *   could not observe does not count as silence: while its own connection is
- *   down, and across a stall of its own event loop (a check timer that fires
- *   late); after a reconnect every member gets a fresh `downAfterMs`.
- * - **Down, decided once.** After `downAfterMs` of silence a node declares
- *   the member down in two compare-and-set steps: it overwrites the key with
- *   the down marker `{ down: true, by, incarnation }` using the revision it
- *   last saw (exactly one observer wins; a member that beat in between keeps
- *   its key, since the revision moved), then the winner deletes the key with
- *   `previousSeq` = the marker's revision. Watchers report `left` with reason
- *   `'down'` when they see the marker, and reason `'left'` for a delete that
- *   no marker preceded (a graceful `leave()`). The bucket keeps 3 revisions
- *   per key, so a watch resumed after a reconnect still sees a marker that a
- *   delete followed.
- * - **Joining.** `kv.create` claims a free name. A name whose key holds a
- *   member record is observed for up to `downAfterMs`: if its revision moves
- *   (its owner beats), the name is live and `join` fails with
- *   `NodeNameTakenError`; if it stays still (the owner died), it is taken over
- *   by a compare-and-set. A down marker or a malformed value is taken over at
- *   once.
+ *   nothing about expiry, so every node watches the bucket and notes the LOCAL
+ *   monotonic time at which it last saw each key change; other machines'
+ *   clocks are never compared (`joinedAt` is information only). Silent for
+ *   `suspectAfterMs`: `unreachable`, `reachable` again on its next beat. Time
+ *   this node could not observe is not silence: while its connection is down,
+ *   across a stall of its own event loop, and a reconnect restarts every clock.
+ * - **Down, decided once.** Silent for `downAfterMs`: the node overwrites the
+ *   key with the down marker `{ down: true, by, incarnation }` by a
+ *   compare-and-set on the revision it last saw (one observer wins; a member
+ *   that beat in between keeps its key), then deletes it with `previousSeq` =
+ *   the marker's revision. Watchers report `left` 'down' on the marker, `left`
+ *   'left' on a delete no marker preceded (`leave()`). The bucket keeps 3
+ *   revisions per key, so a watch resumed after a reconnect still sees both.
+ * - **Joining.** `kv.create` claims a free name. A key holding a record is
+ *   observed for up to `downAfterMs`: its revision moves (the owner beats) =
+ *   `NodeNameTakenError`; it stays still (the owner died) = taken over by a
+ *   compare-and-set, as a down marker or a malformed value is at once.
  * - **Declared down while alive.** A node that finds its own key changed by
- *   someone else (the down marker, a delete, another incarnation), seen on the
- *   watch or through a failed heartbeat compare-and-set, publishes
+ *   others (on the watch, or by a failed heartbeat compare-and-set) publishes
  *   `{ type: 'left', node: self, reason: 'down' }`, joins again under a new
- *   incarnation (the claim above) and publishes `{ type: 'joined', node: self }`.
- *   The others see the same pair. If a live process holds the name by then,
- *   this node stays out and stops, as `close()` would.
+ *   incarnation and publishes `{ type: 'joined', node: self }`; the others see
+ *   the same pair. If a live process holds the name by then, it stops, as
+ *   `close()` would.
  *
- * Values in the bucket are bytes another process wrote: each is validated
- * before use; a malformed one is counted in `badValues` and never makes a
- * member (a member whose key turns malformed is silent, and goes down).
+ * Values in the bucket are bytes another process wrote: a malformed one is
+ * counted in `badValues` and never makes a member (a member whose key turns
+ * malformed is silent, and goes down).
  */
 import { randomUUID } from 'node:crypto';
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import { checkKeys, isPlainObject } from '../base/check.js';
 import { InvalidArgumentError, InvalidOptionError, NodeNameTakenError } from '../base/errors.js';
 import { EventSource } from '../base/events.js';
+import { checkName, isName, isWrongLastSequence, parseJson } from './names.js';
 
 /** How often a node beats and how long a silent member stays a member, in milliseconds. */
 export interface ClusterTiming {
@@ -97,9 +86,6 @@ export interface JoinOptions {
   meta?: Record<string, unknown>;
 }
 
-const kNamePattern = /^[A-Za-z0-9_-]{1,64}$/;
-/** @internal What a cluster or node name must be, as error messages say it. */
-export const kNameExpected = 'a name of 1 to 64 letters, digits, `-` or `_`';
 const kMaxMetaBytes = 16 * 1024;
 /** Revisions kept per key: a marker and the delete after it both survive for a resumed watch. */
 const kHistory = 3;
@@ -107,34 +93,6 @@ const kMaxValueBytes = 64 * 1024;
 const kMaxTimingMs = 3_600_000;
 /** Attempts of one claim before giving up (each one lost a compare-and-set race). */
 const kClaimAttempts = 8;
-
-/** @internal True for a cluster or node name: usable in a bucket name and as a key as it is. */
-export function isName(value: unknown): value is string {
-  return typeof value === 'string' && kNamePattern.test(value);
-}
-
-/** @internal Throws InvalidOptionError unless `value` is a cluster or node name (see {@link isName}). */
-export function checkName(option: string, value: unknown): string {
-  if (!isName(value)) throw new InvalidOptionError(option, kNameExpected, value);
-  return value;
-}
-
-/** @internal True for the error of a compare-and-set that lost (the key's revision was not the one expected). */
-export function isWrongLastSequence(err: unknown): boolean {
-  return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
-}
-
-/** @internal Parses a value written by another process as JSON, or undefined when it is not UTF-8 JSON. */
-export function parseJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    return undefined;
-  }
-}
 
 function checkTiming(timing: unknown): ClusterTiming {
   if (!isPlainObject(timing)) throw new InvalidOptionError('timing', 'an object { heartbeatMs, suspectAfterMs, downAfterMs }', timing);
@@ -179,21 +137,20 @@ function parseValue(bytes: Uint8Array): Parsed {
   if (typeof incarnation !== 'string' || incarnation.length === 0 || incarnation.length > 64) return { kind: 'bad' };
   if (value.down === true) return typeof value.by === 'string' ? { kind: 'down', incarnation } : { kind: 'bad' };
   const { joinedAt, beat, meta } = value;
-  if (typeof joinedAt !== 'number' || !Number.isFinite(joinedAt) || joinedAt < 0) return { kind: 'bad' };
-  if (typeof beat !== 'number' || !Number.isSafeInteger(beat) || beat < 0) return { kind: 'bad' };
-  if (!isPlainObject(meta)) return { kind: 'bad' };
-  return { kind: 'member', incarnation, joinedAt, meta };
+  const valid = typeof joinedAt === 'number' && Number.isFinite(joinedAt) && joinedAt >= 0 && Number.isSafeInteger(beat) && (beat as number) >= 0;
+  return valid && isPlainObject(meta) ? { kind: 'member', incarnation, joinedAt, meta } : { kind: 'bad' };
 }
 
-/** Another member as this node tracks it. */
+/**
+ * Another member as this node tracks it: `revision`, the last of its key seen (a malformed value's counts: the
+ * down marker is set over it); `seenAt`, the local monotonic time of its last beat seen; `downing`, a down attempt
+ * is in flight.
+ */
 interface Tracked {
   info: MemberInfo;
-  /** The last revision of its key seen (a malformed value counts: the down marker is set over it). */
   revision: number;
-  /** Local monotonic time of its last beat seen. */
   seenAt: number;
   unreachable: boolean;
-  /** A down attempt is in flight. */
   downing: boolean;
 }
 
@@ -227,7 +184,8 @@ export class Membership {
   private readonly handled = new Map<string, number>();
   /** Highest revision the watch has shown. */
   private highest = 0;
-  private readonly seenWaiters: { revision: number; resolve: () => void }[] = [];
+  /** Join waits for the watch to show its own write. */
+  private joinWaiter: { revision: number; resolve: () => void } | undefined;
   private connected = true;
   private watch: QueuedIterator<KvEntry> | undefined;
   private watchGeneration = 0;
@@ -295,8 +253,7 @@ export class Membership {
   async leave(): Promise<void> {
     if (this.state === 'closed' || this.state === 'leaving') return;
     const wasMember = this.state === 'member';
-    this.state = 'leaving';
-    this.stopTimers();
+    this.state = 'leaving'; // the timers' callbacks do nothing from now on
     try {
       await this.beating;
       if (wasMember) await this.deleteOwnKey();
@@ -309,13 +266,12 @@ export class Membership {
   /** Stops beating and watching without deleting the key (the others will declare this node down). */
   close(): void {
     this.state = 'closed';
-    this.stopTimers();
+    clearInterval(this.beatTimer);
+    clearInterval(this.checkTimer);
     this.watchGeneration++;
     this.watch?.stop();
-    this.watch = undefined;
     this.status?.stop?.();
-    this.status = undefined;
-    for (const waiter of this.seenWaiters.splice(0)) waiter.resolve();
+    this.joinWaiter?.resolve();
   }
 
   private newIncarnation(): MemberInfo {
@@ -333,7 +289,13 @@ export class Membership {
       await this.startWatch(0);
       this.ownRevision = await this.claim();
       // The watch delivers in revision order: once it has shown this node's own write, it has shown every member before it.
-      await this.seen(this.ownRevision, Math.max(5_000, 2 * this.timing.downAfterMs));
+      const guardMs = Math.max(5_000, 2 * this.timing.downAfterMs);
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`the members watch did not show this node's key within ${guardMs} ms`)), guardMs);
+        this.joinWaiter = { revision: this.ownRevision, resolve };
+        this.advance(0);
+      }).finally(() => clearTimeout(timer));
     } catch (err) {
       this.close();
       throw err;
@@ -345,26 +307,6 @@ export class Membership {
     this.lastCheckAt = performance.now();
     this.beatTimer = setInterval(() => void this.beat(), this.timing.heartbeatMs).unref();
     this.checkTimer = setInterval(() => this.check(), this.checkMs).unref();
-  }
-
-  private stopTimers(): void {
-    clearInterval(this.beatTimer);
-    clearInterval(this.checkTimer);
-  }
-
-  /** Resolves once the watch has shown `revision`; rejects after `guardMs` (a watch that shows nothing). */
-  private seen(revision: number, guardMs: number): Promise<void> {
-    if (this.highest >= revision) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the members watch did not show revision ${revision} within ${guardMs} ms`)), guardMs);
-      this.seenWaiters.push({
-        revision,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
-    });
   }
 
   /**
@@ -471,10 +413,10 @@ export class Membership {
 
   /** Notes how far the watch has shown the bucket (only the watch: a read may be ahead of it, and a resumed watch starts here). */
   private advance(revision: number): void {
-    if (revision <= this.highest) return;
-    this.highest = revision;
-    for (let i = this.seenWaiters.length - 1; i >= 0; i--) {
-      if (this.seenWaiters[i].revision <= revision) this.seenWaiters.splice(i, 1)[0].resolve();
+    if (revision > this.highest) this.highest = revision;
+    if (this.joinWaiter !== undefined && this.joinWaiter.revision <= this.highest) {
+      this.joinWaiter.resolve();
+      this.joinWaiter = undefined;
     }
   }
 
@@ -485,13 +427,11 @@ export class Membership {
    * watch showed the same entry while this node was not yet a member).
    */
   private handle(entry: KvEntry): void {
-    if (entry.key === this.node) {
-      this.handleOwn(entry);
-      return;
+    if (entry.key === this.node) this.handleOwn(entry);
+    else if ((this.handled.get(entry.key) ?? 0) < entry.revision) {
+      this.handled.set(entry.key, entry.revision);
+      this.handleOther(entry);
     }
-    if ((this.handled.get(entry.key) ?? 0) >= entry.revision) return;
-    this.handled.set(entry.key, entry.revision);
-    this.handleOther(entry);
   }
 
   private handleOwn(entry: KvEntry): void {
@@ -636,22 +576,18 @@ export class Membership {
     }
   }
 
-  /** Deletes this node's key if it still holds this incarnation. */
+  /** Deletes this node's key if it still holds this incarnation (a beat whose answer was lost may have moved its revision). */
   private async deleteOwnKey(): Promise<void> {
-    let revision = this.ownRevision;
-    for (let attempt = 0; attempt < kClaimAttempts; attempt++) {
+    for (let revision = this.ownRevision, attempt = 0; attempt < kClaimAttempts; attempt++) {
       try {
-        await this.kv.delete(this.node, { previousSeq: revision });
-        return;
+        return await this.kv.delete(this.node, { previousSeq: revision });
       } catch (err) {
         if (!isWrongLastSequence(err)) throw err;
       }
-      // A beat whose answer was lost moved the revision: delete only if the key is still ours.
       const entry = await this.kv.get(this.node);
-      if (entry === null || entry.operation !== 'PUT') return;
-      const parsed = parseValue(entry.value);
-      if (parsed.kind !== 'member' || parsed.incarnation !== this.info.incarnation) return;
-      revision = entry.revision;
+      const parsed = entry?.operation === 'PUT' ? parseValue(entry.value) : undefined;
+      if (parsed?.kind !== 'member' || parsed.incarnation !== this.info.incarnation) return;
+      revision = entry!.revision;
     }
   }
 }
