@@ -85,7 +85,7 @@ module.exports = {
       name: 'cluster-only-by-dynamic-import',
       comment:
         'The single-process runtime must not load cluster code: outside src/cluster/, files may import it only as types or ' +
-        "through a dynamic import (Runtime.start does, when options.cluster is given).",
+        'through a dynamic import (Runtime.start does, when options.cluster is given).',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/cluster/' },
       to: { path: '^src/cluster/', dependencyTypesNot: ['type-only', 'dynamic-import'] },

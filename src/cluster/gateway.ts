@@ -62,18 +62,19 @@ export interface GatewayHost {
 
 /** Counters of what crossed the gateway. */
 export interface GatewayStats {
-  /** Records sent to other nodes, and the NATS messages that carried them. */
+  /** Records (messages, answers, publishes) sent to other nodes. */
   recordsSent: number;
+  /** The NATS messages (batches) that carried them, first sends only. */
   batchesSent: number;
+  /** Records received from other nodes, in batches taken in order. */
   recordsReceived: number;
+  /** Batches taken in order. */
   batchesReceived: number;
   /** Batches sent again because the receiver had not acknowledged them in time. */
   batchesResent: number;
   /** Inbound bytes refused, by reason (a bad batch counts once; a bad record once each). */
   dropped: Record<string, number>;
 }
-
-export { nodeSubject };
 
 /** @internal */
 export class Gateway implements RemotePart {
@@ -91,11 +92,11 @@ export class Gateway implements RemotePart {
   private readonly maxPayload: number;
 
   constructor(
-    private readonly nc: NatsConnection,
-    private readonly cluster: string,
+    nc: NatsConnection,
+    cluster: string,
     private readonly node: string,
     /** This node's current incarnation (a new one after it was declared down and joined again). */
-    private readonly incarnation: () => string,
+    incarnation: () => string,
     private readonly host: GatewayHost,
     /** The incarnation of `node` if it is a live member now (records for any other are refused at once). */
     private readonly memberIncarnation: (node: string) => string | undefined,

@@ -3,5 +3,4 @@
  * `options.cluster` is given, so a single-process runtime loads no NATS code.
  */
 export { connectCluster, type Cluster, type ClusterNode, type MemberEvent, type MemberInfo, type PreparedCluster } from './node.js';
-export type { GatewayHost, GatewayStats } from './gateway.js';
-export type { ClusterOptions } from './options.js';
+export type { GatewayHost } from './gateway.js';

@@ -41,50 +41,11 @@ import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import { checkKeys, isPlainObject } from '../base/check.js';
 import { InvalidArgumentError, InvalidOptionError, NodeNameTakenError } from '../base/errors.js';
 import { EventSource } from '../base/events.js';
-import { checkName, isName, isWrongLastSequence, parseJson } from './names.js';
+import { checkName, isName, isWrongLastSequence, parseJson } from './kv.js';
+import type { ClusterTiming, JoinOptions, MemberEvent, MemberInfo } from './member-types.js';
 
-/** How often a node beats and how long a silent member stays a member, in milliseconds. */
-export interface ClusterTiming {
-  /** How often each node rewrites its key. */
-  heartbeatMs: number;
-  /** Silence after which a member is reported `unreachable`; above `heartbeatMs`. */
-  suspectAfterMs: number;
-  /** Silence after which a member is declared down and removed; above `suspectAfterMs`. */
-  downAfterMs: number;
-}
-
-/** The timing the runtime uses unless told otherwise: a killed node is down in under 2 s. */
-export const defaultClusterTiming: Readonly<ClusterTiming> = Object.freeze({ heartbeatMs: 250, suspectAfterMs: 750, downAfterMs: 1500 });
-
-/** A member of the cluster, as its own record says. */
-export interface MemberInfo {
-  /** The node name (its key in the bucket). */
-  node: string;
-  /** Random per join: a node that joins again under the same name is a new incarnation. */
-  incarnation: string;
-  /** The member's own wall clock (ms since the epoch) when it joined; informational, never compared. */
-  joinedAt: number;
-  /** What the member published about itself at join. */
-  meta: Record<string, unknown>;
-}
-
-/** A change of membership, as this node observed it. */
-export type MemberEvent =
-  | { type: 'joined'; node: string }
-  | { type: 'unreachable'; node: string; silentMs: number }
-  | { type: 'reachable'; node: string }
-  | { type: 'left'; node: string; reason: 'left' | 'down' };
-
-/** Options of {@link Membership.join}. */
-export interface JoinOptions {
-  /** The cluster's name: 1 to 64 letters, digits, `-` or `_`. */
-  cluster: string;
-  /** This node's name, unique in the cluster: 1 to 64 letters, digits, `-` or `_`. */
-  node: string;
-  timing: ClusterTiming;
-  /** Published with this node's record (a plain object of JSON values, at most 16 KiB as JSON). */
-  meta?: Record<string, unknown>;
-}
+export type { ClusterTiming, JoinOptions, MemberEvent, MemberInfo } from './member-types.js';
+export { defaultClusterTiming } from './member-types.js';
 
 const kMaxMetaBytes = 16 * 1024;
 /** Revisions kept per key: a marker and the delete after it both survive for a resumed watch. */

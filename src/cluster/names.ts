@@ -16,44 +16,11 @@
  *   absent: `lookup` answers undefined, `register` may take it over, and each
  *   one seen adds to `badValues`; none of them throws.
  */
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { checkKeys, isPlainObject } from '../base/check.js';
-import { InvalidArgumentError, InvalidOptionError, NameTakenError } from '../base/errors.js';
-
-// The cluster's naming rules and the KV helpers membership.ts shares.
-
-const kNamePattern = /^[A-Za-z0-9_-]{1,64}$/;
-const kNameExpected = 'a name of 1 to 64 letters, digits, `-` or `_`';
-
-/** @internal True for a cluster or node name: usable in a bucket name and as a key as it is. */
-export function isName(value: unknown): value is string {
-  return typeof value === 'string' && kNamePattern.test(value);
-}
-
-/** @internal Throws InvalidOptionError unless `value` is a cluster or node name (see {@link isName}). */
-export function checkName(option: string, value: unknown): string {
-  if (!isName(value)) throw new InvalidOptionError(option, kNameExpected, value);
-  return value;
-}
-
-/** @internal True for the error of a compare-and-set that lost (the key's revision was not the one expected). */
-export function isWrongLastSequence(err: unknown): boolean {
-  return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
-}
-
-/** @internal Parses a value written by another process as JSON, or undefined when it is not UTF-8 JSON. */
-export function parseJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    return undefined;
-  }
-}
+import { InvalidArgumentError, NameTakenError } from '../base/errors.js';
+import { checkName, isName, isWrongLastSequence, kNameExpected, parseJson } from './kv.js';
 
 /** Where a named actor lives: its node, and its slot and generation there. */
 export interface NamedRef {

@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { InvalidOptionError } from '../base/errors.js';
 import { integer, isPlainObject } from '../base/check.js';
+import { checkName } from './kv.js';
 
 /** Options of a runtime that joins a cluster (`RuntimeOptions.cluster`). */
 export interface ClusterOptions {
@@ -36,7 +37,6 @@ export interface ResolvedClusterOptions {
   connection: Record<string, unknown>;
 }
 
-const kToken = /^[A-Za-z0-9_-]{1,64}$/;
 const ours = ['servers', 'name', 'node', 'heartbeatMs', 'suspectAfterMs', 'downAfterMs'];
 
 /** @internal Validates `options.cluster`; throws InvalidOptionError naming the option and the value. */
@@ -46,11 +46,9 @@ export function resolveClusterOptions(value: unknown): ResolvedClusterOptions {
   if (!Array.isArray(servers) || servers.length === 0 || !servers.every((s) => typeof s === 'string' && s.length > 0)) {
     throw new InvalidOptionError('cluster.servers', 'a NATS server URL or a non-empty array of them', redactServers(value.servers));
   }
-  if (typeof value.name !== 'string' || !kToken.test(value.name)) {
-    throw new InvalidOptionError('cluster.name', 'a name of 1 to 64 letters, digits, - or _', value.name);
-  }
+  const cluster = checkName('cluster.name', value.name);
   const node = value.node ?? `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
-  if (typeof node !== 'string' || !kToken.test(node)) throw new InvalidOptionError('cluster.node', 'a name of 1 to 64 letters, digits, - or _', node);
+  checkName('cluster.node', node);
   const heartbeatMs = integer('cluster.heartbeatMs', value.heartbeatMs, 1, 60_000, 250);
   const suspectAfterMs = integer('cluster.suspectAfterMs', value.suspectAfterMs, 2, 600_000, 750);
   const downAfterMs = integer('cluster.downAfterMs', value.downAfterMs, 3, 3_600_000, 1500);
@@ -58,7 +56,7 @@ export function resolveClusterOptions(value: unknown): ResolvedClusterOptions {
   if (downAfterMs <= suspectAfterMs) throw new InvalidOptionError('cluster.downAfterMs', `more than suspectAfterMs (${suspectAfterMs})`, downAfterMs);
   const connection: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) if (!ours.includes(key)) connection[key] = v;
-  return { servers: servers as string[], cluster: value.name, node, timing: { heartbeatMs, suspectAfterMs, downAfterMs }, connection };
+  return { servers: servers as string[], cluster, node: node as string, timing: { heartbeatMs, suspectAfterMs, downAfterMs }, connection };
 }
 
 /** A server URL without any user:password it holds, for errors and logs. */

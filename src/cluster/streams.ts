@@ -25,11 +25,12 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Reader, Writer } from '../transport/codec/index.js';
+import { isName } from './kv.js';
 
 const kMagic = 0xb5;
 const kVersion = 2;
 /** Message types. */
-export const kBatch = 1;
+const kBatch = 1;
 const kAck = 2;
 /** How long the receiver waits to acknowledge, collecting batches into one ACK. */
 const kAckDelayMs = 5;
@@ -230,7 +231,7 @@ export class Streams {
     } catch {
       return 'bad-header';
     }
-    if (got.from === this.node || !/^[A-Za-z0-9_-]{1,64}$/.test(got.from)) return 'bad-node';
+    if (got.from === this.node || !isName(got.from)) return 'bad-node';
     if (got.toIncarnation !== this.incarnation()) return 'stale-incarnation';
     if (got.type === kAck) {
       const s = this.out.get(got.from);

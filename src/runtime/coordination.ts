@@ -34,7 +34,7 @@ export class Coordination {
 
   constructor(parts: CoordinationParts) {
     this.parts = parts;
-    const { directory, endpoint } = parts;
+    const { endpoint } = parts;
     this.topics = new TopicRegistry({
       isAlive: (ref) => this.isAlive(ref),
       multicast: (targets, msg, sender) => endpoint.multicast(targets, msg, sender),
@@ -88,7 +88,7 @@ export class Coordination {
   }
 
   private swarmHost(): SwarmHost {
-    const { directory: dir, endpoint, control } = this.parts;
+    const { endpoint, control } = this.parts;
     return {
       isAlive: (ref) => this.isAlive(ref),
       tell: (ref, msg) => endpoint.tell(ref, msg, undefined),
