@@ -49,7 +49,7 @@ export interface BenchResults {
  * is better) and otherwise on `p50Us` (per-operation latency, lower is better).
  * A new throughput case must be added here so that its ratio is right.
  */
-const throughputCases: ReadonlySet<string> = new Set(['tell-cross-thread', 'tell-local', 'tasks-throughput']);
+const throughputCases: ReadonlySet<string> = new Set(['tell-cross-thread', 'tell-local', 'tasks-throughput', 'remote-tell']);
 
 /** What a case's "vs baseline" ratio is computed from. */
 export type RatioBasis = 'opsPerSec' | 'value' | 'p50Us';
