@@ -7,7 +7,7 @@
  * The rules these helpers serve are in /work/shared/BENCHMARKS.md: a speed is
  * claimed only as a ratio against a peer measured in the same process run.
  */
-import type { Task } from 'tinybench';
+import { Bench, type Task } from 'tinybench';
 
 /** `BENCH_QUICK=1`: a smoke run (the whole `npm run bench` under 90 s). */
 export const quick: boolean = process.env.BENCH_QUICK === '1';
@@ -49,7 +49,7 @@ export interface BenchResults {
  * is better) and otherwise on `p50Us` (per-operation latency, lower is better).
  * A new throughput case must be added here so that its ratio is right.
  */
-const throughputCases: ReadonlySet<string> = new Set(['tell-cross-thread', 'tell-local', 'tasks-throughput']);
+const throughputCases: ReadonlySet<string> = new Set(['tell-cross-thread', 'tell-local', 'tasks-throughput', 'remote-tell']);
 
 /** What a case's "vs baseline" ratio is computed from. */
 export type RatioBasis = 'opsPerSec' | 'value' | 'p50Us';
@@ -88,7 +88,7 @@ export function speedupOfBaseline(baseline: BenchRecord, record: BenchRecord): n
  * tinybench's `throughput.mean` is a mean of per-sample reciprocals, which
  * overweights the fastest samples.
  */
-export function recordFromTask(caseName: string, impl: string, task: Task, note?: string): BenchRecord {
+function recordFromTask(caseName: string, impl: string, task: Task, note?: string): BenchRecord {
   const result = task.result;
   if (result.state === 'errored') throw result.error;
   if (result.state !== 'completed' && result.state !== 'aborted-with-statistics') {
@@ -116,7 +116,7 @@ export interface TimedRunsOptions {
 }
 
 /** Times `runOnce` `reps` times after `warmup` untimed runs; milliseconds per run. */
-export async function timeRuns(runOnce: () => Promise<unknown>, options: TimedRunsOptions): Promise<number[]> {
+async function timeRuns(runOnce: () => Promise<unknown>, options: TimedRunsOptions): Promise<number[]> {
   for (let i = 0; i < (options.warmup ?? 1); i++) await runOnce();
   const elapsedMs: number[] = [];
   for (let i = 0; i < options.reps; i++) {
@@ -222,6 +222,86 @@ export async function guarded(
     if (isFailed(record)) console.error(`  ${record.case}/${record.impl}: ${record.note}`);
   }
   return records;
+}
+
+/** An implementation of a case: `start` sets up its peer (ready to measure), which is closed after the measurement. */
+export interface Impl<Peer extends { close(): Promise<unknown> }> {
+  name: string;
+  start(): Promise<Peer>;
+}
+
+/**
+ * Measures each implementation in turn, one alive at a time: starts it,
+ * measures it, closes it, under {@link guarded} (a failure or a hang past
+ * `timeoutMs` is that impl's failed record; the others still run). On a
+ * 2-core machine an idle-but-alive peer (a thread that polls) would take CPU
+ * from the one being measured.
+ */
+export async function measureEach<Peer extends { close(): Promise<unknown> }>(
+  caseName: string,
+  impls: readonly Impl<Peer>[],
+  measure: (peer: Peer, impl: string) => Promise<BenchRecord[]>,
+  options: { timeoutMs: number },
+): Promise<BenchRecord[]> {
+  const records: BenchRecord[] = [];
+  for (const impl of impls) {
+    let peer: Peer | undefined;
+    const measured = await guarded(caseName, impl.name, async () => measure((peer = await impl.start()), impl.name), {
+      timeoutMs: options.timeoutMs,
+      cleanup: async () => peer?.close(),
+    });
+    records.push(...measured);
+  }
+  return records;
+}
+
+export interface RoundTripOptions {
+  /** tinybench's measuring time and warm-up time, in ms. */
+  timeMs: number;
+  warmupTimeMs: number;
+  note?: string;
+}
+
+/**
+ * Per-op latency of sequential round trips `get()` (tinybench: warm-up, then
+ * one sample per round trip), as a record ({@link recordFromTask}). `get`
+ * answers with the counter's count: anything else fails the impl.
+ */
+export async function measureRoundTrips(caseName: string, impl: string, get: () => Promise<number>, options: RoundTripOptions): Promise<BenchRecord> {
+  const bench = new Bench({ time: options.timeMs, warmupTime: options.warmupTimeMs, warmupIterations: 100, throws: true });
+  let answer: unknown;
+  bench.add(impl, async () => {
+    answer = await get();
+  });
+  await bench.run();
+  if (typeof answer !== 'number') throw new Error(`expected a number from get, got ${typeof answer}`);
+  return recordFromTask(caseName, impl, bench.tasks[0], options.note);
+}
+
+/**
+ * A throughput case's record ({@link throughputRecord}): `send(count)` sends
+ * `count` one-way messages and resolves with the counter read after all of
+ * them were counted. One untimed warm-up run, then `reps` timed runs; every
+ * count is checked, so a lost message fails the impl. `note` is read after
+ * the runs.
+ */
+export async function measureCountedRuns(
+  caseName: string,
+  impl: string,
+  send: (count: number) => Promise<number>,
+  options: { count: number; reps: number; note?: () => string | undefined },
+): Promise<BenchRecord> {
+  const { count } = options;
+  let expected = await send(0);
+  const elapsedMs = await timeRuns(
+    async () => {
+      const counted = await send(count);
+      expected += count;
+      if (counted !== expected) throw new Error(`counted ${counted}, expected ${expected}: messages were lost`);
+    },
+    { reps: options.reps, warmup: 1 },
+  );
+  return throughputRecord(caseName, impl, count, elapsedMs, [`N=${count}`, options.note?.()].filter(Boolean).join('; '));
 }
 
 /** Rejects if `promise` has not settled within `ms`; the timer does not keep the process alive. */

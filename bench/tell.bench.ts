@@ -13,13 +13,10 @@
  * warm-up run, then the same number of timed runs, and each count is checked.
  * Impls run back to back, one alive at a time (see ask.bench.ts for why).
  */
-import { guarded, throughputRecord, timeRuns, type BenchRecord } from './harness.js';
+import { type Impl, measureCountedRuns, measureEach, type BenchRecord } from './harness.js';
 import type { CrossThreadCounter, LocalPair } from './peers/peer.js';
 
-interface Impl {
-  name: string;
-  start(): Promise<{ send(count: number): Promise<number>; close(): Promise<void>; note?(): string | undefined }>;
-}
+type Peer = { send(count: number): Promise<number>; close(): Promise<void>; note?(): string | undefined };
 
 const crossThread = (counter: Promise<CrossThreadCounter & { description?: string; refused?: number }>, extraNote?: string) =>
   counter.then((peer) => ({
@@ -32,7 +29,7 @@ const crossThread = (counter: Promise<CrossThreadCounter & { description?: strin
 
 const local = (pair: Promise<LocalPair>) => pair.then((peer) => ({ send: (count: number) => peer.run(count), close: () => peer.close() }));
 
-const crossThreadImpls: Impl[] = [
+const crossThreadImpls: Impl<Peer>[] = [
   { name: 'microswarm', start: async () => crossThread((await import('./peers/microswarm.js')).startMicroswarmCounter()) },
   {
     name: 'microswarm-nojournal',
@@ -50,7 +47,7 @@ const crossThreadImpls: Impl[] = [
   },
 ];
 
-const localImpls: Impl[] = [
+const localImpls: Impl<Peer>[] = [
   { name: 'microswarm', start: async () => local((await import('./peers/microswarm.js')).startMicroswarmPair()) },
   { name: 'nact', start: async () => local((await import('./peers/nact.js')).startNactPair()) },
 ];
@@ -61,32 +58,12 @@ export async function run(quick: boolean): Promise<BenchRecord[]> {
   return [...(await measureCase('tell-cross-thread', crossThreadImpls, count, reps)), ...(await measureCase('tell-local', localImpls, count, reps))];
 }
 
-async function measureCase(caseName: string, impls: Impl[], count: number, reps: number): Promise<BenchRecord[]> {
-  const records: BenchRecord[] = [];
-  for (const impl of impls) {
-    let peer: Awaited<ReturnType<Impl['start']>> | undefined;
-    const measured = await guarded(
-      caseName,
-      impl.name,
-      async () => {
-        peer = await impl.start();
-        const target = peer;
-        let expected = await target.send(0);
-        const elapsedMs = await timeRuns(
-          async () => {
-            const counted = await target.send(count);
-            expected += count;
-            if (counted !== expected) throw new Error(`counted ${counted}, expected ${expected}: messages were lost`);
-          },
-          { reps, warmup: 1 },
-        );
-        const note = [`N=${count}`, target.note?.()].filter(Boolean).join('; ');
-        return [throughputRecord(caseName, impl.name, count, elapsedMs, note)];
-      },
-      // Bounded so that a hang (a lost message) fails this impl, not the run.
-      { timeoutMs: 120_000, cleanup: async () => peer?.close() },
-    );
-    records.push(...measured);
-  }
-  return records;
+function measureCase(caseName: string, impls: Impl<Peer>[], count: number, reps: number): Promise<BenchRecord[]> {
+  return measureEach(
+    caseName,
+    impls,
+    async (peer, impl) => [await measureCountedRuns(caseName, impl, (n) => peer.send(n), { count, reps, note: () => peer.note?.() })],
+    // Bounded so that a hang (a lost message) fails this impl, not the run.
+    { timeoutMs: 120_000 },
+  );
 }

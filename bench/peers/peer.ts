@@ -17,6 +17,12 @@ export interface CrossThreadCounter {
   close(): Promise<void>;
 }
 
+/**
+ * A counter in another process, reached over NATS (remote-ask-rtt,
+ * remote-tell): the same messages and contract as a cross-thread one.
+ */
+export type RemoteCounter = CrossThreadCounter;
+
 /** Two actors on one thread (tell-local). */
 export interface LocalPair {
   /**
