@@ -28,6 +28,8 @@ import {
   kRecordHeaderBytes,
   kRecordTimeoutAt,
   kRecordTopic,
+  kRecordEntity,
+  kEntityAsker,
   kReplyError,
   kReplyOk,
   kTell,
@@ -118,7 +120,6 @@ export class Gateway implements RemotePart {
 
   send(node: string, bytes: Uint8Array, start: number, end: number): void {
     const length = end - start;
-    const kind = bytes[start];
     if (node === this.node) {
       // A ref naming this node decodes as a local one; one built by hand could still name it.
       this.refuse(node, bytes, start, end, 'unknown', undefined);
@@ -139,7 +140,7 @@ export class Gateway implements RemotePart {
       return;
     }
     this.append(out, bytes, start, end);
-    if (kind === kAsk) {
+    if (isAsk(bytes, start)) {
       const view = new DataView(bytes.buffer, bytes.byteOffset + start, length);
       const asker = view.getUint32(kRecordAskerAt, true);
       const askId = view.getUint32(kRecordAskIdAt, true);
@@ -148,10 +149,24 @@ export class Gateway implements RemotePart {
       if (asks === undefined) this.outstanding.set(node, (asks = new Map()));
       asks.set(askKey(asker, askId), timeout === 0 ? Infinity : Date.now() + timeout + kAskGraceMs);
     }
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(this.flush);
-    }
+  }
+
+  /** Where entity messages and the answers to entity asks go (set once the manager exists). */
+  entities: EntitySink | undefined;
+  private readonly entityWriter = new Writer(1024);
+
+  /** Sends a message for a cluster entity to `node` (an ENTITY record); `id` > 0: an ask of this node's entity manager. */
+  sendEntity(node: string, module: string, key: string, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, id: number): void {
+    const w = beginRecord(this.entityWriter, kRecordEntity, id > 0 ? kEntityAsker : 0, id, timeoutMs);
+    encodeValue(w, sender, 'sender');
+    encodeValue(w, [module, key, msg], 'msg');
+    this.send(node, w.bytes, 0, w.pos);
+  }
+
+  /** An answer for endpoint `asker` of this process, or (kEntityAsker) for the entity manager. */
+  private answer(asker: number, askId: number, ok: boolean, value: unknown): void {
+    if (asker === kEntityAsker) this.entities?.answer(askId, ok, value);
+    else this.host.answer(asker, askId, ok, value);
   }
 
   /** Appends a record to a stream's batch (publishing the batch first when it is full), and queues the flush. */
@@ -178,12 +193,15 @@ export class Gateway implements RemotePart {
   /** A record that cannot go: an ask answered with `error`, a tell dead-lettered with `reason`. */
   private refuse(node: string, bytes: Uint8Array, start: number, end: number, reason: DeadLetterReason, error: Error | undefined): void {
     const view = new DataView(bytes.buffer, bytes.byteOffset + start, end - start);
-    if (bytes[start] === kAsk) {
-      this.host.answer(view.getUint32(kRecordAskerAt, true), view.getUint32(kRecordAskIdAt, true), false, error ?? new NodeUnreachableError(node));
+    if (isAsk(bytes, start)) {
+      this.answer(view.getUint32(kRecordAskerAt, true), view.getUint32(kRecordAskIdAt, true), false, error ?? new NodeUnreachableError(node));
       return;
     }
-    if (bytes[start] !== kTell) return; // an answer for a node gone: its asker is gone too
-    const recipient = new ActorRef(view.getUint32(1, true), view.getUint32(5, true), undefined, this.host.refHost, node);
+    if (bytes[start] !== kTell && bytes[start] !== kRecordEntity) return; // an answer for a node gone: its asker is gone too
+    const recipient =
+      bytes[start] === kTell
+        ? new ActorRef(view.getUint32(1, true), view.getUint32(5, true), undefined, this.host.refHost, node)
+        : new ActorRef(-1, 0, 'entity', this.host.refHost, node);
     let sender: unknown;
     let message: unknown;
     try {
@@ -202,11 +220,7 @@ export class Gateway implements RemotePart {
   publishTo(node: string, topic: string, msg: unknown, sender: ActorRef | undefined): void {
     const incarnation = this.closed ? undefined : this.memberIncarnation(node);
     if (incarnation === undefined) return;
-    const w = this.replyWriter;
-    w.reset();
-    w.ensure(kRecordHeaderBytes + 8);
-    w.u8(kRecordTopic);
-    for (let i = 0; i < 5; i++) w.u32(0);
+    const w = beginRecord(this.replyWriter, kRecordTopic, 0, 0, 0);
     encodeValue(w, sender, 'sender');
     encodeValue(w, [topic, msg], 'msg');
     if (w.pos + 4 > this.maxPayload - kHeaderRoom) throw new MessageTooLargeError(w.pos, this.maxPayload - kHeaderRoom - 4);
@@ -220,7 +234,7 @@ export class Gateway implements RemotePart {
     this.streams.drop(node);
     if (asks === undefined) return;
     for (const key of asks.keys())
-      this.host.answer(key % 0x1_0000, Math.floor(key / 0x1_0000), false, new NodeUnreachableError(node, 'left the cluster or was declared down'));
+      this.answer(key % 0x1_0000, Math.floor(key / 0x1_0000), false, new NodeUnreachableError(node, 'left the cluster or was declared down'));
   }
 
   /** Drops the bookkeeping of asks long past their timeout (their askers gave up; a late answer is dropped). */
@@ -274,7 +288,7 @@ export class Gateway implements RemotePart {
     const asker = view.getUint32(kRecordAskerAt, true);
     const askId = view.getUint32(kRecordAskIdAt, true);
     const timeout = view.getUint32(kRecordTimeoutAt, true);
-    if (kind !== kTell && kind !== kAsk && kind !== kReplyOk && kind !== kReplyError && kind !== kRecordTopic) {
+    if (kind !== kTell && kind !== kAsk && kind !== kReplyOk && kind !== kReplyError && kind !== kRecordTopic && kind !== kRecordEntity) {
       this.drop('bad-kind');
       return;
     }
@@ -308,7 +322,20 @@ export class Gateway implements RemotePart {
         this.drop('unexpected-reply');
         return;
       }
-      this.host.answer(asker, askId, kind === kReplyOk, msg);
+      this.answer(asker, askId, kind === kReplyOk, msg);
+      return;
+    }
+    if (kind === kRecordEntity) {
+      const entities = this.entities;
+      if (entities === undefined || !Array.isArray(msg) || msg.length !== 3 || typeof msg[0] !== 'string' || typeof msg[1] !== 'string') {
+        this.drop('bad-entity');
+        return;
+      }
+      const reply =
+        askId > 0
+          ? (ok: boolean, value: unknown) => this.reply(from, fromIncarnation, ok ? kReplyOk : kReplyError, asker, askId, ok ? value : toError(value))
+          : undefined;
+      entities.received(msg[0], msg[1], msg[2], senderRef, timeout, reply);
       return;
     }
     if (kind === kRecordTopic) {
@@ -338,15 +365,7 @@ export class Gateway implements RemotePart {
 
   /** Sends an answer record to the asking node (the incarnation that asked: it goes even before this node saw it join). */
   private reply(node: string, incarnation: string, kind: number, asker: number, askId: number, value: unknown): void {
-    const w = this.replyWriter;
-    w.reset();
-    w.ensure(kRecordHeaderBytes + 8);
-    w.u8(kind);
-    w.u32(0);
-    w.u32(0);
-    w.u32(asker);
-    w.u32(askId);
-    w.u32(0);
+    const w = beginRecord(this.replyWriter, kind, asker, askId, 0);
     encodeValue(w, undefined, 'sender');
     try {
       encodeValue(w, value, 'reply');
@@ -375,6 +394,41 @@ export class Gateway implements RemotePart {
     this.sub.unsubscribe();
     for (const node of [...this.outstanding.keys()]) this.nodeGone(node);
   }
+}
+
+/** What the gateway hands entity messages and answers to (entities.ts). */
+export interface EntitySink {
+  received(
+    module: string,
+    key: string,
+    msg: unknown,
+    sender: ActorRef | undefined,
+    timeoutMs: number,
+    reply: ((ok: boolean, value: unknown) => void) | undefined,
+  ): void;
+  answer(id: number, ok: boolean, value: unknown): void;
+}
+
+/** Starts a cluster record in `w` (layout: ../transport/kinds.ts): kind, slot and gen 0, asker, ask id, timeout. */
+function beginRecord(w: Writer, kind: number, asker: number, askId: number, timeoutMs: number): Writer {
+  w.reset();
+  w.ensure(kRecordHeaderBytes + 8);
+  w.u8(kind);
+  w.u32(0);
+  w.u32(0);
+  w.u32(asker);
+  w.u32(askId);
+  w.u32(timeoutMs);
+  return w;
+}
+
+/** An ASK record, or an ENTITY record that asks (it is answered to this node). */
+function isAsk(bytes: Uint8Array, start: number): boolean {
+  const kind = bytes[start];
+  return (
+    kind === kAsk ||
+    (kind === kRecordEntity && new DataView(bytes.buffer, bytes.byteOffset + start + kRecordAskerAt, 4).getUint32(0, true) === kEntityAsker)
+  );
 }
 
 function askKey(asker: number, askId: number): number {

@@ -13,6 +13,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ActorRef } from '../actors/ref.js';
 import { ClusterConnectError } from '../base/errors.js';
 import type { EventSource } from '../base/events.js';
+import { Kvm } from '@nats-io/kv';
+import { EntityRef } from '../actors/entity-ref.js';
+import { Entities, type EntityRuntime, type EntityStats } from './entities.js';
 import { Gateway, type GatewayHost, type GatewayStats } from './gateway.js';
 import { type MemberEvent, type MemberInfo, Membership } from './membership.js';
 import { ClusterNames } from './names.js';
@@ -32,15 +35,21 @@ export interface Cluster {
   readonly events: EventSource<MemberEvent>;
   /** Finds an actor registered with `scope: 'cluster'` on any node (undefined: no such name). */
   lookup<Msg = unknown, Reply = unknown>(name: string): Promise<ActorRef<Msg, Reply> | undefined>;
-  /** What crossed this node's gateway, and what it refused (by reason). */
-  stats(): GatewayStats;
+  /** What crossed this node's gateway, and what it refused (by reason); this node's entities. */
+  stats(): ClusterStats;
+}
+
+/** `rt.cluster.stats()`. */
+export interface ClusterStats extends GatewayStats {
+  /** This node's entities. */
+  entities: EntityStats;
 }
 
 /** @internal Connected, not yet joined: the runtime starts its threads with `node` in between. */
 export interface PreparedCluster {
   readonly options: ResolvedClusterOptions;
   readonly node: string;
-  join(host: GatewayHost): Promise<ClusterNode>;
+  join(host: GatewayHost, entities: EntityRuntime, askTimeoutMs: number): Promise<ClusterNode>;
   /** Closes the connection (start failed before joining). */
   abandon(): Promise<void>;
 }
@@ -65,7 +74,7 @@ export async function connectCluster(value: unknown): Promise<PreparedCluster> {
   return {
     options,
     node: options.node,
-    join: (host) => ClusterNode.join(nc, options, host),
+    join: (host, entities, askTimeoutMs) => ClusterNode.join(nc, options, host, entities, askTimeoutMs),
     abandon: () => nc.close(),
   };
 }
@@ -87,6 +96,7 @@ export class ClusterNode implements Cluster {
     readonly gateway: Gateway,
     private readonly host: GatewayHost,
     options: ResolvedClusterOptions,
+    readonly entities: Entities,
   ) {
     this.name = options.cluster;
     this.node = options.node;
@@ -100,7 +110,13 @@ export class ClusterNode implements Cluster {
     });
   }
 
-  static async join(nc: NatsConnection, options: ResolvedClusterOptions, host: GatewayHost): Promise<ClusterNode> {
+  static async join(
+    nc: NatsConnection,
+    options: ResolvedClusterOptions,
+    host: GatewayHost,
+    runtime: EntityRuntime,
+    askTimeoutMs: number,
+  ): Promise<ClusterNode> {
     try {
       const membership = await Membership.join(nc, { cluster: options.cluster, node: options.node, timing: options.timing });
       const names = await ClusterNames.open(nc, { cluster: options.cluster, node: options.node });
@@ -132,7 +148,10 @@ export class ClusterNode implements Cluster {
         (node) => live.get(node),
         (_node, incarnation) => downed.has(incarnation),
       );
-      return new ClusterNode(nc, membership, names, gateway, host, options);
+      const bucket = await new Kvm(nc).create(`microswarm_${options.cluster}_entities`, { history: 1 });
+      const entities = new Entities(bucket, options.node, () => membership.self.incarnation, live, gateway, runtime, options.entityIdleMs, askTimeoutMs);
+      gateway.entities = entities;
+      return new ClusterNode(nc, membership, names, gateway, host, options, entities);
     } catch (err) {
       await nc.close().catch(() => undefined);
       throw err;
@@ -174,8 +193,13 @@ export class ClusterNode implements Cluster {
     }
   }
 
-  stats(): GatewayStats {
-    return this.gateway.stats;
+  stats(): ClusterStats {
+    return { ...this.gateway.stats, entities: this.entities.stats() };
+  }
+
+  /** A ref to the entity (`module`, `key`): see `Runtime.entity`. */
+  entity<Msg = unknown, Reply = unknown>(module: string, key: string): EntityRef<Msg, Reply> {
+    return new EntityRef<Msg, Reply>(module, key, this.entities);
   }
 
   /** @internal Leaves the cluster: flushes, leaves membership (others see 'left'), closes the connection. */

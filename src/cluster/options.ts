@@ -23,6 +23,8 @@ export interface ClusterOptions {
   suspectAfterMs?: number;
   /** Silence after which a member is declared down (its asks settle with NodeUnreachableError). Default 1500 ms. */
   downAfterMs?: number;
+  /** An entity that handled nothing for this long is passivated (checkpointed, stopped). Default 120,000 ms. */
+  entityIdleMs?: number;
   /** Any other key: a NATS connection option, passed to `connect` as it is (never logged, never in an error). */
   [connectionOption: string]: unknown;
 }
@@ -33,11 +35,12 @@ export interface ResolvedClusterOptions {
   cluster: string;
   node: string;
   timing: { heartbeatMs: number; suspectAfterMs: number; downAfterMs: number };
+  entityIdleMs: number;
   /** The NATS connection options, as given. */
   connection: Record<string, unknown>;
 }
 
-const ours = ['servers', 'name', 'node', 'heartbeatMs', 'suspectAfterMs', 'downAfterMs'];
+const ours = ['servers', 'name', 'node', 'heartbeatMs', 'suspectAfterMs', 'downAfterMs', 'entityIdleMs'];
 
 /** @internal Validates `options.cluster`; throws InvalidOptionError naming the option and the value. */
 export function resolveClusterOptions(value: unknown): ResolvedClusterOptions {
@@ -54,9 +57,10 @@ export function resolveClusterOptions(value: unknown): ResolvedClusterOptions {
   const downAfterMs = integer('cluster.downAfterMs', value.downAfterMs, 3, 3_600_000, 1500);
   if (suspectAfterMs <= heartbeatMs) throw new InvalidOptionError('cluster.suspectAfterMs', `more than heartbeatMs (${heartbeatMs})`, suspectAfterMs);
   if (downAfterMs <= suspectAfterMs) throw new InvalidOptionError('cluster.downAfterMs', `more than suspectAfterMs (${suspectAfterMs})`, downAfterMs);
+  const entityIdleMs = integer('cluster.entityIdleMs', value.entityIdleMs, 10, 86_400_000, 120_000);
   const connection: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) if (!ours.includes(key)) connection[key] = v;
-  return { servers: servers as string[], cluster, node: node as string, timing: { heartbeatMs, suspectAfterMs, downAfterMs }, connection };
+  return { servers: servers as string[], cluster, node: node as string, timing: { heartbeatMs, suspectAfterMs, downAfterMs }, entityIdleMs, connection };
 }
 
 /** A server URL without any user:password it holds, for errors and logs. */

@@ -65,6 +65,25 @@ export class Checkpoints implements CheckpointsPart {
     return { data: decode(this.engine.pool.carrierView(handle).slice()) };
   }
 
+  /** The slot's last checkpoint as encoded bytes (a copy), or undefined when it has none. */
+  bytes(slot: number): Uint8Array | undefined {
+    const handle = this.handle(slot);
+    return handle === undefined ? undefined : this.engine.pool.carrierView(handle).slice();
+  }
+
+  /**
+   * Makes `bytes` (an encoded snapshot) the slot's checkpoint, before its
+   * actor is spawned with `restore` (the main thread, for a cluster entity).
+   */
+  put(slot: number, bytes: Uint8Array): void {
+    const { pool, dir } = this.engine;
+    const handle = pool.allocateCarrier(bytes.length);
+    pool.carrierView(handle).set(bytes);
+    const previous = this.handle(slot);
+    dir.setCheckpoint(slot, { region: handle.region, gen: handle.gen, length: bytes.length });
+    if (previous !== undefined) this.free(previous);
+  }
+
   /** Drops the slot's checkpoint (the actor stopped for good, or was lost with its thread). */
   drop(slot: number): void {
     const handle = this.handle(slot);

@@ -53,6 +53,8 @@ export type HostTask =
       name: string | undefined;
       parent: { slot: number; gen: number } | undefined;
       agent?: { capabilities?: readonly string[]; capacity?: number };
+      /** Build its state with `restore` from the checkpoint the main thread put in its slot (a cluster entity's snapshot). */
+      restore?: boolean;
     }
   | { op: 'stop'; slot: number; gen: number }
   | { op: 'suspend' | 'resume'; slot: number; gen: number }
@@ -185,7 +187,7 @@ export default async function host(task: HostTask): Promise<HostResult> {
         const args = decode(task.args);
         const parent = task.parent === undefined ? undefined : new ActorRef(task.parent.slot, task.parent.gen, undefined, ep);
         if (task.agent !== undefined) ep.envelopes.override(task.slot, task.gen, task.agent);
-        await ep.lifecycle.startActor(task.slot, task.gen, task.module, args, task.name, parent);
+        await ep.lifecycle.startActor(task.slot, task.gen, task.module, args, task.name, parent, undefined, undefined, 0, task.restore === true);
         return { ok: true };
       }
       case 'stop': {

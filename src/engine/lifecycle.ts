@@ -55,11 +55,12 @@ export class Lifecycle implements LifecyclePart {
     parentCell?: Cell,
     recovered?: Error,
     delayMs = 0,
+    fromCheckpoint = false,
   ): Promise<ActorRef> {
     const def = loadedModule(moduleUrl);
-    if (def !== undefined) return this.initActor(slot, gen, def, moduleUrl, args, name, parent, parentCell, recovered, delayMs);
+    if (def !== undefined) return this.initActor(slot, gen, def, moduleUrl, args, name, parent, parentCell, recovered, delayMs, fromCheckpoint);
     return loadModule(moduleUrl).then(
-      (loaded) => this.initActor(slot, gen, loaded, moduleUrl, args, name, parent, parentCell, recovered, delayMs),
+      (loaded) => this.initActor(slot, gen, loaded, moduleUrl, args, name, parent, parentCell, recovered, delayMs, fromCheckpoint),
       (err: unknown) => {
         this.releaseSlot(slot);
         throw err;
@@ -78,6 +79,7 @@ export class Lifecycle implements LifecyclePart {
     parentCell: Cell | undefined,
     recovered?: Error,
     delayMs = 0,
+    fromCheckpoint = false,
   ): Promise<ActorRef> {
     const engine = this.engine;
     const ref = new ActorRef(slot, gen, name, engine);
@@ -90,21 +92,26 @@ export class Lifecycle implements LifecyclePart {
       // built when the delay is over, as a restart with backoff would.
       cell.args = args;
       return new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() =>
-        cell.stopped ? cell.ref : cell.stopRequested ? this.activate(cell, undefined, parentCell) : this.buildState(cell, args, parentCell, recovered),
+        cell.stopped
+          ? cell.ref
+          : cell.stopRequested
+            ? this.activate(cell, undefined, parentCell)
+            : this.buildState(cell, args, parentCell, recovered, fromCheckpoint),
       );
     }
-    return this.buildState(cell, args, parentCell, recovered);
+    return this.buildState(cell, args, parentCell, recovered, fromCheckpoint);
   }
 
   /** Runs `init` (or `restore`, for an actor brought back with a checkpoint), then `preStart`. */
-  private buildState(cell: Cell, args: unknown, parentCell: Cell | undefined, recovered: Error | undefined): Promise<ActorRef> {
+  private buildState(cell: Cell, args: unknown, parentCell: Cell | undefined, recovered: Error | undefined, fromCheckpoint = false): Promise<ActorRef> {
     const { slot, def } = cell;
     const dispatcher = this.engine.dispatcher;
     let state: unknown;
     const previous = dispatcher.current;
     dispatcher.current = cell;
-    // Brought back after its thread died: from its last checkpoint when it has one.
-    const saved = recovered !== undefined && def.restore !== undefined ? this.engine.checkpoints.data(slot) : undefined;
+    // Brought back after its thread died, or spawned from a snapshot (a cluster
+    // entity activated again): from its checkpoint when it has one.
+    const saved = (recovered !== undefined || fromCheckpoint) && def.restore !== undefined ? this.engine.checkpoints.data(slot) : undefined;
     try {
       if (saved !== undefined && def.restore !== undefined) state = def.restore(saved.data, args, cell.ctx);
       else state = def.init(args, cell.ctx);

@@ -65,8 +65,13 @@ export class ActorControl {
     this.failures = parts.failures;
   }
 
-  /** Spawns from checked options, on behalf of the main thread (`parent` undefined) or of an actor (`ctx.spawn` sent to the root). */
-  async spawn(url: string, args: unknown, opts: ResolvedSpawnOptions, parent: ActorRef | undefined): Promise<ActorRef> {
+  /**
+   * Spawns from checked options, on behalf of the main thread (`parent`
+   * undefined) or of an actor (`ctx.spawn` sent to the root). `snapshot`
+   * (encoded): its state is built with `restore` from it instead of `init`
+   * (a cluster entity activated again).
+   */
+  async spawn(url: string, args: unknown, opts: ResolvedSpawnOptions, parent: ActorRef | undefined, snapshot?: Uint8Array): Promise<ActorRef> {
     this.control.checkOpen('spawn');
     const cluster = opts.scope === 'cluster' ? this.cluster() : undefined;
     if (opts.scope === 'cluster' && cluster === undefined)
@@ -82,6 +87,7 @@ export class ActorControl {
     this.endpoint.transport.addLoad(endpoint, 1);
     this.endpoint.pool.setQuota(slot, opts.memoryQuota);
     const gen = Atomics.load(this.directory.gen, slot);
+    if (snapshot !== undefined) this.endpoint.checkpoints.put(slot, snapshot);
     const ref = new ActorRef(slot, gen, opts.name, this.endpoint);
     // Reserved before init runs: a second spawn with the same name fails at once.
     if (opts.name !== undefined) this.registry.reserve(opts.name, ref);
@@ -99,11 +105,13 @@ export class ActorControl {
           name: opts.name,
           parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen },
           agent: opts.agent,
+          restore: snapshot !== undefined,
         },
         { endpoint },
       );
     } catch (err) {
       this.registry.spawning.delete(slot);
+      if (snapshot !== undefined) this.endpoint.checkpoints.drop(slot);
       // The thread never took the slot (or died with it): give it back here, once.
       if (this.directory.isLive(slot, gen)) {
         this.directory.release(slot);
@@ -112,6 +120,7 @@ export class ActorControl {
       throw err;
     }
     this.registry.spawning.delete(slot);
+    if (!result.ok && snapshot !== undefined) this.endpoint.checkpoints.drop(slot);
     unwrap(result); // on failure the host already released the slot
     if (parent === undefined) this.topLevel.add(ref);
     this.spares.moduleSpawned(url);

@@ -50,7 +50,8 @@ import { ThreadRecovery, type ThreadCrash } from './recovery.js';
 import { Registry } from './registry.js';
 import { Spares } from './spares.js';
 import { clusterHost } from './cluster-host.js';
-import type { Cluster, ClusterNode, PreparedCluster } from '../cluster/index.js';
+import type { Cluster, ClusterNode, EntityRuntime, PreparedCluster } from '../cluster/index.js';
+import type { EntityRef } from '../actors/entity-ref.js';
 
 /** A cluster node runs in this process (refs decode against one node name per process). */
 let clusterNodeLive = false;
@@ -158,7 +159,7 @@ export class Runtime {
           workerUp: (e) => !rt.control.down.has(e),
           publish: (topic, msg, sender, from) => rt.coordination.topics.publish(topic, msg, sender, from),
         });
-        rt.clusterNode = await prepared.join(host);
+        rt.clusterNode = await prepared.join(host, rt.entityRuntime(), resolved.askTimeoutMs);
         rt.endpoint.remote = rt.clusterNode.gateway;
       }
     } catch (err) {
@@ -318,6 +319,43 @@ export class Runtime {
   }
 
   /**
+   * A ref to the cluster entity (`moduleUrl`, `key`), at once: an actor that
+   * exists while messages come (Orleans grains, Akka Cluster Sharding). It is
+   * activated on the node rendezvous hashing picks, with `init({ key })` or,
+   * when its module has `snapshot`/`restore`, from its last checkpoint;
+   * passivated after `cluster.entityIdleMs` idle; activated again, on
+   * another node if its node is gone. Every node must load the module from
+   * the same URL. Needs a runtime that is a cluster node (see docs/cluster.md).
+   */
+  entity<Msg = unknown, Reply = unknown>(moduleUrl: URL | string, key: string): EntityRef<Msg, Reply> {
+    this.control.checkOpen('entity');
+    const url = normalizeModuleUrl(moduleUrl);
+    checkModuleExists(url);
+    if (this.clusterNode === undefined)
+      throw new InvalidOptionError('cluster', 'a runtime started with options.cluster (entities live in a cluster)', undefined);
+    return this.clusterNode.entity<Msg, Reply>(url, key);
+  }
+
+  /** What the cluster's entities need of this node. */
+  private entityRuntime(): EntityRuntime {
+    const defaults = resolveSpawnOptions(undefined, this.threads, { capacity: this.options.mailboxCapacity, policy: this.options.mailboxPolicy });
+    return {
+      spawn: (module, key, snapshot) => this.actors.spawn(module, { key }, defaults, undefined, snapshot),
+      snapshot: async (ref) => {
+        try {
+          await this.actors.checkpoint(ref);
+        } catch (err) {
+          if (err instanceof InvalidArgumentError) return undefined; // no snapshot in its definition
+          throw err;
+        }
+        return this.endpoint.checkpoints.bytes(ref.slot);
+      },
+      stop: (ref) => this.actors.stop(ref),
+      ask: (ref, msg, sender, timeoutMs) => this.endpoint.asks.askFrom(ref, msg, sender, timeoutMs),
+    };
+  }
+
+  /**
    * The topic `name` (made on first use): `publish` reaches every subscriber,
    * encoded once and sent once per thread that hosts subscribers.
    *
@@ -433,6 +471,8 @@ export class Runtime {
 
   private async doShutdown(timeoutMs: number): Promise<void> {
     const control = this.control;
+    // Entities first, while their threads still run: each is checkpointed and its lease released.
+    await this.clusterNode?.entities.close().catch(() => undefined);
     control.closing = true;
     this.tasks.close();
     this.endpoint.accepting = false;

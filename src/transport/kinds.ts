@@ -59,7 +59,9 @@
  *     or 4 a REPLY to (asker, askId) on the receiving node (slot, gen 0;
  *     sender undefined; msg: the answer, or the error), 5 a TOPIC publish
  *     (every u32 0; msg: [topic name, message], for the receiving node's
- *     subscribers)
+ *     subscribers), 6 an ENTITY message (slot, gen 0; msg: [module, key,
+ *     message]; asker 0xffff and askId > 0 for an ask, answered by a REPLY
+ *     to the sending node's entity manager)
  */
 
 /** A one-way message to one actor. */
@@ -90,6 +92,10 @@ export const kRecordTimeoutAt = 17;
 export const kRecordHeaderBytes = 21;
 /** Cluster record kind: a publish to a topic, for the receiving node's subscribers. */
 export const kRecordTopic = 5;
+/** Cluster record kind: a message for a cluster entity. */
+export const kRecordEntity = 6;
+/** A cluster record's asker for an entity ask: the sending node's entity manager, not an endpoint. */
+export const kEntityAsker = 0xffff;
 
 /** TELL, ASK, FORWARD: the slot and generation of the actor it is for. */
 export const kSlotAt = 1;

@@ -1,0 +1,416 @@
+/**
+ * Cluster entities (Orleans grains, Akka Cluster Sharding): actors named by
+ * (module, key), activated where placement puts them when a message comes,
+ * passivated when idle, activated again from their last checkpoint.
+ *
+ * - **Placement.** Rendezvous hashing over the live members: every node
+ *   computes the same owner for a key from the same membership, with no
+ *   table to share, and a node that leaves moves only its own keys.
+ * - **At most one activation.** An activation holds a lease in the
+ *   entities bucket (JetStream KV): `{ node, incarnation, epoch, snap }`
+ *   under the entity's key. It is taken by compare-and-set: created when
+ *   free, taken over (epoch + 1) only from a holder that is not a live
+ *   member (or that released it). A node that receives a message for an
+ *   entity whose lease a live member holds forwards it there, so an entity
+ *   stays where it is until it is passivated, even when a new member would
+ *   now be its owner.
+ * - **Checkpoints and fencing.** For a module with `snapshot`/`restore`,
+ *   the activation writes its snapshot into its lease after the messages it
+ *   handles (one write at a time; what was handled meanwhile goes in the
+ *   next), each write a compare-and-set on the revision it holds: a holder
+ *   that was deposed (declared down while alive, its lease taken over) fails
+ *   its next write, stops its activation and forwards what it still had to
+ *   the new holder. A new activation starts from the last snapshot written
+ *   (`restore`), else `init({ key })`.
+ * - **Passivation.** Idle for `entityIdleMs`: a last checkpoint, the lease
+ *   released (node null, epoch and snapshot kept), the actor stopped.
+ *
+ * Messages for an entity are asks to its actor underneath (a tell's answer
+ * is dropped): the manager learns when each is handled, to checkpoint.
+ */
+import type { KV } from '@nats-io/kv';
+import type { EntityHost } from '../actors/entity-ref.js';
+import type { ActorRef } from '../actors/ref.js';
+import { AskTimeoutError, toError } from '../base/errors.js';
+import { isWrongLastSequence, parseJson } from './kv.js';
+
+/** What entities need of the runtime on this node. */
+export interface EntityRuntime {
+  /** Spawns the entity's actor: `restore` from `snapshot` when given, else `init({ key })`. */
+  spawn(module: string, key: string, snapshot: Uint8Array | undefined): Promise<ActorRef>;
+  /** The actor's snapshot, encoded; undefined when its module has no `snapshot`. */
+  snapshot(ref: ActorRef): Promise<Uint8Array | undefined>;
+  stop(ref: ActorRef): Promise<void>;
+  ask(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number): Promise<unknown>;
+}
+
+/** How entity messages reach another node (the gateway). */
+export interface EntityWire {
+  /** Sends an entity message to `node`; an ask (id > 0) is answered through `Entities.answer`. */
+  sendEntity(node: string, module: string, key: string, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, id: number): void;
+}
+
+/** Counters of this node's entities (`rt.cluster.stats().entities`). */
+export interface EntityStats {
+  /** Activations here now. */
+  active: number;
+  /** Activations started here. */
+  activated: number;
+  /** Passivations done here (idle, or at shutdown). */
+  passivated: number;
+  /** Leases taken over here from a holder that was no longer a member (failover). */
+  takenOver: number;
+  /** Messages sent on to the node that holds the entity. */
+  forwarded: number;
+  /** Snapshots written to the entities bucket. */
+  checkpoints: number;
+}
+
+type Reply = (ok: boolean, value: unknown) => void;
+
+interface Delivery {
+  msg: unknown;
+  sender: ActorRef | undefined;
+  timeoutMs: number;
+  reply: Reply | undefined;
+}
+
+interface Activation {
+  module: string;
+  key: string;
+  state: 'starting' | 'active' | 'stopping';
+  ref: ActorRef | undefined;
+  queue: Delivery[];
+  revision: number;
+  epoch: number;
+  lastUsed: number;
+  inFlight: number;
+  writing: boolean;
+  dirty: boolean;
+}
+
+interface Lease {
+  node: string | null;
+  incarnation: string | null;
+  epoch: number;
+  snap: string | null;
+}
+
+/** @internal */
+export class Entities implements EntityHost {
+  private readonly activations = new Map<string, Activation>();
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
+  /** Modules found without `snapshot`: their entities are not checkpointed. */
+  private readonly stateless = new Set<string>();
+  private nextId = 0;
+  private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
+  private readonly counts: Omit<EntityStats, 'active'> = { activated: 0, passivated: 0, takenOver: 0, forwarded: 0, checkpoints: 0 };
+
+  constructor(
+    private readonly kv: KV,
+    private readonly node: string,
+    private readonly incarnation: () => string,
+    /** Live members and their incarnations (this node included). */
+    private readonly live: ReadonlyMap<string, string>,
+    private readonly wire: EntityWire,
+    private readonly runtime: EntityRuntime,
+    private readonly idleMs: number,
+    readonly askTimeoutMs: number,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(1000, idleMs / 2)));
+    this.sweeper.unref();
+  }
+
+  // ------------------------------------------------------------- EntityHost (rt.entity refs)
+
+  tellEntity(module: string, key: string, msg: unknown): void {
+    this.route(module, key, { msg, sender: undefined, timeoutMs: 0, reply: undefined });
+  }
+
+  askEntity(module: string, key: string, msg: unknown, timeoutMs: number): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const id = this.newId();
+      const timer = setTimeout(() => {
+        if (this.pending.delete(id)) reject(new AskTimeoutError(`Entity(${key})`, timeoutMs));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.route(module, key, { msg, sender: undefined, timeoutMs, reply: (ok, value) => this.answer(id, ok, value) }, id);
+    });
+  }
+
+  /** The answer to an entity ask of this node (`id`), from here or another node. */
+  answer(id: number, ok: boolean, value: unknown): void {
+    const waiting = this.pending.get(id);
+    if (waiting === undefined) return;
+    this.pending.delete(id);
+    clearTimeout(waiting.timer);
+    (ok ? waiting.resolve : waiting.reject)(value);
+  }
+
+  private newId(): number {
+    this.nextId = this.nextId >= 0xffff_fffe ? 1 : this.nextId + 1;
+    return this.nextId;
+  }
+
+  // ------------------------------------------------------------- routing
+
+  /** The node rendezvous hashing picks for the entity among the live members. */
+  owner(module: string, key: string): string {
+    const id = `${module}\u0000${key}`;
+    let best = this.node;
+    let bestScore = -1;
+    for (const node of this.live.keys()) {
+      const score = score32(`${node}\u0000${id}`);
+      if (score > bestScore || (score === bestScore && node < best)) {
+        best = node;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  /** Delivers here when this node owns it (or already holds it), else sends it to the owner. */
+  private route(module: string, key: string, d: Delivery, askId = 0, to = this.owner(module, key)): void {
+    if (to === this.node || this.activations.has(entityKey(module, key))) this.deliver(module, key, d);
+    else {
+      this.counts.forwarded++;
+      this.wire.sendEntity(to, module, key, d.msg, d.sender, d.timeoutMs, askId);
+    }
+  }
+
+  /** An entity message that another node sent here (`reply` for an ask). */
+  received(module: string, key: string, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, reply: Reply | undefined): void {
+    this.deliver(module, key, { msg, sender, timeoutMs, reply });
+  }
+
+  // ------------------------------------------------------------- activations
+
+  private deliver(module: string, key: string, d: Delivery): void {
+    if (this.closed) {
+      d.reply?.(false, new Error(`${this.node} is shutting down: Entity(${key}) was not delivered`));
+      return;
+    }
+    const id = entityKey(module, key);
+    let act = this.activations.get(id);
+    if (act === undefined) {
+      act = { module, key, state: 'starting', ref: undefined, queue: [], revision: 0, epoch: 0, lastUsed: 0, inFlight: 0, writing: false, dirty: false };
+      this.activations.set(id, act);
+      void this.activate(id, act);
+    }
+    act.lastUsed = performance.now();
+    if (act.state === 'active') this.run(act, d);
+    else act.queue.push(d);
+  }
+
+  /** Takes the lease (or finds who holds it), then spawns the actor from the last snapshot. */
+  private async activate(id: string, act: Activation): Promise<void> {
+    try {
+      for (;;) {
+        const entry = await this.kv.get(id);
+        const lease = entry !== null && entry.operation === 'PUT' ? parseLease(entry.value) : undefined;
+        const mine = { node: this.node, incarnation: this.incarnation() };
+        if (entry === null || entry.operation !== 'PUT' || lease === undefined) {
+          // Free (or unreadable: taken over as free).
+          const value = encodeLease({ ...mine, epoch: (lease?.epoch ?? 0) + 1, snap: lease?.snap ?? null });
+          try {
+            act.revision =
+              entry === null || entry.operation !== 'PUT' ? await this.kv.create(id, value) : await this.kv.update(id, value, entry.revision);
+            act.epoch = (lease?.epoch ?? 0) + 1;
+            return await this.start(act, undefined);
+          } catch (err) {
+            if (isWrongLastSequence(err)) continue;
+            throw err;
+          }
+        }
+        const holderLive = lease.node !== null && this.live.get(lease.node) === lease.incarnation;
+        if (holderLive && lease.node !== this.node) {
+          // Another live node holds it: it stays there.
+          this.handOff(id, act, lease.node as string);
+          return;
+        }
+        try {
+          act.revision = await this.kv.update(id, encodeLease({ ...mine, epoch: lease.epoch + 1, snap: lease.snap }), entry.revision);
+          act.epoch = lease.epoch + 1;
+          if (lease.node !== null && lease.node !== this.node) this.counts.takenOver++;
+          return await this.start(act, lease.snap === null ? undefined : Buffer.from(lease.snap, 'base64'));
+        } catch (err) {
+          if (isWrongLastSequence(err)) continue;
+          throw err;
+        }
+      }
+    } catch (err) {
+      // The lease or the actor could not be had: what waited fails, the next message tries again.
+      this.activations.delete(id);
+      for (const d of act.queue.splice(0)) d.reply?.(false, toError(err));
+    }
+  }
+
+  private async start(act: Activation, snapshot: Uint8Array | undefined): Promise<void> {
+    act.ref = await this.runtime.spawn(act.module, act.key, snapshot);
+    act.state = 'active';
+    this.counts.activated++;
+    for (const d of act.queue.splice(0)) this.run(act, d);
+  }
+
+  /** Sends what waited for an activation here to `node`, which holds the entity. */
+  private handOff(id: string, act: Activation, node: string): void {
+    if (this.activations.get(id) === act) this.activations.delete(id);
+    for (const d of act.queue.splice(0)) {
+      this.counts.forwarded++;
+      if (d.reply === undefined) this.wire.sendEntity(node, act.module, act.key, d.msg, d.sender, d.timeoutMs, 0);
+      else {
+        // Through a fresh ask of this node, answered to the original asker.
+        const reply = d.reply;
+        const askId = this.newId();
+        const timer = setTimeout(
+          () => this.answer(askId, false, new AskTimeoutError(`Entity(${act.key})`, d.timeoutMs || this.askTimeoutMs)),
+          d.timeoutMs || this.askTimeoutMs,
+        );
+        this.pending.set(askId, { resolve: (v) => reply(true, v), reject: (e) => reply(false, e), timer });
+        this.wire.sendEntity(node, act.module, act.key, d.msg, d.sender, d.timeoutMs, askId);
+      }
+    }
+  }
+
+  private run(act: Activation, d: Delivery): void {
+    act.inFlight++;
+    const ref = act.ref as ActorRef;
+    this.runtime.ask(ref, d.msg, d.sender, d.timeoutMs).then(
+      (value) => this.handled(act, d, true, value),
+      (error: unknown) => this.handled(act, d, false, error),
+    );
+  }
+
+  private handled(act: Activation, d: Delivery, ok: boolean, value: unknown): void {
+    act.inFlight--;
+    act.lastUsed = performance.now();
+    d.reply?.(ok, value);
+    if (!this.stateless.has(act.module)) {
+      act.dirty = true;
+      if (!act.writing) void this.checkpoint(act);
+    }
+  }
+
+  /** Writes the activation's snapshot into its lease (compare-and-set); a lost one means it was deposed. */
+  private async checkpoint(act: Activation): Promise<boolean> {
+    act.writing = true;
+    try {
+      while (act.dirty && act.ref !== undefined) {
+        act.dirty = false;
+        const snap = await this.runtime.snapshot(act.ref);
+        if (snap === undefined) {
+          this.stateless.add(act.module);
+          return true;
+        }
+        const value = encodeLease({ node: this.node, incarnation: this.incarnation(), epoch: act.epoch, snap: Buffer.from(snap).toString('base64') });
+        try {
+          act.revision = await this.kv.update(entityKey(act.module, act.key), value, act.revision);
+          this.counts.checkpoints++;
+        } catch (err) {
+          if (!isWrongLastSequence(err)) throw err;
+          await this.deposed(act);
+          return false;
+        }
+      }
+      return true;
+    } catch {
+      // The actor stopped or the bucket could not be written: the next message tries again.
+      return false;
+    } finally {
+      act.writing = false;
+    }
+  }
+
+  /** Another node took the lease over: this activation stops, and what it still had goes to the holder. */
+  private async deposed(act: Activation): Promise<void> {
+    const id = entityKey(act.module, act.key);
+    if (this.activations.get(id) === act) this.activations.delete(id);
+    act.state = 'stopping';
+    if (act.ref !== undefined) await this.runtime.stop(act.ref).catch(() => undefined);
+    for (const d of act.queue.splice(0)) this.route(act.module, act.key, d);
+  }
+
+  /** Passivates the activations idle for idleMs. */
+  private sweep(): void {
+    const now = performance.now();
+    for (const act of this.activations.values()) {
+      if (act.state === 'active' && act.inFlight === 0 && !act.writing && now - act.lastUsed >= this.idleMs) void this.passivate(act);
+    }
+  }
+
+  /** A last checkpoint, the lease released (epoch and snapshot kept), the actor stopped. */
+  private async passivate(act: Activation): Promise<void> {
+    const id = entityKey(act.module, act.key);
+    act.state = 'stopping';
+    act.dirty = !this.stateless.has(act.module);
+    const kept = await this.checkpoint(act);
+    if (kept) {
+      try {
+        const entry = await this.kv.get(id);
+        const lease = entry === null ? undefined : parseLease(entry.value);
+        if (entry !== null && lease !== undefined && entry.revision === act.revision) {
+          await this.kv.update(id, encodeLease({ node: null, incarnation: null, epoch: act.epoch, snap: lease.snap }), act.revision);
+        }
+      } catch {
+        // Taken over meanwhile: nothing of ours to release.
+      }
+    }
+    if (act.ref !== undefined) await this.runtime.stop(act.ref).catch(() => undefined);
+    if (this.activations.get(id) === act) this.activations.delete(id);
+    this.counts.passivated++;
+    // What came while it was stopping starts a new activation.
+    for (const d of act.queue.splice(0)) this.route(act.module, act.key, d);
+  }
+
+  stats(): EntityStats {
+    return { active: this.activations.size, ...this.counts };
+  }
+
+  /** Shutdown: every activation is passivated (checkpointed, its lease released); entity asks still waiting reject. */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.activations.values()].filter((a) => a.state === 'active').map((a) => this.passivate(a)));
+    this.closed = true;
+    for (const [id, waiting] of this.pending) {
+      this.pending.delete(id);
+      clearTimeout(waiting.timer);
+      waiting.reject(new Error(`${this.node} shut down before Entity answered`));
+    }
+  }
+}
+
+/** The entities bucket's key of (module, key): base64url of both, so any characters are valid. */
+function entityKey(module: string, key: string): string {
+  return Buffer.from(`${module}\u0000${key}`).toString('base64url');
+}
+
+function encodeLease(lease: Lease): string {
+  return JSON.stringify(lease);
+}
+
+/** A lease another process wrote: checked, or undefined when malformed. */
+function parseLease(bytes: Uint8Array): Lease | undefined {
+  const v = parseJson(bytes) as Partial<Lease> | undefined;
+  if (v === null || typeof v !== 'object') return undefined;
+  const { node, incarnation, epoch, snap } = v;
+  if (!(node === null || typeof node === 'string') || !(incarnation === null || typeof incarnation === 'string')) return undefined;
+  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 0) return undefined;
+  if (!(snap === null || typeof snap === 'string')) return undefined;
+  return { node, incarnation, epoch, snap };
+}
+
+/** A 32-bit score of a string: FNV-1a, then murmur3's finalizer (so close strings spread). */
+function score32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

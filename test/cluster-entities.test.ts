@@ -1,0 +1,123 @@
+/**
+ * Cluster entities across three node processes on a nats-server -js this
+ * file starts: one activation per key wherever the messages come from,
+ * spread by rendezvous hashing; passivation when idle and activation again
+ * from the checkpoint; a node killed with SIGKILL and its entities answering
+ * again from the others with their last checkpointed state.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Runtime } from '../src/index.js';
+import { NodeProcess } from './fixtures/cluster.js';
+import { eventually } from './fixtures/helpers.js';
+import { startNatsServer, type NatsServer } from './fixtures/nats.js';
+
+const counter = new URL('./fixtures/entity-counter.ts', import.meta.url).href;
+const cluster = 'etest';
+
+let nats: NatsServer;
+let nodes: NodeProcess[] = [];
+
+function node(name: string): Promise<NodeProcess> {
+  // Entities idle for 400 ms are passivated: the tests see passivation, and checkpoints carry the state across it.
+  return NodeProcess.start({ servers: nats.url, name: cluster, node: name, entityIdleMs: 400 });
+}
+
+type Stats = { entities: { active: number; activated: number; passivated: number; takenOver: number; checkpoints: number } };
+
+const ask = (n: NodeProcess, key: string, msg: unknown) => n.call<unknown>({ cmd: 'entityAsk', module: counter, key, msg, timeoutMs: 10_000 });
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  nodes = await Promise.all(['a', 'b', 'c'].map(node));
+  await eventually(
+    () => Promise.all(nodes.map((n) => n.call<string[]>({ cmd: 'members' }))),
+    (views) => views.every((m) => m.join() === 'a,b,c'),
+    10_000,
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.shutdown()));
+  await nats?.stop();
+});
+
+describe('cluster entities', () => {
+  it('activates each key once, wherever its messages come from, spread over the nodes; its state is kept', async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `spread-${i}`);
+    for (const key of keys) {
+      // One message from each node, one after the other.
+      for (const n of nodes) await ask(n, key, { type: 'add', n: 1 });
+    }
+    const where = await Promise.all(keys.map((key) => ask(nodes[0], key, { type: 'get' }) as Promise<{ n: number; pid: number }>));
+    expect(where.map((w) => w.n)).toEqual(keys.map(() => 3));
+    const pids = new Set(nodes.map((n) => n.child.pid));
+    for (const w of where) expect(pids.has(w.pid)).toBe(true);
+    // Rendezvous hashing spreads 20 keys over 3 nodes (all on one: probability 3^-19).
+    expect(new Set(where.map((w) => w.pid)).size).toBeGreaterThan(1);
+    // Each key answered from one process every time: asked from b and c, the same.
+    const fromB = await Promise.all(keys.map((key) => ask(nodes[1], key, { type: 'where' })));
+    expect(fromB).toEqual(where.map((w) => w.pid));
+  }, 60_000);
+
+  it('passivates an idle entity and activates it again from its checkpoint', async () => {
+    expect(await ask(nodes[0], 'sleepy', { type: 'add', n: 5 })).toBe(5);
+    const totals = async () => {
+      const all = await Promise.all(nodes.map((n) => n.call<Stats>({ cmd: 'stats' })));
+      return all.reduce((sum, s) => ({ active: sum.active + s.entities.active, passivated: sum.passivated + s.entities.passivated }), {
+        active: 0,
+        passivated: 0,
+      });
+    };
+    await eventually(totals, (t) => t.active === 0 && t.passivated > 0, 10_000);
+    // Back, from its snapshot: not init's 0.
+    expect(await ask(nodes[1], 'sleepy', { type: 'add', n: 1 })).toBe(6);
+  }, 30_000);
+
+  it('a node killed with SIGKILL: its entities answer again from the other nodes, with their last checkpointed state', async () => {
+    const d = await node('d');
+    nodes.push(d);
+    await eventually(
+      () => nodes[0].call<string[]>({ cmd: 'members' }),
+      (m) => m.join() === 'a,b,c,d',
+      10_000,
+    );
+    // A key that d holds.
+    let key = '';
+    for (let i = 0; i < 200 && key === ''; i++) {
+      if ((await ask(nodes[0], `d-${i}`, { type: 'where' })) === d.child.pid) key = `d-${i}`;
+    }
+    expect(key).not.toBe('');
+    expect(await ask(nodes[0], key, { type: 'add', n: 7 })).toBe(7);
+    // Its checkpoint is written.
+    await eventually(
+      () => d.call<Stats>({ cmd: 'stats' }),
+      (s) => s.entities.checkpoints > 0,
+    );
+    const before = (await Promise.all(nodes.slice(0, 3).map((n) => n.call<Stats>({ cmd: 'stats' })))).reduce((t, s) => t + s.entities.takenOver, 0);
+    const killedAt = Date.now();
+    await d.kill();
+    nodes.pop();
+    // Asks made meanwhile fail (NodeUnreachableError, or their timeout); asked again, it answers from another node.
+    const answer = await eventually(
+      () => (ask(nodes[0], key, { type: 'get' }) as Promise<{ n: number; pid: number }>).catch((e: Error) => e),
+      (r) => !(r instanceof Error),
+      15_000,
+    );
+    console.log(`cluster: entity answered again ${Date.now() - killedAt} ms after SIGKILL of its node (downAfterMs 1500)`);
+    expect(answer).toMatchObject({ n: 7 });
+    expect((answer as { pid: number }).pid).not.toBe(d.child.pid);
+    const after = (await Promise.all(nodes.map((n) => n.call<Stats>({ cmd: 'stats' })))).reduce((t, s) => t + s.entities.takenOver, 0);
+    expect(after).toBeGreaterThan(before);
+  }, 60_000);
+
+  it('refuses a bad key, and an entity on a runtime that is not a cluster node', async () => {
+    await expect(ask(nodes[0], '', { type: 'get' })).rejects.toMatchObject({ name: 'InvalidArgumentError' });
+    const rt = await Runtime.start({ threads: 1 });
+    try {
+      expect(() => rt.entity(counter, 'k')).toThrow(expect.objectContaining({ name: 'InvalidOptionError', option: 'cluster' }));
+      expect(() => rt.entity(new URL('./fixtures/nope.ts', import.meta.url), 'k')).toThrow(expect.objectContaining({ name: 'ActorModuleError' }));
+    } finally {
+      await rt.shutdown();
+    }
+  });
+});
