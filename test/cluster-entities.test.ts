@@ -5,6 +5,10 @@
  * from the checkpoint; a node killed with SIGKILL and its entities answering
  * again from the others with their last checkpointed state.
  */
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../src/index.js';
 import { NodeProcess } from './fixtures/cluster.js';
@@ -108,6 +112,43 @@ describe('cluster entities', () => {
     expect((answer as { pid: number }).pid).not.toBe(d.child.pid);
     const after = (await Promise.all(nodes.map((n) => n.call<Stats>({ cmd: 'stats' })))).reduce((t, s) => t + s.entities.takenOver, 0);
     expect(after).toBeGreaterThan(before);
+  }, 60_000);
+
+  it('answers an ask only once its effect is saved: a node killed while saving has not answered, and the entity comes back without it', async () => {
+    const e = await node('e');
+    nodes.push(e);
+    await eventually(
+      () => nodes[0].call<string[]>({ cmd: 'members' }),
+      (m) => m.includes('e') && !m.includes('d'),
+      10_000,
+    );
+    const slowSave = new URL('./fixtures/entity-slow-save.ts', import.meta.url).href;
+    const askSlow = (key: string, msg: unknown) => nodes[0].call<unknown>({ cmd: 'entityAsk', module: slowSave, key, msg, timeoutMs: 20_000 });
+    let key = '';
+    for (let i = 0; i < 200 && key === ''; i++) if ((await askSlow(`e-${i}`, { type: 'where' })) === e.child.pid) key = `e-${i}`;
+    expect(key).not.toBe('');
+    expect(await askSlow(key, { type: 'add', n: 1 })).toBe(1);
+    const marker = join(await mkdtemp(join(tmpdir(), 'microswarm-save-')), 'saving');
+    const pending = askSlow(key, { type: 'add', n: 10, slowSave: { marker, ms: 20_000 } }).then(
+      (value) => ({ answered: value }),
+      (error: Error) => ({ failed: error.name }),
+    );
+    // Its handler ran (n is 11 in memory) and its snapshot is being taken: kill the node now.
+    await eventually(
+      () => existsSync(marker),
+      (there) => there,
+      10_000,
+    );
+    await e.kill();
+    nodes.pop();
+    expect(await pending).toMatchObject({ failed: expect.any(String) });
+    // Back elsewhere from the last saved state: the unanswered add is not in it.
+    const after = await eventually(
+      () => askSlow(key, { type: 'get' }).catch((err: Error) => err),
+      (r) => !(r instanceof Error),
+      15_000,
+    );
+    expect(after).toBe(1);
   }, 60_000);
 
   it('refuses a bad key, and an entity on a runtime that is not a cluster node', async () => {

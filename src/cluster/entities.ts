@@ -21,7 +21,10 @@
  *   that was deposed (declared down while alive, its lease taken over) fails
  *   its next write, stops its activation and forwards what it still had to
  *   the new holder. A new activation starts from the last snapshot written
- *   (`restore`), else `init({ key })`.
+ *   (`restore`), else `init({ key })`. An ask is answered only once a
+ *   checkpoint that covers its message is written, so an answered message's
+ *   effect survives the node; one not answered when the node died may be
+ *   sent again by its sender (make such messages idempotent).
  * - **Passivation.** Idle for `entityIdleMs`: a last checkpoint, the lease
  *   released (node null, epoch and snapshot kept), the actor stopped.
  *
@@ -31,7 +34,7 @@
 import type { KV } from '@nats-io/kv';
 import type { EntityHost } from '../actors/entity-ref.js';
 import type { ActorRef } from '../actors/ref.js';
-import { AskTimeoutError, toError } from '../base/errors.js';
+import { ActorCrashedError, AskTimeoutError, toError } from '../base/errors.js';
 import { isWrongLastSequence, parseJson } from './kv.js';
 
 /** What entities need of the runtime on this node. */
@@ -75,6 +78,13 @@ interface Delivery {
   reply: Reply | undefined;
 }
 
+/** An answer held for a checkpoint. */
+interface Held {
+  reply: Reply;
+  ok: boolean;
+  value: unknown;
+}
+
 interface Activation {
   module: string;
   key: string;
@@ -87,6 +97,8 @@ interface Activation {
   inFlight: number;
   writing: boolean;
   dirty: boolean;
+  /** Answers held until a checkpoint that covers their message is written. */
+  unsaved: Held[];
 }
 
 interface Lease {
@@ -194,7 +206,20 @@ export class Entities implements EntityHost {
     const id = entityKey(module, key);
     let act = this.activations.get(id);
     if (act === undefined) {
-      act = { module, key, state: 'starting', ref: undefined, queue: [], revision: 0, epoch: 0, lastUsed: 0, inFlight: 0, writing: false, dirty: false };
+      act = {
+        module,
+        key,
+        state: 'starting',
+        ref: undefined,
+        queue: [],
+        revision: 0,
+        epoch: 0,
+        lastUsed: 0,
+        inFlight: 0,
+        writing: false,
+        dirty: false,
+        unsaved: [],
+      };
       this.activations.set(id, act);
       void this.activate(id, act);
     }
@@ -285,22 +310,35 @@ export class Entities implements EntityHost {
   private handled(act: Activation, d: Delivery, ok: boolean, value: unknown): void {
     act.inFlight--;
     act.lastUsed = performance.now();
-    d.reply?.(ok, value);
-    if (!this.stateless.has(act.module)) {
-      act.dirty = true;
-      if (!act.writing) void this.checkpoint(act);
+    if (this.stateless.has(act.module)) {
+      d.reply?.(ok, value);
+      return;
     }
+    // Answered once a checkpoint that covers it is written: an answered
+    // message's effect survives its node (a message not answered may be
+    // sent again by its sender: entities that can see one twice make it
+    // idempotent, as the chaos test's accounts do).
+    if (d.reply !== undefined) act.unsaved.push({ reply: d.reply, ok, value });
+    act.dirty = true;
+    if (!act.writing) void this.checkpoint(act);
   }
 
-  /** Writes the activation's snapshot into its lease (compare-and-set); a lost one means it was deposed. */
+  /**
+   * Writes the activation's snapshot into its lease (compare-and-set), then
+   * sends the answers it covers; a lost compare-and-set means it was deposed.
+   */
   private async checkpoint(act: Activation): Promise<boolean> {
     act.writing = true;
+    let answers: Held[] = [];
     try {
       while (act.dirty && act.ref !== undefined) {
         act.dirty = false;
+        // The snapshot covers every message handled before it is taken.
+        answers = act.unsaved.splice(0);
         const snap = await this.runtime.snapshot(act.ref);
         if (snap === undefined) {
           this.stateless.add(act.module);
+          for (const h of answers.concat(act.unsaved.splice(0))) h.reply(h.ok, h.value);
           return true;
         }
         const value = encodeLease({ node: this.node, incarnation: this.incarnation(), epoch: act.epoch, snap: Buffer.from(snap).toString('base64') });
@@ -309,17 +347,25 @@ export class Entities implements EntityHost {
           this.counts.checkpoints++;
         } catch (err) {
           if (!isWrongLastSequence(err)) throw err;
+          this.unsaved(answers.concat(act.unsaved.splice(0)), act, 'lost its lease (taken over) before its state was saved');
           await this.deposed(act);
           return false;
         }
+        for (const h of answers.splice(0)) h.reply(h.ok, h.value);
       }
       return true;
-    } catch {
-      // The actor stopped or the bucket could not be written: the next message tries again.
+    } catch (err) {
+      // The snapshot or the write failed: what it would have covered is answered with the failure (its sender may try again).
+      this.unsaved(answers.concat(act.unsaved.splice(0)), act, `could not save its state: ${toError(err).message}`);
       return false;
     } finally {
       act.writing = false;
     }
+  }
+
+  /** Answers held for a checkpoint that will not come: each fails with ActorCrashedError. */
+  private unsaved(answers: Held[], act: Activation, why: string): void {
+    for (const h of answers) h.reply(false, new ActorCrashedError(`Entity(${act.key})`, why));
   }
 
   /** Another node took the lease over: this activation stops, and what it still had goes to the holder. */
