@@ -151,6 +151,26 @@ describe('cluster entities', () => {
     expect(after).toBe(1);
   }, 60_000);
 
+  it('a node that shuts down passivates its entities first: they answer from another node with their state, without a takeover', async () => {
+    const f = await node('f');
+    await eventually(
+      () => nodes[0].call<string[]>({ cmd: 'members' }),
+      (m) => m.includes('f'),
+      10_000,
+    );
+    let key = '';
+    for (let i = 0; i < 200 && key === ''; i++) if ((await ask(nodes[0], `f-${i}`, { type: 'where' })) === f.child.pid) key = `f-${i}`;
+    expect(key).not.toBe('');
+    expect(await ask(nodes[0], key, { type: 'add', n: 3 })).toBe(3);
+    const takenOver = async () => (await Promise.all(nodes.map((n) => n.call<Stats>({ cmd: 'stats' })))).reduce((t, s) => t + s.entities.takenOver, 0);
+    const before = await takenOver();
+    await f.shutdown();
+    expect(await ask(nodes[0], key, { type: 'get' })).toMatchObject({ n: 3 });
+    expect(await ask(nodes[0], key, { type: 'where' })).not.toBe(f.child.pid);
+    // Its lease was released, not taken from a node gone silent.
+    expect(await takenOver()).toBe(before);
+  }, 30_000);
+
   it('refuses a bad key, and an entity on a runtime that is not a cluster node', async () => {
     await expect(ask(nodes[0], '', { type: 'get' })).rejects.toMatchObject({ name: 'InvalidArgumentError' });
     const rt = await Runtime.start({ threads: 1 });

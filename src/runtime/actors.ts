@@ -158,9 +158,9 @@ export class ActorControl {
     return best;
   }
 
-  /** `rt.stop(ref)`. */
-  async stop(ref: ActorRef): Promise<void> {
-    this.control.checkOpen('stop');
+  /** `rt.stop(ref)`; `duringShutdown`: the runtime's own stop while it shuts down (cluster entities passivated first). */
+  async stop(ref: ActorRef, duringShutdown = false): Promise<void> {
+    if (!duringShutdown) this.control.checkOpen('stop');
     checkLocalRef(ref, 'stop');
     if (!this.directory.isLive(ref.slot, ref.gen)) return;
     const endpoint = Atomics.load(this.directory.thread, ref.slot);
@@ -176,9 +176,9 @@ export class ActorControl {
     unwrap(await this.control.run({ op, slot: ref.slot, gen: ref.gen }, { endpoint }));
   }
 
-  /** `rt.checkpoint(ref)`: the snapshot's size in bytes. */
-  async checkpoint(ref: ActorRef): Promise<number> {
-    this.control.checkOpen('checkpoint');
+  /** `rt.checkpoint(ref)`: the snapshot's size in bytes. `duringShutdown` as for `stop`. */
+  async checkpoint(ref: ActorRef, duringShutdown = false): Promise<number> {
+    if (!duringShutdown) this.control.checkOpen('checkpoint');
     checkLocalRef(ref, 'checkpoint');
     if (!this.directory.isLive(ref.slot, ref.gen)) throw new ActorStoppedError(ref.toString());
     const endpoint = Atomics.load(this.directory.thread, ref.slot);

@@ -343,14 +343,14 @@ export class Runtime {
       spawn: (module, key, snapshot) => this.actors.spawn(module, { key }, defaults, undefined, snapshot),
       snapshot: async (ref) => {
         try {
-          await this.actors.checkpoint(ref);
+          await this.actors.checkpoint(ref, this.control.closing);
         } catch (err) {
           if (err instanceof InvalidArgumentError) return undefined; // no snapshot in its definition
           throw err;
         }
         return this.endpoint.checkpoints.bytes(ref.slot);
       },
-      stop: (ref) => this.actors.stop(ref),
+      stop: (ref) => this.actors.stop(ref, this.control.closing),
       ask: (ref, msg, sender, timeoutMs) => this.endpoint.asks.askFrom(ref, msg, sender, timeoutMs),
     };
   }
@@ -471,13 +471,13 @@ export class Runtime {
 
   private async doShutdown(timeoutMs: number): Promise<void> {
     const control = this.control;
-    // Entities first, while their threads still run: each is checkpointed and its lease released.
-    await this.clusterNode?.entities.close().catch(() => undefined);
     control.closing = true;
     this.tasks.close();
     this.endpoint.accepting = false;
     this.monitor.stop();
     this.coordination.stop();
+    // A cluster node's entities first, while their threads still run: each is checkpointed and its lease released.
+    if (this.clusterNode !== undefined) await this.clusterNode.entities.close().catch(() => undefined);
     const deadline = Date.now() + timeoutMs;
     // A thread that died and could not be replaced has no worker to ask.
     const running = Array.from({ length: this.threads }, (_, thread) => thread + 1).filter((e) => !control.down.has(e));
