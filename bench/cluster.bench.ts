@@ -41,9 +41,10 @@
  *   back. Value: the median in ms over the keys (p50/p99 in the note, and
  *   the same for the keys this node owns, which make no NATS hop). Every
  *   node activates two entities first (untimed): the first activation on a
- *   pool thread loads the module.
+ *   pool thread loads the module. Each key is asked once the last one's
+ *   checkpoint is written (untimed), so an activation runs alone.
  * - entity-failover: a far node holding an entity whose checkpoint is
- *   written is killed (SIGKILL); from the kill to the first answer of the
+ *   written (the holder's count of writes says so) is killed (SIGKILL); from the kill to the first answer of the
  *   entity activated again elsewhere, asked in a loop from this node (asks
  *   of 250 ms, retried 5 ms after a failure). Every answer must carry the
  *   checkpointed state. Value: the median over the kills. A new far node
@@ -65,7 +66,8 @@ import {
   wholeRunRecord,
   withTimeout,
 } from './harness.js';
-import { type EntityCluster, type FarNode, startEntityCluster, until } from './peers/entity-cluster.js';
+import type { EntityCounterMsg } from '../test/fixtures/entity-counter.js';
+import { type EntityCluster, type FarNode, startEntityCluster } from './peers/entity-cluster.js';
 import type { RemoteCounter } from './peers/peer.js';
 
 const askCase = 'remote-ask-rtt';
@@ -148,7 +150,10 @@ async function entityCases(servers: string, quick: boolean): Promise<BenchRecord
   }
 }
 
-/** `count` new keys owned by a far node, each timed from its first ask to the answer; after a warm-up of two activations per node. */
+/**
+ * `count` new keys owned by a far node, each timed from its first ask to the answer; after a warm-up of two
+ * activations per node. Each activation starts once the last one's checkpoint is written: it runs alone.
+ */
 async function entityActivate(cluster: EntityCluster, count: number): Promise<BenchRecord> {
   const remote: number[] = [];
   const local: number[] = [];
@@ -157,13 +162,10 @@ async function entityActivate(cluster: EntityCluster, count: number): Promise<Be
   const warm = (): boolean => warmUp.size === cluster.far.size + 1 && [...warmUp.values()].every((n) => n >= 2);
   for (let i = 0; remote.length < count; i++) {
     if (i >= 10 * count) throw new Error(`${i} keys gave only ${remote.length} owned by a far node`);
-    const start = performance.now();
-    const pid = (await cluster.entity(`activate-${i}`).ask({ type: 'where' }, { timeoutMs: entityAskTimeoutMs })) as number;
-    const ms = performance.now() - start;
-    if (!warm()) warmUp.set(pid, (warmUp.get(pid) ?? 0) + 1);
+    const { answer: pid, ms } = await askCheckpointed(cluster, `activate-${i}`, { type: 'where' }, (answer) => answer as number);
+    if (!warm()) warmUp.set(pid as number, (warmUp.get(pid as number) ?? 0) + 1);
     else if (pid === process.pid) local.push(ms);
-    else if (cluster.far.has(pid)) remote.push(ms);
-    else throw new Error(`answered from pid ${pid}, not a node of this cluster`);
+    else remote.push(ms);
   }
   return wholeRunRecord(
     activateCase,
@@ -178,12 +180,12 @@ async function entityFailover(cluster: EntityCluster, kills: number): Promise<Be
   const elapsed: number[] = [];
   const where: string[] = [];
   for (let k = 0; k < kills; k++) {
-    const { key, holder, checkpointsBefore } = await keyOnFarNode(cluster, `failover-${k}`);
-    const entity = cluster.entity(key);
-    if ((await entity.ask({ type: 'add', n: 7 }, { timeoutMs: entityAskTimeoutMs })) !== 7) throw new Error(`${key}: add did not answer 7`);
-    // Two writes, one after each message handled (`where`, then `add`: the one that holds 7); nothing else runs on that node.
-    await until(holder.state, (s) => s.entities.checkpoints >= checkpointsBefore + 2, 10_000, `${key}: checkpoint on ${holder.name}`);
+    const { key, holder } = await keyOnFarNode(cluster, `failover-${k}`);
+    const { answer: added } = await askCheckpointed(cluster, key, { type: 'add', n: 7 }, () => holder.pid);
+    if (added !== 7) throw new Error(`${key}: add answered ${added}, not 7`);
 
+    const before = await cluster.checkpoints();
+    const entity = cluster.entity(key);
     const killedAt = performance.now();
     const gone = holder.kill();
     let answer: { n: number; pid: number };
@@ -200,10 +202,11 @@ async function entityFailover(cluster: EntityCluster, kills: number): Promise<Be
     if (answer.n !== 7) throw new Error(`${key}: answered ${answer.n} after the failover, its checkpoint held 7`);
     if (answer.pid === holder.pid) throw new Error(`${key}: answered by the process killed`);
     where.push(answer.pid === process.pid ? 'near' : 'far');
+    await cluster.untilCheckpoints(answer.pid, (before.get(answer.pid) ?? 0) + 1);
     await gone;
     // Its replacement, warm: its pool thread loads the entity module with a first activation (untimed), as the others did.
-    const added = await cluster.addFar();
-    await keyOnFarNode(cluster, `warm-${added.name}`, added);
+    const replacement = await cluster.addFar();
+    await keyOnFarNode(cluster, `warm-${replacement.name}`, replacement);
   }
   const onNear = where.filter((w) => w === 'near').length;
   return wholeRunRecord(
@@ -215,18 +218,36 @@ async function entityFailover(cluster: EntityCluster, kills: number): Promise<Be
   );
 }
 
-/** A new key (`prefix-i`) whose entity a far node (`only`, when given) activated, that node, and its checkpoint count before that key's first message. */
-async function keyOnFarNode(
+/**
+ * Asks entity `key` (`ms`: the ask alone), then waits until the process that holds it (`pidOf` the answer) wrote
+ * the checkpoint this message causes. One write per message, when each is sent once the last one's is written,
+ * as here: so a count of the holder's writes says when the state it answered with is in the bucket, and nothing is
+ * left running for what comes next.
+ */
+async function askCheckpointed(
   cluster: EntityCluster,
-  prefix: string,
-  only?: FarNode,
-): Promise<{ key: string; holder: FarNode; checkpointsBefore: number }> {
+  key: string,
+  msg: EntityCounterMsg,
+  pidOf: (answer: unknown) => number,
+): Promise<{ answer: unknown; ms: number }> {
+  const before = await cluster.checkpoints();
+  const start = performance.now();
+  const answer = await cluster.entity(key).ask(msg, { timeoutMs: entityAskTimeoutMs });
+  const ms = performance.now() - start;
+  const pid = pidOf(answer);
+  const written = before.get(pid);
+  if (written === undefined) throw new Error(`${key}: answered from pid ${pid}, not a node of this cluster`);
+  await cluster.untilCheckpoints(pid, written + 1);
+  return { answer, ms };
+}
+
+/** A new key (`prefix-i`) whose entity a far node (`only`, when given) activated, and that node. */
+async function keyOnFarNode(cluster: EntityCluster, prefix: string, only?: FarNode): Promise<{ key: string; holder: FarNode }> {
   for (let i = 0; i < 100; i++) {
     const key = `${prefix}-${i}`;
-    const before = new Map(await Promise.all([...cluster.far.values()].map(async (n) => [n.pid, (await n.state()).entities.checkpoints] as const)));
-    const pid = (await cluster.entity(key).ask({ type: 'where' }, { timeoutMs: entityAskTimeoutMs })) as number;
-    const holder = cluster.far.get(pid);
-    if (holder !== undefined && (only === undefined || holder === only)) return { key, holder, checkpointsBefore: before.get(pid) ?? 0 };
+    const { answer: pid } = await askCheckpointed(cluster, key, { type: 'where' }, (answer) => answer as number);
+    const holder = cluster.far.get(pid as number);
+    if (holder !== undefined && (only === undefined || holder === only)) return { key, holder };
   }
   throw new Error(`${prefix}: 100 keys and none on ${only?.name ?? 'a far node'}`);
 }

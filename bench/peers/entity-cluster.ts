@@ -42,6 +42,10 @@ export interface EntityCluster {
   entity(key: string): EntityRef<EntityCounterMsg, unknown>;
   /** Starts one more far node; resolves once every member sees every live member (and no dead one). */
   addFar(): Promise<FarNode>;
+  /** Entity checkpoints written so far, by the pid of each node's process (this one's included). */
+  checkpoints(): Promise<Map<number, number>>;
+  /** Resolves once the node of process `pid` has written `count` checkpoints (rejects after 10 s). */
+  untilCheckpoints(pid: number, count: number): Promise<void>;
   /** Shuts this runtime down and stops the far nodes. */
   close(): Promise<void>;
 }
@@ -50,6 +54,7 @@ export interface EntityCluster {
 export async function startEntityCluster(servers: string, farCount: number): Promise<EntityCluster> {
   const rt = await Runtime.start({ threads: 1, cluster: { servers, name: cluster, node: 'near' } });
   const far = new Map<number, FarNode>();
+  const ownCheckpoints = (): number => rt.cluster?.stats().entities.checkpoints ?? 0;
   const processes = new Set<FarProcess<unknown>>();
   let started = 0;
 
@@ -88,6 +93,16 @@ export async function startEntityCluster(servers: string, farCount: number): Pro
       await converged();
       return node;
     },
+    async checkpoints() {
+      const far = await Promise.all([...entityCluster.far.values()].map(async (n) => [n.pid, (await n.state()).entities.checkpoints] as const));
+      return new Map([[process.pid, ownCheckpoints()], ...far]);
+    },
+    async untilCheckpoints(pid, count) {
+      const node = far.get(pid);
+      if (node === undefined && pid !== process.pid) throw new Error(`pid ${pid} is not a node of this cluster`);
+      const written = async () => (node === undefined ? ownCheckpoints() : (await node.state()).entities.checkpoints);
+      await until(written, (n) => n >= count, 10_000, `${count} checkpoints on ${node?.name ?? 'near'}`);
+    },
     async close() {
       try {
         await rt.shutdown();
@@ -106,7 +121,7 @@ export async function startEntityCluster(servers: string, farCount: number): Pro
 }
 
 /** Polls `probe` every 20 ms until `done` holds; rejects after `guardMs`. */
-export async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, guardMs: number, what: string): Promise<T> {
+async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, guardMs: number, what: string): Promise<T> {
   const deadline = performance.now() + guardMs;
   for (;;) {
     const value = await probe();
