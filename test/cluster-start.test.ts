@@ -4,6 +4,7 @@
  * anything connects; a runtime without `cluster` loads no NATS code at all.
  */
 import { spawn } from 'node:child_process';
+import { inspect } from 'node:util';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,15 @@ describe('Runtime.start with cluster', () => {
     }).catch((e: unknown) => e);
     expect(inUrl).toBeInstanceOf(ClusterConnectError);
     expect(JSON.stringify({ m: (inUrl as Error).message, s: (inUrl as ClusterConnectError).server })).not.toMatch(/wrong-pass/);
+    // A password holding '@' or '/' is not shown either (in part or whole).
+    for (const pass of ['p@ss-x', 'pa/ss-x']) {
+      const e = await Runtime.start({
+        threads: 1,
+        cluster: { servers: secured.url.replace('nats://', `nats://svc:${pass}@`), name: 'c1', node: 'n1' },
+      }).catch((x: unknown) => x as ClusterConnectError);
+      expect(e).toBeInstanceOf(ClusterConnectError);
+      expect(JSON.stringify({ m: (e as Error).message, s: (e as ClusterConnectError).server })).not.toMatch(/ss-x|svc/);
+    }
   });
 
   it('fails with ClusterConnectError when nothing listens at the server', async () => {
@@ -52,6 +62,9 @@ describe('Runtime.start with cluster', () => {
     try {
       expect(rt.cluster?.node).toBe('solo');
       expect(rt.cluster?.members().map((m) => m.node)).toEqual(['solo']);
+      // Printing the runtime or its cluster shows no credential.
+      expect(inspect(rt, { depth: 20 })).not.toContain('s3cret-pass');
+      expect(inspect(rt.cluster, { depth: 20 })).not.toContain('s3cret-pass');
     } finally {
       await rt.shutdown();
     }

@@ -547,7 +547,8 @@ export class NodeNameTakenError extends MicroswarmError {
 
 /** Removes the userinfo (`user:password@`) of every URL in `text`. */
 function stripUserinfo(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@\s/]*@/gi, '$1').replace(/^[^@\s/:]*(:[^@\s/]*)?@/, '');
+  // Up to the last `@` of the URL (a password may hold `@` or `/`): safer to cut too much than too little.
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)\S*@/gi, '$1').replace(/^\S*@/, '');
 }
 
 /**

@@ -16,6 +16,7 @@
  * acknowledged stream (streams.ts), so what one node sends another arrives
  * once and in order while both live, a NATS server restart included.
  */
+import { inspect } from 'node:util';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ActorRef, type RefHost, setDecodingHost } from '../actors/ref.js';
 import { MessageTooLargeError, NodeUnreachableError, toError } from '../base/errors.js';
@@ -109,7 +110,14 @@ export class Gateway implements RemotePart {
     this.streams = new Streams(nc, cluster, node, incarnation);
     this.sub = nc.subscribe(nodeSubject(cluster, node), {
       callback: (err, msg) => {
-        if (err === null) this.onBatch(msg.data);
+        if (err !== null) return;
+        // nats.js runs this inside its socket reader: a throw would end the
+        // reader, and the connection would read nothing again. Nothing may.
+        try {
+          this.onBatch(msg.data);
+        } catch {
+          this.drop('failed');
+        }
       },
     });
     this.sweep = setInterval(() => this.expire(), 1_000);
@@ -122,7 +130,7 @@ export class Gateway implements RemotePart {
     const length = end - start;
     if (node === this.node) {
       // A ref naming this node decodes as a local one; one built by hand could still name it.
-      this.refuse(node, bytes, start, end, 'unknown', undefined);
+      this.refuse(node, bytes, start, end, 'unknown', new NodeUnreachableError(node, 'is this node: a ref of one of its actors must not name it'));
       return;
     }
     const incarnation = this.closed ? undefined : this.memberIncarnation(node);
@@ -167,6 +175,11 @@ export class Gateway implements RemotePart {
   private answer(asker: number, askId: number, ok: boolean, value: unknown): void {
     if (asker === kEntityAsker) this.entities?.answer(askId, ok, value);
     else this.host.answer(asker, askId, ok, value);
+  }
+
+  /** What `util.inspect` shows: never the connection (its options hold the credentials). */
+  [inspect.custom](): string {
+    return `Gateway(${this.node})`;
   }
 
   /** Appends a record to a stream's batch (publishing the batch first when it is full), and queues the flush. */
@@ -229,18 +242,36 @@ export class Gateway implements RemotePart {
 
   /** `node` is gone (left, or declared down): its asks still waiting settle with NodeUnreachableError. */
   nodeGone(node: string): void {
+    this.streams.drop(node);
+    this.failAsks(node, 'left the cluster or was declared down');
+  }
+
+  /** The asks waiting on `node` settle with NodeUnreachableError. */
+  private failAsks(node: string, detail: string): void {
     const asks = this.outstanding.get(node);
     this.outstanding.delete(node);
-    this.streams.drop(node);
     if (asks === undefined) return;
-    for (const key of asks.keys())
-      this.answer(key % 0x1_0000, Math.floor(key / 0x1_0000), false, new NodeUnreachableError(node, 'left the cluster or was declared down'));
+    for (const key of asks.keys()) this.answer(key % 0x1_0000, Math.floor(key / 0x1_0000), false, new NodeUnreachableError(node, detail));
   }
 
   /** Drops the bookkeeping of asks long past their timeout (their askers gave up; a late answer is dropped). */
   private expire(): void {
     const now = Date.now();
     for (const asks of this.outstanding.values()) for (const [key, at] of asks) if (at < now) asks.delete(key);
+    // Streams of nodes that are not members (left, or a made-up name) go,
+    // after one sweep of grace for a node that joined a moment ago.
+    const strangers = this.streams.nodes().filter((node) => this.memberIncarnation(node) === undefined);
+    for (const node of strangers) if (this.strangers.has(node)) this.streams.drop(node);
+    this.strangers = new Set(strangers);
+  }
+
+  /** Nodes with a stream that were not members at the last sweep. */
+  private strangers = new Set<string>();
+
+  /** This node was declared down and joined again: streams start over, and asks sent before settle with NodeUnreachableError. */
+  selfRejoined(): void {
+    this.streams.resetAll();
+    for (const node of [...this.outstanding.keys()]) this.failAsks(node, 'was unreachable while this node rejoined the cluster');
   }
 
   // ------------------------------------------------------------- inbound
@@ -254,6 +285,12 @@ export class Gateway implements RemotePart {
     }
     if (this.isFenced(got.from, got.fromIncarnation)) {
       this.drop('fenced-node');
+      return;
+    }
+    // A member speaks with its current incarnation; an earlier one is refused (not yet known: accepted).
+    const current = this.memberIncarnation(got.from);
+    if (current !== undefined && current !== got.fromIncarnation) {
+      this.drop('stale-sender');
       return;
     }
     const order = this.streams.inOrder(got);
@@ -290,6 +327,11 @@ export class Gateway implements RemotePart {
     const timeout = view.getUint32(kRecordTimeoutAt, true);
     if (kind !== kTell && kind !== kAsk && kind !== kReplyOk && kind !== kReplyError && kind !== kRecordTopic && kind !== kRecordEntity) {
       this.drop('bad-kind');
+      return;
+    }
+    // An asking endpoint is a thread index or the entity manager's mark, below 2^16 (askKey needs it).
+    if (asker > kEntityAsker) {
+      this.drop('bad-asker');
       return;
     }
     let sender: unknown;
@@ -365,6 +407,12 @@ export class Gateway implements RemotePart {
 
   /** Sends an answer record to the asking node (the incarnation that asked: it goes even before this node saw it join). */
   private reply(node: string, incarnation: string, kind: number, asker: number, askId: number, value: unknown): void {
+    // Not to an incarnation that is gone (it left, or restarted meanwhile): its stream would replace the live one's.
+    const current = this.memberIncarnation(node);
+    if ((current !== undefined && current !== incarnation) || this.isFenced(node, incarnation)) {
+      this.drop('reply-to-gone');
+      return;
+    }
     const w = beginRecord(this.replyWriter, kind, asker, askId, 0);
     encodeValue(w, undefined, 'sender');
     try {
@@ -390,8 +438,12 @@ export class Gateway implements RemotePart {
     this.flush();
     this.closed = true;
     this.streams.close();
+    try {
+      this.sub.unsubscribe();
+    } catch {
+      // The connection is closed already.
+    }
     clearInterval(this.sweep);
-    this.sub.unsubscribe();
     for (const node of [...this.outstanding.keys()]) this.nodeGone(node);
   }
 }

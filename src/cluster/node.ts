@@ -9,6 +9,7 @@
  * naming the server, never a credential), then the runtime starts its
  * threads knowing this node's name, then membership, names and the gateway.
  */
+import { inspect } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ActorRef } from '../actors/ref.js';
 import { ClusterConnectError } from '../base/errors.js';
@@ -101,10 +102,25 @@ export class ClusterNode implements Cluster {
     this.name = options.cluster;
     this.node = options.node;
     this.events = membership.events;
+    // A connection closed for good (reconnects given up, credentials refused
+    // on reconnect): the gateway closes, and asks waiting on other nodes
+    // settle with NodeUnreachableError.
+    void nc.closed().then(() => {
+      if (this.closing === undefined) void gateway.close();
+    });
     this.sweeper = setInterval(() => this.sweep(), options.timing.heartbeatMs);
     this.sweeper.unref();
     membership.events.subscribe((event) => {
-      if (event.type !== 'left' || event.node === this.node) return;
+      if (event.node === this.node) {
+        // Declared down while alive, then joined again under a new incarnation:
+        // the streams start over, and this node's names are registered again.
+        if (event.type === 'joined') {
+          gateway.selfRejoined();
+          for (const [name, { slot, gen }] of this.owned) void names.register(name, { node: this.node, slot, gen }).catch(() => this.owned.delete(name));
+        }
+        return;
+      }
+      if (event.type !== 'left') return;
       gateway.nodeGone(event.node);
       if (event.reason === 'down') void names.releaseNode(event.node).catch(() => undefined);
     });
@@ -166,6 +182,11 @@ export class ClusterNode implements Cluster {
   /** @internal A publish made on this node: a TOPIC record to every other live member (their subscribers). */
   publishTopic(name: string, msg: unknown, sender: ActorRef | undefined): void {
     for (const m of this.membership.members()) if (m.node !== this.node) this.gateway.publishTo(m.node, name, msg, sender);
+  }
+
+  /** What `util.inspect` and `console.log` show: never the connection (its options hold the credentials). */
+  [inspect.custom](): string {
+    return `Cluster(${this.name}, node ${this.node}, ${this.membership.members().length} members)`;
   }
 
   members(): MemberInfo[] {

@@ -65,7 +65,8 @@ export function resolveClusterOptions(value: unknown): ResolvedClusterOptions {
 
 /** A server URL without any user:password it holds, for errors and logs. */
 export function redactServer(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//');
+  // Up to the last `@` (a password may hold `@` or `/`), with or without a scheme.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/i, '$1');
 }
 
 function redactServers(value: unknown): unknown {

@@ -23,6 +23,7 @@
  * message path; this keeps core NATS's latency and adds one small ACK per
  * batch window.
  */
+import { inspect } from 'node:util';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Reader, Writer } from '../transport/codec/index.js';
 import { isName } from './kv.js';
@@ -164,6 +165,11 @@ export class Streams {
     w.str(toIncarnation);
   };
 
+  /** What `util.inspect` shows: never the connection (its options hold the credentials). */
+  [inspect.custom](): string {
+    return `Streams(${this.node}, ${this.out.size} out)`;
+  }
+
   /** The stream to (node, incarnation); a stream to an earlier incarnation of that node ends (its batches went with it). */
   stream(node: string, incarnation: string): OutStream {
     let s = this.out.get(node);
@@ -180,9 +186,23 @@ export class Streams {
   publish(s: OutStream): number {
     if (s.records === 0) return 0;
     const records = s.records;
-    this.nc.publish(nodeSubject(this.cluster, s.node), s.seal(performance.now()));
+    this.send(nodeSubject(this.cluster, s.node), s.seal(performance.now()));
     this.batchesSent++;
     return records;
+  }
+
+  /**
+   * Publishes on the connection; never throws (a timer calls it): a closed
+   * connection drops it, and the stream keeps the batch until it is
+   * acknowledged or dropped with its node.
+   */
+  private send(subject: string, bytes: Uint8Array): void {
+    if (this.nc.isClosed()) return;
+    try {
+      this.nc.publish(subject, bytes);
+    } catch {
+      // Closed between the check and the publish.
+    }
   }
 
   /** Publishes every batch being filled. Returns the records sent. */
@@ -197,7 +217,7 @@ export class Streams {
     const now = performance.now();
     for (const s of this.out.values()) {
       if (s.unacked.length === 0 || now - s.sentAt < kResendAfterMs) continue;
-      for (const sent of s.unacked) this.nc.publish(nodeSubject(this.cluster, s.node), sent.bytes);
+      for (const sent of s.unacked) this.send(nodeSubject(this.cluster, s.node), sent.bytes);
       this.batchesResent += s.unacked.length;
       s.sentAt = now;
     }
@@ -207,6 +227,17 @@ export class Streams {
   drop(node: string): void {
     this.out.delete(node);
     this.in.delete(node);
+  }
+
+  /** This node joined again under a new incarnation: every stream starts over (the others start over with it). */
+  resetAll(): void {
+    this.out.clear();
+    this.in.clear();
+  }
+
+  /** The nodes with a stream either way. */
+  nodes(): string[] {
+    return [...new Set([...this.out.keys(), ...this.in.keys()])];
   }
 
   /**
@@ -232,6 +263,7 @@ export class Streams {
       return 'bad-header';
     }
     if (got.from === this.node || !isName(got.from)) return 'bad-node';
+    if (got.fromIncarnation.length === 0 || got.fromIncarnation.length > 64) return 'bad-header';
     if (got.toIncarnation !== this.incarnation()) return 'stale-incarnation';
     if (got.type === kAck) {
       const s = this.out.get(got.from);
@@ -272,7 +304,7 @@ export class Streams {
       w.reset();
       this.header(w, kAck, s.incarnation);
       w.u32(s.expected - 1);
-      this.nc.publish(nodeSubject(this.cluster, node), w.bytes.slice(0, w.pos));
+      this.send(nodeSubject(this.cluster, node), w.bytes.slice(0, w.pos));
     }
   }
 

@@ -122,7 +122,8 @@ export class Endpoint implements Engine {
       this.transport.batchJournal = this.journal;
     }
     setDecodingHost(this);
-    setLocalNode(config.node);
+    // Only a cluster node's endpoint names this process's node (a plain runtime started beside it leaves it).
+    if (config.node !== undefined) setLocalNode(config.node);
   }
 
   /** Starts the receive loop: parks until a frame arrives. A worker also starts beating its heartbeat. */

@@ -7,7 +7,8 @@
  * through its ring).
  */
 import { kNoReply } from '../actors/mailbox.js';
-import type { ActorRef } from '../actors/ref.js';
+import { ActorRef } from '../actors/ref.js';
+import { MessageTooLargeError } from '../base/errors.js';
 import type { GatewayHost } from '../cluster/index.js';
 import type { DeadLetter, Endpoint } from '../engine/endpoint.js';
 import { kRouteFull } from '../engine/types.js';
@@ -21,6 +22,8 @@ export function clusterHost(
   runtime: {
     deadLetter(letter: DeadLetter): void;
     workerUp(endpoint: number): boolean;
+    /** Pool threads (endpoints 1..threads): an answer for any other endpoint is refused. */
+    threads: number;
     /** A publish from another node, for this node's subscribers. */
     publish(topic: string, msg: unknown, sender: ActorRef | undefined, fromNode: string): void;
   },
@@ -33,8 +36,9 @@ export function clusterHost(
       let code: number;
       try {
         code = endpoint.router.route(ref, msg, sender, kNoReply, false);
-      } catch {
-        deadLetter({ recipient: ref, message: msg, sender, reason: 'shutdown' });
+      } catch (err) {
+        // Closed (shutting down) or too large for this node's threads: not delivered, said so.
+        deadLetter({ recipient: ref, message: msg, sender, reason: err instanceof MessageTooLargeError ? 'too-large' : 'shutdown' });
         return;
       }
       // A bounded mailbox that refuses it ('reject'): the sender is on another
@@ -46,10 +50,22 @@ export function clusterHost(
     ask: (ref, msg, sender, timeoutMs) => endpoint.asks.askFrom(ref, msg, sender, timeoutMs),
     answer(asker: number, askId: number, ok: boolean, value: unknown): void {
       if (asker === 0) endpoint.asks.answer(askId, ok, value);
-      else if (workerUp(asker)) endpoint.router.sendControl(asker, ok ? kReplyOk : kReplyError, askId, value);
+      else if (asker <= runtime.threads && workerUp(asker)) endpoint.router.sendControl(asker, ok ? kReplyOk : kReplyError, askId, value);
     },
     deadLetter: (recipient, message, sender, reason) => deadLetter({ recipient, message, sender, reason }),
     isLive: (slot, gen) => directory.isLive(slot, gen),
-    publish: (topic, msg, sender, fromNode) => runtime.publish(topic, msg, sender, fromNode),
+    publish(topic, msg, sender, fromNode) {
+      try {
+        runtime.publish(topic, msg, sender, fromNode);
+      } catch (err) {
+        // Closed (shutting down) or too large for this node's threads.
+        deadLetter({
+          recipient: new ActorRef(-1, 0, `topic ${topic}`, endpoint),
+          message: msg,
+          sender,
+          reason: err instanceof MessageTooLargeError ? 'too-large' : 'shutdown',
+        });
+      }
+    },
   };
 }

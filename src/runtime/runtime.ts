@@ -18,7 +18,7 @@
  */
 import { createPoolShared } from '../memory/layout.js';
 import type { Pool, MemoryStats } from '../memory/pool.js';
-import { registerCodecExtensions } from '../engine/ref-codec.js';
+import { registerCodecExtensions, setLocalNode } from '../engine/ref-codec.js';
 import { ActorRef } from '../actors/ref.js';
 import { SupervisorState } from '../actors/supervision.js';
 import { Directory } from '../transport/directory.js';
@@ -147,6 +147,8 @@ export class Runtime {
         throw err;
       }
       resolved.node = prepared.node;
+      // The options as given hold the credentials: not kept past the connection.
+      resolved.cluster = { name: prepared.options.cluster, node: prepared.node };
     }
     const rt = new Runtime(resolved);
     try {
@@ -157,6 +159,7 @@ export class Runtime {
         const host = clusterHost(rt.endpoint, rt.directory, {
           deadLetter: (letter) => rt.deadLetters.publish(letter),
           workerUp: (e) => !rt.control.down.has(e),
+          threads: rt.threads,
           publish: (topic, msg, sender, from) => rt.coordination.topics.publish(topic, msg, sender, from),
         });
         rt.clusterNode = await prepared.join(host, rt.entityRuntime(), resolved.askTimeoutMs);
@@ -503,6 +506,7 @@ export class Runtime {
       if (this.clusterNode !== undefined) {
         await this.clusterNode.close().catch(() => undefined);
         this.endpoint.remote = undefined;
+        setLocalNode(undefined);
         clusterNodeLive = false;
       }
       this.endpoint.close(new RuntimeClosedError('answer: the runtime shut down'));
