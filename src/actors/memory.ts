@@ -66,6 +66,8 @@ export class MemoryContext {
     if (!Array.isArray(refs) || refs.length === 0) throw new InvalidArgumentError('refs', 'a non-empty array of ActorRefs', refs);
     for (let i = 0; i < refs.length; i++) {
       if (!(refs[i] instanceof ActorRef)) throw new InvalidArgumentError(`refs[${i}]`, 'an ActorRef', refs[i]);
+      if (refs[i].node !== undefined)
+        throw new InvalidArgumentError(`refs[${i}]`, 'an actor of this node (regions do not reach other nodes)', refs[i].toString());
     }
     return this.pool.share(
       handle,

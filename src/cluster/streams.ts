@@ -35,8 +35,10 @@ const kBatch = 1;
 const kAck = 2;
 /** How long the receiver waits to acknowledge, collecting batches into one ACK. */
 const kAckDelayMs = 5;
-/** A batch not acknowledged this long is sent again (with every later one). */
+/** A batch not acknowledged this long is sent again (with later ones, up to kResendBatches); the wait doubles while no ACK comes, up to kResendMaxMs. */
 const kResendAfterMs = 200;
+const kResendMaxMs = 3_200;
+const kResendBatches = 64;
 /** Unacknowledged bytes kept per destination; past this, new records for it are refused (it is not answering). */
 export const kMaxUnackedBytes = 64 * 1024 * 1024;
 
@@ -57,6 +59,8 @@ export class OutStream {
   unackedBytes = 0;
   /** When the oldest unacknowledged batch was (last) sent. */
   sentAt = 0;
+  /** How long to wait for an ACK before sending again (backs off while none comes). */
+  resendAfterMs = kResendAfterMs;
   writer: Writer;
   records = 0;
   /** Where the seq field of the batch being filled sits. */
@@ -117,6 +121,7 @@ export class OutStream {
     if (n > 0) {
       this.unacked.splice(0, n);
       this.sentAt = performance.now();
+      this.resendAfterMs = kResendAfterMs;
     }
   }
 }
@@ -216,10 +221,13 @@ export class Streams {
   private resend(): void {
     const now = performance.now();
     for (const s of this.out.values()) {
-      if (s.unacked.length === 0 || now - s.sentAt < kResendAfterMs) continue;
-      for (const sent of s.unacked) this.send(nodeSubject(this.cluster, s.node), sent.bytes);
-      this.batchesResent += s.unacked.length;
+      if (s.unacked.length === 0 || now - s.sentAt < s.resendAfterMs) continue;
+      // The oldest first, a window of them: the receiver takes batches in order, so the rest would be gaps.
+      const window = s.unacked.slice(0, kResendBatches);
+      for (const sent of window) this.send(nodeSubject(this.cluster, s.node), sent.bytes);
+      this.batchesResent += window.length;
       s.sentAt = now;
+      s.resendAfterMs = Math.min(kResendMaxMs, s.resendAfterMs * 2);
     }
   }
 

@@ -193,7 +193,8 @@ export class Router implements RouterPart {
     w.u32(ref.gen);
     w.u32(asks ? replyTag % kReplyStride : 0);
     w.u32(asks ? Math.floor(replyTag / kReplyStride) : 0);
-    w.u32(asks ? this.askTimeoutMs : 0);
+    // Whole milliseconds, at least 1 (0 is "no timeout" on the wire), at most a u32.
+    w.u32(asks && this.askTimeoutMs > 0 ? Math.min(0xffff_ffff, Math.max(1, Math.ceil(this.askTimeoutMs))) : 0);
     encodeValue(w, sender, 'sender');
     encodeValue(w, msg, 'msg');
     this.checkSize(w.pos - kHeaderBytes);

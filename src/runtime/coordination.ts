@@ -5,9 +5,9 @@
  */
 import { Swarm, type SwarmHost, type SwarmOptions } from '../swarm/swarm.js';
 import { Topic, TopicRegistry } from '../swarm/topics.js';
-import { InvalidOptionError } from '../base/errors.js';
+import { InvalidOptionError, toError } from '../base/errors.js';
 import type { EventSource } from '../base/events.js';
-import type { ActorRef } from '../actors/ref.js';
+import { ActorRef } from '../actors/ref.js';
 import type { Endpoint } from '../engine/endpoint.js';
 import type { Directory } from '../transport/directory.js';
 import { withTimeout, type ControlPlane } from './control.js';
@@ -38,7 +38,14 @@ export class Coordination {
     this.topics = new TopicRegistry({
       isAlive: (ref) => this.isAlive(ref),
       multicast: (targets, msg, sender) => endpoint.multicast(targets, msg, sender),
-      published: (name, msg, sender) => parts.cluster()?.publishTopic(name, msg, sender),
+      published: (name, msg, sender) => {
+        try {
+          parts.cluster()?.publishTopic(name, msg, sender);
+        } catch (err) {
+          // This node's subscribers still get it; the others' failure is reported.
+          endpoint.system.failure({ actor: new ActorRef(-1, 0, `topic ${name}`, endpoint), error: toError(err), phase: 'receive' });
+        }
+      },
     });
   }
 
