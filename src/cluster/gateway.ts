@@ -3,10 +3,10 @@
  * and theirs to ours. The engine hands it cluster records (layout:
  * ../transport/kinds.ts) for a node, through `RemotePart.send`; it batches
  * them per node and publishes each batch on that node's NATS subject once
- * the code that made them yields (see `earlyFlushed`), many records per NATS
- * message (as the rings batch frames). What arrives on this node's subject is validated before use and
- * delivered to the actors here through the main thread's engine; answers go
- * back as records to the asking node.
+ * the code that made them yields (see `earlyFlushed`), many records per
+ * NATS message (as the rings batch frames). What arrives on this node's
+ * subject is validated before use and delivered to the actors here through
+ * the main thread's engine; answers go back as records to the asking node.
  *
  * Hand-written rather than a library: the records are the engine's own
  * frames (the project's binary codec), and batching them is the point; NATS
