@@ -2,11 +2,11 @@
  * The cluster gateway: the main thread's way to the actors of other nodes,
  * and theirs to ours. The engine hands it cluster records (layout:
  * ../transport/kinds.ts) for a node, through `RemotePart.send`; it batches
- * them per node and publishes each batch on that node's NATS subject at the
- * end of the turn, many records per NATS message (as the rings batch
- * frames). What arrives on this node's subject is validated before use and
- * delivered to the actors here through the main thread's engine; answers go
- * back as records to the asking node.
+ * them per node and publishes each batch on that node's NATS subject once
+ * the code that made them yields (see `earlyFlushed`), many records per
+ * NATS message (as the rings batch frames). What arrives on this node's
+ * subject is validated before use and delivered to the actors here through
+ * the main thread's engine; answers go back as records to the asking node.
  *
  * Hand-written rather than a library: the records are the engine's own
  * frames (the project's binary codec), and batching them is the point; NATS
@@ -87,6 +87,16 @@ export class Gateway implements RemotePart {
   private readonly reader = new Reader();
   private readonly replyWriter = new Writer(1024);
   private flushQueued = false;
+  /**
+   * Whether a flush went early (at the end of the microtask queue) in this
+   * turn of the event loop. The first flush of a turn goes early: a lone ask
+   * or answer leaves at once, not a turn later (nats.js writes the socket at
+   * the end of the same microtask queue). Any later one in the turn waits
+   * for its end (setImmediate), so records made across microtasks (a
+   * producer awaiting between its tells, answers settling one by one) still
+   * go many per NATS message; a synchronous burst is one batch either way.
+   */
+  private earlyFlushed = false;
   private readonly sub: Subscription;
   private readonly sweep: NodeJS.Timeout;
   private closed = false;
@@ -186,13 +196,23 @@ export class Gateway implements RemotePart {
   private append(out: OutStream, bytes: Uint8Array, start: number, end: number): void {
     if (out.size + 4 + (end - start) > this.maxPayload) this.counts.recordsSent += this.streams.publish(out);
     out.append(bytes, start, end);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    if (this.earlyFlushed) {
       setImmediate(this.flush);
+      return;
     }
+    this.earlyFlushed = true;
+    queueMicrotask(this.flush);
+    setImmediate(this.turnEnded);
   }
 
-  /** Publishes every batch waiting (the end of the turn). */
+  /** The event loop's turn is over: the next flush may go early again. */
+  private readonly turnEnded = (): void => {
+    this.earlyFlushed = false;
+  };
+
+  /** Publishes every batch waiting. */
   readonly flush = (): void => {
     this.flushQueued = false;
     if (!this.closed) this.counts.recordsSent += this.streams.flush();
