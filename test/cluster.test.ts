@@ -264,6 +264,38 @@ describe('a NATS server restart', () => {
 });
 
 describe('a node that dies', () => {
+  it("a ref kept from a node's earlier process reaches nothing in the process that replaced it under the same name", async () => {
+    let r = await node('r');
+    await eventually(
+      () => a.call<string[]>({ cmd: 'members' }),
+      (m) => m.includes('r'),
+      10_000,
+    );
+    const old = await r.spawn(probeUrl);
+    await r.kill();
+    await eventually(
+      () => a.call<string[]>({ cmd: 'members' }),
+      (m) => !m.includes('r'),
+      10_000,
+    );
+    r = await node('r');
+    try {
+      await eventually(
+        () => a.call<string[]>({ cmd: 'members' }),
+        (m) => m.includes('r'),
+        10_000,
+      );
+      // The new process's first actor: the slot the old ref names, most likely.
+      await r.spawn(probeUrl);
+      await expect(a.call({ cmd: 'ask', to: old, msg: { type: 'historyLength' } })).rejects.toMatchObject({
+        name: 'ActorStoppedError',
+        message: expect.stringContaining('does not exist'),
+      });
+    } finally {
+      await r.shutdown();
+    }
+  }, 30_000);
+
   it('is seen unreachable, then down; asks waiting on it settle with NodeUnreachableError; its names are released; tells to it are dead letters', async () => {
     const c = await node('c');
     try {

@@ -115,7 +115,9 @@ export class Router implements RouterPart {
   private deadReason(ref: ActorRef): DeadLetterReason {
     if (!(ref.slot >= 0 && ref.slot < this.dir.slots)) return 'unknown';
     const gen = Atomics.load(this.dir.gen, ref.slot);
-    return gen > ref.gen || (gen === ref.gen && ref.gen > 0) ? 'stopped' : 'unknown';
+    // A generation this process never gave out (at or below its base, or ahead of the slot's) names no actor of ours.
+    if (ref.gen <= this.dir.genBase() || ref.gen > gen) return 'unknown';
+    return 'stopped';
   }
 
   /**

@@ -32,7 +32,12 @@
  * A ref is (slot, generation). It is live when `gen[slot] === ref.gen` and
  * the state is starting or alive; the generation is bumped each time a slot
  * is reused, so a ref kept after its actor stopped never reaches a newcomer.
+ * Generations start at a random base per process (below 2^30, so 2^30
+ * reuses of a slot still fit an int32): a ref kept from an earlier process
+ * of the same cluster node (a restart under the same name) names a
+ * generation this process never gave out, and reaches nothing.
  */
+import { randomInt } from 'node:crypto';
 
 export const kFree = 0;
 export const kStarting = 1;
@@ -64,6 +69,8 @@ export const kPolicyDropNewest = 2;
 // Words of the `counters` buffer, each on its own 64-byte line so threads
 // bumping one do not invalidate the others (false sharing).
 const kLiveCount = 0;
+/** The first generation minus one (read-only once created). */
+const kGenBase = 8;
 const kNextFresh = 16;
 const kCounterWords = 32;
 
@@ -102,6 +109,9 @@ export class Directory {
     const freeHead = new SharedArrayBuffer(8);
     const dir = new Directory({ slots, maxAgents, table, counters, freeHead });
     dir.next.fill(-1);
+    const base = randomInt(1, 2 ** 30);
+    dir.gen.fill(base);
+    Atomics.store(dir.counters, kGenBase, base);
     return dir;
   }
 
@@ -147,6 +157,11 @@ export class Directory {
   /** Slots ever handed out: every live actor's slot is below this. */
   highWater(): number {
     return Math.min(this.slots, Atomics.load(this.counters, kNextFresh));
+  }
+
+  /** Generations up to this one were never given out by this process (a ref with one is of another process, or made up). */
+  genBase(): number {
+    return Atomics.load(this.counters, kGenBase);
   }
 
   /** Live actors across every thread. */
