@@ -30,6 +30,15 @@ type Stats = { entities: { active: number; activated: number; passivated: number
 
 const ask = (n: NodeProcess, key: string, msg: unknown) => n.call<unknown>({ cmd: 'entityAsk', module: counter, key, msg, timeoutMs: 10_000 });
 
+/** A key (`prefix-<n>`) whose entity of `module` lives on node `n`, found by asking from the first node; '' when none of 200 does. */
+async function keyOn(n: NodeProcess, prefix: string, module: string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const where = await nodes[0].call({ cmd: 'entityAsk', module, key: `${prefix}-${i}`, msg: { type: 'where' }, timeoutMs: 10_000 });
+    if (where === n.child.pid) return `${prefix}-${i}`;
+  }
+  return '';
+}
+
 beforeAll(async () => {
   nats = await startNatsServer();
   nodes = await Promise.all(['a', 'b', 'c'].map(node));
@@ -86,10 +95,7 @@ describe('cluster entities', () => {
       10_000,
     );
     // A key that d holds.
-    let key = '';
-    for (let i = 0; i < 200 && key === ''; i++) {
-      if ((await ask(nodes[0], `d-${i}`, { type: 'where' })) === d.child.pid) key = `d-${i}`;
-    }
+    const key = await keyOn(d, 'd', counter);
     expect(key).not.toBe('');
     expect(await ask(nodes[0], key, { type: 'add', n: 7 })).toBe(7);
     // Its checkpoint is written.
@@ -124,8 +130,7 @@ describe('cluster entities', () => {
     );
     const slowSave = new URL('./fixtures/entity-slow-save.ts', import.meta.url).href;
     const askSlow = (key: string, msg: unknown) => nodes[0].call<unknown>({ cmd: 'entityAsk', module: slowSave, key, msg, timeoutMs: 20_000 });
-    let key = '';
-    for (let i = 0; i < 200 && key === ''; i++) if ((await askSlow(`e-${i}`, { type: 'where' })) === e.child.pid) key = `e-${i}`;
+    const key = await keyOn(e, 'e', slowSave);
     expect(key).not.toBe('');
     expect(await askSlow(key, { type: 'add', n: 1 })).toBe(1);
     const marker = join(await mkdtemp(join(tmpdir(), 'microswarm-save-')), 'saving');
@@ -158,8 +163,7 @@ describe('cluster entities', () => {
       (m) => m.includes('f'),
       10_000,
     );
-    let key = '';
-    for (let i = 0; i < 200 && key === ''; i++) if ((await ask(nodes[0], `f-${i}`, { type: 'where' })) === f.child.pid) key = `f-${i}`;
+    const key = await keyOn(f, 'f', counter);
     expect(key).not.toBe('');
     expect(await ask(nodes[0], key, { type: 'add', n: 3 })).toBe(3);
     const takenOver = async () => (await Promise.all(nodes.map((n) => n.call<Stats>({ cmd: 'stats' })))).reduce((t, s) => t + s.entities.takenOver, 0);

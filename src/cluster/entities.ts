@@ -86,6 +86,8 @@ interface Held {
 }
 
 interface Activation {
+  /** Its key in the entities bucket (entityKey), computed once. */
+  id: string;
   module: string;
   key: string;
   state: 'starting' | 'active' | 'stopping';
@@ -142,13 +144,19 @@ export class Entities implements EntityHost {
 
   askEntity(module: string, key: string, msg: unknown, timeoutMs: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const id = this.newId();
-      const timer = setTimeout(() => {
-        if (this.pending.delete(id)) reject(new AskTimeoutError(`Entity(${key})`, timeoutMs));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      const id = this.expect(key, timeoutMs, resolve, reject);
       this.route(module, key, { msg, sender: undefined, timeoutMs, reply: (ok, value) => this.answer(id, ok, value) }, id);
     });
+  }
+
+  /** A new ask of this node's: its id, settled by `answer` or by AskTimeoutError after `timeoutMs`. */
+  private expect(key: string, timeoutMs: number, resolve: (v: unknown) => void, reject: (e: unknown) => void): number {
+    const id = this.newId();
+    const timer = setTimeout(() => {
+      if (this.pending.delete(id)) reject(new AskTimeoutError(`Entity(${key})`, timeoutMs));
+    }, timeoutMs);
+    this.pending.set(id, { resolve, reject, timer });
+    return id;
   }
 
   /** The answer to an entity ask of this node (`id`), from here or another node. */
@@ -182,9 +190,10 @@ export class Entities implements EntityHost {
     return best;
   }
 
-  /** Delivers here when this node owns it (or already holds it), else sends it to the owner. */
-  private route(module: string, key: string, d: Delivery, askId = 0, to = this.owner(module, key)): void {
-    if (to === this.node || this.activations.has(entityKey(module, key))) this.deliver(module, key, d);
+  /** Delivers here when this node already holds it or owns it, else sends it to the owner (placed only when not held here). */
+  private route(module: string, key: string, d: Delivery, askId = 0): void {
+    const to = this.activations.has(localId(module, key)) ? this.node : this.owner(module, key);
+    if (to === this.node) this.deliver(module, key, d);
     else {
       this.counts.forwarded++;
       this.wire.sendEntity(to, module, key, d.msg, d.sender, d.timeoutMs, askId);
@@ -203,10 +212,11 @@ export class Entities implements EntityHost {
       d.reply?.(false, new Error(`${this.node} is shutting down: Entity(${key}) was not delivered`));
       return;
     }
-    const id = entityKey(module, key);
-    let act = this.activations.get(id);
+    const local = localId(module, key);
+    let act = this.activations.get(local);
     if (act === undefined) {
       act = {
+        id: entityKey(module, key),
         module,
         key,
         state: 'starting',
@@ -220,8 +230,8 @@ export class Entities implements EntityHost {
         dirty: false,
         unsaved: [],
       };
-      this.activations.set(id, act);
-      void this.activate(id, act);
+      this.activations.set(local, act);
+      void this.activate(act);
     }
     act.lastUsed = performance.now();
     if (act.state === 'active') this.run(act, d);
@@ -229,7 +239,8 @@ export class Entities implements EntityHost {
   }
 
   /** Takes the lease (or finds who holds it), then spawns the actor from the last snapshot. */
-  private async activate(id: string, act: Activation): Promise<void> {
+  private async activate(act: Activation): Promise<void> {
+    const id = act.id;
     try {
       for (;;) {
         const entry = await this.kv.get(id);
@@ -251,7 +262,7 @@ export class Entities implements EntityHost {
         const holderLive = lease.node !== null && this.live.get(lease.node) === lease.incarnation;
         if (holderLive && lease.node !== this.node) {
           // Another live node holds it: it stays there.
-          this.handOff(id, act, lease.node as string);
+          this.handOff(act, lease.node as string);
           return;
         }
         try {
@@ -266,7 +277,7 @@ export class Entities implements EntityHost {
       }
     } catch (err) {
       // The lease or the actor could not be had: what waited fails, the next message tries again.
-      this.activations.delete(id);
+      this.forget(act);
       for (const d of act.queue.splice(0)) d.reply?.(false, toError(err));
     }
   }
@@ -279,23 +290,29 @@ export class Entities implements EntityHost {
   }
 
   /** Sends what waited for an activation here to `node`, which holds the entity. */
-  private handOff(id: string, act: Activation, node: string): void {
-    if (this.activations.get(id) === act) this.activations.delete(id);
+  private handOff(act: Activation, node: string): void {
+    this.forget(act);
     for (const d of act.queue.splice(0)) {
       this.counts.forwarded++;
-      if (d.reply === undefined) this.wire.sendEntity(node, act.module, act.key, d.msg, d.sender, d.timeoutMs, 0);
-      else {
-        // Through a fresh ask of this node, answered to the original asker.
-        const reply = d.reply;
-        const askId = this.newId();
-        const timer = setTimeout(
-          () => this.answer(askId, false, new AskTimeoutError(`Entity(${act.key})`, d.timeoutMs || this.askTimeoutMs)),
-          d.timeoutMs || this.askTimeoutMs,
-        );
-        this.pending.set(askId, { resolve: (v) => reply(true, v), reject: (e) => reply(false, e), timer });
-        this.wire.sendEntity(node, act.module, act.key, d.msg, d.sender, d.timeoutMs, askId);
-      }
+      const reply = d.reply;
+      // An ask goes as a fresh ask of this node, answered to the original asker.
+      const askId =
+        reply === undefined
+          ? 0
+          : this.expect(
+              act.key,
+              d.timeoutMs || this.askTimeoutMs,
+              (v) => reply(true, v),
+              (e) => reply(false, e),
+            );
+      this.wire.sendEntity(node, act.module, act.key, d.msg, d.sender, d.timeoutMs, askId);
     }
+  }
+
+  /** Drops the activation from the table (if it is still the one there). */
+  private forget(act: Activation): void {
+    const local = localId(act.module, act.key);
+    if (this.activations.get(local) === act) this.activations.delete(local);
   }
 
   private run(act: Activation, d: Delivery): void {
@@ -343,7 +360,7 @@ export class Entities implements EntityHost {
         }
         const value = encodeLease({ node: this.node, incarnation: this.incarnation(), epoch: act.epoch, snap: Buffer.from(snap).toString('base64') });
         try {
-          act.revision = await this.kv.update(entityKey(act.module, act.key), value, act.revision);
+          act.revision = await this.kv.update(act.id, value, act.revision);
           this.counts.checkpoints++;
         } catch (err) {
           if (!isWrongLastSequence(err)) throw err;
@@ -370,8 +387,7 @@ export class Entities implements EntityHost {
 
   /** Another node took the lease over: this activation stops, and what it still had goes to the holder. */
   private async deposed(act: Activation): Promise<void> {
-    const id = entityKey(act.module, act.key);
-    if (this.activations.get(id) === act) this.activations.delete(id);
+    this.forget(act);
     act.state = 'stopping';
     if (act.ref !== undefined) await this.runtime.stop(act.ref).catch(() => undefined);
     for (const d of act.queue.splice(0)) this.route(act.module, act.key, d);
@@ -387,7 +403,7 @@ export class Entities implements EntityHost {
 
   /** A last checkpoint, the lease released (epoch and snapshot kept), the actor stopped. */
   private async passivate(act: Activation): Promise<void> {
-    const id = entityKey(act.module, act.key);
+    const id = act.id;
     act.state = 'stopping';
     act.dirty = !this.stateless.has(act.module);
     const kept = await this.checkpoint(act);
@@ -403,7 +419,7 @@ export class Entities implements EntityHost {
       }
     }
     if (act.ref !== undefined) await this.runtime.stop(act.ref).catch(() => undefined);
-    if (this.activations.get(id) === act) this.activations.delete(id);
+    this.forget(act);
     this.counts.passivated++;
     // What came while it was stopping starts a new activation.
     for (const d of act.queue.splice(0)) this.route(act.module, act.key, d);
@@ -424,6 +440,11 @@ export class Entities implements EntityHost {
       waiting.reject(new Error(`${this.node} shut down before Entity answered`));
     }
   }
+}
+
+/** The activations table's key of (module, key). */
+function localId(module: string, key: string): string {
+  return `${module}\u0000${key}`;
 }
 
 /** The entities bucket's key of (module, key): base64url of both, so any characters are valid. */

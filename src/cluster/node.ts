@@ -98,6 +98,8 @@ export class ClusterNode implements Cluster {
     private readonly host: GatewayHost,
     options: ResolvedClusterOptions,
     readonly entities: Entities,
+    /** Live members and their incarnations, kept from membership's events (read per message). */
+    private readonly live: ReadonlyMap<string, string>,
   ) {
     this.name = options.cluster;
     this.node = options.node;
@@ -167,7 +169,7 @@ export class ClusterNode implements Cluster {
       const bucket = await new Kvm(nc).create(`microswarm_${options.cluster}_entities`, { history: 1 });
       const entities = new Entities(bucket, options.node, () => membership.self.incarnation, live, gateway, runtime, options.entityIdleMs, askTimeoutMs);
       gateway.entities = entities;
-      return new ClusterNode(nc, membership, names, gateway, host, options, entities);
+      return new ClusterNode(nc, membership, names, gateway, host, options, entities, live);
     } catch (err) {
       await nc.close().catch(() => undefined);
       throw err;
@@ -181,7 +183,7 @@ export class ClusterNode implements Cluster {
 
   /** @internal A publish made on this node: a TOPIC record to every other live member (their subscribers). */
   publishTopic(name: string, msg: unknown, sender: ActorRef | undefined): void {
-    for (const m of this.membership.members()) if (m.node !== this.node) this.gateway.publishTo(m.node, name, msg, sender);
+    for (const node of this.live.keys()) if (node !== this.node) this.gateway.publishTo(node, name, msg, sender);
   }
 
   /** What `util.inspect` and `console.log` show: never the connection (its options hold the credentials). */

@@ -224,11 +224,6 @@ export class Streams {
     return s;
   }
 
-  /** The stream to `node`, if one is open. */
-  existing(node: string): OutStream | undefined {
-    return this.out.get(node);
-  }
-
   /** Publishes the batch being filled for `s` (if it holds any record). */
   publish(s: OutStream): number {
     if (s.records === 0) return 0;
