@@ -21,7 +21,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ActorRef, type RefHost, setDecodingHost } from '../actors/ref.js';
 import { MessageTooLargeError, NodeUnreachableError, toError } from '../base/errors.js';
 import { Reader, Writer, decodeValue, encodeValue } from '../transport/codec/index.js';
-import { Streams, kMaxUnackedBytes, nodeSubject, type OutStream } from './streams.js';
+import { Streams, kMaxUnackedBytes, nodeSubject, u32At, type OutStream } from './streams.js';
 import {
   kAsk,
   kRecordAskIdAt,
@@ -159,10 +159,9 @@ export class Gateway implements RemotePart {
     }
     this.append(out, bytes, start, end);
     if (isAsk(bytes, start)) {
-      const view = new DataView(bytes.buffer, bytes.byteOffset + start, length);
-      const asker = view.getUint32(kRecordAskerAt, true);
-      const askId = view.getUint32(kRecordAskIdAt, true);
-      const timeout = view.getUint32(kRecordTimeoutAt, true);
+      const asker = u32At(bytes, start + kRecordAskerAt);
+      const askId = u32At(bytes, start + kRecordAskIdAt);
+      const timeout = u32At(bytes, start + kRecordTimeoutAt);
       let asks = this.outstanding.get(node);
       if (asks === undefined) this.outstanding.set(node, (asks = new Map()));
       asks.set(askKey(asker, askId), timeout === 0 ? Infinity : Date.now() + timeout + kAskGraceMs);
@@ -225,15 +224,14 @@ export class Gateway implements RemotePart {
 
   /** A record that cannot go: an ask answered with `error`, a tell dead-lettered with `reason`. */
   private refuse(node: string, bytes: Uint8Array, start: number, end: number, reason: DeadLetterReason, error: Error | undefined): void {
-    const view = new DataView(bytes.buffer, bytes.byteOffset + start, end - start);
     if (isAsk(bytes, start)) {
-      this.answer(view.getUint32(kRecordAskerAt, true), view.getUint32(kRecordAskIdAt, true), false, error ?? new NodeUnreachableError(node));
+      this.answer(u32At(bytes, start + kRecordAskerAt), u32At(bytes, start + kRecordAskIdAt), false, error ?? new NodeUnreachableError(node));
       return;
     }
     if (bytes[start] !== kTell && bytes[start] !== kRecordEntity) return; // an answer for a node gone: its asker is gone too
     const recipient =
       bytes[start] === kTell
-        ? new ActorRef(view.getUint32(1, true), view.getUint32(5, true), undefined, this.host.refHost, node)
+        ? new ActorRef(u32At(bytes, start + 1), u32At(bytes, start + 5), undefined, this.host.refHost, node)
         : new ActorRef(-1, 0, 'entity', this.host.refHost, node);
     let sender: unknown;
     let message: unknown;
@@ -325,7 +323,7 @@ export class Gateway implements RemotePart {
         this.drop('truncated');
         return;
       }
-      const length = new DataView(data.buffer, data.byteOffset + at, 4).getUint32(0, true);
+      const length = u32At(data, at);
       const start = at + 4;
       if (length < kRecordHeaderBytes || length > data.length - start) {
         this.drop('truncated');
@@ -338,13 +336,12 @@ export class Gateway implements RemotePart {
   }
 
   private onRecord(from: string, fromIncarnation: string, data: Uint8Array, start: number, end: number): void {
-    const view = new DataView(data.buffer, data.byteOffset + start, end - start);
     const kind = data[start];
-    const slot = view.getUint32(1, true);
-    const gen = view.getUint32(5, true);
-    const asker = view.getUint32(kRecordAskerAt, true);
-    const askId = view.getUint32(kRecordAskIdAt, true);
-    const timeout = view.getUint32(kRecordTimeoutAt, true);
+    const slot = u32At(data, start + 1);
+    const gen = u32At(data, start + 5);
+    const asker = u32At(data, start + kRecordAskerAt);
+    const askId = u32At(data, start + kRecordAskIdAt);
+    const timeout = u32At(data, start + kRecordTimeoutAt);
     if (kind !== kTell && kind !== kAsk && kind !== kReplyOk && kind !== kReplyError && kind !== kRecordTopic && kind !== kRecordEntity) {
       this.drop('bad-kind');
       return;
@@ -497,10 +494,7 @@ function beginRecord(w: Writer, kind: number, asker: number, askId: number, time
 /** An ASK record, or an ENTITY record that asks (it is answered to this node). */
 function isAsk(bytes: Uint8Array, start: number): boolean {
   const kind = bytes[start];
-  return (
-    kind === kAsk ||
-    (kind === kRecordEntity && new DataView(bytes.buffer, bytes.byteOffset + start + kRecordAskerAt, 4).getUint32(0, true) === kEntityAsker)
-  );
+  return kind === kAsk || (kind === kRecordEntity && u32At(bytes, start + kRecordAskerAt) === kEntityAsker);
 }
 
 function askKey(asker: number, askId: number): number {

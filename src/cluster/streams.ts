@@ -329,7 +329,7 @@ export class Streams {
     }
     if (!bytesAt(data, at, this.toField) || data.length < at + this.toField.length + 4) return undefined;
     at += this.toField.length;
-    const seq = (data[at] | (data[at + 1] << 8) | (data[at + 2] << 16) | (data[at + 3] << 24)) >>> 0;
+    const seq = u32At(data, at);
     return { type, from: sender.from, fromIncarnation: sender.fromIncarnation, toIncarnation: own, seq, at: at + 4 };
   }
 
@@ -413,4 +413,9 @@ function bytesAt(data: Uint8Array, at: number, field: Uint8Array): boolean {
   if (at + field.length > data.length) return false;
   for (let i = 0; i < field.length; i++) if (data[at + i] !== field[i]) return false;
   return true;
+}
+
+/** The little-endian u32 at `bytes[at]` (read per record and header: no DataView made per message). */
+export function u32At(bytes: Uint8Array, at: number): number {
+  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
 }
