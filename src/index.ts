@@ -35,6 +35,6 @@ export { fenced, Proposal } from './actors/envelope.js';
 export type { VoteAnswer } from './actors/define.js';
 export type { Vote, Tally, Outcome } from './swarm/voting.js';
 export type { Cluster, ClusterStats, MemberEvent, MemberInfo, EntityStats } from './cluster/index.js';
-export { EntityRef } from './actors/entity-ref.js';
+export { EntityRef, type EntityDelivery, type EntityOptions } from './actors/entity-ref.js';
 export type { ClusterOptions } from './cluster/options.js';
 export type { GatewayStats } from './cluster/gateway.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../src/index.js';
-import { NodeProcess } from './fixtures/cluster.js';
+import { NodeProcess, startNodes } from './fixtures/cluster.js';
 import { eventually } from './fixtures/helpers.js';
 import { startNatsServer, type NatsServer } from './fixtures/nats.js';
 
@@ -41,12 +41,7 @@ async function keyOn(n: NodeProcess, prefix: string, module: string): Promise<st
 
 beforeAll(async () => {
   nats = await startNatsServer();
-  nodes = await Promise.all(['a', 'b', 'c'].map(node));
-  await eventually(
-    () => Promise.all(nodes.map((n) => n.call<string[]>({ cmd: 'members' }))),
-    (views) => views.every((m) => m.join() === 'a,b,c'),
-    10_000,
-  );
+  nodes = await startNodes({ servers: nats.url, name: cluster, entityIdleMs: 400 }, ['a', 'b', 'c']);
 }, 60_000);
 
 afterAll(async () => {
@@ -181,6 +176,12 @@ describe('cluster entities', () => {
     try {
       expect(() => rt.entity(counter, 'k')).toThrow(expect.objectContaining({ name: 'InvalidOptionError', option: 'cluster' }));
       expect(() => rt.entity(new URL('./fixtures/nope.ts', import.meta.url), 'k')).toThrow(expect.objectContaining({ name: 'ActorModuleError' }));
+      // Options are checked first, on any runtime.
+      expect(() => rt.entity(counter, 'k', { delivery: 'exactly-once' as never })).toThrow(
+        expect.objectContaining({ name: 'InvalidOptionError', option: 'delivery', value: 'exactly-once' }),
+      );
+      expect(() => rt.entity(counter, 'k', { deliver: 'at-least-once' } as never)).toThrow(expect.objectContaining({ name: 'InvalidOptionError' }));
+      expect(() => rt.entity(counter, 'k', 'at-least-once' as never)).toThrow(expect.objectContaining({ name: 'InvalidOptionError', option: 'options' }));
     } finally {
       await rt.shutdown();
     }

@@ -134,6 +134,20 @@ export class NodeUnreachableError extends MicroswarmError {
   }
 }
 
+/**
+ * A cluster entity could not be activated on the node a message reached (its
+ * lease could not be read or taken, or its actor could not be spawned): the
+ * message was not handled. `cause` is what failed.
+ */
+export class EntityUnavailableError extends MicroswarmError {
+  /** The entity, as its ref prints (`Entity(key)`). */
+  readonly entity: string;
+  constructor(entity: string, detail: string, options?: { cause?: unknown }) {
+    super(`${entity} could not be activated: ${detail}`, options);
+    this.entity = entity;
+  }
+}
+
 /** A message holds a value the codec cannot carry across threads. */
 export class SerializationError extends MicroswarmError {
   /** Where in the message the value sits, e.g. `msg.payload.cb`. */
@@ -493,6 +507,7 @@ export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> 
   ['InvalidArgumentError', InvalidArgumentError],
   ['RuntimeClosedError', RuntimeClosedError],
   ['NodeUnreachableError', NodeUnreachableError],
+  ['EntityUnavailableError', EntityUnavailableError],
   ['ActorModuleError', ActorModuleError],
   ['ActorInitError', ActorInitError],
   ['AgentLimitError', AgentLimitError],

@@ -32,10 +32,12 @@
  * is dropped): the manager learns when each is handled, to checkpoint.
  */
 import type { KV } from '@nats-io/kv';
-import type { EntityHost } from '../actors/entity-ref.js';
+import type { EntityDelivery, EntityHost } from '../actors/entity-ref.js';
 import type { ActorRef } from '../actors/ref.js';
-import { ActorCrashedError, AskTimeoutError, toError } from '../base/errors.js';
+import { ActorCrashedError, AskTimeoutError, EntityUnavailableError, NodeUnreachableError, toError } from '../base/errors.js';
+import type { DeadLetterReason } from '../engine/types.js';
 import { isWrongLastSequence, parseJson } from './kv.js';
+import { Redelivery } from './redelivery.js';
 
 /** What entities need of the runtime on this node. */
 export interface EntityRuntime {
@@ -45,6 +47,8 @@ export interface EntityRuntime {
   snapshot(ref: ActorRef): Promise<Uint8Array | undefined>;
   stop(ref: ActorRef): Promise<void>;
   ask(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number): Promise<unknown>;
+  /** Publishes a dead letter for an entity message that could not be delivered. */
+  deadLetter(key: string, msg: unknown, reason: DeadLetterReason): void;
 }
 
 /** How entity messages reach another node (the gateway). */
@@ -67,6 +71,10 @@ export interface EntityStats {
   forwarded: number;
   /** Snapshots written to the entities bucket. */
   checkpoints: number;
+  /** At-least-once messages sent from here and not confirmed yet. */
+  unconfirmed: number;
+  /** At-least-once tries sent again (the entity's node died or refused them). */
+  redelivered: number;
 }
 
 type Reply = (ok: boolean, value: unknown) => void;
@@ -119,7 +127,14 @@ export class Entities implements EntityHost {
   private nextId = 0;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
-  private readonly counts: Omit<EntityStats, 'active'> = { activated: 0, passivated: 0, takenOver: 0, forwarded: 0, checkpoints: 0 };
+  private readonly counts: Omit<EntityStats, 'active' | 'unconfirmed' | 'redelivered'> = {
+    activated: 0,
+    passivated: 0,
+    takenOver: 0,
+    forwarded: 0,
+    checkpoints: 0,
+  };
+  private readonly redelivery: Redelivery;
 
   constructor(
     private readonly kv: KV,
@@ -134,19 +149,36 @@ export class Entities implements EntityHost {
   ) {
     this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(1000, idleMs / 2)));
     this.sweeper.unref();
+    this.redelivery = new Redelivery(
+      node,
+      (...a) => this.attempt(...a),
+      askTimeoutMs,
+      (key, msg, reason) => runtime.deadLetter(key, msg, reason),
+    );
   }
 
   // ------------------------------------------------------------- EntityHost (rt.entity refs)
 
-  tellEntity(module: string, key: string, msg: unknown): void {
+  tellEntity(module: string, key: string, msg: unknown, delivery: EntityDelivery): boolean {
+    if (delivery === 'at-least-once') return this.redelivery.tell(module, key, msg);
     this.route(module, key, { msg, sender: undefined, timeoutMs: 0, reply: undefined });
+    return true;
   }
 
-  askEntity(module: string, key: string, msg: unknown, timeoutMs: number): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const id = this.expect(key, timeoutMs, resolve, reject);
-      this.route(module, key, { msg, sender: undefined, timeoutMs, reply: (ok, value) => this.answer(id, ok, value) }, id);
-    });
+  askEntity(module: string, key: string, msg: unknown, timeoutMs: number, delivery: EntityDelivery): Promise<unknown> {
+    if (delivery === 'at-least-once') return this.redelivery.ask(module, key, msg, timeoutMs);
+    return new Promise((resolve, reject) => this.attempt(module, key, msg, timeoutMs, (ok, value) => (ok ? resolve : reject)(value)));
+  }
+
+  /** One ask of the entity, from this node: `done` is called once, with AskTimeoutError after `timeoutMs`. */
+  private attempt(module: string, key: string, msg: unknown, timeoutMs: number, done: Reply): void {
+    const id = this.expect(
+      key,
+      timeoutMs,
+      (v) => done(true, v),
+      (e) => done(false, e),
+    );
+    this.route(module, key, { msg, sender: undefined, timeoutMs, reply: (ok, value) => this.answer(id, ok, value) }, id);
   }
 
   /** A new ask of this node's: its id, settled by `answer` or by AskTimeoutError after `timeoutMs`. */
@@ -209,7 +241,7 @@ export class Entities implements EntityHost {
 
   private deliver(module: string, key: string, d: Delivery): void {
     if (this.closed) {
-      d.reply?.(false, new Error(`${this.node} is shutting down: Entity(${key}) was not delivered`));
+      d.reply?.(false, new NodeUnreachableError(this.node, `is shutting down: Entity(${key}) was not delivered`));
       return;
     }
     const local = localId(module, key);
@@ -278,7 +310,8 @@ export class Entities implements EntityHost {
     } catch (err) {
       // The lease or the actor could not be had: what waited fails, the next message tries again.
       this.forget(act);
-      for (const d of act.queue.splice(0)) d.reply?.(false, toError(err));
+      const error = new EntityUnavailableError(`Entity(${act.key})`, toError(err).message, { cause: err });
+      for (const d of act.queue.splice(0)) d.reply?.(false, error);
     }
   }
 
@@ -426,7 +459,7 @@ export class Entities implements EntityHost {
   }
 
   stats(): EntityStats {
-    return { active: this.activations.size, ...this.counts };
+    return { active: this.activations.size, ...this.counts, unconfirmed: this.redelivery.unconfirmed, redelivered: this.redelivery.redelivered };
   }
 
   /** Shutdown: every activation is passivated (checkpointed, its lease released); entity asks still waiting reject. */
@@ -434,10 +467,11 @@ export class Entities implements EntityHost {
     clearInterval(this.sweeper);
     await Promise.all([...this.activations.values()].filter((a) => a.state === 'active').map((a) => this.passivate(a)));
     this.closed = true;
+    this.redelivery.close();
     for (const [id, waiting] of this.pending) {
       this.pending.delete(id);
       clearTimeout(waiting.timer);
-      waiting.reject(new Error(`${this.node} shut down before Entity answered`));
+      waiting.reject(new NodeUnreachableError(this.node, 'shut down before the entity answered'));
     }
   }
 }

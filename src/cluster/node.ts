@@ -15,7 +15,7 @@ import { ActorRef } from '../actors/ref.js';
 import { ClusterConnectError } from '../base/errors.js';
 import type { EventSource } from '../base/events.js';
 import { Kvm } from '@nats-io/kv';
-import { EntityRef } from '../actors/entity-ref.js';
+import { type EntityDelivery, EntityRef } from '../actors/entity-ref.js';
 import { Entities, type EntityRuntime, type EntityStats } from './entities.js';
 import { Gateway, type GatewayHost, type GatewayStats } from './gateway.js';
 import { type MemberEvent, type MemberInfo, Membership } from './membership.js';
@@ -221,8 +221,8 @@ export class ClusterNode implements Cluster {
   }
 
   /** A ref to the entity (`module`, `key`): see `Runtime.entity`. */
-  entity<Msg = unknown, Reply = unknown>(module: string, key: string): EntityRef<Msg, Reply> {
-    return new EntityRef<Msg, Reply>(module, key, this.entities);
+  entity<Msg = unknown, Reply = unknown>(module: string, key: string, delivery: EntityDelivery): EntityRef<Msg, Reply> {
+    return new EntityRef<Msg, Reply>(module, key, this.entities, delivery);
   }
 
   /** @internal Leaves the cluster: flushes, leaves membership (others see 'left'), closes the connection. */

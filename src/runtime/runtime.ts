@@ -51,7 +51,7 @@ import { Registry } from './registry.js';
 import { Spares } from './spares.js';
 import { clusterHost } from './cluster-host.js';
 import type { Cluster, ClusterNode, EntityRuntime, PreparedCluster } from '../cluster/index.js';
-import type { EntityRef } from '../actors/entity-ref.js';
+import { checkEntityOptions, type EntityOptions, type EntityRef } from '../actors/entity-ref.js';
 
 /** A cluster node runs in this process (refs decode against one node name per process). */
 let clusterNodeLive = false;
@@ -329,14 +329,18 @@ export class Runtime {
    * passivated after `cluster.entityIdleMs` idle; activated again, on
    * another node if its node is gone. Every node must load the module from
    * the same URL. Needs a runtime that is a cluster node (see docs/cluster.md).
+   * `options.delivery: 'at-least-once'` keeps each message until the
+   * entity's node confirms it, and sends it again to a new activation when
+   * that node dies (see EntityDelivery).
    */
-  entity<Msg = unknown, Reply = unknown>(moduleUrl: URL | string, key: string): EntityRef<Msg, Reply> {
+  entity<Msg = unknown, Reply = unknown>(moduleUrl: URL | string, key: string, options?: EntityOptions): EntityRef<Msg, Reply> {
     this.control.checkOpen('entity');
     const url = normalizeModuleUrl(moduleUrl);
     checkModuleExists(url);
+    const delivery = checkEntityOptions(options);
     if (this.clusterNode === undefined)
       throw new InvalidOptionError('cluster', 'a runtime started with options.cluster (entities live in a cluster)', undefined);
-    return this.clusterNode.entity<Msg, Reply>(url, key);
+    return this.clusterNode.entity<Msg, Reply>(url, key, delivery);
   }
 
   /** What the cluster's entities need of this node. */
@@ -355,6 +359,8 @@ export class Runtime {
       },
       stop: (ref) => this.actors.stop(ref, this.control.closing),
       ask: (ref, msg, sender, timeoutMs) => this.endpoint.asks.askFrom(ref, msg, sender, timeoutMs),
+      deadLetter: (key, message, reason) =>
+        this.deadLetters.publish({ recipient: new ActorRef(-1, 0, `Entity(${key})`, this.endpoint), message, sender: undefined, reason }),
     };
   }
 

@@ -1,0 +1,92 @@
+/**
+ * At-least-once entity delivery across node processes: tells (and an ask)
+ * that the entity's node had accepted but not handled when it was killed
+ * with SIGKILL reach the entity's new activation on another node.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type NodeProcess, startNodes } from './fixtures/cluster.js';
+import { eventually } from './fixtures/helpers.js';
+import { startNatsServer, type NatsServer } from './fixtures/nats.js';
+
+const ledger = new URL('./fixtures/entity-ledger.ts', import.meta.url).href;
+type Ledger = { ids: number[] | number; seen: number; pid: number };
+type Stats = { entities: { unconfirmed: number; redelivered: number } };
+
+let nats: NatsServer;
+let nodes: NodeProcess[] = [];
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  nodes = await startNodes({ servers: nats.url, name: 'dtest' }, ['a', 'b', 'c']);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.shutdown()));
+  await nats?.stop();
+});
+
+const get = (n: NodeProcess, key: string) => n.call<Ledger>({ cmd: 'entityAsk', module: ledger, key, msg: { type: 'get' }, timeoutMs: 10_000 });
+
+/** A key (`prefix-<n>`) whose ledger lives on node `n`, found by asking from node a. */
+async function keyOn(n: NodeProcess, prefix: string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const key = `${prefix}-${i}`;
+    const where = await nodes[0].call({ cmd: 'entityAsk', module: ledger, key, msg: { type: 'where' }, timeoutMs: 10_000 });
+    if (where === n.child.pid) return key;
+  }
+  return '';
+}
+
+describe('at-least-once entity delivery', () => {
+  it('tells and an ask its killed node had accepted but not handled reach the new activation', async () => {
+    const c = nodes[2];
+    const key = await keyOn(c, 'ledger');
+    expect(key).not.toBe('');
+    // 200 entries of 5 ms each: a second of work queued at c when it dies.
+    const count = 200;
+    expect(await nodes[0].call({ cmd: 'entityTell', module: ledger, key, msg: { type: 'add', spinMs: 5 }, count, delivery: 'at-least-once' })).toBe(
+      count,
+    );
+    const asked = nodes[0]
+      .call<Ledger>({ cmd: 'entityAsk', module: ledger, key, msg: { type: 'get' }, timeoutMs: 30_000, delivery: 'at-least-once' })
+      .catch((e: Error) => e);
+    await c.kill();
+    nodes.pop();
+    // The ask was sent again, not failed with NodeUnreachableError.
+    const answered = await asked;
+    expect(answered).not.toBeInstanceOf(Error);
+    expect((answered as Ledger).pid).not.toBe(c.child.pid);
+    // Every entry arrived at the new activation (each applied once; some may have been seen twice).
+    const after = await eventually(
+      () => get(nodes[1], key).catch((e: Error) => e),
+      (r) => !(r instanceof Error) && r.ids === count,
+      30_000,
+    );
+    expect(after).toMatchObject({ ids: count });
+    const a = await eventually(
+      () => nodes[0].call<Stats>({ cmd: 'stats' }),
+      (s) => s.entities.unconfirmed === 0,
+      10_000,
+    );
+    expect(a.entities.redelivered).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('keeps nothing once its messages are confirmed, and sends nothing again while the node lives', async () => {
+    const key = await keyOn(nodes[1], 'calm');
+    expect(key).not.toBe('');
+    const before = (await nodes[0].call<Stats>({ cmd: 'stats' })).entities.redelivered;
+    expect(await nodes[0].call({ cmd: 'entityTell', module: ledger, key, msg: { type: 'add' }, count: 50, delivery: 'at-least-once' })).toBe(50);
+    await eventually(
+      () => get(nodes[0], key),
+      (r) => r.ids === 50,
+      10_000,
+    );
+    const s = await eventually(
+      () => nodes[0].call<Stats>({ cmd: 'stats' }),
+      (st) => st.entities.unconfirmed === 0,
+      10_000,
+    );
+    expect(s.entities.redelivered).toBe(before);
+    expect(await get(nodes[0], key)).toMatchObject({ ids: 50, seen: 50 });
+  }, 30_000);
+});
