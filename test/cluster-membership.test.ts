@@ -333,6 +333,25 @@ describe('Membership', () => {
     expect(JSON.parse((await kv.get('a'))!.string()).incarnation).toBe(a.self.incarnation);
   });
 
+  it("each heartbeat carries the node's load, as its load function says", async () => {
+    const cluster = `load${++clusters}`;
+    const a = await join(cluster, 'a');
+    const b = await join(cluster, 'b');
+    let load = 7;
+    a.load = () => load;
+    await eventually(
+      () => b.loadOf('a'),
+      (seen) => seen === 7,
+    );
+    load = 3;
+    await eventually(
+      () => b.loadOf('a'),
+      (seen) => seen === 3,
+    );
+    expect(a.loadOf('a')).toBe(3);
+    expect(a.loadOf('nobody')).toBeUndefined();
+  });
+
   it('a malformed value under a member key is counted and ignored', async () => {
     const cluster = `bad${++clusters}`;
     const a = await join(cluster, 'a');
@@ -340,9 +359,10 @@ describe('Membership', () => {
     await kv.put('x', 'not json');
     await kv.put('y', JSON.stringify({ incarnation: 5, joinedAt: 0, beat: 0, meta: {} }));
     await kv.put('z', JSON.stringify({ incarnation: 'i', joinedAt: -1, beat: 0, meta: {} }));
+    await kv.put('w', JSON.stringify({ incarnation: 'i', joinedAt: 0, beat: 0, meta: {}, load: -1 }));
     await eventually(
       () => a.badValues,
-      (count) => count === 3,
+      (count) => count === 4,
     );
     expect(names(a)).toEqual(['a']);
   });

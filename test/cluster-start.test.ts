@@ -83,6 +83,7 @@ describe('Runtime.start with cluster', () => {
       option: 'cluster.suspectAfterMs',
     });
     await expect(bad({ servers: secured.url, name: 'c', downAfterMs: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(bad({ servers: secured.url, name: 'c', placement: 'random' })).rejects.toMatchObject({ option: 'cluster.placement', value: 'random' });
     // The password in a server URL is not echoed back.
     const e = (await bad({ servers: ['nats://u:topsecret@h:1', 7], name: 'c' }).catch((x: unknown) => x)) as InvalidOptionError;
     expect(JSON.stringify({ m: e.message, v: e.value })).not.toMatch(/topsecret/);

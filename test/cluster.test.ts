@@ -9,6 +9,7 @@
  */
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writer, encodeValue } from '../src/transport/codec/index.js';
 import { NodeProcess, type WireRef } from './fixtures/cluster.js';
 import { eventually } from './fixtures/helpers.js';
 import { startNatsServer, type NatsServer } from './fixtures/nats.js';
@@ -162,16 +163,18 @@ describe('remote refs', () => {
       subject,
       new Uint8Array([...header(2), 25, 0, 0, 0, 1, onB.slot, 0, 0, 0, onB.gen, 0, 0, 0, ...new Array(12).fill(0), 0xff, 0xff, 0xff, 0xff]),
     );
-    // Batch 9 (3 to 8 never came): refused until they do.
+    // Batch 3: ENTITY records of the wrong shape (not [module, key, msg] or [module, key, msg, 1]).
+    raw.publish(subject, new Uint8Array([...header(3), ...entityRecord([1, 2, 3]), ...entityRecord(['m', 'k', 'x', 2]), ...entityRecord(['m', 'k'])]));
+    // Batch 9 (4 to 8 never came): refused until they do.
     raw.publish(subject, new Uint8Array(header(9)));
     // Another cluster's; one for another incarnation of b.
-    raw.publish(subject, new Uint8Array(header(3, to, 'other')));
-    raw.publish(subject, new Uint8Array(header(3, 'not-b-now')));
+    raw.publish(subject, new Uint8Array(header(4, to, 'other')));
+    raw.publish(subject, new Uint8Array(header(4, 'not-b-now')));
     await raw.flush();
     await raw.close();
     const stats = await eventually(
       () => b.call<{ dropped: Record<string, number> }>({ cmd: 'stats' }),
-      (s) => Object.values(s.dropped).reduce((x, y) => x + y, 0) >= Object.values(first.dropped).reduce((x, y) => x + y, 0) + 7,
+      (s) => Object.values(s.dropped).reduce((x, y) => x + y, 0) >= Object.values(first.dropped).reduce((x, y) => x + y, 0) + 10,
     );
     // What this test published, beside what earlier tests may have caused (a resent batch dropped as a duplicate).
     const added = Object.fromEntries(
@@ -179,7 +182,16 @@ describe('remote refs', () => {
         .map(([k, v]) => [k, v - (first.dropped[k] ?? 0)])
         .filter(([, v]) => (v as number) > 0),
     );
-    expect(added).toEqual({ 'bad-header': 1, 'bad-magic': 1, decode: 1, gap: 1, 'stale-incarnation': 1, truncated: 1, 'wrong-cluster': 1 });
+    expect(added).toEqual({
+      'bad-entity': 3,
+      'bad-header': 1,
+      'bad-magic': 1,
+      decode: 1,
+      gap: 1,
+      'stale-incarnation': 1,
+      truncated: 1,
+      'wrong-cluster': 1,
+    });
     // Still serving.
     expect(await a.call({ cmd: 'ask', to: onB, msg: { type: 'historyLength' } })).toBe(0);
     expect((await b.call<{ batchesReceived: number }>({ cmd: 'stats' })).batchesReceived).toBeGreaterThan(valid);
@@ -337,6 +349,16 @@ describe('a node that dies', () => {
 });
 
 /** The codec's string: u32 byte length, then UTF-8. */
+/** An ENTITY record (kind 6; slot, gen, asker, ask id, timeout 0; no sender) whose msg is `msg`, with its length first. */
+function entityRecord(msg: unknown): number[] {
+  const w = new Writer(64);
+  w.reset();
+  encodeValue(w, undefined);
+  encodeValue(w, msg);
+  const length = 21 + w.pos;
+  return [length & 0xff, length >> 8, 0, 0, 6, ...new Array(20).fill(0), ...w.bytes.subarray(0, w.pos)];
+}
+
 function str(s: string): number[] {
   const bytes = [...Buffer.from(s)];
   return [bytes.length & 0xff, (bytes.length >> 8) & 0xff, 0, 0, ...bytes];

@@ -3,9 +3,9 @@
  * (module, key), activated where placement puts them when a message comes,
  * passivated when idle, activated again from their last checkpoint.
  *
- * - **Placement.** Rendezvous hashing over the live members: every node
- *   computes the same owner for a key from the same membership, with no
- *   table to share, and a node that leaves moves only its own keys.
+ * - **Placement** (placement.ts): rendezvous hashing over the live members
+ *   (every node computes the same owner for a key, with no table to share),
+ *   or least-loaded; hints send an entity's messages to where it is held.
  * - **At most one activation.** An activation holds a lease in the
  *   entities bucket (JetStream KV): `{ node, incarnation, epoch, snap }`
  *   under the entity's key. It is taken by compare-and-set: created when
@@ -37,6 +37,7 @@ import type { ActorRef } from '../actors/ref.js';
 import { ActorCrashedError, AskTimeoutError, EntityUnavailableError, NodeUnreachableError, toError } from '../base/errors.js';
 import type { DeadLetterReason } from '../engine/types.js';
 import { isWrongLastSequence, parseJson } from './kv.js';
+import type { Placement } from './placement.js';
 import { Redelivery } from './redelivery.js';
 
 /** What entities need of the runtime on this node. */
@@ -53,8 +54,12 @@ export interface EntityRuntime {
 
 /** How entity messages reach another node (the gateway). */
 export interface EntityWire {
-  /** Sends an entity message to `node`; an ask (id > 0) is answered through `Entities.answer`. */
-  sendEntity(node: string, module: string, key: string, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, id: number): void;
+  /**
+   * Sends an entity message to `node`; an ask (id > 0) is answered through
+   * `Entities.answer`. `direct`: that node delivers it (activating the
+   * entity if need be) rather than following a hint of its own.
+   */
+  sendEntity(node: string, module: string, key: string, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, id: number, direct: boolean): void;
 }
 
 /** Counters of this node's entities (`rt.cluster.stats().entities`). */
@@ -71,6 +76,8 @@ export interface EntityStats {
   forwarded: number;
   /** Snapshots written to the entities bucket. */
   checkpoints: number;
+  /** Leases read here (a KV get): one per activation tried here, including ones that found the entity held elsewhere. */
+  leaseReads: number;
   /** At-least-once messages sent from here and not confirmed yet. */
   unconfirmed: number;
   /** At-least-once tries sent again (the entity's node died or refused them). */
@@ -109,6 +116,8 @@ interface Activation {
   dirty: boolean;
   /** Answers held until a checkpoint that covers their message is written. */
   unsaved: Held[];
+  /** Least-loaded placement picks its node when its lease is free. */
+  place: boolean;
 }
 
 interface Lease {
@@ -133,6 +142,7 @@ export class Entities implements EntityHost {
     takenOver: 0,
     forwarded: 0,
     checkpoints: 0,
+    leaseReads: 0,
   };
   private readonly redelivery: Redelivery;
 
@@ -142,6 +152,8 @@ export class Entities implements EntityHost {
     private readonly incarnation: () => string,
     /** Live members and their incarnations (this node included). */
     private readonly live: ReadonlyMap<string, string>,
+    /** Where entities not held here go. */
+    readonly placement: Placement,
     private readonly wire: EntityWire,
     private readonly runtime: EntityRuntime,
     private readonly idleMs: number,
@@ -207,39 +219,46 @@ export class Entities implements EntityHost {
 
   // ------------------------------------------------------------- routing
 
-  /** The node rendezvous hashing picks for the entity among the live members. */
-  owner(module: string, key: string): string {
-    const id = `${module}\u0000${key}`;
-    let best = this.node;
-    let bestScore = -1;
-    for (const node of this.live.keys()) {
-      const score = score32(`${node}\u0000${id}`);
-      if (score > bestScore || (score === bestScore && node < best)) {
-        best = node;
-        bestScore = score;
-      }
-    }
-    return best;
-  }
-
-  /** Delivers here when this node already holds it or owns it, else sends it to the owner (placed only when not held here). */
+  /**
+   * Delivers here when this node holds the entity; else sends it where a
+   * hint says it is, else where placement puts it (rendezvous: its owner;
+   * least-loaded: decided here, once the lease says it is not held).
+   */
   private route(module: string, key: string, d: Delivery, askId = 0): void {
-    const to = this.activations.has(localId(module, key)) ? this.node : this.owner(module, key);
-    if (to === this.node) this.deliver(module, key, d);
+    const local = localId(module, key);
+    let to = this.node;
+    let place = false;
+    if (!this.activations.has(local)) {
+      const hinted = this.placement.hint(local);
+      if (hinted !== undefined) to = hinted;
+      else if (this.placement.mode === 'rendezvous') to = this.placement.owner(local);
+      else place = true;
+    }
+    if (to === this.node) this.deliver(module, key, d, place);
     else {
       this.counts.forwarded++;
-      this.wire.sendEntity(to, module, key, d.msg, d.sender, d.timeoutMs, askId);
+      this.wire.sendEntity(to, module, key, d.msg, d.sender, d.timeoutMs, askId, false);
     }
   }
 
-  /** An entity message that another node sent here (`reply` for an ask). */
-  received(module: string, key: string, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, reply: Reply | undefined): void {
-    this.deliver(module, key, { msg, sender, timeoutMs, reply });
+  /**
+   * An entity message that another node sent here (`reply` for an ask). Not
+   * held here and not `direct`: sent on where a hint says it is (a sender
+   * whose placement still names this node reaches the holder in two hops,
+   * without a lease read per message); else delivered here.
+   */
+  received(module: string, key: string, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, reply: Reply | undefined, direct: boolean): void {
+    const d: Delivery = { msg, sender, timeoutMs, reply };
+    const local = localId(module, key);
+    const hinted = direct || this.activations.has(local) ? undefined : this.placement.hint(local);
+    if (hinted === undefined) this.deliver(module, key, d);
+    else this.forward(hinted, module, key, d);
   }
 
   // ------------------------------------------------------------- activations
 
-  private deliver(module: string, key: string, d: Delivery): void {
+  /** `place`: when the entity is not held, least-loaded placement picks its node (a message from another node is activated here). */
+  private deliver(module: string, key: string, d: Delivery, place = false): void {
     if (this.closed) {
       d.reply?.(false, new NodeUnreachableError(this.node, `is shutting down: Entity(${key}) was not delivered`));
       return;
@@ -261,6 +280,7 @@ export class Entities implements EntityHost {
         writing: false,
         dirty: false,
         unsaved: [],
+        place,
       };
       this.activations.set(local, act);
       void this.activate(act);
@@ -276,8 +296,18 @@ export class Entities implements EntityHost {
     try {
       for (;;) {
         const entry = await this.kv.get(id);
+        this.counts.leaseReads++;
         const lease = entry !== null && entry.operation === 'PUT' ? parseLease(entry.value) : undefined;
         const mine = { node: this.node, incarnation: this.incarnation() };
+        const holderLive = lease !== undefined && lease.node !== null && this.live.get(lease.node) === lease.incarnation;
+        if (act.place && !holderLive) {
+          // Least-loaded: not held by a live member, so it goes where the load is least.
+          const target = this.placement.leastLoaded(localId(act.module, act.key));
+          if (target !== this.node) {
+            this.handOff(act, target);
+            return;
+          }
+        }
         if (entry === null || entry.operation !== 'PUT' || lease === undefined) {
           // Free (or unreadable: taken over as free).
           const value = encodeLease({ ...mine, epoch: (lease?.epoch ?? 0) + 1, snap: lease?.snap ?? null });
@@ -291,7 +321,6 @@ export class Entities implements EntityHost {
             throw err;
           }
         }
-        const holderLive = lease.node !== null && this.live.get(lease.node) === lease.incarnation;
         if (holderLive && lease.node !== this.node) {
           // Another live node holds it: it stays there.
           this.handOff(act, lease.node as string);
@@ -316,30 +345,34 @@ export class Entities implements EntityHost {
   }
 
   private async start(act: Activation, snapshot: Uint8Array | undefined): Promise<void> {
+    this.placement.forget(localId(act.module, act.key));
     act.ref = await this.runtime.spawn(act.module, act.key, snapshot);
     act.state = 'active';
     this.counts.activated++;
     for (const d of act.queue.splice(0)) this.run(act, d);
   }
 
-  /** Sends what waited for an activation here to `node`, which holds the entity. */
+  /** Sends what waited for an activation here to `node`, which holds the entity (or was picked to). */
   private handOff(act: Activation, node: string): void {
     this.forget(act);
-    for (const d of act.queue.splice(0)) {
-      this.counts.forwarded++;
-      const reply = d.reply;
-      // An ask goes as a fresh ask of this node, answered to the original asker.
-      const askId =
-        reply === undefined
-          ? 0
-          : this.expect(
-              act.key,
-              d.timeoutMs || this.askTimeoutMs,
-              (v) => reply(true, v),
-              (e) => reply(false, e),
-            );
-      this.wire.sendEntity(node, act.module, act.key, d.msg, d.sender, d.timeoutMs, askId);
-    }
+    this.placement.remember(localId(act.module, act.key), node);
+    for (const d of act.queue.splice(0)) this.forward(node, act.module, act.key, d);
+  }
+
+  /** Sends a message on to `node`, for it to deliver (direct); an ask goes as a fresh ask of this node, answered to the original asker. */
+  private forward(node: string, module: string, key: string, d: Delivery): void {
+    this.counts.forwarded++;
+    const reply = d.reply;
+    const askId =
+      reply === undefined
+        ? 0
+        : this.expect(
+            key,
+            d.timeoutMs || this.askTimeoutMs,
+            (v) => reply(true, v),
+            (e) => reply(false, e),
+          );
+    this.wire.sendEntity(node, module, key, d.msg, d.sender, d.timeoutMs, askId, true);
   }
 
   /** Drops the activation from the table (if it is still the one there). */
@@ -458,6 +491,11 @@ export class Entities implements EntityHost {
     for (const d of act.queue.splice(0)) this.route(act.module, act.key, d);
   }
 
+  /** Activations here now. */
+  get active(): number {
+    return this.activations.size;
+  }
+
   stats(): EntityStats {
     return { active: this.activations.size, ...this.counts, unconfirmed: this.redelivery.unconfirmed, redelivered: this.redelivery.redelivered };
   }
@@ -499,19 +537,4 @@ function parseLease(bytes: Uint8Array): Lease | undefined {
   if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 0) return undefined;
   if (!(snap === null || typeof snap === 'string')) return undefined;
   return { node, incarnation, epoch, snap };
-}
-
-/** A 32-bit score of a string: FNV-1a, then murmur3's finalizer (so close strings spread). */
-function score32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

@@ -173,10 +173,19 @@ export class Gateway implements RemotePart {
   private readonly entityWriter = new Writer(1024);
 
   /** Sends a message for a cluster entity to `node` (an ENTITY record); `id` > 0: an ask of this node's entity manager. */
-  sendEntity(node: string, module: string, key: string, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, id: number): void {
+  sendEntity(
+    node: string,
+    module: string,
+    key: string,
+    msg: unknown,
+    sender: ActorRef | undefined,
+    timeoutMs: number,
+    id: number,
+    direct: boolean,
+  ): void {
     const w = beginRecord(this.entityWriter, kRecordEntity, id > 0 ? kEntityAsker : 0, id, timeoutMs);
     encodeValue(w, sender, 'sender');
-    encodeValue(w, [module, key, msg], 'msg');
+    encodeValue(w, direct ? [module, key, msg, 1] : [module, key, msg], 'msg');
     this.send(node, w.bytes, 0, w.pos);
   }
 
@@ -386,7 +395,7 @@ export class Gateway implements RemotePart {
     }
     if (kind === kRecordEntity) {
       const entities = this.entities;
-      if (entities === undefined || !Array.isArray(msg) || msg.length !== 3 || typeof msg[0] !== 'string' || typeof msg[1] !== 'string') {
+      if (entities === undefined || !isEntityMessage(msg)) {
         this.drop('bad-entity');
         return;
       }
@@ -394,7 +403,7 @@ export class Gateway implements RemotePart {
         askId > 0
           ? (ok: boolean, value: unknown) => this.reply(from, fromIncarnation, ok ? kReplyOk : kReplyError, asker, askId, ok ? value : toError(value))
           : undefined;
-      entities.received(msg[0], msg[1], msg[2], senderRef, timeout, reply);
+      entities.received(msg[0], msg[1], msg[2], senderRef, timeout, reply, msg.length === 4);
       return;
     }
     if (kind === kRecordTopic) {
@@ -474,8 +483,15 @@ export interface EntitySink {
     sender: ActorRef | undefined,
     timeoutMs: number,
     reply: ((ok: boolean, value: unknown) => void) | undefined,
+    direct: boolean,
   ): void;
   answer(id: number, ok: boolean, value: unknown): void;
+}
+
+/** An ENTITY record's msg: [module, key, message], or [module, key, message, 1] (direct). */
+function isEntityMessage(msg: unknown): msg is [string, string, unknown] | [string, string, unknown, 1] {
+  if (!Array.isArray(msg) || !(msg.length === 3 || (msg.length === 4 && msg[3] === 1))) return false;
+  return typeof msg[0] === 'string' && typeof msg[1] === 'string';
 }
 
 /** Starts a cluster record in `w` (layout: ../transport/kinds.ts): kind, slot and gen 0, asker, ask id, timeout. */

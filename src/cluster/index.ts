@@ -5,3 +5,4 @@
 export { connectCluster, type Cluster, type ClusterStats, type ClusterNode, type MemberEvent, type MemberInfo, type PreparedCluster } from './node.js';
 export type { GatewayHost } from './gateway.js';
 export type { EntityRuntime, EntityStats } from './entities.js';
+export type { EntityPlacement } from './placement.js';

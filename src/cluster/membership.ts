@@ -3,7 +3,7 @@
  * The protocol (all nodes of a cluster must use the same timing):
  *
  * - **Heartbeat.** A node's key is its node name, its value the JSON record
- *   `{ incarnation, joinedAt, beat, meta }`, rewritten every `heartbeatMs` by
+ *   `{ incarnation, joinedAt, beat, meta, load }`, rewritten every `heartbeatMs` by
  *   `kv.update(key, value, revision)`: a compare-and-set on the revision the
  *   node last wrote, so a beat never overwrites what another node wrote.
  * - **Expiry is ours.** nats-server 2.9 has no per-key TTL and tells watchers
@@ -86,7 +86,7 @@ function checkMeta(meta: unknown): Record<string, unknown> {
 }
 
 type Parsed =
-  | { kind: 'member'; incarnation: string; joinedAt: number; meta: Record<string, unknown> }
+  | { kind: 'member'; incarnation: string; joinedAt: number; meta: Record<string, unknown>; load: number }
   | { kind: 'down'; incarnation: string }
   | { kind: 'bad' };
 
@@ -97,9 +97,13 @@ function parseValue(bytes: Uint8Array): Parsed {
   const { incarnation } = value;
   if (typeof incarnation !== 'string' || incarnation.length === 0 || incarnation.length > 64) return { kind: 'bad' };
   if (value.down === true) return typeof value.by === 'string' ? { kind: 'down', incarnation } : { kind: 'bad' };
-  const { joinedAt, beat, meta } = value;
-  const valid = typeof joinedAt === 'number' && Number.isFinite(joinedAt) && joinedAt >= 0 && Number.isSafeInteger(beat) && (beat as number) >= 0;
-  return valid && isPlainObject(meta) ? { kind: 'member', incarnation, joinedAt, meta } : { kind: 'bad' };
+  const { joinedAt, beat, meta, load = 0 } = value;
+  const valid = typeof joinedAt === 'number' && Number.isFinite(joinedAt) && joinedAt >= 0 && isCount(beat) && isCount(load);
+  return valid && isPlainObject(meta) ? { kind: 'member', incarnation, joinedAt, meta, load: load as number } : { kind: 'bad' };
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 /**
@@ -109,6 +113,8 @@ function parseValue(bytes: Uint8Array): Parsed {
  */
 interface Tracked {
   info: MemberInfo;
+  /** The load its last beat reported. */
+  load: number;
   revision: number;
   seenAt: number;
   unreachable: boolean;
@@ -134,6 +140,8 @@ export class Membership {
   readonly events = new EventSource<MemberEvent>();
   /** Values in the bucket that were not a valid record or marker (ignored). */
   badValues = 0;
+  /** What this node reports as its load (a count, e.g. its active entities) in each heartbeat. */
+  load: () => number = () => 0;
 
   private state: State = 'joining';
   private info: MemberInfo;
@@ -201,6 +209,12 @@ export class Membership {
     return list.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   }
 
+  /** The load `node` reported in its last heartbeat (this node: its load now); undefined when it is not a member. */
+  loadOf(node: string): number | undefined {
+    if (node === this.node) return this.state === 'member' ? this.load() : undefined;
+    return this.others.get(node)?.load;
+  }
+
   /** True when `node` is a live member (this node: while it is one). */
   isMember(node: string): boolean {
     return node === this.node ? this.state === 'member' : this.others.has(node);
@@ -242,7 +256,7 @@ export class Membership {
 
   private encodeSelf(): string {
     const { incarnation, joinedAt, meta } = this.info;
-    return JSON.stringify({ incarnation, joinedAt, beat: this.beatCount++, meta });
+    return JSON.stringify({ incarnation, joinedAt, beat: this.beatCount++, meta, load: this.load() });
   }
 
   private async start(): Promise<void> {
@@ -426,6 +440,7 @@ export class Membership {
     }
     if (tracked !== undefined && tracked.info.incarnation === parsed.incarnation) {
       tracked.revision = entry.revision;
+      tracked.load = parsed.load;
       tracked.seenAt = performance.now();
       if (tracked.unreachable) {
         tracked.unreachable = false;
@@ -436,7 +451,7 @@ export class Membership {
     // A new incarnation under a tracked name took over a dead one's key: the old one is gone.
     if (tracked !== undefined) this.drop(node, 'down');
     const info = Object.freeze({ node, incarnation: parsed.incarnation, joinedAt: parsed.joinedAt, meta: parsed.meta });
-    this.others.set(node, { info, revision: entry.revision, seenAt: performance.now(), unreachable: false, downing: false });
+    this.others.set(node, { info, load: parsed.load, revision: entry.revision, seenAt: performance.now(), unreachable: false, downing: false });
     this.events.publish({ type: 'joined', node });
   }
 

@@ -17,6 +17,7 @@ import type { EventSource } from '../base/events.js';
 import { Kvm } from '@nats-io/kv';
 import { type EntityDelivery, EntityRef } from '../actors/entity-ref.js';
 import { Entities, type EntityRuntime, type EntityStats } from './entities.js';
+import { Placement } from './placement.js';
 import { Gateway, type GatewayHost, type GatewayStats } from './gateway.js';
 import { type MemberEvent, type MemberInfo, Membership } from './membership.js';
 import { ClusterNames } from './names.js';
@@ -167,7 +168,20 @@ export class ClusterNode implements Cluster {
         (_node, incarnation) => downed.has(incarnation),
       );
       const bucket = await new Kvm(nc).create(`microswarm_${options.cluster}_entities`, { history: 1 });
-      const entities = new Entities(bucket, options.node, () => membership.self.incarnation, live, gateway, runtime, options.entityIdleMs, askTimeoutMs);
+      const placement = new Placement(options.node, options.placement, live, (node) => membership.loadOf(node));
+      const entities = new Entities(
+        bucket,
+        options.node,
+        () => membership.self.incarnation,
+        live,
+        placement,
+        gateway,
+        runtime,
+        options.entityIdleMs,
+        askTimeoutMs,
+      );
+      // Each heartbeat reports this node's active entities (least-loaded placement reads them).
+      membership.load = () => entities.active;
       gateway.entities = entities;
       return new ClusterNode(nc, membership, names, gateway, host, options, entities, live);
     } catch (err) {

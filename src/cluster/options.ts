@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { InvalidOptionError } from '../base/errors.js';
 import { integer, isPlainObject } from '../base/check.js';
 import { checkName } from './kv.js';
+import type { EntityPlacement } from './placement.js';
 
 /** Options of a runtime that joins a cluster (`RuntimeOptions.cluster`). */
 export interface ClusterOptions {
@@ -25,6 +26,13 @@ export interface ClusterOptions {
   downAfterMs?: number;
   /** An entity that handled nothing for this long is passivated (checkpointed, stopped). Default 120,000 ms. */
   entityIdleMs?: number;
+  /**
+   * Where a new entity activation goes: `'rendezvous'` (default: hashing
+   * over the live members, the same answer on every node) or
+   * `'least-loaded'` (the member with the fewest active entities). See
+   * docs/cluster.md.
+   */
+  placement?: EntityPlacement;
   /** Any other key: a NATS connection option, passed to `connect` as it is (never logged, never in an error). */
   [connectionOption: string]: unknown;
 }
@@ -36,11 +44,12 @@ export interface ResolvedClusterOptions {
   node: string;
   timing: { heartbeatMs: number; suspectAfterMs: number; downAfterMs: number };
   entityIdleMs: number;
+  placement: EntityPlacement;
   /** The NATS connection options, as given. */
   connection: Record<string, unknown>;
 }
 
-const ours = ['servers', 'name', 'node', 'heartbeatMs', 'suspectAfterMs', 'downAfterMs', 'entityIdleMs'];
+const ours = ['servers', 'name', 'node', 'heartbeatMs', 'suspectAfterMs', 'downAfterMs', 'entityIdleMs', 'placement'];
 
 /** @internal Validates `options.cluster`; throws InvalidOptionError naming the option and the value. */
 export function resolveClusterOptions(value: unknown): ResolvedClusterOptions {
@@ -58,9 +67,21 @@ export function resolveClusterOptions(value: unknown): ResolvedClusterOptions {
   if (suspectAfterMs <= heartbeatMs) throw new InvalidOptionError('cluster.suspectAfterMs', `more than heartbeatMs (${heartbeatMs})`, suspectAfterMs);
   if (downAfterMs <= suspectAfterMs) throw new InvalidOptionError('cluster.downAfterMs', `more than suspectAfterMs (${suspectAfterMs})`, downAfterMs);
   const entityIdleMs = integer('cluster.entityIdleMs', value.entityIdleMs, 10, 86_400_000, 120_000);
+  const placement = value.placement ?? 'rendezvous';
+  if (placement !== 'rendezvous' && placement !== 'least-loaded') {
+    throw new InvalidOptionError('cluster.placement', "'rendezvous' or 'least-loaded'", value.placement);
+  }
   const connection: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) if (!ours.includes(key)) connection[key] = v;
-  return { servers: servers as string[], cluster, node: node as string, timing: { heartbeatMs, suspectAfterMs, downAfterMs }, entityIdleMs, connection };
+  return {
+    servers: servers as string[],
+    cluster,
+    node: node as string,
+    timing: { heartbeatMs, suspectAfterMs, downAfterMs },
+    entityIdleMs,
+    placement,
+    connection,
+  };
 }
 
 /** A server URL without any user:password it holds, for errors and logs. */

@@ -60,8 +60,10 @@
  *     sender undefined; msg: the answer, or the error), 5 a TOPIC publish
  *     (every u32 0; msg: [topic name, message], for the receiving node's
  *     subscribers), 6 an ENTITY message (slot, gen 0; msg: [module, key,
- *     message]; asker 0xffff and askId > 0 for an ask, answered by a REPLY
- *     to the sending node's entity manager)
+ *     message], or [module, key, message, 1] for one the receiving node
+ *     delivers itself rather than forwarding by a hint; asker 0xffff and
+ *     askId > 0 for an ask, answered by a REPLY to the sending node's
+ *     entity manager)
  */
 
 /** A one-way message to one actor. */
