@@ -14,17 +14,19 @@
  * - **Eventually consistent.** A change made on another node shows here one
  *   watch delivery later (a few milliseconds on one machine; see
  *   docs/cluster.md). Until then a lookup answers what was there before.
- * - **Reconnects.** nats.js 3 runs the watch as an ordered push consumer. It
- *   recreates the consumer by itself, from the last sequence it delivered,
- *   only once two idle heartbeats (5 s each) are missed
- *   (`@nats-io/jetstream` pushconsumer.js `reset`; the fix of
- *   https://github.com/nats-io/nats.deno/issues/688 made that reset work after
- *   a server restart). Ten seconds of a stale copy is too long, and a server
- *   that lost the consumer or the stream's tail must not leave names behind.
- *   So on every reconnect the replica starts a new watch and builds a fresh
- *   copy from its initial values; lookups answer from the old copy until the
- *   new one is complete, then it is swapped in. A watch that ends (nats.js
- *   gave up recreating its consumer) is started again every `retryMs`.
+ * - **Reconnects.** nats.js 3 runs the watch as an ordered push consumer. Its
+ *   subscription is made again on reconnect, so a server that kept the
+ *   consumer (a restart with its store) goes on delivering. One that lost it
+ *   (another server of a NATS cluster, a memory store) is given a new
+ *   consumer, from the last sequence delivered, only once two idle
+ *   heartbeats (5 s each) are missed (`@nats-io/jetstream` pushconsumer.js
+ *   `reset`; https://github.com/nats-io/nats.deno/issues/688 was that reset
+ *   failing after a server restart). Ten seconds of a stale copy is too long,
+ *   and a server that lost the stream's tail must not leave names behind. So
+ *   on every reconnect the replica starts a new watch and builds a fresh copy
+ *   from its initial values; lookups answer from the old copy until the new
+ *   one is complete, then it is swapped in. A watch that ends (nats.js gave
+ *   up recreating its consumer) is started again every `retryMs`.
  */
 import type { KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
