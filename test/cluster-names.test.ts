@@ -251,6 +251,13 @@ describe('NamesReplica', () => {
     return { names, replica };
   }
 
+  /** What `name` names in `replica`, once it shows there. */
+  const shown = (replica: NamesReplica, name: string) =>
+    eventually(
+      () => replica.get(name),
+      (entry) => entry !== undefined,
+    );
+
   it('holds every name present when start resolves, then follows puts, deletes, purges and malformed values', async () => {
     const { one, two, raw } = await twoNodes();
     const slotOf = (name: string): NamedRef => ({ ...refOne, slot: name.charCodeAt(0) });
@@ -267,11 +274,7 @@ describe('NamesReplica', () => {
     expect(names.badValues).toBe(1);
 
     await two.register('d', refTwo, incTwo);
-    await eventually(
-      () => replica.get('d'),
-      (entry) => entry !== undefined,
-    );
-    expect(replica.get('d')).toEqual(held(refTwo, incTwo));
+    expect(await shown(replica, 'd')).toEqual(held(refTwo, incTwo));
     await one.release('a', slotOf('a'));
     await raw.purge(nameKey('c'));
     await eventually(
@@ -294,11 +297,7 @@ describe('NamesReplica', () => {
     const { replica } = await replicaNode();
     expect(replica.size).toBe(0);
     await one.register('first', refOne, incOne);
-    await eventually(
-      () => replica.get('first'),
-      (entry) => entry !== undefined,
-    );
-    expect(replica.get('first')).toEqual(held(refOne, incOne));
+    expect(await shown(replica, 'first')).toEqual(held(refOne, incOne));
   });
 
   it("shows another node's register one watch delivery later (measured and printed)", async () => {
