@@ -7,8 +7,10 @@
  * AskTimeoutError, ActorStoppedError, NodeUnreachableError); garbage on a
  * node's subject is dropped and counted while the node keeps serving.
  */
+import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nameKey } from '../src/cluster/names.js';
 import { Writer, encodeValue } from '../src/transport/codec/index.js';
 import { NodeProcess, type WireRef } from './fixtures/cluster.js';
 import { eventually } from './fixtures/helpers.js';
@@ -199,10 +201,17 @@ describe('remote refs', () => {
 });
 
 describe('cluster-scoped names', () => {
-  it('registers a name across the cluster: taken on every node, found from any (main thread and ctx.lookup), released when its actor stops', async () => {
+  it('registers a name across the cluster: taken on every node, found from any (rt.lookup, rt.cluster.lookup, ctx.lookup), released when its actor stops', async () => {
     const svc = await b.spawn(probeUrl, undefined, { name: 'svc', scope: 'cluster' });
     await expect(a.spawn(probeUrl, undefined, { name: 'svc', scope: 'cluster' })).rejects.toMatchObject({ name: 'NameTakenError' });
     expect(await a.call({ cmd: 'clusterLookup', name: 'svc' })).toMatchObject({ slot: svc.slot, gen: svc.gen, node: 'b' });
+    // rt.lookup on a: synchronous, from a's replica of the names (a watch delivery behind).
+    const viaReplica = await eventually(
+      () => a.call<WireRef | undefined>({ cmd: 'lookup', name: 'svc' }),
+      (r) => r != null,
+    );
+    expect(viaReplica).toEqual({ slot: svc.slot, gen: svc.gen, node: 'b', name: 'svc' });
+    expect(await a.call({ cmd: 'ask', to: viaReplica as WireRef, msg: { type: 'historyLength' } })).toBe(0);
     const onA = await a.spawn(probeUrl);
     const found = await a.call<WireRef>({ cmd: 'ask', to: onA, msg: { type: 'lookup', name: 'svc' } });
     expect(found).toMatchObject({ slot: svc.slot, gen: svc.gen, node: 'b', name: 'svc' });
@@ -213,9 +222,38 @@ describe('cluster-scoped names', () => {
       () => a.call({ cmd: 'clusterLookup', name: 'svc' }),
       (r) => r === undefined || r === null,
     );
+    await eventually(
+      () => a.call({ cmd: 'lookup', name: 'svc' }),
+      (r) => r == null,
+    );
     const again = await a.spawn(probeUrl, undefined, { name: 'svc', scope: 'cluster' });
     expect(await b.call({ cmd: 'clusterLookup', name: 'svc' })).toMatchObject({ slot: again.slot, node: 'a' });
     await a.call({ cmd: 'stop', ref: again });
+  });
+
+  it("rt.lookup counts a name as absent while its node is not a member or its value is another incarnation's; rt.cluster.lookup reads it as stored", async () => {
+    const raw = await connect({ servers: nats.url });
+    try {
+      const bucket = await new Kvm(raw).create(`microswarm_${cluster}_names`);
+      const incarnationOfB = await b.call<string>({ cmd: 'incarnation' });
+      const put = (name: string, value: Record<string, unknown>) => bucket.put(nameKey(name), JSON.stringify({ name, slot: 5, gen: 9, ...value }));
+      await put('ghost', { node: 'nobody', incarnation: 'x' });
+      await put('old-b', { node: 'b', incarnation: 'an-earlier-b' });
+      await put('legacy-b', { node: 'b' });
+      await put('live-b', { node: 'b', incarnation: incarnationOfB });
+      // The watch delivers in revision order: once live-b shows, so have the others.
+      await eventually(
+        () => a.call<WireRef | undefined>({ cmd: 'lookup', name: 'live-b' }),
+        (r) => r != null,
+      );
+      expect(await a.call({ cmd: 'lookup', name: 'legacy-b' })).toEqual({ slot: 5, gen: 9, node: 'b', name: 'legacy-b' });
+      expect(await a.call({ cmd: 'lookup', name: 'ghost' })).toBeUndefined();
+      expect(await a.call({ cmd: 'lookup', name: 'old-b' })).toBeUndefined();
+      expect(await a.call({ cmd: 'clusterLookup', name: 'ghost' })).toMatchObject({ slot: 5, gen: 9, node: 'nobody' });
+      for (const name of ['ghost', 'old-b', 'legacy-b', 'live-b']) await bucket.delete(nameKey(name));
+    } finally {
+      await raw.close();
+    }
   });
 
   it('refuses a cluster scope without a name, or an unknown scope, with InvalidOptionError', async () => {
@@ -308,6 +346,51 @@ describe('a node that dies', () => {
     }
   }, 30_000);
 
+  it("regression: releasing a dead process's names leaves those its replacement under the same node name registered (fenced by incarnation)", async () => {
+    // A cluster of its own, where 'late' is the only other node. It is paused while 'r' dies and a new process takes
+    // over r's name, so that its release of the old r's names runs after the new r registered its own.
+    const race = (name: string) => node(name, { name: 'race' });
+    let r = await race('r');
+    let late: NodeProcess | undefined;
+    try {
+      const old = await r.spawn(probeUrl, undefined, { name: 'svc-r', scope: 'cluster' });
+      late = await race('late');
+      // rt.lookup right after start: the names registered before it are there.
+      expect(await late.call({ cmd: 'lookup', name: 'svc-r' })).toEqual({ slot: old.slot, gen: old.gen, node: 'r', name: 'svc-r' });
+      await eventually(
+        () => r.call<string[]>({ cmd: 'members' }),
+        (m) => m.join() === 'late,r',
+        10_000,
+      );
+      late.child.kill('SIGSTOP');
+      await r.kill();
+      // Nobody declares the old r down: the new process takes its key over once it has stayed still for downAfterMs.
+      r = await race('r');
+      const fresh = await r.spawn(probeUrl, undefined, { name: 'fresh', scope: 'cluster' });
+      // The old process's name is held until someone releases it.
+      await expect(r.spawn(probeUrl, undefined, { name: 'svc-r', scope: 'cluster' })).rejects.toMatchObject({ name: 'NameTakenError' });
+      late.child.kill('SIGCONT');
+      // late sees a new incarnation under r's name (the old one is gone) and releases the old one's names.
+      await eventually(
+        () => r.call({ cmd: 'clusterLookup', name: 'svc-r' }),
+        (found) => found == null,
+        15_000,
+      );
+      const again = await r.spawn(probeUrl, undefined, { name: 'svc-r', scope: 'cluster' });
+      expect(await r.call({ cmd: 'clusterLookup', name: 'fresh' })).toMatchObject({ slot: fresh.slot, gen: fresh.gen, node: 'r' });
+      expect(await r.call({ cmd: 'clusterLookup', name: 'svc-r' })).toMatchObject({ slot: again.slot, gen: again.gen, node: 'r' });
+      const lateNode = late;
+      await eventually(
+        () => Promise.all(['fresh', 'svc-r'].map((name) => lateNode.call<WireRef | undefined>({ cmd: 'lookup', name }))),
+        ([f, s]) => f?.gen === fresh.gen && s?.gen === again.gen,
+        10_000,
+      );
+    } finally {
+      late?.child.kill('SIGCONT');
+      await Promise.all([late?.shutdown(), r.shutdown()]);
+    }
+  }, 60_000);
+
   it('is seen unreachable, then down; asks waiting on it settle with NodeUnreachableError; its names are released; tells to it are dead letters', async () => {
     const c = await node('c');
     try {
@@ -316,7 +399,11 @@ describe('a node that dies', () => {
         (m) => m.join() === 'a,b,c',
         10_000,
       );
-      await c.spawn(probeUrl, undefined, { name: 'on-c', scope: 'cluster' });
+      const onC = await c.spawn(probeUrl, undefined, { name: 'on-c', scope: 'cluster' });
+      await eventually(
+        () => a.call<WireRef | undefined>({ cmd: 'lookup', name: 'on-c' }),
+        (r) => r?.node === 'c' && r.slot === onC.slot,
+      );
       const busy = await c.spawn(probeUrl);
       const waiting = a.call({ cmd: 'ask', to: busy, msg: { type: 'slowLog', ms: 60_000, value: 1 }, timeoutMs: 60_000 }).catch((e: Error) => e);
       // The ask has reached c (its gateway took the record): the kill cuts it off in the middle.
@@ -338,6 +425,10 @@ describe('a node that dies', () => {
       await eventually(
         () => b.call({ cmd: 'clusterLookup', name: 'on-c' }),
         (r) => r === undefined || r === null,
+      );
+      await eventually(
+        () => a.call({ cmd: 'lookup', name: 'on-c' }),
+        (r) => r == null,
       );
       await a.call({ cmd: 'tell', to: busy, msg: { type: 'log', value: 'to the dead' } });
       const letters = await a.call<Array<{ reason: string; message: unknown }>>({ cmd: 'deadLetters' });

@@ -114,7 +114,10 @@ export class ActorContext<Msg = unknown> {
     return this.host.spawnChild(this.cell, moduleUrl, args, options) as Promise<ActorRef<ChildMsg, ChildReply>>;
   }
 
-  /** Resolves the ref registered under `name`, or undefined. */
+  /**
+   * Resolves the ref registered under `name`, or undefined. On a cluster node:
+   * what `rt.lookup` finds, else the cluster-wide names read from the bucket.
+   */
   lookup<M = unknown, R = unknown>(name: string): Promise<ActorRef<M, R> | undefined> {
     return this.host.lookup(name) as Promise<ActorRef<M, R> | undefined>;
   }

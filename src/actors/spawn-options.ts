@@ -45,9 +45,10 @@ export interface SpawnOptions {
   /**
    * `'cluster'`: the name is registered cluster-wide (a NATS KV bucket,
    * compare-and-set), unique across every node, found from any node with
-   * `rt.cluster.lookup` and `ctx.lookup`; released when the actor stops or
-   * its node is declared down. Needs `name` and a runtime that is a cluster
-   * node. Default `'local'`.
+   * `rt.lookup` (from the node's replica of the names: eventually
+   * consistent), `ctx.lookup` and `rt.cluster.lookup`; released when the
+   * actor stops or its node is declared down. Needs `name` and a runtime
+   * that is a cluster node. Default `'local'`.
    */
   scope?: 'local' | 'cluster';
   /** 0-based index of the pool thread to run on. Default: least loaded (`rt.spawn`), the parent's thread (`ctx.spawn`). */

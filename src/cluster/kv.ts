@@ -1,6 +1,6 @@
 /**
  * The cluster's naming rule (cluster and node names) and the helpers the KV
- * users of this folder share (membership.ts, names.ts).
+ * users of this folder share (membership.ts, names.ts, names-replica.ts).
  */
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { InvalidOptionError } from '../base/errors.js';
@@ -12,6 +12,14 @@ export const kNameExpected = 'a name of 1 to 64 letters, digits, `-` or `_`';
 /** @internal True for a cluster or node name: usable in a bucket name and as a key as it is. */
 export function isName(value: unknown): value is string {
   return typeof value === 'string' && kNamePattern.test(value);
+}
+
+/** @internal What an incarnation must be, for error messages. */
+export const kIncarnationExpected = 'a string of 1 to 64 characters';
+
+/** @internal True for a member's incarnation as it may appear in a bucket value (membership makes a UUID). */
+export function isIncarnation(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 64;
 }
 
 /** @internal Throws InvalidOptionError unless `value` is a cluster or node name (see {@link isName}). */

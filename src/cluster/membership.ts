@@ -41,7 +41,7 @@ import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import { checkKeys, isPlainObject } from '../base/check.js';
 import { InvalidArgumentError, InvalidOptionError, NodeNameTakenError } from '../base/errors.js';
 import { EventSource } from '../base/events.js';
-import { checkName, isName, isWrongLastSequence, parseJson } from './kv.js';
+import { checkName, isIncarnation, isName, isWrongLastSequence, parseJson } from './kv.js';
 import type { ClusterTiming, JoinOptions, MemberEvent, MemberInfo } from './member-types.js';
 
 export type { ClusterTiming, JoinOptions, MemberEvent, MemberInfo } from './member-types.js';
@@ -95,7 +95,7 @@ function parseValue(bytes: Uint8Array): Parsed {
   const value = parseJson(bytes);
   if (!isPlainObject(value)) return { kind: 'bad' };
   const { incarnation } = value;
-  if (typeof incarnation !== 'string' || incarnation.length === 0 || incarnation.length > 64) return { kind: 'bad' };
+  if (!isIncarnation(incarnation)) return { kind: 'bad' };
   if (value.down === true) return typeof value.by === 'string' ? { kind: 'down', incarnation } : { kind: 'bad' };
   const { joinedAt, beat, meta, load = 0 } = value;
   const valid = typeof joinedAt === 'number' && Number.isFinite(joinedAt) && joinedAt >= 0 && isCount(beat) && isCount(load);

@@ -6,21 +6,28 @@
  *   key is therefore the base64url encoding (no padding) of the name's UTF-8
  *   bytes: every name is a valid key, and two names never share one (names
  *   must be well-formed UTF-16, so the UTF-8 encoding is one-to-one).
- * - **Values.** JSON `{ name, node, slot, gen }`: the plain name is kept in
- *   the value, so a value is checked against the name it was read for.
+ * - **Values.** JSON `{ name, node, slot, gen, incarnation }`: the plain
+ *   name is kept in the value, so a value is checked against the name it was
+ *   read for; `incarnation` is the registering node's membership incarnation.
  * - **Ownership.** `register` is `kv.create` (taken anywhere = taken);
  *   `release` and `releaseNode` delete with `previousSeq` = the revision they
  *   read, so a name registered again in between is never deleted.
+ * - **Fencing on the incarnation.** `releaseNode` releases the names of one
+ *   incarnation of a node, not every name under the node's name: a process
+ *   that restarted under the same node name may have registered names before
+ *   the others finished releasing its predecessor's. A value without an
+ *   incarnation (written by a version before they were stored) is released
+ *   by node name alone, as it was then: it cannot be told apart.
  * - **Untrusted bytes.** A value another process wrote is validated (shape,
  *   types, integer ranges, the name) before use. A malformed value counts as
  *   absent: `lookup` answers undefined, `register` may take it over, and each
  *   one seen adds to `badValues`; none of them throws.
  */
-import { type KV, Kvm } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { type KV, type KvEntry, type KvWatchEntry, Kvm } from '@nats-io/kv';
+import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import { checkKeys, isPlainObject } from '../base/check.js';
 import { InvalidArgumentError, NameTakenError } from '../base/errors.js';
-import { checkName, isName, isWrongLastSequence, kNameExpected, parseJson } from './kv.js';
+import { checkName, isIncarnation, isName, isWrongLastSequence, kIncarnationExpected, kNameExpected, parseJson } from './kv.js';
 
 /** Where a named actor lives: its node, and its slot and generation there. */
 export interface NamedRef {
@@ -30,6 +37,12 @@ export interface NamedRef {
   slot: number;
   /** The slot's generation (a uint32). */
   gen: number;
+}
+
+/** A name's value as read from the bucket: the ref, and the incarnation of the node that registered it. */
+export interface NameEntry extends NamedRef {
+  /** The registering node's incarnation; undefined in a value written before incarnations were stored. */
+  incarnation: string | undefined;
 }
 
 /** Options of {@link ClusterNames.open}. */
@@ -75,6 +88,11 @@ function checkRef(ref: unknown): NamedRef {
   return { node, slot, gen };
 }
 
+function checkIncarnation(incarnation: unknown): string {
+  if (!isIncarnation(incarnation)) throw new InvalidArgumentError('incarnation', kIncarnationExpected, incarnation);
+  return incarnation;
+}
+
 function isInteger(value: unknown, max: number): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max;
 }
@@ -88,8 +106,8 @@ function sameRef(a: NamedRef, b: NamedRef): boolean {
  *
  * @example
  * const names = await ClusterNames.open(nc, { cluster: 'prod', node: 'web-1' });
- * await names.register('billing', { node: 'web-1', slot: 12, gen: 3 });
- * await names.lookup('billing'); // { node: 'web-1', slot: 12, gen: 3 }, from any node
+ * await names.register('billing', { node: 'web-1', slot: 12, gen: 3 }, incarnation);
+ * await names.lookup('billing'); // { node: 'web-1', slot: 12, gen: 3, incarnation }, from any node
  */
 export class ClusterNames {
   /** Values in the bucket that were not a valid entry for the name they were read for (treated as absent). */
@@ -113,14 +131,17 @@ export class ClusterNames {
   }
 
   /**
-   * Registers `name` for `ref`. Rejects with NameTakenError when the name
-   * names another actor anywhere in the cluster; registering the same ref
-   * again resolves. A malformed value under the name is taken over.
+   * Registers `name` for `ref`, an actor of the node's `incarnation`.
+   * Rejects with NameTakenError when the name names another actor anywhere in
+   * the cluster; registering the same ref again resolves (stamped with
+   * `incarnation` if it held another one). A malformed value under the name
+   * is taken over.
    */
-  async register(name: string, ref: NamedRef): Promise<void> {
+  async register(name: string, ref: NamedRef, incarnation: string): Promise<void> {
     const key = nameKey(checkActorName(name));
     const wanted = checkRef(ref);
-    const value = JSON.stringify({ name, ...wanted });
+    const stamp = checkIncarnation(incarnation);
+    const value = JSON.stringify({ name, ...wanted, incarnation: stamp });
     for (let attempt = 0; attempt < kAttempts; attempt++) {
       try {
         await this.kv.create(key, value);
@@ -132,8 +153,10 @@ export class ClusterNames {
       if (entry === null || entry.operation !== 'PUT') continue; // released in between: create again
       const held = this.parse(entry.value, name);
       if (held !== undefined) {
-        if (sameRef(held, wanted)) return;
-        throw new NameTakenError(name);
+        if (!sameRef(held, wanted)) throw new NameTakenError(name);
+        // The same actor, its node joined again under a new incarnation (declared down while alive): the value takes
+        // the new one, so that the release of the old incarnation's names leaves it.
+        if (held.incarnation === stamp) return;
       }
       try {
         await this.kv.update(key, value, entry.revision);
@@ -145,8 +168,8 @@ export class ClusterNames {
     throw new NameTakenError(name);
   }
 
-  /** The ref `name` names, or undefined when it names none (or its value is malformed). */
-  async lookup(name: string): Promise<NamedRef | undefined> {
+  /** What `name` names (read from the bucket now), or undefined when it names none (or its value is malformed). */
+  async lookup(name: string): Promise<NameEntry | undefined> {
     const entry = await this.kv.get(nameKey(checkActorName(name)));
     if (entry === null || entry.operation !== 'PUT') return undefined;
     return this.parse(entry.value, name);
@@ -160,12 +183,16 @@ export class ClusterNames {
   }
 
   /**
-   * Deletes every name whose value names `node` (each by compare-and-set, as
-   * `release`), for a node that left or was declared down. Returns how many
-   * it deleted.
+   * Deletes every name that `incarnation` of `node` registered (each by
+   * compare-and-set, as `release`), for an incarnation that left or was
+   * declared down. Names of another incarnation of the node (a process that
+   * restarted under its name) are left alone; a value without an incarnation
+   * is released by node name alone. Returns how many it deleted.
    */
-  async releaseNode(node: string): Promise<number> {
+  async releaseNode(node: string, incarnation: string): Promise<number> {
     if (!isName(node)) throw new InvalidArgumentError('node', kNameExpected, node);
+    const departed = checkIncarnation(incarnation);
+    const owned = (held: NameEntry): boolean => held.node === node && (held.incarnation === undefined || held.incarnation === departed);
     const keys: string[] = [];
     for await (const key of await this.kv.keys()) keys.push(key);
     let next = 0;
@@ -178,7 +205,7 @@ export class ClusterNames {
           this.badValues++;
           continue;
         }
-        if (await this.releaseIf(key, name, (held) => held.node === node)) released++;
+        if (await this.releaseIf(key, name, owned)) released++;
       }
     };
     await Promise.all(Array.from({ length: Math.min(kReleaseConcurrency, keys.length) }, worker));
@@ -186,7 +213,7 @@ export class ClusterNames {
   }
 
   /** Deletes `key` while what it holds passes `owned`; true when this call deleted it. */
-  private async releaseIf(key: string, name: string, owned: (held: NamedRef) => boolean): Promise<boolean> {
+  private async releaseIf(key: string, name: string, owned: (held: NameEntry) => boolean): Promise<boolean> {
     for (let attempt = 0; attempt < kAttempts; attempt++) {
       const entry = await this.kv.get(key);
       if (entry === null || entry.operation !== 'PUT') return false;
@@ -203,11 +230,46 @@ export class ClusterNames {
     return false;
   }
 
-  /** Validates a value read for `name`; undefined (and counted) when malformed. */
-  private parse(bytes: Uint8Array, name: string): NamedRef | undefined {
+  /** @internal Watches the whole bucket: every key's last value (deletes too), then each change in revision order. */
+  watch(): Promise<QueuedIterator<KvWatchEntry>> {
+    return this.kv.watch();
+  }
+
+  /**
+   * @internal The revision of the bucket's last entry (0 for an empty bucket): a watch started after this read has
+   * shown every value present at the read once it has shown this revision (every key's last value comes in
+   * revision order, and the last entry is the last value of its key).
+   */
+  async lastRevision(): Promise<number> {
+    const { state } = (await this.kv.status()).streamInfo;
+    return state.messages === 0 ? 0 : state.last_seq;
+  }
+
+  /**
+   * @internal A watched entry as `[name, what it names now]`: undefined for a delete or a purge, and for a malformed
+   * value (counted, and absent); the whole answer is undefined for a key no name encodes to (a put counted).
+   */
+  read(entry: KvEntry): [string, NameEntry | undefined] | undefined {
+    const name = keyName(entry.key);
+    if (name === undefined) {
+      if (entry.operation === 'PUT') this.badValues++;
+      return undefined;
+    }
+    return [name, entry.operation === 'PUT' ? this.parse(entry.value, name) : undefined];
+  }
+
+  /** Validates a value read for `name`; undefined (and counted) when malformed. A value without an incarnation is valid. */
+  private parse(bytes: Uint8Array, name: string): NameEntry | undefined {
     const value = parseJson(bytes);
-    if (isPlainObject(value) && value.name === name && isName(value.node) && isInteger(value.slot, kMaxSlot) && isInteger(value.gen, kMaxGen)) {
-      return { node: value.node, slot: value.slot, gen: value.gen };
+    if (
+      isPlainObject(value) &&
+      value.name === name &&
+      isName(value.node) &&
+      isInteger(value.slot, kMaxSlot) &&
+      isInteger(value.gen, kMaxGen) &&
+      (value.incarnation === undefined || isIncarnation(value.incarnation))
+    ) {
+      return { node: value.node, slot: value.slot, gen: value.gen, incarnation: value.incarnation };
     }
     this.badValues++;
     return undefined;

@@ -7,7 +7,8 @@
  *
  * Order of joining: connect (a refusal fails `start` with ClusterConnectError
  * naming the server, never a credential), then the runtime starts its
- * threads knowing this node's name, then membership, names and the gateway.
+ * threads knowing this node's name, then membership, names (and their
+ * replica: `start` resolves once it holds every name), and the gateway.
  */
 import { inspect } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -21,6 +22,7 @@ import { Placement } from './placement.js';
 import { Gateway, type GatewayHost, type GatewayStats } from './gateway.js';
 import { type MemberEvent, type MemberInfo, Membership } from './membership.js';
 import { ClusterNames } from './names.js';
+import { NamesReplica } from './names-replica.js';
 import { redactServer, resolveClusterOptions, type ResolvedClusterOptions } from './options.js';
 
 export type { MemberEvent, MemberInfo } from './membership.js';
@@ -35,7 +37,11 @@ export interface Cluster {
   members(): MemberInfo[];
   /** joined, unreachable, reachable, left (reason 'left' or 'down'). */
   readonly events: EventSource<MemberEvent>;
-  /** Finds an actor registered with `scope: 'cluster'` on any node (undefined: no such name). */
+  /**
+   * Finds an actor registered with `scope: 'cluster'` on any node (undefined: no such name), reading the names
+   * bucket now: authoritative, one KV read. `rt.lookup` answers from this node's replica instead (synchronous,
+   * eventually consistent).
+   */
   lookup<Msg = unknown, Reply = unknown>(name: string): Promise<ActorRef<Msg, Reply> | undefined>;
   /** What crossed this node's gateway, and what it refused (by reason); this node's entities. */
   stats(): ClusterStats;
@@ -95,6 +101,7 @@ export class ClusterNode implements Cluster {
     private readonly nc: NatsConnection,
     private readonly membership: Membership,
     private readonly names: ClusterNames,
+    private readonly replica: NamesReplica,
     readonly gateway: Gateway,
     private readonly host: GatewayHost,
     options: ResolvedClusterOptions,
@@ -109,6 +116,7 @@ export class ClusterNode implements Cluster {
     // on reconnect): the gateway closes, and asks waiting on other nodes
     // settle with NodeUnreachableError.
     void nc.closed().then(() => {
+      replica.close();
       if (this.closing === undefined) void gateway.close();
     });
     this.sweeper = setInterval(() => this.sweep(), options.timing.heartbeatMs);
@@ -116,16 +124,18 @@ export class ClusterNode implements Cluster {
     membership.events.subscribe((event) => {
       if (event.node === this.node) {
         // Declared down while alive, then joined again under a new incarnation:
-        // the streams start over, and this node's names are registered again.
+        // the streams start over, and this node's names are registered again
+        // (stamped with the new incarnation: the old one's release leaves them).
         if (event.type === 'joined') {
           gateway.selfRejoined();
-          for (const [name, { slot, gen }] of this.owned) void names.register(name, { node: this.node, slot, gen }).catch(() => this.owned.delete(name));
+          const { incarnation } = membership.self;
+          for (const [name, { slot, gen }] of this.owned) {
+            void names.register(name, { node: this.node, slot, gen }, incarnation).catch(() => this.owned.delete(name));
+          }
         }
         return;
       }
-      if (event.type !== 'left') return;
-      gateway.nodeGone(event.node);
-      if (event.reason === 'down') void names.releaseNode(event.node).catch(() => undefined);
+      if (event.type === 'left') gateway.nodeGone(event.node);
     });
   }
 
@@ -136,9 +146,12 @@ export class ClusterNode implements Cluster {
     runtime: EntityRuntime,
     askTimeoutMs: number,
   ): Promise<ClusterNode> {
+    let replica: NamesReplica | undefined;
     try {
       const membership = await Membership.join(nc, { cluster: options.cluster, node: options.node, timing: options.timing });
       const names = await ClusterNames.open(nc, { cluster: options.cluster, node: options.node });
+      const { heartbeatMs, downAfterMs } = options.timing;
+      replica = await NamesReplica.start(nc, names, { retryMs: heartbeatMs, guardMs: Math.max(5_000, 2 * downAfterMs) });
       // The live members' incarnations (read per message sent, so kept here
       // rather than asked of membership each time), and the incarnations
       // declared down: their batches are refused for good (fencing: a paused
@@ -153,8 +166,13 @@ export class ClusterNode implements Cluster {
       note();
       membership.events.subscribe((event) => {
         if (event.type === 'left' && event.reason === 'down') {
+          // The incarnation that went down, read before `note` forgets it: its names are released, and only its
+          // own (fencing: the process that replaced it under the same node name may have registered names by now).
           const incarnation = live.get(event.node);
-          if (incarnation !== undefined) downed.add(incarnation);
+          if (incarnation !== undefined) {
+            downed.add(incarnation);
+            if (event.node !== options.node) void names.releaseNode(event.node, incarnation).catch(() => undefined);
+          }
         }
         if (event.type === 'joined' || event.type === 'left') note();
       });
@@ -183,8 +201,9 @@ export class ClusterNode implements Cluster {
       // Each heartbeat reports this node's active entities (least-loaded placement reads them).
       membership.load = () => entities.active;
       gateway.entities = entities;
-      return new ClusterNode(nc, membership, names, gateway, host, options, entities, live);
+      return new ClusterNode(nc, membership, names, replica, gateway, host, options, entities, live);
     } catch (err) {
+      replica?.close();
       await nc.close().catch(() => undefined);
       throw err;
     }
@@ -215,9 +234,23 @@ export class ClusterNode implements Cluster {
     return new ActorRef<Msg, Reply>(found.slot, found.gen, name, this.host.refHost, found.node === this.node ? undefined : found.node);
   }
 
+  /**
+   * @internal `rt.lookup` for a name this node does not hold: an actor of another node, from this node's replica of
+   * the names (eventually consistent). A name counts as absent while its node is not a live member, and while its
+   * value was written by another incarnation of the node than the live one (an earlier process not released yet).
+   */
+  lookupReplica<Msg = unknown, Reply = unknown>(name: string): ActorRef<Msg, Reply> | undefined {
+    const held = this.replica.get(name);
+    // This node's names: the runtime's own registry answers for them (a stale value here names a stopped actor).
+    if (held === undefined || held.node === this.node) return undefined;
+    const live = this.live.get(held.node);
+    if (live === undefined || (held.incarnation !== undefined && held.incarnation !== live)) return undefined;
+    return new ActorRef<Msg, Reply>(held.slot, held.gen, name, this.host.refHost, held.node);
+  }
+
   /** @internal Registers a cluster-scoped name of an actor of this node; NameTakenError when any node holds it. */
   async register(name: string, slot: number, gen: number): Promise<void> {
-    await this.names.register(name, { node: this.node, slot, gen });
+    await this.names.register(name, { node: this.node, slot, gen }, this.membership.self.incarnation);
     this.owned.set(name, { slot, gen });
   }
 
@@ -243,6 +276,7 @@ export class ClusterNode implements Cluster {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.sweeper);
+      this.replica.close();
       await this.gateway.close();
       // Our names go with us (a node that dies instead loses them when it is declared down).
       await Promise.all([...this.owned].map(([name, ref]) => this.names.release(name, { node: this.node, ...ref }).catch(() => undefined)));

@@ -254,7 +254,8 @@ export class Runtime {
             this.failures.publish(payload as unknown as ActorFailure);
             return undefined;
           case 'lookup':
-            // ctx.lookup: this node's names, then (a cluster node) every node's cluster-scoped ones.
+            // ctx.lookup: this node's names, then this node's replica of every node's cluster-scoped ones; a name
+            // neither has (registered a moment ago on another node?) is read from the names bucket.
             return this.lookup(payload.name as string) ?? this.clusterNode?.lookup(payload.name as string);
           case 'topic': {
             const ref = payload.ref as ActorRef;
@@ -386,11 +387,15 @@ export class Runtime {
     return this.coordination.swarm(options);
   }
 
-  /** The live actor registered under `name`, or undefined. */
+  /**
+   * The live actor registered under `name`, or undefined. On a cluster node it
+   * also finds the cluster-scoped names of other nodes, from this node's
+   * replica of the names: eventually consistent (see docs/cluster.md).
+   */
   lookup<Msg = unknown, Reply = unknown>(name: string): ActorRef<Msg, Reply> | undefined {
     this.control.checkOpen('lookup');
     if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', name);
-    return this.registry.lookup(name) as ActorRef<Msg, Reply> | undefined;
+    return (this.registry.lookup(name) as ActorRef<Msg, Reply> | undefined) ?? this.clusterNode?.lookupReplica<Msg, Reply>(name);
   }
 
   /**
