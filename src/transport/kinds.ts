@@ -61,7 +61,9 @@
  *     (every u32 0; msg: [topic name, message], for the receiving node's
  *     subscribers), 6 an ENTITY message (slot, gen 0; msg: [module, key,
  *     message]; asker 0xffff and askId > 0 for an ask, answered by a REPLY
- *     to the sending node's entity manager)
+ *     to the sending node's entity manager), 7 a swarm TERM (every u32 0;
+ *     msg: [swarm name, leader ref or undefined, term], for the receiving
+ *     node's threads, where members of the swarm live)
  */
 
 /** A one-way message to one actor. */
@@ -94,6 +96,8 @@ export const kRecordHeaderBytes = 21;
 export const kRecordTopic = 5;
 /** Cluster record kind: a message for a cluster entity. */
 export const kRecordEntity = 6;
+/** Cluster record kind: a swarm's new leader and term, for the threads of the receiving node. */
+export const kRecordTerm = 7;
 /** A cluster record's asker for an entity ask: the sending node's entity manager, not an endpoint. */
 export const kEntityAsker = 0xffff;
 
