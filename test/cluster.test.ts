@@ -8,6 +8,7 @@
  * node's subject is dropped and counted while the node keeps serving.
  */
 import { connect } from '@nats-io/transport-node';
+import { Writer, encodeValue } from '../src/transport/codec/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeProcess, type WireRef } from './fixtures/cluster.js';
 import { eventually } from './fixtures/helpers.js';
@@ -162,7 +163,13 @@ describe('remote refs', () => {
       subject,
       new Uint8Array([...header(2), 25, 0, 0, 0, 1, onB.slot, 0, 0, 0, onB.gen, 0, 0, 0, ...new Array(12).fill(0), 0xff, 0xff, 0xff, 0xff]),
     );
-    // Batch 9 (3 to 8 never came): refused until they do.
+    // Batch 3: a swarm TERM record (kind 7) whose leader is not a ref and whose term is 0.
+    const term = new Writer(64);
+    encodeValue(term, undefined, 'sender');
+    encodeValue(term, ['lead', 'not a ref', 0], 'msg');
+    const termRecord = [7, ...new Array(20).fill(0), ...term.bytes.subarray(0, term.pos)];
+    raw.publish(subject, new Uint8Array([...header(3), termRecord.length, 0, 0, 0, ...termRecord]));
+    // Batch 9 (4 to 8 never came): refused until they do.
     raw.publish(subject, new Uint8Array(header(9)));
     // Another cluster's; one for another incarnation of b.
     raw.publish(subject, new Uint8Array(header(3, to, 'other')));
@@ -171,7 +178,7 @@ describe('remote refs', () => {
     await raw.close();
     const stats = await eventually(
       () => b.call<{ dropped: Record<string, number> }>({ cmd: 'stats' }),
-      (s) => Object.values(s.dropped).reduce((x, y) => x + y, 0) >= Object.values(first.dropped).reduce((x, y) => x + y, 0) + 7,
+      (s) => Object.values(s.dropped).reduce((x, y) => x + y, 0) >= Object.values(first.dropped).reduce((x, y) => x + y, 0) + 8,
     );
     // What this test published, beside what earlier tests may have caused (a resent batch dropped as a duplicate).
     const added = Object.fromEntries(
@@ -179,7 +186,7 @@ describe('remote refs', () => {
         .map(([k, v]) => [k, v - (first.dropped[k] ?? 0)])
         .filter(([, v]) => (v as number) > 0),
     );
-    expect(added).toEqual({ 'bad-header': 1, 'bad-magic': 1, decode: 1, gap: 1, 'stale-incarnation': 1, truncated: 1, 'wrong-cluster': 1 });
+    expect(added).toEqual({ 'bad-header': 1, 'bad-magic': 1, 'bad-term': 1, decode: 1, gap: 1, 'stale-incarnation': 1, truncated: 1, 'wrong-cluster': 1 });
     // Still serving.
     expect(await a.call({ cmd: 'ask', to: onB, msg: { type: 'historyLength' } })).toBe(0);
     expect((await b.call<{ batchesReceived: number }>({ cmd: 'stats' })).batchesReceived).toBeGreaterThan(valid);
