@@ -117,7 +117,14 @@ describe('a swarm with members on three nodes', () => {
   }, 30_000);
 
   it('bft with faulty voters on other nodes: decides rightly with 2 of each kind, is undecided with 3 liars, and records the evidence', async () => {
-    type Result = { outcome: string; votes: Array<{ member: string; fault?: string }>; silent: string[]; faulty: string[]; approvals: number; rejections: number };
+    type Result = {
+      outcome: string;
+      votes: Array<{ member: string; fault?: string }>;
+      silent: string[];
+      faulty: string[];
+      approvals: number;
+      rejections: number;
+    };
     const kinds: Fault[] = ['liar', 'silent', 'equivocate', 'wrong-proposal', 'impersonate', 'duplicate', 'random', 'throws'];
     for (const kind of kinds) {
       // Members 1 and 2 are of nodes b and c.

@@ -186,7 +186,16 @@ describe('remote refs', () => {
         .map(([k, v]) => [k, v - (first.dropped[k] ?? 0)])
         .filter(([, v]) => (v as number) > 0),
     );
-    expect(added).toEqual({ 'bad-header': 1, 'bad-magic': 1, 'bad-term': 1, decode: 1, gap: 1, 'stale-incarnation': 1, truncated: 1, 'wrong-cluster': 1 });
+    expect(added).toEqual({
+      'bad-header': 1,
+      'bad-magic': 1,
+      'bad-term': 1,
+      decode: 1,
+      gap: 1,
+      'stale-incarnation': 1,
+      truncated: 1,
+      'wrong-cluster': 1,
+    });
     // Still serving.
     expect(await a.call({ cmd: 'ask', to: onB, msg: { type: 'historyLength' } })).toBe(0);
     expect((await b.call<{ batchesReceived: number }>({ cmd: 'stats' })).batchesReceived).toBeGreaterThan(valid);
