@@ -4,10 +4,11 @@
  * vote with faulty members in mind, and a leader with terms.
  *
  * The swarm object lives on the main thread; members are ordinary actors
- * anywhere in the pool. Membership is re-read at every call: a member that
- * stopped or was lost with its thread is not in the live list, so the
- * topology repairs itself (the ring closes, the tree re-parents, the star's
- * hub is the first live member).
+ * anywhere in the pool, or on other cluster nodes (alive while their node
+ * is a member; keyed by `ref.id`, which names the node). Membership is
+ * re-read at every call: a member that stopped or was lost with its thread
+ * is not in the live list, so the topology repairs itself (the ring closes,
+ * the tree re-parents, the star's hub is the first live member).
  */
 import { Proposal, Relay } from '../actors/envelope.js';
 import { ActorRef } from '../actors/ref.js';
