@@ -230,7 +230,9 @@ describe('rt.swarm leader', () => {
     expect(await change).toMatchObject({ term: 2, reason: 'crashed', previous: members[0] });
     expect(s.leader()?.leader.equals(members[1])).toBe(true);
     await s.whenAnnounced();
-    // m0 came back with the thread (same ref) and still believes in term 1: its orders are refused.
+    // The thread brought back is told the term again (regression: it was skipped as still recovering).
+    expect(await members[0].ask({ type: 'leaderOf', swarm: 'fence' })).toMatchObject({ term: 2 });
+    // m0 came back with the thread (same ref); orders it stamps with term 1 are refused.
     await members[0].ask({ type: 'sendFenced', to: members[3], swarm: 'fence', term: 1, n: 1 });
     await eventually(
       () => Promise.resolve(dead.filter((d) => d.reason === 'stale-term').length),

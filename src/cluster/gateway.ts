@@ -30,6 +30,7 @@ import {
   kRecordTimeoutAt,
   kRecordTopic,
   kRecordEntity,
+  kRecordTerm,
   kEntityAsker,
   kReplyError,
   kReplyOk,
@@ -61,6 +62,8 @@ export interface GatewayHost {
   isLive(slot: number, gen: number): boolean;
   /** A publish to `topic` made on node `fromNode`, for this node's subscribers. */
   publish(topic: string, msg: unknown, sender: ActorRef | undefined, fromNode: string): void;
+  /** A swarm of another node has a new leader and term: this node's threads, where some of its members live, learn it. */
+  swarmTerm(swarm: string, leader: ActorRef | undefined, term: number): void;
 }
 
 /** Counters of what crossed the gateway. */
@@ -258,11 +261,21 @@ export class Gateway implements RemotePart {
 
   /** Sends a publish to `topic` to the subscribers of `node` (a TOPIC record on its stream). */
   publishTo(node: string, topic: string, msg: unknown, sender: ActorRef | undefined): void {
+    this.sendToNode(node, kRecordTopic, sender, [topic, msg]);
+  }
+
+  /** Tells the threads of `node` a swarm's new leader and term (a TERM record on its stream). */
+  sendTerm(node: string, swarm: string, leader: ActorRef | undefined, term: number): void {
+    this.sendToNode(node, kRecordTerm, undefined, [swarm, leader, term]);
+  }
+
+  /** A record of `kind` for no actor and no asker (TOPIC, TERM) to `node`, if it is a live member. */
+  private sendToNode(node: string, kind: number, sender: ActorRef | undefined, payload: unknown[]): void {
     const incarnation = this.closed ? undefined : this.memberIncarnation(node);
     if (incarnation === undefined) return;
-    const w = beginRecord(this.replyWriter, kRecordTopic, 0, 0, 0);
+    const w = beginRecord(this.replyWriter, kind, 0, 0, 0);
     encodeValue(w, sender, 'sender');
-    encodeValue(w, [topic, msg], 'msg');
+    encodeValue(w, payload, 'msg');
     if (w.pos + 4 > this.maxPayload - kHeaderRoom) throw new MessageTooLargeError(w.pos, this.maxPayload - kHeaderRoom - 4);
     this.append(this.streams.stream(node, incarnation), w.bytes, 0, w.pos);
   }
@@ -351,7 +364,8 @@ export class Gateway implements RemotePart {
     const asker = u32At(data, start + kRecordAskerAt);
     const askId = u32At(data, start + kRecordAskIdAt);
     const timeout = u32At(data, start + kRecordTimeoutAt);
-    if (kind !== kTell && kind !== kAsk && kind !== kReplyOk && kind !== kReplyError && kind !== kRecordTopic && kind !== kRecordEntity) {
+    // Record kinds are 1 (TELL) to 7 (TERM): see ../transport/kinds.ts.
+    if (kind < kTell || kind > kRecordTerm) {
       this.drop('bad-kind');
       return;
     }
@@ -404,6 +418,14 @@ export class Gateway implements RemotePart {
           ? (ok: boolean, value: unknown) => this.reply(from, fromIncarnation, ok ? kReplyOk : kReplyError, asker, askId, ok ? value : toError(value))
           : undefined;
       entities.received(msg[0], msg[1], msg[2], senderRef, timeout, reply, msg.length === 4);
+      return;
+    }
+    if (kind === kRecordTerm) {
+      if (!isTerm(msg)) {
+        this.drop('bad-term');
+        return;
+      }
+      this.host.swarmTerm(msg[0], msg[1], msg[2]);
       return;
     }
     if (kind === kRecordTopic) {
@@ -511,6 +533,20 @@ function beginRecord(w: Writer, kind: number, asker: number, askId: number, time
 function isAsk(bytes: Uint8Array, start: number): boolean {
   const kind = bytes[start];
   return kind === kAsk || (kind === kRecordEntity && u32At(bytes, start + kRecordAskerAt) === kEntityAsker);
+}
+
+/** A TERM record's message: [swarm name, leader ref or undefined, term from 1]. */
+function isTerm(msg: unknown): msg is [string, ActorRef | undefined, number] {
+  return (
+    Array.isArray(msg) &&
+    msg.length === 3 &&
+    typeof msg[0] === 'string' &&
+    msg[0].length > 0 &&
+    msg[0].length <= 256 &&
+    (msg[1] === undefined || msg[1] instanceof ActorRef) &&
+    Number.isSafeInteger(msg[2]) &&
+    msg[2] >= 1
+  );
 }
 
 function askKey(asker: number, askId: number): number {

@@ -219,6 +219,11 @@ export class ClusterNode implements Cluster {
     for (const node of this.live.keys()) if (node !== this.node) this.gateway.publishTo(node, name, msg, sender);
   }
 
+  /** @internal A swarm of this node has a new leader and term: a TERM record to each of `nodes` (where it has members) that is a live member. */
+  announceTerm(nodes: readonly string[], swarm: string, leader: ActorRef | undefined, term: number): void {
+    for (const node of nodes) if (node !== this.node) this.gateway.sendTerm(node, swarm, leader, term);
+  }
+
   /** What `util.inspect` and `console.log` show: never the connection (its options hold the credentials). */
   [inspect.custom](): string {
     return `Cluster(${this.name}, node ${this.node}, ${this.membership.members().length} members)`;

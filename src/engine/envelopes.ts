@@ -148,7 +148,10 @@ export class Envelopes implements EnvelopesPart {
   passOn(cell: Cell, relay: Relay): void {
     const ep = this.ep;
     const members = relay.members;
-    const alive = (p: number) => ep.dir.isLive(members[p].slot, members[p].gen);
+    // This directory knows only this node's actors. A member of another node
+    // is taken as alive (a thread cannot see membership): if its node is
+    // gone, the main thread's gateway dead-letters what is sent to it.
+    const alive = (p: number) => members[p].node !== undefined || ep.dir.isLive(members[p].slot, members[p].gen);
     const targets = relayTargets(relay.at, relay.fanout, members.length, alive);
     if (!ep.accepting || ep.closed || targets.length === 0) return;
     const leaves: ActorRef[] = [];

@@ -2,6 +2,12 @@
  * Topics and swarms on the main thread: `rt.topic` and `rt.swarm`, the
  * topic registry threads subscribe through, and the swarms' leader checks
  * (every heartbeat, and again after a thread is brought back).
+ *
+ * In a cluster, a swarm lives on the node that made it; its members may be
+ * of any node. Its leader changes go to the threads of this node and to
+ * every other node with members in it (`remoteTerm` there), so `ctx.leaderOf`
+ * and fenced messages work on those nodes too. A node that leaves or is
+ * declared down takes its members with it (`nodeLost`).
  */
 import { Swarm, type SwarmHost, type SwarmOptions } from '../swarm/swarm.js';
 import { Topic, TopicRegistry } from '../swarm/topics.js';
@@ -21,7 +27,13 @@ export interface CoordinationParts {
   crashes: EventSource<ThreadCrash>;
   heartbeatMs: number;
   /** The runtime's cluster node, once joined: topics reach its other nodes. */
-  cluster: () => { publishTopic(name: string, msg: unknown, sender: ActorRef | undefined): void; isMember(node: string): boolean } | undefined;
+  cluster: () =>
+    | {
+        publishTopic(name: string, msg: unknown, sender: ActorRef | undefined): void;
+        isMember(node: string): boolean;
+        announceTerm(nodes: readonly string[], swarm: string, leader: ActorRef | undefined, term: number): void;
+      }
+    | undefined;
 }
 
 /** @internal The runtime's topics and swarms. */
@@ -30,6 +42,9 @@ export class Coordination {
   readonly topics: TopicRegistry;
   private readonly swarms = new Map<string, Swarm>();
   private swarmTimer: NodeJS.Timeout | undefined;
+  /** Leader and term of swarms of other nodes with members here, as last heard: told again to a thread brought back. */
+  private readonly remoteTerms = new Map<string, { leader: ActorRef | undefined; term: number }>();
+  private watchingCrashes = false;
   private readonly parts: CoordinationParts;
 
   constructor(parts: CoordinationParts) {
@@ -61,24 +76,62 @@ export class Coordination {
     const swarm = new Swarm(checked, this.swarmHost());
     this.swarms.set(checked.name, swarm);
     if (this.swarmTimer === undefined) {
-      // With the first swarm: its leader is checked every heartbeat, and a
-      // thread brought back after a crash (it has no swarm terms) is told again.
+      // With the first swarm: its leader is checked every heartbeat.
       this.swarmTimer = setInterval(() => {
         for (const s of this.swarms.values()) s.check();
       }, this.parts.heartbeatMs);
       this.swarmTimer.unref();
-      this.parts.crashes.subscribe(() => {
-        for (const s of this.swarms.values()) s.reannounce();
-      });
     }
+    this.watchCrashes();
     return swarm;
+  }
+
+  /** A thread brought back after a crash has no swarm terms: it is told them again (this node's swarms', and those heard from other nodes). */
+  private watchCrashes(): void {
+    if (this.watchingCrashes) return;
+    this.watchingCrashes = true;
+    this.parts.crashes.subscribe(() => {
+      for (const s of this.swarms.values()) s.reannounce();
+      for (const [swarm, { leader, term }] of this.remoteTerms) void this.tellThreads(swarm, leader, term);
+    });
+  }
+
+  /** A swarm of another node has a new leader and term (a TERM record): this node's threads learn it (never going back). */
+  remoteTerm(swarm: string, leader: ActorRef | undefined, term: number): void {
+    const known = this.remoteTerms.get(swarm);
+    if (known !== undefined && term < known.term) return;
+    this.remoteTerms.set(swarm, { leader, term });
+    this.watchCrashes();
+    void this.tellThreads(swarm, leader, term);
+  }
+
+  /**
+   * Cluster node `node` left (`'left'`) or was declared down (`'down'`): a
+   * swarm whose leader was one of its actors elects another at once, as for
+   * a leader that stopped, or (down: its state is lost) whose thread crashed.
+   */
+  nodeLost(node: string, reason: 'left' | 'down'): void {
+    for (const swarm of this.swarms.values()) {
+      const leader = swarm.leader()?.leader;
+      if (leader?.node === node) swarm.membersLost([leader], reason === 'down' ? 'crashed' : 'stopped');
+    }
+  }
+
+  /** Tells this node's threads (the main thread and every running pool thread) a swarm's leader and term; resolves when all applied it. */
+  private async tellThreads(swarm: string, leader: ActorRef | undefined, term: number): Promise<void> {
+    const { endpoint, control } = this.parts;
+    endpoint.envelopes.setTerm(swarm, leader, term);
+    await Promise.allSettled(
+      control.runningEndpoints().map((e) => withTimeout(endpoint.request(e, 'swarmTerm', { swarm, leader, term }), 5_000, 'swarmTerm')),
+    );
   }
 
   /** The thread of `endpoint` died: swarms learn at once (not after the recovery) that their members there lost their state. */
   threadLost(endpoint: number): void {
     if (this.swarms.size > 0) {
       for (const swarm of this.swarms.values()) {
-        const there = swarm.members().filter((m) => Atomics.load(this.parts.directory.thread, m.slot) === endpoint);
+        // Members of this node only: one of another node may have a slot number that is hosted here.
+        const there = swarm.members().filter((m) => m.node === undefined && Atomics.load(this.parts.directory.thread, m.slot) === endpoint);
         if (there.length > 0) swarm.membersLost(there, 'crashed');
       }
     }
@@ -101,11 +154,16 @@ export class Coordination {
       tell: (ref, msg) => endpoint.tell(ref, msg, undefined),
       ask: (ref, msg, timeoutMs) => endpoint.ask(ref, msg, { timeoutMs }, undefined),
       multicast: (targets, msg) => endpoint.multicast(targets, msg, undefined),
-      announce: async (swarm, leader, term) => {
-        endpoint.envelopes.setTerm(swarm, leader, term);
-        await Promise.allSettled(
-          control.runningEndpoints().map((e) => withTimeout(endpoint.request(e, 'swarmTerm', { swarm, leader, term }), 5_000, 'swarmTerm')),
-        );
+      announce: (swarm, leader, term, nodes) => {
+        if (nodes.length > 0) {
+          try {
+            this.parts.cluster()?.announceTerm(nodes, swarm, leader, term);
+          } catch (err) {
+            // This node's threads still learn it; the other nodes' failure is reported.
+            endpoint.system.failure({ actor: new ActorRef(-1, 0, `swarm ${swarm}`, endpoint), error: toError(err), phase: 'receive' });
+          }
+        }
+        return this.tellThreads(swarm, leader, term);
       },
       closed: () => control.closing,
       forget: (swarm) => {

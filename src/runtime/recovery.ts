@@ -250,6 +250,9 @@ export class ThreadRecovery {
     }
     this.spares.warm(); // the spare Piscina started in place of the dead thread
     const reason = this.monitor.stuck.delete(endpoint) ? 'stuck' : 'exited';
+    // Running again before the crash is published: what its subscribers send
+    // to the running threads (the swarm terms the new thread lacks) reaches it.
+    if (replaced) control.recovering.delete(endpoint);
     this.crashes.publish({ thread: endpoint - 1, reason, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
   }
 

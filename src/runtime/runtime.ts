@@ -161,9 +161,15 @@ export class Runtime {
           workerUp: (e) => !rt.control.down.has(e),
           threads: rt.threads,
           publish: (topic, msg, sender, from) => rt.coordination.topics.publish(topic, msg, sender, from),
+          swarmTerm: (swarm, leader, term) => rt.coordination.remoteTerm(swarm, leader, term),
         });
         rt.clusterNode = await prepared.join(host, rt.entityRuntime(), resolved.askTimeoutMs);
         rt.endpoint.remote = rt.clusterNode.gateway;
+        const self = rt.clusterNode.node;
+        // Swarm leaders of a node that left or was declared down are replaced at once.
+        rt.clusterNode.events.subscribe((e) => {
+          if (e.type === 'left' && e.node !== self) rt.coordination.nodeLost(e.node, e.reason);
+        });
       }
     } catch (err) {
       if (prepared !== undefined) {

@@ -4,13 +4,14 @@
  * vote with faulty members in mind, and a leader with terms.
  *
  * The swarm object lives on the main thread; members are ordinary actors
- * anywhere in the pool. Membership is re-read at every call: a member that
- * stopped or was lost with its thread is not in the live list, so the
- * topology repairs itself (the ring closes, the tree re-parents, the star's
- * hub is the first live member).
+ * anywhere in the pool, or on other cluster nodes (alive while their node
+ * is a member; keyed by `ref.id`, which names the node). Membership is
+ * re-read at every call: a member that stopped or was lost with its thread
+ * is not in the live list, so the topology repairs itself (the ring closes,
+ * the tree re-parents, the star's hub is the first live member).
  */
 import { Proposal, Relay } from '../actors/envelope.js';
-import type { ActorRef } from '../actors/ref.js';
+import { ActorRef } from '../actors/ref.js';
 import { EventSource } from '../base/events.js';
 import { InvalidArgumentError, InvalidOptionError, RuntimeClosedError } from '../base/errors.js';
 import { neighbors, relayFanout, relayTo, topologies, type Topology } from './topology.js';
@@ -89,14 +90,23 @@ export interface SwarmHost {
   tell(ref: ActorRef, msg: unknown): boolean;
   ask(ref: ActorRef, msg: unknown, timeoutMs: number): Promise<unknown>;
   multicast(targets: readonly ActorRef[], msg: unknown): number;
-  /** Tells every pool thread the swarm's leader and term; resolves when all running ones applied it. */
-  announce(swarm: string, leader: ActorRef | undefined, term: number): Promise<void>;
+  /**
+   * Tells every pool thread the swarm's leader and term; resolves when all
+   * running ones applied it. The cluster nodes in `nodes` (those of members
+   * of other nodes) are sent it too, not waited for.
+   */
+  announce(swarm: string, leader: ActorRef | undefined, term: number, nodes: readonly string[]): Promise<void>;
   closed(): boolean;
   /** The swarm is dissolved: the runtime forgets it (its name is free again). */
   forget(swarm: Swarm): void;
 }
 
-const keyOf = (ref: ActorRef): string => `${ref.slot}.${ref.gen}`;
+/**
+ * A member's key (passed over, excluded, distinct): its id, which names its
+ * node too (`node/slot.gen`). Slot and generation alone are not enough: an
+ * actor of another node can have the same ones as an actor of this node.
+ */
+const keyOf = (ref: ActorRef): string => ref.id;
 
 /**
  * A named group of member actors (`rt.swarm(options)`): broadcast along its
@@ -145,7 +155,7 @@ export class Swarm {
     }
     if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 256)
       throw new InvalidOptionError('name', 'a non-empty string of at most 256 characters', o.name);
-    if (!Array.isArray(o.members) || o.members.some((m) => m === null || typeof m !== 'object' || typeof (m as ActorRef).slot !== 'number')) {
+    if (!Array.isArray(o.members) || o.members.some((m) => !(m instanceof ActorRef))) {
       throw new InvalidOptionError('members', 'an array of ActorRefs', o.members);
     }
     const keys = new Set((o.members as ActorRef[]).map(keyOf));
@@ -174,6 +184,8 @@ export class Swarm {
     this.roster.push(ref);
     this.passedOver.delete(keyOf(ref));
     if (this.electing && this.current === undefined) this.elect('elected');
+    // A member of a node that had none here yet: that node learns the current term.
+    else if (ref.node !== undefined && this.current !== undefined) this.reannounce();
   }
 
   /** Removes a member; a removed leader is replaced at once. */
@@ -338,7 +350,11 @@ export class Swarm {
     return this.current === undefined ? undefined : { leader: this.current, term: this.term };
   }
 
-  /** Resolves when every running thread has applied the latest leader announcement. */
+  /**
+   * Resolves when every running thread of this node has applied the latest
+   * leader announcement. The nodes of members of other nodes are sent it
+   * too, and apply it when it arrives; that is not waited for.
+   */
   whenAnnounced(): Promise<void> {
     return this.announced;
   }
@@ -371,7 +387,7 @@ export class Swarm {
 
   /** @internal A thread came back after a crash: it needs the current term again. */
   reannounce(): void {
-    if (this.electing) this.announced = this.host.announce(this.name, this.current, this.term);
+    if (this.electing) this.announced = this.host.announce(this.name, this.current, this.term, this.nodes());
   }
 
   /**
@@ -390,7 +406,7 @@ export class Swarm {
     if (next !== undefined && previous !== undefined && next.equals(previous) && reason === 'elected') return;
     this.current = next;
     this.term++;
-    this.announced = this.host.announce(this.name, next, this.term);
+    this.announced = this.host.announce(this.name, next, this.term, this.nodes());
     this.leaderChanges.publish({ swarm: this.name, leader: next, term: this.term, previous, reason });
   }
 
@@ -400,6 +416,13 @@ export class Swarm {
   }
 
   // ------------------------------------------------------------- helpers
+
+  /** The other cluster nodes with members in the roster, each once. */
+  private nodes(): string[] {
+    const nodes = new Set<string>();
+    for (const m of this.roster) if (m.node !== undefined) nodes.add(m.node);
+    return [...nodes];
+  }
 
   private checkOpen(what: string): void {
     if (this.host.closed()) throw new RuntimeClosedError(`swarm.${what}`);
@@ -419,8 +442,14 @@ function checkTimeout(options: { timeoutMs?: number }): number {
   return t;
 }
 
-/** A timeout, a crash or a stop: the member said nothing. */
+/** A timeout, a crash, a stop, or (a member of another node) its node gone: the member said nothing. */
 function isSilence(error: unknown): boolean {
   const name = (error as { name?: string } | null)?.name;
-  return name === 'AskTimeoutError' || name === 'ActorCrashedError' || name === 'ActorStoppedError' || name === 'RuntimeClosedError';
+  return (
+    name === 'AskTimeoutError' ||
+    name === 'ActorCrashedError' ||
+    name === 'ActorStoppedError' ||
+    name === 'RuntimeClosedError' ||
+    name === 'NodeUnreachableError'
+  );
 }

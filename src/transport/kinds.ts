@@ -63,7 +63,9 @@
  *     message], or [module, key, message, 1] for one the receiving node
  *     delivers itself rather than forwarding by a hint; asker 0xffff and
  *     askId > 0 for an ask, answered by a REPLY to the sending node's
- *     entity manager)
+ *     entity manager), 7 a swarm TERM (every u32 0;
+ *     msg: [swarm name, leader ref or undefined, term], for the receiving
+ *     node's threads, where members of the swarm live)
  */
 
 /** A one-way message to one actor. */
@@ -96,6 +98,8 @@ export const kRecordHeaderBytes = 21;
 export const kRecordTopic = 5;
 /** Cluster record kind: a message for a cluster entity. */
 export const kRecordEntity = 6;
+/** Cluster record kind: a swarm's new leader and term, for the threads of the receiving node. */
+export const kRecordTerm = 7;
 /** A cluster record's asker for an entity ask: the sending node's entity manager, not an endpoint. */
 export const kEntityAsker = 0xffff;
 
