@@ -486,6 +486,25 @@ export class StaleTermError extends MicroswarmError {
   }
 }
 
+/**
+ * A cluster entity could not be activated from its last snapshot: the
+ * reference its lease holds to the object store is malformed, or the object
+ * it names is missing or corrupt. The activation fails (the asks waiting for
+ * it reject with this error) and the lease is left as it was; the next
+ * message tries again.
+ */
+export class EntitySnapshotError extends MicroswarmError {
+  /** The entity, as its ref prints (`Entity(key)`). */
+  readonly entity: string;
+  /** The entity's module URL. */
+  readonly module: string;
+  constructor(entity: string, module: string, reason: string, options?: { cause?: unknown }) {
+    super(`Cannot activate ${entity} of ${module} from its snapshot: ${reason}`, options);
+    this.entity = entity;
+    this.module = module;
+  }
+}
+
 /** Error classes rebuilt by name when they cross a thread. */
 export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> = new Map<string, new (...args: never[]) => Error>([
   ['MicroswarmError', MicroswarmError],
@@ -523,6 +542,7 @@ export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> 
   ['QueueFullError', QueueFullError],
   ['NoCapableAgentError', NoCapableAgentError],
   ['StaleTermError', StaleTermError],
+  ['EntitySnapshotError', EntitySnapshotError],
   ['Error', Error],
   ['TypeError', TypeError],
   ['RangeError', RangeError],

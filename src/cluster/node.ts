@@ -20,6 +20,7 @@ import { Entities, type EntityRuntime, type EntityStats } from './entities.js';
 import { Gateway, type GatewayHost, type GatewayStats } from './gateway.js';
 import { type MemberEvent, type MemberInfo, Membership } from './membership.js';
 import { ClusterNames } from './names.js';
+import { Snapshots } from './snapshots.js';
 import { redactServer, resolveClusterOptions, type ResolvedClusterOptions } from './options.js';
 
 export type { MemberEvent, MemberInfo } from './membership.js';
@@ -167,7 +168,19 @@ export class ClusterNode implements Cluster {
         (_node, incarnation) => downed.has(incarnation),
       );
       const bucket = await new Kvm(nc).create(`microswarm_${options.cluster}_entities`, { history: 1 });
-      const entities = new Entities(bucket, options.node, () => membership.self.incarnation, live, gateway, runtime, options.entityIdleMs, askTimeoutMs);
+      // Snapshots too large for the lease go to an object store bucket, created on first use.
+      const snapshots = new Snapshots(nc, `microswarm_${options.cluster}_snapshots`);
+      const entities = new Entities(
+        bucket,
+        options.node,
+        () => membership.self.incarnation,
+        live,
+        gateway,
+        runtime,
+        options.entityIdleMs,
+        askTimeoutMs,
+        snapshots,
+      );
       gateway.entities = entities;
       return new ClusterNode(nc, membership, names, gateway, host, options, entities, live);
     } catch (err) {
