@@ -140,8 +140,9 @@ describe('entity snapshots in the object store', () => {
     // write it was making (named by its epoch and the revision it held), and the object its last write
     // replaced (the lease's prev), not deleted yet.
     const held = await leases.get(leaseKey(blob, key));
-    const { epoch, prev } = held?.json() as { epoch: number; prev: string };
-    const leftOver = [`${leaseKey(blob, key)}.${epoch}.${held?.revision}`, prev];
+    if (held === null) throw new Error('no lease after two answered adds');
+    const { epoch, prev } = held.json() as { epoch: number; prev: string };
+    const leftOver = [`${leaseKey(blob, key)}.${epoch}.${held.revision}`, prev];
     for (const name of leftOver) await objects.putBlob({ name }, new Uint8Array(1000));
     expect(await objectsOf(blob, key)).toEqual(expect.arrayContaining(leftOver));
     await c.kill();
