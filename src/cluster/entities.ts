@@ -8,29 +8,30 @@
  *   table to share, and a node that leaves moves only its own keys.
  * - **At most one activation.** An activation holds a lease in the
  *   entities bucket (JetStream KV): `{ node, incarnation, epoch }` and where
- *   its snapshot is (`snap` inline, or `obj`, an object store object: see
- *   snapshots.ts) under the entity's key. It is taken by compare-and-set: created when
- *   free, taken over (epoch + 1) only from a holder that is not a live
- *   member (or that released it). A node that receives a message for an
- *   entity whose lease a live member holds forwards it there, so an entity
- *   stays where it is until it is passivated, even when a new member would
- *   now be its owner.
+ *   its snapshot is (`snap` inline, or `obj`, an object of the object store:
+ *   see snapshots.ts) under the entity's key. It is taken by
+ *   compare-and-set: created when free, taken over (epoch + 1) only from a
+ *   holder that is not a live member (or that released it). A node that
+ *   receives a message for an entity whose lease a live member holds
+ *   forwards it there, so an entity stays where it is until it is
+ *   passivated, even when a new member would now be its owner.
  * - **Checkpoints and fencing.** For a module with `snapshot`/`restore`,
- *   the activation writes its snapshot into its lease (or an object the
- *   lease names) after the messages it
- *   handles (one write at a time; what was handled meanwhile goes in the
- *   next), each write a compare-and-set on the revision it holds: a holder
- *   that was deposed (declared down while alive, its lease taken over) fails
- *   its next write, stops its activation and forwards what it still had to
- *   the new holder. A write whose outcome is unknown (the KV update failed
- *   without an answer) stops the activation too: its revision, and whether
- *   the lease names its object, are unknown. A new activation starts from
- *   the last snapshot written (`restore`), else `init({ key })`; a snapshot
+ *   the activation writes its snapshot into its lease (or into an object
+ *   the lease then names) after the messages it handles (one write at a
+ *   time; what was handled meanwhile goes in the next), each write a
+ *   compare-and-set on the revision it holds: a holder that was deposed
+ *   (declared down while alive, its lease taken over) fails its next
+ *   write, stops its activation and forwards what it still had to the new
+ *   holder. A write whose outcome is unknown (the KV update failed without
+ *   an answer) stops the activation too: its revision, and whether the
+ *   lease names its object, are unknown. A new activation starts from the
+ *   last snapshot written (`restore`), else `init({ key })`; a snapshot
  *   that cannot be read (its object missing or corrupt, the lease's
- *   reference malformed) fails the activation with EntitySnapshotError. An ask is answered only once a
- *   checkpoint that covers its message is written, so an answered message's
- *   effect survives the node; one not answered when the node died may be
- *   sent again by its sender (make such messages idempotent).
+ *   reference malformed) fails the activation with EntitySnapshotError. An
+ *   ask is answered only once a checkpoint that covers its message is
+ *   written, so an answered message's effect survives the node; one not
+ *   answered when the node died may be sent again by its sender (make such
+ *   messages idempotent).
  * - **Passivation.** Idle for `entityIdleMs`: a last checkpoint, the lease
  *   released (node null, epoch and snapshot or its reference kept), the
  *   actor stopped.

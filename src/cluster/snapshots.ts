@@ -9,25 +9,27 @@
  * replaced, which its writer deletes right after; named so that an
  * activation deletes it if the writer died first).
  *
- * **Fencing.** An object is written under a name of its own, `<entity>.<epoch>.<revision>`
- * (the lease's key, the writer's epoch, the lease revision its
- * compare-and-set expects), before the lease that names it. No two writers
- * share a name: an epoch belongs to one holder, and a holder's revisions
- * only grow. A deposed holder's object is harmless (no lease names it; its
- * compare-and-set fails, then it deletes the object); a holder deletes the
- * object it replaced only after its compare-and-set won. So an object that
- * a lease names is never written again nor deleted while it is named.
+ * **Fencing.** An object is written under a name of its own,
+ * `<entity>.<epoch>.<revision>` (the lease's key, the writer's epoch, the
+ * lease revision its compare-and-set expects), before the lease that names
+ * it. No two writers share a name: an epoch belongs to one holder, and a
+ * holder's revisions only grow. A deposed holder's object is harmless (no
+ * lease names it; its compare-and-set fails, then it deletes the object); a
+ * holder deletes the object it replaced only after its compare-and-set won.
+ * So an object that a lease names is never written again nor deleted while
+ * it is named.
  *
  * **Orphans.** A holder that dies between its object write and its
- * compare-and-set leaves an object no lease names, `<entity>.<epoch>.<revision>`
- * of the lease it held: the node that takes the lease over computes that
- * name and deletes it. One that dies between its compare-and-set and the
- * delete leaves the lease's `prev`: the next activation deletes it. What is
- * left: a deposed holder that dies between its write and its own delete (after the
- * takeover's delete ran), a delete that fails (NATS unreachable), and the
- * chunks of an object whose writer died before its last chunk (the object
- * store names chunks by a random id, known only once the write is done):
- * at most one snapshot's bytes per such failure, never reclaimed.
+ * compare-and-set leaves an object no lease names: the node that takes the
+ * lease over computes its name (the holder's epoch, the revision it held)
+ * and deletes it. One that dies between its compare-and-set and the delete
+ * leaves the lease's `prev`: the next activation deletes it. What is left,
+ * at most one snapshot's bytes per such failure, never reclaimed: a
+ * deposed holder that dies between its write and its own delete (when its
+ * write came after the takeover's delete), a delete that fails (NATS
+ * unreachable), and the chunks of an object whose writer died before its
+ * last chunk (the object store names chunks by a random id, known only
+ * once the write is done).
  */
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Base64UrlPaddedCodec, type ObjectStore, Objm } from '@nats-io/obj';
@@ -57,10 +59,11 @@ export const kNoSnapshot: SnapshotLocation = { snap: null, obj: null, prev: null
  * Above this many encoded bytes a snapshot goes to the object store.
  * Inline, it costs 4/3 of itself in the lease (base64), and the lease is one
  * NATS message: 256 KiB makes a 342 KiB message, a third of the server's
- * default 1 MiB max_payload, so a server configured below the default still
- * takes it, and one KV write never holds the connection (which heartbeats
- * and the gateway share) for long. Below it, one KV write beats the object
- * store's several round trips (chunks, metadata, the delete of the last one).
+ * default 1 MiB max_payload, so one KV write never holds the connection
+ * (which heartbeats and the gateway share) for long; a server set to a
+ * smaller max_payload lowers the limit (see the constructor). Below it, one
+ * KV write beats the object store's several round trips (chunks, metadata,
+ * the delete of the object it replaces).
  */
 const kInlineLimit = 256 * 1024;
 /** A read of an object that gets no chunk for this long fails: a chunk purged under a live name would otherwise be waited for forever. */
