@@ -4,7 +4,7 @@
  * to act on it (the option, the value received and its type, the actor).
  *
  * Errors cross threads through the codec (see `codec.ts`): a class listed in
- * {@link errorClasses} is rebuilt as the same class on the receiving side, so
+ * `errorClasses` (error-classes.ts) is rebuilt as the same class on the receiving side, so
  * `err instanceof ActorStoppedError` holds for an ask answered by a worker.
  */
 
@@ -500,50 +500,24 @@ export class StaleTermError extends MicroswarmError {
   }
 }
 
-/** Error classes rebuilt by name when they cross a thread. */
-export const errorClasses: ReadonlyMap<string, new (...args: never[]) => Error> = new Map<string, new (...args: never[]) => Error>([
-  ['MicroswarmError', MicroswarmError],
-  ['InvalidOptionError', InvalidOptionError],
-  ['InvalidArgumentError', InvalidArgumentError],
-  ['RuntimeClosedError', RuntimeClosedError],
-  ['NodeUnreachableError', NodeUnreachableError],
-  ['EntityUnavailableError', EntityUnavailableError],
-  ['ActorModuleError', ActorModuleError],
-  ['ActorInitError', ActorInitError],
-  ['AgentLimitError', AgentLimitError],
-  ['NameTakenError', NameTakenError],
-  ['SerializationError', SerializationError],
-  ['DecodeError', DecodeError],
-  ['MessageTooLargeError', MessageTooLargeError],
-  ['ActorStoppedError', ActorStoppedError],
-  ['MailboxFullError', MailboxFullError],
-  ['AskTimeoutError', AskTimeoutError],
-  ['AskAbortedError', AskAbortedError],
-  ['HandlerError', HandlerError],
-  ['StaleHandleError', StaleHandleError],
-  ['EvictedError', EvictedError],
-  ['RegionAccessError', RegionAccessError],
-  ['QuotaExceededError', QuotaExceededError],
-  ['PoolExhaustedError', PoolExhaustedError],
-  ['ActorCrashedError', ActorCrashedError],
-  ['EscalatedError', EscalatedError],
-  ['HandlerTimeoutError', HandlerTimeoutError],
-  ['PoisonMessageError', PoisonMessageError],
-  ['MigrationError', MigrationError],
-  ['ThreadStartError', ThreadStartError],
-  ['TaskCancelledError', TaskCancelledError],
-  ['TaskTimeoutError', TaskTimeoutError],
-  ['DependencyCycleError', DependencyCycleError],
-  ['DependencyFailedError', DependencyFailedError],
-  ['QueueFullError', QueueFullError],
-  ['NoCapableAgentError', NoCapableAgentError],
-  ['StaleTermError', StaleTermError],
-  ['Error', Error],
-  ['TypeError', TypeError],
-  ['RangeError', RangeError],
-  ['SyntaxError', SyntaxError],
-  ['ReferenceError', ReferenceError],
-]);
+/**
+ * A cluster entity could not be activated from its last snapshot: the
+ * reference its lease holds to the object store is malformed, or the object
+ * it names is missing or corrupt. The activation fails (the asks waiting for
+ * it reject with this error) and the lease is left as it was; the next
+ * message tries again.
+ */
+export class EntitySnapshotError extends MicroswarmError {
+  /** The entity, as its ref prints (`Entity(key)`). */
+  readonly entity: string;
+  /** The entity's module URL. */
+  readonly module: string;
+  constructor(entity: string, module: string, reason: string, options?: { cause?: unknown }) {
+    super(`Cannot activate ${entity} of ${module} from its snapshot: ${reason}`, options);
+    this.entity = entity;
+    this.module = module;
+  }
+}
 
 /**
  * A cluster node tried to join under a node name that a live member holds:

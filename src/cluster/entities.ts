@@ -7,26 +7,34 @@
  *   (every node computes the same owner for a key, with no table to share),
  *   or least-loaded; hints send an entity's messages to where it is held.
  * - **At most one activation.** An activation holds a lease in the
- *   entities bucket (JetStream KV): `{ node, incarnation, epoch, snap }`
- *   under the entity's key. It is taken by compare-and-set: created when
- *   free, taken over (epoch + 1) only from a holder that is not a live
- *   member (or that released it). A node that receives a message for an
- *   entity whose lease a live member holds forwards it there, so an entity
- *   stays where it is until it is passivated, even when a new member would
- *   now be its owner.
+ *   entities bucket (JetStream KV): `{ node, incarnation, epoch }` and where
+ *   its snapshot is (`snap` inline, or `obj`, an object of the object store:
+ *   see snapshots.ts) under the entity's key. It is taken by
+ *   compare-and-set: created when free, taken over (epoch + 1) only from a
+ *   holder that is not a live member (or that released it). A node that
+ *   receives a message for an entity whose lease a live member holds
+ *   forwards it there, so an entity stays where it is until it is
+ *   passivated, even when a new member would now be its owner.
  * - **Checkpoints and fencing.** For a module with `snapshot`/`restore`,
- *   the activation writes its snapshot into its lease after the messages it
- *   handles (one write at a time; what was handled meanwhile goes in the
- *   next), each write a compare-and-set on the revision it holds: a holder
- *   that was deposed (declared down while alive, its lease taken over) fails
- *   its next write, stops its activation and forwards what it still had to
- *   the new holder. A new activation starts from the last snapshot written
- *   (`restore`), else `init({ key })`. An ask is answered only once a
- *   checkpoint that covers its message is written, so an answered message's
- *   effect survives the node; one not answered when the node died may be
- *   sent again by its sender (make such messages idempotent).
+ *   the activation writes its snapshot into its lease (or into an object
+ *   the lease then names) after the messages it handles (one write at a
+ *   time; what was handled meanwhile goes in the next), each write a
+ *   compare-and-set on the revision it holds: a holder that was deposed
+ *   (declared down while alive, its lease taken over) fails its next
+ *   write, stops its activation and forwards what it still had to the new
+ *   holder. A write whose outcome is unknown (the KV update failed without
+ *   an answer) stops the activation too: its revision, and whether the
+ *   lease names its object, are unknown. A new activation starts from the
+ *   last snapshot written (`restore`), else `init({ key })`; a snapshot
+ *   that cannot be read (its object missing or corrupt, the lease's
+ *   reference malformed) fails the activation with EntitySnapshotError. An
+ *   ask is answered only once a checkpoint that covers its message is
+ *   written, so an answered message's effect survives the node; one not
+ *   answered when the node died may be sent again by its sender (make such
+ *   messages idempotent).
  * - **Passivation.** Idle for `entityIdleMs`: a last checkpoint, the lease
- *   released (node null, epoch and snapshot kept), the actor stopped.
+ *   released (node null, epoch and snapshot or its reference kept), the
+ *   actor stopped.
  *
  * Messages for an entity are asks to its actor underneath (a tell's answer
  * is dropped): the manager learns when each is handled, to checkpoint.
@@ -34,11 +42,12 @@
 import type { KV } from '@nats-io/kv';
 import type { EntityDelivery, EntityHost } from '../actors/entity-ref.js';
 import type { ActorRef } from '../actors/ref.js';
-import { ActorCrashedError, AskTimeoutError, EntityUnavailableError, NodeUnreachableError, toError } from '../base/errors.js';
+import { ActorCrashedError, AskTimeoutError, EntitySnapshotError, EntityUnavailableError, NodeUnreachableError, toError } from '../base/errors.js';
 import type { DeadLetterReason } from '../engine/types.js';
 import { isWrongLastSequence, parseJson } from './kv.js';
 import type { Placement } from './placement.js';
 import { Redelivery } from './redelivery.js';
+import { kNoSnapshot, parseLocation, type SnapshotLocation, type SnapshotOwner, type Snapshots } from './snapshots.js';
 
 /** What entities need of the runtime on this node. */
 export interface EntityRuntime {
@@ -74,7 +83,7 @@ export interface EntityStats {
   takenOver: number;
   /** Messages sent on to the node that holds the entity. */
   forwarded: number;
-  /** Snapshots written to the entities bucket. */
+  /** Snapshots written (into the lease, or to the object store). */
   checkpoints: number;
   /** Leases read here (a KV get): one per activation tried here, including ones that found the entity held elsewhere. */
   leaseReads: number;
@@ -110,6 +119,8 @@ interface Activation {
   queue: Delivery[];
   revision: number;
   epoch: number;
+  /** The object its lease names (snapshots.ts), null when none. */
+  obj: string | null;
   lastUsed: number;
   inFlight: number;
   writing: boolean;
@@ -120,11 +131,10 @@ interface Activation {
   place: boolean;
 }
 
-interface Lease {
+interface Lease extends SnapshotLocation {
   node: string | null;
   incarnation: string | null;
   epoch: number;
-  snap: string | null;
 }
 
 /** @internal */
@@ -158,6 +168,7 @@ export class Entities implements EntityHost {
     private readonly runtime: EntityRuntime,
     private readonly idleMs: number,
     readonly askTimeoutMs: number,
+    private readonly snapshots: Snapshots,
   ) {
     this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(1000, idleMs / 2)));
     this.sweeper.unref();
@@ -275,6 +286,7 @@ export class Entities implements EntityHost {
         queue: [],
         revision: 0,
         epoch: 0,
+        obj: null,
         lastUsed: 0,
         inFlight: 0,
         writing: false,
@@ -297,7 +309,8 @@ export class Entities implements EntityHost {
       for (;;) {
         const entry = await this.kv.get(id);
         this.counts.leaseReads++;
-        const lease = entry !== null && entry.operation === 'PUT' ? parseLease(entry.value) : undefined;
+        // A malformed snapshot reference throws (EntitySnapshotError): the state it names is not dropped.
+        const lease = entry !== null && entry.operation === 'PUT' ? parseLease(entry.value, act) : undefined;
         const mine = { node: this.node, incarnation: this.incarnation() };
         const holderLive = lease !== undefined && lease.node !== null && this.live.get(lease.node) === lease.incarnation;
         if (act.place && !holderLive) {
@@ -310,11 +323,12 @@ export class Entities implements EntityHost {
         }
         if (entry === null || entry.operation !== 'PUT' || lease === undefined) {
           // Free (or unreadable: taken over as free).
-          const value = encodeLease({ ...mine, epoch: (lease?.epoch ?? 0) + 1, snap: lease?.snap ?? null });
+          const value = encodeLease({ ...mine, epoch: 1, ...kNoSnapshot });
           try {
             act.revision =
               entry === null || entry.operation !== 'PUT' ? await this.kv.create(id, value) : await this.kv.update(id, value, entry.revision);
-            act.epoch = (lease?.epoch ?? 0) + 1;
+            act.epoch = 1;
+            act.obj = null;
             return await this.start(act, undefined);
           } catch (err) {
             if (isWrongLastSequence(err)) continue;
@@ -326,11 +340,17 @@ export class Entities implements EntityHost {
           this.handOff(act, lease.node as string);
           return;
         }
+        // Read before the lease is taken: a snapshot that cannot be read leaves the lease as it was.
+        const snapshot = await this.snapshots.load(act, lease);
         try {
-          act.revision = await this.kv.update(id, encodeLease({ ...mine, epoch: lease.epoch + 1, snap: lease.snap }), entry.revision);
+          const at: SnapshotLocation = { snap: lease.snap, obj: lease.obj, prev: lease.prev };
+          act.revision = await this.kv.update(id, encodeLease({ ...mine, epoch: lease.epoch + 1, ...at }), entry.revision);
           act.epoch = lease.epoch + 1;
+          act.obj = lease.obj;
           if (lease.node !== null && lease.node !== this.node) this.counts.takenOver++;
-          return await this.start(act, lease.snap === null ? undefined : Buffer.from(lease.snap, 'base64'));
+          // Not released: its holder may have died while writing an object (named by its epoch and this revision).
+          this.snapshots.activated(act, at, lease.node === null ? undefined : { epoch: lease.epoch, revision: entry.revision });
+          return await this.start(act, snapshot);
         } catch (err) {
           if (isWrongLastSequence(err)) continue;
           throw err;
@@ -339,7 +359,7 @@ export class Entities implements EntityHost {
     } catch (err) {
       // The lease or the actor could not be had: what waited fails, the next message tries again.
       this.forget(act);
-      const error = new EntityUnavailableError(`Entity(${act.key})`, toError(err).message, { cause: err });
+      const error = err instanceof EntitySnapshotError ? err : new EntityUnavailableError(`Entity(${act.key})`, toError(err).message, { cause: err });
       for (const d of act.queue.splice(0)) d.reply?.(false, error);
     }
   }
@@ -407,8 +427,9 @@ export class Entities implements EntityHost {
   }
 
   /**
-   * Writes the activation's snapshot into its lease (compare-and-set), then
-   * sends the answers it covers; a lost compare-and-set means it was deposed.
+   * Writes the activation's snapshot into its lease, or into an object first
+   * that the lease then names (compare-and-set), then sends the answers it
+   * covers; a lost compare-and-set means it was deposed.
    */
   private async checkpoint(act: Activation): Promise<boolean> {
     act.writing = true;
@@ -424,16 +445,24 @@ export class Entities implements EntityHost {
           for (const h of answers.concat(act.unsaved.splice(0))) h.reply(h.ok, h.value);
           return true;
         }
-        const value = encodeLease({ node: this.node, incarnation: this.incarnation(), epoch: act.epoch, snap: Buffer.from(snap).toString('base64') });
+        // A large snapshot's object is written here, before the lease that names it (fencing: snapshots.ts).
+        const at = await this.snapshots.place(act, act.epoch, act.revision, snap, act.obj);
+        const value = encodeLease({ node: this.node, incarnation: this.incarnation(), epoch: act.epoch, ...at });
         try {
           act.revision = await this.kv.update(act.id, value, act.revision);
-          this.counts.checkpoints++;
         } catch (err) {
-          if (!isWrongLastSequence(err)) throw err;
-          this.unsaved(answers.concat(act.unsaved.splice(0)), act, 'lost its lease (taken over) before its state was saved');
+          const lost = isWrongLastSequence(err);
+          // Lost: no lease names the object, it goes. Unknown (no answer): the lease may name it, so it stays,
+          // and the activation stops: the next one reads the lease as it is (and deletes the object if unnamed).
+          if (lost) this.snapshots.abandoned(at);
+          const why = lost ? 'lost its lease (taken over) before its state was saved' : `could not save its state: ${toError(err).message}`;
+          this.unsaved(answers.concat(act.unsaved.splice(0)), act, why);
           await this.deposed(act);
           return false;
         }
+        this.counts.checkpoints++;
+        act.obj = at.obj;
+        this.snapshots.committed(at);
         for (const h of answers.splice(0)) h.reply(h.ok, h.value);
       }
       return true;
@@ -451,7 +480,7 @@ export class Entities implements EntityHost {
     for (const h of answers) h.reply(false, new ActorCrashedError(`Entity(${act.key})`, why));
   }
 
-  /** Another node took the lease over: this activation stops, and what it still had goes to the holder. */
+  /** Another node took the lease over (or this one's last write may have): this activation stops, and what it still had goes to the holder. */
   private async deposed(act: Activation): Promise<void> {
     this.forget(act);
     act.state = 'stopping';
@@ -467,7 +496,7 @@ export class Entities implements EntityHost {
     }
   }
 
-  /** A last checkpoint, the lease released (epoch and snapshot kept), the actor stopped. */
+  /** A last checkpoint, the lease released (epoch and snapshot, or its reference, kept), the actor stopped. */
   private async passivate(act: Activation): Promise<void> {
     const id = act.id;
     act.state = 'stopping';
@@ -476,9 +505,9 @@ export class Entities implements EntityHost {
     if (kept) {
       try {
         const entry = await this.kv.get(id);
-        const lease = entry === null ? undefined : parseLease(entry.value);
+        const lease = entry === null ? undefined : parseLease(entry.value, act);
         if (entry !== null && lease !== undefined && entry.revision === act.revision) {
-          await this.kv.update(id, encodeLease({ node: null, incarnation: null, epoch: act.epoch, snap: lease.snap }), act.revision);
+          await this.kv.update(id, encodeLease({ ...lease, node: null, incarnation: null, epoch: act.epoch }), act.revision);
         }
       } catch {
         // Taken over meanwhile: nothing of ours to release.
@@ -525,16 +554,21 @@ function entityKey(module: string, key: string): string {
 }
 
 function encodeLease(lease: Lease): string {
-  return JSON.stringify(lease);
+  const { node, incarnation, epoch, snap, obj, prev } = lease;
+  return JSON.stringify({ node, incarnation, epoch, snap, obj, prev });
 }
 
-/** A lease another process wrote: checked, or undefined when malformed. */
-function parseLease(bytes: Uint8Array): Lease | undefined {
-  const v = parseJson(bytes) as Partial<Lease> | undefined;
-  if (v === null || typeof v !== 'object') return undefined;
-  const { node, incarnation, epoch, snap } = v;
+/**
+ * A lease another process wrote: checked, or undefined when its holder or
+ * epoch is malformed (taken as free). Its snapshot fields are checked by
+ * parseLocation, which throws EntitySnapshotError: a snapshot is not
+ * dropped for a bad reference to it.
+ */
+function parseLease(bytes: Uint8Array, owner: SnapshotOwner): Lease | undefined {
+  const v = parseJson(bytes) as Record<string, unknown> | undefined;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const { node, incarnation, epoch } = v;
   if (!(node === null || typeof node === 'string') || !(incarnation === null || typeof incarnation === 'string')) return undefined;
   if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 0) return undefined;
-  if (!(snap === null || typeof snap === 'string')) return undefined;
-  return { node, incarnation, epoch, snap };
+  return { node, incarnation, epoch, ...parseLocation(v, owner, epoch) };
 }

@@ -23,6 +23,7 @@ import { Gateway, type GatewayHost, type GatewayStats } from './gateway.js';
 import { type MemberEvent, type MemberInfo, Membership } from './membership.js';
 import { ClusterNames } from './names.js';
 import { NamesReplica } from './names-replica.js';
+import { Snapshots } from './snapshots.js';
 import { redactServer, resolveClusterOptions, type ResolvedClusterOptions } from './options.js';
 
 export type { MemberEvent, MemberInfo } from './membership.js';
@@ -186,6 +187,8 @@ export class ClusterNode implements Cluster {
         (_node, incarnation) => downed.has(incarnation),
       );
       const bucket = await new Kvm(nc).create(`microswarm_${options.cluster}_entities`, { history: 1 });
+      // Snapshots too large for the lease go to an object store bucket, created on first use.
+      const snapshots = new Snapshots(nc, `microswarm_${options.cluster}_snapshots`);
       const placement = new Placement(options.node, options.placement, live, (node) => membership.loadOf(node));
       const entities = new Entities(
         bucket,
@@ -197,6 +200,7 @@ export class ClusterNode implements Cluster {
         runtime,
         options.entityIdleMs,
         askTimeoutMs,
+        snapshots,
       );
       // Each heartbeat reports this node's active entities (least-loaded placement reads them).
       membership.load = () => entities.active;

@@ -14,8 +14,8 @@
  * - NodeUnreachableError (the node left or was declared down while the
  *   message waited: sent again at once, membership has moved on),
  * - ActorCrashedError (the state it changed could not be saved, or its
- *   thread died), ActorStoppedError, MailboxFullError, EntityUnavailableError
- *   (sent again after a backoff: 50 ms doubling to 2 s),
+ *   thread died), ActorStoppedError, MailboxFullError, EntityUnavailableError,
+ *   EntitySnapshotError (sent again after a backoff: 50 ms doubling to 2 s),
  * - for a tell, AskTimeoutError too (its node took longer than
  *   `askTimeoutMs`: it may still handle it, so the entity may see it twice).
  *
@@ -25,7 +25,15 @@
  * down (a dead letter, `'shutdown'`). At most `kMaxUnconfirmed` messages are
  * kept; a tell past that is refused (a dead letter, `'dropped-newest'`).
  */
-import { ActorCrashedError, ActorStoppedError, AskTimeoutError, EntityUnavailableError, MailboxFullError, NodeUnreachableError } from '../base/errors.js';
+import {
+  ActorCrashedError,
+  ActorStoppedError,
+  AskTimeoutError,
+  EntitySnapshotError,
+  EntityUnavailableError,
+  MailboxFullError,
+  NodeUnreachableError,
+} from '../base/errors.js';
 import type { DeadLetterReason } from '../engine/types.js';
 
 /** Called once with a try's outcome. */
@@ -61,6 +69,7 @@ function notHandled(error: unknown, tell: boolean): boolean {
     error instanceof ActorStoppedError ||
     error instanceof MailboxFullError ||
     error instanceof EntityUnavailableError ||
+    error instanceof EntitySnapshotError ||
     (tell && error instanceof AskTimeoutError)
   );
 }

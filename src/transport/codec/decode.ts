@@ -6,7 +6,8 @@
  */
 
 import { Buffer } from 'node:buffer';
-import { DecodeError, errorClasses, typeName } from '../../base/errors.js';
+import { errorClasses } from '../../base/error-classes.js';
+import { DecodeError, typeName } from '../../base/errors.js';
 import * as extensions from './extensions.js';
 import * as format from './format.js';
 import * as intern from './intern.js';

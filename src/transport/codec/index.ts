@@ -47,7 +47,7 @@
  *   properties (`actor`, `option`, ...). A property whose value cannot be
  *   encoded is dropped, for errors only: they carry diagnostics, and a bad
  *   diagnostic must not hide the error. On decode the class is looked up by
- *   `name` in {@link errorClasses}, else a plain `Error` carrying that name.
+ *   `name` in `errorClasses` (base/error-classes.ts), else a plain `Error` carrying that name.
  * - Extensions ({@link registerExtension}) match an instance whose prototype is
  *   exactly `ctor.prototype` first, then any instance of `ctor` (a subclass
  *   instance is written by its base class's extension and arrives as what
