@@ -42,12 +42,15 @@
 import type { KV } from '@nats-io/kv';
 import type { EntityDelivery, EntityHost } from '../actors/entity-ref.js';
 import type { ActorRef } from '../actors/ref.js';
-import { ActorCrashedError, AskTimeoutError, EntitySnapshotError, EntityUnavailableError, NodeUnreachableError, toError } from '../base/errors.js';
+import { ActorCrashedError, ActorStoppedError, EntitySnapshotError, EntityUnavailableError, NodeUnreachableError, toError } from '../base/errors.js';
 import type { DeadLetterReason } from '../engine/types.js';
-import { isWrongLastSequence, parseJson } from './kv.js';
+import { EntityAsks } from './entity-asks.js';
+import { isWrongLastSequence } from './kv.js';
+import { letterReason } from './outcomes.js';
+import { encodeLease, entityKey, localId, parseLease } from './leases.js';
 import type { Placement } from './placement.js';
 import { Redelivery } from './redelivery.js';
-import { kNoSnapshot, parseLocation, type SnapshotLocation, type SnapshotOwner, type Snapshots } from './snapshots.js';
+import { kNoSnapshot, type SnapshotLocation, type Snapshots } from './snapshots.js';
 
 /** What entities need of the runtime on this node. */
 export interface EntityRuntime {
@@ -57,6 +60,8 @@ export interface EntityRuntime {
   snapshot(ref: ActorRef): Promise<Uint8Array | undefined>;
   stop(ref: ActorRef): Promise<void>;
   ask(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number): Promise<unknown>;
+  /** Whether the actor is live (not stopped for good: one whose thread died and that is brought back counts as live). */
+  alive(ref: ActorRef): boolean;
   /** Publishes a dead letter for an entity message that could not be delivered. */
   deadLetter(key: string, msg: unknown, reason: DeadLetterReason): void;
 }
@@ -124,28 +129,25 @@ interface Activation {
   lastUsed: number;
   inFlight: number;
   writing: boolean;
+  /** Messages handled since the last checkpoint was taken. */
   dirty: boolean;
+  /** Its state as of now is saved (false after a checkpoint that failed). */
+  saved: boolean;
   /** Answers held until a checkpoint that covers their message is written. */
   unsaved: Held[];
   /** Least-loaded placement picks its node when its lease is free. */
   place: boolean;
 }
 
-interface Lease extends SnapshotLocation {
-  node: string | null;
-  incarnation: string | null;
-  epoch: number;
-}
-
 /** @internal */
 export class Entities implements EntityHost {
   private readonly activations = new Map<string, Activation>();
-  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
+  private readonly asks = new EntityAsks();
   /** Modules found without `snapshot`: their entities are not checkpointed. */
   private readonly stateless = new Set<string>();
-  private nextId = 0;
   private readonly sweeper: NodeJS.Timeout;
-  private closed = false;
+  /** Shutting down: no new activation. */
+  private closing = false;
   private readonly counts: Omit<EntityStats, 'active' | 'unconfirmed' | 'redelivered'> = {
     activated: 0,
     passivated: 0,
@@ -175,7 +177,7 @@ export class Entities implements EntityHost {
     this.redelivery = new Redelivery(
       node,
       (...a) => this.attempt(...a),
-      askTimeoutMs,
+      (n) => live.has(n),
       (key, msg, reason) => runtime.deadLetter(key, msg, reason),
     );
   }
@@ -193,39 +195,29 @@ export class Entities implements EntityHost {
     return new Promise((resolve, reject) => this.attempt(module, key, msg, timeoutMs, (ok, value) => (ok ? resolve : reject)(value)));
   }
 
-  /** One ask of the entity, from this node: `done` is called once, with AskTimeoutError after `timeoutMs`. */
+  /**
+   * One ask of the entity, from this node: `done` is called once, with
+   * AskTimeoutError after `timeoutMs` (0: none). Throws what sending throws
+   * (a message that cannot be encoded), leaving nothing pending.
+   */
   private attempt(module: string, key: string, msg: unknown, timeoutMs: number, done: Reply): void {
-    const id = this.expect(
+    const id = this.asks.expect(
       key,
       timeoutMs,
       (v) => done(true, v),
       (e) => done(false, e),
     );
-    this.route(module, key, { msg, sender: undefined, timeoutMs, reply: (ok, value) => this.answer(id, ok, value) }, id);
-  }
-
-  /** A new ask of this node's: its id, settled by `answer` or by AskTimeoutError after `timeoutMs`. */
-  private expect(key: string, timeoutMs: number, resolve: (v: unknown) => void, reject: (e: unknown) => void): number {
-    const id = this.newId();
-    const timer = setTimeout(() => {
-      if (this.pending.delete(id)) reject(new AskTimeoutError(`Entity(${key})`, timeoutMs));
-    }, timeoutMs);
-    this.pending.set(id, { resolve, reject, timer });
-    return id;
+    try {
+      this.route(module, key, { msg, sender: undefined, timeoutMs, reply: (ok, value) => this.answer(id, ok, value) }, id);
+    } catch (err) {
+      this.asks.cancel(id);
+      throw err;
+    }
   }
 
   /** The answer to an entity ask of this node (`id`), from here or another node. */
   answer(id: number, ok: boolean, value: unknown): void {
-    const waiting = this.pending.get(id);
-    if (waiting === undefined) return;
-    this.pending.delete(id);
-    clearTimeout(waiting.timer);
-    (ok ? waiting.resolve : waiting.reject)(value);
-  }
-
-  private newId(): number {
-    this.nextId = this.nextId >= 0xffff_fffe ? 1 : this.nextId + 1;
-    return this.nextId;
+    this.asks.answer(id, ok, value);
   }
 
   // ------------------------------------------------------------- routing
@@ -270,12 +262,13 @@ export class Entities implements EntityHost {
 
   /** `place`: when the entity is not held, least-loaded placement picks its node (a message from another node is activated here). */
   private deliver(module: string, key: string, d: Delivery, place = false): void {
-    if (this.closed) {
-      d.reply?.(false, new NodeUnreachableError(this.node, `is shutting down: Entity(${key}) was not delivered`));
-      return;
-    }
     const local = localId(module, key);
     let act = this.activations.get(local);
+    if (act === undefined && this.closing) {
+      if (d.reply !== undefined) d.reply(false, new NodeUnreachableError(this.node, `is shutting down: Entity(${key}) was not delivered`));
+      else this.runtime.deadLetter(key, d.msg, 'shutdown');
+      return;
+    }
     if (act === undefined) {
       act = {
         id: entityKey(module, key),
@@ -291,6 +284,7 @@ export class Entities implements EntityHost {
         inFlight: 0,
         writing: false,
         dirty: false,
+        saved: true,
         unsaved: [],
         place,
       };
@@ -309,8 +303,7 @@ export class Entities implements EntityHost {
       for (;;) {
         const entry = await this.kv.get(id);
         this.counts.leaseReads++;
-        // A malformed snapshot reference throws (EntitySnapshotError): the state it names is not dropped.
-        const lease = entry !== null && entry.operation === 'PUT' ? parseLease(entry.value, act) : undefined;
+        const lease = entry !== null && entry.operation === 'PUT' ? parseLease(entry.value) : undefined;
         const mine = { node: this.node, incarnation: this.incarnation() };
         const holderLive = lease !== undefined && lease.node !== null && this.live.get(lease.node) === lease.incarnation;
         if (act.place && !holderLive) {
@@ -340,13 +333,14 @@ export class Entities implements EntityHost {
           this.handOff(act, lease.node as string);
           return;
         }
-        // Read before the lease is taken: a snapshot that cannot be read leaves the lease as it was.
-        const snapshot = await this.snapshots.load(act, lease);
+        // Checked and read before the lease is taken: a malformed reference or a snapshot that cannot be
+        // read fails with EntitySnapshotError and leaves the lease (and the state it names) as it was.
+        const at: SnapshotLocation = lease.location(act);
+        const snapshot = await this.snapshots.load(act, at);
         try {
-          const at: SnapshotLocation = { snap: lease.snap, obj: lease.obj, prev: lease.prev };
           act.revision = await this.kv.update(id, encodeLease({ ...mine, epoch: lease.epoch + 1, ...at }), entry.revision);
           act.epoch = lease.epoch + 1;
-          act.obj = lease.obj;
+          act.obj = at.obj;
           if (lease.node !== null && lease.node !== this.node) this.counts.takenOver++;
           // Not released: its holder may have died while writing an object (named by its epoch and this revision).
           this.snapshots.activated(act, at, lease.node === null ? undefined : { epoch: lease.epoch, revision: entry.revision });
@@ -379,20 +373,36 @@ export class Entities implements EntityHost {
     for (const d of act.queue.splice(0)) this.forward(node, act.module, act.key, d);
   }
 
-  /** Sends a message on to `node`, for it to deliver (direct); an ask goes as a fresh ask of this node, answered to the original asker. */
+  /**
+   * Sends a message on to `node`, for it to deliver (direct); an ask goes
+   * as a fresh ask of this node (with the same timeout, 0: none), answered
+   * to the original asker.
+   */
   private forward(node: string, module: string, key: string, d: Delivery): void {
     this.counts.forwarded++;
     const reply = d.reply;
     const askId =
       reply === undefined
         ? 0
-        : this.expect(
+        : this.asks.expect(
             key,
-            d.timeoutMs || this.askTimeoutMs,
+            d.timeoutMs,
             (v) => reply(true, v),
             (e) => reply(false, e),
           );
-    this.wire.sendEntity(node, module, key, d.msg, d.sender, d.timeoutMs, askId, true);
+    try {
+      this.wire.sendEntity(node, module, key, d.msg, d.sender, d.timeoutMs, askId, true);
+    } catch (err) {
+      // It decoded here, so it encodes: this is a message too large for the link, or the like.
+      this.asks.cancel(askId);
+      this.failed(key, d, err);
+    }
+  }
+
+  /** A message that could not be delivered: an ask fails with `error`, a tell becomes a dead letter. */
+  private failed(key: string, d: Delivery, error: unknown): void {
+    if (d.reply !== undefined) d.reply(false, error);
+    else this.runtime.deadLetter(key, d.msg, letterReason(error) ?? 'undeliverable');
   }
 
   /** Drops the activation from the table (if it is still the one there). */
@@ -413,6 +423,17 @@ export class Entities implements EntityHost {
   private handled(act: Activation, d: Delivery, ok: boolean, value: unknown): void {
     act.inFlight--;
     act.lastUsed = performance.now();
+    if (!ok && act.ref !== undefined && (value instanceof ActorStoppedError || value instanceof ActorCrashedError) && !this.runtime.alive(act.ref)) {
+      // Its actor stopped for good (it stopped itself, or its supervisor gave up): the activation goes,
+      // the lease stays this node's, and the next message activates it again from its last snapshot.
+      this.failed(act.key, d, value);
+      this.retire(act);
+      return;
+    }
+    if (d.reply === undefined && !ok && letterReason(value) !== undefined) {
+      // A tell that was not handled (its mailbox full, or the like): a dead letter here, as a local tell's.
+      this.runtime.deadLetter(act.key, d.msg, letterReason(value) ?? 'undeliverable');
+    }
     if (this.stateless.has(act.module)) {
       d.reply?.(ok, value);
       return;
@@ -457,10 +478,12 @@ export class Entities implements EntityHost {
           if (lost) this.snapshots.abandoned(at);
           const why = lost ? 'lost its lease (taken over) before its state was saved' : `could not save its state: ${toError(err).message}`;
           this.unsaved(answers.concat(act.unsaved.splice(0)), act, why);
+          act.saved = false;
           await this.deposed(act);
           return false;
         }
         this.counts.checkpoints++;
+        act.saved = !act.dirty;
         act.obj = at.obj;
         this.snapshots.committed(at);
         for (const h of answers.splice(0)) h.reply(h.ok, h.value);
@@ -469,6 +492,7 @@ export class Entities implements EntityHost {
     } catch (err) {
       // The snapshot or the write failed: what it would have covered is answered with the failure (its sender may try again).
       this.unsaved(answers.concat(act.unsaved.splice(0)), act, `could not save its state: ${toError(err).message}`);
+      act.saved = false;
       return false;
     } finally {
       act.writing = false;
@@ -488,6 +512,15 @@ export class Entities implements EntityHost {
     for (const d of act.queue.splice(0)) this.route(act.module, act.key, d);
   }
 
+  /** Its actor is gone for good: the activation leaves the table (once), what waited goes to the next one. */
+  private retire(act: Activation): void {
+    if (act.state === 'stopping') return;
+    act.state = 'stopping';
+    this.forget(act);
+    this.unsaved(act.unsaved.splice(0), act, 'stopped before its state was saved');
+    for (const d of act.queue.splice(0)) this.route(act.module, act.key, d);
+  }
+
   /** Passivates the activations idle for idleMs. */
   private sweep(): void {
     const now = performance.now();
@@ -500,14 +533,15 @@ export class Entities implements EntityHost {
   private async passivate(act: Activation): Promise<void> {
     const id = act.id;
     act.state = 'stopping';
-    act.dirty = !this.stateless.has(act.module);
+    // Every handled message was checkpointed after it; a last write only when one of them failed.
+    act.dirty = !this.stateless.has(act.module) && (act.dirty || !act.saved);
     const kept = await this.checkpoint(act);
     if (kept) {
       try {
         const entry = await this.kv.get(id);
-        const lease = entry === null ? undefined : parseLease(entry.value, act);
+        const lease = entry === null ? undefined : parseLease(entry.value);
         if (entry !== null && lease !== undefined && entry.revision === act.revision) {
-          await this.kv.update(id, encodeLease({ ...lease, node: null, incarnation: null, epoch: act.epoch }), act.revision);
+          await this.kv.update(id, encodeLease({ ...lease.location(act), node: null, incarnation: null, epoch: act.epoch }), act.revision);
         }
       } catch {
         // Taken over meanwhile: nothing of ours to release.
@@ -532,43 +566,10 @@ export class Entities implements EntityHost {
   /** Shutdown: every activation is passivated (checkpointed, its lease released); entity asks still waiting reject. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    // No new activation from here on: what comes for one that is passivating fails (or is a dead letter).
+    this.closing = true;
     await Promise.all([...this.activations.values()].filter((a) => a.state === 'active').map((a) => this.passivate(a)));
-    this.closed = true;
     this.redelivery.close();
-    for (const [id, waiting] of this.pending) {
-      this.pending.delete(id);
-      clearTimeout(waiting.timer);
-      waiting.reject(new NodeUnreachableError(this.node, 'shut down before the entity answered'));
-    }
+    this.asks.rejectAll(new NodeUnreachableError(this.node, 'shut down before the entity answered'));
   }
-}
-
-/** The activations table's key of (module, key). */
-function localId(module: string, key: string): string {
-  return `${module}\u0000${key}`;
-}
-
-/** The entities bucket's key of (module, key): base64url of both, so any characters are valid. */
-function entityKey(module: string, key: string): string {
-  return Buffer.from(`${module}\u0000${key}`).toString('base64url');
-}
-
-function encodeLease(lease: Lease): string {
-  const { node, incarnation, epoch, snap, obj, prev } = lease;
-  return JSON.stringify({ node, incarnation, epoch, snap, obj, prev });
-}
-
-/**
- * A lease another process wrote: checked, or undefined when its holder or
- * epoch is malformed (taken as free). Its snapshot fields are checked by
- * parseLocation, which throws EntitySnapshotError: a snapshot is not
- * dropped for a bad reference to it.
- */
-function parseLease(bytes: Uint8Array, owner: SnapshotOwner): Lease | undefined {
-  const v = parseJson(bytes) as Record<string, unknown> | undefined;
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-  const { node, incarnation, epoch } = v;
-  if (!(node === null || typeof node === 'string') || !(incarnation === null || typeof incarnation === 'string')) return undefined;
-  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 0) return undefined;
-  return { node, incarnation, epoch, ...parseLocation(v, owner, epoch) };
 }

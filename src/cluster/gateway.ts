@@ -363,7 +363,8 @@ export class Gateway implements RemotePart {
     const gen = u32At(data, start + 5);
     const asker = u32At(data, start + kRecordAskerAt);
     const askId = u32At(data, start + kRecordAskIdAt);
-    const timeout = u32At(data, start + kRecordTimeoutAt);
+    // A timeout past setTimeout's range (2^31 - 1 ms, about 24 days) is taken as that range.
+    const timeout = Math.min(u32At(data, start + kRecordTimeoutAt), 0x7fff_ffff);
     // Record kinds are 1 (TELL) to 7 (TERM): see ../transport/kinds.ts.
     if (kind < kTell || kind > kRecordTerm) {
       this.drop('bad-kind');
@@ -510,10 +511,13 @@ export interface EntitySink {
   answer(id: number, ok: boolean, value: unknown): void;
 }
 
-/** An ENTITY record's msg: [module, key, message], or [module, key, message, 1] (direct). */
+/** An ENTITY record's msg: [module (a file: URL), key (1 to 256 characters), message], or [module, key, message, 1] (direct). */
 function isEntityMessage(msg: unknown): msg is [string, string, unknown] | [string, string, unknown, 1] {
   if (!Array.isArray(msg) || !(msg.length === 3 || (msg.length === 4 && msg[3] === 1))) return false;
-  return typeof msg[0] === 'string' && typeof msg[1] === 'string';
+  const [module, key] = msg;
+  // A module this node would import: a file URL only (never data:, http: or node: code named by another process).
+  if (typeof module !== 'string' || !module.startsWith('file:') || module.length > 4096) return false;
+  return typeof key === 'string' && key.length > 0 && key.length <= 256;
 }
 
 /** Starts a cluster record in `w` (layout: ../transport/kinds.ts): kind, slot and gen 0, asker, ask id, timeout. */

@@ -7,43 +7,49 @@
  * is an ask underneath, answered by the entity's node only once a checkpoint
  * that covers the message is written (entities.ts), and the answers ride in
  * the gateway's batches with the other records (so confirmations are
- * batched). A try that ends in a failure that means "not handled" is sent
- * again, through placement, so after a node is declared down it reaches the
+ * batched). A tell's try has no timeout: its node answers when it has
+ * handled and saved it, however long its mailbox, and the node's loss
+ * settles it with NodeUnreachableError (a slow entity gets no copies).
+ *
+ * A try that ends in a failure that means "not handled" is sent again,
+ * through placement, so after a node is declared down it reaches the
  * entity's new activation:
  *
- * - NodeUnreachableError (the node left or was declared down while the
- *   message waited: sent again at once, membership has moved on),
+ * - NodeUnreachableError: at once when the node it names is no longer a
+ *   member (membership has moved on); after the backoff while it still is
+ *   (refused for backpressure, or shutting down),
  * - ActorCrashedError (the state it changed could not be saved, or its
  *   thread died), ActorStoppedError, MailboxFullError, EntityUnavailableError,
- *   EntitySnapshotError (sent again after a backoff: 50 ms doubling to 2 s),
- * - for a tell, AskTimeoutError too (its node took longer than
- *   `askTimeoutMs`: it may still handle it, so the entity may see it twice).
+ *   EntitySnapshotError: after a backoff, 50 ms doubling to 2 s.
  *
- * Any other answer (the handler's return value, or its error) confirms the
- * message. An ask is sent again until its own timeout, then rejects with
- * AskTimeoutError. A tell is kept until confirmed, or until this node shuts
- * down (a dead letter, `'shutdown'`). At most `kMaxUnconfirmed` messages are
- * kept; a tell past that is refused (a dead letter, `'dropped-newest'`).
+ * The handler's return value or its own error confirms the message. Any
+ * other failure (the message cannot be encoded, or is too large) is final:
+ * an ask rejects with it, a tell becomes a dead letter. An ask is sent again
+ * until its own timeout, then rejects with AskTimeoutError. A tell is kept
+ * until confirmed, and given up as a dead letter after `kMaxTries` tries
+ * that were not handled (`'undeliverable'`; `'poison'` after
+ * `kPoisonAfterCrashes` tries that crashed its thread), or when this node
+ * shuts down (`'shutdown'`). At most `kMaxUnconfirmed` messages are kept; a
+ * tell past that is refused (a dead letter, `'dropped-newest'`).
  */
-import {
-  ActorCrashedError,
-  ActorStoppedError,
-  AskTimeoutError,
-  EntitySnapshotError,
-  EntityUnavailableError,
-  MailboxFullError,
-  NodeUnreachableError,
-} from '../base/errors.js';
-import type { DeadLetterReason } from '../engine/types.js';
+import { ActorCrashedError, AskTimeoutError, MessageTooLargeError, NodeUnreachableError } from '../base/errors.js';
+import { kPoisonAfterCrashes, type DeadLetterReason } from '../engine/types.js';
+import { notHandled, undeliverable } from './outcomes.js';
 
 /** Called once with a try's outcome. */
 export type Outcome = (ok: boolean, value: unknown) => void;
 
-/** One try at delivering an entity message: `done` is called once (AskTimeoutError after `timeoutMs`). */
+/**
+ * One try at delivering an entity message: `done` is called once
+ * (AskTimeoutError after `timeoutMs`; 0: no timeout). May throw (the
+ * message cannot be encoded), having left nothing pending.
+ */
 export type Attempt = (module: string, key: string, msg: unknown, timeoutMs: number, done: Outcome) => void;
 
 /** Messages kept unconfirmed at most, on one node. */
 export const kMaxUnconfirmed = 100_000;
+/** Tries of a tell that were not handled, after which it is a dead letter (about a minute of backoffs, more with slow failures). */
+export const kMaxTries = 30;
 const kFirstBackoffMs = 50;
 const kMaxBackoffMs = 2000;
 
@@ -58,20 +64,9 @@ interface Unconfirmed {
   /** The ask's settlement; undefined for a tell. */
   settle: Outcome | undefined;
   tries: number;
+  /** Tries that ended in ActorCrashedError (its thread died under it, or its state could not be saved). */
+  crashes: number;
   timer: NodeJS.Timeout | undefined;
-}
-
-/** Whether a try's failure means the message was not handled (so it is sent again). */
-function notHandled(error: unknown, tell: boolean): boolean {
-  return (
-    error instanceof NodeUnreachableError ||
-    error instanceof ActorCrashedError ||
-    error instanceof ActorStoppedError ||
-    error instanceof MailboxFullError ||
-    error instanceof EntityUnavailableError ||
-    error instanceof EntitySnapshotError ||
-    (tell && error instanceof AskTimeoutError)
-  );
 }
 
 /** @internal */
@@ -84,7 +79,8 @@ export class Redelivery {
   constructor(
     private readonly node: string,
     private readonly attempt: Attempt,
-    private readonly askTimeoutMs: number,
+    /** Whether `node` is a live member (a NodeUnreachableError naming one that is not is sent again at once). */
+    private readonly isMember: (node: string) => boolean,
     private readonly deadLetter: (key: string, msg: unknown, reason: DeadLetterReason) => void,
   ) {}
 
@@ -93,13 +89,23 @@ export class Redelivery {
     return this.kept.size;
   }
 
-  /** Sends a tell at least once; false (a dead letter) when too many are unconfirmed, or after close. */
+  /**
+   * Sends a tell at least once; false (a dead letter) when too many are
+   * unconfirmed, or after close. Throws what the first try throws (a message
+   * that cannot be encoded), keeping nothing.
+   */
   tell(module: string, key: string, msg: unknown): boolean {
     if (this.closed || this.kept.size >= kMaxUnconfirmed) {
       this.deadLetter(key, msg, this.closed ? 'shutdown' : 'dropped-newest');
       return false;
     }
-    this.send({ module, key, msg, deadline: Infinity, timeoutMs: 0, settle: undefined, tries: 0, timer: undefined });
+    const m: Unconfirmed = { module, key, msg, deadline: Infinity, timeoutMs: 0, settle: undefined, tries: 0, crashes: 0, timer: undefined };
+    try {
+      this.send(m);
+    } catch (err) {
+      this.kept.delete(m);
+      throw err;
+    }
     return true;
   }
 
@@ -111,35 +117,64 @@ export class Redelivery {
         reject(new NodeUnreachableError(this.node, this.closed ? 'is shutting down' : `keeps ${kMaxUnconfirmed} unconfirmed entity messages`));
         return;
       }
-      this.send({ module, key, msg, deadline: performance.now() + timeoutMs, timeoutMs, settle, tries: 0, timer: undefined });
+      const m: Unconfirmed = { module, key, msg, deadline: performance.now() + timeoutMs, timeoutMs, settle, tries: 0, crashes: 0, timer: undefined };
+      try {
+        this.send(m);
+      } catch (err) {
+        this.kept.delete(m);
+        reject(err);
+      }
     });
   }
 
+  /** One try; throws only what `attempt` throws. */
   private send(m: Unconfirmed): void {
     m.timer = undefined;
     this.kept.add(m);
-    const tell = m.settle === undefined;
     const left = m.deadline - performance.now();
     if (left <= 0) {
       this.kept.delete(m);
       m.settle?.(false, new AskTimeoutError(`Entity(${m.key})`, m.timeoutMs));
       return;
     }
-    const timeoutMs = tell ? this.askTimeoutMs : Math.ceil(left);
     m.tries++;
-    this.attempt(m.module, m.key, m.msg, timeoutMs, (ok, value) => {
-      if (!this.kept.has(m)) return; // closed meanwhile
-      if (ok || !notHandled(value, tell) || performance.now() >= m.deadline) {
-        this.kept.delete(m);
+    // A tell's try waits as long as its node lives; an ask's, what is left of its timeout.
+    this.attempt(m.module, m.key, m.msg, m.settle === undefined ? 0 : Math.ceil(left), (ok, value) => this.outcome(m, ok, value));
+  }
+
+  private outcome(m: Unconfirmed, ok: boolean, value: unknown): void {
+    if (!this.kept.has(m)) return; // closed meanwhile
+    if (ok || !notHandled(value) || performance.now() >= m.deadline) {
+      this.kept.delete(m);
+      if (m.settle !== undefined) {
         // A try's timeout is what was left of the ask's: the error names the ask's own.
-        m.settle?.(ok, value instanceof AskTimeoutError ? new AskTimeoutError(`Entity(${m.key})`, m.timeoutMs) : value);
-        return;
+        m.settle(ok, value instanceof AskTimeoutError ? new AskTimeoutError(`Entity(${m.key})`, m.timeoutMs) : value);
+      } else if (!ok && undeliverable(value)) {
+        this.deadLetter(m.key, m.msg, value instanceof MessageTooLargeError ? 'too-large' : 'undeliverable');
       }
-      if (this.closed) return;
-      this.redelivered++;
-      const backoff = value instanceof NodeUnreachableError ? 0 : Math.min(kMaxBackoffMs, kFirstBackoffMs * 2 ** (m.tries - 1));
-      m.timer = setTimeout(() => this.send(m), Math.min(backoff, m.deadline - performance.now()));
-    });
+      return;
+    }
+    if (value instanceof ActorCrashedError) m.crashes++;
+    if (m.settle === undefined && (m.crashes >= kPoisonAfterCrashes || m.tries >= kMaxTries)) {
+      this.kept.delete(m);
+      this.deadLetter(m.key, m.msg, m.crashes >= kPoisonAfterCrashes ? 'poison' : 'undeliverable');
+      return;
+    }
+    this.redelivered++;
+    const gone = value instanceof NodeUnreachableError && !this.isMember(value.node);
+    const backoff = gone ? 0 : Math.min(kMaxBackoffMs, kFirstBackoffMs * 2 ** (m.tries - 1));
+    m.timer = setTimeout(() => this.resend(m), Math.min(backoff, m.deadline - performance.now()));
+  }
+
+  /** A try again, from a timer: what it throws (cannot happen for a message that went once) ends the message. */
+  private resend(m: Unconfirmed): void {
+    try {
+      this.send(m);
+    } catch (err) {
+      this.kept.delete(m);
+      if (m.settle !== undefined) m.settle(false, err);
+      else this.deadLetter(m.key, m.msg, 'undeliverable');
+    }
   }
 
   /** Shutdown: kept tells become dead letters (`'shutdown'`), kept asks reject with NodeUnreachableError. */

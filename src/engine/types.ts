@@ -32,7 +32,8 @@ export type DeadLetterReason =
   | 'stale-term'
   | 'poison'
   | 'node-unreachable'
-  | 'too-large';
+  | 'too-large'
+  | 'undeliverable';
 
 /**
  * Thread deaths with a message being handled after which it is not replayed

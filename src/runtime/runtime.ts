@@ -343,6 +343,8 @@ export class Runtime {
   entity<Msg = unknown, Reply = unknown>(moduleUrl: URL | string, key: string, options?: EntityOptions): EntityRef<Msg, Reply> {
     this.control.checkOpen('entity');
     const url = normalizeModuleUrl(moduleUrl);
+    // Other nodes import it by its URL, and take only file: URLs from the wire (never code sent as data).
+    if (!url.startsWith('file:')) throw new InvalidArgumentError('moduleUrl', 'a file: URL or an absolute path (every node imports it from disk)', url);
     checkModuleExists(url);
     const delivery = checkEntityOptions(options);
     if (this.clusterNode === undefined)
@@ -366,6 +368,7 @@ export class Runtime {
       },
       stop: (ref) => this.actors.stop(ref, this.control.closing),
       ask: (ref, msg, sender, timeoutMs) => this.endpoint.asks.askFrom(ref, msg, sender, timeoutMs),
+      alive: (ref) => this.directory.isLive(ref.slot, ref.gen),
       deadLetter: (key, message, reason) =>
         this.deadLetters.publish({ recipient: new ActorRef(-1, 0, `Entity(${key})`, this.endpoint), message, sender: undefined, reason }),
     };
