@@ -6,7 +6,8 @@
  * exist or a node that is not a member, and 'node-down' when the node is
  * declared down, also for a watch made while it was only unreachable.
  * Unwatching, or a watcher that stops, ends the watch on the other node
- * too: no Terminated crosses afterwards.
+ * too: no Terminated crosses afterwards. A crash of the watched actor's
+ * thread tells the watcher ('crashed') or keeps the watch (brought back).
  *
  * The nodes declare a member down after 4 s of silence (unreachable after
  * 0.75 s), so the watch made while c is unreachable is made before c is down.
@@ -18,6 +19,7 @@ import { startNatsServer, type NatsServer } from './fixtures/nats.js';
 
 const watcherUrl = new URL('./fixtures/watcher.ts', import.meta.url);
 const counterUrl = new URL('./fixtures/counter.ts', import.meta.url);
+const crashyUrl = new URL('./fixtures/crashy.ts', import.meta.url);
 const cluster = 'watchtest';
 
 type Seen = Array<{ actor: string; reason: string }>;
@@ -115,6 +117,28 @@ describe('ctx.watch of an actor of another node', () => {
     expect(await seenAfterB(watcher)).toEqual([]);
     // The only record b sent a since is that ask: b no longer held either watcher.
     expect((await stats(a)).recordsReceived - before).toBe(1);
+  });
+
+  it("survives a crash of the watched actor's thread: Terminated ('crashed') for an actor lost with it, the watch kept on one brought back", async () => {
+    const parent = await b.spawn(crashyUrl, undefined, { thread: 0 });
+    const child = await b.call<WireRef>({ cmd: 'ask', to: parent, msg: { type: 'spawnLocal' } });
+    const watcher = await a.spawn(watcherUrl);
+    await watch(watcher, child);
+    await watch(watcher, parent);
+    await b.call({ cmd: 'killThread', thread: 0 });
+    expect(await firstSeen(watcher)).toEqual([{ actor: id(child), reason: 'crashed' }]);
+    // The parent was brought back in its slot, and its new cell has the watcher of a again.
+    await b.call({ cmd: 'stop', ref: parent });
+    expect(
+      await eventually(
+        () => seen(watcher),
+        (s) => s.length > 1,
+        15_000,
+      ),
+    ).toEqual([
+      { actor: id(child), reason: 'crashed' },
+      { actor: id(parent), reason: 'stopped' },
+    ]);
   });
 
   it("delivers Terminated ('node-down') when the watched actor's node is killed and declared down, also for a watch made while it was only unreachable", async () => {

@@ -23,8 +23,22 @@ import { kRecordUnwatch, kRecordWatch } from '../transport/kinds.js';
 import type { Engine, WatchPart } from './parts.js';
 import type { Terminated, TerminatedReason } from './types.js';
 
+/** Entries of watchers of other nodes kept before the first sweep of those whose actor stopped. */
+const kSweepAtLeast = 1024;
+
 /** @internal */
 export class DeathWatch implements WatchPart {
+  /**
+   * On the main thread: the watchers of other nodes registered here, by
+   * watched actor (`slot.gen`; watcher by `ref.id`). The watched cell keeps
+   * them too, but a cell dies with its thread, and a watcher of another node
+   * cannot see that happen (a watcher of this node watches again, or is told,
+   * from its own thread: `threadCrashed`). This copy does it for them.
+   */
+  private readonly remoteWatchers = new Map<string, { target: ActorRef; watchers: Map<string, ActorRef> }>();
+  /** remoteWatchers' size at which entries of actors no longer alive are swept out. */
+  private sweepAt = kSweepAtLeast;
+
   constructor(private readonly engine: Engine) {}
 
   /**
@@ -60,6 +74,7 @@ export class DeathWatch implements WatchPart {
     }
     const thread = Atomics.load(dir.thread, target.slot);
     if (thread !== index) {
+      if (watcher.node !== undefined && index === 0) this.keepRemote(target, watcher);
       this.engine.router.notify(thread, 'watch', { target, watcher });
       return;
     }
@@ -80,6 +95,7 @@ export class DeathWatch implements WatchPart {
       this.engine.router.sendWatch(kRecordUnwatch, target, watcher);
       return;
     }
+    if (watcher.node !== undefined) this.remoteWatchers.get(`${target.slot}.${target.gen}`)?.watchers.delete(watcher.id);
     if (!dir.isLive(target.slot, target.gen)) return;
     const thread = Atomics.load(dir.thread, target.slot);
     if (thread !== index) {
@@ -161,6 +177,38 @@ export class DeathWatch implements WatchPart {
         const reason: TerminatedReason = gone.has(`${target.slot}.${target.gen}`) ? 'crashed' : dir.whyGone(target.slot, target.gen);
         this.sendTerminated(cell.ref, target, reason);
       }
+    }
+    this.remoteThreadCrashed(endpoint, gone);
+  }
+
+  /** The main thread keeps a copy of a watcher of another node registered on `target`. */
+  private keepRemote(target: ActorRef, watcher: ActorRef): void {
+    const dir = this.engine.dir;
+    if (this.remoteWatchers.size >= this.sweepAt) {
+      for (const [key, { target: t }] of this.remoteWatchers) if (!dir.isLive(t.slot, t.gen)) this.remoteWatchers.delete(key);
+      this.sweepAt = Math.max(kSweepAtLeast, 2 * this.remoteWatchers.size);
+    }
+    const key = `${target.slot}.${target.gen}`;
+    let entry = this.remoteWatchers.get(key);
+    if (entry === undefined) this.remoteWatchers.set(key, (entry = { target, watchers: new Map() }));
+    entry.watchers.set(watcher.id, watcher);
+  }
+
+  /**
+   * `threadCrashed` for the watchers of other nodes (the main thread's
+   * copy): registered again on an actor brought back on that thread, told
+   * Terminated ('crashed') for one lost (`gone`), forgotten for one that
+   * stopped before (its Terminated went then).
+   */
+  private remoteThreadCrashed(endpoint: number, gone: Set<string>): void {
+    const dir = this.engine.dir;
+    for (const [key, { target, watchers }] of this.remoteWatchers) {
+      if (dir.isLive(target.slot, target.gen)) {
+        if (Atomics.load(dir.thread, target.slot) === endpoint) for (const watcher of watchers.values()) this.add(target, watcher);
+        continue;
+      }
+      this.remoteWatchers.delete(key);
+      if (gone.has(key)) for (const watcher of watchers.values()) this.sendTerminated(watcher, target, 'crashed');
     }
   }
 }
