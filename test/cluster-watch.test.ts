@@ -141,6 +141,22 @@ describe('ctx.watch of an actor of another node', () => {
     ]);
   });
 
+  it("delivers Terminated ('shutdown') when the watched actor's node shuts down", async () => {
+    const d = await start('d');
+    try {
+      await membersAre([a, b, d]);
+      const target = await d.spawn(counterUrl);
+      const watcher = await a.spawn(watcherUrl);
+      await watch(watcher, target);
+      await d.shutdown();
+      expect(await firstSeen(watcher)).toEqual([{ actor: id(target), reason: 'shutdown' }]);
+      await membersAre([a, b]);
+      expect(await seen(watcher)).toHaveLength(1);
+    } finally {
+      await d.kill();
+    }
+  }, 30_000);
+
   it("delivers Terminated ('node-down') when the watched actor's node is killed and declared down, also for a watch made while it was only unreachable", async () => {
     const c = await start('c');
     try {
