@@ -11,6 +11,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nameKey } from '../src/cluster/names.js';
+import { ActorRef } from '../src/index.js';
 import { Writer, encodeValue } from '../src/transport/codec/index.js';
 import { NodeProcess, type WireRef } from './fixtures/cluster.js';
 import { eventually } from './fixtures/helpers.js';
@@ -165,9 +166,9 @@ describe('remote refs', () => {
       subject,
       new Uint8Array([...header(2), 25, 0, 0, 0, 1, onB.slot, 0, 0, 0, onB.gen, 0, 0, 0, ...new Array(12).fill(0), 0xff, 0xff, 0xff, 0xff]),
     );
-    // Batch 3: ENTITY records of the wrong shape (not [module, key, msg] or [module, key, msg, 1]; a module not a file: URL;
-    // an empty key), and a swarm TERM
-    // record (kind 7) whose leader is not a ref and whose term is 0.
+    // Batch 3: ENTITY records of the wrong shape (not [module, key, msg] or [module, key, msg, 1]; a module not a file:
+    // URL; an empty key), a swarm TERM record (kind 7) whose leader is not a ref and whose term is 0, and WATCH /
+    // UNWATCH records (kinds 8, 9) with no watcher, with a watcher of another node than the sender's, and with a message.
     const term = new Writer(64);
     encodeValue(term, undefined, 'sender');
     encodeValue(term, ['lead', 'not a ref', 0], 'msg');
@@ -186,6 +187,9 @@ describe('remote refs', () => {
         0,
         0,
         ...termRecord,
+        ...watchRecord(8, onB, undefined, undefined),
+        ...watchRecord(8, onB, { slot: 1, gen: 1, node: 'y' }, undefined),
+        ...watchRecord(9, onB, { slot: 1, gen: 1 }, 'x'),
       ]),
     );
     // Batch 9 (4 to 8 never came): refused until they do.
@@ -197,7 +201,7 @@ describe('remote refs', () => {
     await raw.close();
     const stats = await eventually(
       () => b.call<{ dropped: Record<string, number> }>({ cmd: 'stats' }),
-      (s) => Object.values(s.dropped).reduce((x, y) => x + y, 0) >= Object.values(first.dropped).reduce((x, y) => x + y, 0) + 13,
+      (s) => Object.values(s.dropped).reduce((x, y) => x + y, 0) >= Object.values(first.dropped).reduce((x, y) => x + y, 0) + 16,
     );
     // What this test published, beside what earlier tests may have caused (a resent batch dropped as a duplicate).
     const added = Object.fromEntries(
@@ -210,6 +214,7 @@ describe('remote refs', () => {
       'bad-header': 1,
       'bad-magic': 1,
       'bad-term': 1,
+      'bad-watch': 3,
       decode: 1,
       gap: 1,
       'stale-incarnation': 1,
@@ -460,6 +465,19 @@ describe('a node that dies', () => {
     }
   }, 30_000);
 });
+
+/**
+ * A WATCH (8) or UNWATCH (9) record for `target` (slot, gen; the other u32s 0), with its length first: the sender is a
+ * ref (of the sending node unless `watcher.node` names another), and `msg` follows.
+ */
+function watchRecord(kind: number, target: WireRef, watcher: WireRef | undefined, msg: unknown): number[] {
+  const w = new Writer(64);
+  encodeValue(w, watcher === undefined ? undefined : new ActorRef(watcher.slot, watcher.gen, undefined, undefined, watcher.node));
+  encodeValue(w, msg);
+  const length = 21 + w.pos;
+  const u32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
+  return [...u32(length), kind, ...u32(target.slot), ...u32(target.gen), ...new Array(12).fill(0), ...w.bytes.subarray(0, w.pos)];
+}
 
 /** The codec's string: u32 byte length, then UTF-8. */
 /** An ENTITY record (kind 6; slot, gen, asker, ask id, timeout 0; no sender) whose msg is `msg`, with its length first. */

@@ -1,6 +1,6 @@
 /** Death watch: ctx.watch delivers Terminated once, on any thread, even for an actor already gone. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, Runtime, type ActorRef } from '../src/index.js';
+import { ActorRef, InvalidArgumentError, Runtime } from '../src/index.js';
 import { collectDeadLetters, eventually } from './fixtures/helpers.js';
 import type { WatcherMsg } from './fixtures/watcher.js';
 
@@ -93,6 +93,14 @@ describe('ctx.watch', () => {
     const err = await watcher.ask({ type: 'watch', ref: 'nope' as unknown as ActorRef }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect((err as InvalidArgumentError).value).toBe('nope');
+  });
+
+  it('refuses a ref of another node outside a cluster, with InvalidArgumentError naming it', async () => {
+    const watcher = await watcherOn(0);
+    const elsewhere = new ActorRef(1, 1, undefined, undefined, 'elsewhere');
+    const err = await watcher.ask({ type: 'watch', ref: elsewhere }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as InvalidArgumentError).value).toBe('Actor(elsewhere/1.1)');
   });
 });
 

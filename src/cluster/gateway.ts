@@ -31,6 +31,8 @@ import {
   kRecordTopic,
   kRecordEntity,
   kRecordTerm,
+  kRecordUnwatch,
+  kRecordWatch,
   kEntityAsker,
   kReplyError,
   kReplyOk,
@@ -39,6 +41,8 @@ import {
 import type { RemotePart } from '../engine/parts.js';
 import { setDecodeOrigin } from '../engine/ref-codec.js';
 import type { DeadLetterReason } from '../engine/types.js';
+import { isTerminated } from '../engine/watch.js';
+import { RemoteWatches, type WatchesHost } from './watches.js';
 
 /** Room kept in a NATS message for the batch header. */
 const kHeaderRoom = 256;
@@ -46,7 +50,7 @@ const kHeaderRoom = 256;
 const kAskGraceMs = 5_000;
 
 /** What the gateway needs of the main thread's engine (the runtime provides it). */
-export interface GatewayHost {
+export interface GatewayHost extends WatchesHost {
   /** Rows of this process's directory: a record naming a slot beyond is refused. */
   readonly slots: number;
   /** What refs decoded here talk through (the main thread's engine). */
@@ -80,6 +84,8 @@ export interface GatewayStats {
   batchesResent: number;
   /** Inbound bytes refused, by reason (a bad batch counts once; a bad record once each). */
   dropped: Record<string, number>;
+  /** Watches (`ctx.watch`) by actors of this node of actors of other nodes, not yet ended by a Terminated. */
+  watching: number;
 }
 
 /** @internal */
@@ -106,6 +112,8 @@ export class Gateway implements RemotePart {
   private readonly counts = { recordsSent: 0, recordsReceived: 0, batchesReceived: 0, dropped: {} as Record<string, number> };
   /** Largest NATS message the server takes. */
   private readonly maxPayload: number;
+  /** Which actors of this node watch which actors of each other node. */
+  readonly watches: RemoteWatches;
 
   constructor(
     nc: NatsConnection,
@@ -120,6 +128,7 @@ export class Gateway implements RemotePart {
     private readonly isFenced: (node: string, incarnation: string) => boolean,
   ) {
     this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    this.watches = new RemoteWatches(host);
     this.streams = new Streams(nc, cluster, node, incarnation);
     this.sub = nc.subscribe(nodeSubject(cluster, node), {
       callback: (err, msg) => {
@@ -161,7 +170,10 @@ export class Gateway implements RemotePart {
       return;
     }
     this.append(out, bytes, start, end);
-    if (isAsk(bytes, start)) {
+    if (bytes[start] === kRecordWatch || bytes[start] === kRecordUnwatch) {
+      const { sender } = this.decodeOutbound(bytes, start, end);
+      this.watches.sent(node, bytes[start] === kRecordWatch, sender, u32At(bytes, start + 1), u32At(bytes, start + 5));
+    } else if (isAsk(bytes, start)) {
       const asker = u32At(bytes, start + kRecordAskerAt);
       const askId = u32At(bytes, start + kRecordAskIdAt);
       const timeout = u32At(bytes, start + kRecordTimeoutAt);
@@ -169,6 +181,15 @@ export class Gateway implements RemotePart {
       if (asks === undefined) this.outstanding.set(node, (asks = new Map()));
       asks.set(askKey(asker, askId), timeout === 0 ? Infinity : Date.now() + timeout + kAskGraceMs);
     }
+  }
+
+  /** The sender and message of a record this node made (refs in it name this node's actors as local). */
+  private decodeOutbound(bytes: Uint8Array, start: number, end: number): { sender: unknown; message: unknown } {
+    const r = this.reader;
+    r.reset(bytes, start + kRecordHeaderBytes, end);
+    setDecodingHost(this.host.refHost);
+    const sender = decodeValue(r);
+    return { sender, message: decodeValue(r) };
   }
 
   /** Where entity messages and the answers to entity asks go (set once the manager exists). */
@@ -231,7 +252,8 @@ export class Gateway implements RemotePart {
 
   /** What crossed the gateway. */
   get stats(): GatewayStats {
-    return { ...this.counts, dropped: { ...this.counts.dropped }, batchesSent: this.streams.batchesSent, batchesResent: this.streams.batchesResent };
+    const { batchesSent, batchesResent } = this.streams;
+    return { ...this.counts, dropped: { ...this.counts.dropped }, batchesSent, batchesResent, watching: this.watches.size };
   }
 
   /** A record that cannot go: an ask answered with `error`, a tell dead-lettered with `reason`. */
@@ -240,22 +262,26 @@ export class Gateway implements RemotePart {
       this.answer(u32At(bytes, start + kRecordAskerAt), u32At(bytes, start + kRecordAskIdAt), false, error ?? new NodeUnreachableError(node));
       return;
     }
-    if (bytes[start] !== kTell && bytes[start] !== kRecordEntity) return; // an answer for a node gone: its asker is gone too
+    const kind = bytes[start];
+    if (kind !== kTell && kind !== kRecordEntity && kind !== kRecordWatch) return; // an answer for a node gone: its asker is gone too
     const recipient =
-      bytes[start] === kTell
-        ? new ActorRef(u32At(bytes, start + 1), u32At(bytes, start + 5), undefined, this.host.refHost, node)
-        : new ActorRef(-1, 0, 'entity', this.host.refHost, node);
+      kind === kRecordEntity
+        ? new ActorRef(-1, 0, 'entity', this.host.refHost, node)
+        : new ActorRef(u32At(bytes, start + 1), u32At(bytes, start + 5), undefined, this.host.refHost, node);
     let sender: unknown;
     let message: unknown;
     try {
-      const r = this.reader;
-      r.reset(bytes, start + kRecordHeaderBytes, end);
-      setDecodingHost(this.host.refHost);
-      sender = decodeValue(r);
-      message = decodeValue(r);
+      ({ sender, message } = this.decodeOutbound(bytes, start, end));
     } catch (err) {
       message = `[not decodable: ${toError(err).message}]`;
     }
+    // A watch of an actor of a node that is not a member ends at once; a
+    // Terminated (sent by no actor) for a watcher there is not owed a dead letter.
+    if (kind === kRecordWatch) {
+      if (sender instanceof ActorRef) this.watches.refused(sender, recipient);
+      return;
+    }
+    if (sender === undefined && isTerminated(message)) return;
     this.host.deadLetter(recipient, message, sender instanceof ActorRef ? sender : undefined, reason);
   }
 
@@ -284,6 +310,7 @@ export class Gateway implements RemotePart {
   nodeGone(node: string): void {
     this.streams.drop(node);
     this.failAsks(node, 'left the cluster or was declared down');
+    this.watches.nodeGone(node);
   }
 
   /** The asks waiting on `node` settle with NodeUnreachableError. */
@@ -312,6 +339,7 @@ export class Gateway implements RemotePart {
   selfRejoined(): void {
     this.streams.resetAll();
     for (const node of [...this.outstanding.keys()]) this.failAsks(node, 'was unreachable while this node rejoined the cluster');
+    this.watches.allGone();
   }
 
   // ------------------------------------------------------------- inbound
@@ -365,8 +393,8 @@ export class Gateway implements RemotePart {
     const askId = u32At(data, start + kRecordAskIdAt);
     // A timeout past setTimeout's range (2^31 - 1 ms, about 24 days) is taken as that range.
     const timeout = Math.min(u32At(data, start + kRecordTimeoutAt), 0x7fff_ffff);
-    // Record kinds are 1 (TELL) to 7 (TERM): see ../transport/kinds.ts.
-    if (kind < kTell || kind > kRecordTerm) {
+    // Record kinds are 1 (TELL) to 9 (UNWATCH): see ../transport/kinds.ts.
+    if (kind < kTell || kind > kRecordUnwatch) {
       this.drop('bad-kind');
       return;
     }
@@ -438,6 +466,10 @@ export class Gateway implements RemotePart {
       return;
     }
     const ref = new ActorRef(slot, gen, undefined, this.host.refHost);
+    if (kind === kRecordWatch || kind === kRecordUnwatch) {
+      if (!this.watches.received(from, kind === kRecordWatch, ref, senderRef, msg)) this.drop('bad-watch');
+      return;
+    }
     if (slot >= this.host.slots) {
       // No such row here: as for any ref that names no actor.
       if (kind === kAsk) this.reply(from, fromIncarnation, kReplyError, asker, askId, new NodeUnreachableError(this.node, `has no actor ${slot}.${gen}`));
@@ -445,6 +477,7 @@ export class Gateway implements RemotePart {
       return;
     }
     if (kind === kTell) {
+      if (this.watches.arrived(from, ref, msg)) return;
       this.host.deliver(ref, msg, senderRef);
       return;
     }

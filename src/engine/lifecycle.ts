@@ -355,6 +355,7 @@ export class Lifecycle implements LifecyclePart {
       const reason: TerminatedReason = engine.shuttingDown ? 'shutdown' : (cell.terminationReason ?? 'stopped');
       engine.deathWatch.terminated(cell, reason);
     }
+    engine.deathWatch.watcherStopped(cell);
     if (cell.parent !== undefined && Atomics.load(engine.dir.thread, cell.parent.slot) === engine.index) {
       engine.cells[cell.parent.slot]?.children?.delete(cell.ref);
     }

@@ -95,6 +95,7 @@ export interface RouterPart {
   sendControl(target: number, kind: number, id: number, value: unknown): void;
   notify(target: number, op: string, payload: Record<string, unknown>): void;
   forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void;
+  sendWatch(kind: number, target: ActorRef, watcher: ActorRef): void;
   sentTo(endpoint: number): number;
 }
 
@@ -173,6 +174,7 @@ export interface WatchPart {
   terminated(cell: Cell, reason: TerminatedReason): void;
   isUnexpected(cell: Cell, msg: unknown): boolean;
   threadCrashed(endpoint: number, lost: number[]): void;
+  watcherStopped(cell: Cell): void;
 }
 
 /** @internal timers.ts */

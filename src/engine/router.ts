@@ -179,6 +179,30 @@ export class Router implements RouterPart {
       this.engine.system.deadLetter({ recipient: ref, message: msg, sender, reason: 'unknown' });
       return kRouteDead;
     }
+    const asks = replyTag !== kNoReply;
+    // Whole milliseconds, at least 1 (0 is "no timeout" on the wire), at most a u32.
+    const timeout = asks && this.askTimeoutMs > 0 ? Math.min(0xffff_ffff, Math.max(1, Math.ceil(this.askTimeoutMs))) : 0;
+    const asker = asks ? replyTag % kReplyStride : 0;
+    const askId = asks ? Math.floor(replyTag / kReplyStride) : 0;
+    this.sendRecord(ref, asks ? kAsk : kTell, asker, askId, timeout, sender, msg);
+    return kRouteOk;
+  }
+
+  /**
+   * Sends a WATCH or UNWATCH record (`kind`) for `target`, an actor of
+   * another node, on behalf of `watcher`: the path of a remote tell.
+   */
+  sendWatch(kind: number, target: ActorRef, watcher: ActorRef): void {
+    // The main thread without a gateway (it closed at shutdown): nothing left to tell.
+    if (this.index === 0 && this.engine.remote === undefined) return;
+    this.sendRecord(target, kind, 0, 0, 0, watcher, undefined);
+  }
+
+  /**
+   * One cluster record for `ref`'s node: the main thread hands it to the
+   * gateway, a pool thread sends it to the main thread in a REMOTE frame.
+   */
+  private sendRecord(ref: ActorRef, kind: number, asker: number, askId: number, timeout: number, sender: ActorRef | undefined, msg: unknown): void {
     const w = this.writer;
     w.reset();
     w.pos = kHeaderBytes;
@@ -188,21 +212,19 @@ export class Router implements RouterPart {
       w.str(ref.node as string);
     }
     const recordStart = w.pos;
-    const asks = replyTag !== kNoReply;
     w.ensure(32);
-    w.u8(asks ? kAsk : kTell);
+    w.u8(kind);
     w.u32(ref.slot);
     w.u32(ref.gen);
-    w.u32(asks ? replyTag % kReplyStride : 0);
-    w.u32(asks ? Math.floor(replyTag / kReplyStride) : 0);
-    // Whole milliseconds, at least 1 (0 is "no timeout" on the wire), at most a u32.
-    w.u32(asks && this.askTimeoutMs > 0 ? Math.min(0xffff_ffff, Math.max(1, Math.ceil(this.askTimeoutMs))) : 0);
+    w.u32(asker);
+    w.u32(askId);
+    w.u32(timeout);
     encodeValue(w, sender, 'sender');
     encodeValue(w, msg, 'msg');
     this.checkSize(w.pos - kHeaderBytes);
+    const remote = this.engine.remote;
     if (remote !== undefined && this.index === 0) remote.send(ref.node as string, w.bytes, recordStart, w.pos);
     else this.links[0].send(0, w.bytes, w.pos - kHeaderBytes);
-    return kRouteOk;
   }
 
   /**

@@ -62,8 +62,15 @@ export interface DeadLetter {
   reason: DeadLetterReason;
 }
 
-/** Why a watched actor terminated. */
-export type TerminatedReason = 'stopped' | 'failed' | 'crashed' | 'shutdown';
+/**
+ * Why a watched actor terminated: it stopped (`'stopped'`, also for an
+ * actor that never existed), its supervisor stopped it after a failure
+ * (`'failed'`), its thread died and it was not brought back (`'crashed'`),
+ * its runtime shut down (`'shutdown'`), or its cluster node left or was
+ * declared down (`'node-down'`: nothing more will be heard of it; Akka's
+ * `addressTerminated`, Erlang's `noconnection`).
+ */
+export type TerminatedReason = 'stopped' | 'failed' | 'crashed' | 'shutdown' | 'node-down';
 
 /**
  * What a watcher receives (as an ordinary message) when an actor it watches

@@ -57,6 +57,10 @@ export function clusterHost(
     deadLetter: (recipient, message, sender, reason) => deadLetter({ recipient, message, sender, reason }),
     isLive: (slot, gen) => directory.isLive(slot, gen),
     swarmTerm: (swarm, leader, term) => runtime.swarmTerm(swarm, leader, term),
+    watch(target, watcher, on) {
+      if (on) endpoint.deathWatch.add(target, watcher);
+      else endpoint.deathWatch.remove(target, watcher);
+    },
     publish(topic, msg, sender, fromNode) {
       try {
         runtime.publish(topic, msg, sender, fromNode);

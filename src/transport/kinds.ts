@@ -65,7 +65,11 @@
  *     askId > 0 for an ask, answered by a REPLY to the sending node's
  *     entity manager), 7 a swarm TERM (every u32 0;
  *     msg: [swarm name, leader ref or undefined, term], for the receiving
- *     node's threads, where members of the swarm live)
+ *     node's threads, where members of the swarm live), 8 a WATCH and 9
+ *     an UNWATCH (slot, gen: the watched actor on the receiving node; the
+ *     other u32s 0; sender: the watcher, an actor of the sending node; msg
+ *     undefined): the receiving node registers (removes) the watcher on
+ *     that actor, whose Terminated goes back as an ordinary TELL
  */
 
 /** A one-way message to one actor. */
@@ -100,6 +104,10 @@ export const kRecordTopic = 5;
 export const kRecordEntity = 6;
 /** Cluster record kind: a swarm's new leader and term, for the threads of the receiving node. */
 export const kRecordTerm = 7;
+/** Cluster record kind: death watch of an actor of the receiving node by an actor of the sending node. */
+export const kRecordWatch = 8;
+/** Cluster record kind: the end of a WATCH. */
+export const kRecordUnwatch = 9;
 /** A cluster record's asker for an entity ask: the sending node's entity manager, not an endpoint. */
 export const kEntityAsker = 0xffff;
 
