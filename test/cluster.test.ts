@@ -29,6 +29,29 @@ function node(name: string, extra: Record<string, unknown> = {}, runtime: Record
 
 const ref = (r: WireRef) => ({ $ref: r });
 
+/**
+ * Runs `body` with a raw client's `put` into the names bucket (a value for slot 5, gen 9 and what `value` adds) and
+ * b's incarnation; the names it put are deleted after.
+ */
+async function withRawNames(body: (put: (name: string, value: Record<string, unknown>) => Promise<unknown>, incarnationOfB: string) => Promise<void>) {
+  const raw = await connect({ servers: nats.url });
+  const put: string[] = [];
+  try {
+    const bucket = await new Kvm(raw).create(`microswarm_${cluster}_names`);
+    const incarnationOfB = await b.call<string>({ cmd: 'incarnation' });
+    try {
+      await body((name, value) => {
+        put.push(name);
+        return bucket.put(nameKey(name), JSON.stringify({ name, slot: 5, gen: 9, ...value }));
+      }, incarnationOfB);
+    } finally {
+      for (const name of put) await bucket.delete(nameKey(name));
+    }
+  } finally {
+    await raw.close();
+  }
+}
+
 beforeAll(async () => {
   nats = await startNatsServer();
   [a, b] = await Promise.all([node('a'), node('b')]);
@@ -251,11 +274,7 @@ describe('cluster-scoped names', () => {
   });
 
   it("rt.lookup counts a name as absent while its node is not a member or its value is another incarnation's; rt.cluster.lookup reads it as stored", async () => {
-    const raw = await connect({ servers: nats.url });
-    try {
-      const bucket = await new Kvm(raw).create(`microswarm_${cluster}_names`);
-      const incarnationOfB = await b.call<string>({ cmd: 'incarnation' });
-      const put = (name: string, value: Record<string, unknown>) => bucket.put(nameKey(name), JSON.stringify({ name, slot: 5, gen: 9, ...value }));
+    await withRawNames(async (put, incarnationOfB) => {
       await put('ghost', { node: 'nobody', incarnation: 'x' });
       await put('old-b', { node: 'b', incarnation: 'an-earlier-b' });
       await put('legacy-b', { node: 'b' });
@@ -269,18 +288,11 @@ describe('cluster-scoped names', () => {
       expect(await a.call({ cmd: 'lookup', name: 'ghost' })).toBeUndefined();
       expect(await a.call({ cmd: 'lookup', name: 'old-b' })).toBeUndefined();
       expect(await a.call({ cmd: 'clusterLookup', name: 'ghost' })).toMatchObject({ slot: 5, gen: 9, node: 'nobody' });
-      for (const name of ['ghost', 'old-b', 'legacy-b', 'live-b']) await bucket.delete(nameKey(name));
-    } finally {
-      await raw.close();
-    }
+    });
   });
 
   it("register takes over a name whose holder is not a live member (a made-up node, an earlier incarnation), never a live member's", async () => {
-    const raw = await connect({ servers: nats.url });
-    try {
-      const bucket = await new Kvm(raw).create(`microswarm_${cluster}_names`);
-      const incarnationOfB = await b.call<string>({ cmd: 'incarnation' });
-      const put = (name: string, value: Record<string, unknown>) => bucket.put(nameKey(name), JSON.stringify({ name, slot: 5, gen: 9, ...value }));
+    await withRawNames(async (put, incarnationOfB) => {
       await put('squat', { node: 'nobody', incarnation: 'x' });
       await put('earlier-b', { node: 'b', incarnation: 'an-earlier-b' });
       await put('held-b', { node: 'b', incarnation: incarnationOfB });
@@ -295,10 +307,7 @@ describe('cluster-scoped names', () => {
         await expect(a.spawn(probeUrl, undefined, { name, scope: 'cluster' }), name).rejects.toMatchObject({ name: 'NameTakenError' });
         expect(await a.call({ cmd: 'clusterLookup', name })).toMatchObject({ slot: 5, gen: 9, node: 'b' });
       }
-      for (const name of ['squat', 'earlier-b', 'held-b', 'legacy-held-b']) await bucket.delete(nameKey(name));
-    } finally {
-      await raw.close();
-    }
+    });
   });
 
   it('refuses a cluster scope without a name, or an unknown scope, with InvalidOptionError', async () => {
