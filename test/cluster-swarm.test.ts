@@ -227,14 +227,33 @@ describe('a swarm with members on three nodes', () => {
           (known) => known?.term === 2 && known.leader.node === 'a',
           10_000,
         );
-      await d.kill();
-      // Declared down: both threads of a forget what d's process said (they kept its leader and term for good).
+      const forgotten = () =>
+        Promise.all(
+          [here0, here1].map((m) =>
+            eventually(
+              () => leaderOf(m, 'reborn'),
+              (known) => known == null,
+              10_000,
+            ),
+          ),
+        );
+      // d paused past downAfterMs: declared down, its terms are forgotten on a; it wakes, joins again under a new
+      // incarnation, and sends its swarm's term again.
+      d.child.kill('SIGSTOP');
+      try {
+        await forgotten();
+      } finally {
+        d.child.kill('SIGCONT');
+      }
       for (const m of [here0, here1])
         await eventually(
           () => leaderOf(m, 'reborn'),
-          (known) => known == null,
+          (known) => known?.term === 2 && known.leader.node === 'a',
           10_000,
         );
+      await d.kill();
+      // Declared down: both threads of a forget what d's process said (they kept its leader and term for good).
+      await forgotten();
       d = await start('d');
       await eventually(
         () => a.call<string[]>({ cmd: 'members' }),
