@@ -141,6 +141,34 @@ describe('ClusterNames', () => {
     expect(await two.lookup('svc')).toEqual(held(refOne, 'one-incarnation-2'));
   });
 
+  it('register takes over a name whose holder is not live, by compare-and-set: a live holder that wrote it meanwhile keeps it', async () => {
+    const { one, two } = await twoNodes();
+    await one.register('svc', refOne, incOne);
+    const asked: NameEntry[] = [];
+    // one's process is gone: two takes the name over.
+    await two.register('svc', refTwo, incTwo, async (holder) => {
+      asked.push(holder);
+      return false;
+    });
+    expect(asked).toEqual([held(refOne, incOne)]);
+    expect(await one.lookup('svc')).toEqual(held(refTwo, incTwo));
+    // Between two's read of the name and its update, a live process registers it (here: a new one, whose value the
+    // first answer was not about). The update fails, the name is read again, and its live holder keeps it.
+    await two.release('svc', refTwo);
+    await one.register('svc', refOne, incOne);
+    const fresh = { ...refOne, slot: 9 };
+    let answers = 0;
+    const taking = two.register('svc', refTwo, incTwo, async (holder) => {
+      if (answers++ > 0) return holder.slot === fresh.slot;
+      await two.release('svc', refOne);
+      await one.register('svc', fresh, 'one-incarnation-2');
+      return false;
+    });
+    await expect(taking).rejects.toBeInstanceOf(NameTakenError);
+    expect(answers).toBe(2);
+    expect(await two.lookup('svc')).toEqual(held(fresh, 'one-incarnation-2'));
+  });
+
   it('a value without an incarnation (written before incarnations were stored) is found, and released with any incarnation of its node', async () => {
     const { two, raw } = await twoNodes();
     await raw.put(nameKey('legacy'), JSON.stringify({ name: 'legacy', ...refOne }));

@@ -11,6 +11,10 @@
  * a and b start their directories at the same generation, so their first
  * actors share slot and generation (the twins); c's is random as usual.
  */
+import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeProcess, type WireRef } from './fixtures/cluster.js';
 import type { SwarmCommand } from './fixtures/cluster-node.js';
@@ -108,12 +112,25 @@ describe('a swarm with members on three nodes', () => {
     const members = await spawnMembers(6, [], 'g');
     await swarmCall('gather', { op: 'form', members, leader: false });
     const busy = members[4]; // on b
-    void b.call({ cmd: 'ask', to: busy, msg: { type: 'sleep', ms: 4_000 }, timeoutMs: 10_000 }).catch(() => undefined);
-    type Gathered = { replies: Array<{ member: WireRef; value: { name: string; x: number } }>; errors: unknown[]; silent: WireRef[] };
-    const result = await swarmCall<Gathered>('gather', { op: 'gather', msg: { type: 'echo', x: 7 }, timeoutMs: 1_500 });
-    expect(result.replies.map((r) => `${r.member.node}:${r.value.name}:${r.value.x}`)).toEqual(['a:g0:7', 'b:g1:7', 'c:g2:7', 'a:g3:7', 'c:g5:7']);
-    expect(result.silent).toEqual([busy]);
-    expect(result.errors).toEqual([]);
+    // Busy until released, and inside its handler before the gather starts: no race, no window between two timers.
+    const dir = await mkdtemp(join(tmpdir(), 'microswarm-hold-'));
+    const hold = { type: 'hold', entered: join(dir, 'entered'), release: join(dir, 'release') };
+    const held = b.call({ cmd: 'ask', to: busy, msg: hold, timeoutMs: 30_000 });
+    try {
+      await eventually(
+        () => existsSync(hold.entered),
+        (entered) => entered,
+        10_000,
+      );
+      type Gathered = { replies: Array<{ member: WireRef; value: { name: string; x: number } }>; errors: unknown[]; silent: WireRef[] };
+      const result = await swarmCall<Gathered>('gather', { op: 'gather', msg: { type: 'echo', x: 7 }, timeoutMs: 1_500 });
+      expect(result.replies.map((r) => `${r.member.node}:${r.value.name}:${r.value.x}`)).toEqual(['a:g0:7', 'b:g1:7', 'c:g2:7', 'a:g3:7', 'c:g5:7']);
+      expect(result.silent).toEqual([busy]);
+      expect(result.errors).toEqual([]);
+    } finally {
+      await writeFile(hold.release, 'go');
+    }
+    expect(await held).toBe('released');
   }, 30_000);
 
   it('bft with faulty voters on other nodes: decides rightly with 2 of each kind, is undecided with 3 liars, and records the evidence', async () => {
@@ -170,6 +187,99 @@ describe('a swarm with members on three nodes', () => {
     expect(result.votes.map((v) => v.member)).toEqual([printedOn('a', twinB), printedOn('a', twinA), printedOn('a', third)]);
   }, 30_000);
 
+  it("regression: a swarm of another node's name is this node's own here: a TERM naming it is ignored (and counted)", async () => {
+    const here = await a.spawn(memberUrl, { name: 'own-a' }, { thread: 1 });
+    await swarmCall('shared', { op: 'form', members: [here] });
+    const there = await b.spawn(memberUrl, { name: 'own-b' }, { thread: 1 });
+    // b's swarm of the same name, with a's member in it: its terms go to a, and pass a's own (1).
+    const onB = (command: SwarmCommand) => b.call({ cmd: 'swarm', name: 'shared', ...command });
+    await onB({ op: 'form', members: [there, here] });
+    await onB({ op: 'resign' });
+    await onB({ op: 'resign' });
+    // A TERM b sends a later arrives after those (one stream, in order).
+    await b.call({ cmd: 'swarm', name: 'shared-after', op: 'form', members: [there, here] });
+    await eventually(
+      () => leaderOf(here, 'shared-after'),
+      (known) => known?.term === 1,
+      10_000,
+    );
+    expect(await leaderOf(here, 'shared')).toMatchObject({ leader: { node: 'a', slot: here.slot, gen: here.gen }, term: 1 });
+    const stats = await a.call<{ dropped: Record<string, number> }>({ cmd: 'stats' });
+    expect(stats.dropped['term-of-local-swarm']).toBe(3);
+  }, 30_000);
+
+  it('regression: terms heard from a node are forgotten when it dies, and its next process, starting again at term 1, is believed', async () => {
+    const [here0, here1] = [await a.spawn(memberUrl, { name: 'r0' }, { thread: 0 }), await a.spawn(memberUrl, { name: 'r1' }, { thread: 1 })];
+    let d = await start('d');
+    try {
+      await eventually(
+        () => Promise.all([a, d].map((n) => n.call<string[]>({ cmd: 'members' }))),
+        (views) => views.every((v) => v.includes('a') && v.includes('d')),
+        10_000,
+      );
+      const onD = (command: SwarmCommand) => d.call({ cmd: 'swarm', name: 'reborn', ...command });
+      const old = await d.spawn(memberUrl, { name: 'old-d' });
+      await onD({ op: 'form', members: [old, here0, here1] });
+      await onD({ op: 'resign' }); // term 2: here0 leads
+      for (const m of [here0, here1])
+        await eventually(
+          () => leaderOf(m, 'reborn'),
+          (known) => known?.term === 2 && known.leader.node === 'a',
+          10_000,
+        );
+      const forgotten = () =>
+        Promise.all(
+          [here0, here1].map((m) =>
+            eventually(
+              () => leaderOf(m, 'reborn'),
+              (known) => known == null,
+              10_000,
+            ),
+          ),
+        );
+      // d paused past downAfterMs: declared down, its terms are forgotten on a; it wakes, joins again under a new
+      // incarnation, and sends its swarm's term again.
+      d.child.kill('SIGSTOP');
+      try {
+        await forgotten();
+      } finally {
+        d.child.kill('SIGCONT');
+      }
+      for (const m of [here0, here1])
+        await eventually(
+          () => leaderOf(m, 'reborn'),
+          (known) => known?.term === 2 && known.leader.node === 'a',
+          10_000,
+        );
+      await d.kill();
+      // Declared down: both threads of a forget what d's process said (they kept its leader and term for good).
+      await forgotten();
+      d = await start('d');
+      await eventually(
+        () => a.call<string[]>({ cmd: 'members' }),
+        (view) => view.includes('d'),
+        10_000,
+      );
+      const fresh = await d.spawn(memberUrl, { name: 'fresh-d' });
+      await onD({ op: 'form', members: [fresh, here0, here1] });
+      for (const m of [here0, here1])
+        await eventually(
+          () => leaderOf(m, 'reborn'),
+          (known) => known?.term === 1 && known.leader.node === 'd' && known.leader.slot === fresh.slot,
+          10_000,
+        );
+      // The new leader's orders, stamped with term 1, are applied.
+      await d.call({ cmd: 'ask', to: fresh, msg: { type: 'sendFenced', to: ref(here1), swarm: 'reborn', term: 1, n: 5 } });
+      await eventually(
+        () => logOf(here1),
+        (log) => log.some((e) => e.msg.type === 'command' && e.msg.n === 5),
+        10_000,
+      );
+    } finally {
+      await d.shutdown();
+    }
+  }, 60_000);
+
   it("elects a member of another node, known on every node's threads; when its node is killed and declared down, a live member leads with a new term", async () => {
     const members = await spawnMembers(6, [], 'x');
     const order = [members[2], members[1], members[0], ...members.slice(3)]; // c, b, a, a, b, c
@@ -193,14 +303,16 @@ describe('a swarm with members on three nodes', () => {
     expect(now.leader).toEqual(onB);
     expect(now.changes).toHaveLength(1);
     expect(now.changes[0]).toMatchObject({ leader: onB, previous: onC, reason: 'crashed', term: 2 });
-    for (const m of [onB, onA])
+    // Every thread of a and b with a member (other is on b's thread 1, onB on its thread 0) knows term 2 before
+    // the deposed term is sent there.
+    const other = order[4]; // on b
+    for (const m of [onB, onA, other, order[3]])
       await eventually(
         () => leaderOf(m, 'lead'),
         (known) => known?.term === 2 && known.leader.node === 'b' && known.leader.slot === onB.slot,
         10_000,
       );
     // The deposed term is refused on b; the new one is applied.
-    const other = order[4]; // on b
     await a.call({ cmd: 'ask', to: onA, msg: { type: 'sendFenced', to: ref(other), swarm: 'lead', term: 1, n: 1 } });
     await a.call({ cmd: 'ask', to: onA, msg: { type: 'sendFenced', to: ref(other), swarm: 'lead', term: 2, n: 2 } });
     const log = await eventually(
@@ -221,6 +333,11 @@ describe('a swarm with members on three nodes', () => {
     expect(await swarmCall('lead', { op: 'broadcast', msg: { type: 'note', n: 9 } })).toBe(4);
     // A thread of b brought back after a crash is told the term it heard from a again.
     await b.call({ cmd: 'killThread', thread: 0 }); // onB's
-    expect(await leaderOf(onB, 'lead')).toMatchObject({ term: 2, leader: onB });
+    const told = await eventually(
+      () => leaderOf(onB, 'lead').catch(() => undefined), // (an ask may meet the thread's recovery)
+      (known) => known?.term === 2,
+      10_000,
+    );
+    expect(told).toMatchObject({ term: 2, leader: onB });
   }, 60_000);
 });

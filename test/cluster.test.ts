@@ -30,6 +30,29 @@ function node(name: string, extra: Record<string, unknown> = {}, runtime: Record
 
 const ref = (r: WireRef) => ({ $ref: r });
 
+/**
+ * Runs `body` with a raw client's `put` into the names bucket (a value for slot 5, gen 9 and what `value` adds) and
+ * b's incarnation; the names it put are deleted after.
+ */
+async function withRawNames(body: (put: (name: string, value: Record<string, unknown>) => Promise<unknown>, incarnationOfB: string) => Promise<void>) {
+  const raw = await connect({ servers: nats.url });
+  const put: string[] = [];
+  try {
+    const bucket = await new Kvm(raw).create(`microswarm_${cluster}_names`);
+    const incarnationOfB = await b.call<string>({ cmd: 'incarnation' });
+    try {
+      await body((name, value) => {
+        put.push(name);
+        return bucket.put(nameKey(name), JSON.stringify({ name, slot: 5, gen: 9, ...value }));
+      }, incarnationOfB);
+    } finally {
+      for (const name of put) await bucket.delete(nameKey(name));
+    }
+  } finally {
+    await raw.close();
+  }
+}
+
 beforeAll(async () => {
   nats = await startNatsServer();
   [a, b] = await Promise.all([node('a'), node('b')]);
@@ -259,11 +282,7 @@ describe('cluster-scoped names', () => {
   });
 
   it("rt.lookup counts a name as absent while its node is not a member or its value is another incarnation's; rt.cluster.lookup reads it as stored", async () => {
-    const raw = await connect({ servers: nats.url });
-    try {
-      const bucket = await new Kvm(raw).create(`microswarm_${cluster}_names`);
-      const incarnationOfB = await b.call<string>({ cmd: 'incarnation' });
-      const put = (name: string, value: Record<string, unknown>) => bucket.put(nameKey(name), JSON.stringify({ name, slot: 5, gen: 9, ...value }));
+    await withRawNames(async (put, incarnationOfB) => {
       await put('ghost', { node: 'nobody', incarnation: 'x' });
       await put('old-b', { node: 'b', incarnation: 'an-earlier-b' });
       await put('legacy-b', { node: 'b' });
@@ -277,10 +296,26 @@ describe('cluster-scoped names', () => {
       expect(await a.call({ cmd: 'lookup', name: 'ghost' })).toBeUndefined();
       expect(await a.call({ cmd: 'lookup', name: 'old-b' })).toBeUndefined();
       expect(await a.call({ cmd: 'clusterLookup', name: 'ghost' })).toMatchObject({ slot: 5, gen: 9, node: 'nobody' });
-      for (const name of ['ghost', 'old-b', 'legacy-b', 'live-b']) await bucket.delete(nameKey(name));
-    } finally {
-      await raw.close();
-    }
+    });
+  });
+
+  it("register takes over a name whose holder is not a live member (a made-up node, an earlier incarnation), never a live member's", async () => {
+    await withRawNames(async (put, incarnationOfB) => {
+      await put('squat', { node: 'nobody', incarnation: 'x' });
+      await put('earlier-b', { node: 'b', incarnation: 'an-earlier-b' });
+      await put('held-b', { node: 'b', incarnation: incarnationOfB });
+      await put('legacy-held-b', { node: 'b' });
+      for (const name of ['squat', 'earlier-b']) {
+        const taken = await a.spawn(probeUrl, undefined, { name, scope: 'cluster' });
+        expect(await b.call({ cmd: 'clusterLookup', name })).toMatchObject({ slot: taken.slot, gen: taken.gen, node: 'a' });
+        await a.call({ cmd: 'stop', ref: taken });
+      }
+      // b is a live member: its incarnation's value, and a value without one under its name, stay its.
+      for (const name of ['held-b', 'legacy-held-b']) {
+        await expect(a.spawn(probeUrl, undefined, { name, scope: 'cluster' }), name).rejects.toMatchObject({ name: 'NameTakenError' });
+        expect(await a.call({ cmd: 'clusterLookup', name })).toMatchObject({ slot: 5, gen: 9, node: 'b' });
+      }
+    });
   });
 
   it('refuses a cluster scope without a name, or an unknown scope, with InvalidOptionError', async () => {
@@ -381,6 +416,7 @@ describe('a node that dies', () => {
     let late: NodeProcess | undefined;
     try {
       const old = await r.spawn(probeUrl, undefined, { name: 'svc-r', scope: 'cluster' });
+      await r.spawn(probeUrl, undefined, { name: 'old-only', scope: 'cluster' });
       late = await race('late');
       // rt.lookup right after start: the names registered before it are there.
       expect(await late.call({ cmd: 'lookup', name: 'svc-r' })).toEqual({ slot: old.slot, gen: old.gen, node: 'r', name: 'svc-r' });
@@ -394,16 +430,16 @@ describe('a node that dies', () => {
       // Nobody declares the old r down: the new process takes its key over once it has stayed still for downAfterMs.
       r = await race('r');
       const fresh = await r.spawn(probeUrl, undefined, { name: 'fresh', scope: 'cluster' });
-      // The old process's name is held until someone releases it.
-      await expect(r.spawn(probeUrl, undefined, { name: 'svc-r', scope: 'cluster' })).rejects.toMatchObject({ name: 'NameTakenError' });
+      // The old process's name: taken over (the new process holds r's key, so the incarnation that wrote it is gone).
+      const again = await r.spawn(probeUrl, undefined, { name: 'svc-r', scope: 'cluster' });
       late.child.kill('SIGCONT');
-      // late sees a new incarnation under r's name (the old one is gone) and releases the old one's names.
+      // late sees a new incarnation under r's name (the old one is gone) and releases the old one's names: here only
+      // 'old-only', which the new process did not register again.
       await eventually(
-        () => r.call({ cmd: 'clusterLookup', name: 'svc-r' }),
+        () => r.call({ cmd: 'clusterLookup', name: 'old-only' }),
         (found) => found == null,
         15_000,
       );
-      const again = await r.spawn(probeUrl, undefined, { name: 'svc-r', scope: 'cluster' });
       expect(await r.call({ cmd: 'clusterLookup', name: 'fresh' })).toMatchObject({ slot: fresh.slot, gen: fresh.gen, node: 'r' });
       expect(await r.call({ cmd: 'clusterLookup', name: 'svc-r' })).toMatchObject({ slot: again.slot, gen: again.gen, node: 'r' });
       const lateNode = late;
@@ -417,6 +453,25 @@ describe('a node that dies', () => {
       await Promise.all([late?.shutdown(), r.shutdown()]);
     }
   }, 60_000);
+
+  it('regression: a process that restarts under the name of a node alone in its cluster registers the names its predecessor held', async () => {
+    // Nobody is there to declare the old process down and release its names: the new one takes its key over once it
+    // has stayed still for downAfterMs, then each name the old incarnation wrote.
+    const solo = (): Promise<NodeProcess> => node('s', { name: 'solo' });
+    let s = await solo();
+    try {
+      const old = await s.spawn(probeUrl, undefined, { name: 'solo-svc', scope: 'cluster' });
+      await s.kill();
+      s = await solo();
+      await s.spawn(probeUrl); // (another slot than the old actor's, whatever the generations)
+      const taken = await s.spawn(probeUrl, undefined, { name: 'solo-svc', scope: 'cluster' });
+      expect({ slot: taken.slot, gen: taken.gen }).not.toEqual({ slot: old.slot, gen: old.gen });
+      expect(await s.call({ cmd: 'clusterLookup', name: 'solo-svc' })).toMatchObject({ slot: taken.slot, gen: taken.gen, node: 's' });
+      expect(await s.call({ cmd: 'lookup', name: 'solo-svc' })).toMatchObject({ slot: taken.slot, gen: taken.gen });
+    } finally {
+      await s.shutdown();
+    }
+  }, 30_000);
 
   it('is seen unreachable, then down; asks waiting on it settle with NodeUnreachableError; its names are released; tells to it are dead letters', async () => {
     const c = await node('c');

@@ -268,6 +268,27 @@ describe('rt.swarm leader', () => {
     expect(log.map((e) => e.msg.n)).toEqual([3, 1, 2]);
   });
 
+  it("regression: a swarm formed again under a dissolved one's name goes on from its term, so every thread believes the new leader", async () => {
+    const r = await start();
+    const [a, b] = await spawnMembers(r, 2); // a on thread 0, b on thread 1
+    const first = r.swarm({ name: 'again', members: [a, b] });
+    first.resign(); // term 2: b leads
+    first.resign(); // term 3: a leads
+    await first.whenAnnounced();
+    first.dissolve();
+    // Formed again, with b first. Starting over at term 1, its terms were lower than the threads knew: they kept a as
+    // leader and refused b's orders as stale.
+    const second = r.swarm({ name: 'again', members: [b, a] });
+    expect(second.leader()).toEqual({ leader: b, term: 4 });
+    await second.whenAnnounced();
+    for (const m of [a, b]) {
+      const known = (await m.ask({ type: 'leaderOf', swarm: 'again' })) as { leader: ActorRef; term: number };
+      expect(known.term).toBe(4);
+      expect(known.leader.equals(b)).toBe(true);
+    }
+    expect(await a.ask(fenced('again', 4, { type: 'command', n: 1 }) as MemberMsg)).toBe('applied');
+  });
+
   it("does not hand leadership to a member of the crashed leader's own thread", async () => {
     const r = await start();
     const a = (await r.spawn(memberUrl, { name: 'a' }, { thread: 0 })) as Member;

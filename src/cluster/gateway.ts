@@ -66,8 +66,11 @@ export interface GatewayHost extends WatchesHost {
   isLive(slot: number, gen: number): boolean;
   /** A publish to `topic` made on node `fromNode`, for this node's subscribers. */
   publish(topic: string, msg: unknown, sender: ActorRef | undefined, fromNode: string): void;
-  /** A swarm of another node has a new leader and term: this node's threads, where some of its members live, learn it. */
-  swarmTerm(swarm: string, leader: ActorRef | undefined, term: number): void;
+  /**
+   * A swarm of incarnation `incarnation` of node `node` has a new leader and term: this node's threads, where some of
+   * its members live, learn it. False when it names a swarm of this node (ignored: that one decides the name's term here).
+   */
+  swarmTerm(node: string, incarnation: string, swarm: string, leader: ActorRef | undefined, term: number): boolean;
 }
 
 /** Counters of what crossed the gateway. */
@@ -454,7 +457,7 @@ export class Gateway implements RemotePart {
         this.drop('bad-term');
         return;
       }
-      this.host.swarmTerm(msg[0], msg[1], msg[2]);
+      if (!this.host.swarmTerm(from, fromIncarnation, msg[0], msg[1], msg[2])) this.drop('term-of-local-swarm');
       return;
     }
     if (kind === kRecordTopic) {

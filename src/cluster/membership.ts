@@ -221,6 +221,18 @@ export class Membership {
   }
 
   /**
+   * Whether `node`'s key in the members bucket holds a member record now, of `incarnation` when it is given: one KV
+   * read, the authoritative answer, not this node's view (which may not show a node that joined a moment ago). A
+   * member killed but not declared down yet still counts.
+   */
+  async holds(node: string, incarnation: string | undefined): Promise<boolean> {
+    const entry = await this.kv.get(node);
+    if (entry === null || entry.operation !== 'PUT') return false;
+    const parsed = parseValue(entry.value);
+    return parsed.kind === 'member' && (incarnation === undefined || parsed.incarnation === incarnation);
+  }
+
+  /**
    * Leaves gracefully: deletes this node's key (compare-and-set, so a key
    * another node wrote since is left alone), stops beating and watching.
    * The others, and this node's `events`, report `left` with reason 'left'.

@@ -12,6 +12,19 @@
  * - **Ownership.** `register` is `kv.create` (taken anywhere = taken);
  *   `release` and `releaseNode` delete with `previousSeq` = the revision they
  *   read, so a name registered again in between is never deleted.
+ * - **Taking over a dead holder's name.** Given `holderLive`, `register`
+ *   takes a name over (an update on the revision it read) whose holder is
+ *   not live: the node's key in the members bucket holds no member record
+ *   of the incarnation that wrote the value. This is how a name outlives no
+ *   one: a process that restarted under its node name, when no other node
+ *   was there to release its predecessor's names (a cluster of one, or every
+ *   node that knew it gone too), and a value a node that is not a member
+ *   wrote. The order is what makes it safe: the name is read first, then
+ *   the members key, then the update expects the revision read. A holder
+ *   found live after the read wrote its value before that read (a process
+ *   claims its node's key before it registers anything), so it was not
+ *   replaced; one that registers after the read moves the revision, and the
+ *   update fails and reads again.
  * - **Fencing on the incarnation.** `releaseNode` releases the names of one
  *   incarnation of a node, not every name under the node's name: a process
  *   that restarted under the same node name may have registered names before
@@ -133,11 +146,12 @@ export class ClusterNames {
   /**
    * Registers `name` for `ref`, an actor of the node's `incarnation`.
    * Rejects with NameTakenError when the name names another actor anywhere in
-   * the cluster; registering the same ref again resolves (stamped with
-   * `incarnation` if it held another one). A malformed value under the name
-   * is taken over.
+   * the cluster whose holder is live (`holderLive`; without it, every holder
+   * counts as live); registering the same ref again resolves (stamped with
+   * `incarnation` if it held another one). A malformed value under the name,
+   * and one whose holder is not live, is taken over.
    */
-  async register(name: string, ref: NamedRef, incarnation: string): Promise<void> {
+  async register(name: string, ref: NamedRef, incarnation: string, holderLive?: (held: NameEntry) => Promise<boolean>): Promise<void> {
     const key = nameKey(checkActorName(name));
     const wanted = checkRef(ref);
     const stamp = checkIncarnation(incarnation);
@@ -153,10 +167,11 @@ export class ClusterNames {
       if (entry === null || entry.operation !== 'PUT') continue; // released in between: create again
       const held = this.parse(entry.value, name);
       if (held !== undefined) {
-        if (!sameRef(held, wanted)) throw new NameTakenError(name);
+        // Another actor's, unless its holder is gone: read after the name, so the update below is safe (see the top).
+        if (!sameRef(held, wanted) && (holderLive === undefined || (await holderLive(held)))) throw new NameTakenError(name);
         // The same actor, its node joined again under a new incarnation (declared down while alive): the value takes
         // the new one, so that the release of the old incarnation's names leaves it.
-        if (held.incarnation === stamp) return;
+        if (sameRef(held, wanted) && held.incarnation === stamp) return;
       }
       try {
         await this.kv.update(key, value, entry.revision);

@@ -21,7 +21,7 @@ import { Entities, type EntityRuntime, type EntityStats } from './entities.js';
 import { Placement } from './placement.js';
 import { Gateway, type GatewayHost, type GatewayStats } from './gateway.js';
 import { type MemberEvent, type MemberInfo, Membership } from './membership.js';
-import { ClusterNames } from './names.js';
+import { ClusterNames, type NameEntry } from './names.js';
 import { NamesReplica } from './names-replica.js';
 import { Snapshots } from './snapshots.js';
 import { redactServer, resolveClusterOptions, type ResolvedClusterOptions } from './options.js';
@@ -131,7 +131,7 @@ export class ClusterNode implements Cluster {
           gateway.selfRejoined();
           const { incarnation } = membership.self;
           for (const [name, { slot, gen }] of this.owned) {
-            void names.register(name, { node: this.node, slot, gen }, incarnation).catch(() => this.owned.delete(name));
+            void names.register(name, { node: this.node, slot, gen }, incarnation, this.holderLive).catch(() => this.owned.delete(name));
           }
         }
         return;
@@ -257,11 +257,22 @@ export class ClusterNode implements Cluster {
     return new ActorRef<Msg, Reply>(held.slot, held.gen, name, this.host.refHost, held.node);
   }
 
-  /** @internal Registers a cluster-scoped name of an actor of this node; NameTakenError when any node holds it. */
+  /**
+   * @internal Registers a cluster-scoped name of an actor of this node; NameTakenError when a live holder has it. A
+   * name whose holder is gone is taken over: an earlier process under this node's name (this process holds the node's
+   * key now, so that one is gone or declared down), or a node that is not a member.
+   */
   async register(name: string, slot: number, gen: number): Promise<void> {
-    await this.names.register(name, { node: this.node, slot, gen }, this.membership.self.incarnation);
+    await this.names.register(name, { node: this.node, slot, gen }, this.membership.self.incarnation, this.holderLive);
     this.owned.set(name, { slot, gen });
   }
+
+  /**
+   * Whether the node and incarnation that wrote a name's value hold their node's key in the members bucket now (read
+   * there, not from this node's view, which may lag behind a node that just joined). A value without an incarnation
+   * counts as live while its node holds its key at all.
+   */
+  private readonly holderLive = (held: NameEntry): Promise<boolean> => this.membership.holds(held.node, held.incarnation);
 
   /** Releases the names of actors of this node that stopped (within a heartbeat of the stop). */
   private sweep(): void {

@@ -125,6 +125,16 @@ export class Envelopes implements EnvelopesPart {
     if (known === undefined || term >= known.term) this.terms.set(swarm, { leader, term });
   }
 
+  /**
+   * The main thread forgets a swarm's term: the swarm was another node's, and
+   * that node left or was declared down (or a swarm of this node took the
+   * name). A swarm formed again under the name, whose terms start over, is
+   * then believed from its first term.
+   */
+  forgetTerm(swarm: string): void {
+    this.terms.delete(swarm);
+  }
+
   /** `ctx.leaderOf`. */
   leaderOf(swarm: string): { leader: ActorRef | undefined; term: number } | undefined {
     const known = this.terms.get(swarm);

@@ -26,8 +26,8 @@ export function clusterHost(
     threads: number;
     /** A publish from another node, for this node's subscribers. */
     publish(topic: string, msg: unknown, sender: ActorRef | undefined, fromNode: string): void;
-    /** A swarm of another node has a new leader and term. */
-    swarmTerm(swarm: string, leader: ActorRef | undefined, term: number): void;
+    /** A swarm of (node, incarnation) has a new leader and term; false when it names a swarm of this node (ignored). */
+    swarmTerm(node: string, incarnation: string, swarm: string, leader: ActorRef | undefined, term: number): boolean;
   },
 ): GatewayHost {
   const { deadLetter, workerUp } = runtime;
@@ -56,7 +56,7 @@ export function clusterHost(
     },
     deadLetter: (recipient, message, sender, reason) => deadLetter({ recipient, message, sender, reason }),
     isLive: (slot, gen) => directory.isLive(slot, gen),
-    swarmTerm: (swarm, leader, term) => runtime.swarmTerm(swarm, leader, term),
+    swarmTerm: (node, incarnation, swarm, leader, term) => runtime.swarmTerm(node, incarnation, swarm, leader, term),
     watch(target, watcher, on) {
       if (on) endpoint.deathWatch.add(target, watcher);
       else endpoint.deathWatch.remove(target, watcher);

@@ -8,6 +8,14 @@
  * every other node with members in it (`remoteTerm` there), so `ctx.leaderOf`
  * and fenced messages work on those nodes too. A node that leaves or is
  * declared down takes its members with it (`nodeLost`).
+ *
+ * Terms heard from another node belong to that node's process (node name
+ * and incarnation): when it leaves or is declared down, this node's threads
+ * forget them, so a swarm formed again by a later process under the node's
+ * name, whose terms start again at 1, is believed. A swarm of this node
+ * decides its name's term here: a TERM naming it is ignored. And terms never
+ * go back within a process: a swarm formed again under a name goes on from
+ * the last term of the one dissolved.
  */
 import { Swarm, type SwarmHost, type SwarmOptions } from '../swarm/swarm.js';
 import { Topic, TopicRegistry } from '../swarm/topics.js';
@@ -36,14 +44,26 @@ export interface CoordinationParts {
     | undefined;
 }
 
+/** A swarm's leader and term, as announced. */
+interface Term {
+  leader: ActorRef | undefined;
+  term: number;
+}
+
 /** @internal The runtime's topics and swarms. */
 export class Coordination {
   /** Subscribers by topic, fed by `ctx.subscribe` in any thread. */
   readonly topics: TopicRegistry;
   private readonly swarms = new Map<string, Swarm>();
   private swarmTimer: NodeJS.Timeout | undefined;
-  /** Leader and term of swarms of other nodes with members here, as last heard: told again to a thread brought back. */
-  private readonly remoteTerms = new Map<string, { leader: ActorRef | undefined; term: number }>();
+  /**
+   * Leader and term of swarms of other nodes with members here, as last heard, by node: the incarnation that sent
+   * them, and its terms by swarm name. Told again to a thread brought back; a node's go when it leaves or is declared
+   * down, so this holds the swarms of live members only.
+   */
+  private readonly remoteTerms = new Map<string, { incarnation: string; swarms: Map<string, Term> }>();
+  /** The last term of each dissolved swarm of this node, by name: a swarm formed again under the name goes on from it. */
+  private readonly endedTerms = new Map<string, number>();
   private watchingCrashes = false;
   private readonly parts: CoordinationParts;
 
@@ -73,6 +93,11 @@ export class Coordination {
   swarm(options: SwarmOptions): Swarm {
     const checked = Swarm.check(options);
     if (this.swarms.has(checked.name)) throw new InvalidOptionError('name', 'a swarm name not already in use', checked.name);
+    // This node's swarm decides the name's term here from now on: what another node's swarm of the name said goes.
+    // (Forgotten before the new swarm's first announcement, which follows on each thread's ring.)
+    let heard = false;
+    for (const from of this.remoteTerms.values()) if (from.swarms.delete(checked.name)) heard = true;
+    if (heard) void this.forgetOnThreads(checked.name);
     const swarm = new Swarm(checked, this.swarmHost());
     this.swarms.set(checked.name, swarm);
     if (this.swarmTimer === undefined) {
@@ -92,17 +117,53 @@ export class Coordination {
     this.watchingCrashes = true;
     this.parts.crashes.subscribe(() => {
       for (const s of this.swarms.values()) s.reannounce();
-      for (const [swarm, { leader, term }] of this.remoteTerms) void this.tellThreads(swarm, leader, term);
+      for (const from of this.remoteTerms.values()) for (const [swarm, { leader, term }] of from.swarms) void this.tellThreads(swarm, leader, term);
     });
   }
 
-  /** A swarm of another node has a new leader and term (a TERM record): this node's threads learn it (never going back). */
-  remoteTerm(swarm: string, leader: ActorRef | undefined, term: number): void {
-    const known = this.remoteTerms.get(swarm);
-    if (known !== undefined && term < known.term) return;
-    this.remoteTerms.set(swarm, { leader, term });
+  /**
+   * A swarm of incarnation `incarnation` of node `node` has a new leader and term (a TERM record): this node's
+   * threads learn it (never going back, within that incarnation). False, and ignored, when it names a swarm of this
+   * node.
+   */
+  remoteTerm(node: string, incarnation: string, swarm: string, leader: ActorRef | undefined, term: number): boolean {
+    if (this.swarms.has(swarm)) return false;
+    let from = this.remoteTerms.get(node);
+    // A later process under the node's name: the earlier one is gone (membership said so before its batches were
+    // taken), and so are its swarms.
+    if (from !== undefined && from.incarnation !== incarnation) {
+      this.forgetNode(node);
+      from = undefined;
+    }
+    if (from === undefined) this.remoteTerms.set(node, (from = { incarnation, swarms: new Map() }));
+    const known = from.swarms.get(swarm);
+    if (known !== undefined && term < known.term) return true;
+    from.swarms.set(swarm, { leader, term });
     this.watchCrashes();
     void this.tellThreads(swarm, leader, term);
+    return true;
+  }
+
+  /**
+   * This node's threads forget the terms heard from `node` (it left, was declared down, or was replaced by a later
+   * process). A swarm name another node's swarm uses too gets that one's term back.
+   */
+  private forgetNode(node: string): void {
+    const from = this.remoteTerms.get(node);
+    if (from === undefined) return;
+    this.remoteTerms.delete(node);
+    for (const swarm of from.swarms.keys()) {
+      void this.forgetOnThreads(swarm);
+      for (const other of this.remoteTerms.values()) {
+        const heard = other.swarms.get(swarm);
+        if (heard !== undefined) void this.tellThreads(swarm, heard.leader, heard.term);
+      }
+    }
+  }
+
+  /** This node was declared down and joined again: the other nodes forgot its swarms' terms, and hear them again. */
+  rejoined(): void {
+    for (const s of this.swarms.values()) s.reannounce();
   }
 
   /**
@@ -111,6 +172,7 @@ export class Coordination {
    * a leader that stopped, or (down: its state is lost) whose thread crashed.
    */
   nodeLost(node: string, reason: 'left' | 'down'): void {
+    this.forgetNode(node);
     for (const swarm of this.swarms.values()) {
       const leader = swarm.leader()?.leader;
       if (leader?.node === node) swarm.membersLost([leader], reason === 'down' ? 'crashed' : 'stopped');
@@ -124,6 +186,13 @@ export class Coordination {
     await Promise.allSettled(
       control.runningEndpoints().map((e) => withTimeout(endpoint.request(e, 'swarmTerm', { swarm, leader, term }), 5_000, 'swarmTerm')),
     );
+  }
+
+  /** Tells this node's threads to forget a swarm's term (see `forgetNode`). */
+  private async forgetOnThreads(swarm: string): Promise<void> {
+    const { endpoint, control } = this.parts;
+    endpoint.envelopes.forgetTerm(swarm);
+    await Promise.allSettled(control.runningEndpoints().map((e) => withTimeout(endpoint.request(e, 'swarmForget', { swarm }), 5_000, 'swarmForget')));
   }
 
   /** The thread of `endpoint` died: swarms learn at once (not after the recovery) that their members there lost their state. */
@@ -166,8 +235,11 @@ export class Coordination {
         return this.tellThreads(swarm, leader, term);
       },
       closed: () => control.closing,
-      forget: (swarm) => {
-        if (this.swarms.get(swarm.name) === swarm) this.swarms.delete(swarm.name);
+      priorTerm: (swarm) => this.endedTerms.get(swarm) ?? 0,
+      forget: (swarm, term) => {
+        if (this.swarms.get(swarm.name) !== swarm) return;
+        this.swarms.delete(swarm.name);
+        if (term > 0) this.endedTerms.set(swarm.name, term);
       },
     };
   }

@@ -161,14 +161,16 @@ export class Runtime {
           workerUp: (e) => !rt.control.down.has(e),
           threads: rt.threads,
           publish: (topic, msg, sender, from) => rt.coordination.topics.publish(topic, msg, sender, from),
-          swarmTerm: (swarm, leader, term) => rt.coordination.remoteTerm(swarm, leader, term),
+          swarmTerm: (node, incarnation, swarm, leader, term) => rt.coordination.remoteTerm(node, incarnation, swarm, leader, term),
         });
         rt.clusterNode = await prepared.join(host, rt.entityRuntime(), resolved.askTimeoutMs);
         rt.endpoint.remote = rt.clusterNode.gateway;
         const self = rt.clusterNode.node;
-        // Swarm leaders of a node that left or was declared down are replaced at once.
+        // Swarm leaders of a node that left or was declared down are replaced at once, and the terms it sent are
+        // forgotten. This node, declared down and joined again: the others forgot its terms, and hear them again.
         rt.clusterNode.events.subscribe((e) => {
           if (e.type === 'left' && e.node !== self) rt.coordination.nodeLost(e.node, e.reason);
+          else if (e.type === 'joined' && e.node === self) rt.coordination.rejoined();
         });
       }
     } catch (err) {

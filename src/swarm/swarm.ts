@@ -97,8 +97,14 @@ export interface SwarmHost {
    */
   announce(swarm: string, leader: ActorRef | undefined, term: number, nodes: readonly string[]): Promise<void>;
   closed(): boolean;
-  /** The swarm is dissolved: the runtime forgets it (its name is free again). */
-  forget(swarm: Swarm): void;
+  /**
+   * The last term a swarm of this name had on this node (0: none). A swarm
+   * formed again under the name goes on from it: threads (here and on other
+   * nodes) never take a term lower than one they know.
+   */
+  priorTerm(swarm: string): number;
+  /** The swarm is dissolved at `term`: the runtime forgets it (its name is free again). */
+  forget(swarm: Swarm, term: number): void;
 }
 
 /**
@@ -141,6 +147,7 @@ export class Swarm {
     this.host = host;
     this.roster = [...options.members];
     this.electing = options.leader ?? true;
+    this.term = host.priorTerm(this.name);
     if (this.electing) this.elect('elected');
   }
 
@@ -412,7 +419,7 @@ export class Swarm {
 
   /** Dissolves the swarm: no more leader tracking; its name can be used again. Members are not touched. */
   dissolve(): void {
-    this.host.forget(this);
+    this.host.forget(this, this.term);
   }
 
   // ------------------------------------------------------------- helpers
