@@ -17,7 +17,6 @@
  * imports this class.
  */
 import { createPoolShared } from '../memory/layout.js';
-import type { Pool, MemoryStats } from '../memory/pool.js';
 import { registerCodecExtensions, setLocalNode } from '../engine/ref-codec.js';
 import { ActorRef } from '../actors/ref.js';
 import { SupervisorState } from '../actors/supervision.js';
@@ -49,6 +48,7 @@ import { ThreadMonitor } from './monitor.js';
 import { ThreadRecovery, type ThreadCrash } from './recovery.js';
 import { Registry } from './registry.js';
 import { Spares } from './spares.js';
+import { RuntimeMemory } from './memory.js';
 import { clusterHost } from './cluster-host.js';
 import type { Cluster, ClusterNode, EntityRuntime, PreparedCluster } from '../cluster/index.js';
 import { checkEntityOptions, type EntityOptions, type EntityRef } from '../actors/entity-ref.js';
@@ -57,6 +57,7 @@ import { checkEntityOptions, type EntityOptions, type EntityRef } from '../actor
 let clusterNodeLive = false;
 
 export type { ThreadCrash } from './recovery.js';
+export type { RuntimeMemory } from './memory.js';
 
 registerCodecExtensions();
 
@@ -531,41 +532,5 @@ export class Runtime {
       this.keepAlive = undefined;
       await control.destroy();
     }
-  }
-}
-
-/** `rt.memory`: the pool seen from the main thread. */
-export class RuntimeMemory {
-  private readonly pool: Pool;
-  private readonly directory: Directory;
-
-  /** @internal */
-  constructor(pool: Pool, directory: Directory) {
-    this.pool = pool;
-    this.directory = directory;
-  }
-
-  /** Size, used, free, largest free run, counters, and bytes owned per actor. */
-  stats(): MemoryStats {
-    return this.pool.stats();
-  }
-
-  /**
-   * Reclaims orphans: allocations whose owner is no longer live and loans
-   * whose holder is not (normally done when each actor stops; this sweeps up
-   * after anything that escaped that, such as a thread that died).
-   */
-  collect(): {
-    /** Allocations freed because their owner was gone. */
-    allocations: number;
-    /** Bytes those allocations held. */
-    bytes: number;
-    /** Loans ended because their holder was gone. */
-    loans: number;
-  } {
-    return this.pool.collect(
-      (slot, gen) => this.directory.isLive(slot, gen),
-      (slot) => this.directory.isLive(slot, Atomics.load(this.directory.gen, slot)),
-    );
   }
 }
