@@ -97,7 +97,7 @@ class WorkerSystem implements SystemHandler {
     }
     if (op === 'decideCrash') return ep.supervisor.crashDecision(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
     if (op === 'cancelTask') return ep.envelopes.cancel(payload.id as string, payload.attempt as number, payload.reason as string);
-    if (op === 'inspect') return inspectCells(ep.cells);
+    if (op === 'inspect') return inspectCells(ep.cells, ep.dir.actorCounts, payload.limit as number);
     if (op === 'swarmTerm') return ep.envelopes.setTerm(payload.swarm as string, payload.leader as ActorRef | undefined, payload.term as number);
     if (op === 'migrateFence') return ep.migration.fence(payload.slot as number, payload.gen as number);
     if (op === 'migrateDone') return ep.migration.done(payload.slot as number, payload.gen as number, payload.move as Uint8Array);

@@ -9,6 +9,7 @@
  * costs the thread a pass over its cells, nothing per message.
  */
 import type { Cell } from '../actors/cell.js';
+import type { ActorCounts } from '../transport/actor-counts.js';
 
 /** @internal What a cell's flags say about it, most telling first. */
 export type CellStatus = 'starting' | 'failed' | 'suspended' | 'migrating' | 'stopping' | 'busy' | 'running' | 'idle';
@@ -36,8 +37,12 @@ function statusOf(cell: Cell): CellStatus {
   return cell.mailbox.length > 0 ? 'running' : 'idle';
 }
 
-/** @internal Every live actor hosted by the thread whose cells these are. */
-export function inspectCells(cells: ReadonlyArray<Cell | undefined>): CellReport[] {
+/**
+ * @internal The live actors hosted by the thread whose cells these are: all
+ * of them when there are at most `limit`, else the `limit` with the deepest
+ * mailboxes (then the most messages handled), and how many there are.
+ */
+export function inspectCells(cells: ReadonlyArray<Cell | undefined>, counts: ActorCounts, limit: number): { cells: CellReport[]; total: number } {
   const out: CellReport[] = [];
   for (const cell of cells) {
     if (cell === undefined || cell.stopped) continue;
@@ -51,5 +56,10 @@ export function inspectCells(cells: ReadonlyArray<Cell | undefined>): CellReport
       parent: cell.parent?.slot ?? -1,
     });
   }
-  return out;
+  const total = out.length;
+  if (total > limit) {
+    out.sort((a, b) => b.mailbox - a.mailbox || counts.handledBy(b.slot) - counts.handledBy(a.slot));
+    out.length = limit;
+  }
+  return { cells: out, total };
 }
