@@ -28,6 +28,7 @@ export class EventStream {
   private snapshotTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private snapshotting = false;
+  private numbered = 0;
 
   constructor(source: ObserveSource, intervalMs: number) {
     this.source = source;
@@ -35,7 +36,8 @@ export class EventStream {
     this.unsubscribe = source.onFeed((item) => this.add(item));
   }
 
-  private add(item: FeedItem): void {
+  private add(event: Omit<FeedItem, 'id'>): void {
+    const item = { id: ++this.numbered, ...event };
     this.recent.push(item);
     if (this.recent.length > kRecent) this.recent.shift();
     if (this.clients.size === 0) return;
@@ -47,7 +49,7 @@ export class EventStream {
   private flush(): void {
     this.flushTimer = undefined;
     const items = this.pending;
-    if (this.dropped > 0) items.push({ at: Date.now(), kind: 'dead-letter', subject: 'feed', text: `${this.dropped} more events not shown` });
+    if (this.dropped > 0) items.push({ id: 0, at: Date.now(), kind: 'dead-letter', subject: 'feed', text: `${this.dropped} more events not shown` });
     this.pending = [];
     this.dropped = 0;
     this.broadcast('feed', items);

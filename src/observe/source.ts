@@ -7,6 +7,8 @@
 
 /** One entry of the dashboard's feed: a failure, a thread crash, or a dead letter (plain data). */
 export interface FeedItem {
+  /** Its number in this server's feed, from 1: a page that reconnects skips what it has. */
+  id: number;
   /** `Date.now()` when the runtime published it. */
   at: number;
   kind: 'failure' | 'crash' | 'dead-letter';
@@ -31,6 +33,6 @@ export interface ObserveSource {
   /** The Prometheus exposition text, or undefined when no metrics are available (`/metrics` answers 501). */
   metrics: (() => Promise<string>) | undefined;
   ready(): Readiness;
-  /** Calls `listener` for each new feed item; returns the function that stops it. */
-  onFeed(listener: (item: FeedItem) => void): () => void;
+  /** Calls `listener` for each new feed item (numbered by the stream); returns the function that stops it. */
+  onFeed(listener: (item: Omit<FeedItem, 'id'>) => void): () => void;
 }

@@ -1,6 +1,7 @@
 /**
  * The shape of `rt.inspect()`'s snapshot: plain JSON-serialisable data (no
- * refs, no class instances; a number that is not known is `null`).
+ * refs, no class instances; a number that is not known is `null`, but for
+ * the scheduler's statistics, passed on as `rt.tasks.stats()` gives them).
  */
 import type { MemoryStats } from '../memory/pool.js';
 import type { SchedulerStats } from '../scheduler/types.js';
@@ -120,6 +121,6 @@ export interface InspectSnapshot {
   swarms: SwarmInspection[];
   /** The pool's usage (`rt.memory.stats()` without `perAgent`) and its allocations. */
   memory: Omit<MemoryStats, 'perAgent'> & { map: RegionAllocation[] };
-  /** `rt.tasks.stats()`. */
+  /** `rt.tasks.stats()` as it is: its percentiles of nothing yet are NaN, which JSON writes as `null`. */
   scheduler: SchedulerStats;
 }

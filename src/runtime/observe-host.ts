@@ -24,8 +24,8 @@ export interface ObserveParts extends InspectParts {
   crashes: EventSource<ThreadCrash>;
   /** True when the runtime is a cluster node whose NATS connection is up; undefined outside a cluster. */
   clusterConnected: () => boolean | undefined;
-  /** `rt.metrics` when the runtime has it (registers metrics, resolves to their registry). */
-  metrics: (() => MetricsRegistry | Promise<MetricsRegistry>) | undefined;
+  /** `rt.metrics` when the runtime has it (registers metrics, resolves to their registry); looked up when a server or handler is made. */
+  metrics: () => (() => MetricsRegistry | Promise<MetricsRegistry>) | undefined;
 }
 
 /** @internal Inspection, servers and handlers of one runtime. */
@@ -82,7 +82,7 @@ export class ObserveHost {
 
   private source(): ObserveSource {
     const parts = this.parts;
-    const metrics = parts.metrics;
+    const metrics = parts.metrics();
     return {
       inspect: () => this.inspect(),
       metrics:
@@ -125,12 +125,12 @@ export class ObserveHost {
   }
 }
 
-function failureItem(f: ActorFailure): FeedItem {
+function failureItem(f: ActorFailure): Omit<FeedItem, 'id'> {
   const error = f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : String(f.error);
   return { at: Date.now(), kind: 'failure', subject: String(f.actor), text: `${f.phase}: ${error}` };
 }
 
-function crashItem(c: ThreadCrash): FeedItem {
+function crashItem(c: ThreadCrash): Omit<FeedItem, 'id'> {
   const outcome = c.replaced ? 'replaced' : 'not replaced';
   return {
     at: Date.now(),
@@ -140,7 +140,7 @@ function crashItem(c: ThreadCrash): FeedItem {
   };
 }
 
-function deadLetterItem(d: DeadLetter): FeedItem {
+function deadLetterItem(d: DeadLetter): Omit<FeedItem, 'id'> {
   const from = d.sender === undefined ? '' : ` from ${d.sender}`;
   return { at: Date.now(), kind: 'dead-letter', subject: String(d.recipient), text: `${d.reason}${from}` };
 }

@@ -251,8 +251,6 @@ export class Runtime {
       crashes,
       threadLost: (e) => coordination.threadLost(e),
     });
-    // rt.metrics (prom-client), when this runtime has it: /metrics reads its registry.
-    const metrics = (this as { metrics?: () => { metrics(): Promise<string> } }).metrics?.bind(this);
     const deadLetters = this.deadLetters;
     this.observe = new ObserveHost({
       control,
@@ -264,7 +262,8 @@ export class Runtime {
       crashes,
       deadLetters,
       tasks: this.tasks,
-      metrics,
+      // rt.metrics (prom-client), when this runtime has it: /metrics reads its registry.
+      metrics: () => (this as { metrics?: () => { metrics(): Promise<string> } }).metrics?.bind(this),
       swarms: () => coordination.list(),
       counts: () => ({ deadLetters: this.deadLetters.count, failures: failures.count, crashes: crashes.count }),
       node: () => this.clusterNode?.node,
