@@ -247,7 +247,6 @@
           graph.append(dot);
         });
         const figure = el('figure', { class: 'swarm', 'data-swarm': s.name });
-        figure.style.margin = '0';
         const caption = el('figcaption', { class: 'caption' });
         caption.append(el('strong', undefined, s.name), document.createTextNode(` · ${s.topology} · ${s.members.length} members · term ${s.term}`));
         if (s.leader) caption.append(el('div', { class: 'muted' }, `leader ${s.leader}`));
@@ -259,7 +258,8 @@
 
   // ------------------------------------------------------------------ memory
 
-  function renderMemory(m) {
+  function renderMemory(m, actors) {
+    const names = new Map(actors.map((a) => [a.slot, a.name ?? a.ref]));
     const owner = new Int32Array(m.regions).fill(-2); // -2 free, -1 runtime's own, else actor slot
     for (const a of m.map) for (let r = a.head; r < a.head + a.run && r < m.regions; r++) owner[r] = a.owner;
     const grid = $('memory-grid');
@@ -270,7 +270,7 @@
       const o = owner[r];
       cell.className = o === -1 ? 'own' : '';
       cell.style.background = o >= 0 ? colourOf(o) : '';
-      cell.title = o === -2 ? `region ${r}: free` : o === -1 ? `region ${r}: runtime (message in transit, checkpoint)` : `region ${r}: actor slot ${o}`;
+      cell.title = o === -2 ? `region ${r}: free` : o === -1 ? `region ${r}: runtime (message in transit, checkpoint)` : `region ${r}: ${names.get(o) ?? `slot ${o}`}`;
       if (o >= 0) owners.set(o, (owners.get(o) ?? 0) + 1);
     }
     const kb = (b) => `${fmt(b / 1024)} KB`;
@@ -282,7 +282,7 @@
         const item = el('span');
         const swatch = el('i');
         swatch.style.background = colourOf(slot);
-        item.append(swatch, document.createTextNode(`slot ${slot}: ${regions}`));
+        item.append(swatch, document.createTextNode(`${names.get(slot) ?? `slot ${slot}`}: ${regions}`));
         return item;
       }),
     );
@@ -302,11 +302,23 @@
     for (const item of fresh) lastFeedId = Math.max(lastFeedId, item.id);
     list.querySelector('.empty')?.remove();
     for (const item of fresh) {
-      const li = el('li', { 'data-kind': item.kind });
+      // The same event again (dead letters to one stopped actor, say): counted on the line already shown.
+      const key = `${item.kind}|${item.subject}|${item.text}`;
+      const top = list.firstElementChild;
+      if (top !== null && top.dataset.key === key) {
+        const times = Number(top.dataset.times) + 1;
+        top.dataset.times = String(times);
+        top.querySelector('.times').textContent = ` ×${fmt(times)}`;
+        top.querySelector('time').textContent = new Date(item.at).toLocaleTimeString('en-GB');
+        continue;
+      }
+      const li = el('li', { 'data-kind': item.kind, 'data-key': key, 'data-times': '1' });
       const time = el('time', { datetime: new Date(item.at).toISOString() }, new Date(item.at).toLocaleTimeString('en-GB'));
       const kind = el('span');
       kind.append(el('span', { class: `pill ${kindClass[item.kind] ?? ''}` }, item.kind));
-      li.append(time, kind, el('span', { class: 'subject' }, item.subject), el('span', { class: 'text' }, item.text));
+      const subject = el('span', { class: 'subject' }, item.subject);
+      subject.append(el('span', { class: 'times' }));
+      li.append(time, kind, subject, el('span', { class: 'text' }, item.text));
       list.prepend(li);
     }
     while (list.children.length > kFeedItems) list.lastElementChild.remove();
@@ -320,7 +332,7 @@
     renderCharts(s);
     renderActors(s.actors, s.actorsNotListed);
     renderSwarms(s.swarms);
-    renderMemory(s.memory);
+    renderMemory(s.memory, s.actors);
     document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots ?? 0) + 1);
   }
 
