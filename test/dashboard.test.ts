@@ -29,6 +29,8 @@ afterAll(async () => {
   await browser?.close();
 });
 
+// Functions run in the page are given as strings: this project's TypeScript has no DOM library.
+
 /** A page that records its console errors and uncaught exceptions. */
 async function openPage(url: string): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -87,7 +89,7 @@ describe('the dashboard', () => {
     const stopBusy = keepBusy(counters[5]);
     try {
       const { page, errors } = await openPage(server.url);
-      await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 1);
+      await page.waitForFunction('Number(document.body.dataset.snapshots ?? 0) >= 1');
       expect(await page.textContent('[data-testid="connection"]')).toBe('live');
       expect(await page.$$eval('#threads tbody tr', (rows) => rows.length)).toBe(2);
       expect(await page.$$eval('#actors tbody tr', (rows) => rows.length)).toBe(9);
@@ -96,8 +98,8 @@ describe('the dashboard', () => {
 
       // Live numbers: the total handled shown moves while counter-5 works.
       const first = await page.textContent('#total-handled');
-      await page.waitForFunction((before) => document.getElementById('total-handled')?.textContent !== before, first);
-      await page.waitForFunction(() => Number((document.getElementById('total-rate')?.textContent ?? '0').replace(/,/g, '')) > 0);
+      await page.waitForFunction(`document.getElementById('total-handled').textContent !== ${JSON.stringify(first)}`);
+      await page.waitForFunction(`Number(document.getElementById('total-rate').textContent.replace(/,/g, '')) > 0`);
 
       // Sorting: handled, descending then ascending; names ascending.
       await page.click('#actors th[data-sort="handled"]');
@@ -112,8 +114,8 @@ describe('the dashboard', () => {
       const names = await page.$$eval('#actors tbody tr td:first-child', (cells) => cells.map((c) => c.textContent ?? ''));
       expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
       // The order holds across the snapshots that follow.
-      const seen = Number(await page.evaluate(() => document.body.dataset.snapshots));
-      await page.waitForFunction((n) => Number(document.body.dataset.snapshots) >= n + 2, seen);
+      const seen = Number(await page.getAttribute('body', 'data-snapshots'));
+      await page.waitForFunction(`Number(document.body.dataset.snapshots) >= ${seen + 2}`);
       expect(await page.$$eval('#actors tbody tr td:first-child', (cells) => cells.map((c) => c.textContent ?? ''))).toEqual(
         [...names].sort((a, b) => a.localeCompare(b)),
       );
@@ -124,7 +126,7 @@ describe('the dashboard', () => {
       await page.waitForSelector('#feed li[data-kind="crash"]');
       expect(await page.textContent('#feed li[data-kind="crash"] .subject')).toBe('thread 1');
       expect(await page.textContent('#feed li[data-kind="failure"] .text')).toBe('receive: Error: shown on the dashboard');
-      await page.waitForFunction(() => document.querySelector('#threads tr[data-thread="1"] .pill')?.textContent === 'running');
+      await page.waitForSelector('#threads tr[data-thread="1"] .pill:text-is("running")');
 
       mkdirSync(artifacts, { recursive: true });
       await page.screenshot({ path: `${artifacts}dashboard.png`, fullPage: true });

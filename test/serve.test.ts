@@ -238,7 +238,11 @@ describe('rt.serve()', () => {
     let scrapes = 0;
     // What the metrics part provides: rt.metrics() registers collectors and resolves to their registry.
     const registry = { metrics: async () => `# scrape ${++scrapes}\nmicroswarm_up 1\n` };
-    Object.defineProperty(rt, 'metrics', { value: async () => (registrations++, registry), configurable: true });
+    const metrics = async () => {
+      registrations++;
+      return registry;
+    };
+    Object.defineProperty(rt, 'metrics', { value: metrics, configurable: true });
     const server = await rt.serve();
     const first = await fetch(new URL('metrics', server.url));
     expect(first.status).toBe(200);

@@ -12,7 +12,7 @@ import type { Cell } from '../actors/cell.js';
 import type { ActorCounts } from '../transport/actor-counts.js';
 
 /** @internal What a cell's flags say about it, most telling first. */
-export type CellStatus = 'starting' | 'failed' | 'suspended' | 'migrating' | 'stopping' | 'busy' | 'running' | 'idle';
+type CellStatus = 'starting' | 'failed' | 'suspended' | 'migrating' | 'stopping' | 'busy' | 'running' | 'idle';
 
 /** @internal One actor as its thread sees it: plain data (crosses threads through the codec). */
 export interface CellReport {

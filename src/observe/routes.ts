@@ -67,12 +67,16 @@ export function createHandler(source: ObserveSource, options: HandlerOptions & {
     const url = new URL(req.url ?? '/', 'http://localhost');
     let path = url.pathname;
     if (prefix !== undefined) {
-      if (path !== prefix && !path.startsWith(`${prefix}/`)) return pass(res, next);
+      if (path !== prefix && !path.startsWith(`${prefix}/`)) {
+        pass(res, next);
+        return;
+      }
       path = path.slice(prefix.length);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      if (routeNames.has(path) || isAsset(path)) return reply(res, 405, 'text/plain; charset=utf-8', 'Only GET and HEAD\n', { allow: 'GET, HEAD' });
-      return pass(res, next);
+      if (routeNames.has(path) || isAsset(path)) reply(res, 405, 'text/plain; charset=utf-8', 'Only GET and HEAD\n', { allow: 'GET, HEAD' });
+      else pass(res, next);
+      return;
     }
     route(path, req, res, source, events, next).catch((err: unknown) => {
       if (!res.headersSent) reply(res, 500, 'text/plain; charset=utf-8', `${err instanceof Error ? err.message : String(err)}\n`);

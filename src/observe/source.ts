@@ -11,6 +11,7 @@ export interface FeedItem {
   id: number;
   /** `Date.now()` when the runtime published it. */
   at: number;
+  /** A handler or hook that failed (`rt.failures`), a pool thread that died (`rt.crashes`), or a dead letter (`rt.deadLetters`). */
   kind: 'failure' | 'crash' | 'dead-letter';
   /** The actor concerned (`Actor(name#slot.gen)`), or the thread for a crash (`thread 1`). */
   subject: string;

@@ -25,6 +25,7 @@ export type ActorStatus = 'starting' | 'idle' | 'running' | 'busy' | 'suspended'
 export interface ThreadInspection {
   /** The thread's 0-based index (the `thread` of spawn options). */
   thread: number;
+  /** Running; recovering after it died; down (died and not replaced); unresponsive (did not answer in `timeoutMs`). */
   status: ThreadStatus;
   /** Actors hosted on it now. */
   actors: number;
@@ -44,7 +45,9 @@ export interface ThreadInspection {
 export interface ActorInspection {
   /** Its ref as a string, `Actor(name#slot.gen)`. */
   ref: string;
+  /** Its directory slot ({@link ActorRef.slot}). */
   slot: number;
+  /** Its generation ({@link ActorRef.gen}). */
   gen: number;
   /** Its registered name, or `null`. */
   name: string | null;
@@ -52,6 +55,7 @@ export interface ActorInspection {
   module: string | null;
   /** 0-based index of the pool thread hosting it. */
   thread: number;
+  /** What it is doing, as its thread sees it (from shared memory alone when its thread did not answer: starting, running or stopping). */
   status: ActorStatus;
   /** Messages waiting in its mailbox. */
   mailbox: number;
@@ -67,7 +71,9 @@ export interface ActorInspection {
 
 /** One swarm of this node. */
 export interface SwarmInspection {
+  /** The swarm's name. */
   name: string;
+  /** How its broadcasts travel. */
   topology: Topology;
   /** Children per member (`hierarchical`). */
   fanout: number;
@@ -101,26 +107,36 @@ export interface InspectSnapshot {
   uptimeMs: number;
   /** This node's name in its cluster, or `null` outside a cluster. */
   node: string | null;
+  /** Figures for the whole runtime. */
   totals: {
+    /** Live actors (starting, alive or stopping). */
     liveActors: number;
+    /** The `maxAgents` limit. */
     maxAgents: number;
     /** Messages handled by all actors since start (those that stopped included only while their slot was not reused). */
     handled: number;
     /** Messages per second, all threads, over the last second or so. */
     rate: number;
+    /** Dead letters published on `rt.deadLetters` since start. */
     deadLetters: number;
+    /** Failures published on `rt.failures` since start. */
     failures: number;
     /** Pool threads that died since start. */
     crashes: number;
   };
+  /** One entry per pool thread, in order. */
   threads: ThreadInspection[];
   /** Live actors, per thread in slot order (at most `actorsPerThread` of each thread). */
   actors: ActorInspection[];
   /** Live actors not listed (over `actorsPerThread` on their thread). */
   actorsNotListed: number;
+  /** This node's swarms. */
   swarms: SwarmInspection[];
   /** The pool's usage (`rt.memory.stats()` without `perAgent`) and its allocations. */
-  memory: Omit<MemoryStats, 'perAgent'> & { map: RegionAllocation[] };
+  memory: Omit<MemoryStats, 'perAgent'> & {
+    /** Every allocation, by first region: the map the dashboard draws. */
+    map: RegionAllocation[];
+  };
   /** `rt.tasks.stats()` as it is: its percentiles of nothing yet are NaN, which JSON writes as `null`. */
   scheduler: SchedulerStats;
 }

@@ -3,8 +3,6 @@
 // interval and `feed` batches. Plain browser JavaScript, no build step; every
 // value from the runtime is written as text (textContent), never as HTML.
 (() => {
-  'use strict';
-
   const kHistory = 120; // points kept per chart: two minutes at the default interval
   const kActorRows = 200;
   const kFeedItems = 200;
@@ -270,7 +268,12 @@
       const o = owner[r];
       cell.className = o === -1 ? 'own' : '';
       cell.style.background = o >= 0 ? colourOf(o) : '';
-      cell.title = o === -2 ? `region ${r}: free` : o === -1 ? `region ${r}: runtime (message in transit, checkpoint)` : `region ${r}: ${names.get(o) ?? `slot ${o}`}`;
+      cell.title =
+        o === -2
+          ? `region ${r}: free`
+          : o === -1
+            ? `region ${r}: runtime (message in transit, checkpoint)`
+            : `region ${r}: ${names.get(o) ?? `slot ${o}`}`;
       if (o >= 0) owners.set(o, (owners.get(o) ?? 0) + 1);
     }
     const kb = (b) => `${fmt(b / 1024)} KB`;
@@ -280,7 +283,7 @@
     $('memory-legend').replaceChildren(
       ...legend.map(([slot, regions]) => {
         const item = el('span');
-        const swatch = el('i');
+        const swatch = el('i', { class: 'swatch' });
         swatch.style.background = colourOf(slot);
         item.append(swatch, document.createTextNode(`${names.get(slot) ?? `slot ${slot}`}: ${regions}`));
         return item;
