@@ -29,7 +29,11 @@ afterAll(async () => {
   await browser?.close();
 });
 
-// Functions run in the page are given as strings: this project's TypeScript has no DOM library.
+/** The page's document, as far as the functions run in the page read it (this project's TypeScript has no DOM library). */
+declare const document: {
+  body: { dataset: Record<string, string | undefined> };
+  getElementById(id: string): { textContent: string | null } | null;
+};
 
 /** A page that records its console errors and uncaught exceptions. */
 async function openPage(url: string): Promise<{ page: Page; errors: string[] }> {
@@ -89,7 +93,7 @@ describe('the dashboard', () => {
     const stopBusy = keepBusy(counters[5]);
     try {
       const { page, errors } = await openPage(server.url);
-      await page.waitForFunction('Number(document.body.dataset.snapshots ?? 0) >= 1');
+      await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 1);
       expect(await page.textContent('[data-testid="connection"]')).toBe('live');
       expect(await page.$$eval('#threads tbody tr', (rows) => rows.length)).toBe(2);
       expect(await page.$$eval('#actors tbody tr', (rows) => rows.length)).toBe(9);
@@ -98,8 +102,8 @@ describe('the dashboard', () => {
 
       // Live numbers: the total handled shown moves while counter-5 works.
       const first = await page.textContent('#total-handled');
-      await page.waitForFunction(`document.getElementById('total-handled').textContent !== ${JSON.stringify(first)}`);
-      await page.waitForFunction(`Number(document.getElementById('total-rate').textContent.replace(/,/g, '')) > 0`);
+      await page.waitForFunction((before) => document.getElementById('total-handled')?.textContent !== before, first);
+      await page.waitForFunction(() => Number((document.getElementById('total-rate')?.textContent ?? '0').replace(/,/g, '')) > 0);
 
       // Sorting: handled, descending then ascending; names ascending.
       await page.click('#actors th[data-sort="handled"]');
@@ -115,7 +119,7 @@ describe('the dashboard', () => {
       expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
       // The order holds across the snapshots that follow.
       const seen = Number(await page.getAttribute('body', 'data-snapshots'));
-      await page.waitForFunction(`Number(document.body.dataset.snapshots) >= ${seen + 2}`);
+      await page.waitForFunction((n) => Number(document.body.dataset.snapshots) >= n + 2, seen);
       expect(await page.$$eval('#actors tbody tr td:first-child', (cells) => cells.map((c) => c.textContent ?? ''))).toEqual(
         [...names].sort((a, b) => a.localeCompare(b)),
       );
