@@ -143,6 +143,22 @@ describe('rt.inspect()', () => {
     expect(later.threads.reduce((sum, t) => sum + t.rate, 0)).toBeCloseTo(later.totals.rate, 0);
   });
 
+  it('starts the counts of a reused slot from zero', async () => {
+    const rt = await start();
+    const first = await rt.spawn<CounterMsg, number>(counterUrl, undefined, { thread: 0 });
+    for (let i = 0; i < 10; i++) first.tell({ type: 'inc', by: 1 });
+    await first.ask({ type: 'throw', message: 'restart me' }).catch(() => undefined);
+    await eventually(
+      () => rt.inspect(),
+      (s) => s.actors[0]?.restarts === 1,
+    );
+    await rt.stop(first);
+    const second = await rt.spawn<CounterMsg, number>(counterUrl, undefined, { thread: 0 });
+    expect(second.slot).toBe(first.slot);
+    await second.ask({ type: 'get' });
+    expect((await rt.inspect()).actors).toEqual([expect.objectContaining({ slot: first.slot, gen: second.gen, handled: 1, restarts: 0 })]);
+  });
+
   it('lists a thread that does not answer as unresponsive, with its actors from shared memory', async () => {
     const rt = await start();
     const blocker = await rt.spawn<CrashyMsg>(crashyUrl, undefined, { thread: 1, name: 'blocker' });
