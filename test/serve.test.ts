@@ -18,6 +18,7 @@ import { eventually, guarded, useRuntime } from './fixtures/helpers.js';
 const counterUrl = new URL('./fixtures/counter.ts', import.meta.url);
 const crashyUrl = new URL('./fixtures/crashy.ts', import.meta.url);
 const memoryUrl = new URL('./fixtures/memory-agent.ts', import.meta.url);
+const plainUrl = new URL('./fixtures/plain.ts', import.meta.url);
 const threadSetupUrl = new URL('./fixtures/thread-setup.ts', import.meta.url);
 
 const start = useRuntime({ threads: 2 });
@@ -75,6 +76,10 @@ describe('rt.inspect()', () => {
     const a = await rt.spawn<CounterMsg, number>(counterUrl, { start: 0 }, { name: 'alpha', thread: 0 });
     const b = await rt.spawn<CounterMsg, number>(counterUrl, undefined, { thread: 1 });
     const mem = await rt.spawn<MemoryMsg, RegionHandle>(memoryUrl, undefined, { thread: 1 });
+    // counter.ts's handler is async, plain.ts's is not: messages handled are counted on both paths.
+    const sync = await rt.spawn<{ type: 'inc' | 'get' }, number>(plainUrl, undefined, { thread: 0 });
+    for (let i = 0; i < 7; i++) sync.tell({ type: 'inc' });
+    expect(await sync.ask({ type: 'get' })).toBe(7);
     for (let i = 0; i < 25; i++) a.tell({ type: 'inc', by: 1 });
     expect(await a.ask({ type: 'get' })).toBe(25);
     await b.ask({ type: 'get' });
@@ -87,7 +92,7 @@ describe('rt.inspect()', () => {
     expect(JSON.parse(JSON.stringify(rest))).toEqual(rest);
     expect(JSON.parse(JSON.stringify(scheduler)).waitMs).toEqual({ count: 0, p50: null, p90: null, p99: null });
     expect(snapshot.threads.map((t) => [t.thread, t.status, t.actors])).toEqual([
-      [0, 'running', 1],
+      [0, 'running', 2],
       [1, 'running', 2],
     ]);
     for (const t of snapshot.threads) {
@@ -99,9 +104,10 @@ describe('rt.inspect()', () => {
     const alpha = snapshot.actors.find((x) => x.slot === a.slot);
     expect(alpha).toMatchObject({ ref: a.toString(), name: 'alpha', module: counterUrl.href, thread: 0, handled: 26, restarts: 0, parent: null });
     expect(snapshot.actors.find((x) => x.slot === b.slot)).toMatchObject({ name: null, thread: 1, handled: 1, mailbox: 0 });
-    expect(snapshot.actors).toHaveLength(3);
-    expect(snapshot.threads[0].handled).toBe(26);
-    expect(snapshot.totals).toMatchObject({ liveActors: 3, handled: snapshot.threads[0].handled + snapshot.threads[1].handled });
+    expect(snapshot.actors.find((x) => x.slot === sync.slot)).toMatchObject({ handled: 8, status: 'idle' });
+    expect(snapshot.actors).toHaveLength(4);
+    expect(snapshot.threads[0].handled).toBe(26 + 8);
+    expect(snapshot.totals).toMatchObject({ liveActors: 4, handled: snapshot.threads[0].handled + snapshot.threads[1].handled });
     expect(snapshot.swarms).toEqual([
       {
         name: 'trio',
