@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type ActorRef, InvalidOptionError, type InspectSnapshot, type RegionHandle, ServeError } from '../src/index.js';
+import { type ActorRef, InvalidOptionError, type InspectSnapshot, type ObserveHandler, type RegionHandle, ServeError } from '../src/index.js';
 import type { CounterMsg } from './fixtures/counter.js';
 import type { CrashyMsg } from './fixtures/crashy.js';
 import type { MemoryMsg } from './fixtures/memory-agent.js';
@@ -368,10 +368,17 @@ describe('rt.serve()', () => {
 });
 
 describe('rt.observeHandler()', () => {
-  async function listen(server: Server): Promise<string> {
+  /** Runs `body` against `server` listening on a free port, then closes it and `handler`. */
+  async function withServer(server: Server, handler: ObserveHandler, body: (base: string) => Promise<void>): Promise<void> {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address() as { port: number };
-    return `http://127.0.0.1:${address.port}`;
+    try {
+      await body(`http://127.0.0.1:${address.port}`);
+    } finally {
+      handler.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   }
 
   it('mounts the routes under a prefix in a node:http server, and leaves other paths to it', async () => {
@@ -381,8 +388,7 @@ describe('rt.observeHandler()', () => {
       if (req.url?.startsWith('/observe')) handler(req, res);
       else res.end('app');
     });
-    const base = await listen(server);
-    try {
+    await withServer(server, handler, async (base) => {
       expect(await (await fetch(`${base}/observe/healthz`)).text()).toBe('ok\n');
       expect((await fetch(`${base}/observe/inspect`)).status).toBe(200);
       // The page's links are relative: /observe is sent to /observe/.
@@ -391,11 +397,7 @@ describe('rt.observeHandler()', () => {
       expect(await (await fetch(`${base}/observe/`)).text()).toContain('microswarm');
       expect((await fetch(`${base}/observer`)).status).toBe(404); // not under the prefix
       expect(await (await fetch(`${base}/elsewhere`)).text()).toBe('app');
-    } finally {
-      handler.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 
   it('calls next for paths it does not serve (express style), with the mount path stripped', async () => {
@@ -412,18 +414,13 @@ describe('rt.observeHandler()', () => {
         res.end('next');
       });
     });
-    const base = await listen(server);
-    try {
+    await withServer(server, handler, async (base) => {
       expect(await (await fetch(`${base}/observe/readyz`)).json()).toMatchObject({ ready: true });
       expect(await (await fetch(`${base}/observe/unknown`)).text()).toBe('next');
       expect(passed).toBe(1);
       const bare = await fetch(`${base}/observe`, { redirect: 'manual' });
       expect([bare.status, bare.headers.get('location')]).toEqual([308, '/observe/']);
-    } finally {
-      handler.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 
   it('rejects bad options', async () => {
