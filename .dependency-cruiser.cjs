@@ -11,6 +11,7 @@
  *   swarm/      -> base, actors
  *   engine/     -> base, memory, transport, actors, swarm
  *   cluster/    -> base, memory, transport, actors, engine (loaded by runtime/ only through a dynamic import)
+ *   observe/    -> base (the HTTP routes and the dashboard: loaded by runtime/ only through a dynamic import)
  *   runtime/    -> everything above this line
  *   index.ts    -> anything (the public API)
  *
@@ -52,15 +53,17 @@ module.exports = {
     layer('swarm', ['base', 'actors']),
     layer('engine', ['base', 'memory', 'transport', 'actors', 'swarm']),
     layer('cluster', ['base', 'memory', 'transport', 'actors', 'engine']),
-    layer('runtime', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine', 'cluster']),
+    layer('observe', ['base']),
+    layer('runtime', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine', 'cluster', 'observe']),
 
     {
       name: 'no-orphans',
       comment:
         'A file in src/ that nothing imports is dead code, or an entry point that belongs in this list: src/index.ts (the public API) and ' +
-        'src/engine/host-source.mjs (the worker entry when running from sources, loaded by URL from runtime.ts).',
+        'src/engine/host-source.mjs (the worker entry when running from sources, loaded by URL from runtime.ts), and the dashboard ' +
+        "page's browser script (src/observe/dashboard/, served as a file by observe/assets.ts).",
       severity: 'error',
-      from: { orphan: true, path: '^src/', pathNot: ['^src/index\\.ts$', '^src/engine/host-source\\.mjs$', '\\.d\\.ts$'] },
+      from: { orphan: true, path: '^src/', pathNot: ['^src/index\\.ts$', '^src/engine/host-source\\.mjs$', '^src/observe/dashboard/', '\\.d\\.ts$'] },
       to: {},
     },
     {
@@ -89,6 +92,15 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/cluster/' },
       to: { path: '^src/cluster/', dependencyTypesNot: ['type-only', 'dynamic-import'] },
+    },
+    {
+      name: 'observe-only-by-dynamic-import',
+      comment:
+        'A runtime that never serves must not load an HTTP server: outside src/observe/, files may import it only as types or ' +
+        'through a dynamic import (rt.serve and rt.observeHandler do).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/observe/' },
+      to: { path: '^src/observe/', dependencyTypesNot: ['type-only', 'dynamic-import'] },
     },
     {
       name: 'no-browser-test-code',

@@ -20,6 +20,17 @@ export * from './base/errors.js';
 export { RegionHandle } from './memory/handle.js';
 export { MemoryContext } from './actors/memory.js';
 export type { RuntimeMemory } from './runtime/runtime.js';
+export type {
+  InspectOptions,
+  InspectSnapshot,
+  ThreadInspection,
+  ActorInspection,
+  SwarmInspection,
+  RegionAllocation,
+  ThreadStatus,
+  ActorStatus,
+} from './runtime/inspect-types.js';
+export type { ServeOptions, ObserveServer, HandlerOptions, ObserveHandler, FeedItem, Readiness } from './observe/index.js';
 export type { MemoryOptions, EvictionPolicy } from './memory/layout.js';
 export type { AllocOptions, MemoryStats } from './memory/pool.js';
 export { Task } from './actors/task.js';

@@ -555,3 +555,20 @@ export class ClusterConnectError extends MicroswarmError {
     this.server = shown;
   }
 }
+
+/**
+ * `rt.serve` could not listen: the port is taken, the host is not an address
+ * of this machine, or listening there is not allowed. `cause` is the server's error.
+ */
+export class ServeError extends MicroswarmError {
+  /** The host asked for. */
+  readonly host: string;
+  /** The port asked for. */
+  readonly port: number;
+  constructor(host: string, port: number, options?: { cause?: unknown }) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`Cannot serve the observability routes on ${host}:${port}${cause}`, options);
+    this.host = host;
+    this.port = port;
+  }
+}

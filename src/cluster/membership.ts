@@ -376,6 +376,11 @@ export class Membership {
     }
   }
 
+  /** @internal The NATS connection is up: not closed, not between a disconnect and its reconnect (`/readyz`). */
+  get online(): boolean {
+    return this.connected && this.state !== 'closed';
+  }
+
   /** Follows the connection: silence is not counted while disconnected, and a reconnect gives every member a fresh `downAfterMs`. */
   private async watchStatus(): Promise<void> {
     const status = this.nc.status();

@@ -233,6 +233,11 @@ export class ClusterNode implements Cluster {
     return `Cluster(${this.name}, node ${this.node}, ${this.membership.members().length} members)`;
   }
 
+  /** @internal The NATS connection is up (`/readyz`): not closed, not disconnected. */
+  connected(): boolean {
+    return !this.nc.isClosed() && this.membership.online;
+  }
+
   members(): MemberInfo[] {
     return this.membership.members();
   }

@@ -26,6 +26,7 @@ import {
   toError,
 } from '../base/errors.js';
 import { kPolicyDropOldest, type Directory } from '../transport/directory.js';
+import type { ActorCounts } from '../transport/actor-counts.js';
 import type { Journal } from '../transport/journal.js';
 import type { FrameHandler, Transport } from '../transport/transport.js';
 import type { TurnWriter } from '../transport/turns.js';
@@ -38,6 +39,8 @@ export class Dispatcher implements DispatcherPart {
   private readonly index: number;
   private readonly config: EndpointConfig;
   private readonly dir: Directory;
+  /** Messages handled per actor slot, in shared memory (actor-counts.ts). */
+  private readonly counts: ActorCounts;
   /** Publishes which handler runs now, for the main thread's watchdog. */
   private readonly turns: TurnWriter;
   private ready: Cell[] = [];
@@ -71,6 +74,7 @@ export class Dispatcher implements DispatcherPart {
     this.index = engine.index;
     this.config = engine.config;
     this.dir = engine.dir;
+    this.counts = engine.dir.actorCounts;
     this.turns = turns;
     this.spinBudgetUs = engine.config.spinUs;
   }
@@ -412,6 +416,7 @@ export class Dispatcher implements DispatcherPart {
           },
         );
         this.handled += count;
+        this.counts.handled(cell.slot, count);
         cell.scheduled = false;
         return count;
       }
@@ -421,6 +426,8 @@ export class Dispatcher implements DispatcherPart {
       if (entry >= 0) this.inbound.finishEntry(entry);
     }
     this.handled += count;
+    // Once per batch, not per message: rt.inspect()'s messages handled.
+    if (count > 0) this.counts.handled(cell.slot, count);
     if (cell.stopRequested && !cell.stopped) {
       cell.scheduled = false;
       this.lifecycle.finishStop(cell);

@@ -12,6 +12,7 @@ import { decode, encode } from '../transport/codec/index.js';
 import { importModule, loadModule } from './modules.js';
 import type { DirectoryShared } from '../transport/directory.js';
 import { Endpoint } from './endpoint.js';
+import { inspectCells } from './inspection.js';
 import type { JournalEntry } from '../transport/journal.js';
 import type { RehostedActor } from './recovery.js';
 import type { ActorFailure, DeadLetter, EndpointConfig, SystemHandler } from './types.js';
@@ -96,6 +97,7 @@ class WorkerSystem implements SystemHandler {
     }
     if (op === 'decideCrash') return ep.supervisor.crashDecision(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
     if (op === 'cancelTask') return ep.envelopes.cancel(payload.id as string, payload.attempt as number, payload.reason as string);
+    if (op === 'inspect') return inspectCells(ep.cells, ep.dir.actorCounts, payload.limit as number);
     if (op === 'swarmTerm') return ep.envelopes.setTerm(payload.swarm as string, payload.leader as ActorRef | undefined, payload.term as number);
     if (op === 'swarmForget') return ep.envelopes.forgetTerm(payload.swarm as string);
     if (op === 'migrateFence') return ep.migration.fence(payload.slot as number, payload.gen as number);

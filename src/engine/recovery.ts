@@ -93,6 +93,8 @@ export class Recovery implements RecoveryPart {
         continue;
       }
       started.push(engine.lifecycle.startActor(a.slot, a.gen, a.module, args, a.name, parent, undefined, error, a.delayMs));
+      // Brought back with a new state: a restart, for rt.inspect().
+      engine.dir.actorCounts.restarted(a.slot);
       const cell = engine.cells[a.slot];
       if (cell !== undefined && cell.gen === a.gen) cell.delivery = a.delivery;
     }

@@ -229,6 +229,7 @@ export class Supervisor implements SupervisorPart {
     }
     cell.state = state;
     cell.sinceCheckpoint = 0;
+    this.ep.dir.actorCounts.restarted(cell.slot);
     cell.setFailed(false);
     this.ep.dispatcher.reschedule(cell);
   }

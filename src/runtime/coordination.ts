@@ -111,6 +111,11 @@ export class Coordination {
     return swarm;
   }
 
+  /** The swarms of this node, by name (for `rt.inspect()`). */
+  list(): Swarm[] {
+    return [...this.swarms.values()];
+  }
+
   /** A thread brought back after a crash has no swarm terms: it is told them again (this node's swarms', and those heard from other nodes). */
   private watchCrashes(): void {
     if (this.watchingCrashes) return;

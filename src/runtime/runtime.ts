@@ -17,7 +17,6 @@
  * imports this class.
  */
 import { createPoolShared } from '../memory/layout.js';
-import type { Pool, MemoryStats } from '../memory/pool.js';
 import { registerCodecExtensions, setLocalNode } from '../engine/ref-codec.js';
 import { ActorRef } from '../actors/ref.js';
 import { SupervisorState } from '../actors/supervision.js';
@@ -49,6 +48,10 @@ import { ThreadMonitor } from './monitor.js';
 import { ThreadRecovery, type ThreadCrash } from './recovery.js';
 import { Registry } from './registry.js';
 import { Spares } from './spares.js';
+import { RuntimeMemory } from './memory.js';
+import { ObserveHost } from './observe-host.js';
+import type { InspectOptions, InspectSnapshot } from './inspect-types.js';
+import type { HandlerOptions, ObserveHandler, ObserveServer, ServeOptions } from '../observe/index.js';
 import { clusterHost } from './cluster-host.js';
 import type { Cluster, ClusterNode, EntityRuntime, PreparedCluster } from '../cluster/index.js';
 import { checkEntityOptions, type EntityOptions, type EntityRef } from '../actors/entity-ref.js';
@@ -57,6 +60,7 @@ import { checkEntityOptions, type EntityOptions, type EntityRef } from '../actor
 let clusterNodeLive = false;
 
 export type { ThreadCrash } from './recovery.js';
+export type { RuntimeMemory } from './memory.js';
 
 registerCodecExtensions();
 
@@ -114,6 +118,7 @@ export class Runtime {
   private readonly monitor: ThreadMonitor;
   private readonly recovery: ThreadRecovery;
   private readonly coordination: Coordination;
+  private readonly observe: ObserveHost;
   private keepAlive: NodeJS.Timeout | undefined;
   private shutdownPromise: Promise<void> | undefined;
   private clusterNode: ClusterNode | undefined;
@@ -247,6 +252,24 @@ export class Runtime {
       failures,
       crashes,
       threadLost: (e) => coordination.threadLost(e),
+    });
+    const deadLetters = this.deadLetters;
+    this.observe = new ObserveHost({
+      control,
+      endpoint,
+      directory,
+      registry,
+      transport,
+      failures,
+      crashes,
+      deadLetters,
+      tasks: this.tasks,
+      // rt.metrics (prom-client), when this runtime has it: /metrics reads its registry.
+      metrics: () => (this as { metrics?: () => { metrics(): Promise<string> } }).metrics?.bind(this),
+      swarms: () => coordination.list(),
+      counts: () => ({ deadLetters: this.deadLetters.count, failures: failures.count, crashes: crashes.count }),
+      node: () => this.clusterNode?.node,
+      clusterConnected: () => this.clusterNode?.connected(),
     });
   }
 
@@ -477,6 +500,44 @@ export class Runtime {
   }
 
   /**
+   * One plain, JSON-serialisable snapshot: threads (actors, event-loop
+   * utilisation, ring fill, rates), actors (thread, status, mailbox, messages
+   * handled and per second, restarts), swarms (members, leader, term, the
+   * topology's edges), the memory pool's allocations and the scheduler's
+   * statistics. Each pool thread is asked for its actors; one that does not
+   * answer in `timeoutMs` is listed as `unresponsive`.
+   *
+   * @example
+   * const { threads, actors } = await rt.inspect();
+   */
+  inspect(options?: InspectOptions): Promise<InspectSnapshot> {
+    return this.observe.inspect(options);
+  }
+
+  /**
+   * Starts an HTTP server (node:http) with `/metrics`, `/healthz`, `/readyz`,
+   * `/inspect`, `/events` and the live dashboard at `/`. Listens on
+   * 127.0.0.1 unless `host` says otherwise; `port: 0` (the default) takes
+   * any free port. Closed by `rt.shutdown()` if not before.
+   *
+   * @example
+   * const server = await rt.serve({ port: 9464 });
+   * console.log(`dashboard at ${server.url}`);
+   */
+  serve(options?: ServeOptions): Promise<ObserveServer> {
+    return this.observe.serve(options);
+  }
+
+  /**
+   * The same routes as {@link serve}, as a handler to mount in an existing
+   * server: `app.use('/observe', await rt.observeHandler())` (express), or
+   * `handler(req, res)` in a node:http server with `{ prefix: '/observe' }`.
+   */
+  observeHandler(options?: HandlerOptions): Promise<ObserveHandler> {
+    return this.observe.handler(options);
+  }
+
+  /**
    * Stops accepting work, lets mailboxes drain for up to `timeoutMs`, stops
    * every actor (postStop runs; what is still queued becomes dead letters),
    * and ends the pool. Afterwards the runtime holds no handle: the process
@@ -501,6 +562,7 @@ export class Runtime {
     this.endpoint.accepting = false;
     this.monitor.stop();
     this.coordination.stop();
+    await this.observe.close();
     // A cluster node's entities first, while their threads still run: each is checkpointed and its lease released.
     if (this.clusterNode !== undefined) await this.clusterNode.entities.close().catch(() => undefined);
     const deadline = Date.now() + timeoutMs;
@@ -536,41 +598,5 @@ export class Runtime {
       this.keepAlive = undefined;
       await control.destroy();
     }
-  }
-}
-
-/** `rt.memory`: the pool seen from the main thread. */
-export class RuntimeMemory {
-  private readonly pool: Pool;
-  private readonly directory: Directory;
-
-  /** @internal */
-  constructor(pool: Pool, directory: Directory) {
-    this.pool = pool;
-    this.directory = directory;
-  }
-
-  /** Size, used, free, largest free run, counters, and bytes owned per actor. */
-  stats(): MemoryStats {
-    return this.pool.stats();
-  }
-
-  /**
-   * Reclaims orphans: allocations whose owner is no longer live and loans
-   * whose holder is not (normally done when each actor stops; this sweeps up
-   * after anything that escaped that, such as a thread that died).
-   */
-  collect(): {
-    /** Allocations freed because their owner was gone. */
-    allocations: number;
-    /** Bytes those allocations held. */
-    bytes: number;
-    /** Loans ended because their holder was gone. */
-    loans: number;
-  } {
-    return this.pool.collect(
-      (slot, gen) => this.directory.isLive(slot, gen),
-      (slot) => this.directory.isLive(slot, Atomics.load(this.directory.gen, slot)),
-    );
   }
 }

@@ -38,6 +38,7 @@
  * generation this process never gave out, and reaches nothing.
  */
 import { randomInt } from 'node:crypto';
+import { ActorCounts, allocateActorCounts } from './actor-counts.js';
 
 export const kFree = 0;
 export const kStarting = 1;
@@ -81,6 +82,8 @@ export interface DirectoryShared {
   table: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   freeHead: SharedArrayBuffer;
+  /** Messages handled and restarts per slot (actor-counts.ts). */
+  actorCounts: SharedArrayBuffer;
 }
 
 export class Directory {
@@ -100,6 +103,8 @@ export class Directory {
   readonly why: Int32Array;
   private readonly counters: Int32Array;
   private readonly freeHead: BigInt64Array;
+  /** Messages handled and restarts per slot, for `rt.inspect()`. */
+  readonly actorCounts: ActorCounts;
   readonly shared: DirectoryShared;
 
   static create(maxAgents: number): Directory {
@@ -107,7 +112,7 @@ export class Directory {
     const table = new SharedArrayBuffer(slots * kColumns * 4);
     const counters = new SharedArrayBuffer(kCounterWords * 4);
     const freeHead = new SharedArrayBuffer(8);
-    const dir = new Directory({ slots, maxAgents, table, counters, freeHead });
+    const dir = new Directory({ slots, maxAgents, table, counters, freeHead, actorCounts: allocateActorCounts(slots) });
     dir.next.fill(-1);
     const base = randomInt(1, 2 ** 30);
     dir.gen.fill(base);
@@ -134,6 +139,7 @@ export class Directory {
     this.why = column(kWhy);
     this.counters = new Int32Array(shared.counters);
     this.freeHead = new BigInt64Array(shared.freeHead);
+    this.actorCounts = new ActorCounts(shared.actorCounts);
   }
 
   /** The slot's last checkpoint (region, gen, length), or undefined. */
@@ -191,6 +197,7 @@ export class Directory {
     Atomics.store(this.policy, slot, policy);
     Atomics.store(this.depth, slot, 0);
     Atomics.store(this.waiters, slot, 0);
+    this.actorCounts.reset(slot);
     Atomics.add(this.gen, slot, 1);
     // Publishing the state last: a thread that sees kStarting with the new
     // generation also sees the columns written above (Atomics are seq-cst).
