@@ -11,6 +11,7 @@
  *   swarm/      -> base, actors
  *   engine/     -> base, memory, transport, actors, swarm
  *   cluster/    -> base, memory, transport, actors, engine (loaded by runtime/ only through a dynamic import)
+ *   observe/    -> base, memory, transport, actors, scheduler, swarm, engine, cluster (types only; loaded by runtime/ only through a dynamic import)
  *   runtime/    -> everything above this line
  *   index.ts    -> anything (the public API)
  *
@@ -52,7 +53,8 @@ module.exports = {
     layer('swarm', ['base', 'actors']),
     layer('engine', ['base', 'memory', 'transport', 'actors', 'swarm']),
     layer('cluster', ['base', 'memory', 'transport', 'actors', 'engine']),
-    layer('runtime', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine', 'cluster']),
+    layer('observe', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine', 'cluster']),
+    layer('runtime', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine', 'cluster', 'observe']),
 
     {
       name: 'no-orphans',
@@ -89,6 +91,22 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/cluster/' },
       to: { path: '^src/cluster/', dependencyTypesNot: ['type-only', 'dynamic-import'] },
+    },
+    {
+      name: 'observe-only-by-dynamic-import',
+      comment:
+        'The single-process runtime must stay lean: outside src/observe/, files may import it only as types or through a dynamic ' +
+        'import (rt.metrics() does), so prom-client and the rest of observability load only when a user asks for them.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/observe/' },
+      to: { path: '^src/observe/', dependencyTypesNot: ['type-only', 'dynamic-import'] },
+    },
+    {
+      name: 'prom-client-only-in-observe',
+      comment: 'prom-client is loaded only by src/observe/ (itself loaded by a dynamic import); anywhere else it may be imported only as types.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/observe/' },
+      to: { path: '(^|/node_modules/|^node_modules/)prom-client/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'no-browser-test-code',

@@ -97,6 +97,7 @@ class WorkerSystem implements SystemHandler {
     if (op === 'decideCrash') return ep.supervisor.crashDecision(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);
     if (op === 'cancelTask') return ep.envelopes.cancel(payload.id as string, payload.attempt as number, payload.reason as string);
     if (op === 'swarmTerm') return ep.envelopes.setTerm(payload.swarm as string, payload.leader as ActorRef | undefined, payload.term as number);
+    if (op === 'mailboxes') return ep.metering.deepest(ep.cells, payload.n as number);
     if (op === 'migrateFence') return ep.migration.fence(payload.slot as number, payload.gen as number);
     if (op === 'migrateDone') return ep.migration.done(payload.slot as number, payload.gen as number, payload.move as Uint8Array);
     if (op === 'childFailed') return ep.supervisor.childFailed(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);

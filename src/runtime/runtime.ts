@@ -17,7 +17,7 @@
  * imports this class.
  */
 import { createPoolShared } from '../memory/layout.js';
-import type { Pool, MemoryStats } from '../memory/pool.js';
+import { RuntimeMemory } from './runtime-memory.js';
 import { registerCodecExtensions, setLocalNode } from '../engine/ref-codec.js';
 import { ActorRef } from '../actors/ref.js';
 import { SupervisorState } from '../actors/supervision.js';
@@ -51,12 +51,17 @@ import { Registry } from './registry.js';
 import { Spares } from './spares.js';
 import { clusterHost } from './cluster-host.js';
 import type { Cluster, ClusterNode, EntityRuntime, PreparedCluster } from '../cluster/index.js';
+import type { Registry as PromRegistry } from 'prom-client';
+import type { MetricsOptions } from '../observe/metrics.js';
+import { metricsSource } from './metrics-host.js';
+import { Tallies } from './tallies.js';
 import { checkEntityOptions, type EntityOptions, type EntityRef } from '../actors/entity-ref.js';
 
 /** A cluster node runs in this process (refs decode against one node name per process). */
 let clusterNodeLive = false;
 
 export type { ThreadCrash } from './recovery.js';
+export type { RuntimeMemory } from './runtime-memory.js';
 
 registerCodecExtensions();
 
@@ -117,6 +122,8 @@ export class Runtime {
   private keepAlive: NodeJS.Timeout | undefined;
   private shutdownPromise: Promise<void> | undefined;
   private clusterNode: ClusterNode | undefined;
+  /** What `metrics()` reads, and its close (at shutdown). */
+  private readonly metered: ReturnType<typeof metricsSource>;
 
   /** This node's view of its cluster (`options.cluster`); undefined for a runtime that is not a cluster node. */
   get cluster(): Cluster | undefined {
@@ -193,7 +200,7 @@ export class Runtime {
     const rootSupervision = new SupervisorState(options.supervisor);
     const endpoints = options.threads + 1;
     const directory = (this.directory = Directory.create(options.maxAgents));
-    const transport = createTransportShared(endpoints, options.ringBytes, options.journalBytes);
+    const transport = createTransportShared(endpoints, options.ringBytes, options.journalBytes, directory.slots);
     const config = endpointConfig(options);
     const pool = createPoolShared(options.memory, options.maxAgents);
     const endpoint = (this.endpoint = new Endpoint(0, transport, directory.shared, pool, config, this.systemHandler()));
@@ -245,6 +252,17 @@ export class Runtime {
       failures,
       crashes,
       threadLost: (e) => coordination.threadLost(e),
+    });
+    this.metered = metricsSource({
+      endpoint,
+      transport,
+      directory,
+      control,
+      tallies: new Tallies(this.deadLetters, failures, crashes),
+      memory: () => this.memory.stats(),
+      scheduler: () => this.tasks.stats(),
+      swarms: () => coordination.swarmList(),
+      cluster: () => this.clusterNode,
     });
   }
 
@@ -472,6 +490,27 @@ export class Runtime {
   }
 
   /**
+   * Registers this runtime's Prometheus metrics on `registry` (a prom-client
+   * `Registry`; a new one when omitted) and resolves to it. Counts are kept
+   * in shared memory from the start and read at scrape time; histograms
+   * sample one message in `options.sampleEvery` from this call on. Calling it
+   * again with the same registry registers nothing more (the options still
+   * apply). The metrics leave every registry at `shutdown()`. Loads
+   * prom-client on the first call. The metric list is in the README
+   * ("Observability").
+   *
+   * @example
+   * const registry = await rt.metrics();
+   * const text = await registry.metrics(); // Prometheus text format
+   */
+  async metrics(registry?: PromRegistry, options?: MetricsOptions): Promise<PromRegistry> {
+    this.control.checkOpen('metrics');
+    const { registerMetrics } = await import('../observe/metrics.js');
+    this.control.checkOpen('metrics');
+    return registerMetrics(this.metered.source, registry, options);
+  }
+
+  /**
    * Stops accepting work, lets mailboxes drain for up to `timeoutMs`, stops
    * every actor (postStop runs; what is still queued becomes dead letters),
    * and ends the pool. Afterwards the runtime holds no handle: the process
@@ -492,6 +531,7 @@ export class Runtime {
   private async doShutdown(timeoutMs: number): Promise<void> {
     const control = this.control;
     control.closing = true;
+    this.metered.close();
     this.tasks.close();
     this.endpoint.accepting = false;
     this.monitor.stop();
@@ -531,41 +571,5 @@ export class Runtime {
       this.keepAlive = undefined;
       await control.destroy();
     }
-  }
-}
-
-/** `rt.memory`: the pool seen from the main thread. */
-export class RuntimeMemory {
-  private readonly pool: Pool;
-  private readonly directory: Directory;
-
-  /** @internal */
-  constructor(pool: Pool, directory: Directory) {
-    this.pool = pool;
-    this.directory = directory;
-  }
-
-  /** Size, used, free, largest free run, counters, and bytes owned per actor. */
-  stats(): MemoryStats {
-    return this.pool.stats();
-  }
-
-  /**
-   * Reclaims orphans: allocations whose owner is no longer live and loans
-   * whose holder is not (normally done when each actor stops; this sweeps up
-   * after anything that escaped that, such as a thread that died).
-   */
-  collect(): {
-    /** Allocations freed because their owner was gone. */
-    allocations: number;
-    /** Bytes those allocations held. */
-    bytes: number;
-    /** Loans ended because their holder was gone. */
-    loans: number;
-  } {
-    return this.pool.collect(
-      (slot, gen) => this.directory.isLive(slot, gen),
-      (slot) => this.directory.isLive(slot, Atomics.load(this.directory.gen, slot)),
-    );
   }
 }
