@@ -79,6 +79,16 @@ describe('rt.metrics()', () => {
     expect(value(after, 'microswarm_ask_duration_seconds_sum')).toBeGreaterThan(0);
     expect(value(after, 'microswarm_actors_spawned_total', { module })).toBe(1);
     expect(value(after, 'microswarm_actors_live', { module })).toBe(1);
+    // A synchronous handler (leaf.ts) is counted and timed the same way.
+    const leaf = await rt.spawn(leafUrl, { value: 7 }, { thread: 1 });
+    for (let i = 0; i < n; i++) leaf.tell({ type: 'value' });
+    expect(await leaf.ask({ type: 'value' })).toBe(7);
+    const leaves = await eventually(
+      () => scrape(registry),
+      (all) => value(all, 'microswarm_messages_handled_total', { module: 'test/fixtures/leaf.ts' }) >= n + 1,
+    );
+    expect(value(leaves, 'microswarm_messages_handled_total', { module: 'test/fixtures/leaf.ts' })).toBe(n + 1);
+    expect(value(leaves, 'microswarm_handler_duration_seconds_count', { module: 'test/fixtures/leaf.ts' })).toBe(n + 1);
   });
 
   it('counts an ask timeout and an aborted ask', async () => {
@@ -181,6 +191,8 @@ describe('rt.metrics()', () => {
   it('refuses what is not a Registry, and bad options, with typed errors', async () => {
     const rt = await start();
     await expect(rt.metrics({} as unknown as Registry)).rejects.toThrow(InvalidArgumentError);
+    const almost = { registerMetric() {}, getSingleMetric() {}, removeSingleMetric() {} };
+    await expect(rt.metrics(almost as unknown as Registry)).rejects.toThrow(InvalidArgumentError);
     await expect(rt.metrics('registry' as unknown as Registry)).rejects.toThrow(/Expected `registry` to be a prom-client Registry, got/);
     await expect(rt.metrics(undefined, { sampleEvery: 0 })).rejects.toThrow(InvalidOptionError);
     await expect(rt.metrics(undefined, { topMailboxes: -1 })).rejects.toThrow(/topMailboxes/);

@@ -26,7 +26,7 @@ import type { MetricsSource } from './source.js';
 export interface MetricsOptions {
   /**
    * Histograms (handler time, time in mailbox, ask latency, mailbox length)
-   * time one message in this many on each thread. Default 16; 1 times every
+   * time one message in this many on each thread. Default 128; 1 times every
    * message. The last call's value holds for the runtime.
    */
   sampleEvery?: number;
@@ -35,7 +35,7 @@ export interface MetricsOptions {
 }
 
 const kFoldEveryMs = 5000;
-const kDefaultSampleEvery = 16;
+const kDefaultSampleEvery = 128;
 const kDefaultTop = 10;
 
 /** A family as prom-client's Registry reads it. */
