@@ -42,7 +42,7 @@ const kRecheckEvery = 4096;
 const kStaleSampleMs = 30_000;
 
 /** The label of an actor module in metrics: its path relative to the working directory when under it, else its URL. */
-export function moduleLabel(url: string): string {
+function moduleLabel(url: string): string {
   if (!url.startsWith('file:')) return url;
   try {
     const file = fileURLToPath(url);

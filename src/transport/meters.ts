@@ -45,9 +45,9 @@
  */
 
 /** Module indexes per block; the last one is 'other' (modules past the table). */
-export const kModules = 64;
+const kModules = 64;
 /** The module index counts go to once the table is full. */
-export const kOtherModule = kModules - 1;
+const kOtherModule = kModules - 1;
 /** Log2 buckets of a histogram: bucket b holds values below 2^b (the last one: everything above). */
 export const kBuckets = 28;
 /** Words of one histogram: its buckets, then the sum of the values. */
@@ -84,7 +84,7 @@ export const kMailboxTime = kHandlerTime + kModules * kHistWords;
 export const kAskTime = kMailboxTime + kHistWords;
 export const kMailboxLength = kAskTime + kHistWords;
 /** Words of one endpoint's block (whole 64-byte lines). */
-export const kBlockWords = Math.ceil((kMailboxLength + kHistWords) / kLineWords) * kLineWords;
+const kBlockWords = Math.ceil((kMailboxLength + kHistWords) / kLineWords) * kLineWords;
 
 /** Bytes of the shared buffer for `endpoints` endpoints and `slots` actor slots. */
 function byteLength(endpoints: number, slots: number): number {
