@@ -11,7 +11,8 @@
  *   swarm/      -> base, actors
  *   engine/     -> base, memory, transport, actors, swarm
  *   cluster/    -> base, memory, transport, actors, engine (loaded by runtime/ only through a dynamic import)
- *   observe/    -> base (the HTTP routes and the dashboard: loaded by runtime/ only through a dynamic import)
+ *   observe/    -> base, memory, transport, actors, scheduler, swarm, engine, cluster (types only; the HTTP routes, the dashboard and
+ *                  the metrics: loaded by runtime/ only through a dynamic import)
  *   runtime/    -> everything above this line
  *   index.ts    -> anything (the public API)
  *
@@ -53,7 +54,7 @@ module.exports = {
     layer('swarm', ['base', 'actors']),
     layer('engine', ['base', 'memory', 'transport', 'actors', 'swarm']),
     layer('cluster', ['base', 'memory', 'transport', 'actors', 'engine']),
-    layer('observe', ['base']),
+    layer('observe', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine', 'cluster']),
     layer('runtime', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine', 'cluster', 'observe']),
 
     {
@@ -96,11 +97,18 @@ module.exports = {
     {
       name: 'observe-only-by-dynamic-import',
       comment:
-        'A runtime that never serves must not load an HTTP server: outside src/observe/, files may import it only as types or ' +
-        'through a dynamic import (rt.serve and rt.observeHandler do).',
+        'The single-process runtime must stay lean: outside src/observe/, files may import it only as types or through a dynamic ' +
+        'import (rt.metrics(), rt.serve() and rt.observeHandler() do), so prom-client, the HTTP server and the dashboard load only when asked for.',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/observe/' },
       to: { path: '^src/observe/', dependencyTypesNot: ['type-only', 'dynamic-import'] },
+    },
+    {
+      name: 'prom-client-only-in-observe',
+      comment: 'prom-client is loaded only by src/observe/ (itself loaded by a dynamic import); anywhere else it may be imported only as types.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/observe/' },
+      to: { path: '(^|/node_modules/|^node_modules/)prom-client/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'no-browser-test-code',

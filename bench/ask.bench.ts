@@ -16,6 +16,7 @@ const caseName = 'ask-rtt';
 const impls: Impl<CrossThreadCounter & { description?: string }>[] = [
   { name: 'microswarm', start: async () => (await import('./peers/microswarm.js')).startMicroswarmCounter() },
   { name: 'microswarm-nojournal', start: async () => (await import('./peers/microswarm.js')).startMicroswarmCounter({ journalBytes: 0 }) },
+  { name: 'microswarm-metrics', start: async () => (await import('./peers/microswarm.js')).startMicroswarmCounter({ metrics: true }) },
   { name: 'postMessage', start: async () => (await import('./peers/postmessage.js')).startPostMessageCounter() },
   { name: 'piscina', start: async () => (await import('./peers/piscina.js')).startPiscinaCounter() },
   { name: 'comlink', start: async () => (await import('./peers/comlink.js')).startComlinkCounter() },

@@ -3,7 +3,8 @@
  *
  * - tell-cross-thread: the main thread sends N to a counter on another
  *   thread, then asks for the count; the answer comes after all N were
- *   counted (one sender, ordered delivery). microswarm, postMessage, piscina.
+ *   counted (one sender, ordered delivery). microswarm, postMessage, piscina;
+ *   microswarm-metrics: rt.metrics() registered and scraped every second.
  * - tell-local: a driver actor sends N to a sibling on its own thread, then
  *   asks it for the count; the main thread times the whole run.
  *   microswarm, nact.
@@ -34,6 +35,10 @@ const crossThreadImpls: Impl<Peer>[] = [
   {
     name: 'microswarm-nojournal',
     start: async () => crossThread((await import('./peers/microswarm.js')).startMicroswarmCounter({ journalBytes: 0 })),
+  },
+  {
+    name: 'microswarm-metrics',
+    start: async () => crossThread((await import('./peers/microswarm.js')).startMicroswarmCounter({ metrics: true })),
   },
   { name: 'postMessage', start: async () => crossThread((await import('./peers/postmessage.js')).startPostMessageCounter()) },
   {

@@ -49,3 +49,4 @@ export type { Cluster, ClusterStats, MemberEvent, MemberInfo, EntityStats, Entit
 export { EntityRef, type EntityDelivery, type EntityOptions } from './actors/entity-ref.js';
 export type { ClusterOptions } from './cluster/options.js';
 export type { GatewayStats } from './cluster/gateway.js';
+export type { MetricsOptions } from './observe/metrics.js';

@@ -27,15 +27,28 @@ interface BenchRef<Msg> {
 export type MicroswarmCounter = CrossThreadCounter & {
   /** Messages a bounded mailbox refused and that were then sent with backpressure. */
   readonly refused: number;
+  /** What differs from the plain impl (metrics on). */
+  readonly description?: string;
 };
+
+/** How often the `metrics` impls scrape, as a Prometheus server would. */
+const scrapeEveryMs = 1000;
 
 /**
  * A runtime of one worker thread holding one counter actor. `journalBytes: 0`
  * turns off the crash journal, to show what it costs side by side.
+ * `metrics: true`: `rt.metrics()` registered (default sampling) and scraped
+ * every second while the impl lives (the `microswarm-metrics` impls).
  */
-export async function startMicroswarmCounter(options: { journalBytes?: number } = {}): Promise<MicroswarmCounter> {
-  const rt = await Runtime.start({ threads: 1, ...options });
+export async function startMicroswarmCounter(options: { journalBytes?: number; metrics?: boolean } = {}): Promise<MicroswarmCounter> {
+  const { metrics, ...runtimeOptions } = options;
+  const rt = await Runtime.start({ threads: 1, ...runtimeOptions });
+  let scraper: NodeJS.Timeout | undefined;
   try {
+    if (metrics === true) {
+      const registry = await rt.metrics();
+      scraper = setInterval(() => void registry.metrics(), scrapeEveryMs);
+    }
     const ref = (await rt.spawn(counterUrl, { start: 0 }, { thread: 0 })) as unknown as BenchRef<CounterMsg>;
     const get = async (): Promise<number> => (await ref.ask({ type: 'get' }, { timeoutMs: askTimeoutMs })) as number;
     await get(); // the actor is up and its module loaded
@@ -43,6 +56,9 @@ export async function startMicroswarmCounter(options: { journalBytes?: number } 
     return {
       get refused() {
         return refused;
+      },
+      get description() {
+        return metrics === true ? `rt.metrics() scraped every ${scrapeEveryMs} ms` : undefined;
       },
       get,
       async incMany(count) {
@@ -59,9 +75,13 @@ export async function startMicroswarmCounter(options: { journalBytes?: number } 
         // all `count` increments were handled.
         return get();
       },
-      close: () => rt.shutdown(),
+      close: () => {
+        clearInterval(scraper);
+        return rt.shutdown();
+      },
     };
   } catch (error) {
+    clearInterval(scraper);
     await rt.shutdown().catch(() => undefined);
     throw error;
   }

@@ -79,6 +79,8 @@ export class Cell {
   watchers: Set<ActorRef> | undefined;
   /** Reply tag of the message being handled; kNoReply once `replyLater` took it. */
   replyTag = -1;
+  /** Its module's index in its thread's metric counters (engine/metering.ts). */
+  meterModule = 0;
 
   constructor(
     slot: number,

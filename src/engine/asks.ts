@@ -17,6 +17,8 @@ import { ActorCrashedError, AskAbortedError, AskTimeoutError, MailboxFullError, 
 import { kReplyError, kReplyOk, kSystem } from '../transport/kinds.js';
 import type { AsksPart, DispatcherPart, Engine, MemoryPart, RouterPart } from './parts.js';
 import { kRouteDead, kRouteOk, kUntimedAsk, type EndpointConfig } from './types.js';
+import type { Metering } from './metering.js';
+import { kAskAborted, kAskTimedOut } from '../transport/meters.js';
 
 interface PendingAsk {
   resolve(value: unknown): void;
@@ -29,6 +31,8 @@ interface PendingAsk {
   seq?: number;
   /** Whom it asked (an ask's ref, a control request's op), named in the error only if that thread dies. */
   actor?: ActorRef | string;
+  /** performance.now() when a timed ask (metrics' ask latency, one in `sampleEvery`) started; 0 when not timed. */
+  began?: number;
 }
 
 /** @internal */
@@ -37,6 +41,8 @@ export class Asks implements AsksPart {
   private readonly index: number;
   private readonly config: EndpointConfig;
   private readonly pending = new Map<number, PendingAsk>();
+  /** Asks started, timed out, aborted, and sampled latency, for metrics. */
+  private readonly metering: Metering;
   private nextAskId = 0;
   private router!: RouterPart;
   private memory!: MemoryPart;
@@ -46,6 +52,7 @@ export class Asks implements AsksPart {
     this.engine = engine;
     this.index = engine.index;
     this.config = engine.config;
+    this.metering = engine.metering;
   }
 
   /** Takes the parts it calls once they all exist. */
@@ -72,7 +79,7 @@ export class Asks implements AsksPart {
     if (signal?.aborted) return Promise.reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
     const askId = this.newAskId();
     return new Promise<unknown>((resolve, reject) => {
-      const entry: PendingAsk = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+      const entry: PendingAsk = { resolve, reject, timer: undefined, signal, onAbort: undefined, began: this.metering.askStarted() };
       this.pending.set(askId, entry);
       const router = this.router;
       let code: number;
@@ -102,12 +109,16 @@ export class Asks implements AsksPart {
       }
       if (timeoutMs !== Infinity) {
         entry.timer = setTimeout(() => {
-          if (this.settle(askId)) reject(timeoutError ?? new AskTimeoutError(ref.toString(), timeoutMs));
+          if (!this.settle(askId)) return;
+          this.metering.ask(kAskTimedOut);
+          reject(timeoutError ?? new AskTimeoutError(ref.toString(), timeoutMs));
         }, timeoutMs);
       }
       if (signal !== undefined) {
         entry.onAbort = () => {
-          if (this.settle(askId)) reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
+          if (!this.settle(askId)) return;
+          this.metering.ask(kAskAborted);
+          reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
         };
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
@@ -152,7 +163,9 @@ export class Asks implements AsksPart {
   /** A REPLY frame arrived for `askId`: `ok` resolves the ask, else rejects it. */
   answer(askId: number, ok: boolean, value: unknown): void {
     const waiting = this.pending.get(askId);
-    if (waiting !== undefined && this.settle(askId)) (ok ? waiting.resolve : waiting.reject)(value);
+    if (waiting === undefined || !this.settle(askId)) return;
+    if (waiting.began) this.metering.askAnswered(waiting.began);
+    (ok ? waiting.resolve : waiting.reject)(value);
   }
 
   /** Answers an ask identified by its reply tag. */
@@ -161,7 +174,9 @@ export class Asks implements AsksPart {
     const askId = Math.floor(replyTag / kReplyStride);
     if (target === this.index) {
       const entry = this.pending.get(askId);
-      if (entry !== undefined && this.settle(askId)) (failed ? entry.reject : entry.resolve)(value);
+      if (entry === undefined || !this.settle(askId)) return;
+      if (entry.began) this.metering.askAnswered(entry.began);
+      (failed ? entry.reject : entry.resolve)(value);
       return;
     }
     if (this.engine.closed) return;
@@ -205,7 +220,7 @@ export class Asks implements AsksPart {
     }
     const askId = this.newAskId();
     return new Promise((resolve, reject) => {
-      const entry: PendingAsk = { resolve, reject, timer: undefined, signal: undefined, onAbort: undefined };
+      const entry: PendingAsk = { resolve, reject, timer: undefined, signal: undefined, onAbort: undefined, began: 0 };
       this.pending.set(askId, entry);
       try {
         this.router.sendControl(target, kSystem, askId, { ...payload, op });

@@ -30,6 +30,7 @@ import type { ActorCounts } from '../transport/actor-counts.js';
 import type { Journal } from '../transport/journal.js';
 import type { FrameHandler, Transport } from '../transport/transport.js';
 import type { TurnWriter } from '../transport/turns.js';
+import type { Metering } from './metering.js';
 import type { AsksPart, CheckpointsPart, DispatcherPart, Engine, EnvelopesPart, InboundPart, LifecyclePart, SupervisorPart, WatchPart } from './parts.js';
 import { isThenable, type DeadLetterReason, type EndpointConfig, type SystemHandler } from './types.js';
 
@@ -43,6 +44,8 @@ export class Dispatcher implements DispatcherPart {
   private readonly counts: ActorCounts;
   /** Publishes which handler runs now, for the main thread's watchdog. */
   private readonly turns: TurnWriter;
+  /** Metric counts and samples (metering.ts): messages handled, handler time, time in mailbox. */
+  private readonly metering: Metering;
   private ready: Cell[] = [];
   private readyHead = 0;
   private busyCount = 0;
@@ -69,8 +72,9 @@ export class Dispatcher implements DispatcherPart {
   private checkpoints!: CheckpointsPart;
   private deathWatch!: WatchPart;
 
-  constructor(engine: Engine, turns: TurnWriter) {
+  constructor(engine: Engine, turns: TurnWriter, metering: Metering) {
     this.engine = engine;
+    this.metering = metering;
     this.index = engine.index;
     this.config = engine.config;
     this.dir = engine.dir;
@@ -113,6 +117,7 @@ export class Dispatcher implements DispatcherPart {
       const oldTag = mailbox.replyTagAt(at);
       const oldEntry = mailbox.journalAt(at);
       mailbox.drop();
+      this.metering.dequeued(cell, false);
       this.takeDepth(cell);
       this.inbound.finishEntry(oldEntry);
       this.system.deadLetter({ recipient: cell.ref, message: oldMsg, sender: oldSender, reason: 'dropped-oldest' });
@@ -120,6 +125,7 @@ export class Dispatcher implements DispatcherPart {
         this.asks.reply(oldTag, new MailboxFullError(cell.ref.toString(), cell.capacity, 'dropped this ask (drop-oldest)'), true);
       }
     }
+    this.metering.enqueued(cell);
     cell.mailbox.push(msg, sender, replyTag, entry);
     if (!cell.scheduled && !cell.busy && cell.started && !cell.held) {
       cell.scheduled = true;
@@ -164,6 +170,7 @@ export class Dispatcher implements DispatcherPart {
 
   /** Everything in `cell`'s mailbox becomes a dead letter (it stopped, or never started). */
   drainToDeadLetters(cell: Cell, reason: DeadLetterReason): void {
+    this.metering.forget(cell);
     cell.mailbox.takeEach((msg, sender, replyTag, entry) => {
       this.dropMessage(cell.ref, cell, msg, sender, replyTag, reason);
       this.inbound.finishEntry(entry);
@@ -338,6 +345,7 @@ export class Dispatcher implements DispatcherPart {
       let replyTag = mailbox.replyTagAt(at);
       const entry = mailbox.journalAt(at);
       mailbox.drop();
+      this.metering.dequeued(cell, true);
       if (cell.capacity > 0) this.takeDepth(cell);
       if (entry >= 0) this.journal?.running(entry);
       count++;
@@ -345,7 +353,9 @@ export class Dispatcher implements DispatcherPart {
       cell.replyTag = replyTag;
       this.current = cell;
       let result: unknown;
-      const began = def.handlerTimeoutMs === undefined ? 0 : performance.now();
+      // One handler in `sampleEvery` is timed for metrics (metering.ts).
+      const timed = this.metering.timeHandler();
+      const began = def.handlerTimeoutMs === undefined && !timed ? 0 : performance.now();
       // Envelopes the runtime opens first: a task goes to the agent's `task`
       // handler, a proposal to `vote`; a relay is passed on, a fenced
       // message checked against the swarm's term, then their message handled.
@@ -388,6 +398,7 @@ export class Dispatcher implements DispatcherPart {
         result = task === undefined ? def.receive(cell.state, handled, cell.ctx) : this.envelopes.start(cell, task);
       } catch (err) {
         this.turns.end();
+        if (timed) this.metering.handlerDone(cell, began);
         this.current = undefined;
         cell.memory?.endTurn();
         if (task === undefined) this.handlerFailed(cell, err, cell.replyTag);
@@ -401,33 +412,38 @@ export class Dispatcher implements DispatcherPart {
       cell.memory?.endTurn();
       // ctx.replyLater() took the answer over: the return value answers nothing.
       if (cell.replyTag !== replyTag) replyTag = kNoReply;
-      if (began !== 0) this.watchHandlerTime(cell, began, result);
+      if (def.handlerTimeoutMs !== undefined) this.watchHandlerTime(cell, began, result);
       if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
         cell.busy = true;
         this.busyCount++;
         (result as PromiseLike<unknown>).then(
           (value) => {
+            if (timed) this.metering.handlerDone(cell, began);
             if (task !== undefined) this.envelopes.done(task);
             this.afterAsync(cell, value, undefined, replyTag, entry);
           },
           (err: unknown) => {
+            if (timed) this.metering.handlerDone(cell, began);
             if (task !== undefined) this.envelopes.done(task);
             this.afterAsync(cell, undefined, err ?? new Error('handler rejected with no reason'), replyTag, entry, task);
           },
         );
         this.handled += count;
         this.counts.handled(cell.slot, count);
+        this.metering.handled(cell, count);
         cell.scheduled = false;
         return count;
       }
+      if (timed) this.metering.handlerDone(cell, began);
       // A due checkpoint is taken before the answer leaves: an answered ask's effect survives a crash.
       if (def.checkpointEvery !== undefined) this.checkpoints.due(cell);
       if (replyTag !== kNoReply) this.asks.reply(replyTag, result, false);
       if (entry >= 0) this.inbound.finishEntry(entry);
     }
     this.handled += count;
-    // Once per batch, not per message: rt.inspect()'s messages handled.
+    // Once per batch, not per message: rt.inspect()'s messages handled, and the metrics' by module.
     if (count > 0) this.counts.handled(cell.slot, count);
+    this.metering.handled(cell, count);
     if (cell.stopRequested && !cell.stopped) {
       cell.scheduled = false;
       this.lifecycle.finishStop(cell);

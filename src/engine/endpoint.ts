@@ -35,6 +35,7 @@ import { Inbound } from './inbound.js';
 import { Lifecycle } from './lifecycle.js';
 import { RingLink, type Link } from './link.js';
 import { MemoryAccess } from './memory-access.js';
+import { Metering } from './metering.js';
 import { Migration } from './migration.js';
 import type { Engine, RemotePart } from './parts.js';
 import { setLocalNode } from './ref-codec.js';
@@ -83,6 +84,7 @@ export class Endpoint implements Engine {
   readonly envelopes: Envelopes;
   remote: RemotePart | undefined = undefined;
   readonly services: ActorServices;
+  readonly metering: Metering;
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(index: number, transport: TransportShared, directory: DirectoryShared, pool: PoolShared, config: EndpointConfig, system: SystemHandler) {
@@ -94,7 +96,8 @@ export class Endpoint implements Engine {
     this.cells = index === 0 ? [] : new Array<Cell | undefined>(this.dir.slots).fill(undefined);
     const journal = transport.journals[index];
     this.journal = index !== 0 && journal !== null && journal !== undefined ? new Journal(journal) : undefined;
-    this.dispatcher = new Dispatcher(this, new TurnWriter(transport.turns, index));
+    this.metering = new Metering(transport.meters, index);
+    this.dispatcher = new Dispatcher(this, new TurnWriter(transport.turns, index), this.metering);
     this.transport = new Transport(transport, index, this.dispatcher.drain, config.maxMessageBytes);
     this.transport.onMalformed = (_from, error) => this.system.failure({ actor: new ActorRef(-1, 0, 'system', this), error, phase: 'receive' });
     // Every other endpoint is a pool thread of this process today: its ring.

@@ -100,6 +100,7 @@ class WorkerSystem implements SystemHandler {
     if (op === 'inspect') return inspectCells(ep.cells, ep.dir.actorCounts, payload.limit as number);
     if (op === 'swarmTerm') return ep.envelopes.setTerm(payload.swarm as string, payload.leader as ActorRef | undefined, payload.term as number);
     if (op === 'swarmForget') return ep.envelopes.forgetTerm(payload.swarm as string);
+    if (op === 'mailboxes') return ep.metering.deepest(ep.cells, payload.n as number);
     if (op === 'migrateFence') return ep.migration.fence(payload.slot as number, payload.gen as number);
     if (op === 'migrateDone') return ep.migration.done(payload.slot as number, payload.gen as number, payload.move as Uint8Array);
     if (op === 'childFailed') return ep.supervisor.childFailed(payload.supervisor as ActorRef, payload.child as ActorRef, payload.error as Error);

@@ -86,6 +86,7 @@ export class Lifecycle implements LifecyclePart {
     const cell = new Cell(slot, gen, def, ref, moduleUrl, parent, engine.dir.capacity[slot], engine.dir.policy[slot]);
     cell.ctx = new ActorContext(cell, engine.services);
     engine.cells[slot] = cell;
+    engine.metering.cellCreated(cell, recovered === undefined);
     if (delayMs > 0) {
       // Brought back after a crash with its supervisor's restart backoff: the
       // cell is registered now (messages queue in its mailbox), its state is
@@ -306,6 +307,7 @@ export class Lifecycle implements LifecyclePart {
   finishStop(cell: Cell): void {
     if (cell.stopped) return;
     cell.stopped = true;
+    this.engine.metering.stopped(cell);
     Atomics.store(this.engine.dir.state, cell.slot, kStopping);
     if (cell.restartTimer !== undefined) clearTimeout(cell.restartTimer);
     cell.restartTimer = undefined;

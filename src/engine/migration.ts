@@ -99,6 +99,7 @@ export class Migration {
     cell.setMigrating(true);
     cell.arriving = { forwarded: new Mailbox(), done: [] };
     this.ep.cells[slot] = cell;
+    this.ep.metering.cellCreated(cell, false);
     this.ep.transport.addLoad(this.ep.index, 1);
   }
 

@@ -22,6 +22,7 @@
  *   migration.ts       moving an actor between threads
  *   envelopes.ts       tasks, votes, relays, fenced messages, topics
  *   actor-services.ts  what ctx.* reaches (ContextHost)
+ *   metering.ts        this thread's metric counters in shared memory, histogram sampling
  *   types.ts           what an endpoint reports (dead letters, failures, Terminated), its config
  *   modules.ts         loading actor modules; ref-codec.ts: refs and handles in the codec
  *   host.ts            the worker entry (Piscina control tasks)
@@ -39,6 +40,7 @@ import type { Journal } from '../transport/journal.js';
 import type { FrameHandler, Transport } from '../transport/transport.js';
 import type { Pool } from '../memory/pool.js';
 import type { DeadLetterReason, EndpointConfig, SystemHandler, TerminatedReason } from './types.js';
+import type { Metering } from './metering.js';
 
 /**
  * @internal One thread's engine as its parts see it: what the thread shares
@@ -59,6 +61,8 @@ export interface Engine extends RefHost {
   readonly journal: Journal | undefined;
   /** What actors' contexts talk through. */
   readonly services: ContextHost;
+  /** This thread's metric counts and samples (metering.ts). */
+  readonly metering: Metering;
   closed: boolean;
   /** False once shutdown began on this thread: new tells and asks are refused. */
   accepting: boolean;

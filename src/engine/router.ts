@@ -24,6 +24,8 @@ import { kPolicyDropNewest, kPolicyDropOldest, type Directory } from '../transpo
 import { kAsk, kForward, kMulticast, kRemote, kReplyError, kReplyOk, kSystem, kTell } from '../transport/kinds.js';
 import { kHeaderBytes } from '../transport/ring.js';
 import type { Link } from './link.js';
+import type { Metering } from './metering.js';
+import { kPathCross, kPathLocal, kPathRemote, kSent } from '../transport/meters.js';
 import { writeRemoteSender, writeSenderHead } from './sender-field.js';
 import type { DispatcherPart, Engine, MemoryPart, RouterPart } from './parts.js';
 import { kRouteDead, kRouteFull, kRouteOk, type DeadLetterReason, type EndpointConfig } from './types.js';
@@ -42,6 +44,8 @@ export class Router implements RouterPart {
   private readonly cells: Array<Cell | undefined>;
   /** The way to each other endpoint, by endpoint index. */
   private readonly links: Link[];
+  /** Messages sent, by path, for metrics. */
+  private readonly metering: Metering;
   private readonly writer = new Writer(64 * 1024);
   /** A multicast's body, encoded once before `writer` frames it per thread. */
   private readonly multicastBody = new Writer(256);
@@ -61,6 +65,7 @@ export class Router implements RouterPart {
     this.config = engine.config;
     this.cells = engine.cells;
     this.links = links;
+    this.metering = engine.metering;
   }
 
   /** Takes the parts it calls once they all exist. */
@@ -134,6 +139,7 @@ export class Router implements RouterPart {
     const local = this.index !== 0 ? this.cells[slot] : undefined;
     if (local !== undefined && local.gen === gen && local.capacity === 0 && !local.stopped) {
       this.routedTo = -1;
+      this.metering.sent(kPathLocal);
       this.dispatcher.enqueue(local, msg, sender, replyTag);
       return kRouteOk;
     }
@@ -157,8 +163,12 @@ export class Router implements RouterPart {
         this.dispatcher.dropMessage(ref, cell !== undefined && cell.gen === gen ? cell : undefined, msg, sender, replyTag, 'stopped');
         return kRouteOk;
       }
+      this.metering.sent(kPathLocal);
       this.dispatcher.enqueue(cell, msg, sender, replyTag);
-    } else this.links[thread].sendMessage(thread, this.writer, bodyLength);
+    } else {
+      this.metering.sent(kPathCross);
+      this.links[thread].sendMessage(thread, this.writer, bodyLength);
+    }
     return kRouteOk;
   }
 
@@ -222,6 +232,7 @@ export class Router implements RouterPart {
     encodeValue(w, sender, 'sender');
     encodeValue(w, msg, 'msg');
     this.checkSize(w.pos - kHeaderBytes);
+    this.metering.sent(kPathRemote);
     const remote = this.engine.remote;
     if (remote !== undefined && this.index === 0) remote.send(ref.node as string, w.bytes, recordStart, w.pos);
     else this.links[0].send(0, w.bytes, w.pos - kHeaderBytes);
@@ -251,6 +262,7 @@ export class Router implements RouterPart {
       const thread = Atomics.load(this.dir.thread, ref.slot);
       if (thread === this.index) {
         const cell = this.cells[ref.slot];
+        this.metering.sent(kPathLocal);
         if (cell !== undefined && cell.gen === ref.gen && !cell.stopped) this.dispatcher.enqueue(cell, msg, sender, kNoReply);
         else this.dispatcher.dropMessage(ref, undefined, msg, sender, kNoReply, 'stopped');
         continue;
@@ -280,6 +292,7 @@ export class Router implements RouterPart {
       w.bytes.set(body.bytes.subarray(0, body.pos), w.pos);
       w.pos += body.pos;
       this.links[thread].send(thread, w.bytes, this.checkSize(w.pos - kHeaderBytes));
+      this.metering.writer.add(kSent + kPathCross, refs.length);
     }
     return accepted;
   }

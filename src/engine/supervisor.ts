@@ -199,6 +199,7 @@ export class Supervisor implements SupervisorPart {
   }
 
   private async restartNow(cell: Cell, error: Error): Promise<void> {
+    this.ep.metering.restarted(cell);
     cell.setFailed(true);
     this.ep.lifecycle.stopChildren(cell);
     cell.escalated = undefined;

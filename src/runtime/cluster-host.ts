@@ -8,8 +8,12 @@
  */
 import { kNoReply } from '../actors/mailbox.js';
 import { ActorRef } from '../actors/ref.js';
-import { MessageTooLargeError } from '../base/errors.js';
-import type { GatewayHost } from '../cluster/index.js';
+import { InvalidArgumentError, MessageTooLargeError } from '../base/errors.js';
+import type { EventSource } from '../base/events.js';
+import type { EntityRuntime, GatewayHost } from '../cluster/index.js';
+import type { ActorControl } from './actors.js';
+import type { ControlPlane } from './control.js';
+import type { ResolvedSpawnOptions } from './options.js';
 import type { DeadLetter, Endpoint } from '../engine/endpoint.js';
 import { kRouteFull } from '../engine/types.js';
 import { kReplyError, kReplyOk } from '../transport/kinds.js';
@@ -74,5 +78,38 @@ export function clusterHost(
         });
       }
     },
+  };
+}
+
+/** @internal What entityRuntime uses of the runtime. */
+export interface EntityParts {
+  actors: ActorControl;
+  endpoint: Endpoint;
+  directory: Directory;
+  control: ControlPlane;
+  deadLetters: EventSource<DeadLetter>;
+  /** The spawn options of an entity's actor: the runtime's defaults. */
+  defaults: ResolvedSpawnOptions;
+}
+
+/** @internal What the cluster's entities need of this node. */
+export function entityRuntime(parts: EntityParts): EntityRuntime {
+  const { actors, endpoint, directory, control, deadLetters, defaults } = parts;
+  return {
+    spawn: (module, key, snapshot) => actors.spawn(module, { key }, defaults, undefined, snapshot),
+    snapshot: async (ref) => {
+      try {
+        await actors.checkpoint(ref, control.closing);
+      } catch (err) {
+        if (err instanceof InvalidArgumentError) return undefined; // no snapshot in its definition
+        throw err;
+      }
+      return endpoint.checkpoints.bytes(ref.slot);
+    },
+    stop: (ref) => actors.stop(ref, control.closing),
+    ask: (ref, msg, sender, timeoutMs) => endpoint.asks.askFrom(ref, msg, sender, timeoutMs),
+    alive: (ref) => directory.isLive(ref.slot, ref.gen),
+    deadLetter: (key, message, reason) =>
+      deadLetters.publish({ recipient: new ActorRef(-1, 0, `Entity(${key})`, endpoint), message, sender: undefined, reason }),
   };
 }

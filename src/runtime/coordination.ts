@@ -89,6 +89,11 @@ export class Coordination {
     return new Topic<Msg>(TopicRegistry.checkName(name, 'name'), this.topics);
   }
 
+  /** The swarms formed and not closed (for metrics). */
+  swarmList(): Swarm[] {
+    return [...this.swarms.values()];
+  }
+
   /** `rt.swarm(options)`. */
   swarm(options: SwarmOptions): Swarm {
     const checked = Swarm.check(options);

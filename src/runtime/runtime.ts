@@ -22,7 +22,7 @@ import { ActorRef } from '../actors/ref.js';
 import { SupervisorState } from '../actors/supervision.js';
 import { Directory } from '../transport/directory.js';
 import { createTransportShared } from '../transport/transport.js';
-import { Endpoint, type ActorFailure, type DeadLetter, type SystemHandler } from '../engine/endpoint.js';
+import { Endpoint, type ActorFailure, type DeadLetter } from '../engine/endpoint.js';
 import { ThreadStartError, InvalidArgumentError, InvalidOptionError, RuntimeClosedError, MicroswarmError } from '../base/errors.js';
 import { EventSource } from '../base/events.js';
 import type { HostTask } from '../engine/host.js';
@@ -30,16 +30,7 @@ import { checkModuleExists, normalizeModuleUrl } from '../engine/modules.js';
 import { TaskScheduler } from '../scheduler/scheduler.js';
 import type { Swarm, SwarmOptions } from '../swarm/swarm.js';
 import type { Topic } from '../swarm/topics.js';
-import {
-  resolveRuntimeOptions,
-  resolveSpawnOptions,
-  type AgentOverride,
-  type Delivery,
-  type OverflowPolicy,
-  type ResolvedOptions,
-  type RuntimeOptions,
-  type SpawnOptions,
-} from './options.js';
+import { resolveRuntimeOptions, resolveSpawnOptions, type ResolvedOptions, type RuntimeOptions, type SpawnOptions } from './options.js';
 import { ActorControl } from './actors.js';
 import { ControlPlane, endpointConfig, type ThreadBoot } from './control.js';
 import { Coordination } from './coordination.js';
@@ -48,12 +39,17 @@ import { ThreadMonitor } from './monitor.js';
 import { ThreadRecovery, type ThreadCrash } from './recovery.js';
 import { Registry } from './registry.js';
 import { Spares } from './spares.js';
+import { systemHandler } from './system-handler.js';
 import { RuntimeMemory } from './memory.js';
 import { ObserveHost } from './observe-host.js';
 import type { InspectOptions, InspectSnapshot } from './inspect-types.js';
 import type { HandlerOptions, ObserveHandler, ObserveServer, ServeOptions } from '../observe/index.js';
-import { clusterHost } from './cluster-host.js';
-import type { Cluster, ClusterNode, EntityRuntime, PreparedCluster } from '../cluster/index.js';
+import { clusterHost, entityRuntime } from './cluster-host.js';
+import type { Cluster, ClusterNode, PreparedCluster } from '../cluster/index.js';
+import type { Registry as PromRegistry } from 'prom-client';
+import type { MetricsOptions } from '../observe/metrics.js';
+import { metricsSource } from './metrics-host.js';
+import { Tallies } from './tallies.js';
 import { checkEntityOptions, type EntityOptions, type EntityRef } from '../actors/entity-ref.js';
 
 /** A cluster node runs in this process (refs decode against one node name per process). */
@@ -122,6 +118,8 @@ export class Runtime {
   private keepAlive: NodeJS.Timeout | undefined;
   private shutdownPromise: Promise<void> | undefined;
   private clusterNode: ClusterNode | undefined;
+  /** What `metrics()` reads, and its close (at shutdown). */
+  private readonly metered: ReturnType<typeof metricsSource>;
 
   /** This node's view of its cluster (`options.cluster`); undefined for a runtime that is not a cluster node. */
   get cluster(): Cluster | undefined {
@@ -168,7 +166,18 @@ export class Runtime {
           publish: (topic, msg, sender, from) => rt.coordination.topics.publish(topic, msg, sender, from),
           swarmTerm: (node, incarnation, swarm, leader, term) => rt.coordination.remoteTerm(node, incarnation, swarm, leader, term),
         });
-        rt.clusterNode = await prepared.join(host, rt.entityRuntime(), resolved.askTimeoutMs);
+        rt.clusterNode = await prepared.join(
+          host,
+          entityRuntime({
+            actors: rt.actors,
+            endpoint: rt.endpoint,
+            directory: rt.directory,
+            control: rt.control,
+            deadLetters: rt.deadLetters,
+            defaults: resolveSpawnOptions(undefined, rt.threads, { capacity: rt.options.mailboxCapacity, policy: rt.options.mailboxPolicy }),
+          }),
+          resolved.askTimeoutMs,
+        );
         rt.endpoint.remote = rt.clusterNode.gateway;
         const self = rt.clusterNode.node;
         // Swarm leaders of a node that left or was declared down are replaced at once, and the terms it sent are
@@ -200,10 +209,25 @@ export class Runtime {
     const rootSupervision = new SupervisorState(options.supervisor);
     const endpoints = options.threads + 1;
     const directory = (this.directory = Directory.create(options.maxAgents));
-    const transport = createTransportShared(endpoints, options.ringBytes, options.journalBytes);
+    const transport = createTransportShared(endpoints, options.ringBytes, options.journalBytes, directory.slots);
     const config = endpointConfig(options);
     const pool = createPoolShared(options.memory, options.maxAgents);
-    const endpoint = (this.endpoint = new Endpoint(0, transport, directory.shared, pool, config, this.systemHandler()));
+    const endpoint = (this.endpoint = new Endpoint(
+      0,
+      transport,
+      directory.shared,
+      pool,
+      config,
+      systemHandler({
+        deadLetters: this.deadLetters,
+        failures: this.failures,
+        lookup: (name) => this.lookup(name) ?? this.clusterNode?.lookup(name),
+        topics: () => this.coordination.topics,
+        addAgent: (ref, capabilities, capacity) => this.tasks.addAgent(ref, capabilities, capacity),
+        rootFailed: (child, error) => this.actors.rootFailed(child, error),
+        spawn: (module, args, opts, parent) => this.actors.spawn(module, args, opts, parent),
+      }),
+    ));
     this.memory = new RuntimeMemory(endpoint.pool, directory);
     endpoint.start();
     // The runtime keeps the process alive until shutdown, as a server does:
@@ -264,68 +288,24 @@ export class Runtime {
       crashes,
       deadLetters,
       tasks: this.tasks,
-      // rt.metrics (prom-client), when this runtime has it: /metrics reads its registry.
-      metrics: () => (this as { metrics?: () => { metrics(): Promise<string> } }).metrics?.bind(this),
+      // /metrics reads the registry rt.metrics() registers on (on the first scrape).
+      metrics: () => () => this.metrics(),
       swarms: () => coordination.list(),
       counts: () => ({ deadLetters: this.deadLetters.count, failures: failures.count, crashes: crashes.count }),
       node: () => this.clusterNode?.node,
       clusterConnected: () => this.clusterNode?.connected(),
     });
-  }
-
-  /** Requests pool threads send the main thread (dead letters, failures, lookups, topics, agents, root supervision, spawns). */
-  private systemHandler(): SystemHandler {
-    return {
-      handle: (op, payload) => {
-        switch (op) {
-          case 'deadLetter':
-            this.deadLetters.publish(payload as unknown as DeadLetter);
-            return undefined;
-          case 'failure':
-            this.failures.publish(payload as unknown as ActorFailure);
-            return undefined;
-          case 'lookup':
-            // ctx.lookup: this node's names, then this node's replica of every node's cluster-scoped ones; a name
-            // neither has (registered a moment ago on another node?) is read from the names bucket.
-            return this.lookup(payload.name as string) ?? this.clusterNode?.lookup(payload.name as string);
-          case 'topic': {
-            const ref = payload.ref as ActorRef;
-            const topic = payload.topic as string;
-            const topics = this.coordination.topics;
-            if (payload.action === 'subscribe') topics.subscribe(topic, ref);
-            else if (payload.action === 'unsubscribe') topics.unsubscribe(topic, ref);
-            else topics.publish(topic, payload.msg, ref);
-            return undefined;
-          }
-          case 'agent':
-            this.tasks.addAgent(payload.ref as ActorRef, payload.capabilities as string[], payload.capacity as number);
-            return undefined;
-          case 'childFailed':
-            this.actors.rootFailed(payload.child as ActorRef, payload.error as Error);
-            return undefined;
-          case 'spawn':
-            return this.actors.spawn(
-              payload.module as string,
-              payload.args,
-              {
-                name: payload.name as string | undefined,
-                thread: payload.thread as number,
-                capacity: payload.capacity as number,
-                policy: payload.overflow as OverflowPolicy,
-                memoryQuota: (payload.memoryQuota as number | undefined) ?? 0,
-                delivery: (payload.delivery as Delivery | undefined) ?? 'at-least-once',
-                agent: payload.agent as AgentOverride | undefined,
-                scope: payload.scope === 'cluster' ? 'cluster' : 'local',
-              },
-              payload.parent as ActorRef | undefined,
-            );
-          default:
-            throw new MicroswarmError(`unknown control request ${JSON.stringify(op)}`);
-        }
-      },
-      deadLetter: (letter) => this.deadLetters.publish(letter),
-      failure: (failure) => this.failures.publish(failure),
-    };
+    this.metered = metricsSource({
+      endpoint,
+      transport,
+      directory,
+      control,
+      tallies: new Tallies(this.deadLetters, failures, crashes),
+      memory: () => this.memory.stats(),
+      scheduler: () => this.tasks.stats(),
+      swarms: () => coordination.swarmList(),
+      cluster: () => this.clusterNode,
+    });
   }
 
   /**
@@ -375,28 +355,6 @@ export class Runtime {
     if (this.clusterNode === undefined)
       throw new InvalidOptionError('cluster', 'a runtime started with options.cluster (entities live in a cluster)', undefined);
     return this.clusterNode.entity<Msg, Reply>(url, key, delivery);
-  }
-
-  /** What the cluster's entities need of this node. */
-  private entityRuntime(): EntityRuntime {
-    const defaults = resolveSpawnOptions(undefined, this.threads, { capacity: this.options.mailboxCapacity, policy: this.options.mailboxPolicy });
-    return {
-      spawn: (module, key, snapshot) => this.actors.spawn(module, { key }, defaults, undefined, snapshot),
-      snapshot: async (ref) => {
-        try {
-          await this.actors.checkpoint(ref, this.control.closing);
-        } catch (err) {
-          if (err instanceof InvalidArgumentError) return undefined; // no snapshot in its definition
-          throw err;
-        }
-        return this.endpoint.checkpoints.bytes(ref.slot);
-      },
-      stop: (ref) => this.actors.stop(ref, this.control.closing),
-      ask: (ref, msg, sender, timeoutMs) => this.endpoint.asks.askFrom(ref, msg, sender, timeoutMs),
-      alive: (ref) => this.directory.isLive(ref.slot, ref.gen),
-      deadLetter: (key, message, reason) =>
-        this.deadLetters.publish({ recipient: new ActorRef(-1, 0, `Entity(${key})`, this.endpoint), message, sender: undefined, reason }),
-    };
   }
 
   /**
@@ -538,6 +496,27 @@ export class Runtime {
   }
 
   /**
+   * Registers this runtime's Prometheus metrics on `registry` (a prom-client
+   * `Registry`; a new one when omitted) and resolves to it. Counts are kept
+   * in shared memory from the start and read at scrape time; histograms
+   * sample one message in `options.sampleEvery` from this call on. Calling it
+   * again with the same registry registers nothing more (the options still
+   * apply). The metrics leave every registry at `shutdown()`. Loads
+   * prom-client on the first call. The metric list is in the README
+   * ("Observability").
+   *
+   * @example
+   * const registry = await rt.metrics();
+   * const text = await registry.metrics(); // Prometheus text format
+   */
+  async metrics(registry?: PromRegistry, options?: MetricsOptions): Promise<PromRegistry> {
+    this.control.checkOpen('metrics');
+    const { registerMetrics } = await import('../observe/metrics.js');
+    this.control.checkOpen('metrics');
+    return registerMetrics(this.metered.source, registry, options);
+  }
+
+  /**
    * Stops accepting work, lets mailboxes drain for up to `timeoutMs`, stops
    * every actor (postStop runs; what is still queued becomes dead letters),
    * and ends the pool. Afterwards the runtime holds no handle: the process
@@ -558,6 +537,7 @@ export class Runtime {
   private async doShutdown(timeoutMs: number): Promise<void> {
     const control = this.control;
     control.closing = true;
+    this.metered.close();
     this.tasks.close();
     this.endpoint.accepting = false;
     this.monitor.stop();

@@ -15,7 +15,7 @@ import { ActorRef } from '../actors/ref.js';
 import { EventSource } from '../base/events.js';
 import { InvalidArgumentError, InvalidOptionError, RuntimeClosedError } from '../base/errors.js';
 import { neighbors, relayFanout, relayTo, topologies, type Topology } from './topology.js';
-import { quorumKinds, readAnswer, settled, tally, type Answers, type Quorum, type Tally } from './voting.js';
+import { quorumKinds, readAnswer, settled, tally, type Answers, type Outcome, type Quorum, type Tally } from './voting.js';
 
 export { topologies, quorumKinds };
 export type { Topology, Quorum };
@@ -136,6 +136,8 @@ export class Swarm {
   /** Members passed over for leadership until they are re-added (crashed leaders). */
   private readonly passedOver = new Set<string>();
   private proposals = 0;
+  /** Proposals decided, by outcome. */
+  private readonly outcomes: Record<Outcome, number> = { approved: 0, rejected: 0, undecided: 0 };
   /** The last announcement, resolved when every running thread knows it. */
   private announced: Promise<void> = Promise.resolve();
 
@@ -290,6 +292,7 @@ export class Swarm {
       await this.collect(members, answers, id, value, round, timeoutMs, quorum);
     }
     const result = tally(quorum, id, answers);
+    this.outcomes[result.outcome]++;
     return { ...result, id, value, quorum, members: n, ms: performance.now() - started };
   }
 
@@ -341,6 +344,11 @@ export class Swarm {
         );
       });
     });
+  }
+
+  /** @internal What metrics read (src/observe): members, proposals by outcome, leader changes, the term. */
+  counts(): { members: number; proposals: Readonly<Record<Outcome, number>>; leaderChanges: number; term: number } {
+    return { members: this.roster.length, proposals: this.outcomes, leaderChanges: this.leaderChanges.count, term: this.term };
   }
 
   // ------------------------------------------------------------- leadership

@@ -34,6 +34,7 @@ import { Journal, allocateJournal } from './journal.js';
 import { DecodeError } from '../base/errors.js';
 import { Reassembly, frameEnd, frameHeader, truncatedFrameError } from './frames.js';
 import { allocateTurns } from './turns.js';
+import { allocateMeters } from './meters.js';
 
 const kBellWords = 16;
 const kSeq = 0;
@@ -62,9 +63,12 @@ export interface TransportShared {
   journals: Array<SharedArrayBuffer | null>;
   /** Which handler each endpoint runs (see turns.ts), for the main thread's watchdog. */
   turns: SharedArrayBuffer;
+  /** Each endpoint's metric counters, and the module table (see meters.ts). */
+  meters: SharedArrayBuffer;
 }
 
-export function createTransportShared(endpoints: number, ringBytes: number, journalBytes = 0): TransportShared {
+/** `slots`: the actor directory's slots (metrics record each one's module). */
+export function createTransportShared(endpoints: number, ringBytes: number, journalBytes = 0, slots = 0): TransportShared {
   const rings: Array<SharedArrayBuffer | null> = [];
   for (let from = 0; from < endpoints; from++) {
     for (let to = 0; to < endpoints; to++) rings.push(from === to ? null : allocateRing(ringBytes));
@@ -77,6 +81,7 @@ export function createTransportShared(endpoints: number, ringBytes: number, jour
     counts: new SharedArrayBuffer(2 * endpoints * endpoints * 4),
     journals: Array.from({ length: endpoints }, (_, e) => (e === 0 || journalBytes === 0 ? null : allocateJournal(journalBytes))),
     turns: allocateTurns(endpoints),
+    meters: allocateMeters(endpoints, slots),
   };
 }
 
