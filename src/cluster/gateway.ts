@@ -35,8 +35,11 @@ import {
   kReplyError,
   kReplyOk,
   kTell,
+  kKindMask,
+  kTraced,
 } from '../transport/kinds.js';
 import type { RemotePart } from '../engine/parts.js';
+import { readTraceField, skipTraceField, type WireTrace } from '../engine/trace-field.js';
 import { setDecodeOrigin } from '../engine/ref-codec.js';
 import type { DeadLetterReason } from '../engine/types.js';
 
@@ -52,9 +55,9 @@ export interface GatewayHost {
   /** What refs decoded here talk through (the main thread's engine). */
   readonly refHost: RefHost;
   /** A tell from another node to an actor here; dead letters and bounded mailboxes as for a local tell (the host reports them). */
-  deliver(ref: ActorRef, msg: unknown, sender: ActorRef | undefined): void;
+  deliver(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, trace?: WireTrace): void;
   /** An ask from another node to an actor here; settles as a local ask does. */
-  ask(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number): Promise<unknown>;
+  ask(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, trace?: WireTrace): Promise<unknown>;
   /** The answer to an ask of endpoint `asker` of this process. */
   answer(asker: number, askId: number, ok: boolean, value: unknown): void;
   deadLetter(recipient: ActorRef, message: unknown, sender: ActorRef | undefined, reason: DeadLetterReason): void;
@@ -240,9 +243,10 @@ export class Gateway implements RemotePart {
       this.answer(u32At(bytes, start + kRecordAskerAt), u32At(bytes, start + kRecordAskIdAt), false, error ?? new NodeUnreachableError(node));
       return;
     }
-    if (bytes[start] !== kTell && bytes[start] !== kRecordEntity) return; // an answer for a node gone: its asker is gone too
+    const kind = bytes[start] & kKindMask;
+    if (kind !== kTell && kind !== kRecordEntity) return; // an answer for a node gone: its asker is gone too
     const recipient =
-      bytes[start] === kTell
+      kind === kTell
         ? new ActorRef(u32At(bytes, start + 1), u32At(bytes, start + 5), undefined, this.host.refHost, node)
         : new ActorRef(-1, 0, 'entity', this.host.refHost, node);
     let sender: unknown;
@@ -252,6 +256,7 @@ export class Gateway implements RemotePart {
       r.reset(bytes, start + kRecordHeaderBytes, end);
       setDecodingHost(this.host.refHost);
       sender = decodeValue(r);
+      if ((bytes[start] & kTraced) !== 0) skipTraceField(r);
       message = decodeValue(r);
     } catch (err) {
       message = `[not decodable: ${toError(err).message}]`;
@@ -358,7 +363,7 @@ export class Gateway implements RemotePart {
   }
 
   private onRecord(from: string, fromIncarnation: string, data: Uint8Array, start: number, end: number): void {
-    const kind = data[start];
+    const kind = data[start] & kKindMask;
     const slot = u32At(data, start + 1);
     const gen = u32At(data, start + 5);
     const asker = u32At(data, start + kRecordAskerAt);
@@ -376,12 +381,15 @@ export class Gateway implements RemotePart {
     }
     let sender: unknown;
     let msg: unknown;
+    // The trace context the sending node's message carries (kinds.ts): handed on with it, whether this thread traces or not.
+    let trace: WireTrace | undefined;
     const r = this.reader;
     try {
       r.reset(data, start + kRecordHeaderBytes, end);
       setDecodingHost(this.host.refHost);
       setDecodeOrigin(from);
       sender = decodeValue(r);
+      if ((data[start] & kTraced) !== 0) trace = readTraceField(r);
       msg = decodeValue(r);
       if (r.pos !== end) throw new Error('bytes after the message');
     } catch {
@@ -444,10 +452,10 @@ export class Gateway implements RemotePart {
       return;
     }
     if (kind === kTell) {
-      this.host.deliver(ref, msg, senderRef);
+      this.host.deliver(ref, msg, senderRef, trace);
       return;
     }
-    this.host.ask(ref, msg, senderRef, timeout).then(
+    this.host.ask(ref, msg, senderRef, timeout, trace).then(
       (value) => this.reply(from, fromIncarnation, kReplyOk, asker, askId, value),
       (error: unknown) => this.reply(from, fromIncarnation, kReplyError, asker, askId, toError(error)),
     );
@@ -531,7 +539,7 @@ function beginRecord(w: Writer, kind: number, asker: number, askId: number, time
 
 /** An ASK record, or an ENTITY record that asks (it is answered to this node). */
 function isAsk(bytes: Uint8Array, start: number): boolean {
-  const kind = bytes[start];
+  const kind = bytes[start] & kKindMask;
   return kind === kAsk || (kind === kRecordEntity && u32At(bytes, start + kRecordAskerAt) === kEntityAsker);
 }
 

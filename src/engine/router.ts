@@ -21,11 +21,12 @@ import { ActorRef, type TellOptions } from '../actors/ref.js';
 import { ActorStoppedError, InvalidArgumentError, InvalidOptionError, MessageTooLargeError, RuntimeClosedError, toError } from '../base/errors.js';
 import { Writer, encodeValue } from '../transport/codec/index.js';
 import { kPolicyDropNewest, kPolicyDropOldest, type Directory } from '../transport/directory.js';
-import { kAsk, kForward, kMulticast, kRemote, kReplyError, kReplyOk, kSystem, kTell } from '../transport/kinds.js';
+import { kAsk, kForward, kMulticast, kRemote, kReplyError, kReplyOk, kSystem, kTell, kTraced } from '../transport/kinds.js';
 import { kHeaderBytes } from '../transport/ring.js';
 import type { Link } from './link.js';
 import { writeRemoteSender, writeSenderHead } from './sender-field.js';
-import type { DispatcherPart, Engine, MemoryPart, RouterPart } from './parts.js';
+import type { DispatcherPart, Engine, MemoryPart, RouterPart, TracingPart } from './parts.js';
+import { type TraceContext, isWritable, writeTraceField } from './trace-field.js';
 import { kRouteDead, kRouteFull, kRouteOk, type DeadLetterReason, type EndpointConfig } from './types.js';
 
 /** `countIn`: which refusals of a bounded mailbox become dead letters. */
@@ -53,6 +54,7 @@ export class Router implements RouterPart {
   private senderFollows = false;
   private dispatcher!: DispatcherPart;
   private memory!: MemoryPart;
+  private tracing!: TracingPart;
 
   constructor(engine: Engine, links: Link[]) {
     this.engine = engine;
@@ -67,6 +69,7 @@ export class Router implements RouterPart {
   wire(): void {
     this.dispatcher = this.engine.dispatcher;
     this.memory = this.engine.memory;
+    this.tracing = this.engine.tracing;
   }
 
   tell(ref: ActorRef, msg: unknown, options: TellOptions | undefined): boolean {
@@ -123,10 +126,14 @@ export class Router implements RouterPart {
   /**
    * Routes one message; returns kRouteOk, kRouteFull or kRouteDead. Throws
    * SerializationError or MessageTooLargeError before anything is accounted.
+   * `trace`: the trace context it carries (an ask's span, one relayed from
+   * another node); undefined: the sender's active one when tracing is on.
    */
-  route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean): number {
+  route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean, trace?: TraceContext): number {
     if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
-    if (ref.node !== undefined) return this.routeRemote(ref, msg, sender, replyTag);
+    // tracing (tracing.ts): one field read when no tracer provider is registered.
+    if (trace === undefined && this.tracing.on) trace = this.tracing.outgoing();
+    if (ref.node !== undefined) return this.routeRemote(ref, msg, sender, replyTag, trace);
     const slot = ref.slot;
     const gen = ref.gen;
     // Same thread, unbounded mailbox: the actor's cell here is the truth, no
@@ -134,7 +141,7 @@ export class Router implements RouterPart {
     const local = this.index !== 0 ? this.cells[slot] : undefined;
     if (local !== undefined && local.gen === gen && local.capacity === 0 && !local.stopped) {
       this.routedTo = -1;
-      this.dispatcher.enqueue(local, msg, sender, replyTag);
+      this.dispatcher.enqueue(local, msg, sender, replyTag, -1, trace);
       return kRouteOk;
     }
     const dir = this.dir;
@@ -145,7 +152,7 @@ export class Router implements RouterPart {
     const thread = Atomics.load(dir.thread, slot);
     this.routedTo = thread === this.index ? -1 : thread;
     let bodyLength = 0;
-    if (thread !== this.index) bodyLength = this.encodeMessage(ref, msg, sender, replyTag);
+    if (thread !== this.index) bodyLength = this.encodeMessage(ref, msg, sender, replyTag, trace);
     const capacity = dir.capacity[slot];
     if (capacity > 0) {
       const code = this.countIn(ref, capacity, msg, sender, forSend ? kLettersNone : kLettersPolicy);
@@ -157,7 +164,7 @@ export class Router implements RouterPart {
         this.dispatcher.dropMessage(ref, cell !== undefined && cell.gen === gen ? cell : undefined, msg, sender, replyTag, 'stopped');
         return kRouteOk;
       }
-      this.dispatcher.enqueue(cell, msg, sender, replyTag);
+      this.dispatcher.enqueue(cell, msg, sender, replyTag, -1, trace);
     } else this.links[thread].sendMessage(thread, this.writer, bodyLength);
     return kRouteOk;
   }
@@ -171,7 +178,7 @@ export class Router implements RouterPart {
    * settles with the answer, the handler's error, AskTimeoutError,
    * ActorStoppedError or NodeUnreachableError.
    */
-  private routeRemote(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number): number {
+  private routeRemote(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, trace?: TraceContext): number {
     this.routedTo = -1;
     const remote = this.engine.remote;
     if (this.index === 0 && remote === undefined) {
@@ -189,8 +196,9 @@ export class Router implements RouterPart {
     }
     const recordStart = w.pos;
     const asks = replyTag !== kNoReply;
+    const traced = trace !== undefined && isWritable(trace);
     w.ensure(32);
-    w.u8(asks ? kAsk : kTell);
+    w.u8((asks ? kAsk : kTell) | (traced ? kTraced : 0));
     w.u32(ref.slot);
     w.u32(ref.gen);
     w.u32(asks ? replyTag % kReplyStride : 0);
@@ -198,6 +206,7 @@ export class Router implements RouterPart {
     // Whole milliseconds, at least 1 (0 is "no timeout" on the wire), at most a u32.
     w.u32(asks && this.askTimeoutMs > 0 ? Math.min(0xffff_ffff, Math.max(1, Math.ceil(this.askTimeoutMs))) : 0);
     encodeValue(w, sender, 'sender');
+    if (traced) writeTraceField(w, trace as TraceContext);
     encodeValue(w, msg, 'msg');
     this.checkSize(w.pos - kHeaderBytes);
     if (remote !== undefined && this.index === 0) remote.send(ref.node as string, w.bytes, recordStart, w.pos);
@@ -304,10 +313,12 @@ export class Router implements RouterPart {
   }
 
   /** Encodes a TELL or ASK frame body into the scratch writer; returns its length. */
-  private encodeMessage(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number): number {
-    const w = this.beginMessage(replyTag === kNoReply ? kTell : kAsk, ref.slot, ref.gen, sender);
+  private encodeMessage(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, trace: TraceContext | undefined): number {
+    const traced = trace !== undefined && isWritable(trace);
+    const w = this.beginMessage((replyTag === kNoReply ? kTell : kAsk) | (traced ? kTraced : 0), ref.slot, ref.gen, sender);
     if (replyTag !== kNoReply) w.u32(Math.floor(replyTag / kReplyStride));
     if (this.senderFollows) writeRemoteSender(w, sender as ActorRef);
+    if (traced) writeTraceField(w, trace as TraceContext);
     encodeValue(w, msg, 'msg');
     return this.checkSize(w.pos - kHeaderBytes);
   }
@@ -360,11 +371,13 @@ export class Router implements RouterPart {
   }
 
   /** Sends one mailbox entry of a migrating actor to its new thread (a FORWARD frame). */
-  forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
-    const w = this.beginMessage(kForward, cell.slot, cell.gen, sender);
+  forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number, trace?: unknown): void {
+    const traced = trace !== undefined && isWritable(trace as TraceContext);
+    const w = this.beginMessage(kForward | (traced ? kTraced : 0), cell.slot, cell.gen, sender);
     w.i32(replyTag === kNoReply ? -1 : replyTag % kReplyStride);
     w.u32(replyTag === kNoReply ? 0 : Math.floor(replyTag / kReplyStride));
     if (this.senderFollows) writeRemoteSender(w, sender as ActorRef);
+    if (traced) writeTraceField(w, trace as TraceContext);
     encodeValue(w, msg, 'msg');
     this.links[to].send(to, w.bytes, this.checkSize(w.pos - kHeaderBytes));
   }
