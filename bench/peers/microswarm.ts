@@ -31,9 +31,10 @@ export type MicroswarmCounter = CrossThreadCounter & {
 
 /**
  * A runtime of one worker thread holding one counter actor. `journalBytes: 0`
- * turns off the crash journal, to show what it costs side by side.
+ * turns off the crash journal, to show what it costs side by side;
+ * `threadSetup` runs in the pool thread first (microswarm-tracing.ts).
  */
-export async function startMicroswarmCounter(options: { journalBytes?: number } = {}): Promise<MicroswarmCounter> {
+export async function startMicroswarmCounter(options: { journalBytes?: number; threadSetup?: URL } = {}): Promise<MicroswarmCounter> {
   const rt = await Runtime.start({ threads: 1, ...options });
   try {
     const ref = (await rt.spawn(counterUrl, { start: 0 }, { thread: 0 })) as unknown as BenchRef<CounterMsg>;

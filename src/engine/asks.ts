@@ -73,6 +73,8 @@ export class Asks implements AsksPart {
     }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
+    // The main thread's drain runs only when frames arrive: a tracer provider registered since is seen here.
+    if (this.index === 0) this.tracing.refresh();
     const askId = this.newAskId();
     return new Promise<unknown>((settleOk, settleError) => {
       // tracing (tracing.ts): an ask is a CLIENT span until it settles; a relayed one (askFrom) carries the asking node's context instead.

@@ -10,9 +10,12 @@
  *   - a handled message that was sent in a trace is a CONSUMER span
  *     `process <name or module>` around its handler (until its promise
  *     settles), a child of the context it was sent in (the ask's CLIENT span,
- *     or the span active where a tell was made) and linked to it: child, so
- *     an ask chain across threads and nodes is one trace; linked, as the
- *     conventions ask of a process span (the link to its creation context);
+ *     or the span active where a tell was made). Child, not a new trace
+ *     linked to it: an ask chain across threads and nodes is then one trace.
+ *     The conventions ask a process span to link its creation context; the
+ *     parent is that context already, and a link costs about as much again
+ *     as the span itself in the SDK (measured: sdk-trace-base 2.0), so
+ *     there is none;
  *   - a tell makes no span of its own: it carries the sender's active
  *     context (a handler's is its `process` span), so its handling is
  *     traced when the tell was made in a trace, and not otherwise.
@@ -53,10 +56,14 @@ const kStatusError = 2;
 let api: Api | undefined;
 let loading: Promise<void> | undefined;
 
+/** The API's registry of globals on this thread: a tracer provider (`trace`), a context manager (`context`), if registered. */
+function registry(): { trace?: unknown; context?: unknown } | undefined {
+  return (globalThis as Record<symbol, { trace?: unknown; context?: unknown } | undefined>)[kApiGlobal];
+}
+
 /** True when code in this thread registered a global tracer provider (read without loading the API). */
 function providerRegistered(): boolean {
-  const registry = (globalThis as Record<symbol, { trace?: unknown } | undefined>)[kApiGlobal];
-  return registry !== undefined && registry.trace !== undefined;
+  return registry()?.trace !== undefined;
 }
 
 /**
@@ -94,12 +101,22 @@ export class Tracing implements TracingPart {
   /** Module names by module URL. */
   private readonly modules = new Map<string, string>();
 
+  /**
+   * A context manager is registered (an SDK's `register()` does it): the
+   * active context is asked for per message. Without one the active context
+   * is always the root, so only the running handler's span counts, and
+   * nothing is asked per message.
+   */
+  private contexts = false;
+
   /** Re-reads whether a tracer provider is registered (per drain round, and at start). */
   refresh(): void {
-    if (!providerRegistered()) {
+    const globals = registry();
+    if (globals?.trace === undefined) {
       this.on = false;
       return;
     }
+    this.contexts = globals.context !== undefined;
     if (this.on) return;
     if (api === undefined) {
       void loadTracingApi(); // on from a later round
@@ -112,8 +129,10 @@ export class Tracing implements TracingPart {
   /** The context a message sent now carries: the active span's, else the process span of the running handler. */
   outgoing(): TraceContext | undefined {
     try {
-      const active = (api as Api).trace.getSpanContext((api as Api).context.active());
-      if (active !== undefined) return active;
+      if (this.contexts) {
+        const active = (api as Api).trace.getSpanContext((api as Api).context.active());
+        if (active !== undefined) return active;
+      }
       return this.current?.spanContext();
     } catch (err) {
       return faulted(err);
@@ -123,7 +142,7 @@ export class Tracing implements TracingPart {
   /** The parent of a span started now: the active context, with the running handler's span when none is active. */
   private parentContext(): Context {
     const a = api as Api;
-    const active = a.context.active();
+    const active = this.contexts ? a.context.active() : a.ROOT_CONTEXT;
     return this.current !== undefined && a.trace.getSpan(active) === undefined ? a.trace.setSpan(active, this.current) : active;
   }
 
@@ -193,7 +212,6 @@ export class Tracing implements TracingPart {
           'microswarm.actor.id': cell.ref.id,
           'microswarm.actor.module': module,
         },
-        links: [{ context: parent }],
       },
       a.trace.setSpanContext(a.ROOT_CONTEXT, parent),
     );
@@ -203,6 +221,7 @@ export class Tracing implements TracingPart {
 
   call<A, B, C>(span: unknown, fn: (a: A, b: B, c: C) => unknown, self: unknown, a: A, b: B, c: C): unknown {
     const otel = api as Api;
+    if (!this.contexts) return fn.call(self, a, b, c);
     return otel.context.with(otel.trace.setSpan(otel.context.active(), span as Span), fn, self, a, b, c);
   }
 
