@@ -39,8 +39,9 @@ const scrapeEveryMs = 1000;
  * turns off the crash journal, to show what it costs side by side.
  * `metrics: true`: `rt.metrics()` registered (default sampling) and scraped
  * every second while the impl lives (the `microswarm-metrics` impls).
+ * `threadSetup` runs in the pool thread first (microswarm-tracing.ts).
  */
-export async function startMicroswarmCounter(options: { journalBytes?: number; metrics?: boolean } = {}): Promise<MicroswarmCounter> {
+export async function startMicroswarmCounter(options: { journalBytes?: number; metrics?: boolean; threadSetup?: URL } = {}): Promise<MicroswarmCounter> {
   const { metrics, ...runtimeOptions } = options;
   const rt = await Runtime.start({ threads: 1, ...runtimeOptions });
   let scraper: NodeJS.Timeout | undefined;

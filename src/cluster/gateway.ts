@@ -37,12 +37,16 @@ import {
   kReplyError,
   kReplyOk,
   kTell,
+  kKindMask,
+  kTraced,
 } from '../transport/kinds.js';
 import type { RemotePart } from '../engine/parts.js';
+import { readTraceField, skipTraceField, type WireTrace } from '../engine/trace-field.js';
 import { setDecodeOrigin } from '../engine/ref-codec.js';
 import type { DeadLetterReason } from '../engine/types.js';
 import { isTerminated } from '../engine/watch.js';
 import { RemoteWatches, type WatchesHost } from './watches.js';
+import { askKey, beginRecord, isAsk, isEntityMessage, isTerm } from './records.js';
 
 /** Room kept in a NATS message for the batch header. */
 const kHeaderRoom = 256;
@@ -56,9 +60,9 @@ export interface GatewayHost extends WatchesHost {
   /** What refs decoded here talk through (the main thread's engine). */
   readonly refHost: RefHost;
   /** A tell from another node to an actor here; dead letters and bounded mailboxes as for a local tell (the host reports them). */
-  deliver(ref: ActorRef, msg: unknown, sender: ActorRef | undefined): void;
+  deliver(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, trace?: WireTrace): void;
   /** An ask from another node to an actor here; settles as a local ask does. */
-  ask(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number): Promise<unknown>;
+  ask(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, trace?: WireTrace): Promise<unknown>;
   /** The answer to an ask of endpoint `asker` of this process. */
   answer(asker: number, askId: number, ok: boolean, value: unknown): void;
   deadLetter(recipient: ActorRef, message: unknown, sender: ActorRef | undefined, reason: DeadLetterReason): void;
@@ -192,6 +196,7 @@ export class Gateway implements RemotePart {
     r.reset(bytes, start + kRecordHeaderBytes, end);
     setDecodingHost(this.host.refHost);
     const sender = decodeValue(r);
+    if ((bytes[start] & kTraced) !== 0) skipTraceField(r);
     return { sender, message: decodeValue(r) };
   }
 
@@ -265,7 +270,7 @@ export class Gateway implements RemotePart {
       this.answer(u32At(bytes, start + kRecordAskerAt), u32At(bytes, start + kRecordAskIdAt), false, error ?? new NodeUnreachableError(node));
       return;
     }
-    const kind = bytes[start];
+    const kind = bytes[start] & kKindMask;
     if (kind !== kTell && kind !== kRecordEntity && kind !== kRecordWatch) return; // an answer for a node gone: its asker is gone too
     const recipient =
       kind === kRecordEntity
@@ -389,7 +394,7 @@ export class Gateway implements RemotePart {
   }
 
   private onRecord(from: string, fromIncarnation: string, data: Uint8Array, start: number, end: number): void {
-    const kind = data[start];
+    const kind = data[start] & kKindMask;
     const slot = u32At(data, start + 1);
     const gen = u32At(data, start + 5);
     const asker = u32At(data, start + kRecordAskerAt);
@@ -408,12 +413,15 @@ export class Gateway implements RemotePart {
     }
     let sender: unknown;
     let msg: unknown;
+    // The trace context the sending node's message carries (kinds.ts): handed on with it, whether this thread traces or not.
+    let trace: WireTrace | undefined;
     const r = this.reader;
     try {
       r.reset(data, start + kRecordHeaderBytes, end);
       setDecodingHost(this.host.refHost);
       setDecodeOrigin(from);
       sender = decodeValue(r);
+      if ((data[start] & kTraced) !== 0) trace = readTraceField(r);
       msg = decodeValue(r);
       if (r.pos !== end) throw new Error('bytes after the message');
     } catch {
@@ -481,10 +489,10 @@ export class Gateway implements RemotePart {
     }
     if (kind === kTell) {
       if (this.watches.arrived(from, ref, msg)) return;
-      this.host.deliver(ref, msg, senderRef);
+      this.host.deliver(ref, msg, senderRef, trace);
       return;
     }
-    this.host.ask(ref, msg, senderRef, timeout).then(
+    this.host.ask(ref, msg, senderRef, timeout, trace).then(
       (value) => this.reply(from, fromIncarnation, kReplyOk, asker, askId, value),
       (error: unknown) => this.reply(from, fromIncarnation, kReplyError, asker, askId, toError(error)),
     );
@@ -545,50 +553,4 @@ export interface EntitySink {
     direct: boolean,
   ): void;
   answer(id: number, ok: boolean, value: unknown): void;
-}
-
-/** An ENTITY record's msg: [module (a file: URL), key (1 to 256 characters), message], or [module, key, message, 1] (direct). */
-function isEntityMessage(msg: unknown): msg is [string, string, unknown] | [string, string, unknown, 1] {
-  if (!Array.isArray(msg) || !(msg.length === 3 || (msg.length === 4 && msg[3] === 1))) return false;
-  const [module, key] = msg;
-  // A module this node would import: a file URL only (never data:, http: or node: code named by another process).
-  if (typeof module !== 'string' || !module.startsWith('file:') || module.length > 4096) return false;
-  return typeof key === 'string' && key.length > 0 && key.length <= 256;
-}
-
-/** Starts a cluster record in `w` (layout: ../transport/kinds.ts): kind, slot and gen 0, asker, ask id, timeout. */
-function beginRecord(w: Writer, kind: number, asker: number, askId: number, timeoutMs: number): Writer {
-  w.reset();
-  w.ensure(kRecordHeaderBytes + 8);
-  w.u8(kind);
-  w.u32(0);
-  w.u32(0);
-  w.u32(asker);
-  w.u32(askId);
-  w.u32(timeoutMs);
-  return w;
-}
-
-/** An ASK record, or an ENTITY record that asks (it is answered to this node). */
-function isAsk(bytes: Uint8Array, start: number): boolean {
-  const kind = bytes[start];
-  return kind === kAsk || (kind === kRecordEntity && u32At(bytes, start + kRecordAskerAt) === kEntityAsker);
-}
-
-/** A TERM record's message: [swarm name, leader ref or undefined, term from 1]. */
-function isTerm(msg: unknown): msg is [string, ActorRef | undefined, number] {
-  return (
-    Array.isArray(msg) &&
-    msg.length === 3 &&
-    typeof msg[0] === 'string' &&
-    msg[0].length > 0 &&
-    msg[0].length <= 256 &&
-    (msg[1] === undefined || msg[1] instanceof ActorRef) &&
-    Number.isSafeInteger(msg[2]) &&
-    msg[2] >= 1
-  );
-}
-
-function askKey(asker: number, askId: number): number {
-  return askId * 0x1_0000 + asker;
 }

@@ -15,7 +15,8 @@ import { kNoReply, kReplyStride } from '../actors/mailbox.js';
 import { checkAskOptions, type ActorRef, type AskOptions } from '../actors/ref.js';
 import { ActorCrashedError, AskAbortedError, AskTimeoutError, MailboxFullError, RuntimeClosedError, toError } from '../base/errors.js';
 import { kReplyError, kReplyOk, kSystem } from '../transport/kinds.js';
-import type { AsksPart, DispatcherPart, Engine, MemoryPart, RouterPart } from './parts.js';
+import type { AsksPart, DispatcherPart, Engine, MemoryPart, RouterPart, TracingPart } from './parts.js';
+import type { TraceContext } from './trace-field.js';
 import { kRouteDead, kRouteOk, kUntimedAsk, type EndpointConfig } from './types.js';
 import type { Metering } from './metering.js';
 import { kAskAborted, kAskTimedOut } from '../transport/meters.js';
@@ -47,6 +48,7 @@ export class Asks implements AsksPart {
   private router!: RouterPart;
   private memory!: MemoryPart;
   private dispatcher!: DispatcherPart;
+  private tracing!: TracingPart;
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -60,6 +62,7 @@ export class Asks implements AsksPart {
     this.router = this.engine.router;
     this.memory = this.engine.memory;
     this.dispatcher = this.engine.dispatcher;
+    this.tracing = this.engine.tracing;
   }
 
   makeTimeoutError(ref: ActorRef, options: AskOptions | undefined): Error | undefined {
@@ -77,8 +80,28 @@ export class Asks implements AsksPart {
     }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
+    // The main thread's drain runs only when frames arrive: a tracer provider registered since is seen here.
+    if (this.index === 0) this.tracing.refresh();
     const askId = this.newAskId();
-    return new Promise<unknown>((resolve, reject) => {
+    return new Promise<unknown>((settleOk, settleError) => {
+      // tracing (tracing.ts): an ask is a CLIENT span until it settles; a relayed one (askFrom) carries the asking node's context instead.
+      let trace: TraceContext | undefined = this.onBehalf ? this.onBehalfTrace : undefined;
+      let resolve = settleOk;
+      let reject = settleError;
+      if (!this.onBehalf && this.tracing.on) {
+        const span = this.tracing.startAsk(ref);
+        if (span !== undefined) {
+          trace = (span as { spanContext(): TraceContext }).spanContext();
+          resolve = (value) => {
+            this.tracing.endAsk(span, undefined);
+            settleOk(value);
+          };
+          reject = (error: unknown) => {
+            this.tracing.endAsk(span, error);
+            settleError(error);
+          };
+        }
+      }
       const entry: PendingAsk = { resolve, reject, timer: undefined, signal, onAbort: undefined, began: this.metering.askStarted() };
       this.pending.set(askId, entry);
       const router = this.router;
@@ -89,8 +112,8 @@ export class Asks implements AsksPart {
         router.askTimeoutMs = timeoutMs === Infinity ? 0 : timeoutMs;
         code =
           options?.transfer !== undefined
-            ? this.memory.withTransfer(ref, options.transfer, sender, () => router.route(ref, msg, sender, replyTag, false))
-            : router.route(ref, msg, sender, replyTag, false);
+            ? this.memory.withTransfer(ref, options.transfer, sender, () => router.route(ref, msg, sender, replyTag, false, trace))
+            : router.route(ref, msg, sender, replyTag, false, trace);
       } catch (err) {
         this.pending.delete(askId);
         reject(err);
@@ -128,20 +151,25 @@ export class Asks implements AsksPart {
   /** Set by askFrom around `ask`: the sender is given, not the running actor. */
   private onBehalf = false;
   private onBehalfOf: ActorRef | undefined;
+  /** Set by askFrom around `ask`: the trace context the asking node sent, carried on (no span of this node's). */
+  private onBehalfTrace: TraceContext | undefined;
 
   /**
    * An ask on behalf of `sender`, an actor of another cluster node (the
    * cluster gateway on the main thread): its handler sees that sender.
-   * `timeoutMs` 0: no timeout (the asking node keeps its own).
+   * `timeoutMs` 0: no timeout (the asking node keeps its own). `trace`:
+   * the context the asking node sent it in, which it goes on carrying.
    */
-  askFrom(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number): Promise<unknown> {
+  askFrom(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, trace?: TraceContext): Promise<unknown> {
     this.onBehalf = true;
     this.onBehalfOf = sender;
+    this.onBehalfTrace = trace;
     try {
       return this.ask(ref, msg, timeoutMs > 0 ? { timeoutMs } : kUntimedAsk, undefined);
     } finally {
       this.onBehalf = false;
       this.onBehalfOf = undefined;
+      this.onBehalfTrace = undefined;
     }
   }
 

@@ -31,7 +31,18 @@ import type { Journal } from '../transport/journal.js';
 import type { FrameHandler, Transport } from '../transport/transport.js';
 import type { TurnWriter } from '../transport/turns.js';
 import type { Metering } from './metering.js';
-import type { AsksPart, CheckpointsPart, DispatcherPart, Engine, EnvelopesPart, InboundPart, LifecyclePart, SupervisorPart, WatchPart } from './parts.js';
+import type {
+  AsksPart,
+  CheckpointsPart,
+  DispatcherPart,
+  Engine,
+  EnvelopesPart,
+  InboundPart,
+  LifecyclePart,
+  SupervisorPart,
+  TracingPart,
+  WatchPart,
+} from './parts.js';
 import { isThenable, type DeadLetterReason, type EndpointConfig, type SystemHandler } from './types.js';
 
 /** @internal */
@@ -71,6 +82,7 @@ export class Dispatcher implements DispatcherPart {
   private envelopes!: EnvelopesPart;
   private checkpoints!: CheckpointsPart;
   private deathWatch!: WatchPart;
+  private tracing!: TracingPart;
 
   constructor(engine: Engine, turns: TurnWriter, metering: Metering) {
     this.engine = engine;
@@ -97,11 +109,13 @@ export class Dispatcher implements DispatcherPart {
     this.envelopes = engine.envelopes;
     this.checkpoints = engine.checkpoints;
     this.deathWatch = engine.deathWatch;
+    this.tracing = engine.tracing;
   }
 
   // --------------------------------------------------------------- mailboxes
 
-  enqueue(cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number, entry = -1): void {
+  /** `trace`: the trace context it was sent in (tracing.ts), undefined when it was sent outside a trace. */
+  enqueue(cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number, entry = -1, trace: unknown = undefined): void {
     // Terminated arrives once per watch: a second one (a watch request that
     // reached a thread after it was replaced, say) or one after unwatch is dropped.
     if (cell.watching !== undefined && replyTag === kNoReply && this.deathWatch.isUnexpected(cell, msg)) {
@@ -126,7 +140,7 @@ export class Dispatcher implements DispatcherPart {
       }
     }
     this.metering.enqueued(cell);
-    cell.mailbox.push(msg, sender, replyTag, entry);
+    cell.mailbox.push(msg, sender, replyTag, entry, trace);
     if (!cell.scheduled && !cell.busy && cell.started && !cell.held) {
       cell.scheduled = true;
       this.ready.push(cell);
@@ -228,6 +242,7 @@ export class Dispatcher implements DispatcherPart {
       this.parkedAt = 0;
     }
     this.draining = true;
+    this.tracing.refresh(); // a tracer provider registered or removed since the last round
     this.transport.unpark();
     try {
       for (let rounds = 0; ; rounds++) {
@@ -344,6 +359,7 @@ export class Dispatcher implements DispatcherPart {
       const sender = mailbox.senderAt(at);
       let replyTag = mailbox.replyTagAt(at);
       const entry = mailbox.journalAt(at);
+      const trace = mailbox.traceAt(at);
       mailbox.drop();
       this.metering.dequeued(cell, true);
       if (cell.capacity > 0) this.takeDepth(cell);
@@ -392,11 +408,16 @@ export class Dispatcher implements DispatcherPart {
           handled = msg.msg;
         }
       }
+      // tracing (tracing.ts): a message sent in a trace is handled in a CONSUMER span.
+      const span = trace !== undefined && this.tracing.on ? this.tracing.beginProcess(cell, trace) : undefined;
       // Its start is progress; while it runs, the watchdog can name it.
       this.turns.begin(cell.slot, entry);
       try {
-        result = task === undefined ? def.receive(cell.state, handled, cell.ctx) : this.envelopes.start(cell, task);
+        if (span === undefined) result = task === undefined ? def.receive(cell.state, handled, cell.ctx) : this.envelopes.start(cell, task);
+        else if (task === undefined) result = this.tracing.call(span, def.receive, def, cell.state, handled, cell.ctx);
+        else result = this.tracing.call(span, this.envelopes.start, this.envelopes, cell, task, undefined);
       } catch (err) {
+        if (span !== undefined) this.tracing.exitProcess(span, undefined, true, err);
         this.turns.end();
         if (timed) this.metering.handlerDone(cell, began);
         this.current = undefined;
@@ -406,6 +427,7 @@ export class Dispatcher implements DispatcherPart {
         this.inbound.finishEntry(entry);
         continue;
       }
+      if (span !== undefined) this.tracing.exitProcess(span, result, false, undefined);
       this.turns.end();
       if (task !== undefined && !isThenable(result)) this.envelopes.done(task);
       this.current = undefined;

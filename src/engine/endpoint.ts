@@ -43,6 +43,7 @@ import { Recovery, type RehostedActor } from './recovery.js';
 import { Router } from './router.js';
 import { Supervisor } from './supervisor.js';
 import { Timers } from './timers.js';
+import { Tracing } from './tracing.js';
 import type { EndpointConfig, SystemHandler } from './types.js';
 import { DeathWatch } from './watch.js';
 
@@ -82,6 +83,8 @@ export class Endpoint implements Engine {
   readonly migration: Migration;
   /** Tasks, proposals, relays, fenced messages, topics and swarm terms on this thread. */
   readonly envelopes: Envelopes;
+  /** OpenTelemetry spans and trace context, on while a tracer provider is registered on this thread. */
+  readonly tracing = new Tracing();
   remote: RemotePart | undefined = undefined;
   readonly services: ActorServices;
   readonly metering: Metering;
@@ -131,6 +134,7 @@ export class Endpoint implements Engine {
 
   /** Starts the receive loop: parks until a frame arrives. A worker also starts beating its heartbeat. */
   start(): void {
+    this.tracing.refresh();
     if (this.index !== 0 && this.heartbeat === undefined) {
       this.transport.beat();
       // From the event loop: a handler that never returns stops the beats,

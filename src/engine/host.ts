@@ -13,6 +13,7 @@ import { importModule, loadModule } from './modules.js';
 import type { DirectoryShared } from '../transport/directory.js';
 import { Endpoint } from './endpoint.js';
 import { inspectCells } from './inspection.js';
+import { loadTracingApi } from './tracing.js';
 import type { JournalEntry } from '../transport/journal.js';
 import type { RehostedActor } from './recovery.js';
 import type { ActorFailure, DeadLetter, EndpointConfig, SystemHandler } from './types.js';
@@ -175,6 +176,7 @@ export default async function host(task: HostTask): Promise<HostResult> {
     switch (task.op) {
       case 'attach': {
         await runSetup(task.setup);
+        await loadTracingApi(); // a tracer provider threadSetup registered: its spans from the first message
         endpoint = new Endpoint(task.index, task.transport, task.directory, task.pool, task.config, new WorkerSystem());
         endpoint.start();
         return { ok: true };
@@ -182,6 +184,7 @@ export default async function host(task: HostTask): Promise<HostResult> {
       case 'recover': {
         // A replacement for a thread that died: same endpoint, same rings.
         await runSetup(task.setup);
+        await loadTracingApi(); // a tracer provider threadSetup registered: its spans from the first message
         endpoint = new Endpoint(task.index, task.transport, task.directory, task.pool, task.config, new WorkerSystem());
         await endpoint.rehost(task.actors, decode(task.error) as Error, task.replay);
         return { ok: true };
@@ -245,6 +248,7 @@ export default async function host(task: HostTask): Promise<HostResult> {
         // A spare thread: the runtime is loaded (this module), and so are the
         // actor modules in use; it waits to take over for a thread that dies.
         await runSetup(task.setup);
+        await loadTracingApi(); // a tracer provider threadSetup registered: its spans from the first message
         for (const module of task.modules) await loadModule(module).catch(() => undefined);
         return { ok: true };
       case 'fn': {

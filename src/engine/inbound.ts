@@ -15,11 +15,12 @@ import { ActorRef, setDecodingHost } from '../actors/ref.js';
 import { toError } from '../base/errors.js';
 import { Reader, decodeValue } from '../transport/codec/index.js';
 import type { Journal } from '../transport/journal.js';
-import { kAsk, kCarried, kForward, kMulticast, kRemote, kReplyError, kReplyOk, kSystem, kTell } from '../transport/kinds.js';
+import { kAsk, kCarried, kForward, kKindMask, kMulticast, kRemote, kReplyError, kReplyOk, kSystem, kTell, kTraced } from '../transport/kinds.js';
 import { RegionHandle } from '../memory/handle.js';
 import type { Pool } from '../memory/pool.js';
-import type { AsksPart, DispatcherPart, Engine, InboundPart, RecoveryPart, RouterPart } from './parts.js';
+import type { AsksPart, DispatcherPart, Engine, InboundPart, RecoveryPart, RouterPart, TracingPart } from './parts.js';
 import { readSender } from './sender-field.js';
+import { readTraceField, skipTraceField, type WireTrace } from './trace-field.js';
 import type { SystemHandler } from './types.js';
 
 /** onFrame's `pre` when the transport did not journal the message. */
@@ -44,6 +45,7 @@ export class Inbound implements InboundPart {
   private asks!: AsksPart;
   private router!: RouterPart;
   private recovery!: RecoveryPart;
+  private tracing!: TracingPart;
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -59,6 +61,7 @@ export class Inbound implements InboundPart {
     this.asks = this.engine.asks;
     this.router = this.engine.router;
     this.recovery = this.engine.recovery;
+    this.tracing = this.engine.tracing;
   }
 
   /**
@@ -70,7 +73,7 @@ export class Inbound implements InboundPart {
   readonly journalFrame = (from: number, bytes: Uint8Array, start: number, end: number): number => {
     const journal = this.journal;
     if (journal === undefined || end <= start) return -1;
-    const kind = bytes[start];
+    const kind = bytes[start] & kKindMask;
     if (kind !== kTell && kind !== kAsk && kind !== kCarried && kind !== kForward) return -1;
     return journal.append(from, bytes, start, end);
   };
@@ -88,7 +91,8 @@ export class Inbound implements InboundPart {
       r.reset(bytes, start, end);
       // Inside the try: an empty body is malformed input, not a reason to
       // throw out of the transport's poll (and the drain loop).
-      const kind = r.u8();
+      const head = r.u8();
+      const kind = head & kKindMask;
       if (kind === kCarried) {
         const handle = new RegionHandle(r.u32(), r.u32(), r.u32(), 0, 0);
         const view = this.pool.carrierView(handle);
@@ -143,6 +147,12 @@ export class Inbound implements InboundPart {
       } else replyTag = kind === kAsk ? r.u32() * kReplyStride + from : kNoReply;
       setDecodingHost(this.engine);
       const sender = readSender(r, senderSlot, senderGen, this.engine);
+      // tracing: a message sent in a trace is handled in it when this thread has a tracer, untraced otherwise.
+      let trace: WireTrace | undefined;
+      if ((head & kTraced) !== 0) {
+        if (this.tracing.on) trace = readTraceField(r);
+        else skipTraceField(r);
+      }
       const msg = decodeValue(r);
       const cell = this.cells[slot];
       if (cell === undefined || cell.gen !== gen || cell.stopped) {
@@ -156,10 +166,10 @@ export class Inbound implements InboundPart {
       if (this.replaying && this.recovery.replayed(cell, msg, sender, replyTag, entry)) return;
       if (kind === kForward && cell.arriving !== undefined) {
         // Sent before a migration switched threads: ahead of what came here directly.
-        cell.arriving.forwarded.push(msg, sender, replyTag, entry);
+        cell.arriving.forwarded.push(msg, sender, replyTag, entry, trace);
         return;
       }
-      this.dispatcher.enqueue(cell, msg, sender, replyTag, entry);
+      this.dispatcher.enqueue(cell, msg, sender, replyTag, entry, trace);
     } catch (err) {
       // A frame this thread cannot act on must not take the thread down.
       this.finishEntry(entry);

@@ -143,9 +143,9 @@ export class Migration {
     const move = cell.move;
     if (move === undefined || move.to < 0 || move.fences > 0 || move.done === undefined) return;
     const to = move.to;
-    cell.mailbox.takeEach((msg, sender, replyTag, entry) => {
+    cell.mailbox.takeEach((msg, sender, replyTag, entry, trace) => {
       try {
-        this.ep.router.forward(to, cell, msg, sender, replyTag);
+        this.ep.router.forward(to, cell, msg, sender, replyTag, trace);
       } catch (err) {
         // A same-thread message that cannot be encoded cannot move: a dead letter.
         this.ep.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
@@ -270,7 +270,7 @@ export class Migration {
 
   /** Forwarded messages (sent before the switch) go first, then what came here directly. */
   private mergeArrived(cell: Cell, forwarded: Mailbox): void {
-    cell.mailbox.takeEach((msg, sender, replyTag, entry) => forwarded.push(msg, sender, replyTag, entry));
+    cell.mailbox.takeEach((msg, sender, replyTag, entry, trace) => forwarded.push(msg, sender, replyTag, entry, trace));
     cell.mailbox = forwarded;
   }
 

@@ -21,6 +21,7 @@
  *   recovery.ts        crash replay (rehost), threadCrashed, reading a dead thread's journal
  *   migration.ts       moving an actor between threads
  *   envelopes.ts       tasks, votes, relays, fenced messages, topics
+ *   tracing.ts         OpenTelemetry spans, the trace context messages carry (trace-field.ts: its bytes)
  *   actor-services.ts  what ctx.* reaches (ContextHost)
  *   metering.ts        this thread's metric counters in shared memory, histogram sampling
  *   types.ts           what an endpoint reports (dead letters, failures, Terminated), its config
@@ -39,6 +40,7 @@ import type { Directory } from '../transport/directory.js';
 import type { Journal } from '../transport/journal.js';
 import type { FrameHandler, Transport } from '../transport/transport.js';
 import type { Pool } from '../memory/pool.js';
+import type { TraceContext } from './trace-field.js';
 import type { DeadLetterReason, EndpointConfig, SystemHandler, TerminatedReason } from './types.js';
 import type { Metering } from './metering.js';
 
@@ -80,6 +82,7 @@ export interface Engine extends RefHost {
   readonly recovery: RecoveryPart;
   readonly supervisor: SupervisorPart;
   readonly envelopes: EnvelopesPart;
+  readonly tracing: TracingPart;
   /** The main thread's cluster gateway, when this runtime is a cluster node (set by the runtime); undefined elsewhere. */
   remote: RemotePart | undefined;
   /** Starts the receive loop (and a worker's heartbeat). */
@@ -92,13 +95,14 @@ export interface RouterPart {
   readonly routedTo: number;
   /** The timeout of the ask being routed (ms, 0: none): set by Asks around `route`, for a cluster record. */
   askTimeoutMs: number;
-  route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean): number;
+  /** `trace`: the trace context the message carries (an ask's span, a relayed one); undefined: the sender's active one, if tracing is on. */
+  route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean, trace?: TraceContext): number;
   multicast(targets: readonly ActorRef[], msg: unknown, sender: ActorRef | undefined): number;
   senderFor(options: TellOptions | undefined): ActorRef | undefined;
   stoppedError(ref: ActorRef): ActorStoppedError;
   sendControl(target: number, kind: number, id: number, value: unknown): void;
   notify(target: number, op: string, payload: Record<string, unknown>): void;
-  forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void;
+  forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number, trace?: unknown): void;
   sendWatch(kind: number, target: ActorRef, watcher: ActorRef): void;
   sentTo(endpoint: number): number;
 }
@@ -116,7 +120,7 @@ export interface RemotePart {
 export interface AsksPart {
   reply(replyTag: number, value: unknown, failed: boolean): void;
   answer(askId: number, ok: boolean, value: unknown): void;
-  askFrom(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number): Promise<unknown>;
+  askFrom(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, trace?: TraceContext): Promise<unknown>;
   request(target: number, op: string, payload: Record<string, unknown>): Promise<unknown>;
   replyLater(cell: Cell): DeferredReply;
   failInDoubt(endpoint: number, consumed: number[], replayed: number[]): void;
@@ -126,7 +130,7 @@ export interface AsksPart {
 export interface DispatcherPart {
   /** The actor whose handler (or init, or hook) runs now. */
   current: Cell | undefined;
-  enqueue(cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number, entry?: number): void;
+  enqueue(cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number, entry?: number, trace?: unknown): void;
   dropMessage(
     recipient: ActorRef,
     cell: Cell | undefined,
@@ -212,6 +216,30 @@ export interface RecoveryPart {
 export interface SupervisorPart {
   report(cell: Cell, error: Error): void;
   restart(cell: Cell, error: Error): Promise<void>;
+}
+
+/**
+ * @internal tracing.ts. Spans are opaque here (`unknown`): the engine's other
+ * parts never load OpenTelemetry; only tracing.ts does, and only when a
+ * tracer provider is registered on the thread.
+ */
+export interface TracingPart {
+  /** A tracer provider is registered on this thread: messages are traced. */
+  readonly on: boolean;
+  /** Re-reads whether a tracer provider is registered (cheap: no API call). */
+  refresh(): void;
+  /** The context a message sent now carries (only when `on`). */
+  outgoing(): TraceContext | undefined;
+  /** Starts an ask's CLIENT span (only when `on`). */
+  startAsk(ref: ActorRef): unknown;
+  /** Ends an ask's span; `error`: it rejected. */
+  endAsk(span: unknown, error: unknown): void;
+  /** Starts the CONSUMER span of a message sent in `sentIn` (its mailbox entry's trace), the running handler's from now. */
+  beginProcess(cell: Cell, sentIn: unknown): unknown;
+  /** Calls `fn` with the span active (for a context manager the user registered). */
+  call<A, B, C>(span: unknown, fn: (a: A, b: B, c: C) => unknown, self: unknown, a: A, b: B, c: C): unknown;
+  /** The handler's synchronous part is over: ends the span now, or when its promise settles. */
+  exitProcess(span: unknown, result: unknown, threw: boolean, error: unknown): void;
 }
 
 /** @internal envelopes.ts */

@@ -29,16 +29,19 @@ import {
   kCarriedRegionAt,
   kForward,
   kGenAt,
+  kKindMask,
   kMulticast,
   kRemoteSender,
   kMulticastCountAt,
   kMulticastTargetsAt,
   kSlotAt,
   kTell,
+  kTraced,
 } from '../transport/kinds.js';
 import { RegionHandle } from '../memory/handle.js';
 import { loadModule } from './modules.js';
 import type { Engine, RecoveryPart } from './parts.js';
+import { skipTraceField } from './trace-field.js';
 import { kPoisonAfterCrashes } from './types.js';
 
 /** @internal An actor to bring back on a replacement thread. */
@@ -195,7 +198,7 @@ export class Recovery implements RecoveryPart {
    */
   askOfJournaled(entry: { from: number; body: Uint8Array }): number[] {
     const body = this.carriedBody(entry.body);
-    if (body[0] !== kAsk) return [];
+    if ((body[0] & kKindMask) !== kAsk) return [];
     return [entry.from, new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(kAskIdAt, true)];
   }
 
@@ -208,7 +211,8 @@ export class Recovery implements RecoveryPart {
     const body = this.carriedBody(journaled);
     const r = new Reader();
     r.reset(body, 0, body.length);
-    const kind = r.u8();
+    const head = r.u8();
+    const kind = head & kKindMask;
     if (kind !== kTell && kind !== kAsk && kind !== kForward) return undefined;
     r.u32(); // slot
     r.u32(); // gen
@@ -221,6 +225,7 @@ export class Recovery implements RecoveryPart {
     }
     setDecodingHost(this.engine);
     if (senderSlot === kRemoteSender) decodeValue(r); // another node's sender
+    if ((head & kTraced) !== 0) skipTraceField(r);
     return decodeValue(r);
   }
 
@@ -242,7 +247,8 @@ export class Recovery implements RecoveryPart {
       }
       return out;
     }
-    if (body.length < 9 || (body[0] !== kTell && body[0] !== kAsk && body[0] !== kForward)) return [];
+    const kind = body[0] & kKindMask;
+    if (body.length < 9 || (kind !== kTell && kind !== kAsk && kind !== kForward)) return [];
     return [{ slot: view.getUint32(kSlotAt, true), gen: view.getUint32(kGenAt, true) }];
   }
 }

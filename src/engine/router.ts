@@ -21,13 +21,14 @@ import { ActorRef, type TellOptions } from '../actors/ref.js';
 import { ActorStoppedError, InvalidArgumentError, InvalidOptionError, MessageTooLargeError, RuntimeClosedError, toError } from '../base/errors.js';
 import { Writer, encodeValue } from '../transport/codec/index.js';
 import { kPolicyDropNewest, kPolicyDropOldest, type Directory } from '../transport/directory.js';
-import { kAsk, kForward, kMulticast, kRemote, kReplyError, kReplyOk, kSystem, kTell } from '../transport/kinds.js';
+import { kAsk, kForward, kMulticast, kRemote, kReplyError, kReplyOk, kSystem, kTell, kTraced } from '../transport/kinds.js';
 import { kHeaderBytes } from '../transport/ring.js';
 import type { Link } from './link.js';
 import type { Metering } from './metering.js';
 import { kPathCross, kPathLocal, kPathRemote, kSent } from '../transport/meters.js';
 import { writeRemoteSender, writeSenderHead } from './sender-field.js';
-import type { DispatcherPart, Engine, MemoryPart, RouterPart } from './parts.js';
+import type { DispatcherPart, Engine, MemoryPart, RouterPart, TracingPart } from './parts.js';
+import { type TraceContext, isWritable, writeTraceField } from './trace-field.js';
 import { kRouteDead, kRouteFull, kRouteOk, type DeadLetterReason, type EndpointConfig } from './types.js';
 
 /** `countIn`: which refusals of a bounded mailbox become dead letters. */
@@ -57,6 +58,7 @@ export class Router implements RouterPart {
   private senderFollows = false;
   private dispatcher!: DispatcherPart;
   private memory!: MemoryPart;
+  private tracing!: TracingPart;
 
   constructor(engine: Engine, links: Link[]) {
     this.engine = engine;
@@ -72,6 +74,7 @@ export class Router implements RouterPart {
   wire(): void {
     this.dispatcher = this.engine.dispatcher;
     this.memory = this.engine.memory;
+    this.tracing = this.engine.tracing;
   }
 
   tell(ref: ActorRef, msg: unknown, options: TellOptions | undefined): boolean {
@@ -128,10 +131,14 @@ export class Router implements RouterPart {
   /**
    * Routes one message; returns kRouteOk, kRouteFull or kRouteDead. Throws
    * SerializationError or MessageTooLargeError before anything is accounted.
+   * `trace`: the trace context it carries (an ask's span, one relayed from
+   * another node); undefined: the sender's active one when tracing is on.
    */
-  route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean): number {
+  route(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, forSend: boolean, trace?: TraceContext): number {
     if (!(ref instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', ref);
-    if (ref.node !== undefined) return this.routeRemote(ref, msg, sender, replyTag);
+    // tracing (tracing.ts): one field read when no tracer provider is registered.
+    if (trace === undefined && this.tracing.on) trace = this.tracing.outgoing();
+    if (ref.node !== undefined) return this.routeRemote(ref, msg, sender, replyTag, trace);
     const slot = ref.slot;
     const gen = ref.gen;
     // Same thread, unbounded mailbox: the actor's cell here is the truth, no
@@ -140,7 +147,7 @@ export class Router implements RouterPart {
     if (local !== undefined && local.gen === gen && local.capacity === 0 && !local.stopped) {
       this.routedTo = -1;
       this.metering.sent(kPathLocal);
-      this.dispatcher.enqueue(local, msg, sender, replyTag);
+      this.dispatcher.enqueue(local, msg, sender, replyTag, -1, trace);
       return kRouteOk;
     }
     const dir = this.dir;
@@ -151,7 +158,7 @@ export class Router implements RouterPart {
     const thread = Atomics.load(dir.thread, slot);
     this.routedTo = thread === this.index ? -1 : thread;
     let bodyLength = 0;
-    if (thread !== this.index) bodyLength = this.encodeMessage(ref, msg, sender, replyTag);
+    if (thread !== this.index) bodyLength = this.encodeMessage(ref, msg, sender, replyTag, trace);
     const capacity = dir.capacity[slot];
     if (capacity > 0) {
       const code = this.countIn(ref, capacity, msg, sender, forSend ? kLettersNone : kLettersPolicy);
@@ -164,7 +171,7 @@ export class Router implements RouterPart {
         return kRouteOk;
       }
       this.metering.sent(kPathLocal);
-      this.dispatcher.enqueue(cell, msg, sender, replyTag);
+      this.dispatcher.enqueue(cell, msg, sender, replyTag, -1, trace);
     } else {
       this.metering.sent(kPathCross);
       this.links[thread].sendMessage(thread, this.writer, bodyLength);
@@ -181,7 +188,7 @@ export class Router implements RouterPart {
    * settles with the answer, the handler's error, AskTimeoutError,
    * ActorStoppedError or NodeUnreachableError.
    */
-  private routeRemote(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number): number {
+  private routeRemote(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, trace?: TraceContext): number {
     this.routedTo = -1;
     const remote = this.engine.remote;
     if (this.index === 0 && remote === undefined) {
@@ -194,7 +201,7 @@ export class Router implements RouterPart {
     const timeout = asks && this.askTimeoutMs > 0 ? Math.min(0xffff_ffff, Math.max(1, Math.ceil(this.askTimeoutMs))) : 0;
     const asker = asks ? replyTag % kReplyStride : 0;
     const askId = asks ? Math.floor(replyTag / kReplyStride) : 0;
-    this.sendRecord(ref, asks ? kAsk : kTell, asker, askId, timeout, sender, msg);
+    this.sendRecord(ref, asks ? kAsk : kTell, asker, askId, timeout, sender, msg, trace);
     return kRouteOk;
   }
 
@@ -212,7 +219,16 @@ export class Router implements RouterPart {
    * One cluster record for `ref`'s node: the main thread hands it to the
    * gateway, a pool thread sends it to the main thread in a REMOTE frame.
    */
-  private sendRecord(ref: ActorRef, kind: number, asker: number, askId: number, timeout: number, sender: ActorRef | undefined, msg: unknown): void {
+  private sendRecord(
+    ref: ActorRef,
+    kind: number,
+    asker: number,
+    askId: number,
+    timeout: number,
+    sender: ActorRef | undefined,
+    msg: unknown,
+    trace?: TraceContext,
+  ): void {
     const w = this.writer;
     w.reset();
     w.pos = kHeaderBytes;
@@ -222,14 +238,17 @@ export class Router implements RouterPart {
       w.str(ref.node as string);
     }
     const recordStart = w.pos;
+    // tracing: a TELL or ASK sent in a trace carries its context (trace-field.ts).
+    const traced = trace !== undefined && isWritable(trace);
     w.ensure(32);
-    w.u8(kind);
+    w.u8(kind | (traced ? kTraced : 0));
     w.u32(ref.slot);
     w.u32(ref.gen);
     w.u32(asker);
     w.u32(askId);
     w.u32(timeout);
     encodeValue(w, sender, 'sender');
+    if (traced) writeTraceField(w, trace as TraceContext);
     encodeValue(w, msg, 'msg');
     this.checkSize(w.pos - kHeaderBytes);
     this.metering.sent(kPathRemote);
@@ -339,10 +358,12 @@ export class Router implements RouterPart {
   }
 
   /** Encodes a TELL or ASK frame body into the scratch writer; returns its length. */
-  private encodeMessage(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number): number {
-    const w = this.beginMessage(replyTag === kNoReply ? kTell : kAsk, ref.slot, ref.gen, sender);
+  private encodeMessage(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, replyTag: number, trace: TraceContext | undefined): number {
+    const traced = trace !== undefined && isWritable(trace);
+    const w = this.beginMessage((replyTag === kNoReply ? kTell : kAsk) | (traced ? kTraced : 0), ref.slot, ref.gen, sender);
     if (replyTag !== kNoReply) w.u32(Math.floor(replyTag / kReplyStride));
     if (this.senderFollows) writeRemoteSender(w, sender as ActorRef);
+    if (traced) writeTraceField(w, trace as TraceContext);
     encodeValue(w, msg, 'msg');
     return this.checkSize(w.pos - kHeaderBytes);
   }
@@ -395,11 +416,13 @@ export class Router implements RouterPart {
   }
 
   /** Sends one mailbox entry of a migrating actor to its new thread (a FORWARD frame). */
-  forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number): void {
-    const w = this.beginMessage(kForward, cell.slot, cell.gen, sender);
+  forward(to: number, cell: Cell, msg: unknown, sender: ActorRef | undefined, replyTag: number, trace?: unknown): void {
+    const traced = trace !== undefined && isWritable(trace as TraceContext);
+    const w = this.beginMessage(kForward | (traced ? kTraced : 0), cell.slot, cell.gen, sender);
     w.i32(replyTag === kNoReply ? -1 : replyTag % kReplyStride);
     w.u32(replyTag === kNoReply ? 0 : Math.floor(replyTag / kReplyStride));
     if (this.senderFollows) writeRemoteSender(w, sender as ActorRef);
+    if (traced) writeTraceField(w, trace as TraceContext);
     encodeValue(w, msg, 'msg');
     this.links[to].send(to, w.bytes, this.checkSize(w.pos - kHeaderBytes));
   }

@@ -15,6 +15,7 @@ import type { ActorControl } from './actors.js';
 import type { ControlPlane } from './control.js';
 import type { ResolvedSpawnOptions } from './options.js';
 import type { DeadLetter, Endpoint } from '../engine/endpoint.js';
+import type { WireTrace } from '../engine/trace-field.js';
 import { kRouteFull } from '../engine/types.js';
 import { kReplyError, kReplyOk } from '../transport/kinds.js';
 import { kPolicyDropNewest, type Directory } from '../transport/directory.js';
@@ -38,10 +39,10 @@ export function clusterHost(
   return {
     slots: directory.slots,
     refHost: endpoint,
-    deliver(ref: ActorRef, msg: unknown, sender: ActorRef | undefined): void {
+    deliver(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, trace?: WireTrace): void {
       let code: number;
       try {
-        code = endpoint.router.route(ref, msg, sender, kNoReply, false);
+        code = endpoint.router.route(ref, msg, sender, kNoReply, false, trace);
       } catch (err) {
         // Closed (shutting down) or too large for this node's threads: not delivered, said so.
         deadLetter({ recipient: ref, message: msg, sender, reason: err instanceof MessageTooLargeError ? 'too-large' : 'shutdown' });
@@ -53,7 +54,7 @@ export function clusterHost(
       if (code === kRouteFull && directory.policy[ref.slot] !== kPolicyDropNewest)
         deadLetter({ recipient: ref, message: msg, sender, reason: 'dropped-newest' });
     },
-    ask: (ref, msg, sender, timeoutMs) => endpoint.asks.askFrom(ref, msg, sender, timeoutMs),
+    ask: (ref, msg, sender, timeoutMs, trace) => endpoint.asks.askFrom(ref, msg, sender, timeoutMs, trace),
     answer(asker: number, askId: number, ok: boolean, value: unknown): void {
       if (asker === 0) endpoint.asks.answer(askId, ok, value);
       else if (asker <= runtime.threads && workerUp(asker)) endpoint.router.sendControl(asker, ok ? kReplyOk : kReplyError, askId, value);

@@ -27,6 +27,7 @@ import { ThreadStartError, InvalidArgumentError, InvalidOptionError, RuntimeClos
 import { EventSource } from '../base/events.js';
 import type { HostTask } from '../engine/host.js';
 import { checkModuleExists, normalizeModuleUrl } from '../engine/modules.js';
+import { loadTracingApi } from '../engine/tracing.js';
 import { TaskScheduler } from '../scheduler/scheduler.js';
 import type { Swarm, SwarmOptions } from '../swarm/swarm.js';
 import type { Topic } from '../swarm/topics.js';
@@ -153,6 +154,8 @@ export class Runtime {
       // The options as given hold the credentials: not kept past the connection.
       resolved.cluster = { name: prepared.options.cluster, node: prepared.node };
     }
+    // A tracer provider registered on this thread: the OpenTelemetry API is loaded before the first ask (engine/tracing.ts).
+    await loadTracingApi();
     const rt = new Runtime(resolved);
     try {
       await rt.control.attach(rt.attachData, rt.directory.shared, resolved.threadSetup);

@@ -41,6 +41,16 @@
  *   sSlot -2, sGen 0, and the ref itself as one codec value right before the
  *   message value (after the ask id, or the asker and ask id).
  *
+ *   Trace context (engine/tracing.ts): a TELL, ASK or FORWARD sent in a trace
+ *   has bit 7 of its kind byte set (kTraced: 0x81, 0x82, 0x87), and the
+ *   trace field right before the message value (after the remote sender, if
+ *   any). A frame sent outside a trace has neither: not one byte more.
+ *             +----------+---------------+-------------+----------------------+
+ *   TRACE     | u8 flags | 16 B trace id | 8 B span id | str tracestate or '' |
+ *             +----------+---------------+-------------+----------------------+
+ *     the W3C traceparent's fields (version 00) in binary, and its tracestate
+ *     header; 29 bytes when there is no tracestate (engine/trace-field.ts)
+ *
  *   byte      0        1          1 + s
  *             +--------+----------+-----------------------------------------
  *   REMOTE    | u8 9   | str node | a cluster record (below), for that node
@@ -70,6 +80,8 @@
  *     other u32s 0; sender: the watcher, an actor of the sending node; msg
  *     undefined): the receiving node registers (removes) the watcher on
  *     that actor, whose Terminated goes back as an ordinary TELL
+ *     A TELL or ASK record sent in a trace has kTraced set in k and the
+ *     trace field between the sender and the message.
  */
 
 /** A one-way message to one actor. */
@@ -88,6 +100,14 @@ export const kCarried = 6;
 export const kForward = 7;
 /** One message for several actors of the receiving thread. */
 export const kMulticast = 8;
+
+/**
+ * Set in the kind byte of a TELL, ASK or FORWARD frame (and of a TELL or ASK
+ * cluster record) that carries a trace context; `kind & kKindMask` is the kind.
+ */
+export const kTraced = 0x80;
+/** The kind in a kind byte that may carry kTraced. */
+export const kKindMask = 0x7f;
 
 /** A pool thread's message for an actor of another cluster node (to the main thread). */
 export const kRemote = 9;
