@@ -227,10 +227,10 @@ describe('rt.serve()', () => {
     expect(inspect.headers.get('content-type')).toContain('application/json');
     const snapshot = (await inspect.json()) as InspectSnapshot;
     expect(snapshot.actors.map((x) => x.name)).toEqual(['served']);
-    // No rt.metrics in this build: a clear 501, not a 404.
+    // rt.metrics(), registered on the first scrape: Prometheus text with this runtime's counts.
     const metrics = await get('metrics');
-    expect(metrics.status).toBe(501);
-    expect(await metrics.text()).toContain('rt.metrics()');
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^microswarm_actors_live\{module="[^"]+"\} 1$/m);
     const page = await get('');
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
