@@ -95,8 +95,9 @@ describe('microswarm top in a terminal', () => {
         15_000,
       );
       expect(screen[0]).toContain(`microswarm top  ${server.url}`);
-      expect(screen.some((line) => /^thread 0 running +\d+ actors {2}ELU \[/.test(line))).toBe(true);
-      expect(screen.some((line) => /^thread 1 running /.test(line))).toBe(true);
+      expect(screen).toContain('THREAD STATUS       ACTORS ELU             RING             RATE/s RESP ms');
+      expect(screen.some((line) => /^0 +running +\d+ \[[# ]{8}\] +\d+% \[/.test(line))).toBe(true);
+      expect(screen.some((line) => /^1 +running /.test(line))).toBe(true);
       expect(screen.find((line) => line.startsWith('sort:'))).toContain('sort: mailbox ▼');
       expect(tableNames(screen).slice(0, 3)).toEqual(['held-3', 'held-2', 'held-1']);
       expect(screen.find((line) => line.startsWith('held-3'))).toMatch(/ 900 +0 +- +0 +\d+$/);

@@ -6,14 +6,15 @@
  * characters in names and modules are replaced, so a crafted actor name
  * cannot move the cursor or change the terminal.
  *
- *   microswarm top  http://127.0.0.1:9464/  up 2m 3s  at 12:03:04
- *   actors 12/256  handled 1.2M  45.6k msg/s  dead letters 0  failures 0  crashes 0
- *   thread 0 running       6 actors  ELU [####      ]  42%  ring [          ]   0%  1.2k/s  resp 0.4 ms
- *   thread 1 ...
+ *   microswarm top  http://127.0.0.1:9464/  up 2m 3s  at 12:03:04 UTC
+ *   actors 12/256  handled 1.2M  45.6k msg/s  dead letters 0  failures 1  crashes 0
+ *   THREAD STATUS       ACTORS ELU             RING             RATE/s RESP ms
+ *   0      running           6 [###     ]  42% [        ]   3%   21.3k    0.41
  *
- *   sort: rate ▼   m mailbox  r rate  p p99 (again: reverse)  q quit
- *   NAME                 MODULE        THR STATUS    MAILBOX  RATE/s  P99 ms RESTARTS  HANDLED
- *   ...the top actors, as many as fit...
+ *   sort: rate ▼  [m]ailbox [r]ate [p]99, again: reverse  [q]uit  p99: none sent (-)
+ *   NAME        MODULE     THR STATUS     MAILBOX RATE/s▼  P99 ms RESTARTS  HANDLED
+ *   orders      order-book   0 running        212    9800       -        3   950.6k
+ *   ...as many actors as fit, then:
  *   … 40 more actors
  */
 import type { ActorInspection, InspectSnapshot, ThreadInspection } from '../runtime/inspect-types.js';
@@ -82,7 +83,17 @@ interface Column {
 const kNameMin = 10;
 const kModuleMin = 8;
 const kModuleMax = 28;
-const kBarWidth = 10;
+const kBarWidth = 8;
+/** The thread table's columns: title, width, right-aligned. */
+const threadColumns: Array<[string, number, boolean]> = [
+  ['THREAD', 6, false],
+  ['STATUS', 12, false],
+  ['ACTORS', 6, true],
+  ['ELU', 15, false],
+  ['RING', 15, false],
+  ['RATE/s', 7, true],
+  ['RESP ms', 7, true],
+];
 
 const columns: Column[] = [
   { title: 'NAME', width: 0, right: false, cell: (a) => clean(a.name ?? a.ref ?? (isNumber(a.slot) ? `#${a.slot}` : undefined)), keep: Infinity },
@@ -116,10 +127,11 @@ export function renderTop(view: TopView, width: number, height: number): string[
   lines.push(totalsLine(s));
   const threads = Array.isArray(s.threads) ? s.threads : [];
   // Threads take at most half of what is left, so the table keeps room.
-  const threadRoom = Math.max(1, Math.floor((h - lines.length - 4) / 2));
-  const shownThreads = threads.length > threadRoom ? threadRoom - 1 : threads.length;
-  for (const thread of threads.slice(0, Math.max(0, shownThreads))) lines.push(threadLine(thread));
-  if (shownThreads < threads.length) lines.push(`… ${threads.length - Math.max(0, shownThreads)} more threads`);
+  const threadRoom = Math.max(1, Math.floor((h - lines.length - 5) / 2));
+  const shownThreads = threads.length > threadRoom ? Math.max(0, threadRoom - 1) : threads.length;
+  lines.push(threadRow(threadColumns.map(([title]) => title)));
+  for (const thread of threads.slice(0, shownThreads)) lines.push(threadLine(thread));
+  if (shownThreads < threads.length) lines.push(`… ${threads.length - shownThreads} more threads`);
   lines.push('');
   const actors = Array.isArray(s.actors) ? s.actors : [];
   lines.push(helpLine(view.sort, actors));
@@ -181,21 +193,30 @@ function totalsLine(s: TopSnapshot): string {
 }
 
 function threadLine(t: Partial<ThreadInspection>): string {
-  const status = clean(t.status).padEnd(12);
-  const resp = isNumber(t.responseMs) ? `${decimal(t.responseMs)} ms` : '-';
-  return [
-    `thread ${isNumber(t.thread) ? t.thread : '?'} ${status}`,
-    `${count(t.actors).padStart(5)} actors`,
-    `ELU ${bar(t.elu)}`,
-    `ring ${bar(t.ringFill)}`,
-    `${count(t.rate)}/s`.padStart(8),
-    `resp ${resp}`,
-  ].join('  ');
+  return threadRow([
+    isNumber(t.thread) ? String(t.thread) : '?',
+    clean(t.status),
+    count(t.actors),
+    bar(t.elu),
+    bar(t.ringFill),
+    count(t.rate),
+    decimal(t.responseMs),
+  ]);
+}
+
+function threadRow(cells: string[]): string {
+  return cells
+    .map((cell, i) => {
+      const [, width, right] = threadColumns[i];
+      return right ? cell.padStart(width) : cell.padEnd(width);
+    })
+    .join(' ')
+    .trimEnd();
 }
 
 function helpLine(sort: TopSort, actors: readonly TopActor[]): string {
-  const line = `sort: ${sort.key} ${sort.ascending ? '▲' : '▼'}   m mailbox  r rate  p p99 (again: reverse)  q quit`;
-  return hasP99(actors) ? line : `${line}   p99: not in this server's snapshots (-)`;
+  const line = `sort: ${sort.key} ${sort.ascending ? '▲' : '▼'}  [m]ailbox [r]ate [p]99, again: reverse  [q]uit`;
+  return hasP99(actors) ? line : `${line}  p99: none sent (-)`;
 }
 
 /** The columns that fit `width`, with the flexible ones (name, module) sized to fill it. */
@@ -210,7 +231,7 @@ function tableColumns(width: number): Array<Column & { size: number }> {
   }
   const left = Math.max(kNameMin, width - fixed());
   const hasModule = chosen.some((c) => c.title === 'MODULE');
-  const moduleSize = hasModule ? Math.min(kModuleMax, Math.max(kModuleMin, Math.floor(left * 0.4))) : 0;
+  const moduleSize = hasModule ? Math.min(kModuleMax, Math.max(kModuleMin, Math.floor(left / 2))) : 0;
   return chosen.map((c) => ({ ...c, size: c.title === 'NAME' ? left - moduleSize : c.title === 'MODULE' ? moduleSize : c.width }));
 }
 
@@ -259,9 +280,9 @@ function duration(ms: number): string {
   return m > 0 ? `${m}m ${s % 60}s` : `${s % 60}s`;
 }
 
-/** The module's file name, as the dashboard shows it. */
+/** The module's file name without its extension (as traces name it): the path is the same for most actors of an app. */
 function shortModule(module: unknown): string {
-  return clean(typeof module === 'string' ? module.replace(/^.*\//, '') : module);
+  return clean(typeof module === 'string' ? module.replace(/^.*\//, '').replace(/\.[cm]?[jt]s$/, '') : module);
 }
 
 function isNumber(value: unknown): value is number {
