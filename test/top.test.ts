@@ -9,10 +9,9 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ActorRef } from '../src/index.js';
 import type { CounterMsg } from './fixtures/counter.js';
 import type { ProbeMsg } from './fixtures/probe.js';
-import { eventually, Gate, guarded, useRuntime } from './fixtures/helpers.js';
+import { eventually, Gate, guarded, keepBusy, useRuntime } from './fixtures/helpers.js';
 import { Pty } from './fixtures/pty.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -43,21 +42,6 @@ function tableNames(screen: string[]): string[] {
     .slice(header + 1)
     .map((line) => line.split(/\s+/)[0])
     .filter((name) => name !== '' && name !== '…');
-}
-
-/** Keeps `ref` handling messages until the returned function is called. */
-function keepBusy(ref: ActorRef<CounterMsg, number>): () => Promise<void> {
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      for (let i = 0; i < 100; i++) ref.tell({ type: 'inc', by: 1 });
-      await ref.ask({ type: 'get' });
-    }
-  })();
-  return async () => {
-    running = false;
-    await loop;
-  };
 }
 
 /** A port nothing listens on (taken from the OS, then given back). */
