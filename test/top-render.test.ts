@@ -163,6 +163,14 @@ describe('the top screen', () => {
       '! cannot reach http://127.0.0.1:9/inspect: connect ECONNREFUSED',
       'waiting for the first snapshot…',
     ]);
+    // A long one takes two lines, broken at a space, the second one cut.
+    const long = renderTop(view(null, undefined, 'cannot reach http://h:1/inspect: connect ECONNREFUSED; retrying in 2.0 s (attempt 3)'), 40, 20);
+    expect(long).toEqual([
+      'microswarm top  http://127.0.0.1:9464/',
+      '! cannot reach http://h:1/inspect:',
+      '  connect ECONNREFUSED; retrying in 2.0…',
+      'waiting for the first snapshot…',
+    ]);
     const stale = renderTop(view(snapshot([actor(0)]), undefined, 'gone'), 80, 20);
     expect(stale[1]).toBe('! gone');
     expect(names(stale)).toEqual(['a0']);

@@ -119,7 +119,8 @@ export function renderTop(view: TopView, width: number, height: number): string[
   const h = Math.max(1, Math.floor(height));
   const s = view.snapshot;
   const lines: string[] = [title(view.url, s)];
-  if (view.problem !== null) lines.push(`! ${clean(view.problem)}`);
+  // A problem gets two lines: the reason first, then when the next attempt is.
+  if (view.problem !== null) lines.push(...wrap(`! ${clean(view.problem)}`, w, 2));
   if (s === null) {
     lines.push('waiting for the first snapshot…');
     return lines.slice(0, h).map((line) => clip(line, w));
@@ -297,6 +298,22 @@ function clean(text: unknown): string {
   if (typeof text !== 'string' || text === '') return '-';
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/** `text` in lines of `width`, broken at spaces where it can, at most `most` lines (the last one cut). */
+function wrap(text: string, width: number, most: number): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  while (Array.from(rest).length > width && lines.length < most - 1) {
+    const head = Array.from(rest)
+      .slice(0, width + 1)
+      .join('');
+    const at = head.lastIndexOf(' ');
+    const cut = at > 0 ? at : Array.from(rest).slice(0, width).join('').length;
+    lines.push(rest.slice(0, cut));
+    rest = `  ${rest.slice(cut).trimStart()}`;
+  }
+  return [...lines, clip(rest, width)];
 }
 
 /** `text` cut to `width` characters (code points), the last one an ellipsis when cut. */
