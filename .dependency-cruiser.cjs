@@ -15,6 +15,8 @@
  *                  the metrics: loaded by runtime/ only through a dynamic import)
  *   runtime/    -> everything above this line
  *   index.ts    -> anything (the public API)
+ *   cli/        -> base, and the snapshot's types (runtime/inspect-types.ts, types only): the `microswarm` command talks
+ *                  to a runtime over HTTP and never loads it; nothing in src/ imports cli/
  *
  * Each layer rule is written as "may import nothing in src/ but its allowed
  * folders", so a folder added later (cluster/, observe/) is out of reach of
@@ -56,15 +58,43 @@ module.exports = {
     layer('cluster', ['base', 'memory', 'transport', 'actors', 'engine']),
     layer('observe', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine', 'cluster']),
     layer('runtime', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine', 'cluster', 'observe']),
+    {
+      name: 'cli-talks-http-only',
+      comment:
+        'The `microswarm` command (src/cli/) reads a runtime over HTTP and must not load it: it may import src/base/ and, as types ' +
+        'only, the snapshot types (src/runtime/inspect-types.ts).',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/', pathNot: ['^src/(cli|base)/', '^src/runtime/inspect-types\\.ts$'] },
+    },
+    {
+      name: 'cli-snapshot-types-only',
+      comment: 'The snapshot types the `microswarm` command reads are imported as types only: importing them for real would load the runtime.',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/runtime/inspect-types\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'nothing-imports-cli',
+      comment: 'src/cli/ is the `microswarm` command, an entry point of its own (package.json bin): the library does not import it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
 
     {
       name: 'no-orphans',
       comment:
         'A file in src/ that nothing imports is dead code, or an entry point that belongs in this list: src/index.ts (the public API) and ' +
-        'src/engine/host-source.mjs (the worker entry when running from sources, loaded by URL from runtime.ts), and the dashboard ' +
+        'src/engine/host-source.mjs (the worker entry when running from sources, loaded by URL from runtime.ts), src/cli/microswarm.ts ' +
+        "(the `microswarm` command, package.json's bin), and the dashboard " +
         "page's browser script (src/observe/dashboard/, served as a file by observe/assets.ts).",
       severity: 'error',
-      from: { orphan: true, path: '^src/', pathNot: ['^src/index\\.ts$', '^src/engine/host-source\\.mjs$', '^src/observe/dashboard/', '\\.d\\.ts$'] },
+      from: {
+        orphan: true,
+        path: '^src/',
+        pathNot: ['^src/index\\.ts$', '^src/cli/microswarm\\.ts$', '^src/engine/host-source\\.mjs$', '^src/observe/dashboard/', '\\.d\\.ts$'],
+      },
       to: {},
     },
     {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActorRef, ObserveServer, RegionHandle, Runtime } from '../src/index.js';
 import type { CounterMsg } from './fixtures/counter.js';
 import type { MemoryMsg } from './fixtures/memory-agent.js';
-import { useRuntime } from './fixtures/helpers.js';
+import { keepBusy, useRuntime } from './fixtures/helpers.js';
 
 const counterUrl = new URL('./fixtures/counter.ts', import.meta.url);
 const memoryUrl = new URL('./fixtures/memory-agent.ts', import.meta.url);
@@ -50,21 +50,6 @@ async function openPage(url: string): Promise<{ page: Page; errors: string[] }> 
 /** The numbers of one column of the actor table, top to bottom. */
 function column(page: Page, cls: string): Promise<number[]> {
   return page.$$eval(`#actors tbody td.${cls}`, (cells) => cells.map((c) => Number((c.textContent ?? '').replace(/,/g, ''))));
-}
-
-/** Keeps `ref` busy until the returned function is called. */
-function keepBusy(ref: ActorRef<CounterMsg, number>): () => Promise<void> {
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      for (let i = 0; i < 200; i++) ref.tell({ type: 'inc', by: 1 });
-      await ref.ask({ type: 'get' });
-    }
-  })();
-  return async () => {
-    running = false;
-    await loop;
-  };
 }
 
 describe('the dashboard', () => {

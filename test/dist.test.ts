@@ -1,10 +1,11 @@
 /**
  * The production path: the package built to dist/ (npm test builds it first,
  * see "pretest"), used by plain node with .js actor modules, no TypeScript
- * loader in any thread.
+ * loader in any thread; and the `microswarm` command that package.json's
+ * `bin` names.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -29,5 +30,27 @@ describe('built package', () => {
       { n: 42, thread: 0 },
       { n: 42, thread: 1 },
     ]);
+  });
+
+  it("runs package.json's bin, `microswarm`, with plain node", async () => {
+    const { bin } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> };
+    const file = new URL(`../${bin.microswarm}`, import.meta.url);
+    // npm links it as an executable: it must say how to run it.
+    expect(readFileSync(file, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const run = async (args: string[]): Promise<{ code: number | null; out: string; err: string }> => {
+      const child = spawn(process.execPath, [fileURLToPath(file), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      return { code, out, err };
+    };
+    const help = await run(['--help']);
+    expect(help).toMatchObject({ code: 0, err: '' });
+    expect(help.out).toContain('Usage: microswarm top --url <url>');
+    const bad = await run(['top', '--url', 'http://127.0.0.1:9464/', '--interval', 'soon']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('Expected `--interval` to be a whole number of milliseconds from 100 to 60000, got `"soon"` (string)');
   });
 });
