@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NodeProcess, startNodes } from './fixtures/cluster.js';
+import { type NodeProcess, entityKeyOn, startNodes } from './fixtures/cluster.js';
 import { eventually } from './fixtures/helpers.js';
 import { startNatsServer, type NatsServer } from './fixtures/nats.js';
 
@@ -31,20 +31,10 @@ afterAll(async () => {
 
 const get = (n: NodeProcess, key: string) => n.call<Ledger>({ cmd: 'entityAsk', module: ledger, key, msg: { type: 'get' }, timeoutMs: 10_000 });
 
-/** A key (`prefix-<n>`) whose ledger lives on node `n`, found by asking from node a. */
-async function keyOn(n: NodeProcess, prefix: string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const key = `${prefix}-${i}`;
-    const where = await nodes[0].call({ cmd: 'entityAsk', module: ledger, key, msg: { type: 'where' }, timeoutMs: 10_000 });
-    if (where === n.child.pid) return key;
-  }
-  return '';
-}
-
 describe('at-least-once entity delivery', () => {
   it('tells and an ask its killed node had accepted but not handled reach the new activation', async () => {
     const c = nodes[2];
-    const key = await keyOn(c, 'ledger');
+    const key = await entityKeyOn(nodes[0], c, 'ledger', ledger);
     expect(key).not.toBe('');
     // The first entry holds c's thread until a file exists, so the 199 after it, and the ask, wait at c.
     const marker = join(await mkdtemp(join(tmpdir(), 'microswarm-ledger-')), 'release');
@@ -84,7 +74,7 @@ describe('at-least-once entity delivery', () => {
   }, 90_000);
 
   it('keeps nothing once its messages are confirmed, and sends nothing again while the node lives', async () => {
-    const key = await keyOn(nodes[1], 'calm');
+    const key = await entityKeyOn(nodes[0], nodes[1], 'calm', ledger);
     expect(key).not.toBe('');
     const before = (await nodes[0].call<Stats>({ cmd: 'stats' })).entities.redelivered;
     expect(await nodes[0].call({ cmd: 'entityTell', module: ledger, key, msg: { type: 'add' }, count: 50, delivery: 'at-least-once' })).toBe(50);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../src/index.js';
-import { NodeProcess, startNodes } from './fixtures/cluster.js';
+import { NodeProcess, entityKeyOn, startNodes } from './fixtures/cluster.js';
 import { eventually } from './fixtures/helpers.js';
 import { startNatsServer, type NatsServer } from './fixtures/nats.js';
 
@@ -29,15 +29,6 @@ function node(name: string): Promise<NodeProcess> {
 type Stats = { entities: { active: number; activated: number; passivated: number; takenOver: number; checkpoints: number } };
 
 const ask = (n: NodeProcess, key: string, msg: unknown) => n.call<unknown>({ cmd: 'entityAsk', module: counter, key, msg, timeoutMs: 10_000 });
-
-/** A key (`prefix-<n>`) whose entity of `module` lives on node `n`, found by asking from the first node; '' when none of 200 does. */
-async function keyOn(n: NodeProcess, prefix: string, module: string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const where = await nodes[0].call({ cmd: 'entityAsk', module, key: `${prefix}-${i}`, msg: { type: 'where' }, timeoutMs: 10_000 });
-    if (where === n.child.pid) return `${prefix}-${i}`;
-  }
-  return '';
-}
 
 beforeAll(async () => {
   nats = await startNatsServer();
@@ -99,7 +90,7 @@ describe('cluster entities', () => {
       10_000,
     );
     // A key that d holds.
-    const key = await keyOn(d, 'd', counter);
+    const key = await entityKeyOn(nodes[0], d, 'd', counter);
     expect(key).not.toBe('');
     expect(await ask(nodes[0], key, { type: 'add', n: 7 })).toBe(7);
     // Its checkpoint is written.
@@ -134,7 +125,7 @@ describe('cluster entities', () => {
     );
     const slowSave = new URL('./fixtures/entity-slow-save.ts', import.meta.url).href;
     const askSlow = (key: string, msg: unknown) => nodes[0].call<unknown>({ cmd: 'entityAsk', module: slowSave, key, msg, timeoutMs: 20_000 });
-    const key = await keyOn(e, 'e', slowSave);
+    const key = await entityKeyOn(nodes[0], e, 'e', slowSave);
     expect(key).not.toBe('');
     expect(await askSlow(key, { type: 'add', n: 1 })).toBe(1);
     const marker = join(await mkdtemp(join(tmpdir(), 'microswarm-save-')), 'saving');
@@ -167,7 +158,7 @@ describe('cluster entities', () => {
       (m) => m.includes('f'),
       10_000,
     );
-    const key = await keyOn(f, 'f', counter);
+    const key = await entityKeyOn(nodes[0], f, 'f', counter);
     expect(key).not.toBe('');
     expect(await ask(nodes[0], key, { type: 'add', n: 3 })).toBe(3);
     const takenOver = async () => (await Promise.all(nodes.map((n) => n.call<Stats>({ cmd: 'stats' })))).reduce((t, s) => t + s.entities.takenOver, 0);

@@ -12,7 +12,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntitySnapshotError } from '../src/index.js';
 import { parseLocation } from '../src/cluster/snapshots.js';
-import { NodeProcess } from './fixtures/cluster.js';
+import { NodeProcess, entityKeyOn } from './fixtures/cluster.js';
 import { blobFor } from './fixtures/entity-blob.js';
 import { eventually } from './fixtures/helpers.js';
 import { startNatsServer, type NatsServer } from './fixtures/nats.js';
@@ -57,14 +57,6 @@ async function lease(module: string, key: string): Promise<Record<string, unknow
 async function objectsOf(module: string, key: string): Promise<string[]> {
   const prefix = `${leaseKey(module, key)}.`;
   return (await objects.list()).filter((o) => !o.deleted && o.name.startsWith(prefix)).map((o) => o.name);
-}
-
-/** A key (`prefix-<n>`) whose entity of `module` lives on node `n`, found by asking from the first node; '' when none of 200 does. */
-async function keyOn(n: NodeProcess, prefix: string, module: string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    if ((await ask(nodes[0], module, `${prefix}-${i}`, { type: 'where' })) === n.child.pid) return `${prefix}-${i}`;
-  }
-  return '';
 }
 
 beforeAll(async () => {
@@ -124,7 +116,7 @@ describe('entity snapshots in the object store', () => {
       (m) => m.join() === 'a,b,c',
       10_000,
     );
-    const key = await keyOn(c, 'c', blob);
+    const key = await entityKeyOn(nodes[0], c, 'c', blob);
     expect(key).not.toBe('');
     expect(await ask(nodes[0], blob, key, { type: 'add' })).toMatchObject(expected(1));
     // Answered: its object is written and the lease names it.

@@ -237,7 +237,7 @@ export class Entities implements EntityHost {
       else if (this.placement.mode === 'rendezvous') to = this.placement.owner(local);
       else place = true;
     }
-    if (to === this.node) this.deliver(module, key, d, place);
+    if (to === this.node) this.deliver(local, module, key, d, place);
     else {
       this.counts.forwarded++;
       this.wire.sendEntity(to, module, key, d.msg, d.sender, d.timeoutMs, askId, false);
@@ -254,15 +254,14 @@ export class Entities implements EntityHost {
     const d: Delivery = { msg, sender, timeoutMs, reply };
     const local = localId(module, key);
     const hinted = direct || this.activations.has(local) ? undefined : this.placement.hint(local);
-    if (hinted === undefined) this.deliver(module, key, d);
+    if (hinted === undefined) this.deliver(local, module, key, d);
     else this.forward(hinted, module, key, d);
   }
 
   // ------------------------------------------------------------- activations
 
-  /** `place`: when the entity is not held, least-loaded placement picks its node (a message from another node is activated here). */
-  private deliver(module: string, key: string, d: Delivery, place = false): void {
-    const local = localId(module, key);
+  /** `local`: localId(module, key), as the caller computed it. `place`: when the entity is not held, least-loaded placement picks its node (a message from another node is activated here). */
+  private deliver(local: string, module: string, key: string, d: Delivery, place = false): void {
     let act = this.activations.get(local);
     if (act === undefined && this.closing) {
       if (d.reply !== undefined) d.reply(false, new NodeUnreachableError(this.node, `is shutting down: Entity(${key}) was not delivered`));
@@ -430,10 +429,9 @@ export class Entities implements EntityHost {
       this.retire(act);
       return;
     }
-    if (d.reply === undefined && !ok && letterReason(value) !== undefined) {
-      // A tell that was not handled (its mailbox full, or the like): a dead letter here, as a local tell's.
-      this.runtime.deadLetter(act.key, d.msg, letterReason(value) ?? 'undeliverable');
-    }
+    const reason = d.reply === undefined && !ok ? letterReason(value) : undefined;
+    // A tell that was not handled (its mailbox full, or the like): a dead letter here, as a local tell's.
+    if (reason !== undefined) this.runtime.deadLetter(act.key, d.msg, reason);
     if (this.stateless.has(act.module)) {
       d.reply?.(ok, value);
       return;
@@ -560,7 +558,7 @@ export class Entities implements EntityHost {
   }
 
   stats(): EntityStats {
-    return { active: this.activations.size, ...this.counts, unconfirmed: this.redelivery.unconfirmed, redelivered: this.redelivery.redelivered };
+    return { active: this.active, ...this.counts, unconfirmed: this.redelivery.unconfirmed, redelivered: this.redelivery.redelivered };
   }
 
   /** Shutdown: every activation is passivated (checkpointed, its lease released); entity asks still waiting reject. */
