@@ -92,6 +92,10 @@ describe('Runtime.start options', () => {
     expectOptionError(await start({ askTimeoutMs }), 'askTimeoutMs', askTimeoutMs);
   });
 
+  it.each([-1, 1001, 2.5, '25'])('refuses mainSpinUs = %j', async (mainSpinUs) => {
+    expectOptionError(await start({ mainSpinUs } as never), 'mainSpinUs', mainSpinUs);
+  });
+
   it.each([64, 'big', [], null])('refuses resourceLimits = %j', async (resourceLimits) => {
     expectOptionError(await start({ resourceLimits }), 'resourceLimits', resourceLimits);
   });

@@ -10,11 +10,13 @@ import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type ActorRef, InvalidOptionError, type InspectSnapshot, type ObserveHandler, type RegionHandle, ServeError } from '../src/index.js';
+import type { BusyMsg } from './fixtures/busy.js';
 import type { CounterMsg } from './fixtures/counter.js';
 import type { CrashyMsg } from './fixtures/crashy.js';
 import type { MemoryMsg } from './fixtures/memory-agent.js';
 import { eventually, guarded, useRuntime } from './fixtures/helpers.js';
 
+const busyUrl = new URL('./fixtures/busy.ts', import.meta.url);
 const counterUrl = new URL('./fixtures/counter.ts', import.meta.url);
 const crashyUrl = new URL('./fixtures/crashy.ts', import.meta.url);
 const memoryUrl = new URL('./fixtures/memory-agent.ts', import.meta.url);
@@ -147,6 +149,34 @@ describe('rt.inspect()', () => {
     );
     expect(later.totals.rate).toBeGreaterThan(0);
     expect(later.threads.reduce((sum, t) => sum + t.rate, 0)).toBeCloseTo(later.totals.rate, 0);
+  });
+
+  it('gives each actor its handler p99 once handlers are timed, null before', async () => {
+    const rt = await start();
+    const slow = await rt.spawn<BusyMsg, number>(busyUrl, undefined, { name: 'slow', thread: 0 });
+    const quick = await rt.spawn<BusyMsg, number>(busyUrl, undefined, { name: 'quick', thread: 1 });
+    const spins = async (ref: ActorRef<BusyMsg, number>, us: number, n: number) => {
+      for (let i = 0; i < n; i++) ref.tell({ type: 'spin', us });
+      await ref.ask({ type: 'handled' });
+    };
+    await spins(slow, 0, 20);
+    const untimed = await rt.inspect();
+    expect(untimed.actors.map((a) => [a.name, a.p99])).toEqual([
+      ['slow', null],
+      ['quick', null],
+    ]);
+    await rt.metrics(undefined, { sampleEvery: 1 });
+    // A thread that ran with metrics off looks at the sampling rate again
+    // within 4096 messages (engine/metering.ts): these get it there.
+    await spins(slow, 0, 4_100);
+    await spins(quick, 0, 4_100);
+    await spins(slow, 3_000, 130); // more than the 128 kept: the zero spins are gone
+    await spins(quick, 0, 30);
+    const timed = await rt.inspect();
+    const p99 = Object.fromEntries(timed.actors.map((a) => [a.name, a.p99]));
+    // Each p99 is of its own actor's handlers: 3 ms spins on one, none on the other.
+    expect(p99.slow).toBeGreaterThanOrEqual(3);
+    expect(p99.quick).toBeLessThan(3);
   });
 
   it('starts the counts of a reused slot from zero', async () => {

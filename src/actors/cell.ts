@@ -4,6 +4,7 @@
  * @internal
  */
 import type { ActorDefinition } from './define.js';
+import type { HandlerTimes } from './handler-times.js';
 import { Mailbox } from './mailbox.js';
 import type { ActorRef } from './ref.js';
 import type { ActorContext } from './context.js';
@@ -81,6 +82,8 @@ export class Cell {
   replyTag = -1;
   /** Its module's index in its thread's metric counters (engine/metering.ts). */
   meterModule = 0;
+  /** Its recent timed handler times, for its p99 in `rt.inspect()` (handler-times.ts); undefined until one was timed. */
+  handlerTimes: HandlerTimes | undefined = undefined;
 
   constructor(
     slot: number,

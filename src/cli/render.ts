@@ -33,8 +33,8 @@ export interface TopSort {
   ascending: boolean;
 }
 
-/** An actor as the renderer reads it: `rt.inspect()`'s fields, any of them possibly missing, and a handler p99 (ms) when the server has one. */
-export type TopActor = Partial<ActorInspection> & { p99?: number | null };
+/** An actor as the renderer reads it: `rt.inspect()`'s fields, any of them possibly missing (an older server's). */
+export type TopActor = Partial<ActorInspection>;
 
 /**
  * What the renderer reads of a snapshot: `rt.inspect()`'s shape with every
@@ -168,7 +168,7 @@ export function sortActors(actors: readonly TopActor[], sort: TopSort): TopActor
   });
 }
 
-/** Whether any actor carries a handler p99 (the runtime's snapshots have none yet). */
+/** Whether any actor carries a handler p99 (none has until handlers were timed: metrics registered). */
 function hasP99(actors: readonly TopActor[]): boolean {
   return actors.some((actor) => isNumber(actor.p99));
 }

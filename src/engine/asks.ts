@@ -65,6 +65,10 @@ export class Asks implements AsksPart {
     this.tracing = this.engine.tracing;
   }
 
+  awaiting(): boolean {
+    return this.pending.size > 0;
+  }
+
   makeTimeoutError(ref: ActorRef, options: AskOptions | undefined): Error | undefined {
     const ms = options?.timeoutMs;
     return new AskTimeoutError(ref.toString(), typeof ms === 'number' ? ms : this.config.askTimeoutMs);

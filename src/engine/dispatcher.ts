@@ -5,8 +5,9 @@
  * per turn (Akka's dispatcher throughput), an async handler is awaited before
  * that actor's next message while other actors go on. The drain loop reads
  * the rings (through Inbound) and runs ready actors until neither has work;
- * after a pass with no work a worker polls its rings for `spinUs`, then
- * parks on Atomics.waitAsync.
+ * after a pass with no work a worker polls its rings for up to `spinUs`, the
+ * main thread for up to `mainSpinUs` while it awaits an ask's reply, then
+ * each parks on Atomics.waitAsync.
  *
  * Hot path: `enqueue` and `runCell`. Nothing here allocates per message;
  * the parts it calls per message are fields set once (`wire`).
@@ -63,6 +64,8 @@ export class Dispatcher implements DispatcherPart {
   private draining = false;
   private drainScheduled = false;
   private idleScheduled = false;
+  /** The full spin budget in microseconds: `mainSpinUs` on the main thread, `spinUs` on a worker (see `spin`). */
+  private readonly fullSpinUs: number;
   /** Current spin budget in microseconds (see `spin`). */
   private spinBudgetUs: number;
   /** performance.now() when this endpoint last parked, 0 when it is not parked. */
@@ -92,7 +95,8 @@ export class Dispatcher implements DispatcherPart {
     this.dir = engine.dir;
     this.counts = engine.dir.actorCounts;
     this.turns = turns;
-    this.spinBudgetUs = engine.config.spinUs;
+    this.fullSpinUs = this.index === 0 ? engine.config.mainSpinUs : engine.config.spinUs;
+    this.spinBudgetUs = this.fullSpinUs;
   }
 
   /** Takes the parts it calls once they all exist. */
@@ -236,9 +240,10 @@ export class Dispatcher implements DispatcherPart {
     this.drainScheduled = false;
     if (this.engine.closed || this.draining) return;
     if (this.parkedAt !== 0) {
-      // Woken sooner than a full spin would have lasted: that spin would have
-      // caught the message, so spinning pays again.
-      if (performance.now() - this.parkedAt < this.config.spinUs / 1000) this.spinBudgetUs = this.config.spinUs;
+      // A worker woken sooner than a full spin would have lasted: that spin
+      // would have caught the message, so spinning pays again. (Not the main
+      // thread: see `spin`.)
+      if (this.index !== 0 && performance.now() - this.parkedAt < this.fullSpinUs / 1000) this.spinBudgetUs = this.fullSpinUs;
       this.parkedAt = 0;
     }
     this.draining = true;
@@ -292,23 +297,34 @@ export class Dispatcher implements DispatcherPart {
 
   /**
    * Polls the rings for up to the current spin budget; true when a frame
-   * arrived. The budget adapts: a spin that catches a message restores it to
-   * `spinUs` (a conversation is going on: the next message is likely within
-   * microseconds); one that catches nothing halves it, down to a floor of
-   * 2 us. So a thread whose partner needs its core (more busy threads than
-   * cores) soon stops holding the core, and parks instead. A thread woken
-   * from parking sooner than `spinUs` after it parked also gets the full
-   * budget back (a full spin would have caught that message), so the budget
-   * does not ratchet down for good.
+   * arrived. The budget adapts: a spin that catches nothing halves it, down
+   * to a floor of 2 us, so a thread whose partner needs its core (more busy
+   * threads than cores) soon stops holding the core, and parks instead.
+   *
+   * A worker's spin that catches a message restores the full `spinUs` (a
+   * conversation is going on: the next message is likely within
+   * microseconds), and so does a wake-up sooner than `spinUs` after it
+   * parked (a full spin would have caught that message), so the budget does
+   * not ratchet down for good.
+   *
+   * The main thread belongs to the user: it spins only while it awaits the
+   * reply to an ask it made, because a parked main thread takes about 20 us
+   * to wake (Atomics.waitAsync through the event loop), several times a
+   * whole ask. Its budget regrows by doubling per caught reply, not at once:
+   * on a machine with more busy threads than cores, a spinning main thread
+   * holds the core its answerer needs, most spins miss and the few that
+   * catch a late reply must not win the full budget back (measured at load
+   * 6 on 2 cores: restoring at once made asks 5x slower than not spinning).
    */
   private spin(): boolean {
-    // The main thread never spins (it belongs to the user); a worker with an
-    // async handler in flight must return to the event loop for it.
-    if (this.index === 0 || this.config.spinUs === 0 || this.busyCount > 0) return false;
+    // A thread with an async handler in flight must return to the event loop for it.
+    if (this.fullSpinUs === 0 || this.busyCount > 0) return false;
+    const main = this.index === 0;
+    if (main && !this.asks.awaiting()) return false;
     const until = performance.now() + this.spinBudgetUs / 1000;
     do {
       if (this.transport.hasInbound()) {
-        this.spinBudgetUs = this.config.spinUs;
+        this.spinBudgetUs = main ? Math.min(this.fullSpinUs, this.spinBudgetUs * 2) : this.fullSpinUs;
         return true;
       }
     } while (performance.now() < until);

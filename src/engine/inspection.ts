@@ -25,6 +25,8 @@ export interface CellReport {
   status: CellStatus;
   /** The slot of its parent (-1: spawned by the main thread). */
   parent: number;
+  /** Its handler time p99 in ms over its recent timed handlers (../actors/handler-times.ts), null with too few. */
+  p99: number | null;
 }
 
 function statusOf(cell: Cell): CellStatus {
@@ -54,6 +56,7 @@ export function inspectCells(cells: ReadonlyArray<Cell | undefined>, counts: Act
       mailbox: cell.mailbox.length,
       status: statusOf(cell),
       parent: cell.parent?.slot ?? -1,
+      p99: cell.handlerTimes?.p99Ms() ?? null,
     });
   }
   const total = out.length;

@@ -20,6 +20,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cell } from '../actors/cell.js';
+import { HandlerTimes } from '../actors/handler-times.js';
 import {
   MeterWriter,
   kAskStarted,
@@ -158,7 +159,9 @@ export class Metering {
 
   /** A timed handler of `cell` that began at `began` (performance.now()) has finished. */
   handlerDone(cell: Cell, began: number): void {
-    this.writer.observe(kHandlerTime + cell.meterModule * kHistWords, Math.floor((performance.now() - began) * 1000));
+    const us = Math.floor((performance.now() - began) * 1000);
+    this.writer.observe(kHandlerTime + cell.meterModule * kHistWords, us);
+    (cell.handlerTimes ??= new HandlerTimes()).record(us);
   }
 
   /** An ask starts: counted, and 0 or, when it is timed, its start time (performance.now()). */

@@ -118,6 +118,8 @@ export interface RemotePart {
 
 /** @internal asks.ts */
 export interface AsksPart {
+  /** True while an ask made on this thread awaits its reply. */
+  awaiting(): boolean;
   reply(replyTag: number, value: unknown, failed: boolean): void;
   answer(askId: number, ok: boolean, value: unknown): void;
   askFrom(ref: ActorRef, msg: unknown, sender: ActorRef | undefined, timeoutMs: number, trace?: TraceContext): Promise<unknown>;

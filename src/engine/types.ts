@@ -114,6 +114,8 @@ export interface EndpointConfig {
   maxMessageBytes: number;
   throughput: number;
   spinUs: number;
+  /** How long the main thread polls its rings while it awaits replies to its asks, before parking (us; 0: never). */
+  mainSpinUs: number;
   defaultCapacity: number;
   defaultPolicy: OverflowPolicy;
   inlineLimit: number;

@@ -57,6 +57,7 @@ export function endpointConfig(o: ResolvedOptions): EndpointConfig {
     maxMessageBytes: o.maxMessageBytes,
     throughput: o.throughput,
     spinUs: o.spinUs,
+    mainSpinUs: o.mainSpinUs,
     defaultCapacity: o.mailboxCapacity,
     defaultPolicy: o.mailboxPolicy,
     inlineLimit: o.inlineLimit,

@@ -65,6 +65,14 @@ export interface ActorInspection {
   rate: number;
   /** Restarts by its supervisor, and comebacks after its thread died. */
   restarts: number;
+  /**
+   * Its handler time p99 in milliseconds (nearest rank) over its last 128
+   * timed handlers, or `null`: fewer than 8 were timed, or its thread did not
+   * answer. Handlers are timed once `rt.metrics()` (or `rt.serve()`) is
+   * registered, one message in `sampleEvery` per thread (default 128), so a
+   * quiet actor may have none.
+   */
+  p99: number | null;
   /** Its parent's ref as a string, or `null` for a top-level actor. */
   parent: string | null;
 }

@@ -221,6 +221,7 @@ export class Inspector {
       handled: counts.handledBy(cell.slot),
       rate: round(rates(cell.slot), 1),
       restarts: counts.restartsOf(cell.slot),
+      p99: cell.p99,
       parent: cell.parent < 0 ? null : new ActorRef(cell.parent, Atomics.load(this.parts.directory.gen, cell.parent), undefined).toString(),
     };
   }
@@ -249,6 +250,7 @@ export class Inspector {
         handled: dir.actorCounts.handledBy(slot),
         rate: 0,
         restarts: dir.actorCounts.restartsOf(slot),
+        p99: null,
         parent: known?.parent === undefined ? null : new ActorRef(known.parent.slot, known.parent.gen, undefined).toString(),
       });
     }

@@ -83,14 +83,21 @@ export class ObserveHost {
   private source(): ObserveSource {
     const parts = this.parts;
     const metrics = parts.metrics();
+    if (metrics !== undefined && this.registry === undefined) {
+      // Registered when the first server or handler is made, not at the first
+      // scrape: registering turns on handler timing, which the dashboard's
+      // and `top`'s p99 column reads through /inspect. A failure is the
+      // scrape's to report.
+      this.registry = Promise.resolve().then(metrics);
+      this.registry.catch(() => undefined);
+    }
     return {
       inspect: () => this.inspect(),
       metrics:
         metrics === undefined
           ? undefined
           : async () => {
-              // Registered once, on the first scrape; later scrapes read the same registry.
-              this.registry ??= Promise.resolve(metrics());
+              this.registry ??= Promise.resolve().then(metrics);
               return (await this.registry).metrics();
             },
       ready: () => this.readiness(),
