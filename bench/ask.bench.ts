@@ -20,8 +20,9 @@ const impls: Impl<CrossThreadCounter & { description?: string }>[] = [
   { name: 'postMessage', start: async () => (await import('./peers/postmessage.js')).startPostMessageCounter() },
   { name: 'piscina', start: async () => (await import('./peers/piscina.js')).startPiscinaCounter() },
   { name: 'comlink', start: async () => (await import('./peers/comlink.js')).startComlinkCounter() },
-  // ---- microswarm-tracing (issue 13, tracing): an OpenTelemetry SDK with no span processor in every thread.
-  { name: 'microswarm-tracing', start: async () => (await import('./peers/microswarm-tracing.js')).startTracedCounter() },
+  // ---- microswarm-tracing (issue 13, tracing): an OpenTelemetry SDK with no span processor in every thread, sampling off / every span recorded.
+  { name: 'microswarm-tracing', start: async () => (await import('./peers/microswarm-tracing.js')).startTracedCounter(false) },
+  { name: 'microswarm-tracing-recorded', start: async () => (await import('./peers/microswarm-tracing.js')).startTracedCounter(true) },
   // ---- end microswarm-tracing
 ];
 

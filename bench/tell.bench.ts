@@ -50,8 +50,8 @@ const crossThreadImpls: Impl<Peer>[] = [
       return crossThread(startPiscinaCounter({ concurrentTasksPerWorker: piscinaWindowSize }), `window ${piscinaWindowSize} tasks`);
     },
   },
-  // ---- microswarm-tracing (issue 13, tracing): an OpenTelemetry SDK with no span processor in every thread.
-  { name: 'microswarm-tracing', start: async () => crossThread((await import('./peers/microswarm-tracing.js')).startTracedCounter()) },
+  // ---- microswarm-tracing (issue 13, tracing): an OpenTelemetry SDK with no span processor in every thread, sampling off.
+  { name: 'microswarm-tracing', start: async () => crossThread((await import('./peers/microswarm-tracing.js')).startTracedCounter(false)) },
   // ---- end microswarm-tracing
 ];
 

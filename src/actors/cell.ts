@@ -82,6 +82,8 @@ export class Cell {
   replyTag = -1;
   /** Its module's index in its thread's metric counters (engine/metering.ts). */
   meterModule = 0;
+  /** The name and attributes of its tracing `process` spans (engine/tracing.ts), made at its first traced message. */
+  traceSpan: { name: string; attributes: Readonly<Record<string, string | number | boolean>> } | undefined = undefined;
   /** Its recent timed handler times, for its p99 in `rt.inspect()` (handler-times.ts); undefined until one was timed. */
   handlerTimes: HandlerTimes | undefined = undefined;
 

@@ -36,7 +36,7 @@
  * The API's global lives per thread: each pool thread needs its own SDK,
  * registered by the runtime's `threadSetup` module (README, Observability).
  */
-import type { Context, Span, SpanContext, Tracer } from '@opentelemetry/api';
+import type { Attributes, Context, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import type { Cell } from '../actors/cell.js';
 import type { ActorRef } from '../actors/ref.js';
 import type { TracingPart } from './parts.js';
@@ -100,6 +100,8 @@ export class Tracing implements TracingPart {
   private current: Span | undefined = undefined;
   /** Module names by module URL. */
   private readonly modules = new Map<string, string>();
+  /** The name and attributes of a CLIENT span to the actor asked last (an ask loop asks one actor): made once, not per ask. */
+  private askTo: { ref: ActorRef; name: string; attributes: Attributes } | undefined;
 
   /**
    * A context manager is registered (an SDK's `register()` does it): the
@@ -147,22 +149,10 @@ export class Tracing implements TracingPart {
   }
 
   startAsk(ref: ActorRef): Span | undefined {
-    const name = ref.name;
     try {
-      return (this.tracer as Tracer).startSpan(
-        name === undefined ? 'send' : `send ${name}`,
-        {
-          kind: kSpanKindClient,
-          attributes: {
-            'messaging.system': 'microswarm',
-            'messaging.operation.type': 'send',
-            'messaging.operation.name': 'send',
-            [name === undefined ? 'messaging.destination.anonymous' : 'messaging.destination.name']: name ?? true,
-            'microswarm.actor.id': ref.id,
-          },
-        },
-        this.parentContext(),
-      );
+      let to = this.askTo;
+      if (to === undefined || (to.ref !== ref && !(to.ref.equals(ref) && to.ref.name === ref.name))) this.askTo = to = askSpanOf(ref);
+      return (this.tracer as Tracer).startSpan(to.name, { kind: kSpanKindClient, attributes: to.attributes }, this.parentContext());
     } catch (err) {
       return faulted(err);
     }
@@ -197,26 +187,32 @@ export class Tracing implements TracingPart {
             traceState: sentIn.traceState === '' ? undefined : a.createTraceState(sentIn.traceState),
           }
         : (sentIn as SpanContext);
-    let module = this.modules.get(cell.moduleUrl);
-    if (module === undefined) this.modules.set(cell.moduleUrl, (module = moduleName(cell.moduleUrl)));
-    const destination = cell.ref.name ?? module;
+    const process = (cell.traceSpan ??= this.processSpanOf(cell));
     const span = (this.tracer as Tracer).startSpan(
-      `process ${destination}`,
-      {
-        kind: kSpanKindConsumer,
-        attributes: {
-          'messaging.system': 'microswarm',
-          'messaging.operation.type': 'process',
-          'messaging.operation.name': 'process',
-          'messaging.destination.name': destination,
-          'microswarm.actor.id': cell.ref.id,
-          'microswarm.actor.module': module,
-        },
-      },
+      process.name,
+      { kind: kSpanKindConsumer, attributes: process.attributes },
       a.trace.setSpanContext(a.ROOT_CONTEXT, parent),
     );
     this.current = span;
     return span;
+  }
+
+  /** The name and attributes of `cell`'s process spans: the same for each of its messages, so made once and kept on the cell. */
+  private processSpanOf(cell: Cell): NonNullable<Cell['traceSpan']> {
+    let module = this.modules.get(cell.moduleUrl);
+    if (module === undefined) this.modules.set(cell.moduleUrl, (module = moduleName(cell.moduleUrl)));
+    const destination = cell.ref.name ?? module;
+    return {
+      name: `process ${destination}`,
+      attributes: Object.freeze({
+        'messaging.system': 'microswarm',
+        'messaging.operation.type': 'process',
+        'messaging.operation.name': 'process',
+        'messaging.destination.name': destination,
+        'microswarm.actor.id': cell.ref.id,
+        'microswarm.actor.module': module,
+      }),
+    };
   }
 
   call<A, B, C>(span: unknown, fn: (a: A, b: B, c: C) => unknown, self: unknown, a: A, b: B, c: C): unknown {
@@ -236,6 +232,26 @@ export class Tracing implements TracingPart {
     }
     end(span as Span, threw, error);
   }
+}
+
+/**
+ * The name and attributes of a CLIENT span asking `ref`. Frozen: the same
+ * object goes to every span of an ask loop (an SDK copies attributes into
+ * its span; one that wrote to them would throw, and the ask go untraced).
+ */
+function askSpanOf(ref: ActorRef): { ref: ActorRef; name: string; attributes: Attributes } {
+  const name = ref.name;
+  return {
+    ref,
+    name: name === undefined ? 'send' : `send ${name}`,
+    attributes: Object.freeze({
+      'messaging.system': 'microswarm',
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'send',
+      [name === undefined ? 'messaging.destination.anonymous' : 'messaging.destination.name']: name ?? true,
+      'microswarm.actor.id': ref.id,
+    }),
+  };
 }
 
 /** Ends a process span; `threw`: its handler failed with `error`. */
