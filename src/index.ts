@@ -45,7 +45,7 @@ export type { TopicStats } from './swarm/topics.js';
 export { fenced, Proposal } from './actors/envelope.js';
 export type { VoteAnswer } from './actors/define.js';
 export type { Vote, Tally, Outcome } from './swarm/voting.js';
-export type { Cluster, ClusterStats, MemberEvent, MemberInfo, EntityStats, EntityPlacement } from './cluster/index.js';
+export type { Cluster, ClusterStats, ConnectionStats, MemberEvent, MemberInfo, EntityStats, EntityPlacement } from './cluster/index.js';
 export { EntityRef, type EntityDelivery, type EntityOptions } from './actors/entity-ref.js';
 export type { ClusterOptions } from './cluster/options.js';
 export type { GatewayStats } from './cluster/gateway.js';

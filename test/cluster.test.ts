@@ -106,6 +106,27 @@ describe('remote refs', () => {
     expect(await a.call({ cmd: 'ask', to: other, msg: { type: 'history' } })).toEqual(Array.from({ length: 500 }, (_, i) => i));
   });
 
+  it("exports the cluster's metrics: members, records both ways, the connection's bytes and messages", async () => {
+    const onB = await b.spawn(probeUrl);
+    const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    const before = await a.call<string>({ cmd: 'metrics' });
+    await a.call({ cmd: 'tell', to: onB, msg: { type: 'log' }, count: 100 });
+    expect(await a.call<number[]>({ cmd: 'ask', to: onB, msg: { type: 'historyLength' } })).toBe(100);
+    const after = await a.call<string>({ cmd: 'metrics' });
+    expect(value(after, 'microswarm_cluster_members')).toBe(2);
+    // 100 tells and an ask out, its answer in; the bytes and messages are the connection's, heartbeats included.
+    expect(value(after, 'microswarm_cluster_records_sent_total') - value(before, 'microswarm_cluster_records_sent_total')).toBeGreaterThanOrEqual(101);
+    expect(value(after, 'microswarm_cluster_records_received_total') - value(before, 'microswarm_cluster_records_received_total')).toBeGreaterThanOrEqual(
+      1,
+    );
+    for (const direction of ['in', 'out']) {
+      const series = `microswarm_cluster_connection_bytes_total{direction="${direction}"}`;
+      expect(value(after, series)).toBeGreaterThan(value(before, series));
+      expect(value(after, `microswarm_cluster_connection_messages_total{direction="${direction}"}`)).toBeGreaterThan(0);
+    }
+    expect(value(after, 'microswarm_cluster_reconnects_total')).toBe(0);
+  });
+
   it('settles every ask: ActorStoppedError for a stopped actor, AskTimeoutError, NodeUnreachableError for a node that is not a member', async () => {
     const onB = await b.spawn(probeUrl);
     await b.call({ cmd: 'stop', ref: onB });
@@ -371,7 +392,10 @@ describe('a NATS server restart', () => {
     const since = (await a.call<Array<{ type: string; node: string }>>({ cmd: 'events' })).slice(before);
     expect(since.filter((e) => e.type === 'left')).toEqual([]);
     // What the server lost was sent again.
-    expect((await a.call<{ batchesResent: number }>({ cmd: 'stats' })).batchesResent).toBeGreaterThan(0);
+    const stats = await a.call<{ batchesResent: number; connection: { reconnects: number } }>({ cmd: 'stats' });
+    expect(stats.batchesResent).toBeGreaterThan(0);
+    expect(stats.connection.reconnects).toBeGreaterThanOrEqual(1);
+    expect(await a.call<string>({ cmd: 'metrics' })).toMatch(/^microswarm_cluster_reconnects_total [1-9]/m);
   }, 30_000);
 });
 

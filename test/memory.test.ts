@@ -217,6 +217,7 @@ describe('pool layout and stats', () => {
       allocations: 0,
       releases: 0,
       evictions: 0,
+      evictionPolicy: 'lru',
       transfers: 0,
       borrows: 0,
       perAgent: [],
@@ -1077,6 +1078,7 @@ describe("eviction: 'ttl'", () => {
     await alloc(x, R); // evicts `byDefault`
     expect(await readable(x, [long, byDefault])).toEqual(['ok', 'EvictedError']);
     expect(since(rt, before).evictions).toBe(2);
+    expect(rt.memory.stats().evictionPolicy).toBe('ttl'); // the label of microswarm_memory_evictions_total
   });
 
   it('counts the time already lived: an old long-lived entry can have less left than a young short one', async () => {

@@ -211,6 +211,9 @@ describe('rt.metrics()', () => {
     expect(new Set(all.filter((s) => s.name === 'microswarm_thread_event_loop_utilization').map((s) => s.labels.thread))).toEqual(
       new Set(['main', '0', '1']),
     );
+    expect(all.filter((s) => s.name === 'microswarm_memory_evictions_total')).toEqual([
+      expect.objectContaining({ labels: { policy: 'lru' }, value: stats.evictions }),
+    ]);
   });
 });
 

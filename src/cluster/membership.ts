@@ -156,6 +156,8 @@ export class Membership {
   /** Join waits for the watch to show its own write. */
   private joinWaiter: { revision: number; resolve: () => void } | undefined;
   private connected = true;
+  /** Reconnects of the NATS connection since start. */
+  reconnects = 0;
   private watch: QueuedIterator<KvEntry> | undefined;
   private watchGeneration = 0;
   private status: { stop?: () => void } | undefined;
@@ -391,6 +393,7 @@ export class Membership {
         if (event.type === 'disconnect') this.connected = false;
         else if (event.type === 'reconnect') {
           this.connected = true;
+          this.reconnects++;
           const now = performance.now();
           for (const tracked of this.others.values()) tracked.seenAt = now;
           // The server may have lost the watch's consumer (another server, a memory store): do not wait for the client's own 10 s reset.

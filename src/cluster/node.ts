@@ -52,6 +52,22 @@ export interface Cluster {
 export interface ClusterStats extends GatewayStats {
   /** This node's entities. */
   entities: EntityStats;
+  /** This node's NATS connection: all it carried (records, heartbeats, KV, object store), and its reconnects. */
+  connection: ConnectionStats;
+}
+
+/** What a cluster node's NATS connection carried (the client's own counts: records, heartbeats, KV and object store alike). */
+export interface ConnectionStats {
+  /** Bytes received. */
+  bytesIn: number;
+  /** Bytes sent. */
+  bytesOut: number;
+  /** NATS messages received. */
+  messagesIn: number;
+  /** NATS messages sent. */
+  messagesOut: number;
+  /** Reconnects since the node started. */
+  reconnects: number;
 }
 
 /** @internal Connected, not yet joined: the runtime starts its threads with `node` in between. */
@@ -289,7 +305,12 @@ export class ClusterNode implements Cluster {
   }
 
   stats(): ClusterStats {
-    return { ...this.gateway.stats, entities: this.entities.stats() };
+    const { inBytes, outBytes, inMsgs, outMsgs } = this.nc.stats();
+    return {
+      ...this.gateway.stats,
+      entities: this.entities.stats(),
+      connection: { bytesIn: inBytes, bytesOut: outBytes, messagesIn: inMsgs, messagesOut: outMsgs, reconnects: this.membership.reconnects },
+    };
   }
 
   /** A ref to the entity (`module`, `key`): see `Runtime.entity`. */

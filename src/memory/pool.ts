@@ -35,6 +35,7 @@ import {
   kStateBusy,
   kStateFree,
   kStateLive,
+  type EvictionPolicy,
   type PoolShared,
 } from './layout.js';
 import { Loans } from './loans.js';
@@ -74,6 +75,8 @@ export interface MemoryStats {
   releases: number;
   /** Evictable allocations the pool reclaimed under pressure. */
   evictions: number;
+  /** The policy that picks what is evicted (the `memory.eviction` option). */
+  evictionPolicy: EvictionPolicy;
   /** Ownership transfers with a message (`transfer` option); one undone because the message was refused is not counted. */
   transfers: number;
   /** Read-only loans made by `share` (one per actor lent to), released or not. */
@@ -444,6 +447,7 @@ export class Pool {
       allocations: Atomics.load(c, kCAllocations),
       releases: Atomics.load(c, kCReleases),
       evictions: Atomics.load(c, kCEvictions),
+      evictionPolicy: this.shared.policy,
       transfers: Atomics.load(c, kCTransfers),
       borrows: Atomics.load(c, kCBorrows),
       perAgent,

@@ -318,8 +318,8 @@ const memory: Family[] = [
   {
     name: 'microswarm_memory_evictions_total',
     type: 'counter',
-    help: 'Evictable allocations reclaimed under pressure.',
-    values: (s) => [{ value: s.memory.evictions }],
+    help: "Evictable allocations reclaimed under pressure, labelled with the pool's eviction policy.",
+    values: (s) => [{ value: s.memory.evictions, labels: { policy: s.memory.evictionPolicy } }],
   },
   {
     name: 'microswarm_memory_transfers_total',
@@ -448,6 +448,19 @@ const cluster: Family[] = [
   clusterFamily('microswarm_cluster_dropped_total', 'Inbound records or batches refused, by reason.', (c) =>
     Object.entries(c.stats.dropped).map(([reason, value]) => ({ value, labels: { reason } })),
   ),
+  clusterFamily(
+    'microswarm_cluster_connection_bytes_total',
+    "Bytes over this node's NATS connection (records, heartbeats, KV, object store), by direction.",
+    (c) => [
+      { value: c.stats.connection.bytesIn, labels: { direction: 'in' } },
+      { value: c.stats.connection.bytesOut, labels: { direction: 'out' } },
+    ],
+  ),
+  clusterFamily('microswarm_cluster_connection_messages_total', "NATS messages over this node's connection, by direction.", (c) => [
+    { value: c.stats.connection.messagesIn, labels: { direction: 'in' } },
+    { value: c.stats.connection.messagesOut, labels: { direction: 'out' } },
+  ]),
+  clusterFamily('microswarm_cluster_reconnects_total', "Reconnects of this node's NATS connection.", (c) => [{ value: c.stats.connection.reconnects }]),
 ];
 
 /** Every family, in the order they are registered. */
