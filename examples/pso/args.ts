@@ -65,10 +65,7 @@ export function parsePsoArgs(argv: readonly string[]): PsoArgs {
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (error) {
-    // parseArgs names the culprit in its message only: name it as a typed error.
-    const message = error instanceof Error ? error.message : String(error);
-    const culprit = /'([^']+)'/.exec(message)?.[1] ?? argv.join(' ');
-    throw new InvalidArgumentError('example:pso', `one of the options in --help (${message.split('. ')[0]})`, culprit);
+    throw namedError(error, argv);
   }
   const fn = String(values.fn);
   if (fn !== 'all' && !(functionNames as readonly string[]).includes(fn)) {
@@ -89,6 +86,27 @@ export function parsePsoArgs(argv: readonly string[]): PsoArgs {
     json: values.json === true,
     help: values.help === true,
   };
+}
+
+/**
+ * parseArgs names the culprit in its message only: the same as a typed
+ * error. A bad value names the option (`--runs -1` reads as a missing value:
+ * one starting with a dash is written `--runs=-1`).
+ */
+function namedError(error: unknown, argv: readonly string[]): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const quoted = /'(-[^' ]+|[^']+)/.exec(message)?.[1] ?? argv.join(' ');
+  if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (message.includes('does not take'))
+      return new InvalidOptionError(quoted, 'given no value', argv.find((a) => a.startsWith(`${quoted}=`))?.slice(quoted.length + 1));
+    const value = argv[argv.indexOf(quoted) + 1];
+    return new InvalidOptionError(
+      quoted,
+      value === undefined ? 'given a value' : `given a value (one starting with a dash is written \`${quoted}=${value}\`)`,
+      value,
+    );
+  }
+  return new InvalidArgumentError('example:pso', `only the options of --help (${message.split('\n')[0]})`, quoted);
 }
 
 function integer(option: string, value: unknown, min: number, max: number, why = ''): number {
