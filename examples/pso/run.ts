@@ -42,7 +42,7 @@ export interface SwarmsShape {
 }
 
 /** One run's result. */
-export interface RunResult {
+interface RunResult {
   /** The best value found. */
   best: number;
   /** Where (inside the domain). */
