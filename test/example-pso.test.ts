@@ -4,12 +4,14 @@
  * computing exactly what the same algorithm computes in a plain loop (ring
  * and star, particles dealt over two threads so their bests cross threads),
  * a seeded run whose answer lies in the domain and improves on the initial
- * best, the --json line, and bad arguments refused with exit code 2.
+ * best, a neighbour's best kept when it arrives before the run order, the
+ * --json line, and bad arguments refused with exit code 2.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, InvalidOptionError } from '../src/index.js';
+import type { ParticleMsg, ParticleResult } from '../examples/actors/particle.js';
 import { parsePsoArgs } from '../examples/pso/args.js';
 import { ackley, functionNames, griewank, rastrigin, rosenbrock, sphere, testFunctions } from '../examples/pso/functions.js';
 import { loopRun } from '../examples/pso/loop.js';
@@ -129,6 +131,22 @@ describe('particle agents', () => {
       await swarms.stop();
     });
   }
+});
+
+describe('a particle agent', () => {
+  it("keeps a neighbour's best that arrives before its own run order, and moves with it", async () => {
+    const rt = await start();
+    const url = new URL('../examples/actors/particle.ts', import.meta.url);
+    const [particle, neighbour] = await Promise.all([0, 1].map(() => rt.spawn<ParticleMsg, unknown>(url, undefined, { thread: 0 })));
+    // A swarm of 12 (D = 1) of which only these two exist; the test speaks for the neighbour.
+    await particle.ask({ type: 'link', index: 0, size: 12, neighbors: [neighbour], neighborIndices: [1], relay: false });
+    await neighbour.ask({ type: 'link', index: 1, size: 12, neighbors: [particle], neighborIndices: [0], relay: false });
+    particle.tell({ type: 'best', epoch: 1, from: 1, iteration: 0, f: 0, x: at(0) });
+    // 24 evaluations: the particle evaluates at iterations 0 and 1; it needs the neighbour's iteration 0 to move.
+    const result = (await particle.ask({ type: 'run', epoch: 1, fn: 'sphere', dim: 1, evals: 24, seeds: [5] }, { timeoutMs: 5000 })) as ParticleResult;
+    expect(result.evaluations).toBe(2);
+    expect(result.sent).toBe(1);
+  });
 });
 
 describe('npm run example:pso', () => {
