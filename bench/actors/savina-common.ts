@@ -5,7 +5,7 @@
  * case's actors anew (as Savina's `runIteration` does), runs it, and answers
  * with the case's answer string once its last actor reports.
  */
-import type { ActorContext, DeferredReply } from '../../src/index.js';
+import type { DeferredReply } from '../../src/index.js';
 
 /** Where the i-th actor of a case lives: round-robin over the runtime's two threads. */
 export function spread(i: number): { thread: number } {
@@ -22,7 +22,7 @@ export interface DriverState {
  * first messages) runs without holding the driver's turn, so that the
  * driver handles its actors' reports meanwhile. A failed setup fails the run.
  */
-export function startRun(state: DriverState, ctx: ActorContext<any>, setup: () => Promise<void>): void {
+export function startRun(state: DriverState, ctx: { replyLater(): DeferredReply }, setup: () => Promise<void>): void {
   if (state.reply !== undefined) throw new Error('a run is already going');
   const reply = ctx.replyLater();
   state.reply = reply;

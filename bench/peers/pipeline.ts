@@ -8,10 +8,10 @@
  * - postMessage-clone / postMessage-transfer: two workers joined by a
  *   MessageChannel (bench/peers/workers/pipeline-peer.mjs).
  */
-import { MessageChannel, Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { Runtime, type ActorRef } from '../../src/index.js';
 import type { PipelineMsg } from '../actors/pipeline-stage.js';
+import { startWorkerPair } from './transfer.js';
 
 export interface Pipeline {
   run(frames: number, window: number): Promise<number>;
@@ -43,19 +43,11 @@ export async function startMicroswarmPipeline(): Promise<Pipeline> {
 }
 
 export async function startPostMessagePipeline(mode: 'clone' | 'transfer'): Promise<Pipeline> {
-  const { port1, port2 } = new MessageChannel();
-  const a = new Worker(workerUrl, { workerData: { role: 'a', mode, port: port1 }, transferList: [port1] });
-  const b = new Worker(workerUrl, { workerData: { role: 'b', mode, port: port2 }, transferList: [port2] });
-  let failure: Error | undefined;
-  const onError = (error: Error) => {
-    failure ??= error;
-  };
-  a.on('error', onError);
-  b.on('error', onError);
-  await Promise.all([once(a, 'online'), once(b, 'online')]);
+  const { first: a, second: b, failure } = await startWorkerPair(workerUrl, { role: 'a', mode }, { role: 'b', mode });
   return {
     async run(frames, window) {
-      if (failure) throw failure;
+      const failed = failure();
+      if (failed) throw failed;
       const answer = once(a, 'message');
       a.postMessage({ frames, window });
       const [reply] = (await answer) as [{ frames?: number; error?: string }];

@@ -6,7 +6,7 @@
 import { expectedAnswer, performComputation, SeededRandom, type SavinaCase, type SavinaPeer, type SavinaSizes } from './savina-shape.js';
 
 interface Actor {
-  receive(msg: any): void;
+  receive(msg: unknown): void;
 }
 
 /** A FIFO of deliveries, drained until empty. */
@@ -210,7 +210,7 @@ function big(q: Queue, { actors, pings }: SavinaSizes['big'], done: Done): void 
   for (const member of members) q.tell(member, { type: 'pong', sender: -1 });
 }
 
-const cases: Record<SavinaCase, (q: Queue, sizes: any, done: Done) => void> = {
+const cases: { [K in SavinaCase]: (q: Queue, sizes: SavinaSizes[K], done: Done) => void } = {
   pingpong,
   threadring,
   counting,
@@ -225,7 +225,7 @@ export function startPlainSavina(): Promise<SavinaPeer> {
     async run(caseName: SavinaCase, sizes: SavinaSizes) {
       const q = new Queue();
       let answer: string | undefined;
-      cases[caseName](q, sizes[caseName], (value) => {
+      (cases[caseName] as (q: Queue, sizes: SavinaSizes[SavinaCase], done: Done) => void)(q, sizes[caseName], (value) => {
         answer = value;
       });
       q.drain();
