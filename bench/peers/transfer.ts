@@ -25,21 +25,32 @@ export interface HandoffPair {
   close(): Promise<void>;
 }
 
-export async function startPostMessagePair(mode: TransferMode): Promise<HandoffPair> {
+/**
+ * Two workers of `url` joined by a MessageChannel, each given its end as
+ * `workerData.port` beside its own data, both online. `failure()` is the
+ * first error either raised.
+ */
+export async function startWorkerPair(url: URL, first: object, second: object): Promise<{ first: Worker; second: Worker; failure(): Error | undefined }> {
   const { port1, port2 } = new MessageChannel();
-  const ping = new Worker(workerUrl, { workerData: { role: 'ping', mode, port: port1 }, transferList: [port1] });
-  const pong = new Worker(workerUrl, { workerData: { role: 'pong', mode, port: port2 }, transferList: [port2] });
+  const a = new Worker(url, { workerData: { ...first, port: port1 }, transferList: [port1] });
+  const b = new Worker(url, { workerData: { ...second, port: port2 }, transferList: [port2] });
   let failure: Error | undefined;
   const onError = (error: Error) => {
     failure ??= error;
   };
-  ping.on('error', onError);
-  pong.on('error', onError);
-  await Promise.all([once(ping, 'online'), once(pong, 'online')]);
+  a.on('error', onError);
+  b.on('error', onError);
+  await Promise.all([once(a, 'online'), once(b, 'online')]);
+  return { first: a, second: b, failure: () => failure };
+}
+
+export async function startPostMessagePair(mode: TransferMode): Promise<HandoffPair> {
+  const { first: ping, second: pong, failure } = await startWorkerPair(workerUrl, { role: 'ping', mode }, { role: 'pong', mode });
 
   return {
     async run(roundTrips) {
-      if (failure) throw failure;
+      const failed = failure();
+      if (failed) throw failed;
       const answer = once(ping, 'message');
       ping.postMessage({ roundTrips });
       const [reply] = (await answer) as [{ samples?: Float64Array; error?: string }];

@@ -1,0 +1,57 @@
+/**
+ * Savina Fibonacci (microswarm): an actor per call. A `request` for n <= 2
+ * answers 1; above, it spawns two children and sends them n-1 and n-2, sums
+ * their two `response`s and answers its parent, then stops. The root's two
+ * children go one to each thread (as skynet spreads its first level); below
+ * that, children live on their parent's thread.
+ */
+import { defineActor, type ActorRef } from '../../src/index.js';
+import { finish, spread, startRun, type DriverState } from './savina-common.js';
+
+type Msg = { type: 'run'; sizes: { fib: { n: number } } } | { type: 'request'; n: number } | { type: 'response'; value: number };
+type Args = { role: 'driver' } | { role: 'fib'; parent: ActorRef<Msg>; spread: boolean };
+
+const self = new URL(import.meta.url);
+
+function reportSpawnFailure(error: unknown): void {
+  console.error('savina-fib: a spawn failed:', error);
+}
+
+export default defineActor({
+  init: (args: Args) => ({ args, result: 0, received: 0 }) as { args: Args; result: number; received: number } & DriverState,
+  receive(state, msg: Msg, ctx) {
+    const { args } = state;
+    if (msg.type === 'run') {
+      startRun(state, ctx, async () => {
+        const root = await ctx.spawn(self, { role: 'fib', parent: ctx.self, spread: true }, { thread: 0 });
+        root.tell({ type: 'request', n: msg.sizes.fib.n });
+      });
+      return undefined;
+    }
+    if (args.role === 'driver') {
+      if (msg.type === 'response') finish(state, String(msg.value));
+      return undefined;
+    }
+    if (msg.type === 'request') {
+      if (msg.n <= 2) {
+        args.parent.tell({ type: 'response', value: 1 });
+        ctx.stop();
+        return undefined;
+      }
+      for (let i = 0; i < 2; i++) {
+        const n = msg.n - 1 - i;
+        ctx
+          .spawn(self, { role: 'fib', parent: ctx.self, spread: false }, args.spread ? spread(i) : undefined)
+          .then((child) => void child.tell({ type: 'request', n }))
+          .catch(reportSpawnFailure);
+      }
+      return undefined;
+    }
+    state.result += msg.value;
+    if (++state.received === 2) {
+      args.parent.tell({ type: 'response', value: state.result });
+      ctx.stop();
+    }
+    return undefined;
+  },
+});
