@@ -90,10 +90,8 @@ describe('the dashboard', () => {
       await page.waitForFunction((before) => document.getElementById('total-handled')?.textContent !== before, first);
       await page.waitForFunction(() => Number((document.getElementById('total-rate')?.textContent ?? '0').replace(/,/g, '')) > 0);
       // The handler p99 column: rt.serve registered metrics, so counter-5's handlers are timed.
-      await page.waitForFunction(() =>
-        [...document.querySelectorAll('#actors tbody tr')].some(
-          (row) => row.firstElementChild?.textContent === 'counter-5' && /^\d/.test(row.querySelector('td.p99')?.textContent ?? ''),
-        ),
+      await page.waitForFunction(
+        "[...document.querySelectorAll('#actors tbody tr')].some((row) => row.firstElementChild?.textContent === 'counter-5' && /^\\d/.test(row.querySelector('td.p99')?.textContent ?? ''))",
       );
       expect(await page.isVisible('#actors th.p99')).toBe(true);
 

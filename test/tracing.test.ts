@@ -7,7 +7,7 @@
  * back the spans its thread finished.
  */
 import { threadId } from 'node:worker_threads';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Context, type ContextManager, context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DecodeError, Runtime, type ActorRef } from '../src/index.js';
@@ -33,8 +33,38 @@ function registerMainSdk(): InMemorySpanExporter {
 
 afterEach(() => {
   trace.disable();
+  context.disable();
   exporter = undefined;
 });
+
+/**
+ * A context manager for one synchronous call at a time (an SDK's `register()`
+ * installs an async-hooks one; this test needs only `context.with`).
+ */
+class StackContextManager implements ContextManager {
+  private readonly stack: Context[] = [];
+  active(): Context {
+    return this.stack.at(-1) ?? ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    this.stack.push(ctx);
+    try {
+      return fn.call(thisArg, ...args);
+    } finally {
+      this.stack.pop();
+    }
+  }
+  bind<T>(_ctx: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    this.stack.length = 0;
+    return this;
+  }
+}
 
 /** The spans a pool thread finished in `traceId`, once `done` holds for them. */
 function threadSpans(probe: Traced, traceId: string, done: (spans: SpanInfo[]) => boolean): Promise<SpanInfo[]> {
@@ -129,6 +159,37 @@ describe('tracing with an SDK registered in every thread', () => {
     const processFirst = one(await threadSpans(first, client.traceId, (spans) => spans.length >= 1), 'process first');
     expect(processFirst.status).toBe(SpanStatusCode.ERROR);
     expect(processFirst.attributes['error.type']).toBe('RangeError');
+  });
+
+  it("a swarm broadcast carries the broadcaster's context to every member: directly (mesh), and through a relaying hub (star)", async () => {
+    registerMainSdk();
+    context.setGlobalContextManager(new StackContextManager());
+    const rt = await start({ threadSetup: setupUrl });
+    const members: Traced[] = [];
+    for (let i = 0; i < 5; i++) members.push(await rt.spawn<TracingMsg, unknown>(actorUrl, undefined, { thread: i % 2, name: `m${i}` }));
+    const root = trace.getTracer('test').startSpan('broadcaster');
+    const { traceId, spanId } = root.spanContext();
+    const sent = (topology: 'mesh' | 'star') =>
+      context.with(trace.setSpan(context.active(), root), () => rt.swarm({ name: topology, members, topology }).broadcast({ type: 'note' }));
+
+    expect(sent('mesh')).toBe(5);
+    // A multicast frame per thread (and same-thread enqueues): every member's process span is a child of the broadcaster's span.
+    for (const member of members) {
+      const spans = await threadSpans(member, traceId, (s) => s.filter((x) => x.name === `process ${member.name}`).length === 1);
+      expect(one(spans, `process ${member.name}`).parentSpanId).toBe(spanId);
+    }
+
+    expect(sent('star')).toBe(5);
+    // The hub (m0) got a relay in the broadcaster's context and passed it on to the leaves inside its own process span.
+    const processes = (spans: SpanInfo[], name: string) => spans.filter((s) => s.name === `process ${name}`);
+    const hubSpans = await threadSpans(members[0], traceId, (s) => processes(s, 'm0').length === 2);
+    // Finished in order: the mesh broadcast's span, then the star's.
+    const [, hub] = processes(hubSpans, 'm0');
+    expect(hub.parentSpanId).toBe(spanId);
+    for (const leaf of members.slice(1)) {
+      const spans = await threadSpans(leaf, traceId, (s) => processes(s, leaf.name as string).length === 2);
+      expect(processes(spans, leaf.name as string).map((s) => s.parentSpanId)).toEqual([spanId, hub.spanId]);
+    }
   });
 });
 

@@ -395,10 +395,9 @@ export class Dispatcher implements DispatcherPart {
       let handled = msg;
       if (msg instanceof Envelope) {
         if (msg instanceof Task || msg instanceof Proposal) task = msg;
-        else if (msg instanceof Relay) {
-          this.envelopes.passOn(cell, msg);
-          handled = msg.msg;
-        } else if (msg instanceof Poisoned) {
+        else if (msg instanceof Relay)
+          handled = msg.msg; // passed on below, in its process span when traced
+        else if (msg instanceof Poisoned) {
           this.current = undefined;
           this.system.deadLetter({ recipient: cell.ref, message: msg.msg, sender, reason: 'poison' });
           this.handlerFailed(cell, new PoisonMessageError(cell.ref.toString(), msg.crashes), replyTag);
@@ -426,6 +425,8 @@ export class Dispatcher implements DispatcherPart {
       }
       // tracing (tracing.ts): a message sent in a trace is handled in a CONSUMER span.
       const span = trace !== undefined && this.tracing.on ? this.tracing.beginProcess(cell, trace) : undefined;
+      // A relayed broadcast goes on to the member's children before it handles it, carrying its process span.
+      if (handled !== msg && msg instanceof Relay) this.envelopes.passOn(cell, msg);
       // Its start is progress; while it runs, the watchdog can name it.
       this.turns.begin(cell.slot, entry);
       try {

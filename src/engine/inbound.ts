@@ -112,7 +112,7 @@ export class Inbound implements InboundPart {
         return;
       }
       if (kind === kMulticast) {
-        this.onMulticast(r);
+        this.onMulticast(r, (head & kTraced) !== 0);
         return;
       }
       if (kind === kRemote) {
@@ -178,7 +178,7 @@ export class Inbound implements InboundPart {
   };
 
   /** A multicast frame: decode once, deliver to each listed actor of this thread. */
-  private onMulticast(r: Reader): void {
+  private onMulticast(r: Reader, traced: boolean): void {
     const count = r.u32();
     r.need(8 * count); // before allocating for a count read off the wire
     const slots = new Array<number>(count);
@@ -191,13 +191,18 @@ export class Inbound implements InboundPart {
     const senderGen = r.u32();
     setDecodingHost(this.engine);
     const sender = readSender(r, senderSlot, senderGen, this.engine);
+    let trace: WireTrace | undefined;
+    if (traced) {
+      if (this.tracing.on) trace = readTraceField(r);
+      else skipTraceField(r);
+    }
     const msg = decodeValue(r);
     for (let i = 0; i < count; i++) {
       const cell = this.cells[slots[i]];
       if (cell === undefined || cell.gen !== gens[i] || cell.stopped) {
         const reason = this.engine.shuttingDown ? 'shutdown' : 'stopped';
         this.dispatcher.dropMessage(new ActorRef(slots[i], gens[i], undefined, this.engine), undefined, msg, sender, kNoReply, reason);
-      } else this.dispatcher.enqueue(cell, msg, sender, kNoReply);
+      } else this.dispatcher.enqueue(cell, msg, sender, kNoReply, -1, trace);
     }
   }
 

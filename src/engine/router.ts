@@ -270,10 +270,13 @@ export class Router implements RouterPart {
     if (!this.engine.accepting || this.engine.closed) throw new RuntimeClosedError('publish');
     const byThread = new Map<number, ActorRef[]>();
     let accepted = 0;
+    // tracing (tracing.ts): each target handles it in the context it was sent in, as for a tell.
+    const trace = this.tracing.on ? this.tracing.outgoing() : undefined;
+    const traced = trace !== undefined && isWritable(trace);
     for (const ref of targets) {
       if (ref.node !== undefined) {
         // A member on another node: a tell of its own through the cluster.
-        if (this.routeRemote(ref, msg, sender, kNoReply) === kRouteOk) accepted++;
+        if (this.routeRemote(ref, msg, sender, kNoReply, trace) === kRouteOk) accepted++;
         continue;
       }
       if (this.admit(ref, msg, sender) !== kRouteOk) continue;
@@ -282,7 +285,7 @@ export class Router implements RouterPart {
       if (thread === this.index) {
         const cell = this.cells[ref.slot];
         this.metering.sent(kPathLocal);
-        if (cell !== undefined && cell.gen === ref.gen && !cell.stopped) this.dispatcher.enqueue(cell, msg, sender, kNoReply);
+        if (cell !== undefined && cell.gen === ref.gen && !cell.stopped) this.dispatcher.enqueue(cell, msg, sender, kNoReply, -1, trace);
         else this.dispatcher.dropMessage(ref, undefined, msg, sender, kNoReply, 'stopped');
         continue;
       }
@@ -300,13 +303,14 @@ export class Router implements RouterPart {
       w.reset();
       w.pos = kHeaderBytes;
       w.ensure(16 + refs.length * 8 + body.pos);
-      w.u8(kMulticast);
+      w.u8(kMulticast | (traced ? kTraced : 0));
       w.u32(refs.length);
       for (const ref of refs) {
         w.u32(ref.slot);
         w.u32(ref.gen);
       }
       if (writeSenderHead(w, sender)) writeRemoteSender(w, sender as ActorRef);
+      if (traced) writeTraceField(w, trace as TraceContext);
       w.ensure(body.pos);
       w.bytes.set(body.bytes.subarray(0, body.pos), w.pos);
       w.pos += body.pos;

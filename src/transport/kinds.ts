@@ -41,8 +41,9 @@
  *   sSlot -2, sGen 0, and the ref itself as one codec value right before the
  *   message value (after the ask id, or the asker and ask id).
  *
- *   Trace context (engine/tracing.ts): a TELL, ASK or FORWARD sent in a trace
- *   has bit 7 of its kind byte set (kTraced: 0x81, 0x82, 0x87), and the
+ *   Trace context (engine/tracing.ts): a TELL, ASK, FORWARD or MULTICAST sent
+ *   in a trace has bit 7 of its kind byte set (kTraced: 0x81, 0x82, 0x87,
+ *   0x88), and the
  *   trace field right before the message value (after the remote sender, if
  *   any). A frame sent outside a trace has neither: not one byte more.
  *             +----------+---------------+-------------+----------------------+
