@@ -8,7 +8,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { type Context, type ContextManager, context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DecodeError, Runtime, type ActorRef } from '../src/index.js';
 import { isWritable, readTraceField, writeTraceField } from '../src/engine/trace-field.js';
@@ -159,6 +159,36 @@ describe('tracing with an SDK registered in every thread', () => {
     const processFirst = one(await threadSpans(first, client.traceId, (spans) => spans.length >= 1), 'process first');
     expect(processFirst.status).toBe(SpanStatusCode.ERROR);
     expect(processFirst.attributes['error.type']).toBe('RangeError');
+  });
+
+  it('a message sent in an unsampled trace gets no process span, and its handler sends in that trace', async () => {
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ sampler: new AlwaysOffSampler() }));
+    // Pool threads whose sampler would record anything, parent or not: only a process span asked of it would show.
+    process.env.MICROSWARM_TEST_SAMPLER = 'always-on';
+    let rt: Runtime;
+    try {
+      rt = await start({ threadSetup: setupUrl });
+    } finally {
+      delete process.env.MICROSWARM_TEST_SAMPLER;
+    }
+    const first = await rt.spawn<TracingMsg, unknown>(actorUrl, undefined, { thread: 0, name: 'first' });
+    const second = await rt.spawn<TracingMsg, unknown>(actorUrl, undefined, { thread: 1, name: 'second' });
+
+    expect(await first.ask({ type: 'chain', next: second as ActorRef<TracingMsg, string> })).toBe('leaf');
+
+    const all = (probe: Traced) =>
+      eventually(
+        async () => (await probe.ask({ type: 'spans' })) as SpanInfo[],
+        (s) => s.length > 0,
+      );
+    // On first's thread: its ask to second (the AlwaysOn sampler records it), no span for first's own message.
+    const onFirst = await all(first);
+    expect(onFirst.map((s) => s.name)).toEqual(['send second']);
+    const client = onFirst[0];
+    // That ask was made in the unsampled trace the main thread's ask began: same trace, a parent from the main thread.
+    expect(client.parentSpanId).toMatch(/^[0-9a-f]{16}$/);
+    const processSecond = one(await threadSpans(second, client.traceId, (s) => s.length >= 1), 'process second');
+    expect(processSecond.parentSpanId).toBe(client.spanId);
   });
 
   it("a swarm broadcast carries the broadcaster's context to every member: directly (mesh), and through a relaying hub (star)", async () => {

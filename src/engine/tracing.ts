@@ -18,7 +18,13 @@
  *     there is none;
  *   - a tell makes no span of its own: it carries the sender's active
  *     context (a handler's is its `process` span), so its handling is
- *     traced when the tell was made in a trace, and not otherwise.
+ *     traced when the tell was made in a trace, and not otherwise;
+ *   - a message sent in a trace that is not sampled (trace flags without
+ *     the sampled bit) gets no process span: the SDK is not asked (its
+ *     default parent-based sampler would make a non-recording span, with a
+ *     new random id, for nothing), and the handler runs in the context it
+ *     was sent in, which its own sends carry on. A sampler that records
+ *     children of unsampled parents is not asked here.
  * Attributes: messaging.system 'microswarm', messaging.operation.type and
  * .name ('send' / 'process'), messaging.destination.name (or
  * messaging.destination.anonymous), microswarm.actor.id, and for a process
@@ -51,6 +57,8 @@ const kApiGlobal = Symbol.for('opentelemetry.js.api.1');
 const kSpanKindClient = 2;
 const kSpanKindConsumer = 4;
 const kStatusError = 2;
+/** W3C trace flags: the sampled bit. */
+const kSampled = 1;
 
 /** This thread's copy of @opentelemetry/api, once a tracer provider was seen and the API loaded. */
 let api: Api | undefined;
@@ -187,6 +195,15 @@ export class Tracing implements TracingPart {
             traceState: sentIn.traceState === '' ? undefined : a.createTraceState(sentIn.traceState),
           }
         : (sentIn as SpanContext);
+    if ((parent.traceFlags & kSampled) === 0) {
+      // Sent in a trace that is not sampled: no span is asked of the SDK (a
+      // parent-based sampler, the SDK's default, would make a non-recording
+      // one). The handler runs in the sender's context, so what it sends
+      // carries the same decision on.
+      const same = a.trace.wrapSpanContext(parent);
+      this.current = same;
+      return same;
+    }
     const process = (cell.traceSpan ??= this.processSpanOf(cell));
     const span = (this.tracer as Tracer).startSpan(
       process.name,
