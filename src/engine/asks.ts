@@ -69,8 +69,12 @@ export class Asks implements AsksPart {
     return this.pending.size > 0;
   }
 
-  /** An ask; a timeout rejects with an AskTimeoutError made by the timer (ActorRef.ask throws it again with the caller's stack). */
-  ask(ref: ActorRef, msg: unknown, options: AskOptions | undefined): Promise<unknown> {
+  makeTimeoutError(ref: ActorRef, options: AskOptions | undefined): Error | undefined {
+    const ms = options?.timeoutMs;
+    return new AskTimeoutError(ref.toString(), typeof ms === 'number' ? ms : this.config.askTimeoutMs);
+  }
+
+  ask(ref: ActorRef, msg: unknown, options: AskOptions | undefined, timeoutError: Error | undefined): Promise<unknown> {
     if (!this.engine.accepting || this.engine.closed) return Promise.reject(new RuntimeClosedError('ask'));
     let timeoutMs: number;
     try {
@@ -134,7 +138,7 @@ export class Asks implements AsksPart {
         entry.timer = setTimeout(() => {
           if (!this.settle(askId)) return;
           this.metering.ask(kAskTimedOut);
-          reject(new AskTimeoutError(ref.toString(), timeoutMs));
+          reject(timeoutError ?? new AskTimeoutError(ref.toString(), timeoutMs));
         }, timeoutMs);
       }
       if (signal !== undefined) {
@@ -165,7 +169,7 @@ export class Asks implements AsksPart {
     this.onBehalfOf = sender;
     this.onBehalfTrace = trace;
     try {
-      return this.ask(ref, msg, timeoutMs > 0 ? { timeoutMs } : kUntimedAsk);
+      return this.ask(ref, msg, timeoutMs > 0 ? { timeoutMs } : kUntimedAsk, undefined);
     } finally {
       this.onBehalf = false;
       this.onBehalfOf = undefined;

@@ -160,12 +160,16 @@ export class Endpoint implements Engine {
     return this.router.tell(ref, msg, options);
   }
 
-  ask(ref: ActorRef, msg: unknown, options: AskOptions | undefined): Promise<unknown> {
-    return this.asks.ask(ref, msg, options);
+  ask(ref: ActorRef, msg: unknown, options: AskOptions | undefined, timeoutError: Error | undefined): Promise<unknown> {
+    return this.asks.ask(ref, msg, options, timeoutError);
   }
 
   send(ref: ActorRef, msg: unknown, options: TellOptions | undefined): Promise<void> {
     return this.router.send(ref, msg, options);
+  }
+
+  makeTimeoutError(ref: ActorRef, options: AskOptions | undefined): Error | undefined {
+    return this.asks.makeTimeoutError(ref, options);
   }
 
   // ------------------------------------------- what the main thread calls

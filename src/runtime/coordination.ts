@@ -231,7 +231,7 @@ export class Coordination {
     return {
       isAlive: (ref) => this.isAlive(ref),
       tell: (ref, msg) => endpoint.tell(ref, msg, undefined),
-      ask: (ref, msg, timeoutMs) => endpoint.ask(ref, msg, { timeoutMs }),
+      ask: (ref, msg, timeoutMs) => endpoint.ask(ref, msg, { timeoutMs }, undefined),
       multicast: (targets, msg) => endpoint.multicast(targets, msg, undefined),
       announce: (swarm, leader, term, nodes) => {
         if (nodes.length > 0) {

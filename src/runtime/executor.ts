@@ -17,7 +17,7 @@ import type { ControlPlane } from './control.js';
  */
 export function taskExecutor(control: ControlPlane, endpoint: Endpoint, dir: Directory, functionConcurrency: number): TaskExecutor {
   return {
-    runOnAgent: (ref, task) => endpoint.ask(ref, task, kUntimedAsk),
+    runOnAgent: (ref, task) => endpoint.ask(ref, task, kUntimedAsk, undefined),
     cancelOnAgent: (ref, id, attempt, reason) => {
       const thread = Atomics.load(dir.thread, ref.slot);
       if (dir.isLive(ref.slot, ref.gen) && thread > 0 && !control.down.has(thread)) endpoint.notify(thread, 'cancelTask', { id, attempt, reason });
