@@ -39,6 +39,24 @@ describe('ask', () => {
     expect(await counter.ask({ type: 'slow', ms: 5 })).toBe('done');
   });
 
+  it('the main thread awaits an answer by polling only within 1 ms of sending an ask to a pool thread', async () => {
+    const asks = (rt as unknown as { endpoint: { asks: { awaiting(): boolean } } }).endpoint.asks;
+    const counter = await rt.spawn<CounterMsg, unknown>(counterUrl);
+    expect(asks.awaiting()).toBe(false); // nothing asked
+    let answered = false;
+    const slow = counter.ask({ type: 'slow', ms: 500 }).then(() => {
+      answered = true;
+    });
+    expect(asks.awaiting()).toBe(true); // just sent through a ring
+    await eventually(
+      () => asks.awaiting(),
+      (polling) => !polling,
+    );
+    expect(answered).toBe(false); // still unanswered, but sent more than 1 ms ago: the main thread parks
+    await slow;
+    expect(asks.awaiting()).toBe(false);
+  });
+
   it('rejects with AskTimeoutError whose stack points at the caller', async () => {
     const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl);
     const err = await probe.ask({ type: 'slowLog', ms: 300, value: 'late' }, { timeoutMs: 20 }).catch((e: unknown) => e);

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DecodeError, Runtime, type ActorRef } from '../src/index.js';
 import { isWritable, readTraceField, writeTraceField } from '../src/engine/trace-field.js';
 import { Reader, Writer } from '../src/transport/codec/index.js';
+import { kMulticast, kTraced } from '../src/transport/kinds.js';
 import { eventually, useRuntime } from './fixtures/helpers.js';
 import { type SpanInfo, type TracingMsg, spanInfos } from './fixtures/tracing-actor.js';
 
@@ -64,6 +65,12 @@ class StackContextManager implements ContextManager {
     this.stack.length = 0;
     return this;
   }
+}
+
+/** What the broadcast test reaches of the main thread's endpoint. */
+interface Endpointish {
+  transport: { send(to: number, scratch: Uint8Array, length: number): void };
+  countedTargetsOf(body: Uint8Array): Array<{ slot: number; gen: number }>;
 }
 
 /** The spans a pool thread finished in `traceId`, once `done` holds for them. */
@@ -202,7 +209,19 @@ describe('tracing with an SDK registered in every thread', () => {
     const sent = (topology: 'mesh' | 'star') =>
       context.with(trace.setSpan(context.active(), root), () => rt.swarm({ name: topology, members, topology }).broadcast({ type: 'note' }));
 
+    // The frames the main thread sends, kept to check the traced multicasts below.
+    const endpoint = (rt as unknown as { endpoint: Endpointish }).endpoint;
+    const bodies: Uint8Array[] = [];
+    const send = endpoint.transport.send.bind(endpoint.transport);
+    endpoint.transport.send = (to, scratch, length) => {
+      bodies.push(scratch.slice(4, 4 + length));
+      send(to, scratch, length);
+    };
     expect(sent('mesh')).toBe(5);
+    // One traced MULTICAST per thread; crash recovery counts each against its targets (it recounts bounded mailboxes from them).
+    const multicasts = bodies.filter((b) => b[0] === (kMulticast | kTraced));
+    expect(multicasts).toHaveLength(2);
+    expect(multicasts.flatMap((b) => endpoint.countedTargetsOf(b).map((t) => t.slot)).sort()).toEqual(members.map((m) => m.slot).sort());
     // A multicast frame per thread (and same-thread enqueues): every member's process span is a child of the broadcaster's span.
     for (const member of members) {
       const spans = await threadSpans(member, traceId, (s) => s.filter((x) => x.name === `process ${member.name}`).length === 1);

@@ -21,6 +21,13 @@ import { kRouteDead, kRouteOk, kUntimedAsk, type EndpointConfig } from './types.
 import type { Metering } from './metering.js';
 import { kAskAborted, kAskTimedOut } from '../transport/meters.js';
 
+/**
+ * How long after sending an ask through a ring the main thread polls for its
+ * answer before parking (ms): an ask between threads is answered in
+ * microseconds unless its handler is slow, and then parking costs nothing.
+ */
+const kAwaitingMs = 1;
+
 interface PendingAsk {
   resolve(value: unknown): void;
   reject(error: unknown): void;
@@ -45,6 +52,8 @@ export class Asks implements AsksPart {
   /** Asks started, timed out, aborted, and sampled latency, for metrics. */
   private readonly metering: Metering;
   private nextAskId = 0;
+  /** performance.now() when this thread last sent an ask through a ring (see `awaiting`). */
+  private lastRingAskAt = -Infinity;
   private router!: RouterPart;
   private memory!: MemoryPart;
   private dispatcher!: DispatcherPart;
@@ -65,8 +74,15 @@ export class Asks implements AsksPart {
     this.tracing = this.engine.tracing;
   }
 
+  /**
+   * True while an ask this thread sent through a ring (to a pool thread)
+   * less than kAwaitingMs ago may still await its answer: what makes the
+   * main thread poll its rings before parking (dispatcher.ts, `spin`). Not
+   * an ask of another node (its answer comes over NATS, not a ring), nor
+   * one long outstanding (a slow handler, an untimed task).
+   */
   awaiting(): boolean {
-    return this.pending.size > 0;
+    return this.pending.size > 0 && performance.now() - this.lastRingAskAt < kAwaitingMs;
   }
 
   makeTimeoutError(ref: ActorRef, options: AskOptions | undefined): Error | undefined {
@@ -130,6 +146,7 @@ export class Asks implements AsksPart {
       }
       if (!this.pending.has(askId)) return; // answered synchronously (cannot happen today, kept safe)
       if (router.routedTo >= 0) {
+        this.lastRingAskAt = performance.now();
         entry.target = router.routedTo;
         entry.seq = router.sentTo(router.routedTo);
         entry.actor = ref; // not stringified per ask: only a crash names it

@@ -307,10 +307,10 @@ export class Dispatcher implements DispatcherPart {
    * parked (a full spin would have caught that message), so the budget does
    * not ratchet down for good.
    *
-   * The main thread belongs to the user: it spins only while it awaits the
-   * reply to an ask it made, because a parked main thread takes about 20 us
-   * to wake (Atomics.waitAsync through the event loop), several times a
-   * whole ask. Its budget regrows by doubling per caught reply, not at once:
+   * The main thread belongs to the user: it spins only within 1 ms of
+   * sending an ask to a pool thread that is not answered yet (asks.ts,
+   * `awaiting`), because a parked main thread takes about 20 us to wake
+   * (Atomics.waitAsync through the event loop), several times a whole ask. Its budget regrows by doubling per caught reply, not at once:
    * on a machine with more busy threads than cores, a spinning main thread
    * holds the core its answerer needs, most spins miss and the few that
    * catch a late reply must not win the full budget back (measured at load
@@ -328,7 +328,7 @@ export class Dispatcher implements DispatcherPart {
         return true;
       }
     } while (performance.now() < until);
-    this.spinBudgetUs = Math.max(2, this.spinBudgetUs / 2);
+    this.spinBudgetUs = Math.min(this.fullSpinUs, Math.max(2, this.spinBudgetUs / 2));
     return false;
   }
 

@@ -118,7 +118,7 @@ export interface RemotePart {
 
 /** @internal asks.ts */
 export interface AsksPart {
-  /** True while an ask made on this thread awaits its reply. */
+  /** True while an ask this thread sent to a pool thread within the last millisecond awaits its reply (the main thread polls for it). */
   awaiting(): boolean;
   reply(replyTag: number, value: unknown, failed: boolean): void;
   answer(askId: number, ok: boolean, value: unknown): void;

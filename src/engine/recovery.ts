@@ -232,14 +232,15 @@ export class Recovery implements RecoveryPart {
   /**
    * The actors (slot and generation) a message counts against: one for a
    * TELL, ASK or FORWARD (looking inside a carried one), each listed one for
-   * a MULTICAST, none for anything else. The main thread counts, with it,
+   * a MULTICAST, none for anything else; traced or not (kTraced). The main thread counts, with it,
    * what still waits for the actors of a thread that died.
    */
   countedTargetsOf(journaled: Uint8Array): Array<{ slot: number; gen: number }> {
     if (journaled.length < 9) return [];
     const body = this.carriedBody(journaled);
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    if (body[0] === kMulticast) {
+    const kind = body[0] & kKindMask;
+    if (kind === kMulticast) {
       const count = view.getUint32(kMulticastCountAt, true);
       const out: Array<{ slot: number; gen: number }> = [];
       for (let i = 0, at = kMulticastTargetsAt; i < count && at + 8 <= body.length; i++, at += 8) {
@@ -247,7 +248,6 @@ export class Recovery implements RecoveryPart {
       }
       return out;
     }
-    const kind = body[0] & kKindMask;
     if (body.length < 9 || (kind !== kTell && kind !== kAsk && kind !== kForward)) return [];
     return [{ slot: view.getUint32(kSlotAt, true), gen: view.getUint32(kGenAt, true) }];
   }

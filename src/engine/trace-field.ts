@@ -1,5 +1,5 @@
 /**
- * The trace field of TELL, ASK and FORWARD frames and of TELL and ASK
+ * The trace field of TELL, ASK, FORWARD and MULTICAST frames and of TELL and ASK
  * cluster records (layouts: ../transport/kinds.ts): the W3C trace context a
  * message was sent in, written only when the kind byte has kTraced. A leaf
  * that the router (writing), inbound, recovery and the cluster gateway

@@ -44,13 +44,14 @@ export interface RuntimeOptions {
   /** How long an idle worker polls its rings before parking on Atomics, in microseconds. Default 50. */
   spinUs?: number;
   /**
-   * How long the main thread polls its rings, while it awaits the reply to an
-   * ask it made and has nothing else to do, before it parks on Atomics, in
-   * microseconds (0: it always parks at once). A parked main thread takes
-   * about 20 us to wake (Atomics.waitAsync), several times a whole ask, so a
-   * reply that comes within this budget is read at once. The budget adapts
-   * as a worker's does: halved after a poll that caught nothing, restored by
-   * one that caught a frame. At most 1000. Default 25.
+   * How long the main thread polls its rings before it parks on Atomics, in
+   * microseconds, when it has nothing else to do and sent an ask to a pool
+   * thread less than 1 ms ago that is not answered yet (0: it always parks
+   * at once). A parked main thread takes about 20 us to wake
+   * (Atomics.waitAsync), several times a whole ask, so a reply that comes
+   * within this budget is read at once. The budget adapts: halved after a
+   * poll that caught nothing (down to 2 us), doubled by one that caught a
+   * frame. At most 1000. Default 25.
    */
   mainSpinUs?: number;
   /** The shared region pool (see the README's memory section). */

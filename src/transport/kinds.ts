@@ -103,7 +103,7 @@ export const kForward = 7;
 export const kMulticast = 8;
 
 /**
- * Set in the kind byte of a TELL, ASK or FORWARD frame (and of a TELL or ASK
+ * Set in the kind byte of a TELL, ASK, FORWARD or MULTICAST frame (and of a TELL or ASK
  * cluster record) that carries a trace context; `kind & kKindMask` is the kind.
  */
 export const kTraced = 0x80;
