@@ -14,7 +14,8 @@ import { Journal, allocateJournal } from '../src/transport/journal.js';
 import { Ring, kHeaderBytes, kMoreFlag, kContinuedFlag } from '../src/transport/ring.js';
 import { Transport, createTransportShared, type TransportShared } from '../src/transport/transport.js';
 import type { ActorFailure } from '../src/index.js';
-import { Fenced } from '../src/actors/envelope.js';
+import { Fenced, Relay } from '../src/actors/envelope.js';
+import { ActorRef } from '../src/actors/ref.js';
 import { checkDecode, checkFrames, fuzzTargets } from './fixtures/fuzz-targets.js';
 import { eventually, useRuntime } from './fixtures/helpers.js';
 
@@ -109,6 +110,19 @@ describe('decoder regressions', () => {
     let msg: unknown = 1;
     for (let i = 0; i < 100; i++) msg = new Fenced('s', i, msg);
     expect(decode(encode(msg))).toBeInstanceOf(Fenced);
+  });
+
+  it('a swarm relay whose members are not refs, or whose fanout or position cannot be followed, is a DecodeError', () => {
+    const ref = new ActorRef(1, 1, undefined);
+    expect(decode(encode(new Relay('s', [ref, ref], 1, 1, 'm')))).toBeInstanceOf(Relay);
+    for (const [members, fanout, at] of [
+      [['x'], 1, 0],
+      [{ length: 1 }, 1, 0],
+      [[ref], 0, 0],
+      [[ref], 1, 1],
+    ] as const) {
+      expect(decodeError(() => decode(encode(new Relay('s', members as never, fanout, at, 'm')))).reason).toMatch(/a swarm relay/);
+    }
   });
 
   it('an extension whose read throws is a DecodeError with that cause', () => {

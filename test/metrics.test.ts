@@ -53,6 +53,7 @@ describe('rt.metrics()', () => {
   it('counts N tells handled by module, messages sent by path, and times every handler when sampleEvery is 1', async () => {
     const rt = await start();
     const registry = await rt.metrics(new Registry(), { sampleEvery: 1 });
+    await rt.metrics(); // a registration without options (as rt.serve() makes one) keeps sampleEvery 1
     const counter = await rt.spawn(counterUrl, { start: 0 }, { thread: 0 });
     const module = 'test/fixtures/counter.ts';
     const before = await scrape(registry);

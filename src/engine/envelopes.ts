@@ -162,10 +162,10 @@ export class Envelopes implements EnvelopesPart {
     // is taken as alive (a thread cannot see membership): if its node is
     // gone, the main thread's gateway dead-letters what is sent to it.
     const alive = (p: number) => members[p].node !== undefined || ep.dir.isLive(members[p].slot, members[p].gen);
-    const targets = relayTargets(relay.at, relay.fanout, members.length, alive);
-    if (!ep.accepting || ep.closed || targets.length === 0) return;
     const leaves: ActorRef[] = [];
     try {
+      const targets = relayTargets(relay.at, relay.fanout, members.length, alive);
+      if (!ep.accepting || ep.closed || targets.length === 0) return;
       relayTo(targets, relay.fanout, members.length, alive, (p) => {
         if (p * relay.fanout + 1 >= members.length) {
           leaves.push(members[p]);
@@ -175,7 +175,7 @@ export class Envelopes implements EnvelopesPart {
       });
       if (leaves.length > 0) ep.router.multicast(leaves, relay.msg, cell.ref);
     } catch (err) {
-      // Not encodable for another thread (it came from this one): reported, the member still handles it.
+      // Not encodable for another thread (it came from this one), or a relay whose topology cannot be followed: reported, the member still handles it.
       ep.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
     }
   }

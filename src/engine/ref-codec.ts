@@ -4,6 +4,7 @@
  * `setDecodingHost`) and RegionHandle (region, generation, length, loan).
  * @internal
  */
+import { DecodeError } from '../base/errors.js';
 import { registerExtension } from '../transport/codec/index.js';
 import { RegionHandle } from '../memory/handle.js';
 import { ActorRef } from '../actors/ref.js';
@@ -89,7 +90,12 @@ export function registerCodecExtensions(): void {
       const swarm = r.str();
       const fanout = r.u32();
       const at = r.u32();
-      const members = decodeValue(r) as ActorRef[];
+      const offset = r.pos;
+      const members = decodeValue(r);
+      // Untrusted (a frame, a cluster record): a relay is passed on along these before it is handled.
+      if (!Array.isArray(members) || !members.every((m) => m instanceof ActorRef) || fanout < 1 || at >= members.length) {
+        throw new DecodeError(`a swarm relay with members that are not a list of refs, fanout ${fanout} or position ${at}`, offset);
+      }
       return new Relay(swarm, members, fanout, at, decodeValue(r));
     },
   });

@@ -163,10 +163,13 @@ export function registerMetrics(source: MetricsSource, registry: unknown, option
   const top = integer('topMailboxes', o.topMailboxes, 0, 1000, kDefaultTop);
   const target = registry === undefined ? new PromRegistry() : checkRegistry(registry);
   let exporter = exporters.get(source);
+  const first = exporter === undefined;
   if (exporter === undefined) exporters.set(source, (exporter = new Exporter(source)));
-  // Idempotent: a registry that has them already keeps them (the options still apply).
+  // Idempotent: a registry that has them already keeps them. The options
+  // given apply; one left out keeps its value (its default the first time),
+  // so `rt.serve()` registering for its own /metrics changes nothing.
   if (!exporter.registries.has(target)) exporter.add(target);
-  exporter.top = top;
-  source.meters.setSampleEvery(sampleEvery);
+  if (first || o.topMailboxes !== undefined) exporter.top = top;
+  if (first || o.sampleEvery !== undefined) source.meters.setSampleEvery(sampleEvery);
   return target;
 }

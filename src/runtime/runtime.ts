@@ -503,8 +503,9 @@ export class Runtime {
    * `Registry`; a new one when omitted) and resolves to it. Counts are kept
    * in shared memory from the start and read at scrape time; histograms
    * sample one message in `options.sampleEvery` from this call on. Calling it
-   * again with the same registry registers nothing more (the options still
-   * apply). The metrics leave every registry at `shutdown()`. Loads
+   * again with the same registry registers nothing more; the options given
+   * apply, and one left out keeps its value (so `rt.serve()`, which registers
+   * for its own `/metrics`, changes no option). The metrics leave every registry at `shutdown()`. Loads
    * prom-client on the first call. The metric list is in the README
    * ("Observability").
    *
