@@ -1,0 +1,187 @@
+/**
+ * The colony of the Ant Colony System example (examples/aco.ts). It owns two
+ * allocations of the runtime's shared memory pool: the problem block, which
+ * it fills once from the cities' coordinates, and the pheromone matrix, which
+ * it alone writes. Each ant gets a read-only loan of both (`ctx.memory.share`)
+ * and views them in place on its own thread: the matrices never travel in a
+ * message.
+ *
+ * Two ways to run (`sync` in the run message):
+ *
+ * - asynchronous (the default): the colony takes each tour as it comes
+ *   (local update, best-so-far) and sends that ant on its next walk; every
+ *   `ants` tours make an iteration, which ends with the global update. An ant
+ *   on another thread than the colony's has `depth` walks asked of it at a
+ *   time, so its thread has work while the colony's answer crosses back (the
+ *   colony answers once per turn of its own thread, which runs its own ants'
+ *   walks; so those get one walk at a time, which keeps that turn short).
+ *   Ants read the pheromone while the colony writes it: a read sees an entry
+ *   before or after an update (aligned 4-byte stores are single instructions
+ *   where V8 runs; ACS reads pheromone as a hint, so a value a few updates
+ *   old is harmless). Which tours see which updates depends on thread timing,
+ *   so on several threads a seed fixes the ants' random streams, not the
+ *   outcome.
+ * - synchronous: every ant walks on the same pheromone; when all have
+ *   answered, the colony applies their updates in ant order and starts the
+ *   next iteration. The ants never read while the colony writes (the ring
+ *   messages order the two), and the tours are the plain run's on any number
+ *   of threads, but each iteration waits for its slowest thread.
+ */
+import { defineActor, type ActorContext, type ActorRef, type DeferredReply, type RegionHandle } from '../../src/index.js';
+import { ColonyCore, antSeed, type Walk } from '../aco/acs.js';
+import type { Budget, RunResult } from '../aco/plain.js';
+import { fillProblem, pheromoneBytes, problemBytes, problemViews } from '../aco/problem.js';
+import type { Instance } from '../aco/tsplib.js';
+import type { AntMsg } from './aco-ant.js';
+
+export type ColonyMsg =
+  | {
+      type: 'run';
+      instance: Instance;
+      ants: Array<ActorRef<AntMsg>>;
+      /** Walks asked of each ant at a time (asynchronous mode). */
+      depth: number[];
+      budget: Budget;
+      sync: boolean;
+    }
+  | { type: 'walked'; index: number; thread: number; built: Int32Array; tour: Int32Array }
+  | { type: 'progress' };
+
+export type ColonyProgress = { iterations: number; best: number; ms: number };
+
+interface Run {
+  n: number;
+  ants: Array<ActorRef<AntMsg>>;
+  budget: Budget;
+  sync: boolean;
+  /** Walks asked for, and asked for but not yet in. */
+  dispatched: number;
+  outstanding: number;
+  problem: RegionHandle;
+  pheromone: RegionHandle;
+  core: ColonyCore;
+  walks: Walk[];
+  received: number;
+  /** Tours walked on each pool thread. */
+  perThread: number[];
+  started: number;
+  reply: DeferredReply;
+}
+
+export default defineActor({
+  init: (): { run?: Run } => ({}),
+  receive(state, msg: ColonyMsg, ctx): ColonyProgress | undefined {
+    if (msg.type === 'progress') {
+      const run = state.run;
+      return run === undefined
+        ? { iterations: 0, best: 0, ms: 0 }
+        : { iterations: run.core.iterations, best: run.core.bestLength, ms: performance.now() - run.started };
+    }
+    if (msg.type === 'run') {
+      if (state.run !== undefined) throw new Error('the colony is already running');
+      const n = msg.instance.x.length;
+      const problem = ctx.memory.alloc(problemBytes(n));
+      const pheromone = ctx.memory.alloc(pheromoneBytes(n));
+      const bytes = ctx.memory.bytes(problem);
+      const views = problemViews(bytes.buffer, bytes.byteOffset, n);
+      fillProblem(msg.instance, views);
+      const core = new ColonyCore(views, ctx.memory.f32(pheromone));
+      const problemLoans = ctx.memory.share(problem, msg.ants);
+      const pheromoneLoans = ctx.memory.share(pheromone, msg.ants);
+      msg.ants.forEach((ant, index) =>
+        ant.tell({
+          type: 'setup',
+          index,
+          n,
+          seed: antSeed(msg.budget.seed, index),
+          problem: problemLoans[index],
+          pheromone: pheromoneLoans[index],
+          colony: ctx.self,
+        }),
+      );
+      const walks: Walk[] = new Array(msg.ants.length);
+      const started = performance.now();
+      const run: Run = {
+        n,
+        ants: msg.ants,
+        budget: msg.budget,
+        sync: msg.sync,
+        dispatched: 0,
+        outstanding: 0,
+        problem,
+        pheromone,
+        core,
+        walks,
+        received: 0,
+        perThread: [],
+        started,
+        reply: ctx.replyLater(),
+      };
+      state.run = run;
+      if (msg.sync) msg.ants.forEach((ant) => dispatch(run, ant));
+      else
+        msg.ants.forEach((ant, index) => {
+          for (let walks = 0; walks < msg.depth[index] && budgetLeft(run); walks++) dispatch(run, ant);
+        });
+      return;
+    }
+    const run = state.run;
+    // Asynchronous ants may finish a walk after the run ended: its tours are not needed.
+    if (run === undefined) return;
+    run.outstanding--;
+    run.perThread[msg.thread] = (run.perThread[msg.thread] ?? 0) + 1;
+    // New views of both allocations in this turn (views are valid for the turn that took them).
+    const bytes = ctx.memory.bytes(run.problem);
+    run.core.bind(problemViews(bytes.buffer, bytes.byteOffset, run.n), ctx.memory.f32(run.pheromone));
+    const walk: Walk = { built: msg.built, tour: msg.tour };
+    const { core, ants } = run;
+    if (run.sync) {
+      run.walks[msg.index] = walk;
+      if (++run.received < ants.length) return;
+      run.received = 0;
+      core.absorb(run.walks, performance.now() - run.started);
+      // A whole iteration or none: each iteration waits for all its walks.
+      if (budgetLeft(run)) ants.forEach((ant) => dispatch(run, ant));
+    } else {
+      core.absorbWalk(walk);
+      if (core.tours % ants.length === 0) core.endIteration(performance.now() - run.started);
+      if (budgetLeft(run)) dispatch(run, ants[msg.index]);
+    }
+    if (run.outstanding > 0) return;
+    // The budget is spent and every walk asked for is in.
+    if (core.tours % ants.length !== 0) core.endIteration(performance.now() - run.started);
+    state.run = undefined;
+    finish(run, ctx);
+  },
+});
+
+/** Ends a run: stops the ants, frees the colony's allocations (the ants' loans keep them until released), answers the run. */
+function finish(run: Run, ctx: ActorContext): void {
+  const { core } = run;
+  const result: RunResult = {
+    tour: Array.from(core.best),
+    length: core.bestLength,
+    iterations: core.iterations,
+    tours: core.tours,
+    ms: performance.now() - run.started,
+    curve: core.curve,
+    perThread: Array.from(run.perThread, (tours) => tours ?? 0),
+  };
+  for (const ant of run.ants) ant.tell({ type: 'stop' });
+  ctx.memory.free(run.problem);
+  ctx.memory.free(run.pheromone);
+  run.reply.resolve(result);
+}
+
+/** Whether the budget allows another walk: time left, and fewer than `iterations * ants` asked for. */
+function budgetLeft(run: Run): boolean {
+  const { budget } = run;
+  return run.dispatched < budget.iterations * budget.ants && performance.now() - run.started < budget.seconds * 1000;
+}
+
+/** Sends `ant` on a walk. */
+function dispatch(run: Run, ant: ActorRef<AntMsg>): void {
+  run.dispatched++;
+  run.outstanding++;
+  ant.tell({ type: 'walk' });
+}
