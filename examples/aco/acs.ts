@@ -18,19 +18,8 @@
  * one iteration do not see each other's. The plain run does exactly the
  * same, so the two runs, given the same seed, make the same tours.
  */
+import { mulberry32 } from '../../test/fixtures/random.js';
 import { acsParameters, nearestNeighbourLength, tourLength, type Problem } from './problem.js';
-
-/** mulberry32: a small, fast, seedable 32-bit generator; returns floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The seed of ant `index` of a run seeded with `seed`: each ant its own stream, the same on any thread. */
 export const antSeed = (seed: number, index: number): number => (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(index + 1, 0x85ebca6b)) >>> 0;
@@ -50,7 +39,7 @@ export class Ant {
   private readonly weights: Float64Array;
 
   constructor(n: number, seed: number) {
-    this.random = rng(seed);
+    this.random = mulberry32(seed);
     this.visited = new Uint8Array(n);
     this.position = new Int32Array(n);
     this.dontLook = new Uint8Array(n);

@@ -23,7 +23,7 @@ const kDepth = 4;
 const kDefaultPool = 28 * 1024 * 1024;
 
 /** The pool size for n cities: the default 28 MiB, or enough for both blocks with room for the runtime's own carriers. */
-export function poolBytes(n: number): number {
+function poolBytes(n: number): number {
   const needed = problemBytes(n) + pheromoneBytes(n) + 2 * kRegion + 8 * 1024 * 1024;
   return Math.max(kDefaultPool, Math.ceil(needed / kRegion) * kRegion);
 }

@@ -27,7 +27,7 @@ export interface Problem {
 }
 
 /** The number of cities on each candidate list for n cities. */
-export const candidateCount = (n: number): number => Math.min(acsParameters.candidates, n - 1);
+const candidateCount = (n: number): number => Math.min(acsParameters.candidates, n - 1);
 
 /** Bytes of the problem block for n cities. */
 export const problemBytes = (n: number): number => 4 * (2 * n * n + n * candidateCount(n));

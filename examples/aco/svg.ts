@@ -9,14 +9,14 @@ import type { Instance } from './tsplib.js';
 const kSize = 600;
 const kMargin = 40;
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const round = (value: number) => Math.round(value * 10) / 10;
 
 function document(title: string, body: string[]): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${kSize}" height="${kSize}" viewBox="0 0 ${kSize} ${kSize}" font-family="sans-serif" font-size="13">`,
     `<rect width="${kSize}" height="${kSize}" fill="white"/>`,
-    `<text x="${kMargin}" y="24">${escape(title)}</text>`,
+    `<text x="${kMargin}" y="24">${escapeXml(title)}</text>`,
     ...body,
     '</svg>',
     '',

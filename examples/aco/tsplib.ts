@@ -38,7 +38,7 @@ export interface Instance {
 /** Fewest cities this example solves: below that every tour is the same. */
 const kMinCities = 4;
 /** Most cities: the distance, heuristic and pheromone matrices take 12 bytes per pair (108 MB at 3,000). */
-export const kMaxCities = 3000;
+const kMaxCities = 3000;
 
 /**
  * Optimal tour lengths published with TSPLIB (Reinelt's STSP table) for its
