@@ -98,7 +98,8 @@ function summary(label: string, run: RunResult, optimum: number | undefined): st
   const gap = gapPercent(run.length, optimum);
   return (
     `${label.padEnd(20)} best ${run.length}${gap === null ? '' : ` (gap ${gap.toFixed(2)}%)`}, ${thousands(run.iterations)} iterations, ` +
-    `${thousands(run.tours)} tours, ${thousands(toursPerSecond(run))} tours/s, ${(run.ms / 1000).toFixed(2)} s`
+    `${thousands(run.tours)} tours, ${thousands(toursPerSecond(run))} tours/s, ${(run.ms / 1000).toFixed(2)} s ` +
+    `(CPU ${(run.cpuMs / 1000).toFixed(2)} s: ${(run.cpuMs / run.ms).toFixed(2)} cores)`
   );
 }
 

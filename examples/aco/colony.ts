@@ -6,7 +6,7 @@
 import { Runtime, type ActorRef } from '../../src/index.js';
 import type { AntMsg } from '../actors/aco-ant.js';
 import type { ColonyMsg, ColonyProgress } from '../actors/aco-colony.js';
-import type { Budget, ProgressListener, RunResult } from './plain.js';
+import { cpuMsSince, type Budget, type ProgressListener, type RunResult } from './plain.js';
 import { pheromoneBytes, problemBytes } from './problem.js';
 import type { Instance } from './tsplib.js';
 
@@ -16,10 +16,14 @@ const antUrl = new URL('../actors/aco-ant.ts', import.meta.url);
 const kRegion = 64 * 1024;
 /**
  * Walks asked at a time of an ant on another thread than the colony's
- * (asynchronous mode): enough queued work to cover the colony's answer
- * crossing back. Ants on the colony's thread get one (see aco-colony.ts).
+ * (asynchronous mode): enough queued work (16 walks x the ants there, a
+ * millisecond or more) that the thread still has work when the colony's
+ * thread is late to answer, such as when the OS takes its core for a time
+ * slice. A walk reads the pheromone when it runs, not when it was asked
+ * for, so a deep queue makes no tour older. Ants on the colony's thread get
+ * one (see aco-colony.ts).
  */
-const kDepth = 4;
+const kDepth = 16;
 const kDefaultPool = 28 * 1024 * 1024;
 
 /** The pool size for n cities: the default 28 MiB, or enough for both blocks with room for the runtime's own carriers. */
@@ -40,6 +44,7 @@ export async function runColony(instance: Instance, budget: Budget, threads: num
     const ants: Array<ActorRef<AntMsg>> = [];
     for (let i = 0; i < budget.ants; i++) ants.push(await rt.spawn<AntMsg>(antUrl, undefined, { thread: i % rt.threads }));
     const depth = ants.map((_, i) => (i % rt.threads === 0 ? 1 : kDepth));
+    const cpu = process.cpuUsage();
     const run = colony.ask({ type: 'run', instance, ants, depth, budget, sync }, { timeoutMs: budget.seconds * 1000 + 60_000 }) as Promise<RunResult>;
     let finished = false;
     void run.finally(() => (finished = true)).catch(() => undefined);
@@ -49,7 +54,8 @@ export async function runColony(instance: Instance, budget: Budget, threads: num
       const progress = (await Promise.race([colony.ask({ type: 'progress' }), failed])) as ColonyProgress;
       if (!finished) onProgress(progress);
     }
-    return await Promise.race([run, failed]);
+    const result = await Promise.race([run, failed]);
+    return { ...result, cpuMs: cpuMsSince(cpu) };
   } finally {
     await rt.shutdown();
   }

@@ -29,6 +29,14 @@ export interface RunResult {
   curve: CurvePoint[];
   /** Tours walked on each pool thread (the colony of actors only). */
   perThread?: number[];
+  /** CPU time the whole process used during the run (all threads, user + system), ms. */
+  cpuMs: number;
+}
+
+/** CPU time (user + system, every thread of the process) since `since`, in ms. */
+export function cpuMsSince(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
 }
 
 /** Progress as runs report it, about ten times a second. */
@@ -40,6 +48,7 @@ export function runPlain(instance: Instance, budget: Budget, onProgress?: Progre
   const pheromone = new Float32Array(pheromoneBytes(problem.n) / 4);
   const core = new ColonyCore(problem, pheromone);
   const ants = Array.from({ length: budget.ants }, (_, index) => new Ant(problem.n, antSeed(budget.seed, index)));
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const deadline = started + budget.seconds * 1000;
   let reported = started;
@@ -53,5 +62,14 @@ export function runPlain(instance: Instance, budget: Budget, onProgress?: Progre
       onProgress({ iterations: core.iterations, best: core.bestLength, ms: now - started });
     }
   }
-  return { tour: Array.from(core.best), length: core.bestLength, iterations: core.iterations, tours: core.tours, ms: now - started, curve: core.curve };
+  const cpuMs = cpuMsSince(cpu);
+  return {
+    tour: Array.from(core.best),
+    length: core.bestLength,
+    iterations: core.iterations,
+    tours: core.tours,
+    ms: now - started,
+    curve: core.curve,
+    cpuMs,
+  };
 }

@@ -158,7 +158,9 @@ export default defineActor({
 /** Ends a run: stops the ants, frees the colony's allocations (the ants' loans keep them until released), answers the run. */
 function finish(run: Run, ctx: ActorContext): void {
   const { core } = run;
+  // cpuMs is the caller's to fill in: the colony sees one thread.
   const result: RunResult = {
+    cpuMs: 0,
     tour: Array.from(core.best),
     length: core.bestLength,
     iterations: core.iterations,
