@@ -46,19 +46,17 @@ export class Ant {
     this.weights = new Float64Array(acsParameters.candidates);
   }
 
-  /** Builds one tour on the current pheromone, improves it, and returns both (fresh arrays). */
-  walk(problem: Problem, pheromone: Float32Array): Walk {
-    const tour = this.build(problem, pheromone);
-    const built = tour.slice();
+  /** Builds one tour on the current pheromone into `built`, and the same improved by 2-opt into `tour` (n cities each). */
+  walk(problem: Problem, pheromone: Float32Array, built: Int32Array, tour: Int32Array): void {
+    this.build(problem, pheromone, tour);
+    built.set(tour);
     this.twoOpt(problem, tour);
-    return { built, tour };
   }
 
   /** ACS's state transition rule: with probability q0 the best candidate, otherwise one drawn in proportion to tau * eta^beta. */
-  private build(problem: Problem, pheromone: Float32Array): Int32Array {
+  private build(problem: Problem, pheromone: Float32Array, tour: Int32Array): void {
     const { n, k, heuristic, candidates } = problem;
     const { visited, weights } = this;
-    const tour = new Int32Array(n);
     visited.fill(0);
     tour[0] = Math.floor(this.random() * n);
     visited[tour[0]] = 1;
@@ -103,7 +101,6 @@ export class Ant {
       tour[step] = next;
       visited[next] = 1;
     }
-    return tour;
   }
 
   /** 2-opt, first improvement, over the candidate lists with don't-look bits; changes `tour` in place. */

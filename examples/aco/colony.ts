@@ -15,15 +15,18 @@ const antUrl = new URL('../actors/aco-ant.ts', import.meta.url);
 
 const kRegion = 64 * 1024;
 /**
- * Walks asked at a time of an ant on another thread than the colony's
- * (asynchronous mode): enough queued work (16 walks x the ants there, a
- * millisecond or more) that the thread still has work when the colony's
- * thread is late to answer, such as when the OS takes its core for a time
- * slice. A walk reads the pheromone when it runs, not when it was asked
- * for, so a deep queue makes no tour older. Ants on the colony's thread get
- * one (see aco-colony.ts).
+ * How the colony asks for walks in the asynchronous mode (see
+ * aco-colony.ts). An ant on the colony's thread: one message of 4 walks at a
+ * time, so that the colony, which answers once per turn of that thread,
+ * gets a turn every 4 x 5 walks or so. An ant on another thread: 8 messages
+ * of 8 walks, 64 walks queued (some milliseconds of work for 5 ants), so its
+ * thread still has work when the colony is late to answer, for example when
+ * the OS gives the colony's core to another process for a time slice. A walk
+ * reads the pheromone when it runs, not when it was asked for, so a deep
+ * queue makes no tour older; a batch of walks is one message each way.
  */
-const kDepth = 16;
+const kLocal = { batch: 4, depth: 1 };
+const kRemote = { batch: 8, depth: 8 };
 const kDefaultPool = 28 * 1024 * 1024;
 
 /** The pool size for n cities: the default 28 MiB, or enough for both blocks with room for the runtime's own carriers. */
@@ -43,9 +46,14 @@ export async function runColony(instance: Instance, budget: Budget, threads: num
     const colony = await rt.spawn<ColonyMsg, RunResult | ColonyProgress | undefined>(colonyUrl, undefined, { thread: 0 });
     const ants: Array<ActorRef<AntMsg>> = [];
     for (let i = 0; i < budget.ants; i++) ants.push(await rt.spawn<AntMsg>(antUrl, undefined, { thread: i % rt.threads }));
-    const depth = ants.map((_, i) => (i % rt.threads === 0 ? 1 : kDepth));
+    const asks = ants.map((_, i) => (i % rt.threads === 0 ? kLocal : kRemote)); // ant i is on thread i % threads
+    const batch = asks.map((ask) => ask.batch);
+    const depth = asks.map((ask) => ask.depth);
     const cpu = process.cpuUsage();
-    const run = colony.ask({ type: 'run', instance, ants, depth, budget, sync }, { timeoutMs: budget.seconds * 1000 + 60_000 }) as Promise<RunResult>;
+    const run = colony.ask(
+      { type: 'run', instance, ants, batch, depth, budget, sync },
+      { timeoutMs: budget.seconds * 1000 + 60_000 },
+    ) as Promise<RunResult>;
     let finished = false;
     void run.finally(() => (finished = true)).catch(() => undefined);
     while (!finished) {

@@ -48,13 +48,15 @@ export function runPlain(instance: Instance, budget: Budget, onProgress?: Progre
   const pheromone = new Float32Array(pheromoneBytes(problem.n) / 4);
   const core = new ColonyCore(problem, pheromone);
   const ants = Array.from({ length: budget.ants }, (_, index) => new Ant(problem.n, antSeed(budget.seed, index)));
+  // Each ant's tours, reused: the core has taken them (copying the best) before the next walk.
+  const walks = ants.map(() => ({ built: new Int32Array(problem.n), tour: new Int32Array(problem.n) }));
   const cpu = process.cpuUsage();
   const started = performance.now();
   const deadline = started + budget.seconds * 1000;
   let reported = started;
   let now = started;
   while (core.iterations < budget.iterations && now < deadline) {
-    const walks = ants.map((ant) => ant.walk(problem, pheromone));
+    ants.forEach((ant, index) => ant.walk(problem, pheromone, walks[index].built, walks[index].tour));
     now = performance.now();
     core.absorb(walks, now - started);
     if (onProgress !== undefined && now - reported >= 100) {

@@ -3,8 +3,9 @@
  * read-only loans from the colony: the problem block (distances, heuristic,
  * candidate lists) and the pheromone matrix, both in the runtime's shared
  * memory pool. Each `walk` views them in place (no copy, whichever thread
- * the ant is on), builds and improves one tour, and sends the colony the two
- * tours (a few hundred bytes), never a matrix.
+ * the ant is on), builds and improves `count` tours one after another, and
+ * sends the colony the tours, as built and as improved (a few hundred bytes
+ * each), never a matrix.
  */
 import { defineActor, type ActorRef, type RegionHandle } from '../../src/index.js';
 import { Ant } from '../aco/acs.js';
@@ -13,7 +14,7 @@ import type { ColonyMsg } from './aco-colony.js';
 
 export type AntMsg =
   | { type: 'setup'; index: number; n: number; seed: number; problem: RegionHandle; pheromone: RegionHandle; colony: ActorRef<ColonyMsg> }
-  | { type: 'walk' }
+  | { type: 'walk'; count: number }
   | { type: 'stop' };
 
 interface AntState {
@@ -42,7 +43,13 @@ export default defineActor({
     }
     // Views are taken in each turn, as the pool asks: they are valid for this handler turn.
     const bytes = ctx.memory.bytes(state.problem);
-    const walk = state.ant.walk(problemViews(bytes.buffer, bytes.byteOffset, state.n), ctx.memory.f32(state.pheromone));
-    state.colony!.tell({ type: 'walked', index: state.index, thread: ctx.thread, built: walk.built, tour: walk.tour });
+    const problem = problemViews(bytes.buffer, bytes.byteOffset, state.n);
+    const pheromone = ctx.memory.f32(state.pheromone);
+    const built = new Int32Array(msg.count * state.n);
+    const tour = new Int32Array(msg.count * state.n);
+    for (let at = 0; at < built.length; at += state.n) {
+      state.ant.walk(problem, pheromone, built.subarray(at, at + state.n), tour.subarray(at, at + state.n));
+    }
+    state.colony!.tell({ type: 'walked', index: state.index, thread: ctx.thread, built, tour });
   },
 });

@@ -9,12 +9,13 @@
  * Two ways to run (`sync` in the run message):
  *
  * - asynchronous (the default): the colony takes each tour as it comes
- *   (local update, best-so-far) and sends that ant on its next walk; every
- *   `ants` tours make an iteration, which ends with the global update. An ant
- *   on another thread than the colony's has `depth` walks asked of it at a
- *   time, so its thread has work while the colony's answer crosses back (the
- *   colony answers once per turn of its own thread, which runs its own ants'
- *   walks; so those get one walk at a time, which keeps that turn short).
+ *   (local update, best-so-far) and sends that ant on again; every `ants`
+ *   tours make an iteration, which ends with the global update. Walks are
+ *   asked for in batches (`batch` walks per message, `depth` messages at a
+ *   time per ant; ../aco/colony.ts says why those numbers): an ant on another
+ *   thread has enough queued that its thread has work while the colony's
+ *   answer crosses back; an ant on the colony's own thread has one batch at a
+ *   time, which keeps that thread's turns short so the colony answers soon.
  *   Ants read the pheromone while the colony writes it: a read sees an entry
  *   before or after an update (aligned 4-byte stores are single instructions
  *   where V8 runs; ACS reads pheromone as a hint, so a value a few updates
@@ -39,11 +40,13 @@ export type ColonyMsg =
       type: 'run';
       instance: Instance;
       ants: Array<ActorRef<AntMsg>>;
-      /** Walks asked of each ant at a time (asynchronous mode). */
+      /** Asynchronous mode, per ant: walks asked in one message, and messages asked at a time. */
+      batch: number[];
       depth: number[];
       budget: Budget;
       sync: boolean;
     }
+  /** `built` and `tour` hold one or more tours of n cities each, one after another. */
   | { type: 'walked'; index: number; thread: number; built: Int32Array; tour: Int32Array }
   | { type: 'progress' };
 
@@ -54,7 +57,9 @@ interface Run {
   ants: Array<ActorRef<AntMsg>>;
   budget: Budget;
   sync: boolean;
-  /** Walks asked for, and asked for but not yet in. */
+  /** Walks per message asked of each ant (asynchronous mode). */
+  batch: number[];
+  /** Walks asked for, and messages asking for walks not yet answered. */
   dispatched: number;
   outstanding: number;
   problem: RegionHandle;
@@ -106,6 +111,7 @@ export default defineActor({
         ants: msg.ants,
         budget: msg.budget,
         sync: msg.sync,
+        batch: msg.sync ? msg.ants.map(() => 1) : msg.batch,
         dispatched: 0,
         outstanding: 0,
         problem,
@@ -118,10 +124,10 @@ export default defineActor({
         reply: ctx.replyLater(),
       };
       state.run = run;
-      if (msg.sync) msg.ants.forEach((ant) => dispatch(run, ant));
+      if (msg.sync) msg.ants.forEach((_, index) => dispatch(run, index));
       else
         msg.ants.forEach((ant, index) => {
-          for (let walks = 0; walks < msg.depth[index] && budgetLeft(run); walks++) dispatch(run, ant);
+          for (let messages = 0; messages < msg.depth[index] && budgetLeft(run); messages++) dispatch(run, index);
         });
       return;
     }
@@ -129,23 +135,24 @@ export default defineActor({
     // Asynchronous ants may finish a walk after the run ended: its tours are not needed.
     if (run === undefined) return;
     run.outstanding--;
-    run.perThread[msg.thread] = (run.perThread[msg.thread] ?? 0) + 1;
+    run.perThread[msg.thread] = (run.perThread[msg.thread] ?? 0) + msg.tour.length / run.n;
     // New views of both allocations in this turn (views are valid for the turn that took them).
     const bytes = ctx.memory.bytes(run.problem);
     run.core.bind(problemViews(bytes.buffer, bytes.byteOffset, run.n), ctx.memory.f32(run.pheromone));
-    const walk: Walk = { built: msg.built, tour: msg.tour };
     const { core, ants } = run;
     if (run.sync) {
-      run.walks[msg.index] = walk;
+      run.walks[msg.index] = { built: msg.built, tour: msg.tour };
       if (++run.received < ants.length) return;
       run.received = 0;
       core.absorb(run.walks, performance.now() - run.started);
       // A whole iteration or none: each iteration waits for all its walks.
-      if (budgetLeft(run)) ants.forEach((ant) => dispatch(run, ant));
+      if (budgetLeft(run)) ants.forEach((_, index) => dispatch(run, index));
     } else {
-      core.absorbWalk(walk);
-      if (core.tours % ants.length === 0) core.endIteration(performance.now() - run.started);
-      if (budgetLeft(run)) dispatch(run, ants[msg.index]);
+      for (let at = 0; at < msg.tour.length; at += run.n) {
+        core.absorbWalk({ built: msg.built.subarray(at, at + run.n), tour: msg.tour.subarray(at, at + run.n) });
+        if (core.tours % ants.length === 0) core.endIteration(performance.now() - run.started);
+      }
+      if (budgetLeft(run)) dispatch(run, msg.index);
     }
     if (run.outstanding > 0) return;
     // The budget is spent and every walk asked for is in.
@@ -181,9 +188,10 @@ function budgetLeft(run: Run): boolean {
   return run.dispatched < budget.iterations * budget.ants && performance.now() - run.started < budget.seconds * 1000;
 }
 
-/** Sends `ant` on a walk. */
-function dispatch(run: Run, ant: ActorRef<AntMsg>): void {
-  run.dispatched++;
+/** Sends ant `index` on its batch of walks (fewer if the iteration budget is nearly spent). */
+function dispatch(run: Run, index: number): void {
+  const count = Math.min(run.batch[index], run.budget.iterations * run.budget.ants - run.dispatched);
+  run.dispatched += count;
   run.outstanding++;
-  ant.tell({ type: 'walk' });
+  run.ants[index].tell({ type: 'walk', count });
 }
