@@ -124,16 +124,19 @@ export default defineActor({
         reply: ctx.replyLater(),
       };
       state.run = run;
-      if (msg.sync) msg.ants.forEach((_, index) => dispatch(run, index));
-      else
-        msg.ants.forEach((ant, index) => {
+      // Synchronous: a whole iteration or none, as after each iteration below.
+      if (msg.sync) {
+        if (budgetLeft(run)) msg.ants.forEach((_, index) => dispatch(run, index));
+      } else {
+        for (let index = 0; index < msg.ants.length; index++) {
           for (let messages = 0; messages < msg.depth[index] && budgetLeft(run); messages++) dispatch(run, index);
-        });
+        }
+      }
       return;
     }
     const run = state.run;
-    // Asynchronous ants may finish a walk after the run ended: its tours are not needed.
-    if (run === undefined) return;
+    // A run ends only when every walk asked for is in: nothing can come after.
+    if (run === undefined) throw new Error('tours came in with no run going');
     run.outstanding--;
     run.perThread[msg.thread] = (run.perThread[msg.thread] ?? 0) + msg.tour.length / run.n;
     // New views of both allocations in this turn (views are valid for the turn that took them).
