@@ -6,7 +6,9 @@
  * the file alone, is the best it reports; bad arguments exit 2 with a message.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runColony } from '../examples/aco/colony.js';
@@ -107,8 +109,31 @@ describe('the colony of actors', () => {
 
 describe('npm run example:aco', () => {
   it('prints, last, a JSON result whose tour visits every city once and whose length is the reported best', async () => {
-    const { code, stdout, stderr } = await runExample([eil51, '--seconds', '1', '--seed', '3', '--json']);
+    const dir = mkdtempSync(join(tmpdir(), 'aco-'));
+    const { code, stdout, stderr } = await runExample([
+      eil51,
+      '--seconds',
+      '1',
+      '--seed',
+      '3',
+      '--json',
+      '--svg',
+      join(dir, 't.svg'),
+      '--curve',
+      join(dir, 'c.svg'),
+    ]);
     expect(code, stderr).toBe(0);
+    let tourSvg: string;
+    let curveSvg: string;
+    try {
+      tourSvg = readFileSync(join(dir, 't.svg'), 'utf8');
+      curveSvg = readFileSync(join(dir, 'c.svg'), 'utf8');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+    expect(tourSvg.match(/<circle /g)).toHaveLength(51);
+    expect(tourSvg).toMatch(/<polygon points="(\S+,\S+ ){50}\S+,\S+"/);
+    expect(curveSvg).toMatch(/^<svg [^]*<polyline points="[^"]+"[^]*optimum 426[^]*<\/svg>\n$/);
     const lines = stdout.trim().split('\n');
     const result = JSON.parse(lines[lines.length - 1]);
     expect(result).toMatchObject({ instance: 'eil51', cities: 51, optimum: 426, threads: 2, seed: 3, localSearch: '2-opt' });
