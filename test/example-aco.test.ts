@@ -133,7 +133,7 @@ describe('npm run example:aco', () => {
     }
     expect(tourSvg.match(/<circle /g)).toHaveLength(51);
     expect(tourSvg).toMatch(/<polygon points="(\S+,\S+ ){50}\S+,\S+"/);
-    expect(curveSvg).toMatch(/^<svg [^]*<polyline points="[^"]+"[^]*optimum 426[^]*<\/svg>\n$/);
+    expect(curveSvg).toMatch(/^<svg [\s\S]*<polyline points="[^"]+"[\s\S]*optimum 426[\s\S]*<\/svg>\n$/s);
     const lines = stdout.trim().split('\n');
     const result = JSON.parse(lines[lines.length - 1]);
     expect(result).toMatchObject({ instance: 'eil51', cities: 51, optimum: 426, threads: 2, seed: 3, localSearch: '2-opt' });
