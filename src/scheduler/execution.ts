@@ -144,39 +144,67 @@ export class Execution {
     this.queue.remove(t);
     const pending = t.pending as NonNullable<TaskRecord['pending']>;
     t.pending = undefined;
-    this.metrics.waitWindow.push(this.now() - t.enqueuedAt);
-    this.functionsRunning++;
-    this.runFunction(t, () => {
-      this.functionsRunning--;
-      this.trigger.dispatchSoon();
-    }).then(pending.resolve, pending.reject);
-  }
-
-  private async runFunction(t: TaskRecord, slotFree: () => void): Promise<unknown> {
     t.status = 'running';
     this.running++;
+    this.functionsRunning++;
     const began = this.now();
+    this.metrics.waitWindow.push(began - t.enqueuedAt);
+    const ms = this.metrics.timeoutFor(t);
+    if (ms !== undefined) {
+      this.runTimedFunction(t, ms, began, pending);
+      return;
+    }
+    // No timeout (the hot path): the attempt ends when the function
+    // returns, with no wrapper promise around it.
+    this.executor.runFunction(t.module as string, t.payload).then(
+      (value) => {
+        this.functionEnded(t, true, began);
+        pending.resolve(value);
+      },
+      (error: unknown) => {
+        this.functionEnded(t, false, began);
+        pending.reject(error);
+      },
+    );
+  }
+
+  /** A function task's attempt ended: its slot is free, its run time recorded. */
+  private functionEnded(t: TaskRecord, ok: boolean, began: number): void {
+    this.functionsRunning--;
+    this.running--;
+    this.metrics.recordRun(t, undefined, ok, this.now() - began);
+    this.trigger.dispatchSoon();
+  }
+
+  /**
+   * A function task under a timeout. A running function cannot be stopped
+   * without killing its thread: the timeout only abandons it (the attempt
+   * settles then), while its slot stays taken until the function returns.
+   */
+  private runTimedFunction(t: TaskRecord, ms: number, began: number, pending: NonNullable<TaskRecord['pending']>): void {
     let abandon: (error: unknown) => void = () => undefined;
     const abandoned = new Promise<never>((_, reject) => (abandon = reject));
+    const slotFree = () => {
+      this.functionsRunning--;
+      this.trigger.dispatchSoon();
+    };
     const run = () => {
       const inner = this.executor.runFunction(t.module as string, t.payload);
       inner.then(slotFree, slotFree);
       return inner;
     };
-    try {
-      const value = await Promise.race([
-        // A running function cannot be stopped without killing its thread: a timeout only abandons it.
-        this.withTimeout(t, run, () => undefined, abandon),
-        abandoned,
-      ]);
-      this.metrics.recordRun(t, undefined, true, this.now() - began);
-      return value;
-    } catch (error) {
-      this.metrics.recordRun(t, undefined, false, this.now() - began);
-      throw error;
-    } finally {
-      this.running--;
-    }
+    Promise.race([this.timed(t, ms, run, () => undefined, abandon), abandoned]).then(
+      (value) => {
+        this.running--;
+        this.metrics.recordRun(t, undefined, true, this.now() - began);
+        pending.resolve(value);
+      },
+      (error: unknown) => {
+        this.running--;
+        this.metrics.recordRun(t, undefined, false, this.now() - began);
+        pending.reject(error);
+      },
+    );
   }
 
   // ------------------------------------------------------------- timeouts
