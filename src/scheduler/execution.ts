@@ -63,26 +63,14 @@ export class Execution {
     this.metrics.waitWindow.push(began - t.enqueuedAt);
     const task = new Task(t.id, t.kind, t.payload, t.attempts);
     agent.inFlight++;
-    // The timeout is innermost, per attempt. The breaker sees every outcome:
-    // while it is closed and the agent has not failed since its last
-    // success, the attempt runs outside its wrapper (the hot path) and only a
-    // failure is fed to it (and the success after one), which is what a
-    // consecutive-failure breaker counts; otherwise the attempt runs through it.
-    const timed = () =>
-      this.withTimeout(
-        t,
-        () => this.executor.runOnAgent(agent.ref, task),
-        () => this.executor.cancelOnAgent(agent.ref, t.id, task.attempt, 'its attempt timed out'),
-        (error) => pending.reject(error),
-      );
     const viaBreaker = agent.breakerState !== 'closed' || agent.failStreak > 0;
-    const call = viaBreaker ? () => agent.breaker.execute(timed) : timed;
-    // Bulkheads (cockatiel) when configured: overall, then the agent's. The
-    // slots are taken synchronously (an async function runs up to its first
-    // await at once), so two decisions in one pass cannot overbook them.
     const perAgent = this.agentBulkhead(agent);
-    const guarded = perAgent === undefined ? call : () => perAgent.execute(call);
-    const run = this.total === undefined ? guarded() : this.total.execute(guarded);
+    // The hot path: no timeout, no bulkhead, a closed breaker that saw no
+    // failure since the last success: the ask runs with no policy around it.
+    const run =
+      !viaBreaker && perAgent === undefined && this.total === undefined && this.metrics.timeoutFor(t) === undefined
+        ? this.executor.runOnAgent(agent.ref, task)
+        : this.runGuarded(t, agent, task, pending, viaBreaker, perAgent);
     run.then(
       (value) => {
         if (!viaBreaker && agent.failStreak > 0) this.feedBreaker(agent, undefined);
@@ -99,6 +87,37 @@ export class Execution {
         pending.reject(error);
       },
     );
+  }
+
+  /**
+   * An attempt on `agent` under its policies. The timeout is innermost, per
+   * attempt. The breaker sees every outcome: while it is closed and the
+   * agent has not failed since its last success, the attempt runs outside
+   * its wrapper and only a failure is fed to it (and the success after one),
+   * which is what a consecutive-failure breaker counts; otherwise the
+   * attempt runs through it. Bulkheads (cockatiel) when configured:
+   * overall, then the agent's. The slots are taken synchronously (an async
+   * function runs up to its first await at once), so two decisions in one
+   * pass cannot overbook them.
+   */
+  private runGuarded(
+    t: TaskRecord,
+    agent: Agent,
+    task: Task,
+    pending: NonNullable<TaskRecord['pending']>,
+    viaBreaker: boolean,
+    perAgent: BulkheadPolicy | undefined,
+  ): Promise<unknown> {
+    const timed = () =>
+      this.withTimeout(
+        t,
+        () => this.executor.runOnAgent(agent.ref, task),
+        () => this.executor.cancelOnAgent(agent.ref, t.id, task.attempt, 'its attempt timed out'),
+        (error) => pending.reject(error),
+      );
+    const call = viaBreaker ? () => agent.breaker.execute(timed) : timed;
+    const guarded = perAgent === undefined ? call : () => perAgent.execute(call);
+    return this.total === undefined ? guarded() : this.total.execute(guarded);
   }
 
   /** Tells the agent's breaker how an attempt that ran outside it ended (a failure, or `undefined`: a success). */
