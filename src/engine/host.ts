@@ -3,7 +3,8 @@
  * thread. Piscina owns the thread; the runtime's control tasks (attach,
  * spawn, stop, quiesce, shutdown) arrive as Piscina tasks routed to this
  * thread by the runtime's load balancer. Messages never come this way: they
- * arrive through the SharedArrayBuffer rings the endpoint reads.
+ * arrive through the SharedArrayBuffer rings the endpoint reads, and so do
+ * control requests (WorkerSystem), plain function tasks among them.
  */
 import { registerCodecExtensions } from './ref-codec.js';
 import { ActorRef } from '../actors/ref.js';

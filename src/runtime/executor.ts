@@ -16,7 +16,8 @@ const kKnownModules = 1024;
  * handler answers it; no ask timeout: the scheduler's own timeouts apply,
  * and a crash or stop settles it); a cancellation as a control message to
  * the agent's thread, so it reaches the handler while it runs rather than
- * queueing behind it; a function task as a Piscina task on this pool.
+ * queueing behind it; a function task as a control request on the ring of
+ * the pool thread running the fewest (see ControlPlane.runFunction).
  */
 export function taskExecutor(control: ControlPlane, endpoint: Endpoint, dir: Directory, functionConcurrency: number): TaskExecutor {
   /** Function task modules found to exist: what was given (a URL's href, or the string) -> its normalised URL. */
