@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BroadcastChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { ActorCrashedError, ActorModuleError, InvalidArgumentError, InvalidOptionError, Runtime, TaskCancelledError } from '../src/index.js';
+import {
+  ActorCrashedError,
+  ActorModuleError,
+  InvalidArgumentError,
+  InvalidOptionError,
+  MessageTooLargeError,
+  Runtime,
+  TaskCancelledError,
+} from '../src/index.js';
 import type { TaskAgentArgs } from './fixtures/task-agent.js';
 import { Gate, eventually, guarded, useRuntime } from './fixtures/helpers.js';
 
@@ -153,6 +161,15 @@ describe('rt.tasks function tasks', () => {
       expect(error).toBeInstanceOf(InvalidArgumentError);
       expect((error as Error).message).toContain('default export is a function');
     }
+  });
+
+  it('refuses a function task payload or answer above maxMessageBytes with MessageTooLargeError (they travel as messages do)', async () => {
+    const r = await start({ maxMessageBytes: 1024 });
+    const repeatUrl = new URL('./fixtures/fn-repeat.ts', import.meta.url);
+    await expect(r.tasks.submit({ module: repeatUrl, payload: 'y'.repeat(4096) }).result).rejects.toBeInstanceOf(MessageTooLargeError);
+    await expect(r.tasks.submit({ module: repeatUrl, payload: 4096 }).result).rejects.toBeInstanceOf(MessageTooLargeError);
+    // Below the limit both ways: answered.
+    expect(await r.tasks.submit<string>({ module: repeatUrl, payload: 100 }).result).toBe('x'.repeat(100));
   });
 
   it("waits in the scheduler's priority queue when every thread runs its share: critical first, FIFO within a priority", async () => {
