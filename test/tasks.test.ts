@@ -4,15 +4,27 @@
  * handler, a task whose agent's thread dies is placed again, and plain
  * function tasks run on the same Piscina pool in priority order.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BroadcastChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { ActorModuleError, InvalidOptionError, Runtime, TaskCancelledError } from '../src/index.js';
+import {
+  ActorCrashedError,
+  ActorModuleError,
+  InvalidArgumentError,
+  InvalidOptionError,
+  MessageTooLargeError,
+  Runtime,
+  TaskCancelledError,
+} from '../src/index.js';
 import type { TaskAgentArgs } from './fixtures/task-agent.js';
 import { Gate, eventually, guarded, useRuntime } from './fixtures/helpers.js';
 
 const agentUrl = new URL('./fixtures/task-agent.ts', import.meta.url);
 const doubleUrl = new URL('./fixtures/fn-double.ts', import.meta.url);
 const sleepUrl = new URL('./fixtures/fn-sleep.ts', import.meta.url);
+const exitFirstUrl = new URL('./fixtures/fn-exit-first.ts', import.meta.url);
 const crashyUrl = new URL('./fixtures/crashy.ts', import.meta.url);
 
 const start = useRuntime({ threads: 2 });
@@ -138,6 +150,28 @@ describe('rt.tasks function tasks', () => {
     await expect(r.tasks.submit({ module: doubleUrl, payload: -1 }).result).rejects.toThrow('negative: -1');
   });
 
+  it('fails a function task whose module does not export a function, with InvalidArgumentError, every time', async () => {
+    const r = await start();
+    const notAFunction = new URL('./fixtures/not-an-actor.ts', import.meta.url);
+    for (let i = 0; i < 2; i++) {
+      const error = await r.tasks.submit({ module: notAFunction }).result.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as Error).message).toContain('default export is a function');
+    }
+  });
+
+  it('refuses a function task payload or answer above maxMessageBytes with MessageTooLargeError (they travel as messages do)', async () => {
+    const r = await start({ maxMessageBytes: 1024 });
+    const repeatUrl = new URL('./fixtures/fn-repeat.ts', import.meta.url);
+    await expect(r.tasks.submit({ module: repeatUrl, payload: 'y'.repeat(4096) }).result).rejects.toBeInstanceOf(MessageTooLargeError);
+    await expect(r.tasks.submit({ module: repeatUrl, payload: 4096 }).result).rejects.toBeInstanceOf(MessageTooLargeError);
+    // Below the limit both ways: answered.
+    expect(await r.tasks.submit<string>({ module: repeatUrl, payload: 100 }).result).toBe('x'.repeat(100));
+  });
+
   it("waits in the scheduler's priority queue when every thread runs its share: critical first, FIFO within a priority", async () => {
     const r = await start({ threads: 1, tasks: { functionConcurrency: 1 } });
     const blocker = r.tasks.submit({ module: sleepUrl, payload: { ms: 300, tag: 'blocker' } });
@@ -170,6 +204,42 @@ describe('rt.tasks function tasks', () => {
     const first = await Promise.race([r.spawn(agentUrl, { name: 'late' }).then(() => 'spawn'), handles[2].result.then(() => 'function task')]);
     expect(first).toBe('spawn');
     await Promise.all(handles.map((h) => h.result));
+  });
+
+  it('places a function task again when its thread dies while it runs, on the thread brought back', async () => {
+    const r = await start({ threads: 1 });
+    const dir = mkdtempSync(join(tmpdir(), 'microswarm-fn-'));
+    try {
+      const h = r.tasks.submit<string>({ module: exitFirstUrl, payload: { marker: join(dir, 'marker') } });
+      expect(await guarded(h.result, 20_000, "the function task's result")).toBe('again');
+      expect(h.attempts).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails a function task whose thread died with ActorCrashedError naming the thread and the module, once its re-placements are spent', async () => {
+    const r = await start({ threads: 1, tasks: { maxReplacements: 0 } });
+    const dir = mkdtempSync(join(tmpdir(), 'microswarm-fn-'));
+    try {
+      const h = r.tasks.submit({ module: exitFirstUrl, payload: { marker: join(dir, 'marker') } });
+      const error = await guarded(
+        h.result.then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+        20_000,
+        "the function task's failure",
+      );
+      expect(error).toBeInstanceOf(ActorCrashedError);
+      expect(error).toMatchObject({ actor: 'on pool thread 0' });
+      expect((error as Error).message).toContain(`function task ${exitFirstUrl.href}`);
+      expect(h.attempts).toBe(1);
+      // The runtime goes on: the next function task runs on the thread brought back.
+      expect(await r.tasks.submit({ module: doubleUrl, payload: 4 }).result).toBe(8);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('cancels a function task that still waits in the queue, without touching the running one', async () => {

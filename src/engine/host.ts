@@ -3,7 +3,8 @@
  * thread. Piscina owns the thread; the runtime's control tasks (attach,
  * spawn, stop, quiesce, shutdown) arrive as Piscina tasks routed to this
  * thread by the runtime's load balancer. Messages never come this way: they
- * arrive through the SharedArrayBuffer rings the endpoint reads.
+ * arrive through the SharedArrayBuffer rings the endpoint reads, and so do
+ * control requests (WorkerSystem), plain function tasks among them.
  */
 import { registerCodecExtensions } from './ref-codec.js';
 import { ActorRef } from '../actors/ref.js';
@@ -12,12 +13,13 @@ import { decode, encode } from '../transport/codec/index.js';
 import { importModule, loadModule } from './modules.js';
 import type { DirectoryShared } from '../transport/directory.js';
 import { Endpoint } from './endpoint.js';
+import { callFunction } from './functions.js';
 import { inspectCells } from './inspection.js';
 import { loadTracingApi } from './tracing.js';
 import type { JournalEntry } from '../transport/journal.js';
 import type { RehostedActor } from './recovery.js';
 import type { ActorFailure, DeadLetter, EndpointConfig, SystemHandler } from './types.js';
-import { ActorStoppedError, InvalidArgumentError, RuntimeClosedError, ThreadStartError, toError } from '../base/errors.js';
+import { ActorStoppedError, RuntimeClosedError, ThreadStartError, toError } from '../base/errors.js';
 import type { TransportShared } from '../transport/transport.js';
 import type { PoolShared } from '../memory/layout.js';
 
@@ -67,7 +69,6 @@ export type HostTask =
   | { op: 'fence'; slot: number; gen: number; old: number }
   | { op: 'quiesce' }
   | { op: 'standby'; modules: string[]; setup: string | undefined }
-  | { op: 'fn'; module: string; payload: Uint8Array }
   | { op: 'shutdown'; deadline: number };
 
 export type { RehostedActor } from './recovery.js';
@@ -90,6 +91,8 @@ let endpoint: Endpoint | undefined;
 class WorkerSystem implements SystemHandler {
   handle(op: string, payload: Record<string, unknown>): unknown {
     const ep = attached();
+    // A function task of rt.tasks (see functions.ts): the hot one, first.
+    if (op === 'fn') return callFunction(payload.module as string, payload.payload);
     if (op === 'stop') return ep.lifecycle.stopRef(payload.ref as ActorRef);
     if (op === 'watch') return ep.deathWatch.add(payload.target as ActorRef, payload.watcher as ActorRef);
     if (op === 'unwatch') return ep.deathWatch.remove(payload.target as ActorRef, payload.watcher as ActorRef);
@@ -147,24 +150,6 @@ function runSetup(url: string | undefined): Promise<void> {
     },
   );
   return setupDone;
-}
-
-const functions = new Map<string, Promise<(payload: unknown) => unknown>>();
-
-/** A function task's module, imported once per thread; its default export must be a function. */
-function functionModule(url: string): Promise<(payload: unknown) => unknown> {
-  let loading = functions.get(url);
-  if (loading === undefined) {
-    loading = importModule(url).then((mod) => {
-      if (typeof mod.default !== 'function') {
-        throw new InvalidArgumentError('module', 'a module whose default export is a function (payload) => result', mod.default);
-      }
-      return mod.default as (payload: unknown) => unknown;
-    });
-    loading.catch(() => functions.delete(url));
-    functions.set(url, loading);
-  }
-  return loading;
 }
 
 function failed(err: unknown): HostResult {
@@ -251,12 +236,6 @@ export default async function host(task: HostTask): Promise<HostResult> {
         await loadTracingApi(); // a tracer provider threadSetup registered: its spans from the first message
         for (const module of task.modules) await loadModule(module).catch(() => undefined);
         return { ok: true };
-      case 'fn': {
-        // A plain function task of rt.tasks: the module's default export, called with the payload.
-        const mod = await functionModule(task.module);
-        const value: unknown = await mod(decode(task.payload));
-        return { ok: true, value: encode(value, 'result') };
-      }
       case 'quiesce': {
         const ep = attached();
         return { ok: true, idle: ep.dispatcher.isIdle(), handled: ep.dispatcher.handled };

@@ -216,6 +216,12 @@ export class Inbound implements InboundPart {
       return;
     }
     if (askId === 0) return;
+    // A plain value is answered now (function tasks answer most requests):
+    // no promise and no microtask per request.
+    if (result === null || (typeof result !== 'object' && typeof result !== 'function') || typeof (result as PromiseLike<unknown>).then !== 'function') {
+      if (!this.engine.closed) this.router.sendControl(from, kReplyOk, askId, result);
+      return;
+    }
     Promise.resolve(result).then(
       (value) => !this.engine.closed && this.router.sendControl(from, kReplyOk, askId, value),
       (err: unknown) => !this.engine.closed && this.router.sendControl(from, kReplyError, askId, toError(err)),

@@ -63,26 +63,14 @@ export class Execution {
     this.metrics.waitWindow.push(began - t.enqueuedAt);
     const task = new Task(t.id, t.kind, t.payload, t.attempts);
     agent.inFlight++;
-    // The timeout is innermost, per attempt. The breaker sees every outcome:
-    // while it is closed and the agent has not failed since its last
-    // success, the attempt runs outside its wrapper (the hot path) and only a
-    // failure is fed to it (and the success after one), which is what a
-    // consecutive-failure breaker counts; otherwise the attempt runs through it.
-    const timed = () =>
-      this.withTimeout(
-        t,
-        () => this.executor.runOnAgent(agent.ref, task),
-        () => this.executor.cancelOnAgent(agent.ref, t.id, task.attempt, 'its attempt timed out'),
-        (error) => pending.reject(error),
-      );
     const viaBreaker = agent.breakerState !== 'closed' || agent.failStreak > 0;
-    const call = viaBreaker ? () => agent.breaker.execute(timed) : timed;
-    // Bulkheads (cockatiel) when configured: overall, then the agent's. The
-    // slots are taken synchronously (an async function runs up to its first
-    // await at once), so two decisions in one pass cannot overbook them.
     const perAgent = this.agentBulkhead(agent);
-    const guarded = perAgent === undefined ? call : () => perAgent.execute(call);
-    const run = this.total === undefined ? guarded() : this.total.execute(guarded);
+    // The hot path: no timeout, no bulkhead, a closed breaker that saw no
+    // failure since the last success: the ask runs with no policy around it.
+    const run =
+      !viaBreaker && perAgent === undefined && this.total === undefined && this.metrics.timeoutFor(t) === undefined
+        ? this.executor.runOnAgent(agent.ref, task)
+        : this.runGuarded(t, agent, task, pending, viaBreaker, perAgent);
     run.then(
       (value) => {
         if (!viaBreaker && agent.failStreak > 0) this.feedBreaker(agent, undefined);
@@ -99,6 +87,37 @@ export class Execution {
         pending.reject(error);
       },
     );
+  }
+
+  /**
+   * An attempt on `agent` under its policies. The timeout is innermost, per
+   * attempt. The breaker sees every outcome: while it is closed and the
+   * agent has not failed since its last success, the attempt runs outside
+   * its wrapper and only a failure is fed to it (and the success after one),
+   * which is what a consecutive-failure breaker counts; otherwise the
+   * attempt runs through it. Bulkheads (cockatiel) when configured:
+   * overall, then the agent's. The slots are taken synchronously (an async
+   * function runs up to its first await at once), so two decisions in one
+   * pass cannot overbook them.
+   */
+  private runGuarded(
+    t: TaskRecord,
+    agent: Agent,
+    task: Task,
+    pending: NonNullable<TaskRecord['pending']>,
+    viaBreaker: boolean,
+    perAgent: BulkheadPolicy | undefined,
+  ): Promise<unknown> {
+    const timed = () =>
+      this.withTimeout(
+        t,
+        () => this.executor.runOnAgent(agent.ref, task),
+        () => this.executor.cancelOnAgent(agent.ref, t.id, task.attempt, 'its attempt timed out'),
+        (error) => pending.reject(error),
+      );
+    const call = viaBreaker ? () => agent.breaker.execute(timed) : timed;
+    const guarded = perAgent === undefined ? call : () => perAgent.execute(call);
+    return this.total === undefined ? guarded() : this.total.execute(guarded);
   }
 
   /** Tells the agent's breaker how an attempt that ran outside it ended (a failure, or `undefined`: a success). */
@@ -144,39 +163,67 @@ export class Execution {
     this.queue.remove(t);
     const pending = t.pending as NonNullable<TaskRecord['pending']>;
     t.pending = undefined;
-    this.metrics.waitWindow.push(this.now() - t.enqueuedAt);
-    this.functionsRunning++;
-    this.runFunction(t, () => {
-      this.functionsRunning--;
-      this.trigger.dispatchSoon();
-    }).then(pending.resolve, pending.reject);
-  }
-
-  private async runFunction(t: TaskRecord, slotFree: () => void): Promise<unknown> {
     t.status = 'running';
     this.running++;
+    this.functionsRunning++;
     const began = this.now();
+    this.metrics.waitWindow.push(began - t.enqueuedAt);
+    const ms = this.metrics.timeoutFor(t);
+    if (ms !== undefined) {
+      this.runTimedFunction(t, ms, began, pending);
+      return;
+    }
+    // No timeout (the hot path): the attempt ends when the function
+    // returns, with no wrapper promise around it.
+    this.executor.runFunction(t.module as string, t.payload).then(
+      (value) => {
+        this.functionEnded(t, true, began);
+        pending.resolve(value);
+      },
+      (error: unknown) => {
+        this.functionEnded(t, false, began);
+        pending.reject(error);
+      },
+    );
+  }
+
+  /** A function task's attempt ended: its slot is free, its run time recorded. */
+  private functionEnded(t: TaskRecord, ok: boolean, began: number): void {
+    this.functionsRunning--;
+    this.running--;
+    this.metrics.recordRun(t, undefined, ok, this.now() - began);
+    this.trigger.dispatchSoon();
+  }
+
+  /**
+   * A function task under a timeout. A running function cannot be stopped
+   * without killing its thread: the timeout only abandons it (the attempt
+   * settles then), while its slot stays taken until the function returns.
+   */
+  private runTimedFunction(t: TaskRecord, ms: number, began: number, pending: NonNullable<TaskRecord['pending']>): void {
     let abandon: (error: unknown) => void = () => undefined;
     const abandoned = new Promise<never>((_, reject) => (abandon = reject));
+    const slotFree = () => {
+      this.functionsRunning--;
+      this.trigger.dispatchSoon();
+    };
     const run = () => {
       const inner = this.executor.runFunction(t.module as string, t.payload);
       inner.then(slotFree, slotFree);
       return inner;
     };
-    try {
-      const value = await Promise.race([
-        // A running function cannot be stopped without killing its thread: a timeout only abandons it.
-        this.withTimeout(t, run, () => undefined, abandon),
-        abandoned,
-      ]);
-      this.metrics.recordRun(t, undefined, true, this.now() - began);
-      return value;
-    } catch (error) {
-      this.metrics.recordRun(t, undefined, false, this.now() - began);
-      throw error;
-    } finally {
-      this.running--;
-    }
+    Promise.race([this.timed(t, ms, run, () => undefined, abandon), abandoned]).then(
+      (value) => {
+        this.running--;
+        this.metrics.recordRun(t, undefined, true, this.now() - began);
+        pending.resolve(value);
+      },
+      (error: unknown) => {
+        this.running--;
+        this.metrics.recordRun(t, undefined, false, this.now() - began);
+        pending.reject(error);
+      },
+    );
   }
 
   // ------------------------------------------------------------- timeouts

@@ -54,6 +54,25 @@ const noDelay = retry(
   { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: new ConstantBackoff(0) },
 );
 
+/**
+ * How a task's first attempt reports its end to the lifecycle: an object
+ * with two methods rather than two closures per task (the hot path).
+ */
+class FirstAttempt {
+  constructor(
+    private readonly lifecycle: TaskLifecycle,
+    private readonly t: TaskRecord,
+  ) {}
+
+  resolve(value: unknown): void {
+    this.lifecycle.firstSucceeded(this.t, value);
+  }
+
+  reject(error: unknown): void {
+    this.lifecycle.firstFailed(this.t, error);
+  }
+}
+
 /** @internal */
 export class TaskLifecycle implements RecordHost {
   /** Tasks not yet finished, by id. */
@@ -190,34 +209,57 @@ export class TaskLifecycle implements RecordHost {
   private begin(t: TaskRecord): void {
     this.blocked.delete(t.id);
     t.status = 'queued';
-    const failed = (error: unknown) => {
-      const err = error instanceof Final ? error.error : toError(error);
-      this.finish(t, t.cancelReason !== undefined ? 'cancelled' : 'failed', err);
-    };
-    // The first attempt runs at once; only when it fails (and may be
+    // The first attempt runs at once, settling through plain callbacks (no
+    // promise per task on the hot path); only when it fails (and may be
     // retried) does cockatiel's retry policy take over: its first call
     // hands that failure back, so the policy applies its backoff before the
     // second attempt exactly as if it had run the first itself.
-    this.attempt(t).then(
-      (value) => this.finish(t, 'succeeded', value),
-      (first: unknown) => {
-        if (first instanceof Final) {
-          failed(first);
-          return;
+    if (t.cancelReason !== undefined) {
+      this.failed(t, new Final(t.cancelReason));
+      return;
+    }
+    this.enqueue(t, new FirstAttempt(this, t));
+  }
+
+  /** @internal The first attempt of `t` succeeded. */
+  firstSucceeded(t: TaskRecord, value: unknown): void {
+    this.finish(t, 'succeeded', value);
+  }
+
+  /** @internal The first attempt of `t` failed: retried under its policy, or failed for good. */
+  firstFailed(t: TaskRecord, error: unknown): void {
+    let first: unknown;
+    try {
+      first = this.afterFailure(t, error);
+    } catch (final) {
+      this.failed(t, final);
+      return;
+    }
+    this.retryAfter(t, first);
+  }
+
+  /** The first attempt failed with `first` and may be retried: the retry policy runs the next ones. */
+  private retryAfter(t: TaskRecord, first: unknown): void {
+    let handedBack = false;
+    this.retryPolicyFor(t)
+      .execute(() => {
+        if (!handedBack) {
+          handedBack = true;
+          throw first;
         }
-        let handedBack = false;
-        this.retryPolicyFor(t)
-          .execute(() => {
-            if (!handedBack) {
-              handedBack = true;
-              throw first;
-            }
-            this.leaveRetryWait(t);
-            return this.attempt(t);
-          })
-          .then((value) => this.finish(t, 'succeeded', value), failed);
-      },
-    );
+        this.leaveRetryWait(t);
+        return this.attempt(t);
+      })
+      .then(
+        (value) => this.finish(t, 'succeeded', value),
+        (error: unknown) => this.failed(t, error),
+      );
+  }
+
+  /** The task failed for good (a Final, or the retry policy gave up): it finishes as failed, or cancelled. */
+  private failed(t: TaskRecord, error: unknown): void {
+    const err = error instanceof Final ? error.error : toError(error);
+    this.finish(t, t.cancelReason !== undefined ? 'cancelled' : 'failed', err);
   }
 
   private retryPolicyFor(t: TaskRecord): RetryPolicy {
@@ -238,35 +280,54 @@ export class TaskLifecycle implements RecordHost {
   }
 
   /**
-   * One attempt: waits for placement, runs, and turns its failure into a
-   * retry (thrown as is) or a final one (thrown as Final) by the task's budget.
+   * One attempt after a failed one: waits for placement, runs, and turns
+   * its failure into a retry (thrown as is) or a final one (thrown as Final)
+   * by the task's budget.
    */
-  private async attempt(t: TaskRecord): Promise<unknown> {
-    if (t.cancelReason !== undefined) throw new Final(t.cancelReason);
-    t.attempts++;
-    try {
-      // Agent tasks and function tasks alike wait in the queue for a slot.
-      return await new Promise((resolve, reject) => {
-        t.pending = { resolve, reject };
-        t.status = 'queued';
-        t.enqueuedAt = this.now();
-        this.queue.push(t, t.lane, t.enqueuedAt);
-        this.trigger.dispatchSoon();
+  private attempt(t: TaskRecord): Promise<unknown> {
+    if (t.cancelReason !== undefined) return Promise.reject(new Final(t.cancelReason));
+    return new Promise((resolve, reject) => {
+      this.enqueue(t, {
+        resolve,
+        reject: (error) => {
+          try {
+            reject(this.afterFailure(t, error));
+          } catch (final) {
+            reject(final);
+          }
+        },
       });
-    } catch (error) {
-      if (error instanceof Final) throw error;
-      if (t.cancelReason !== undefined) throw new Final(t.cancelReason);
-      const err = toError(error);
-      if (isAgentLoss(err) && t.replacementsUsed < this.options.maxReplacements) {
-        t.replacementsUsed++;
-      } else if (t.retry !== undefined && t.failuresUsed < t.retry.retries) {
-        t.failuresUsed++;
-      } else throw new Final(err);
-      t.status = 'retrying';
-      t.inRetryWait = true;
-      this.retrying++;
-      throw err;
-    }
+    });
+  }
+
+  /** Queues an attempt of `t` for the dispatcher (agent tasks and function tasks alike wait there for a slot); `pending` hears how it ends. */
+  private enqueue(t: TaskRecord, pending: NonNullable<TaskRecord['pending']>): void {
+    t.attempts++;
+    t.pending = pending;
+    t.status = 'queued';
+    t.enqueuedAt = this.now();
+    this.queue.push(t, t.lane, t.enqueuedAt);
+    this.trigger.dispatchSoon();
+  }
+
+  /**
+   * An attempt failed with `error`: returns the error to retry with (the
+   * task enters its retry wait), or throws a Final when it must not be
+   * retried (cancelled, or its budget of retries or re-placements is spent).
+   */
+  private afterFailure(t: TaskRecord, error: unknown): unknown {
+    if (error instanceof Final) throw error;
+    if (t.cancelReason !== undefined) throw new Final(t.cancelReason);
+    const err = toError(error);
+    if (isAgentLoss(err) && t.replacementsUsed < this.options.maxReplacements) {
+      t.replacementsUsed++;
+    } else if (t.retry !== undefined && t.failuresUsed < t.retry.retries) {
+      t.failuresUsed++;
+    } else throw new Final(err);
+    t.status = 'retrying';
+    t.inRetryWait = true;
+    this.retrying++;
+    return err;
   }
 
   private leaveRetryWait(t: TaskRecord): void {

@@ -91,6 +91,44 @@ export interface RecordHost {
   cancel(t: TaskRecord, error: TaskCancelledError): void;
 }
 
+const ignore = (): void => undefined;
+/** The `requires` of the many tasks that require nothing (never written to). */
+const kNone: readonly string[] = Object.freeze([]);
+
+/**
+ * A task's handle, what `rt.tasks.submit` returns: a view of its record.
+ * A class, not an object literal with getters: one allocation per task,
+ * the accessors on the prototype.
+ */
+class Handle implements TaskHandle {
+  readonly id: string;
+  readonly result: Promise<unknown>;
+  // Not the handle's own enumerable properties: a logged handle shows its id and result.
+  readonly #record: TaskRecord;
+  readonly #host: RecordHost;
+
+  constructor(record: TaskRecord, result: Promise<unknown>, host: RecordHost) {
+    this.id = record.id;
+    this.result = result;
+    this.#record = record;
+    this.#host = host;
+  }
+
+  get status(): TaskStatus {
+    return this.#record.status;
+  }
+
+  get attempts(): number {
+    return this.#record.attempts;
+  }
+
+  cancel(reason?: string): boolean {
+    if (isFinished(this.#record)) return false;
+    this.#host.cancel(this.#record, new TaskCancelledError(this.id, reason ?? 'cancelled by handle.cancel()'));
+    return true;
+  }
+}
+
 /** @internal Checks a spec and makes the task's record and handle (nothing is registered yet). */
 export function createRecord(spec: unknown, executor: TaskExecutor, defaultStrategy: Strategy, host: RecordHost): TaskRecord {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new InvalidArgumentError('spec', 'an object', spec);
@@ -178,13 +216,13 @@ export function createRecord(spec: unknown, executor: TaskExecutor, defaultStrat
     resolve = res;
     reject = rej;
   });
-  result.catch(() => undefined); // an unobserved failure is not an unhandled rejection of the runtime
+  result.catch(ignore); // an unobserved failure is not an unhandled rejection of the runtime
   const record = {
     id,
     kind: s.kind ?? module ?? '',
     payload: s.payload,
     module,
-    requires: [...requires],
+    requires: requires.length === 0 ? kNone : [...requires],
     benefit,
     priority,
     strategy,
@@ -209,21 +247,8 @@ export function createRecord(spec: unknown, executor: TaskExecutor, defaultStrat
     key: 0,
     lane: lanes[priority],
     queued: false,
-  } as Omit<TaskRecord, 'handle'> as TaskRecord;
-  (record as { handle: TaskHandle }).handle = {
-    id,
-    get status() {
-      return record.status;
-    },
-    get attempts() {
-      return record.attempts;
-    },
-    result,
-    cancel(reason?: string) {
-      if (isFinished(record)) return false;
-      host.cancel(record, new TaskCancelledError(id, reason ?? 'cancelled by handle.cancel()'));
-      return true;
-    },
-  };
+    handle: undefined as unknown as TaskHandle,
+  } as TaskRecord;
+  (record as { handle: TaskHandle }).handle = new Handle(record, result, host);
   return record;
 }
