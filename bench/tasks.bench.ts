@@ -14,8 +14,10 @@
  *   scheduler on the runtime's Piscina pool, one at a time per thread),
  *   `piscina` (a 2-thread pool running the same trivial function, its
  *   defaults: atomics 'sync', one task per thread at a time), `piscina-64`
- *   (concurrentTasksPerWorker 64, so the window fills its threads). Each
- *   gets the same window and count. Target: microswarm at least 10x piscina.
+ *   (concurrentTasksPerWorker 64, so the window fills its threads), and
+ *   `poolifier` (poolifier 5's FixedThreadPool, 2 threads, its defaults: the
+ *   fastest pool a user would pick instead). Each gets the same window and
+ *   count. Target: microswarm at least 10x piscina.
  * - makespan: a heterogeneous workload (8 agents of capacity 4: four at
  *   2 ms per unit of work, four at 8 ms, half of each with capability 'gpu';
  *   160 tasks, 'small' = 1 unit or 'large' = 6 units of timer-based work, a
@@ -24,6 +26,7 @@
  *   agent); the time until all are done, per strategy, each on a fresh
  *   runtime. Impls: each strategy (round-robin first: the baseline).
  */
+import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { ActorRef, Runtime, type Strategy, type TaskHandle } from '../src/index.js';
 import { place, type Agent, type PlacementContext } from '../src/scheduler/placement.js';
@@ -33,6 +36,7 @@ import { guarded, quantile, round, throughputRecord, wholeRunRecord, type BenchR
 const workerUrl = new URL('./actors/task-worker.ts', import.meta.url);
 const fnUrl = new URL('./actors/fn-trivial.ts', import.meta.url);
 const piscinaTaskUrl = new URL('./peers/workers/piscina-trivial.mjs', import.meta.url);
+const poolifierTaskUrl = new URL('./peers/workers/poolifier-trivial.mjs', import.meta.url);
 
 /** A small seeded generator (mulberry32): the same workload in every run. */
 function seeded(seed: number): () => number {
@@ -216,6 +220,22 @@ async function tasksThroughput(quick: boolean): Promise<BenchRecord[]> {
       )),
     );
   }
+  let poolifier: import('poolifier').FixedThreadPool<number, number> | undefined;
+  records.push(
+    ...(await guarded(
+      'tasks-throughput',
+      'poolifier',
+      async () => {
+        const { FixedThreadPool } = await import('poolifier');
+        poolifier = new FixedThreadPool<number, number>(2, fileURLToPath(poolifierTaskUrl));
+        const p = poolifier;
+        return [
+          await throughputOf('poolifier', count, window, reps, (i) => p.execute(i), `poolifier 5 FixedThreadPool, 2 threads, defaults, window ${window}`),
+        ];
+      },
+      { timeoutMs: 180_000, cleanup: async () => poolifier?.destroy() },
+    )),
+  );
   return records;
 }
 
