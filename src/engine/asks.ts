@@ -146,7 +146,7 @@ export class Asks implements AsksPart {
       }
       if (!this.pending.has(askId)) return; // answered synchronously (cannot happen today, kept safe)
       if (router.routedTo >= 0) {
-        this.lastRingAskAt = performance.now();
+        if (this.index === 0) this.lastRingAskAt = performance.now(); // only the main thread polls for answers
         entry.target = router.routedTo;
         entry.seq = router.sentTo(router.routedTo);
         entry.actor = ref; // not stringified per ask: only a crash names it

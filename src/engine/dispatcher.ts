@@ -392,12 +392,14 @@ export class Dispatcher implements DispatcherPart {
       // handler, a proposal to `vote`; a relay is passed on, a fenced
       // message checked against the swarm's term, then their message handled.
       let task: Task | Proposal | undefined;
+      let relay: Relay | undefined;
       let handled = msg;
       if (msg instanceof Envelope) {
         if (msg instanceof Task || msg instanceof Proposal) task = msg;
-        else if (msg instanceof Relay)
-          handled = msg.msg; // passed on below, in its process span when traced
-        else if (msg instanceof Poisoned) {
+        else if (msg instanceof Relay) {
+          relay = msg; // passed on below, in its process span when traced
+          handled = msg.msg;
+        } else if (msg instanceof Poisoned) {
           this.current = undefined;
           this.system.deadLetter({ recipient: cell.ref, message: msg.msg, sender, reason: 'poison' });
           this.handlerFailed(cell, new PoisonMessageError(cell.ref.toString(), msg.crashes), replyTag);
@@ -426,7 +428,7 @@ export class Dispatcher implements DispatcherPart {
       // tracing (tracing.ts): a message sent in a trace is handled in a CONSUMER span.
       const span = trace !== undefined && this.tracing.on ? this.tracing.beginProcess(cell, trace) : undefined;
       // A relayed broadcast goes on to the member's children before it handles it, carrying its process span.
-      if (handled !== msg && msg instanceof Relay) this.envelopes.passOn(cell, msg);
+      if (relay !== undefined) this.envelopes.passOn(cell, relay);
       // Its start is progress; while it runs, the watchdog can name it.
       this.turns.begin(cell.slot, entry);
       try {

@@ -148,11 +148,7 @@ export class Inbound implements InboundPart {
       setDecodingHost(this.engine);
       const sender = readSender(r, senderSlot, senderGen, this.engine);
       // tracing: a message sent in a trace is handled in it when this thread has a tracer, untraced otherwise.
-      let trace: WireTrace | undefined;
-      if ((head & kTraced) !== 0) {
-        if (this.tracing.on) trace = readTraceField(r);
-        else skipTraceField(r);
-      }
+      const trace = this.traceField(r, (head & kTraced) !== 0);
       const msg = decodeValue(r);
       const cell = this.cells[slot];
       if (cell === undefined || cell.gen !== gen || cell.stopped) {
@@ -177,6 +173,14 @@ export class Inbound implements InboundPart {
     }
   };
 
+  /** The trace field of a frame that has one (`traced`): read when this thread traces, stepped over otherwise. */
+  private traceField(r: Reader, traced: boolean): WireTrace | undefined {
+    if (!traced) return undefined;
+    if (this.tracing.on) return readTraceField(r);
+    skipTraceField(r);
+    return undefined;
+  }
+
   /** A multicast frame: decode once, deliver to each listed actor of this thread. */
   private onMulticast(r: Reader, traced: boolean): void {
     const count = r.u32();
@@ -191,11 +195,7 @@ export class Inbound implements InboundPart {
     const senderGen = r.u32();
     setDecodingHost(this.engine);
     const sender = readSender(r, senderSlot, senderGen, this.engine);
-    let trace: WireTrace | undefined;
-    if (traced) {
-      if (this.tracing.on) trace = readTraceField(r);
-      else skipTraceField(r);
-    }
+    const trace = this.traceField(r, traced);
     const msg = decodeValue(r);
     for (let i = 0; i < count; i++) {
       const cell = this.cells[slots[i]];

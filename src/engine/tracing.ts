@@ -106,8 +106,6 @@ export class Tracing implements TracingPart {
   private tracer: Tracer | undefined;
   /** The process span of the message whose handler runs now (its synchronous part): what its sends carry. */
   private current: Span | undefined = undefined;
-  /** Module names by module URL. */
-  private readonly modules = new Map<string, string>();
   /** The name and attributes of a CLIENT span to the actor asked last (an ask loop asks one actor): made once, not per ask. */
   private askTo: { ref: ActorRef; name: string; attributes: Attributes } | undefined;
 
@@ -216,8 +214,7 @@ export class Tracing implements TracingPart {
 
   /** The name and attributes of `cell`'s process spans: the same for each of its messages, so made once and kept on the cell. */
   private processSpanOf(cell: Cell): NonNullable<Cell['traceSpan']> {
-    let module = this.modules.get(cell.moduleUrl);
-    if (module === undefined) this.modules.set(cell.moduleUrl, (module = moduleName(cell.moduleUrl)));
+    const module = moduleName(cell.moduleUrl);
     const destination = cell.ref.name ?? module;
     return {
       name: `process ${destination}`,

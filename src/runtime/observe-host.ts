@@ -83,23 +83,18 @@ export class ObserveHost {
   private source(): ObserveSource {
     const parts = this.parts;
     const metrics = parts.metrics();
-    if (metrics !== undefined && this.registry === undefined) {
+    let registry = this.registry;
+    if (metrics !== undefined && registry === undefined) {
       // Registered when the first server or handler is made, not at the first
       // scrape: registering turns on handler timing, which the dashboard's
       // and `top`'s p99 column reads through /inspect. A failure is the
       // scrape's to report.
-      this.registry = Promise.resolve().then(metrics);
-      this.registry.catch(() => undefined);
+      this.registry = registry = Promise.resolve().then(metrics);
+      registry.catch(() => undefined);
     }
     return {
       inspect: () => this.inspect(),
-      metrics:
-        metrics === undefined
-          ? undefined
-          : async () => {
-              this.registry ??= Promise.resolve().then(metrics);
-              return (await this.registry).metrics();
-            },
+      metrics: registry === undefined ? undefined : async () => (await registry).metrics(),
       ready: () => this.readiness(),
       onFeed: (listener) => {
         const offs = [
