@@ -7,7 +7,11 @@
  *
  * Impls, the same actors and messages in each:
  * - microswarm: a runtime of two threads, actors spread over both
- *   (bench/actors/savina-*.ts say where each lives);
+ *   (bench/actors/savina-*.ts say where each lives), so that most messages
+ *   cross threads;
+ * - microswarm-local: the same runtime, every actor where `ctx.spawn` puts a
+ *   child by default (its parent's thread), as a user's actors land unless
+ *   placed: the per-message cost without a cross-thread wake-up;
  * - nact: nact actors on the main thread, one actor system per run;
  * - plain: one thread, plain objects and one FIFO queue: the no-runtime floor.
  * Every run builds its actors anew (Savina's runIteration does) and is
@@ -19,7 +23,8 @@ import { type Impl, measureEach, measureWholeRun, type BenchRecord } from './har
 import { describeSizes, expectedAnswer, savinaDefaults, savinaQuick, type SavinaCase, type SavinaPeer, type SavinaSizes } from './peers/savina-shape.js';
 
 const impls: Impl<SavinaPeer>[] = [
-  { name: 'microswarm', start: async () => (await import('./peers/savina-microswarm.js')).startMicroswarmSavina() },
+  { name: 'microswarm', start: async () => (await import('./peers/savina-microswarm.js')).startMicroswarmSavina('spread') },
+  { name: 'microswarm-local', start: async () => (await import('./peers/savina-microswarm.js')).startMicroswarmSavina('local') },
   { name: 'nact', start: async () => (await import('./peers/savina-nact.js')).startNactSavina() },
   { name: 'plain', start: async () => (await import('./peers/savina-plain.js')).startPlainSavina() },
 ];

@@ -8,10 +8,10 @@
  */
 import { defineActor, type ActorRef } from '../../src/index.js';
 import { SeededRandom } from '../peers/savina-shape.js';
-import { finish, spread, startRun, type DriverState } from './savina-common.js';
+import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 
 type Msg =
-  | { type: 'run'; sizes: { big: { actors: number; pings: number } } }
+  | { type: 'run'; sizes: { big: { actors: number; pings: number } }; placement: Placement }
   | { type: 'neighbors'; neighbors: ActorRef<Msg>[] }
   | { type: 'ping' | 'pong'; sender: number }
   | { type: 'exit'; pings: number; errors: number }
@@ -99,7 +99,7 @@ export default defineActor({
         const { actors, pings } = msg.sizes.big;
         const sink = await ctx.spawn(self, { role: 'sink', actors, driver: ctx.self }, { thread: 0 });
         const members = await Promise.all(
-          Array.from({ length: actors }, (_, id) => ctx.spawn(self, { role: 'member', id, actors, pings, sink }, spread(id))),
+          Array.from({ length: actors }, (_, id) => ctx.spawn(self, { role: 'member', id, actors, pings, sink }, place(msg.placement, id))),
         );
         // Asked, so that every member knows the others before the first ping.
         await Promise.all([sink, ...members].map((actor) => actor.ask({ type: 'neighbors', neighbors: members })));

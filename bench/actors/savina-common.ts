@@ -3,13 +3,23 @@
  * bench/peers/savina-microswarm.ts): every case module has a `driver` role,
  * spawned once per case on thread 0; `{ type: 'run', sizes }` builds the
  * case's actors anew (as Savina's `runIteration` does), runs it, and answers
- * with the case's answer string once its last actor reports.
+ * with the case's answer string once its last actor reports. The threads each
+ * module names are those of the `spread` placement; under `local` every actor
+ * of a run lives on the driver's thread (`place`).
  */
 import type { DeferredReply } from '../../src/index.js';
 
-/** Where the i-th actor of a case lives: round-robin over the runtime's two threads. */
-export function spread(i: number): { thread: number } {
-  return { thread: i % 2 };
+/**
+ * Where a case's actors live: `spread` puts the i-th on thread i % 2 (every
+ * hop between neighbours crosses threads); `local` leaves it where
+ * `ctx.spawn` puts a child by default, its parent's thread (the driver's,
+ * thread 0), as an Akka or Erlang user's actors land unless placed.
+ */
+export type Placement = 'spread' | 'local';
+
+/** The spawn options of the i-th actor of a case under `placement`. */
+export function place(placement: Placement, i: number): { thread: number } | undefined {
+  return placement === 'spread' ? { thread: i % 2 } : undefined;
 }
 
 /** A driver's state while a run is under way. */

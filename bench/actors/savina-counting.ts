@@ -4,10 +4,10 @@
  * counter answers with its count.
  */
 import { defineActor, type ActorRef } from '../../src/index.js';
-import { finish, startRun, type DriverState } from './savina-common.js';
+import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 
 type Msg =
-  | { type: 'run'; sizes: { counting: { messages: number } } }
+  | { type: 'run'; sizes: { counting: { messages: number } }; placement: Placement }
   | { type: 'inc' }
   | { type: 'retrieve'; replyTo: ActorRef<Msg> }
   | { type: 'result'; count: number };
@@ -23,7 +23,7 @@ export default defineActor({
         return undefined;
       case 'run':
         startRun(state, ctx, async () => {
-          const counter = await ctx.spawn(self, { role: 'counter' }, { thread: 1 });
+          const counter = await ctx.spawn(self, { role: 'counter' }, place(msg.placement, 1));
           const inc = { type: 'inc' } as const;
           // The counter's mailbox is unbounded; a full ring keeps the frames in the sender's backlog.
           for (let i = 0; i < msg.sizes.counting.messages; i++) counter.tell(inc);

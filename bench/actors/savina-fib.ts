@@ -1,15 +1,16 @@
 /**
  * Savina Fibonacci (microswarm): an actor per call. A `request` for n <= 2
  * answers 1; above, it spawns two children and sends them n-1 and n-2, sums
- * their two `response`s and answers its parent, then stops. The root's two
- * children go one to each thread (as skynet spreads its first level); below
- * that, children live on their parent's thread.
+ * their two `response`s and answers its parent, then stops. Spread, the
+ * root's two children go one to each thread (as skynet spreads its first
+ * level); local, they stay on the root's. Below that, children live on their
+ * parent's thread.
  */
 import { defineActor, type ActorRef } from '../../src/index.js';
-import { finish, spread, startRun, type DriverState } from './savina-common.js';
+import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 
-type Msg = { type: 'run'; sizes: { fib: { n: number } } } | { type: 'request'; n: number } | { type: 'response'; value: number };
-type Args = { role: 'driver' } | { role: 'fib'; parent: ActorRef<Msg>; spread: boolean };
+type Msg = { type: 'run'; sizes: { fib: { n: number } }; placement: Placement } | { type: 'request'; n: number } | { type: 'response'; value: number };
+type Args = { role: 'driver' } | { role: 'fib'; parent: ActorRef<Msg>; placement?: Placement };
 
 const self = new URL(import.meta.url);
 
@@ -23,7 +24,7 @@ export default defineActor({
     const { args } = state;
     if (msg.type === 'run') {
       startRun(state, ctx, async () => {
-        const root = await ctx.spawn(self, { role: 'fib', parent: ctx.self, spread: true }, { thread: 0 });
+        const root = await ctx.spawn(self, { role: 'fib', parent: ctx.self, placement: msg.placement }, { thread: 0 });
         root.tell({ type: 'request', n: msg.sizes.fib.n });
       });
       return undefined;
@@ -41,7 +42,7 @@ export default defineActor({
       for (let i = 0; i < 2; i++) {
         const n = msg.n - 1 - i;
         ctx
-          .spawn(self, { role: 'fib', parent: ctx.self, spread: false }, args.spread ? spread(i) : undefined)
+          .spawn(self, { role: 'fib', parent: ctx.self }, args.placement === undefined ? undefined : place(args.placement, i))
           .then((child) => void child.tell({ type: 'request', n }))
           .catch(reportSpawnFailure);
       }

@@ -6,9 +6,9 @@
  */
 import { defineActor, type ActorRef } from '../../src/index.js';
 import { performComputation } from '../peers/savina-shape.js';
-import { finish, spread, startRun, type DriverState } from './savina-common.js';
+import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 
-type Msg = { type: 'run'; sizes: { fjcreation: { actors: number } } } | { type: 'work' } | { type: 'done' };
+type Msg = { type: 'run'; sizes: { fjcreation: { actors: number } }; placement: Placement } | { type: 'work' } | { type: 'done' };
 type Args = { role: 'driver' } | { role: 'worker'; driver: ActorRef<Msg> };
 
 const self = new URL(import.meta.url);
@@ -32,7 +32,7 @@ export default defineActor({
           const work = { type: 'work' } as const;
           const spawned: Promise<void>[] = [];
           for (let i = 0; i < actors; i++)
-            spawned.push(ctx.spawn(self, { role: 'worker', driver: ctx.self }, spread(i)).then((worker) => void worker.tell(work)));
+            spawned.push(ctx.spawn(self, { role: 'worker', driver: ctx.self }, place(msg.placement, i)).then((worker) => void worker.tell(work)));
           await Promise.all(spawned);
         });
         return undefined;

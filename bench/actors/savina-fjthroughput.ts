@@ -6,9 +6,12 @@
  */
 import { defineActor, type ActorRef } from '../../src/index.js';
 import { performComputation } from '../peers/savina-shape.js';
-import { finish, spread, startRun, type DriverState } from './savina-common.js';
+import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 
-type Msg = { type: 'run'; sizes: { fjthroughput: { actors: number; messages: number } } } | { type: 'work' } | { type: 'done'; processed: number };
+type Msg =
+  | { type: 'run'; sizes: { fjthroughput: { actors: number; messages: number } }; placement: Placement }
+  | { type: 'work' }
+  | { type: 'done'; processed: number };
 type Args = { role: 'driver' } | { role: 'worker'; messages: number; driver: ActorRef<Msg> };
 
 const self = new URL(import.meta.url);
@@ -34,7 +37,7 @@ export default defineActor({
           state.finished = 0;
           state.actors = actors;
           const workers = await Promise.all(
-            Array.from({ length: actors }, (_, i) => ctx.spawn(self, { role: 'worker', messages, driver: ctx.self }, spread(i))),
+            Array.from({ length: actors }, (_, i) => ctx.spawn(self, { role: 'worker', messages, driver: ctx.self }, place(msg.placement, i))),
           );
           const work = { type: 'work' } as const;
           for (let m = 0; m < messages; m++) for (const worker of workers) worker.tell(work);

@@ -5,9 +5,12 @@
  * count to the driver.
  */
 import { defineActor, type ActorRef } from '../../src/index.js';
-import { finish, startRun, type DriverState } from './savina-common.js';
+import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 
-type Msg = { type: 'run'; sizes: { pingpong: { pings: number } } } | { type: 'start' | 'ping' | 'pong' | 'stop' } | { type: 'done'; count: number };
+type Msg =
+  | { type: 'run'; sizes: { pingpong: { pings: number } }; placement: Placement }
+  | { type: 'start' | 'ping' | 'pong' | 'stop' }
+  | { type: 'done'; count: number };
 type Args = { role: 'driver' } | { role: 'ping'; pings: number; pong: ActorRef<Msg> } | { role: 'pong'; driver: ActorRef<Msg> };
 
 const self = new URL(import.meta.url);
@@ -19,8 +22,8 @@ export default defineActor({
     switch (msg.type) {
       case 'run':
         startRun(state, ctx, async () => {
-          const pong = await ctx.spawn(self, { role: 'pong', driver: ctx.self }, { thread: 1 });
-          const ping = await ctx.spawn(self, { role: 'ping', pings: msg.sizes.pingpong.pings, pong }, { thread: 0 });
+          const pong = await ctx.spawn(self, { role: 'pong', driver: ctx.self }, place(msg.placement, 1));
+          const ping = await ctx.spawn(self, { role: 'ping', pings: msg.sizes.pingpong.pings, pong }, place(msg.placement, 0));
           ping.tell({ type: 'start' });
         });
         return undefined;

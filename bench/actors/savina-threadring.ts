@@ -5,10 +5,10 @@
  * each node stopping after passing it on; the last one reports to the driver.
  */
 import { defineActor, type ActorRef } from '../../src/index.js';
-import { finish, spread, startRun, type DriverState } from './savina-common.js';
+import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 
 type Msg =
-  | { type: 'run'; sizes: { threadring: { actors: number; hops: number } } }
+  | { type: 'run'; sizes: { threadring: { actors: number; hops: number } }; placement: Placement }
   | { type: 'data'; next: ActorRef<Msg> }
   | { type: 'ping'; left: number }
   | { type: 'exit'; left: number; seen: number; zero: number }
@@ -26,7 +26,7 @@ export default defineActor({
         startRun(state, ctx, async () => {
           const { actors, hops } = msg.sizes.threadring;
           const ring = await Promise.all(
-            Array.from({ length: actors }, (_, id) => ctx.spawn(self, { role: 'node', id, actors, driver: ctx.self }, spread(id))),
+            Array.from({ length: actors }, (_, id) => ctx.spawn(self, { role: 'node', id, actors, driver: ctx.self }, place(msg.placement, id))),
           );
           // Asked, so that every node knows its next before the ping goes round.
           await Promise.all(ring.map((node, i) => node.ask({ type: 'data', next: ring[(i + 1) % actors] })));
