@@ -13,7 +13,7 @@ export type { ActorDefinition, ActorSpec, MessageOf, ReplyOf, ArgsOf } from './a
 export { ActorRef } from './actors/ref.js';
 export { SupervisorState, defaultDecider } from './actors/supervision.js';
 export type { Directive, StrategyKind, SupervisorStrategy, BackoffOptions, Decision } from './actors/supervision.js';
-export type { AskOptions, TellOptions } from './actors/ref.js';
+export type { AskOptions, AskStackTraces, TellOptions } from './actors/ref.js';
 export { ActorContext } from './actors/context.js';
 export type { Timer, DeferredReply } from './actors/context.js';
 export * from './base/errors.js';

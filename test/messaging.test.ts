@@ -68,6 +68,41 @@ describe('ask', () => {
     expect(timeout.stack).toContain('messaging.test.ts');
   });
 
+  it("an actor's ask that times out names the asking actor; by default its error is made when it fires, with no handler frame", async () => {
+    const asker = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
+    const slow = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 1 });
+    const err = await asker.ask({ type: 'askOther', to: slow, msg: { type: 'slowLog', ms: 300, value: 'late' }, timeoutMs: 20 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AskTimeoutError);
+    const timeout = err as AskTimeoutError;
+    expect(timeout.message).toBe(`Ask to actor ${slow.toString()} by actor ${asker.toString()} got no answer within 20 ms`);
+    expect(timeout.stack).not.toContain('probe.ts');
+  });
+
+  it.each([
+    ['always', true],
+    ['never', false],
+  ] as const)('askStackTraces %s: a timeout error made at the call shows the caller (%s)', async (mode, atCall) => {
+    const traced = await Runtime.start({ threads: 1, askStackTraces: mode });
+    try {
+      const asker = await traced.spawn<ProbeMsg, unknown>(probeUrl);
+      const slow = await traced.spawn<ProbeMsg, unknown>(probeUrl);
+      const inActor = await asker
+        .ask({ type: 'askOther', to: slow, msg: { type: 'slowLog', ms: 300, value: 'x' }, timeoutMs: 20 })
+        .catch((e: unknown) => e);
+      expect(inActor).toBeInstanceOf(AskTimeoutError);
+      expect(String((inActor as Error).stack).includes('probe.ts')).toBe(atCall);
+      const fromMain = await slow.ask({ type: 'slowLog', ms: 300, value: 'y' }, { timeoutMs: 20 }).catch((e: unknown) => e);
+      expect(fromMain).toBeInstanceOf(AskTimeoutError);
+      expect(String((fromMain as Error).stack).includes('messaging.test.ts')).toBe(atCall);
+    } finally {
+      await traced.shutdown();
+    }
+  });
+
+  it('refuses a bad askStackTraces with an InvalidOptionError naming the value', async () => {
+    await expect(Runtime.start({ threads: 1, askStackTraces: 'sometimes' as never })).rejects.toThrow(/askStackTraces.*"sometimes"/s);
+  });
+
   it('uses the runtime askTimeoutMs when the ask gives none', async () => {
     const quick = await Runtime.start({ threads: 1, askTimeoutMs: 30 });
     try {

@@ -1,6 +1,21 @@
 import { InvalidArgumentError, InvalidOptionError } from '../base/errors.js';
 import type { RegionHandle } from '../memory/handle.js';
 
+/**
+ * When an ask creates the `AskTimeoutError` it may reject with, and so whose
+ * stack that error carries (the runtime option `askStackTraces`):
+ * - `'main-thread'` (default): asks made on the main thread create it at the
+ *   call, so a timeout shows the service's stack; asks made by actors on pool
+ *   threads create it when the timeout fires (a stack capture costs more than
+ *   a whole ask between two actors), and it names the asking actor instead;
+ * - `'always'`: every ask creates it at the call;
+ * - `'never'`: no ask does; every timeout error is made when it fires.
+ */
+export type AskStackTraces = 'main-thread' | 'always' | 'never';
+
+/** @internal The values `askStackTraces` accepts. */
+export const askStackTraceModes: readonly AskStackTraces[] = ['main-thread', 'always', 'never'];
+
 /** Options of {@link ActorRef.ask}. */
 export interface AskOptions {
   /** Rejects with `AskTimeoutError` after this many milliseconds. Default: the runtime's `askTimeoutMs`. */

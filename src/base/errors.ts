@@ -226,10 +226,13 @@ export class AskTimeoutError extends MicroswarmError {
   readonly actor: string;
   /** The ask's timeout, in milliseconds. */
   readonly timeoutMs: number;
-  constructor(actor: string, timeoutMs: number) {
-    super(`Ask to actor ${actor} got no answer within ${timeoutMs} ms`);
+  /** The actor that asked, as its ref prints, when an actor asked in the synchronous part of its handler. */
+  readonly asker: string | undefined;
+  constructor(actor: string, timeoutMs: number, asker?: string) {
+    super(`Ask to actor ${actor}${asker === undefined ? '' : ` by actor ${asker}`} got no answer within ${timeoutMs} ms`);
     this.actor = actor;
     this.timeoutMs = timeoutMs;
+    this.asker = asker;
   }
 }
 

@@ -20,6 +20,7 @@ import type { TraceContext } from './trace-field.js';
 import { kRouteDead, kRouteOk, kUntimedAsk, type EndpointConfig } from './types.js';
 import type { Metering } from './metering.js';
 import { kAskAborted, kAskTimedOut } from '../transport/meters.js';
+import { Deadlines } from './deadlines.js';
 
 /**
  * How long after sending an ask through a ring the main thread polls for its
@@ -31,7 +32,13 @@ const kAwaitingMs = 1;
 interface PendingAsk {
   resolve(value: unknown): void;
   reject(error: unknown): void;
-  timer: NodeJS.Timeout | undefined;
+  /** Its deadline's bucket (deadlines.ts); -1: no timeout. */
+  deadline: number;
+  /** The timeout's error, made at the call (askStackTraces); else made when it fires, from the three fields below. */
+  timeoutError?: Error;
+  asked?: ActorRef;
+  asker?: ActorRef;
+  timeoutMs?: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   /** The endpoint the request went to through a link (-1: none), and its sequence number on that link. */
@@ -58,12 +65,19 @@ export class Asks implements AsksPart {
   private memory!: MemoryPart;
   private dispatcher!: DispatcherPart;
   private tracing!: TracingPart;
+  /** The deadlines of timed asks: one timer per thread (keeping the process alive only on the main thread). */
+  private readonly deadlines: Deadlines;
+  /** Whether asks made here create their timeout error at the call (askStackTraces). */
+  private readonly errorAtCall: boolean;
 
   constructor(engine: Engine) {
     this.engine = engine;
     this.index = engine.index;
     this.config = engine.config;
     this.metering = engine.metering;
+    this.deadlines = new Deadlines(this.expire, engine.index === 0);
+    const mode = engine.config.askStackTraces;
+    this.errorAtCall = mode === 'always' || (mode === 'main-thread' && engine.index === 0);
   }
 
   /** Takes the parts it calls once they all exist. */
@@ -85,9 +99,15 @@ export class Asks implements AsksPart {
     return this.pending.size > 0 && performance.now() - this.lastRingAskAt < kAwaitingMs;
   }
 
+  /**
+   * The error a timeout of this ask rejects with, made at the call so that
+   * it carries the caller's stack, when askStackTraces says so; else
+   * undefined, and the error is made when the timeout fires.
+   */
   makeTimeoutError(ref: ActorRef, options: AskOptions | undefined): Error | undefined {
+    if (!this.errorAtCall) return undefined;
     const ms = options?.timeoutMs;
-    return new AskTimeoutError(ref.toString(), typeof ms === 'number' ? ms : this.config.askTimeoutMs);
+    return new AskTimeoutError(ref.toString(), typeof ms === 'number' ? ms : this.config.askTimeoutMs, this.router.senderFor(undefined)?.toString());
   }
 
   ask(ref: ActorRef, msg: unknown, options: AskOptions | undefined, timeoutError: Error | undefined): Promise<unknown> {
@@ -122,12 +142,13 @@ export class Asks implements AsksPart {
           };
         }
       }
-      const entry: PendingAsk = { resolve, reject, timer: undefined, signal, onAbort: undefined, began: this.metering.askStarted() };
+      const entry: PendingAsk = { resolve, reject, deadline: -1, signal, onAbort: undefined, began: this.metering.askStarted() };
       this.pending.set(askId, entry);
       const router = this.router;
       let code: number;
       try {
         const sender = this.onBehalf ? this.onBehalfOf : router.senderFor(undefined);
+        if (timeoutError === undefined) entry.asker = sender;
         const replyTag = askId * kReplyStride + this.index;
         router.askTimeoutMs = timeoutMs === Infinity ? 0 : timeoutMs;
         code =
@@ -152,11 +173,11 @@ export class Asks implements AsksPart {
         entry.actor = ref; // not stringified per ask: only a crash names it
       }
       if (timeoutMs !== Infinity) {
-        entry.timer = setTimeout(() => {
-          if (!this.settle(askId)) return;
-          this.metering.ask(kAskTimedOut);
-          reject(timeoutError ?? new AskTimeoutError(ref.toString(), timeoutMs));
-        }, timeoutMs);
+        if (timeoutError === undefined) {
+          entry.asked = ref;
+          entry.timeoutMs = timeoutMs;
+        } else entry.timeoutError = timeoutError;
+        entry.deadline = this.deadlines.add(askId, timeoutMs);
       }
       if (signal !== undefined) {
         entry.onAbort = () => {
@@ -199,12 +220,22 @@ export class Asks implements AsksPart {
     return this.nextAskId;
   }
 
+  /** An ask's deadline passed (deadlines.ts removed it already). */
+  private readonly expire = (askId: number): void => {
+    const entry = this.pending.get(askId);
+    if (entry === undefined) return;
+    entry.deadline = -1;
+    this.settle(askId);
+    this.metering.ask(kAskTimedOut);
+    entry.reject(entry.timeoutError ?? new AskTimeoutError(String(entry.asked), entry.timeoutMs as number, entry.asker?.toString()));
+  };
+
   /** Removes a pending ask; true when it was still pending. */
   private settle(askId: number): boolean {
     const entry = this.pending.get(askId);
     if (entry === undefined) return false;
     this.pending.delete(askId);
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    if (entry.deadline >= 0) this.deadlines.remove(askId, entry.deadline);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
     return true;
   }
@@ -269,7 +300,7 @@ export class Asks implements AsksPart {
     }
     const askId = this.newAskId();
     return new Promise((resolve, reject) => {
-      const entry: PendingAsk = { resolve, reject, timer: undefined, signal: undefined, onAbort: undefined, began: 0 };
+      const entry: PendingAsk = { resolve, reject, deadline: -1, signal: undefined, onAbort: undefined, began: 0 };
       this.pending.set(askId, entry);
       try {
         this.router.sendControl(target, kSystem, askId, { ...payload, op });
@@ -312,5 +343,6 @@ export class Asks implements AsksPart {
       this.settle(askId);
       entry.reject(reason);
     }
+    this.deadlines.close();
   }
 }

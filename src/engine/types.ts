@@ -5,7 +5,7 @@
  * codes `route` answers with. (endpoint.ts re-exports what the runtime and
  * the public API import from there.)
  */
-import type { ActorRef, AskOptions } from '../actors/ref.js';
+import type { ActorRef, AskOptions, AskStackTraces } from '../actors/ref.js';
 import type { OverflowPolicy } from '../actors/spawn-options.js';
 
 /**
@@ -111,6 +111,8 @@ export interface ActorFailure {
 export interface EndpointConfig {
   threads: number;
   askTimeoutMs: number;
+  /** Which asks create their timeout error at the call (and so carry the caller's stack). */
+  askStackTraces: AskStackTraces;
   maxMessageBytes: number;
   throughput: number;
   spinUs: number;

@@ -54,6 +54,7 @@ export function endpointConfig(o: ResolvedOptions): EndpointConfig {
   return {
     threads: o.threads,
     askTimeoutMs: o.askTimeoutMs,
+    askStackTraces: o.askStackTraces,
     maxMessageBytes: o.maxMessageBytes,
     throughput: o.throughput,
     spinUs: o.spinUs,

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InvalidOptionError } from '../base/errors.js';
 import { checkKeys, integer, isPlainObject } from '../base/check.js';
+import { askStackTraceModes, type AskStackTraces } from '../actors/ref.js';
 import { resolveMailbox, type MailboxOptions, type OverflowPolicy } from '../actors/spawn-options.js';
 import { normalizeModuleUrl } from '../engine/modules.js';
 import { resolveStrategy, type ResolvedStrategy, type SupervisorStrategy } from '../actors/supervision.js';
@@ -35,6 +36,13 @@ export interface RuntimeOptions {
   resourceLimits?: ResourceLimits;
   /** Timeout of an `ask` that gives none. Default 5000 ms. */
   askTimeoutMs?: number;
+  /**
+   * Which asks create their `AskTimeoutError` at the call, so that it carries
+   * the caller's stack: `'main-thread'` (default: the service's asks; an
+   * actor's ask names the asking actor instead, see {@link AskStackTraces}),
+   * `'always'` or `'never'`.
+   */
+  askStackTraces?: AskStackTraces;
   /** Bytes of each thread-to-thread ring. Default 1 MiB. */
   ringBytes?: number;
   /** Largest encoded message accepted; larger ones fail with `MessageTooLargeError`. Default 64 MiB. */
@@ -119,6 +127,7 @@ export interface ResolvedOptions {
   mailboxPolicy: OverflowPolicy;
   resourceLimits: ResourceLimits | undefined;
   askTimeoutMs: number;
+  askStackTraces: AskStackTraces;
   ringBytes: number;
   maxMessageBytes: number;
   throughput: number;
@@ -193,6 +202,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     'mailbox',
     'resourceLimits',
     'askTimeoutMs',
+    'askStackTraces',
     'ringBytes',
     'maxMessageBytes',
     'throughput',
@@ -242,6 +252,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedOptions {
     mailboxPolicy: mailbox.policy,
     resourceLimits,
     askTimeoutMs: positiveNumber('askTimeoutMs', options.askTimeoutMs, 5000),
+    askStackTraces: resolveAskStackTraces(options.askStackTraces),
     ringBytes,
     maxMessageBytes: integer('maxMessageBytes', options.maxMessageBytes, 1024, 2 ** 31 - 1, 64 * 1024 * 1024),
     throughput: integer('throughput', options.throughput, 1, 1_000_000, 64),
@@ -299,3 +310,12 @@ function resolveMemory(value: unknown): ResolvedOptions['memory'] {
 
 export type { Delivery, MailboxOptions, OverflowPolicy, SpawnOptions, AgentOverride, ResolvedSpawnOptions } from '../actors/spawn-options.js';
 export { resolveSpawnOptions } from '../actors/spawn-options.js';
+
+/** `askStackTraces`: one of {@link askStackTraceModes}; default `'main-thread'`. */
+function resolveAskStackTraces(value: unknown): AskStackTraces {
+  if (value === undefined) return 'main-thread';
+  if (!askStackTraceModes.includes(value as AskStackTraces)) {
+    throw new InvalidOptionError('askStackTraces', `${askStackTraceModes.map((mode) => `'${mode}'`).join(', ')} or undefined`, value);
+  }
+  return value as AskStackTraces;
+}
