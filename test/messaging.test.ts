@@ -103,6 +103,13 @@ describe('ask', () => {
     await expect(Runtime.start({ threads: 1, askStackTraces: 'sometimes' as never })).rejects.toThrow(/askStackTraces.*"sometimes"/s);
   });
 
+  it('an actor awaiting asks to a neighbour of its thread in a loop leaves room for its timers', async () => {
+    const asker = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
+    const leaf = await rt.spawn(leafUrl, { value: 1 }, { thread: 0 });
+    const asks = await asker.ask({ type: 'askUntilTimer', to: leaf, msg: { type: 'value' }, ms: 20 }, { timeoutMs: 20_000 });
+    expect(asks).toBeGreaterThan(0);
+  });
+
   it('uses the runtime askTimeoutMs when the ask gives none', async () => {
     const quick = await Runtime.start({ threads: 1, askTimeoutMs: 30 });
     try {

@@ -45,6 +45,13 @@ import type {
   WatchPart,
 } from './parts.js';
 import { isThenable, type DeadLetterReason, type EndpointConfig, type SystemHandler } from './types.js';
+import { ReadyQueue } from './ready-queue.js';
+
+/** Messages `runReady` handles before the drain loop reads the rings again. */
+const kReadyBudget = 256;
+/** Drains run in a row in microtasks before one goes through the event loop (`requestDrainSoon`). */
+const kMicroDrains = 64;
+const kResolved = Promise.resolve();
 
 /** @internal */
 export class Dispatcher implements DispatcherPart {
@@ -58,11 +65,13 @@ export class Dispatcher implements DispatcherPart {
   private readonly turns: TurnWriter;
   /** Metric counts and samples (metering.ts): messages handled, handler time, time in mailbox. */
   private readonly metering: Metering;
-  private ready: Cell[] = [];
-  private readyHead = 0;
+  private readonly ready = new ReadyQueue();
   private busyCount = 0;
   private draining = false;
   private drainScheduled = false;
+  /** A drain is due in a microtask (`requestDrainSoon`), and how many ran in a row since one went through the event loop. */
+  private microScheduled = false;
+  private microDrains = 0;
   private idleScheduled = false;
   /** The full spin budget in microseconds: `mainSpinUs` on the main thread, `spinUs` on a worker (see `spin`). */
   private readonly fullSpinUs: number;
@@ -148,7 +157,7 @@ export class Dispatcher implements DispatcherPart {
     if (!cell.scheduled && !cell.busy && cell.started && !cell.held) {
       cell.scheduled = true;
       this.ready.push(cell);
-      if (!this.draining) this.requestDrain();
+      if (!this.draining) this.requestDrainSoon();
     }
   }
 
@@ -235,9 +244,41 @@ export class Dispatcher implements DispatcherPart {
     setImmediate(this.drain);
   }
 
+  /**
+   * A message was queued outside the drain loop. On a pool thread with an
+   * async handler in flight, that message most likely came from a handler's
+   * continuation (an actor awaiting asks in a loop): it is drained in a
+   * microtask, not a `setImmediate` hop later (a hop cost more than the whole
+   * ask). At most kMicroDrains in a row, then one drain goes through the
+   * event loop, so that timers and I/O still run. Not on the main thread
+   * (the user's), and not on an idle pool thread: a message that a control
+   * request's handling queued there (a journal replay on a replacement
+   * thread, say) must wait until that thread has answered the request.
+   */
+  private requestDrainSoon(): void {
+    if (this.busyCount === 0 || this.index === 0 || this.microDrains >= kMicroDrains) {
+      this.requestDrain();
+      return;
+    }
+    if (this.microScheduled || this.drainScheduled || this.engine.closed) return;
+    this.microScheduled = true;
+    this.microDrains++;
+    kResolved.then(this.drainInMicrotask);
+  }
+
+  private readonly drainInMicrotask = (): void => {
+    this.microScheduled = false;
+    this.runDrain();
+  };
+
   /** Reads the rings and runs ready actors until there is nothing left, then idles. */
   readonly drain = (): void => {
     this.drainScheduled = false;
+    this.microDrains = 0;
+    this.runDrain();
+  };
+
+  private runDrain(): void {
     if (this.engine.closed || this.draining) return;
     if (this.parkedAt !== 0) {
       // A worker woken sooner than a full spin would have lasted: that spin
@@ -269,7 +310,7 @@ export class Dispatcher implements DispatcherPart {
       this.draining = false;
     }
     this.scheduleIdle();
-  };
+  }
 
   private scheduleIdle(): void {
     if (this.idleScheduled || this.engine.closed) return;
@@ -285,7 +326,7 @@ export class Dispatcher implements DispatcherPart {
   private readonly idle = (): void => {
     this.idleScheduled = false;
     if (this.engine.closed || this.drainScheduled || this.draining) return;
-    if (this.readyHead < this.ready.length || this.spin()) {
+    if (this.ready.nonEmpty || this.spin()) {
       this.drain();
       return;
     }
@@ -293,7 +334,7 @@ export class Dispatcher implements DispatcherPart {
     else this.parkedAt = performance.now();
   };
 
-  private readonly hasLocalWork = (): boolean => this.readyHead < this.ready.length;
+  private readonly hasLocalWork = (): boolean => this.ready.nonEmpty;
 
   /**
    * Polls the rings for up to the current spin budget; true when a frame
@@ -334,7 +375,7 @@ export class Dispatcher implements DispatcherPart {
 
   /** True when this thread has nothing queued, running or unread. */
   isIdle(): boolean {
-    return this.readyHead >= this.ready.length && this.busyCount === 0 && !this.transport.hasInbound() && !this.transport.hasBacklog;
+    return !this.ready.nonEmpty && this.busyCount === 0 && !this.transport.hasInbound() && !this.transport.hasBacklog;
   }
 
   /** Reads whatever the rings hold now (shutdown's last look for dead letters). */
@@ -344,19 +385,17 @@ export class Dispatcher implements DispatcherPart {
     }
   }
 
+  /**
+   * Runs ready actors, including those their turns make ready (a
+   * conversation between actors of this thread goes on without reading the
+   * rings, beating and yielding between messages), until none is ready or
+   * kReadyBudget messages were handled; then the drain loop reads the rings.
+   */
   private runReady(): number {
     let handled = 0;
-    const end = this.ready.length;
-    while (this.readyHead < end) {
-      const cell = this.ready[this.readyHead++];
+    for (let cell = this.ready.shift(); cell !== undefined; cell = this.ready.shift()) {
       handled += this.runCell(cell);
-    }
-    if (this.readyHead === this.ready.length) {
-      this.ready.length = 0;
-      this.readyHead = 0;
-    } else if (this.readyHead > 1024) {
-      this.ready = this.ready.slice(this.readyHead);
-      this.readyHead = 0;
+      if (handled >= kReadyBudget) break;
     }
     return handled;
   }
