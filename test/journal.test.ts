@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Journal, allocateJournal, kBlameNone } from '../src/transport/journal.js';
-import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kMoreFlag } from '../src/transport/ring.js';
+import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kMoreFlag, wordAlign } from '../src/transport/ring.js';
 
 type Op =
   | { kind: 'append'; from: number; length: number; crashes: number }
@@ -257,13 +257,14 @@ function checkPeek(frames: Frame[], popMore: number): void {
   const popMessage = () => {
     do {
       const head = unread.shift() as { body: Uint8Array };
-      ring.popAll(new Uint8Array(kHeaderBytes + head.body.length), kHeaderBytes + head.body.length);
+      const span = wordAlign(kHeaderBytes + head.body.length);
+      ring.popAll(new Uint8Array(span), span);
     } while (unread.length > 0 && !unread[0].first);
   };
   let continuing = false;
   for (const frame of frames) {
     const length = kHeaderBytes + frame.body.length;
-    while (ring.availableWrite() < length) popMessage(); // so the ring wraps
+    while (ring.availableWrite() < wordAlign(length)) popMessage(); // so the ring wraps
     new DataView(scratch.buffer).setUint32(0, frame.body.length | (frame.more ? kMoreFlag : 0) | (continuing ? kContinuedFlag : 0), true);
     scratch.set(frame.body, kHeaderBytes);
     ring.pushFrame(scratch, length);

@@ -8,7 +8,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Transport, createTransportShared } from '../src/transport/transport.js';
-import { kHeaderBytes } from '../src/transport/ring.js';
+import { Ring, allocateRing, kHeaderBytes, wordAlign } from '../src/transport/ring.js';
+import { frameEnd } from '../src/transport/frames.js';
 
 const kRingBytes = 4096;
 
@@ -71,5 +72,30 @@ describe('Transport split messages', () => {
     send(replacement, 100, 9);
     expect(receive(reader)).toEqual([[100, 9, true]]);
     expect(reader.droppedPartials).toBe(1);
+  });
+});
+
+describe('Ring word copies', () => {
+  it('carry frames of every length byte for byte across the wrap, from word-aligned and unaligned sources', () => {
+    const ring = new Ring(allocateRing(256));
+    const out = new Uint8Array(256);
+    let seed = 7;
+    for (let n = 0; n < 400; n++) {
+      const length = n % 71;
+      const buffer = new Uint8Array(kHeaderBytes + length + 8);
+      // Even: the source starts a buffer (word copies); odd: one byte in, and its last word partial (byte copies).
+      const frame = n % 2 === 0 ? buffer.subarray(0, kHeaderBytes + length) : new Uint8Array(buffer.buffer, 1, kHeaderBytes + length);
+      new DataView(frame.buffer, frame.byteOffset).setUint32(0, length, true);
+      for (let i = 0; i < length; i++) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        frame[kHeaderBytes + i] = seed & 0xff;
+      }
+      expect(ring.pushFrame(frame, frame.length)).toBe(true);
+      const available = ring.availableRead();
+      expect(available).toBe(wordAlign(kHeaderBytes + length));
+      ring.popAll(out, available);
+      expect(frameEnd(out, 0, available)).toBe(kHeaderBytes + length);
+      expect([...out.subarray(kHeaderBytes, kHeaderBytes + length)]).toEqual([...frame.subarray(kHeaderBytes)]);
+    }
   });
 });

@@ -13,24 +13,34 @@
  *                 an earlier frame (so a reader that starts mid-message, a
  *                 replacement thread or a peek, knows it is not a first frame)
  *   bits 0-29:    body length (frames are at most half a ring of <= 1 GiB)
+ *   then 0-3 bytes of padding: every frame starts on a 4-byte boundary of
+ *   the ring (`wordAlign`), so that frames are copied in and out of the
+ *   shared memory a 32-bit word at a time (a byte loop, or `set`, into a
+ *   SharedArrayBuffer costs 2-4x as much per byte; measured), as Aeron and
+ *   Agrona align their records.
  *
- * Memory ordering: a frame is written with ONE `push` (header and body copied
- * from the producer's scratch), and ringbuf.js publishes a push with a single
- * `Atomics.store` of the write index after copying. The consumer loads the
- * write index with `Atomics.load` before reading, so once it sees the header
- * it also sees the whole body: a torn frame cannot be observed.
+ * Memory ordering: a frame (or a run of whole frames) is copied into the
+ * storage first, then published with ONE `Atomics.store` of the write index.
+ * The consumer loads the write index with `Atomics.load` before reading, so
+ * once it sees the header it also sees the whole body: a torn frame cannot
+ * be observed.
  *
  * A message longer than one frame (see {@link Ring.maxFrameBody}) is split into
  * consecutive frames. Because the ring has one producer, the chunks of one
  * message are contiguous in it and the consumer reassembles them in order.
  *
- * Why ringbuf.js and not a hand-written ring: it is a small, kept,
- * wait-free SPSC ring whose push/pop are a handful of Atomics operations,
- * measured at ~20 M msg/s for 32-byte messages in batches, far above what the
- * codec and dispatch allow. Its one known weakness, read and write indices on
- * one cache line (false sharing, nodejs/help#5065), is why the consumer pops
- * a whole batch per ring with one index store (see `Transport.poll`) instead
- * of touching the indices per frame.
+ * What ringbuf.js gives: the ring's shared layout (u32 write index at byte
+ * 0, u32 read index at byte 4, storage from byte 8, one element kept empty so
+ * that full and empty differ), its allocation, and `availableRead`,
+ * `availableWrite` and `empty` over it. The copies in and out are ours
+ * (`pushFrames`, `peekAll`): ringbuf.js's `push` and `pop` copy byte by byte
+ * unless handed an exact-length view of a whole array, and load both indices
+ * twice per push; word copies of aligned frames halved the sending thread's
+ * cost per message in the ring (measured in a profile of tell-cross-thread).
+ * Its known weakness, read and write indices on one cache line (false
+ * sharing, nodejs/help#5065), is why the consumer takes a whole batch per
+ * ring with one index store (see `Transport.poll`) instead of touching the
+ * indices per frame.
  *
  * The rings' SharedArrayBuffers are allocated by the main thread, so what a
  * thread has not read yet survives that thread's death.
@@ -61,9 +71,15 @@ export const kContinuedFlag = 0x4000_0000;
 /** Mask of the body length in a frame header. */
 export const kLengthMask = 0x3fff_ffff;
 
-/** Allocates the shared storage of a ring able to hold `bytes` bytes. */
+/** `n` rounded up to a whole number of 32-bit words: the bytes a frame of `n` takes, or where the frame after one ending at `n` starts. */
+export function wordAlign(n: number): number {
+  return (n + 3) & ~3;
+}
+
+/** Allocates the shared storage of a ring able to hold about `bytes` bytes (its storage a whole number of words). */
 export function allocateRing(bytes: number): SharedArrayBuffer {
-  return RingBuffer.getStorageForCapacity(bytes, Uint8Array);
+  // ringbuf.js keeps one element of its storage empty: capacity + 1 elements.
+  return RingBuffer.getStorageForCapacity(wordAlign(Math.max(8, bytes)) - 1, Uint8Array);
 }
 
 /** A typed view over a ring's shared storage, with framed push and pop. */
@@ -75,13 +91,20 @@ export class Ring {
 
   /** ringbuf.js's read index and storage (byte 4, and from byte 8), for {@link peekAll} and {@link advanceTo}. */
   private readonly readIndex: Uint32Array;
+  /** ringbuf.js's write index (byte 0), which only this ring's one producer stores (see `pushFrames`). */
+  private readonly writeIndex: Uint32Array;
   private readonly storage: Uint8Array;
+  /** The storage as 32-bit words, for the word copies in and out. */
+  private readonly storageWords: Int32Array;
 
   constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
     this.ring = new RingBuffer(sab, Uint8Array);
     this.readIndex = new Uint32Array(sab, 4, 1);
+    this.writeIndex = new Uint32Array(sab, 0, 1);
     this.storage = new Uint8Array(sab, 8);
+    if (this.storage.length % 4 !== 0) throw new Error(`a ring's storage must be whole words (allocateRing), got ${this.storage.length} bytes`);
+    this.storageWords = new Int32Array(sab, 8, this.storage.length >> 2);
     // Leave room for the header, and keep frames at most half the ring so a
     // producer is not stalled waiting for the ring to be entirely empty.
     this.maxFrameBody = Math.max(64, Math.floor(this.ring.capacity() / 2) - kHeaderBytes);
@@ -99,17 +122,54 @@ export class Ring {
 
   /**
    * Pushes one frame whose header and body already sit in `scratch[0, length)`
-   * (the header in the first 4 bytes). Returns false, writing nothing, when the
-   * ring lacks room for the whole frame.
+   * (the header in the first 4 bytes), padded to a whole word with what
+   * follows it in `scratch`. Returns false, writing nothing, when the ring
+   * lacks room for the whole frame.
    */
   pushFrame(scratch: Uint8Array, length: number): boolean {
-    if (this.ring.availableWrite() < length) return false;
-    // ringbuf.js copies with `set` when handed an exact-length view; small
-    // frames go through its unrolled loop, which avoids allocating a view.
-    const written = length > 256 ? this.ring.push(scratch.subarray(0, length)) : this.ring.push(scratch, length);
-    if (written !== length) throw new Error(`ring invariant broken: pushed ${written} of ${length} bytes`);
+    return this.pushFrames(scratch, 0, length);
+  }
+
+  /**
+   * Pushes `src[start, start + wordAlign(length))`, whole frames back to
+   * back, with one store of the write index: a backlog goes out in one copy,
+   * not a push per frame. False, writing nothing, when the ring lacks room
+   * for all of it. Writes ringbuf.js's layout directly, as `peekAll` reads
+   * it (two loads and a store, the copy a word at a time): its `push` copies
+   * byte by byte, and checks and loads the indices twice per push.
+   */
+  pushFrames(src: Uint8Array, start: number, length: number): boolean {
+    const span = wordAlign(length);
+    const size = this.storage.length;
+    const read = Atomics.load(this.readIndex, 0);
+    const write = Atomics.load(this.writeIndex, 0);
+    // ringbuf.js's room: one element stays empty, so that full and empty differ.
+    if (size - 1 - ((write - read + size) % size) < span) return false;
+    const first = Math.min(size - write, span);
+    const at = src.byteOffset + start;
+    const dst = this.storageWords;
+    if ((at & 3) !== 0 || at + span > (src.buffer.byteLength & ~3)) {
+      // Not word-aligned in its buffer, or ending in a partial word of it (never the transport's own sources).
+      const storage = this.storage;
+      for (let i = 0; i < first; i++) storage[write + i] = src[start + i] ?? 0;
+      for (let i = first; i < span; i++) storage[i - first] = src[start + i] ?? 0;
+    } else {
+      if (src.buffer !== this.srcBuffer) {
+        this.srcBuffer = src.buffer;
+        this.srcWords = new Int32Array(src.buffer, 0, src.buffer.byteLength >> 2);
+      }
+      const words = this.srcWords;
+      let w = at >> 2;
+      for (let i = write >> 2, end = (write + first) >> 2; i < end; i++) dst[i] = words[w++];
+      for (let i = 0, end = (span - first) >> 2; i < end; i++) dst[i] = words[w++];
+    }
+    Atomics.store(this.writeIndex, 0, (write + span) % size);
     return true;
   }
+
+  /** The last source buffer seen, as words (a thread's scratch, a backlog chunk: the same few buffers again and again). */
+  private srcBuffer: ArrayBufferLike | undefined;
+  private srcWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
   /** Bytes the consumer can read now: always whole frames, since frames are published whole. */
   availableRead(): number {
@@ -144,7 +204,7 @@ export class Ring {
       // A body past what the ring holds is not a message (and not read).
       if (body > length - at - kHeaderBytes) break;
       if ((header & kContinuedFlag) === 0) each(bytes.subarray(at + kHeaderBytes, at + kHeaderBytes + body));
-      at += kHeaderBytes + body;
+      at = wordAlign(at + kHeaderBytes + body);
     }
   }
 
@@ -157,14 +217,25 @@ export class Ring {
    * Reads ringbuf.js's storage directly (its layout: see `peekMessages`).
    */
   peekAll(target: Uint8Array, length: number): number {
-    const storage = this.storage;
-    const size = storage.length;
+    const size = this.storage.length;
     const read = Atomics.load(this.readIndex, 0);
     const first = Math.min(size - read, length);
-    target.set(storage.subarray(read, read + first), 0);
-    if (first < length) target.set(storage.subarray(0, length - first), first);
+    if (target.buffer !== this.targetBuffer || target.byteOffset !== this.targetWords.byteOffset || this.targetWords.length < length >> 2) {
+      this.targetBuffer = target.buffer;
+      this.targetWords = new Int32Array(target.buffer, target.byteOffset, target.length >> 2);
+    }
+    // Whole words: frames (and so the read index and `length`) are word-aligned.
+    const words = this.targetWords;
+    const src = this.storageWords;
+    let w = 0;
+    for (let i = read >> 2, end = (read + first) >> 2; i < end; i++) words[w++] = src[i];
+    for (let i = 0, end = (length - first) >> 2; i < end; i++) words[w++] = src[i];
     return (read + length) % size;
   }
+
+  /** The last target buffer seen by `peekAll`, as words. */
+  private targetBuffer: ArrayBufferLike | undefined;
+  private targetWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
   /**
    * Consumes up to read index `read` (from {@link peekAll}): one store, which
@@ -182,7 +253,6 @@ export class Ring {
    * of per frame, on indices that share a cache line with the producer's.
    */
   popAll(target: Uint8Array, length: number): void {
-    const read = this.ring.pop(target, length, 0);
-    if (read !== length) throw new Error(`ring invariant broken: read ${read} of ${length} bytes`);
+    this.advanceTo(this.peekAll(target, length));
   }
 }

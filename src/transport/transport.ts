@@ -29,7 +29,7 @@
  * ring's `spaceWanted` flag; the consumer, after reading from that ring,
  * clears the flag and rings the sender's doorbell, which flushes the backlog.
  */
-import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kLengthMask, kMoreFlag } from './ring.js';
+import { Ring, allocateRing, kContinuedFlag, kHeaderBytes, kLengthMask, kMoreFlag, wordAlign } from './ring.js';
 import { Journal, allocateJournal } from './journal.js';
 import { DecodeError } from '../base/errors.js';
 import { Reassembly, frameEnd, frameHeader, truncatedFrameError } from './frames.js';
@@ -94,18 +94,23 @@ class Backlog {
     return this.chunks.length === 0;
   }
 
-  /** Appends a complete frame (header included). */
+  /** Appends a complete frame (header included), padded to a whole word (ring.ts). */
   append(frame: Uint8Array, length: number): void {
+    const span = wordAlign(length);
     let last = this.chunks[this.chunks.length - 1];
-    if (last === undefined || last.bytes.length - last.end < length) {
-      last = { bytes: new Uint8Array(Math.max(64 * 1024, length)), end: 0 };
+    if (last === undefined || last.bytes.length - last.end < span) {
+      last = { bytes: new Uint8Array(Math.max(64 * 1024, span)), end: 0 };
       this.chunks.push(last);
     }
     last.bytes.set(frame.subarray(0, length), last.end);
-    last.end += length;
+    last.end += span;
   }
 
-  /** Pushes frames into `ring` until it is full or the backlog is empty; returns frames pushed. */
+  /**
+   * Pushes frames into `ring` until it is full or the backlog is empty;
+   * returns frames pushed. The whole frames of a chunk that fit go in one
+   * push (one copy, one store of the write index).
+   */
   flushInto(ring: Ring): number {
     let pushed = 0;
     while (this.chunks.length > 0) {
@@ -116,12 +121,20 @@ class Backlog {
         continue;
       }
       const b = chunk.bytes;
-      const at = this.readPos;
-      const header = (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-      const length = kHeaderBytes + (header & kLengthMask);
-      if (!ring.pushFrame(b.subarray(at), length)) return pushed;
-      this.readPos += length;
-      pushed++;
+      const room = ring.availableWrite();
+      const from = this.readPos;
+      let at = from;
+      let frames = 0;
+      while (at < chunk.end) {
+        const header = (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+        const length = wordAlign(kHeaderBytes + (header & kLengthMask));
+        if (at + length - from > room) break;
+        at += length;
+        frames++;
+      }
+      if (frames === 0 || !ring.pushFrames(b, from, at - from)) return pushed;
+      this.readPos = at;
+      pushed += frames;
     }
     return pushed;
   }
@@ -225,6 +238,12 @@ export class Transport {
   private enqueueBacklog(ring: Ring, backlog: Backlog, scratch: Uint8Array, bodyLength: number): void {
     if (backlog.isEmpty) this.backlogCount++;
     const max = ring.maxFrameBody;
+    if (bodyLength <= max) {
+      // One frame: copied from the scratch as it stands, header and all.
+      writeHeader(scratch, 0, bodyLength);
+      backlog.append(scratch, kHeaderBytes + bodyLength);
+      return;
+    }
     for (let offset = 0; offset < bodyLength || offset === 0; offset += max) {
       const chunk = Math.min(max, bodyLength - offset);
       const more = offset + chunk < bodyLength;
@@ -324,7 +343,7 @@ export class Transport {
         const header = frameHeader(batch, scan);
         const start = scan + kHeaderBytes;
         const continued = (header & kContinuedFlag) !== 0;
-        scan = end;
+        scan = wordAlign(end);
         // The rest of a message whose start this thread never had (see below): skipped.
         if (continued && !inMessage) continue;
         if ((header & kMoreFlag) !== 0) inMessage = true;
@@ -373,7 +392,7 @@ export class Transport {
         const header = frameHeader(batch, at);
         const length = header & kLengthMask;
         const start = at + kHeaderBytes;
-        at = end;
+        at = wordAlign(end);
         const continued = (header & kContinuedFlag) !== 0;
         if (continued !== assembly.active) {
           // A frame that does not fit the message being reassembled: the
