@@ -211,13 +211,20 @@ export class Pool {
   // ---------------------------------------------------------------- access
 
   /**
-   * Checks that `holder` may read (or, with `write`, write) the allocation;
-   * counts a use. Returns the byte offset of its data.
+   * Checks that `holder` may read (or, with `write`, write) the allocation.
+   * Only an evictable allocation counts the use (its clock and use count,
+   * which only eviction reads) and, with `pin`, is pinned until
+   * {@link unpin}: eviction never picks any other, so a view of one needs
+   * neither, and its flags never change while it lives. Returns true when it
+   * pinned, so that the caller unpins exactly those (the common case, a
+   * frame or buffer that is not a cache entry, costs one lock and no shared
+   * counter).
    */
-  access(handle: RegionHandle, holder: Holder, write: boolean, pin = false): number {
+  access(handle: RegionHandle, holder: Holder, write: boolean, pin = false): boolean {
     if (!(handle instanceof RegionHandle)) throw new InvalidArgumentError('handle', 'a RegionHandle', handle);
     const base = this.table.lock(handle);
     const m = this.meta;
+    let pinned = false;
     try {
       if (handle.lease === 0) {
         if (m[base + kROwner] !== holder.slot + 1 || m[base + kROwnerGen] !== holder.gen) {
@@ -227,12 +234,22 @@ export class Pool {
         this.loans.check(handle, holder);
         if (write) throw new RegionAccessError(handle.toString(), 'it is borrowed (read-only); only its owner writes');
       }
-      m[base + kRLastUse] = Atomics.add(this.counters, kCClock, 1);
-      m[base + kRUses]++;
-      if (pin) m[base + kRPins]++;
+      if ((m[base + kRFlags] & kFlagEvictable) !== 0) {
+        m[base + kRLastUse] = Atomics.add(this.counters, kCClock, 1);
+        m[base + kRUses]++;
+        if (pin) {
+          m[base + kRPins]++;
+          pinned = true;
+        }
+      }
     } finally {
       this.table.unlock(base);
     }
+    return pinned;
+  }
+
+  /** Byte offset of the allocation's data in {@link buffer}: its regions are contiguous, from the head region on. */
+  offsetOf(handle: RegionHandle): number {
     return handle.region << this.shift;
   }
 
