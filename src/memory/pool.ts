@@ -295,10 +295,11 @@ export class Pool {
   // --------------------------------------------------------------- transfer
 
   /**
-   * Moves ownership from `from` to `to` (a transfer with a message). Returns
-   * an undo function, for when the message is then refused.
+   * Moves ownership from `from` to `to` (a transfer with a message). When the
+   * message is then refused, {@link giveBack} undoes it. Allocates nothing:
+   * it runs on every hop of a handle.
    */
-  transfer(handle: RegionHandle, from: Holder, to: Holder): () => void {
+  transfer(handle: RegionHandle, from: Holder, to: Holder): void {
     if (!(handle instanceof RegionHandle)) throw new InvalidArgumentError('transfer[]', 'a RegionHandle', handle);
     if (handle.lease !== 0) throw new RegionAccessError(handle.toString(), 'a borrowed region cannot be transferred');
     const base = this.table.lock(handle);
@@ -324,17 +325,26 @@ export class Pool {
     Atomics.sub(this.usage, from.slot, reserved);
     this.table.unlock(base);
     Atomics.add(this.counters, kCTransfers, 1);
-    return () => {
-      const again = this.table.lock(handle);
-      if (m[again + kROwner] === to.slot + 1 && m[again + kROwnerGen] === to.gen) {
-        m[again + kROwner] = from.slot + 1;
-        m[again + kROwnerGen] = from.gen;
-        Atomics.sub(this.usage, to.slot, reserved);
-        Atomics.add(this.usage, from.slot, reserved);
-        Atomics.sub(this.counters, kCTransfers, 1);
-      }
-      this.table.unlock(again);
-    };
+  }
+
+  /**
+   * Undoes {@link transfer} of `handle` from `from` to `to` (its message was
+   * refused): ownership goes back to `from` if `to` still has it. The
+   * allocation may have ended in between (the receiver stopped and its stop
+   * reclaimed it): then StaleHandleError, and nothing is left to give back.
+   */
+  giveBack(handle: RegionHandle, from: Holder, to: Holder): void {
+    const base = this.table.lock(handle);
+    const m = this.meta;
+    if (m[base + kROwner] === to.slot + 1 && m[base + kROwnerGen] === to.gen) {
+      const reserved = m[base + kRRun] * this.regionSize;
+      m[base + kROwner] = from.slot + 1;
+      m[base + kROwnerGen] = from.gen;
+      Atomics.sub(this.usage, to.slot, reserved);
+      Atomics.add(this.usage, from.slot, reserved);
+      Atomics.sub(this.counters, kCTransfers, 1);
+    }
+    this.table.unlock(base);
   }
 
   // ------------------------------------------------------------------ loans
