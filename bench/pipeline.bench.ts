@@ -20,7 +20,9 @@
  * The case's design caps that ratio: no impl beats plain, so microswarm is at
  * most clone / plain times faster than clone, and clone / plain is small
  * because clone's copies (1 MiB per crossing hop) run on two threads beside
- * the reads: 1.5-4.0x measured (3 runs, loaded 2-core machine, 2026-12-06).
+ * the reads: 1.4-5.7x in 12 runs (median 3.2x over 15 interleaved rounds) on
+ * a 2-core machine at load 7-12, 2026-12-06; clone suffers most from load, so
+ * a quiet machine gives the low end. Either way far from 10x.
  */
 import { type Impl, measureEach, measureWholeRun, type BenchRecord } from './harness.js';
 import type { Pipeline } from './peers/pipeline.js';

@@ -297,7 +297,8 @@ export class Pool {
   /**
    * Moves ownership from `from` to `to` (a transfer with a message). When the
    * message is then refused, {@link giveBack} undoes it. Allocates nothing:
-   * it runs on every hop of a handle.
+   * it runs on every hop of a handle. Hand-written: ownership lives in the
+   * pool's shared rows, which no library knows.
    */
   transfer(handle: RegionHandle, from: Holder, to: Holder): void {
     if (!(handle instanceof RegionHandle)) throw new InvalidArgumentError('transfer[]', 'a RegionHandle', handle);
