@@ -7,9 +7,12 @@
  *   allocations moved by handle; `transfers()` reads the pool's counter.
  * - postMessage-clone / postMessage-transfer: two workers joined by a
  *   MessageChannel (bench/peers/workers/pipeline-peer.mjs).
+ * - plain: the same frame work (bench/actors/pipeline-frame.ts) in the
+ *   calling thread, no runtime and no messages: the floor under every impl.
  */
 import { once } from 'node:events';
 import { Runtime, type ActorRef } from '../../src/index.js';
+import { fillFrame, kFrameWords, kStages, passStage } from '../actors/pipeline-frame.js';
 import type { PipelineMsg } from '../actors/pipeline-stage.js';
 import { startWorkerPair } from './transfer.js';
 
@@ -57,5 +60,35 @@ export async function startPostMessagePipeline(mode: 'clone' | 'transfer'): Prom
     async close() {
       await Promise.all([a.terminate(), b.terminate()]);
     },
+  };
+}
+
+/**
+ * The floor: each frame goes through the four stages in turn, in this thread,
+ * as a plain call per stage. `window` frames are made once (filled like the
+ * others' frames) and reused in turn, as the source reuses its frames.
+ * What is left is what every impl pays too: the stages' header work and the
+ * last stage's read of all 1 MiB, one frame after another (the last stage is
+ * one actor, so its reads never overlap, whatever the threads).
+ */
+export function startPlainPipeline(): Pipeline {
+  const spare: Int32Array[] = [];
+  return {
+    async run(frames, window) {
+      while (spare.length < window) {
+        const words = new Int32Array(kFrameWords);
+        fillFrame(words);
+        spare.push(words);
+      }
+      let back = 0;
+      for (let seq = 0; seq < frames; seq++) {
+        const words = spare[seq % window] as Int32Array;
+        words[0] = seq;
+        for (let stage = 0; stage < kStages; stage++) passStage(words, stage, seq);
+        back++;
+      }
+      return back;
+    },
+    close: async () => undefined,
   };
 }

@@ -84,7 +84,8 @@ export class MemoryContext {
 
   /** Copies `data` into the allocation at `offset` (owner only: a loan is read-only). */
   write(handle: RegionHandle, data: ArrayLike<number> | Uint8Array, offset = 0): void {
-    const at = this.pool.access(handle, this.holder, true);
+    this.pool.access(handle, this.holder, true);
+    const at = this.pool.offsetOf(handle);
     if (!Number.isInteger(offset) || offset < 0 || offset + data.length > handle.byteLength) {
       throw new InvalidArgumentError('offset', `an integer with offset + data.length <= ${handle.byteLength}`, offset);
     }
@@ -95,25 +96,26 @@ export class MemoryContext {
    * The allocation's bytes, with no copy: exactly `handle.byteLength` long.
    * The owner may write through it; a borrower must treat it as read-only
    * (shared memory cannot be write-protected in JavaScript; `write` checks).
-   * A view stays valid until the allocation is freed or transferred, and for
-   * the current turn of the handler (the allocation is pinned against
-   * eviction until the handler returns or its promise settles): take a new
-   * view in each turn, after each `await`.
+   * A view stays valid until the allocation is freed or transferred, and,
+   * for an evictable allocation, for the current turn of the handler (it is
+   * pinned against eviction until the handler returns or its promise
+   * settles): take a new view in each turn, after each `await`.
    */
   bytes(handle: RegionHandle): Uint8Array {
     return this.pool.view(this.access(handle), handle.byteLength);
   }
 
   /**
-   * Checks access and pins the allocation for the rest of this handler turn:
-   * while a view may be in use, eviction passes it by (a view cannot be
-   * revoked, so evicting it would let this actor write into the next owner's
-   * bytes). The runtime unpins when the turn ends.
+   * Checks access and, for an evictable allocation, pins it for the rest of
+   * this handler turn: while a view may be in use, eviction passes it by (a
+   * view cannot be revoked, so evicting it would let this actor write into
+   * the next owner's bytes). The runtime unpins when the turn ends. An
+   * allocation that is not evictable is never evicted, so its view takes no
+   * pin and nothing is kept for the turn's end: one lock per view.
    */
   private access(handle: RegionHandle): number {
-    const at = this.pool.access(handle, this.holder, false, true);
-    (this.pinned ??= []).push(handle);
-    return at;
+    if (this.pool.access(handle, this.holder, false, true)) (this.pinned ??= []).push(handle);
+    return this.pool.offsetOf(handle);
   }
 
   /** @internal The actor's turn ended: its views are no longer in use. */
@@ -180,7 +182,11 @@ export class MemoryContext {
     return this.typed(handle, Int8Array);
   }
 
-  /** A typed view over whole elements (a trailing partial element is left out). Regions are region-aligned, so any element size fits. */
+  /**
+   * One typed view over the whole allocation, whole elements only (a trailing partial element is left out): an
+   * allocation of several regions is one contiguous run of the pool's buffer, and region-aligned, so any element
+   * size fits.
+   */
   private typed<T>(handle: RegionHandle, ctor: ViewCtor<T>): T {
     const at = this.access(handle);
     return new ctor(this.pool.buffer, at, Math.floor(handle.byteLength / ctor.BYTES_PER_ELEMENT));

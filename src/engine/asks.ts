@@ -153,7 +153,7 @@ export class Asks implements AsksPart {
         router.askTimeoutMs = timeoutMs === Infinity ? 0 : timeoutMs;
         code =
           options?.transfer !== undefined
-            ? this.memory.withTransfer(ref, options.transfer, sender, () => router.route(ref, msg, sender, replyTag, false, trace))
+            ? this.memory.withTransfer(ref, options.transfer, sender, msg, replyTag, trace)
             : router.route(ref, msg, sender, replyTag, false, trace);
       } catch (err) {
         this.pending.delete(askId);

@@ -11,6 +11,7 @@ import { InvalidOptionError, RegionAccessError } from '../base/errors.js';
 import type { RegionHandle } from '../memory/handle.js';
 import type { Holder } from '../memory/pool.js';
 import type { Engine, MemoryPart } from './parts.js';
+import type { TraceContext } from './trace-field.js';
 import { kRouteOk } from './types.js';
 
 /** @internal */
@@ -26,12 +27,14 @@ export class MemoryAccess implements MemoryPart {
   }
 
   /**
-   * Moves the regions in `transfer` to `ref`'s actor, then routes; if the
-   * message is refused or cannot be sent, ownership goes back to the sender.
-   * The receiver owns the regions when the message arrives; the sender has
-   * lost access from the moment this returns.
+   * Moves the regions in `transfer` to `ref`'s actor, then routes `msg` (as
+   * `router.route` with these arguments); if the message is refused or
+   * cannot be sent, ownership goes back to the sender. The receiver owns the
+   * regions when the message arrives; the sender has lost access from the
+   * moment this returns. Allocates nothing (no undo list, no closures): it
+   * runs on every hop of a handle.
    */
-  withTransfer(ref: ActorRef, transfer: unknown, sender: ActorRef | undefined, route: () => number): number {
+  withTransfer(ref: ActorRef, transfer: unknown, sender: ActorRef | undefined, msg: unknown, replyTag: number, trace?: TraceContext): number {
     if (!Array.isArray(transfer)) throw new InvalidOptionError('transfer', 'an array of RegionHandles', transfer);
     checkLocalRef(ref, 'a region transfer');
     const { cells, dir, pool } = this.engine;
@@ -43,27 +46,30 @@ export class MemoryAccess implements MemoryPart {
       );
     }
     if (!dir.isLive(ref.slot, ref.gen)) throw this.engine.router.stoppedError(ref); // the regions stay with the sender
-    const to: Holder = { slot: ref.slot, gen: ref.gen };
-    const undo: Array<() => void> = [];
-    const rollBack = () => {
-      for (let i = undo.length - 1; i >= 0; i--) {
-        try {
-          undo[i]();
-        } catch {
-          // The receiver stopped between the move and the refusal, and its
-          // stop reclaimed the region: there is nothing left to give back.
-        }
-      }
-    };
+    // The receiver as the pool sees it: a ref carries its slot and generation.
+    const to: Holder = ref;
+    let moved = 0;
     let code: number;
     try {
-      for (const handle of transfer) undo.push(pool.transfer(handle as RegionHandle, from, to));
-      code = route();
+      for (; moved < transfer.length; moved++) pool.transfer(transfer[moved] as RegionHandle, from, to);
+      code = this.engine.router.route(ref, msg, sender, replyTag, false, trace);
     } catch (err) {
-      rollBack();
+      this.giveBack(transfer, moved, from, to);
       throw err;
     }
-    if (code !== kRouteOk) rollBack();
+    if (code !== kRouteOk) this.giveBack(transfer, moved, from, to);
     return code;
+  }
+
+  /** Gives the first `moved` regions of `transfer` back to `from`, last first. */
+  private giveBack(transfer: unknown[], moved: number, from: Holder, to: Holder): void {
+    for (let i = moved - 1; i >= 0; i--) {
+      try {
+        this.engine.pool.giveBack(transfer[i] as RegionHandle, from, to);
+      } catch {
+        // The receiver stopped between the move and the refusal, and its
+        // stop reclaimed the region: there is nothing left to give back.
+      }
+    }
   }
 }

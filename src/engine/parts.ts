@@ -206,7 +206,7 @@ export interface CheckpointsPart {
 /** @internal memory-access.ts */
 export interface MemoryPart {
   memoryFor(cell: Cell): MemoryContext;
-  withTransfer(ref: ActorRef, transfer: unknown, sender: ActorRef | undefined, route: () => number): number;
+  withTransfer(ref: ActorRef, transfer: unknown, sender: ActorRef | undefined, msg: unknown, replyTag: number, trace?: TraceContext): number;
 }
 
 /** @internal recovery.ts */

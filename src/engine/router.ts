@@ -81,7 +81,7 @@ export class Router implements RouterPart {
     if (!this.engine.accepting || this.engine.closed) throw new RuntimeClosedError('tell');
     const sender = this.senderFor(options);
     if (options?.transfer !== undefined) {
-      return this.memory.withTransfer(ref, options.transfer, sender, () => this.route(ref, msg, sender, kNoReply, false)) === kRouteOk;
+      return this.memory.withTransfer(ref, options.transfer, sender, msg, kNoReply) === kRouteOk;
     }
     return this.route(ref, msg, sender, kNoReply, false) === kRouteOk;
   }

@@ -211,13 +211,20 @@ export class Pool {
   // ---------------------------------------------------------------- access
 
   /**
-   * Checks that `holder` may read (or, with `write`, write) the allocation;
-   * counts a use. Returns the byte offset of its data.
+   * Checks that `holder` may read (or, with `write`, write) the allocation.
+   * Only an evictable allocation counts the use (its clock and use count,
+   * which only eviction reads) and, with `pin`, is pinned until
+   * {@link unpin}: eviction never picks any other, so a view of one needs
+   * neither, and its flags never change while it lives. Returns true when it
+   * pinned, so that the caller unpins exactly those (the common case, a
+   * frame or buffer that is not a cache entry, costs one lock and no shared
+   * counter).
    */
-  access(handle: RegionHandle, holder: Holder, write: boolean, pin = false): number {
+  access(handle: RegionHandle, holder: Holder, write: boolean, pin = false): boolean {
     if (!(handle instanceof RegionHandle)) throw new InvalidArgumentError('handle', 'a RegionHandle', handle);
     const base = this.table.lock(handle);
     const m = this.meta;
+    let pinned = false;
     try {
       if (handle.lease === 0) {
         if (m[base + kROwner] !== holder.slot + 1 || m[base + kROwnerGen] !== holder.gen) {
@@ -227,12 +234,22 @@ export class Pool {
         this.loans.check(handle, holder);
         if (write) throw new RegionAccessError(handle.toString(), 'it is borrowed (read-only); only its owner writes');
       }
-      m[base + kRLastUse] = Atomics.add(this.counters, kCClock, 1);
-      m[base + kRUses]++;
-      if (pin) m[base + kRPins]++;
+      if ((m[base + kRFlags] & kFlagEvictable) !== 0) {
+        m[base + kRLastUse] = Atomics.add(this.counters, kCClock, 1);
+        m[base + kRUses]++;
+        if (pin) {
+          m[base + kRPins]++;
+          pinned = true;
+        }
+      }
     } finally {
       this.table.unlock(base);
     }
+    return pinned;
+  }
+
+  /** Byte offset of the allocation's data in {@link buffer}: its regions are contiguous, from the head region on. */
+  offsetOf(handle: RegionHandle): number {
     return handle.region << this.shift;
   }
 
@@ -278,10 +295,12 @@ export class Pool {
   // --------------------------------------------------------------- transfer
 
   /**
-   * Moves ownership from `from` to `to` (a transfer with a message). Returns
-   * an undo function, for when the message is then refused.
+   * Moves ownership from `from` to `to` (a transfer with a message). When the
+   * message is then refused, {@link giveBack} undoes it. Allocates nothing:
+   * it runs on every hop of a handle. Hand-written: ownership lives in the
+   * pool's shared rows, which no library knows.
    */
-  transfer(handle: RegionHandle, from: Holder, to: Holder): () => void {
+  transfer(handle: RegionHandle, from: Holder, to: Holder): void {
     if (!(handle instanceof RegionHandle)) throw new InvalidArgumentError('transfer[]', 'a RegionHandle', handle);
     if (handle.lease !== 0) throw new RegionAccessError(handle.toString(), 'a borrowed region cannot be transferred');
     const base = this.table.lock(handle);
@@ -307,17 +326,26 @@ export class Pool {
     Atomics.sub(this.usage, from.slot, reserved);
     this.table.unlock(base);
     Atomics.add(this.counters, kCTransfers, 1);
-    return () => {
-      const again = this.table.lock(handle);
-      if (m[again + kROwner] === to.slot + 1 && m[again + kROwnerGen] === to.gen) {
-        m[again + kROwner] = from.slot + 1;
-        m[again + kROwnerGen] = from.gen;
-        Atomics.sub(this.usage, to.slot, reserved);
-        Atomics.add(this.usage, from.slot, reserved);
-        Atomics.sub(this.counters, kCTransfers, 1);
-      }
-      this.table.unlock(again);
-    };
+  }
+
+  /**
+   * Undoes {@link transfer} of `handle` from `from` to `to` (its message was
+   * refused): ownership goes back to `from` if `to` still has it. The
+   * allocation may have ended in between (the receiver stopped and its stop
+   * reclaimed it): then StaleHandleError, and nothing is left to give back.
+   */
+  giveBack(handle: RegionHandle, from: Holder, to: Holder): void {
+    const base = this.table.lock(handle);
+    const m = this.meta;
+    if (m[base + kROwner] === to.slot + 1 && m[base + kROwnerGen] === to.gen) {
+      const reserved = m[base + kRRun] * this.regionSize;
+      m[base + kROwner] = from.slot + 1;
+      m[base + kROwnerGen] = from.gen;
+      Atomics.sub(this.usage, to.slot, reserved);
+      Atomics.add(this.usage, from.slot, reserved);
+      Atomics.sub(this.counters, kCTransfers, 1);
+    }
+    this.table.unlock(base);
   }
 
   // ------------------------------------------------------------------ loans
