@@ -18,7 +18,7 @@
  * one iteration do not see each other's. The plain run does exactly the
  * same, so the two runs, given the same seed, make the same tours.
  */
-import { mulberry32 } from '../../test/fixtures/random.js';
+import { mulberry32 } from './random.js';
 import { acsParameters, nearestNeighbourLength, tourLength, type Problem } from './problem.js';
 
 /** The seed of ant `index` of a run seeded with `seed`: each ant its own stream, the same on any thread. */
