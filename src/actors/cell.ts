@@ -12,7 +12,7 @@
  */
 import type { ActorDefinition } from './define.js';
 import type { HandlerTimes } from './handler-times.js';
-import { Mailbox } from './mailbox.js';
+import { emptyMailbox, type Mailbox } from './mailbox.js';
 import type { ActorRef } from './ref.js';
 import type { ActorContext } from './context.js';
 import type { MemoryContext } from './memory.js';
@@ -65,7 +65,8 @@ export class Cell {
   readonly capacity: number;
   readonly policy: number;
   state: unknown = undefined;
-  mailbox = new Mailbox();
+  /** The shared empty mailbox until its first message (mailbox.ts). */
+  mailbox: Mailbox = emptyMailbox;
   ctx!: ActorContext;
   /** The k* bits above. */
   private flags = 0;

@@ -8,6 +8,7 @@
 import { ActorContext } from '../actors/context.js';
 import { Cell } from '../actors/cell.js';
 import type { ActorDefinition } from '../actors/define.js';
+import { emptyMailbox, recycleMailbox } from '../actors/mailbox.js';
 import { ActorRef } from '../actors/ref.js';
 import { overflowPolicies, resolveSpawnOptions, type ResolvedSpawnOptions, type SpawnOptions } from '../actors/spawn-options.js';
 import { ActorInitError, ActorStoppedError, AgentLimitError, InvalidArgumentError, RuntimeClosedError, toError } from '../base/errors.js';
@@ -356,6 +357,9 @@ export class Lifecycle implements LifecyclePart {
     cell.completed = true;
     const engine = this.engine;
     engine.dispatcher.drainToDeadLetters(cell, engine.shuttingDown ? 'shutdown' : 'stopped');
+    // Emptied: the next actor's first message can use it.
+    recycleMailbox(cell.mailbox);
+    cell.mailbox = emptyMailbox;
     if (engine.cells[cell.slot] === cell) engine.cells[cell.slot] = undefined;
     // What it owned or borrowed goes back to the pool (loans it made live on).
     engine.pool.reclaim({ slot: cell.slot, gen: cell.gen });
