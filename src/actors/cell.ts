@@ -10,6 +10,7 @@
  * names, so the code using them reads as before.
  * @internal
  */
+import { Children } from './children.js';
 import type { ActorDefinition } from './define.js';
 import type { HandlerTimes } from './handler-times.js';
 import { emptyMailbox, type Mailbox } from './mailbox.js';
@@ -96,7 +97,8 @@ export class Cell {
   args: unknown = undefined;
   /** Messages handled since the last checkpoint. */
   sinceCheckpoint = 0;
-  children: Set<ActorRef> | undefined = undefined;
+  /** Its children (children.ts): a few in an array, many in a set. */
+  children: Children | undefined = undefined;
   /** Reply tag of the message being handled; kNoReply once `replyLater` took it. */
   replyTag = -1;
   /** Its module's index in its thread's metric counters (engine/metering.ts). */
@@ -187,7 +189,7 @@ export class Cell {
   }
 
   addChild(child: ActorRef): void {
-    (this.children ??= new Set()).add(child);
+    (this.children ??= new Children()).add(child);
   }
 }
 

@@ -311,7 +311,7 @@ export class Lifecycle implements LifecyclePart {
   }
 
   stopChildren(cell: Cell): void {
-    if (cell.children === undefined) return;
+    if (cell.children === undefined || cell.children.size === 0) return;
     for (const child of cell.children) void this.stopRef(child).catch(() => undefined);
     cell.children.clear();
   }
