@@ -160,7 +160,7 @@ export class Directory {
   /** Publishes (or, with undefined, clears) the slot's checkpoint. */
   setCheckpoint(slot: number, at: { region: number; gen: number; length: number } | undefined): void {
     if (at === undefined) {
-      Atomics.store(this.ckRegion, slot, 0);
+      storeIfChanged(this.ckRegion, slot, 0); // most actors never had one
       return;
     }
     Atomics.store(this.ckGen, slot, at.gen);
@@ -200,11 +200,14 @@ export class Directory {
       Atomics.sub(this.counters, kLiveCount, 1);
       return -1;
     }
-    Atomics.store(this.thread, slot, thread);
-    Atomics.store(this.capacity, slot, capacity);
-    Atomics.store(this.policy, slot, policy);
-    Atomics.store(this.depth, slot, 0);
-    Atomics.store(this.waiters, slot, 0);
+    // A reused slot mostly holds these values already (same thread, same
+    // bounds, nothing waiting): a load is cheap, an atomic store is a full
+    // fence. The slot is this thread's alone until its state is published.
+    storeIfChanged(this.thread, slot, thread);
+    storeIfChanged(this.capacity, slot, capacity);
+    storeIfChanged(this.policy, slot, policy);
+    storeIfChanged(this.depth, slot, 0);
+    storeIfChanged(this.waiters, slot, 0);
     this.actorCounts.reset(slot);
     Atomics.add(this.gen, slot, 1);
     // Publishing the state last: a thread that sees kStarting with the new
@@ -256,4 +259,9 @@ export class Directory {
   reclaimCachedSlots(endpoint: number): void {
     this.free.reclaim(endpoint);
   }
+}
+
+/** `Atomics.store` unless the word holds `value` already (spares the fence of a store on the spawn and stop paths). */
+function storeIfChanged(words: Int32Array, index: number, value: number): void {
+  if (Atomics.load(words, index) !== value) Atomics.store(words, index, value);
 }
