@@ -40,7 +40,7 @@
  */
 
 /** Slots moved between a thread's cache and the shared stack at a time. */
-export const kCacheBatch = 256;
+const kCacheBatch = 256;
 /** Most slots a thread's cache holds. */
 export const kCacheMax = 2 * kCacheBatch;
 /** Words per endpoint block: the count, the slots, padding so two blocks share no cache line. */
