@@ -2,6 +2,14 @@
  * An actor's in-heap mailbox: a growable circular queue of (message, sender,
  * reply tag, journal entry, trace context) entries. No `Array.shift()`: push and take are O(1) and allocate
  * nothing once the buffer has grown to the actor's working size.
+ *
+ * Most actors of a big tree (skynet's million leaves) are never sent
+ * anything: a cell starts with the one shared {@link emptyMailbox} and gets
+ * a mailbox of its own at its first message ({@link takeMailbox}). A stopped
+ * actor's emptied mailbox goes back to this thread's spare list
+ * ({@link recycleMailbox}), buffer and all, for the next actor: spawning
+ * and stopping many short-lived actors allocates no mailboxes in the steady
+ * state. (Module state: each thread has its own.)
  */
 import type { ActorRef } from './ref.js';
 
@@ -11,6 +19,10 @@ export const kNoReply = -1;
 export const kReplyStride = 1024;
 
 const kEmpty: unknown[] = [];
+/** Most spare mailboxes a thread keeps. */
+const kSparesMax = 1024;
+/** A mailbox whose buffer grew past this many entries is left to the GC rather than kept. */
+const kSpareEntriesMax = 64;
 /** Array items per entry: message, sender, reply tag, journal entry, trace context. */
 const kStride = 5;
 
@@ -85,7 +97,14 @@ export class Mailbox {
     this.length--;
   }
 
+  /** Entries its buffer holds before it grows again. */
+  bufferEntries(): number {
+    return this.mask + 1;
+  }
+
   private grow(): void {
+    // The shared empty mailbox is never written: a cell swaps it for its own first.
+    if (this === emptyMailbox) throw new Error('microswarm: a message was pushed into the shared empty mailbox');
     const size = Math.max(2, (this.mask + 1) * 2);
     const next = new Array<unknown>(size * kStride).fill(undefined);
     for (let i = 0; i < this.length; i++) {
@@ -96,4 +115,20 @@ export class Mailbox {
     this.mask = size - 1;
     this.head = 0;
   }
+}
+
+/** The mailbox of every actor not sent anything yet: empty, shared, never pushed into. */
+export const emptyMailbox: Mailbox = new Mailbox();
+
+const spares: Mailbox[] = [];
+
+/** A mailbox for an actor's first message: a spare one of this thread, or a new one. */
+export function takeMailbox(): Mailbox {
+  return spares.pop() ?? new Mailbox();
+}
+
+/** A stopped actor's mailbox, emptied: kept for the next actor (unless it is the shared one, not empty, or grown large). */
+export function recycleMailbox(mailbox: Mailbox): void {
+  if (mailbox === emptyMailbox || mailbox.length !== 0 || mailbox.bufferEntries() > kSpareEntriesMax || spares.length >= kSparesMax) return;
+  spares.push(mailbox);
 }

@@ -14,7 +14,7 @@
  */
 import type { Cell } from '../actors/cell.js';
 import { Envelope, Fenced, Poisoned, Proposal, Relay } from '../actors/envelope.js';
-import { kNoReply } from '../actors/mailbox.js';
+import { emptyMailbox, kNoReply, takeMailbox } from '../actors/mailbox.js';
 import type { ActorRef } from '../actors/ref.js';
 import { Task } from '../actors/task.js';
 import {
@@ -153,7 +153,9 @@ export class Dispatcher implements DispatcherPart {
       }
     }
     this.metering.enqueued(cell);
-    cell.mailbox.push(msg, sender, replyTag, entry, trace);
+    let mailbox = cell.mailbox;
+    if (mailbox === emptyMailbox) cell.mailbox = mailbox = takeMailbox();
+    mailbox.push(msg, sender, replyTag, entry, trace);
     if (!cell.scheduled && !cell.busy && cell.started && !cell.held) {
       cell.scheduled = true;
       this.ready.push(cell);
@@ -408,7 +410,9 @@ export class Dispatcher implements DispatcherPart {
     const def = cell.def;
     const limit = this.config.throughput;
     let count = 0;
-    while (count < limit && mailbox.length > 0 && !cell.stopRequested && !cell.held) {
+    // `cell.mailbox === mailbox`: a handler that got its own actor stopped
+    // (its mailbox recycled, and maybe another actor's by now) ends the turn.
+    while (count < limit && mailbox.length > 0 && !cell.stopRequested && !cell.held && cell.mailbox === mailbox) {
       const at = mailbox.peekIndex();
       const msg = mailbox.msgAt(at);
       const sender = mailbox.senderAt(at);

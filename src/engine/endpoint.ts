@@ -95,7 +95,7 @@ export class Endpoint implements Engine {
     this.pool = new Pool(pool);
     this.config = config;
     this.system = system;
-    this.dir = new Directory(directory);
+    this.dir = new Directory(directory, index === 0 ? -1 : index);
     this.cells = index === 0 ? [] : new Array<Cell | undefined>(this.dir.slots).fill(undefined);
     const journal = transport.journals[index];
     this.journal = index !== 0 && journal !== null && journal !== undefined ? new Journal(journal) : undefined;

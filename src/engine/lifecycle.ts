@@ -8,10 +8,11 @@
 import { ActorContext } from '../actors/context.js';
 import { Cell } from '../actors/cell.js';
 import type { ActorDefinition } from '../actors/define.js';
+import { emptyMailbox, recycleMailbox } from '../actors/mailbox.js';
 import { ActorRef } from '../actors/ref.js';
 import { overflowPolicies, resolveSpawnOptions, type ResolvedSpawnOptions, type SpawnOptions } from '../actors/spawn-options.js';
 import { ActorInitError, ActorStoppedError, AgentLimitError, InvalidArgumentError, RuntimeClosedError, toError } from '../base/errors.js';
-import { kAlive, kStopping } from '../transport/directory.js';
+import { kAlive, kStopping, kWhyStopped } from '../transport/directory.js';
 import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
 import type { Engine, LifecyclePart } from './parts.js';
 import { isThenable, type TerminatedReason } from './types.js';
@@ -20,6 +21,13 @@ import { isThenable, type TerminatedReason } from './types.js';
 export class Lifecycle implements LifecyclePart {
   private readonly engine: Engine;
   private readonly defaultSpawn: ResolvedSpawnOptions;
+  /**
+   * 1 for each slot this thread allocated itself (ctx.spawn of a child on
+   * it): released into this thread's slot cache. Slots the main thread
+   * handed out go back to the shared stack, where it takes its next one.
+   * Made at the first such spawn.
+   */
+  private ownSlots: Uint8Array | undefined = undefined;
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -194,7 +202,10 @@ export class Lifecycle implements LifecyclePart {
   }
 
   private releaseSlot(slot: number): void {
-    this.engine.dir.release(slot);
+    const own = this.ownSlots;
+    const cache = own !== undefined && own[slot] === 1;
+    if (cache) own[slot] = 0;
+    this.engine.dir.release(slot, kWhyStopped, cache);
     this.engine.transport.addLoad(this.engine.index, -1);
   }
 
@@ -237,6 +248,7 @@ export class Lifecycle implements LifecyclePart {
     }
     const slot = engine.dir.allocate(index, opts.capacity, overflowPolicies.indexOf(opts.policy));
     if (slot < 0) return Promise.reject(new AgentLimitError(engine.dir.maxAgents));
+    (this.ownSlots ??= new Uint8Array(engine.dir.slots))[slot] = 1;
     // Spawning is runtime progress too: a handler or init that builds a big
     // tree of children synchronously is busy, not stuck.
     if ((slot & 1023) === 0) engine.transport.beat();
@@ -299,7 +311,7 @@ export class Lifecycle implements LifecyclePart {
   }
 
   stopChildren(cell: Cell): void {
-    if (cell.children === undefined) return;
+    if (cell.children === undefined || cell.children.size === 0) return;
     for (const child of cell.children) void this.stopRef(child).catch(() => undefined);
     cell.children.clear();
   }
@@ -345,6 +357,9 @@ export class Lifecycle implements LifecyclePart {
     cell.completed = true;
     const engine = this.engine;
     engine.dispatcher.drainToDeadLetters(cell, engine.shuttingDown ? 'shutdown' : 'stopped');
+    // Emptied: the next actor's first message can use it.
+    recycleMailbox(cell.mailbox);
+    cell.mailbox = emptyMailbox;
     if (engine.cells[cell.slot] === cell) engine.cells[cell.slot] = undefined;
     // What it owned or borrowed goes back to the pool (loans it made live on).
     engine.pool.reclaim({ slot: cell.slot, gen: cell.gen });

@@ -251,7 +251,7 @@ export class Migration {
     // Union with what was registered here while it was on its way.
     for (const w of moved.watchers) (cell.watchers ??= new Set()).add(w);
     for (const w of moved.watching) (cell.watching ??= new Set()).add(w);
-    for (const c of moved.children) (cell.children ??= new Set()).add(c);
+    for (const c of moved.children) cell.addChild(c);
     cell.delivery = moved.delivery;
     this.mergeArrived(cell, cell.arriving.forwarded);
     const waiters = cell.arriving.done;

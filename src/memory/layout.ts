@@ -93,6 +93,7 @@ export interface PoolShared {
   regions: number;
   maxRun: number;
   maxLeases: number;
+  /** Actor slots of the directory (its table may be larger than `maxAgents`): one usage and one quota word each. */
   agents: number;
   policy: EvictionPolicy;
   ttlMs: number;

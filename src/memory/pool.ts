@@ -120,8 +120,10 @@ export class Pool {
   // ---------------------------------------------------------------- quotas
 
   setQuota(slot: number, bytes: number): void {
-    Atomics.store(this.quota, slot, bytes);
-    Atomics.store(this.usage, slot, 0);
+    // Mostly 0 already (a reused slot, an actor with no quota that owned
+    // nothing): a load spares the fence of an atomic store.
+    if (Atomics.load(this.quota, slot) !== bytes) Atomics.store(this.quota, slot, bytes);
+    if (Atomics.load(this.usage, slot) !== 0) Atomics.store(this.usage, slot, 0);
   }
 
   usageOf(slot: number): number {

@@ -133,6 +133,9 @@ export class ThreadRecovery {
     const records = this.registry.records;
     // A batch it was committing is finished first: the counts read next include it.
     finishTakenBatch(this.boot.transport, endpoint);
+    // Free slots it kept for its own spawns are everyone's again (before a
+    // replacement is bound to the endpoint and starts a cache of its own).
+    dir.reclaimCachedSlots(endpoint);
     const consumed = Array.from({ length: this.threads + 1 }, (_, from) => (from === endpoint ? 0 : transport.consumed(from, endpoint)));
     const error = new ActorCrashedError(`on pool thread ${endpoint - 1}`, 'was on a pool thread that died');
     const rehost: RehostedActor[] = [];

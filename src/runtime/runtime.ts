@@ -211,10 +211,10 @@ export class Runtime {
     this.maxAgents = options.maxAgents;
     const rootSupervision = new SupervisorState(options.supervisor);
     const endpoints = options.threads + 1;
-    const directory = (this.directory = Directory.create(options.maxAgents));
+    const directory = (this.directory = Directory.create(options.maxAgents, options.threads));
     const transport = createTransportShared(endpoints, options.ringBytes, options.journalBytes, directory.slots);
     const config = endpointConfig(options);
-    const pool = createPoolShared(options.memory, options.maxAgents);
+    const pool = createPoolShared(options.memory, directory.slots);
     const endpoint = (this.endpoint = new Endpoint(
       0,
       transport,

@@ -49,8 +49,9 @@ export class ActorCounts {
 
   /** Zeroes the slot's counts (a new actor takes it). */
   reset(slot: number): void {
-    Atomics.store(this.words, slot * kWordsPerSlot + kHandled, 0);
-    Atomics.store(this.words, slot * kWordsPerSlot + kRestarts, 0);
+    // Loads first: most slots are reused by actors that handled nothing (skynet's leaves).
+    if (Atomics.load(this.words, slot * kWordsPerSlot + kHandled) !== 0) Atomics.store(this.words, slot * kWordsPerSlot + kHandled, 0);
+    if (Atomics.load(this.words, slot * kWordsPerSlot + kRestarts) !== 0) Atomics.store(this.words, slot * kWordsPerSlot + kRestarts, 0);
   }
 
   /** Messages handled by the actor in `slot` since it was spawned. */

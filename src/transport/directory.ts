@@ -23,11 +23,10 @@
  * The checkpoint columns live here, not in a thread's heap, so the main
  * thread finds an actor's last snapshot after the thread hosting it died.
  *
- * Slot allocation is lock-free: fresh slots come from a bump counter
- * (`Atomics.add`); released slots go on a Treiber stack whose head is a
- * 64-bit word (tag << 32 | slot + 1) changed by compare-exchange. The tag,
- * bumped on every pop and push, defeats ABA: a thread that read an old head
- * cannot win a CAS after the head went around.
+ * Slot allocation is lock-free (free-slots.ts): fresh slots come from a bump
+ * counter, released slots go on a shared stack, and each pool thread keeps a
+ * cache of free slots in front of it. The live count, apart, keeps the
+ * `maxAgents` limit exact; the table has room for what the caches hold.
  *
  * A ref is (slot, generation). It is live when `gen[slot] === ref.gen` and
  * the state is starting or alive; the generation is bumped each time a slot
@@ -39,6 +38,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { ActorCounts, allocateActorCounts } from './actor-counts.js';
+import { FreeSlots, allocateSlotCaches, kCacheMax } from './free-slots.js';
 
 export const kFree = 0;
 export const kStarting = 1;
@@ -59,7 +59,7 @@ const kCkLength = 10;
 const kWhy = 11;
 const kColumns = 12;
 /** Values of the kWhy column. */
-const kWhyStopped = 0;
+export const kWhyStopped = 0;
 export const kWhyCrashed = 1;
 
 /** Overflow policy codes of the kPolicy column: indexes into `overflowPolicies` (actors/spawn-options.ts). */
@@ -82,6 +82,8 @@ export interface DirectoryShared {
   table: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   freeHead: SharedArrayBuffer;
+  /** Each pool thread's cache of free slots (free-slots.ts). */
+  slotCaches: SharedArrayBuffer;
   /** Messages handled and restarts per slot (actor-counts.ts). */
   actorCounts: SharedArrayBuffer;
 }
@@ -102,17 +104,22 @@ export class Directory {
   readonly ckLength: Int32Array;
   readonly why: Int32Array;
   private readonly counters: Int32Array;
-  private readonly freeHead: BigInt64Array;
+  private readonly free: FreeSlots;
   /** Messages handled and restarts per slot, for `rt.inspect()`. */
   readonly actorCounts: ActorCounts;
   readonly shared: DirectoryShared;
 
-  static create(maxAgents: number): Directory {
-    const slots = maxAgents;
+  /**
+   * A directory for `maxAgents` live actors on `threads` pool threads (each
+   * with a cache of free slots: the table has room for them too).
+   */
+  static create(maxAgents: number, threads: number): Directory {
+    const slots = maxAgents + threads * kCacheMax;
     const table = new SharedArrayBuffer(slots * kColumns * 4);
     const counters = new SharedArrayBuffer(kCounterWords * 4);
     const freeHead = new SharedArrayBuffer(8);
-    const dir = new Directory({ slots, maxAgents, table, counters, freeHead, actorCounts: allocateActorCounts(slots) });
+    const slotCaches = allocateSlotCaches(threads + 1);
+    const dir = new Directory({ slots, maxAgents, table, counters, freeHead, slotCaches, actorCounts: allocateActorCounts(slots) });
     dir.next.fill(-1);
     const base = randomInt(1, 2 ** 30);
     dir.gen.fill(base);
@@ -120,7 +127,8 @@ export class Directory {
     return dir;
   }
 
-  constructor(shared: DirectoryShared) {
+  /** `cacheOwner`: the endpoint index of this pool thread, whose slot cache it uses; -1 (the main thread) for none. */
+  constructor(shared: DirectoryShared, cacheOwner = -1) {
     this.shared = shared;
     this.slots = shared.slots;
     this.maxAgents = shared.maxAgents;
@@ -138,7 +146,7 @@ export class Directory {
     this.ckLength = column(kCkLength);
     this.why = column(kWhy);
     this.counters = new Int32Array(shared.counters);
-    this.freeHead = new BigInt64Array(shared.freeHead);
+    this.free = new FreeSlots(this.slots, this.next, this.counters, kNextFresh, new BigInt64Array(shared.freeHead), shared.slotCaches, cacheOwner);
     this.actorCounts = new ActorCounts(shared.actorCounts);
   }
 
@@ -152,7 +160,7 @@ export class Directory {
   /** Publishes (or, with undefined, clears) the slot's checkpoint. */
   setCheckpoint(slot: number, at: { region: number; gen: number; length: number } | undefined): void {
     if (at === undefined) {
-      Atomics.store(this.ckRegion, slot, 0);
+      storeIfChanged(this.ckRegion, slot, 0); // most actors never had one
       return;
     }
     Atomics.store(this.ckGen, slot, at.gen);
@@ -185,18 +193,21 @@ export class Directory {
       Atomics.sub(this.counters, kLiveCount, 1);
       return -1;
     }
-    let slot = this.popFree();
+    const slot = this.free.take();
     if (slot < 0) {
-      slot = Atomics.add(this.counters, kNextFresh, 1);
-      // Unreachable while live <= maxAgents == slots, but a broken invariant
-      // must not write out of bounds.
-      if (slot >= this.slots) throw new Error(`directory invariant broken: slot ${slot} of ${this.slots}`);
+      // Unreachable while the caches hold no more than the table has room
+      // for; slots lost by a thread killed mid-refill could make it happen.
+      Atomics.sub(this.counters, kLiveCount, 1);
+      return -1;
     }
-    Atomics.store(this.thread, slot, thread);
-    Atomics.store(this.capacity, slot, capacity);
-    Atomics.store(this.policy, slot, policy);
-    Atomics.store(this.depth, slot, 0);
-    Atomics.store(this.waiters, slot, 0);
+    // A reused slot mostly holds these values already (same thread, same
+    // bounds, nothing waiting): a load is cheap, an atomic store is a full
+    // fence. The slot is this thread's alone until its state is published.
+    storeIfChanged(this.thread, slot, thread);
+    storeIfChanged(this.capacity, slot, capacity);
+    storeIfChanged(this.policy, slot, policy);
+    storeIfChanged(this.depth, slot, 0);
+    storeIfChanged(this.waiters, slot, 0);
     this.actorCounts.reset(slot);
     Atomics.add(this.gen, slot, 1);
     // Publishing the state last: a thread that sees kStarting with the new
@@ -205,14 +216,19 @@ export class Directory {
     return slot;
   }
 
-  /** Marks a slot's actor stopped (or lost in a crash) and puts the slot back for reuse. */
-  release(slot: number, why = kWhyStopped): void {
+  /**
+   * Marks a slot's actor stopped (or lost in a crash) and puts the slot back
+   * for reuse: in this thread's cache when `cache` (a slot this thread
+   * allocated; one the main thread handed out goes back where the main
+   * thread takes its next one).
+   */
+  release(slot: number, why = kWhyStopped, cache = false): void {
     Atomics.store(this.why, slot, why);
     // Bump the generation first so refs to the old occupant stop resolving
     // before the slot can be handed out again.
     Atomics.add(this.gen, slot, 1);
     Atomics.store(this.state, slot, kFree);
-    this.pushFree(slot);
+    this.free.put(slot, cache);
     Atomics.sub(this.counters, kLiveCount, 1);
   }
 
@@ -234,26 +250,18 @@ export class Directory {
     return (state === kStarting || state === kAlive) && Atomics.load(this.gen, slot) === gen;
   }
 
-  private popFree(): number {
-    for (;;) {
-      const head = Atomics.load(this.freeHead, 0);
-      const top = Number(head & 0xffff_ffffn) - 1;
-      if (top < 0) return -1;
-      const below = Atomics.load(this.next, top);
-      const tag = (head >> 32n) + 1n;
-      const replacement = (tag << 32n) | BigInt(below + 1);
-      if (Atomics.compareExchange(this.freeHead, 0, head, replacement) === head) return top;
-    }
+  /** Slots cached by the pool thread of `endpoint`. */
+  cachedSlots(endpoint: number): number {
+    return this.free.cached(endpoint);
   }
 
-  private pushFree(slot: number): void {
-    for (;;) {
-      const head = Atomics.load(this.freeHead, 0);
-      const top = Number(head & 0xffff_ffffn) - 1;
-      Atomics.store(this.next, slot, top);
-      const tag = (head >> 32n) + 1n;
-      const replacement = (tag << 32n) | BigInt(slot + 1);
-      if (Atomics.compareExchange(this.freeHead, 0, head, replacement) === head) return;
-    }
+  /** Main thread, once the pool thread of `endpoint` is gone: the slots it cached are free for everyone again. */
+  reclaimCachedSlots(endpoint: number): void {
+    this.free.reclaim(endpoint);
   }
+}
+
+/** `Atomics.store` unless the word holds `value` already (spares the fence of a store on the spawn and stop paths). */
+function storeIfChanged(words: Int32Array, index: number, value: number): void {
+  if (Atomics.load(words, index) !== value) Atomics.store(words, index, value);
 }

@@ -174,7 +174,8 @@ export class MeterWriter extends MeterWords {
 
   /** Records the module of the actor in `slot` (read when live actors are counted by module). */
   setSlotModule(slot: number, module: number): void {
-    if (slot >= 0 && slot < this.slotBytes.length) Atomics.store(this.slotBytes, slot, module);
+    // A reused slot mostly has the same module already: a load spares the store's fence.
+    if (slot >= 0 && slot < this.slotBytes.length && Atomics.load(this.slotBytes, slot) !== module) Atomics.store(this.slotBytes, slot, module);
   }
 
   /** The module index of `label`, claiming an entry when it has none (cold: once per module per thread). */
