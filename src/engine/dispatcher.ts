@@ -17,15 +17,7 @@ import { Envelope, Fenced, Poisoned, Proposal, Relay } from '../actors/envelope.
 import { emptyMailbox, kNoReply, takeMailbox } from '../actors/mailbox.js';
 import type { ActorRef } from '../actors/ref.js';
 import { Task } from '../actors/task.js';
-import {
-  ActorCrashedError,
-  ActorStoppedError,
-  HandlerTimeoutError,
-  MailboxFullError,
-  PoisonMessageError,
-  StaleTermError,
-  toError,
-} from '../base/errors.js';
+import { ActorCrashedError, ActorStoppedError, MailboxFullError, PoisonMessageError, StaleTermError, toError } from '../base/errors.js';
 import { kPolicyDropOldest, type Directory } from '../transport/directory.js';
 import type { ActorCounts } from '../transport/actor-counts.js';
 import type { Journal } from '../transport/journal.js';
@@ -46,6 +38,7 @@ import type {
 } from './parts.js';
 import { isThenable, type DeadLetterReason, type EndpointConfig, type SystemHandler } from './types.js';
 import { ReadyQueue } from './ready-queue.js';
+import { watchHandlerTime } from './handler-timeout.js';
 
 /** Messages `runReady` handles before the drain loop reads the rings again. */
 const kReadyBudget = 256;
@@ -496,7 +489,7 @@ export class Dispatcher implements DispatcherPart {
       cell.memory?.endTurn();
       // ctx.replyLater() took the answer over: the return value answers nothing.
       if (cell.replyTag !== replyTag) replyTag = kNoReply;
-      if (def.handlerTimeoutMs !== undefined) this.watchHandlerTime(cell, began, result);
+      if (def.handlerTimeoutMs !== undefined) watchHandlerTime(this.system, cell, began, result);
       if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
         cell.busy = true;
         this.busyCount++;
@@ -567,28 +560,6 @@ export class Dispatcher implements DispatcherPart {
       this.ready.push(cell);
     }
     if (!this.draining) this.requestDrain();
-  }
-
-  /**
-   * `handlerTimeoutMs`: a handler that ran (or, async, has not settled)
-   * longer than its actor's limit is reported on `rt.failures` (phase
-   * 'timeout', HandlerTimeoutError). It is not cut off: cancellation is
-   * cooperative (`ctx.signal`), and a handler stuck in a synchronous loop
-   * is the main thread's watchdog's business (watchdog.ts).
-   */
-  private watchHandlerTime(cell: Cell, began: number, result: unknown): void {
-    const limit = cell.def.handlerTimeoutMs as number;
-    const elapsed = performance.now() - began;
-    const report = (ms: number) =>
-      this.system.failure({ actor: cell.ref, error: new HandlerTimeoutError(cell.ref.toString(), limit, ms), phase: 'timeout' });
-    if (elapsed > limit) {
-      report(elapsed);
-      return;
-    }
-    if (!isThenable(result)) return;
-    const timer = setTimeout(() => report(performance.now() - began), limit - elapsed);
-    const clear = () => clearTimeout(timer);
-    result.then(clear, clear);
   }
 
   private handlerFailed(cell: Cell, thrown: unknown, replyTag: number): void {
