@@ -89,9 +89,10 @@ export class Asks implements AsksPart {
   }
 
   /**
-   * True while an ask this thread sent through a ring (to a pool thread)
+   * True while an ask this thread sent through a ring (to another thread)
    * less than kAwaitingMs ago may still await its answer: what makes the
-   * main thread poll its rings before parking (dispatcher.ts, `spin`). Not
+   * main thread, or a pool thread whose async handler awaits it, poll its
+   * rings before parking (dispatcher.ts, `spin`). Not
    * an ask of another node (its answer comes over NATS, not a ring), nor
    * one long outstanding (a slow handler, an untimed task).
    */
@@ -167,7 +168,7 @@ export class Asks implements AsksPart {
       }
       if (!this.pending.has(askId)) return; // answered synchronously (cannot happen today, kept safe)
       if (router.routedTo >= 0) {
-        if (this.index === 0) this.lastRingAskAt = performance.now(); // only the main thread polls for answers
+        this.lastRingAskAt = performance.now(); // see `awaiting`
         entry.target = router.routedTo;
         entry.seq = router.sentTo(router.routedTo);
         entry.actor = ref; // not stringified per ask: only a crash names it

@@ -343,6 +343,14 @@ export class Dispatcher implements DispatcherPart {
    * parked (a full spin would have caught that message), so the budget does
    * not ratchet down for good.
    *
+   * A worker with an async handler in flight spins only while it awaits an
+   * ask it sent through a ring less than 1 ms ago (`awaiting`, as the main
+   * thread below): the handler most likely awaits that answer, and a parked
+   * thread's wake-up costs more than the whole ask. Otherwise it parks at
+   * once, since what the handler awaits needs the event loop (a spin holds
+   * it for at most the budget either way: this runs from `setImmediate`,
+   * after the loop's timers and I/O).
+   *
    * The main thread belongs to the user: it spins only within 1 ms of
    * sending an ask to a pool thread that is not answered yet (asks.ts,
    * `awaiting`), because a parked main thread takes about 20 us to wake
@@ -353,10 +361,9 @@ export class Dispatcher implements DispatcherPart {
    * 6 on 2 cores: restoring at once made asks 5x slower than not spinning).
    */
   private spin(): boolean {
-    // A thread with an async handler in flight must return to the event loop for it.
-    if (this.fullSpinUs === 0 || this.busyCount > 0) return false;
+    if (this.fullSpinUs === 0) return false;
     const main = this.index === 0;
-    if (main && !this.asks.awaiting()) return false;
+    if ((main || this.busyCount > 0) && !this.asks.awaiting()) return false;
     const until = performance.now() + this.spinBudgetUs / 1000;
     do {
       if (this.transport.hasInbound()) {
