@@ -34,18 +34,17 @@ interface PendingAsk {
   reject(error: unknown): void;
   /** Its deadline's bucket (deadlines.ts); -1: no timeout. */
   deadline: number;
-  /** The timeout's error, made at the call (askStackTraces); else made when it fires, from the three fields below. */
-  timeoutError?: Error;
-  asked?: ActorRef;
-  asker?: ActorRef;
-  timeoutMs?: number;
+  /** The timeout's error, made at the call (askStackTraces); else made when it fires, from `actor`, `asker` and `timeoutMs`. */
+  timeoutError: Error | undefined;
+  asker: ActorRef | undefined;
+  timeoutMs: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   /** The endpoint the request went to through a link (-1: none), and its sequence number on that link. */
   target?: number;
   seq?: number;
-  /** Whom it asked (an ask's ref, a control request's op), named in the error only if that thread dies. */
-  actor?: ActorRef | string;
+  /** Whom it asked (an ask's ref, a control request's op), named in its timeout error or when that thread dies. */
+  actor: ActorRef | string;
   /** performance.now() when a timed ask (metrics' ask latency, one in `sampleEvery`) started; 0 when not timed. */
   began?: number;
 }
@@ -143,7 +142,18 @@ export class Asks implements AsksPart {
           };
         }
       }
-      const entry: PendingAsk = { resolve, reject, deadline: -1, signal, onAbort: undefined, began: this.metering.askStarted() };
+      const entry: PendingAsk = {
+        resolve,
+        reject,
+        deadline: -1,
+        timeoutError,
+        asker: undefined,
+        timeoutMs,
+        signal,
+        onAbort: undefined,
+        actor: ref, // not stringified per ask: only a timeout or a crash names it
+        began: this.metering.askStarted(),
+      };
       this.pending.set(askId, entry);
       const router = this.router;
       let code: number;
@@ -171,15 +181,8 @@ export class Asks implements AsksPart {
         this.lastRingAskAt = performance.now(); // see `awaiting`
         entry.target = router.routedTo;
         entry.seq = router.sentTo(router.routedTo);
-        entry.actor = ref; // not stringified per ask: only a crash names it
       }
-      if (timeoutMs !== Infinity) {
-        if (timeoutError === undefined) {
-          entry.asked = ref;
-          entry.timeoutMs = timeoutMs;
-        } else entry.timeoutError = timeoutError;
-        entry.deadline = this.deadlines.add(askId, timeoutMs);
-      }
+      if (timeoutMs !== Infinity) entry.deadline = this.deadlines.add(askId, timeoutMs);
       if (signal !== undefined) {
         entry.onAbort = () => {
           if (!this.settle(askId)) return;
@@ -228,7 +231,7 @@ export class Asks implements AsksPart {
     entry.deadline = -1;
     this.settle(askId);
     this.metering.ask(kAskTimedOut);
-    entry.reject(entry.timeoutError ?? new AskTimeoutError(String(entry.asked), entry.timeoutMs as number, entry.asker?.toString()));
+    entry.reject(entry.timeoutError ?? new AskTimeoutError(String(entry.actor), entry.timeoutMs, entry.asker?.toString()));
   };
 
   /** Removes a pending ask; true when it was still pending. */
@@ -301,13 +304,23 @@ export class Asks implements AsksPart {
     }
     const askId = this.newAskId();
     return new Promise((resolve, reject) => {
-      const entry: PendingAsk = { resolve, reject, deadline: -1, signal: undefined, onAbort: undefined, began: 0 };
+      const entry: PendingAsk = {
+        resolve,
+        reject,
+        deadline: -1,
+        timeoutError: undefined,
+        asker: undefined,
+        timeoutMs: 0,
+        signal: undefined,
+        onAbort: undefined,
+        actor: op,
+        began: 0,
+      };
       this.pending.set(askId, entry);
       try {
         this.router.sendControl(target, kSystem, askId, { ...payload, op });
         entry.target = target;
         entry.seq = this.router.sentTo(target);
-        entry.actor = op;
       } catch (err) {
         this.settle(askId);
         reject(err);

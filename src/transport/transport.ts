@@ -126,8 +126,7 @@ class Backlog {
       let at = from;
       let frames = 0;
       while (at < chunk.end) {
-        const header = (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-        const length = wordAlign(kHeaderBytes + (header & kLengthMask));
+        const length = wordAlign(kHeaderBytes + (frameHeader(b, at) & kLengthMask));
         if (at + length - from > room) break;
         at += length;
         frames++;
