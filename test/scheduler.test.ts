@@ -118,10 +118,10 @@ describe('priorities and aging', () => {
   });
 
   it('ages: a low task waiting 3 x agingMs goes before critical tasks submitted after that, not before', () => {
-    const queue = new TaskQueue<{ key: number; lane: number; queued: boolean; name: string }>(1000);
-    queue.push({ key: 0, lane: 0, queued: false, name: 'low' }, 3, 0);
-    queue.push({ key: 0, lane: 0, queued: false, name: 'critical-early' }, 0, 2999);
-    queue.push({ key: 0, lane: 0, queued: false, name: 'critical-late' }, 0, 3001);
+    const queue = new TaskQueue<{ key: number; lane: number; queued: boolean; module: undefined; name: string }>(1000);
+    queue.push({ key: 0, lane: 0, queued: false, module: undefined, name: 'low' }, 3, 0);
+    queue.push({ key: 0, lane: 0, queued: false, module: undefined, name: 'critical-early' }, 0, 2999);
+    queue.push({ key: 0, lane: 0, queued: false, module: undefined, name: 'critical-late' }, 0, 3001);
     const seen: string[] = [];
     queue.walk(10, (e) => {
       seen.push(e.name);

@@ -86,13 +86,18 @@ export class Dispatcher implements DispatchTrigger {
     const noAgent = new Set<string>();
     let evaluated = 0;
     const lookAhead = free * 4 + 64;
+    // Agent tasks not yet visited: once none are left and the function
+    // slots are full, the rest of the queue is function tasks that must
+    // wait, and the pass ends (walking them cost O(queue) per finished task).
+    let agentTasksLeft = this.queue.size - this.queue.functions;
     this.queue.walk(Infinity, (t) => {
       if (this.total !== undefined && this.total.executionSlots === 0) return false;
       if (t.module !== undefined) {
-        if (this.execution.functionsRunning >= functionSlots) return true; // waits; agent tasks behind it may go
+        if (this.execution.functionsRunning >= functionSlots) return agentTasksLeft > 0; // waits; agent tasks behind it may go
         this.execution.startFunction(t);
         return --free > 0;
       }
+      agentTasksLeft--;
       if (noAgent.size > 0 && noAgent.has(placeKeyOf(t))) return true;
       if (++evaluated > lookAhead) return false;
       if (t.strategy === 'optimal-batch') {

@@ -30,6 +30,8 @@ export interface Queued {
   lane: number;
   /** False once taken or removed: skipped where it lies. */
   queued: boolean;
+  /** A function task's module (undefined for an agent's task): the queue counts function tasks apart. */
+  readonly module: string | undefined;
 }
 
 class Lane<T extends Queued> {
@@ -50,6 +52,7 @@ class Lane<T extends Queued> {
 export class TaskQueue<T extends Queued> {
   private readonly lanes: Array<Lane<T>> = [new Lane(), new Lane(), new Lane(), new Lane()];
   private count = 0;
+  private functionCount = 0;
   private readonly agingMs: number;
 
   constructor(agingMs: number) {
@@ -59,6 +62,11 @@ export class TaskQueue<T extends Queued> {
   /** Entries waiting. */
   get size(): number {
     return this.count;
+  }
+
+  /** Entries waiting that are function tasks (their `module` set). */
+  get functions(): number {
+    return this.functionCount;
   }
 
   /** Entries waiting in each lane (critical, high, normal, low). */
@@ -76,6 +84,7 @@ export class TaskQueue<T extends Queued> {
     entry.queued = true;
     this.lanes[lane].items.push(entry);
     this.count++;
+    if (entry.module !== undefined) this.functionCount++;
   }
 
   /** Takes `entry` out (placed, cancelled): O(1), the slot is skipped later. */
@@ -83,6 +92,7 @@ export class TaskQueue<T extends Queued> {
     if (!entry.queued) return;
     entry.queued = false;
     this.count--;
+    if (entry.module !== undefined) this.functionCount--;
     this.lanes[entry.lane].trim();
   }
 
