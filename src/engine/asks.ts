@@ -21,6 +21,7 @@ import { kRouteDead, kRouteOk, kUntimedAsk, type EndpointConfig } from './types.
 import type { Metering } from './metering.js';
 import { kAskAborted, kAskTimedOut } from '../transport/meters.js';
 import { Deadlines } from './deadlines.js';
+import { PendingTable } from './pending-table.js';
 
 /**
  * How long after sending an ask through a ring the main thread polls for its
@@ -54,7 +55,7 @@ export class Asks implements AsksPart {
   private readonly engine: Engine;
   private readonly index: number;
   private readonly config: EndpointConfig;
-  private readonly pending = new Map<number, PendingAsk>();
+  private readonly pending = new PendingTable<PendingAsk>();
   /** Asks started, timed out, aborted, and sampled latency, for metrics. */
   private readonly metering: Metering;
   private nextAskId = 0;
@@ -185,7 +186,7 @@ export class Asks implements AsksPart {
       if (timeoutMs !== Infinity) entry.deadline = this.deadlines.add(askId, timeoutMs);
       if (signal !== undefined) {
         entry.onAbort = () => {
-          if (!this.settle(askId)) return;
+          if (this.take(askId) === undefined) return;
           this.metering.ask(kAskAborted);
           reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
         };
@@ -229,25 +230,25 @@ export class Asks implements AsksPart {
     const entry = this.pending.get(askId);
     if (entry === undefined) return;
     entry.deadline = -1;
-    this.settle(askId);
+    this.take(askId);
     this.metering.ask(kAskTimedOut);
     entry.reject(entry.timeoutError ?? new AskTimeoutError(String(entry.actor), entry.timeoutMs, entry.asker?.toString()));
   };
 
-  /** Removes a pending ask; true when it was still pending. */
-  private settle(askId: number): boolean {
+  /** Removes a pending ask, its deadline and its abort listener; the entry, or undefined when it was no longer pending. */
+  private take(askId: number): PendingAsk | undefined {
     const entry = this.pending.get(askId);
-    if (entry === undefined) return false;
+    if (entry === undefined) return undefined;
     this.pending.delete(askId);
     if (entry.deadline >= 0) this.deadlines.remove(askId, entry.deadline);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
-    return true;
+    return entry;
   }
 
   /** A REPLY frame arrived for `askId`: `ok` resolves the ask, else rejects it. */
   answer(askId: number, ok: boolean, value: unknown): void {
-    const waiting = this.pending.get(askId);
-    if (waiting === undefined || !this.settle(askId)) return;
+    const waiting = this.take(askId);
+    if (waiting === undefined) return;
     if (waiting.began) this.metering.askAnswered(waiting.began);
     (ok ? waiting.resolve : waiting.reject)(value);
   }
@@ -257,8 +258,8 @@ export class Asks implements AsksPart {
     const target = replyTag % kReplyStride;
     const askId = Math.floor(replyTag / kReplyStride);
     if (target === this.index) {
-      const entry = this.pending.get(askId);
-      if (entry === undefined || !this.settle(askId)) return;
+      const entry = this.take(askId);
+      if (entry === undefined) return;
       if (entry.began) this.metering.askAnswered(entry.began);
       (failed ? entry.reject : entry.resolve)(value);
       return;
@@ -322,7 +323,7 @@ export class Asks implements AsksPart {
         entry.target = target;
         entry.seq = this.router.sentTo(target);
       } catch (err) {
-        this.settle(askId);
+        this.take(askId);
         reject(err);
       }
     });
@@ -340,11 +341,13 @@ export class Asks implements AsksPart {
     const taken = consumed[this.index] ?? 0;
     const answeredLater = new Set<number>();
     for (let i = 0; i + 1 < replayed.length; i += 2) if (replayed[i] === this.index) answeredLater.add(replayed[i + 1]);
-    for (const [askId, entry] of this.pending) {
+    for (const askId of this.pending.waitingIds()) {
+      const entry = this.pending.get(askId);
+      if (entry === undefined) continue;
       // Sequence numbers wrap with the int32 counters: compare by difference.
       if (entry.target !== endpoint || entry.seq === undefined || ((entry.seq - taken) | 0) > 0) continue;
       if (answeredLater.has(askId)) continue; // journaled: its replay answers it
-      this.settle(askId);
+      this.take(askId);
       const actor = entry.actor;
       const name = typeof actor === 'string' ? `the thread of endpoint ${endpoint} (${actor})` : (actor?.toString() ?? `on endpoint ${endpoint}`);
       entry.reject(new ActorCrashedError(name));
@@ -353,10 +356,7 @@ export class Asks implements AsksPart {
 
   /** The endpoint closed: everything still waiting is rejected with `reason`. */
   rejectAll(reason: Error): void {
-    for (const [askId, entry] of this.pending) {
-      this.settle(askId);
-      entry.reject(reason);
-    }
+    for (const askId of this.pending.waitingIds()) this.take(askId)?.reject(reason);
     this.deadlines.close();
   }
 }
