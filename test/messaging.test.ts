@@ -110,6 +110,31 @@ describe('ask', () => {
     expect(asks).toBeGreaterThan(0);
   });
 
+  it('an actor awaiting asks to a neighbour of its thread in a loop leaves room for messages from other threads to its thread', async () => {
+    const asker = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
+    const leaf = await rt.spawn(leafUrl, { value: 1 }, { thread: 0 });
+    const other = await rt.spawn<{ type: 'value' }, number>(leafUrl, { value: 7 }, { thread: 0 });
+    const channel = new BroadcastChannel('ask-loop-room');
+    const entered = new Promise<void>((resolve) => {
+      channel.onmessage = (event) => {
+        if (event.data === 'entered') resolve();
+      };
+    });
+    let loopDone = false;
+    const loop = asker.ask({ type: 'askUntilReleased', to: leaf, msg: { type: 'value' }, channel: 'ask-loop-room' }, { timeoutMs: 60_000 });
+    void loop.then(() => (loopDone = true));
+    try {
+      await entered;
+      // Each answer crosses from the main thread's ring into a thread that is busy with the loop.
+      for (let i = 0; i < 20; i++) expect(await other.ask({ type: 'value' }, { timeoutMs: 30_000 })).toBe(7);
+      expect(loopDone).toBe(false);
+    } finally {
+      channel.postMessage('release');
+    }
+    expect(await loop).toBeGreaterThan(0);
+    channel.close();
+  });
+
   it('uses the runtime askTimeoutMs when the ask gives none', async () => {
     const quick = await Runtime.start({ threads: 1, askTimeoutMs: 30 });
     try {

@@ -261,9 +261,29 @@ export class Dispatcher implements DispatcherPart {
     kResolved.then(this.drainInMicrotask);
   }
 
+  /**
+   * A drain from a microtask runs the ready actors only: the rings are read
+   * by the full drain that at most kMicroDrains of these in a row lead to
+   * (as a conversation between actors of this thread goes on for
+   * kReadyBudget messages in `runReady` before the rings are read). A
+   * parked thread (woken by something other than its bell) drains in full.
+   */
   private readonly drainInMicrotask = (): void => {
     this.microScheduled = false;
-    this.runDrain();
+    if (this.parkedAt !== 0) {
+      this.runDrain();
+      return;
+    }
+    if (this.engine.closed || this.draining) return;
+    this.draining = true;
+    try {
+      this.runReady();
+      if (this.transport.hasBacklog) this.transport.flushAll();
+    } finally {
+      this.draining = false;
+    }
+    if (this.ready.nonEmpty) this.requestDrain();
+    else this.scheduleIdle();
   };
 
   /** Reads the rings and runs ready actors until there is nothing left, then idles. */
