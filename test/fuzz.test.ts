@@ -12,7 +12,7 @@ import { DecodeError, SerializationError } from '../src/base/errors.js';
 import { Reassembly, frameEnd, truncatedFrameError } from '../src/transport/frames.js';
 import { Journal, allocateJournal } from '../src/transport/journal.js';
 import { Ring, kHeaderBytes, kMoreFlag, kContinuedFlag } from '../src/transport/ring.js';
-import { Transport, createTransportShared, type TransportShared } from '../src/transport/transport.js';
+import { Transport, createTransportShared } from '../src/transport/transport.js';
 import type { ActorFailure } from '../src/index.js';
 import { Fenced, Relay } from '../src/actors/envelope.js';
 import { ActorRef } from '../src/actors/ref.js';
@@ -293,14 +293,15 @@ describe('malformed frames reaching a running runtime', () => {
     rt.failures.subscribe((f) => failures.push(f));
     const counter = await rt.spawn(counterUrl, { start: 1 }, { thread: 0 }); // pool thread 0 is endpoint 1
     expect(await counter.ask({ type: 'get' })).toBe(1);
-    // Frames pushed into the main thread's inbound ring from thread 1, as a
-    // misbehaving peer would: an empty body, then a header that lies. The
-    // worker is idle (its actor answered), so nothing else writes that ring.
-    const shared = (rt as unknown as { attachData: { transport: TransportShared } }).attachData.transport;
-    const ring = new Ring(shared.rings[1 * shared.endpoints + 0] as SharedArrayBuffer);
+    // Frames pushed into pool thread 0's inbound ring from the main thread,
+    // as a misbehaving producer would: an empty body, then a header that
+    // lies. Pushed through the main thread's own producer side of that ring
+    // (a ring has one producer, which alone knows where it writes next).
+    const transport = (rt as unknown as { endpoint: { transport: Transport } }).endpoint.transport;
+    const ring = (transport as unknown as { outRings: Ring[] }).outRings[1];
     const frames = bytesOf(u32(0), u32(50), 1, 2, 3);
     expect(ring.pushFrame(frames, frames.length)).toBe(true);
-    (rt as unknown as { endpoint: { transport: Transport } }).endpoint.transport.wake(0);
+    transport.wake(1);
     await eventually(
       () => failures.length,
       (n) => n >= 2,

@@ -105,6 +105,8 @@ export class Ring {
     this.storage = new Uint8Array(sab, 8);
     if (this.storage.length % 4 !== 0) throw new Error(`a ring's storage must be whole words (allocateRing), got ${this.storage.length} bytes`);
     this.storageWords = new Int32Array(sab, 8, this.storage.length >> 2);
+    this.write = Atomics.load(this.writeIndex, 0);
+    this.readSeen = Atomics.load(this.readIndex, 0);
     // Leave room for the header, and keep frames at most half the ring so a
     // producer is not stalled waiting for the ring to be entirely empty.
     this.maxFrameBody = Math.max(64, Math.floor(this.ring.capacity() / 2) - kHeaderBytes);
@@ -141,10 +143,17 @@ export class Ring {
   pushFrames(src: Uint8Array, start: number, length: number): boolean {
     const span = wordAlign(length);
     const size = this.storage.length;
-    const read = Atomics.load(this.readIndex, 0);
-    const write = Atomics.load(this.writeIndex, 0);
-    // ringbuf.js's room: one element stays empty, so that full and empty differ.
-    if (size - 1 - ((write - read + size) % size) < span) return false;
+    const write = this.write;
+    // ringbuf.js's room: one element stays empty, so that full and empty
+    // differ. The consumer's index is read again only when the one last read
+    // leaves too little room: it only moves forward, so an old value
+    // understates the room, never overstates it, and the shared cache line
+    // the consumer writes is not loaded on every push.
+    let read = this.readSeen;
+    if (size - 1 - ((write - read + size) % size) < span) {
+      read = this.readSeen = Atomics.load(this.readIndex, 0);
+      if (size - 1 - ((write - read + size) % size) < span) return false;
+    }
     const first = Math.min(size - write, span);
     const at = src.byteOffset + start;
     const dst = this.storageWords;
@@ -163,9 +172,19 @@ export class Ring {
       for (let i = write >> 2, end = (write + first) >> 2; i < end; i++) dst[i] = words[w++];
       for (let i = 0, end = (span - first) >> 2; i < end; i++) dst[i] = words[w++];
     }
-    Atomics.store(this.writeIndex, 0, (write + span) % size);
+    this.write = (write + span) % size;
+    Atomics.store(this.writeIndex, 0, this.write);
     return true;
   }
+
+  /**
+   * The write index as this ring's one producer last stored it (a ring is
+   * written by one thread only, through one Ring: a replacement thread
+   * makes its own Ring from the storage).
+   */
+  private write: number;
+  /** The consumer's read index as the producer last loaded it: at or behind the true one. */
+  private readSeen: number;
 
   /** The last source buffer seen, as words (a thread's scratch, a backlog chunk: the same few buffers again and again). */
   private srcBuffer: ArrayBufferLike | undefined;
