@@ -8,10 +8,12 @@ import { ActorRef, AskAbortedError, AskTimeoutError, Runtime, type ActorFailure 
 import type { CounterMsg } from './fixtures/counter.js';
 import { eventually } from './fixtures/helpers.js';
 import type { ProbeMsg } from './fixtures/probe.js';
+import type { RallyMsg } from './fixtures/rally.js';
 
 const counterUrl = new URL('./fixtures/counter.ts', import.meta.url);
 const probeUrl = new URL('./fixtures/probe.ts', import.meta.url);
 const leafUrl = new URL('./fixtures/leaf.ts', import.meta.url);
+const rallyUrl = new URL('./fixtures/rally.ts', import.meta.url);
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -133,6 +135,35 @@ describe('ask', () => {
     }
     expect(await loop).toBeGreaterThan(0);
     channel.close();
+  });
+
+  it('two actors of a thread that keep each other busy forever let a message from another thread in within a few of their turns', async () => {
+    const a = await rt.spawn<RallyMsg, number>(rallyUrl, undefined, { thread: 0 });
+    const b = await rt.spawn<RallyMsg, number>(rallyUrl, undefined, { thread: 0 });
+    const counter = await rt.spawn<RallyMsg, number>(rallyUrl, undefined, { thread: 0 });
+    a.tell({ type: 'serve', to: b, spinMs: 1 });
+    try {
+      // Turns the rally takes between two asks in a row from the main
+      // thread: the second ask waits in the ring for at most a few of them
+      // (kInboundCheckEvery, 8), not for a whole ready budget (256). A turn
+      // is 1 ms, several times a round trip to the main thread; the median
+      // of 7 pairs is checked, so one late wake-up of the main thread does not count.
+      await eventually(
+        () => counter.ask({ type: 'count' }),
+        (turns) => turns > 10,
+        20_000,
+      );
+      const gaps: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const first = await counter.ask({ type: 'count' }, { timeoutMs: 20_000 });
+        const second = await counter.ask({ type: 'count' }, { timeoutMs: 20_000 });
+        gaps.push(second - first);
+      }
+      gaps.sort((x, y) => x - y);
+      expect(gaps[3]).toBeLessThanOrEqual(30);
+    } finally {
+      await a.ask({ type: 'halt' }, { timeoutMs: 20_000 });
+    }
   });
 
   it('uses the runtime askTimeoutMs when the ask gives none', async () => {

@@ -92,7 +92,7 @@ export class Asks implements AsksPart {
    * True while an ask this thread sent through a ring (to another thread)
    * less than kAwaitingMs ago may still await its answer: what makes the
    * main thread, or a pool thread whose async handler awaits it, poll its
-   * rings before parking (dispatcher.ts, `spin`). Not
+   * rings before parking (spin.ts). Not
    * an ask of another node (its answer comes over NATS, not a ring), nor
    * one long outstanding (a slow handler, an untimed task).
    */

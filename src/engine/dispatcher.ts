@@ -39,9 +39,12 @@ import type {
 import { isThenable, type DeadLetterReason, type EndpointConfig, type SystemHandler } from './types.js';
 import { ReadyQueue } from './ready-queue.js';
 import { watchHandlerTime } from './handler-timeout.js';
+import { SpinBudget } from './spin.js';
 
 /** Messages `runReady` handles before the drain loop reads the rings again. */
 const kReadyBudget = 256;
+/** Messages `runReady` handles between looks at the rings: it ends early when something has arrived. */
+const kInboundCheckEvery = 8;
 /** Drains run in a row in microtasks before one goes through the event loop (`requestDrainSoon`). */
 const kMicroDrains = 64;
 const kResolved = Promise.resolve();
@@ -66,12 +69,8 @@ export class Dispatcher implements DispatcherPart {
   private microScheduled = false;
   private microDrains = 0;
   private idleScheduled = false;
-  /** The full spin budget in microseconds: `mainSpinUs` on the main thread, `spinUs` on a worker (see `spin`). */
-  private readonly fullSpinUs: number;
-  /** Current spin budget in microseconds (see `spin`). */
-  private spinBudgetUs: number;
-  /** performance.now() when this endpoint last parked, 0 when it is not parked. */
-  private parkedAt = 0;
+  /** How long this thread polls its rings before it parks (spin.ts). */
+  private readonly spinBudget: SpinBudget;
   /** The actor whose handler (or init, or hook) runs now: ctx.self, the implicit sender, the memory owner. */
   current: Cell | undefined = undefined;
   /** Messages handled on this endpoint, for quiescence detection and stats. */
@@ -97,8 +96,7 @@ export class Dispatcher implements DispatcherPart {
     this.dir = engine.dir;
     this.counts = engine.dir.actorCounts;
     this.turns = turns;
-    this.fullSpinUs = this.index === 0 ? engine.config.mainSpinUs : engine.config.spinUs;
-    this.spinBudgetUs = this.fullSpinUs;
+    this.spinBudget = new SpinBudget(this.index === 0 ? engine.config.mainSpinUs : engine.config.spinUs, this.index === 0);
   }
 
   /** Takes the parts it calls once they all exist. */
@@ -270,7 +268,7 @@ export class Dispatcher implements DispatcherPart {
    */
   private readonly drainInMicrotask = (): void => {
     this.microScheduled = false;
-    if (this.parkedAt !== 0) {
+    if (this.spinBudget.parkedAt !== 0) {
       this.runDrain();
       return;
     }
@@ -295,13 +293,7 @@ export class Dispatcher implements DispatcherPart {
 
   private runDrain(): void {
     if (this.engine.closed || this.draining) return;
-    if (this.parkedAt !== 0) {
-      // A worker woken sooner than a full spin would have lasted: that spin
-      // would have caught the message, so spinning pays again. (Not the main
-      // thread: see `spin`.)
-      if (this.index !== 0 && performance.now() - this.parkedAt < this.fullSpinUs / 1000) this.spinBudgetUs = this.fullSpinUs;
-      this.parkedAt = 0;
-    }
+    this.spinBudget.woke();
     this.draining = true;
     this.tracing.refresh(); // a tracer provider registered or removed since the last round
     this.transport.unpark();
@@ -335,65 +327,23 @@ export class Dispatcher implements DispatcherPart {
 
   /**
    * Runs after promise continuations and I/O had their turn: spins briefly on
-   * the rings (a worker only), then parks. Spinning here, not at the end of
+   * the rings (spin.ts), then parks. Spinning here, not at the end of
    * `drain`, keeps it from delaying continuations that would create work.
    */
   private readonly idle = (): void => {
     this.idleScheduled = false;
     if (this.engine.closed || this.drainScheduled || this.draining) return;
-    if (this.ready.nonEmpty || this.spin()) {
+    if (this.ready.nonEmpty || this.spinBudget.spin(this.hasInbound, this.busyCount > 0, this.awaiting)) {
       this.drain();
       return;
     }
     if (!this.transport.park(this.hasLocalWork)) this.requestDrain();
-    else this.parkedAt = performance.now();
+    else this.spinBudget.parked();
   };
 
   private readonly hasLocalWork = (): boolean => this.ready.nonEmpty;
-
-  /**
-   * Polls the rings for up to the current spin budget; true when a frame
-   * arrived. The budget adapts: a spin that catches nothing halves it, down
-   * to a floor of 2 us, so a thread whose partner needs its core (more busy
-   * threads than cores) soon stops holding the core, and parks instead.
-   *
-   * A worker's spin that catches a message restores the full `spinUs` (a
-   * conversation is going on: the next message is likely within
-   * microseconds), and so does a wake-up sooner than `spinUs` after it
-   * parked (a full spin would have caught that message), so the budget does
-   * not ratchet down for good.
-   *
-   * A worker with an async handler in flight spins only while it awaits an
-   * ask it sent through a ring less than 1 ms ago (`awaiting`, as the main
-   * thread below): the handler most likely awaits that answer, and a parked
-   * thread's wake-up costs more than the whole ask. Otherwise it parks at
-   * once, since what the handler awaits needs the event loop (a spin holds
-   * it for at most the budget either way: this runs from `setImmediate`,
-   * after the loop's timers and I/O).
-   *
-   * The main thread belongs to the user: it spins only within 1 ms of
-   * sending an ask to a pool thread that is not answered yet (asks.ts,
-   * `awaiting`), because a parked main thread takes about 20 us to wake
-   * (Atomics.waitAsync through the event loop), several times a whole ask. Its budget regrows by doubling per caught reply, not at once:
-   * on a machine with more busy threads than cores, a spinning main thread
-   * holds the core its answerer needs, most spins miss and the few that
-   * catch a late reply must not win the full budget back (measured at load
-   * 6 on 2 cores: restoring at once made asks 5x slower than not spinning).
-   */
-  private spin(): boolean {
-    if (this.fullSpinUs === 0) return false;
-    const main = this.index === 0;
-    if ((main || this.busyCount > 0) && !this.asks.awaiting()) return false;
-    const until = performance.now() + this.spinBudgetUs / 1000;
-    do {
-      if (this.transport.hasInbound()) {
-        this.spinBudgetUs = main ? Math.min(this.fullSpinUs, this.spinBudgetUs * 2) : this.fullSpinUs;
-        return true;
-      }
-    } while (performance.now() < until);
-    this.spinBudgetUs = Math.min(this.fullSpinUs, Math.max(2, this.spinBudgetUs / 2));
-    return false;
-  }
+  private readonly hasInbound = (): boolean => this.transport.hasInbound();
+  private readonly awaiting = (): boolean => this.asks.awaiting();
 
   /** True when this thread has nothing queued, running or unread. */
   isIdle(): boolean {
@@ -412,12 +362,23 @@ export class Dispatcher implements DispatcherPart {
    * conversation between actors of this thread goes on without reading the
    * rings, beating and yielding between messages), until none is ready or
    * kReadyBudget messages were handled; then the drain loop reads the rings.
+   * Every kInboundCheckEvery messages it looks whether anything has arrived
+   * from another thread, and if so ends early so that the drain loop reads
+   * it: a conversation of this thread's actors that never runs dry must not
+   * hold back the other threads' messages for a whole budget (measured: an
+   * ant colony whose colony actor shared its thread with busy ants left the
+   * other thread's ants waiting for answers, two thirds of the time idle).
    */
   private runReady(): number {
     let handled = 0;
+    let look = kInboundCheckEvery;
     for (let cell = this.ready.shift(); cell !== undefined; cell = this.ready.shift()) {
       handled += this.runCell(cell);
       if (handled >= kReadyBudget) break;
+      if (handled >= look) {
+        if (this.transport.hasInbound()) break;
+        look = handled + kInboundCheckEvery;
+      }
     }
     return handled;
   }
