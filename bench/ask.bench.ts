@@ -2,6 +2,8 @@
  * ask-rtt: one request and its reply between the main thread and a counter on
  * another thread, sequential. `{ type: 'get' }` answered with the count, for
  * every impl; tinybench times each round trip (per-op p50/p99).
+ * `microswarm-stacks`: the same with `askStackTraces: 'main-thread'`, each
+ * ask capturing the caller's stack for its timeout error (off by default).
  *
  * Impls run back to back in this process, each set up, warmed up (tinybench
  * warm-up phase), measured and torn down before the next starts: on a
@@ -27,6 +29,10 @@ const impls: Impl<CrossThreadCounter & { description?: string }>[] = [
   { name: 'microswarm', start: async () => (await import('./peers/microswarm.js')).startMicroswarmCounter() },
   { name: 'microswarm-nojournal', start: async () => (await import('./peers/microswarm.js')).startMicroswarmCounter({ journalBytes: 0 }) },
   { name: 'microswarm-metrics', start: async () => (await import('./peers/microswarm.js')).startMicroswarmCounter({ metrics: true }) },
+  {
+    name: 'microswarm-stacks',
+    start: async () => (await import('./peers/microswarm.js')).startMicroswarmCounter({ askStackTraces: 'main-thread' }),
+  },
   { name: 'postMessage', start: async () => (await import('./peers/postmessage.js')).startPostMessageCounter() },
   { name: 'piscina', start: async () => (await import('./peers/piscina.js')).startPiscinaCounter() },
   { name: 'comlink', start: async () => (await import('./peers/comlink.js')).startComlinkCounter() },

@@ -40,8 +40,12 @@ const scrapeEveryMs = 1000;
  * `metrics: true`: `rt.metrics()` registered (default sampling) and scraped
  * every second while the impl lives (the `microswarm-metrics` impls).
  * `threadSetup` runs in the pool thread first (microswarm-tracing.ts).
+ * `askStackTraces: 'main-thread'`: each ask creates its timeout error at the
+ * call (the `microswarm-stacks` impl: what a caller's stack costs).
  */
-export async function startMicroswarmCounter(options: { journalBytes?: number; metrics?: boolean; threadSetup?: URL } = {}): Promise<MicroswarmCounter> {
+export async function startMicroswarmCounter(
+  options: { journalBytes?: number; metrics?: boolean; threadSetup?: URL; askStackTraces?: 'main-thread' } = {},
+): Promise<MicroswarmCounter> {
   const { metrics, ...runtimeOptions } = options;
   const rt = await Runtime.start({ threads: 1, ...runtimeOptions });
   let scraper: NodeJS.Timeout | undefined;
@@ -59,6 +63,7 @@ export async function startMicroswarmCounter(options: { journalBytes?: number; m
         return refused;
       },
       get description() {
+        if (options.askStackTraces !== undefined) return `askStackTraces '${options.askStackTraces}': each ask captures the caller's stack`;
         return metrics === true ? `rt.metrics() scraped every ${scrapeEveryMs} ms` : undefined;
       },
       get,

@@ -4,12 +4,15 @@ import type { RegionHandle } from '../memory/handle.js';
 /**
  * When an ask creates the `AskTimeoutError` it may reject with, and so whose
  * stack that error carries (the runtime option `askStackTraces`):
- * - `'main-thread'` (default): asks made on the main thread create it at the
- *   call, so a timeout shows the service's stack; asks made by actors on pool
- *   threads create it when the timeout fires (a stack capture costs more than
- *   a whole ask between two actors), and it names the asking actor instead;
- * - `'always'`: every ask creates it at the call;
- * - `'never'`: no ask does; every timeout error is made when it fires.
+ * - `'never'` (default): no ask does; every timeout error is made when it
+ *   fires, and names the actor asked and, for an actor's ask, the asking
+ *   actor. A stack capture costs about half a microsecond per frame (4-6 us
+ *   for an ask from a service's code, measured), more than the ask itself:
+ *   a main-thread ask's p50 went from 6.9 us to 2.5 us without it. Akka's
+ *   and Orleans' ask timeouts carry no caller stack either.
+ * - `'main-thread'`: asks made on the main thread create it at the call, so
+ *   a timeout shows the service's stack; actors' asks as `'never'`;
+ * - `'always'`: every ask creates it at the call (the handler's frame shows).
  */
 export type AskStackTraces = 'main-thread' | 'always' | 'never';
 
