@@ -42,13 +42,16 @@ interface PendingAsk {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   /** The endpoint the request went to through a link (-1: none), and its sequence number on that link. */
-  target?: number;
-  seq?: number;
+  target: number;
+  seq: number;
   /** Whom it asked (an ask's ref, a control request's op), named in its timeout error or when that thread dies. */
   actor: ActorRef | string;
   /** performance.now() when a timed ask (metrics' ask latency, one in `sampleEvery`) started; 0 when not timed. */
-  began?: number;
+  began: number;
 }
+
+/** A settle function's stand-in until the promise's executor has run (it runs at once). */
+const noop = (): void => undefined;
 
 /** @internal */
 export class Asks implements AsksPart {
@@ -124,75 +127,85 @@ export class Asks implements AsksPart {
     // The main thread's drain runs only when frames arrive: a tracer provider registered since is seen here.
     if (this.index === 0) this.tracing.refresh();
     const askId = this.newAskId();
-    return new Promise<unknown>((settleOk, settleError) => {
-      // tracing (tracing.ts): an ask is a CLIENT span until it settles; a relayed one (askFrom) carries the asking node's context instead.
-      let trace: TraceContext | undefined = this.onBehalf ? this.onBehalfTrace : undefined;
-      let resolve = settleOk;
-      let reject = settleError;
-      if (!this.onBehalf && this.tracing.on) {
-        const span = this.tracing.startAsk(ref);
-        if (span !== undefined) {
-          trace = (span as { spanContext(): TraceContext }).spanContext();
-          resolve = (value) => {
-            this.tracing.endAsk(span, undefined);
-            settleOk(value);
-          };
-          reject = (error: unknown) => {
-            this.tracing.endAsk(span, error);
-            settleError(error);
-          };
-        }
-      }
-      const entry: PendingAsk = {
-        resolve,
-        reject,
-        deadline: -1,
-        timeoutError,
-        asker: undefined,
-        timeoutMs,
-        signal,
-        onAbort: undefined,
-        actor: ref, // not stringified per ask: only a timeout or a crash names it
-        began: this.metering.askStarted(),
-      };
-      this.pending.set(askId, entry);
-      const router = this.router;
-      let code: number;
-      try {
-        const sender = this.onBehalf ? this.onBehalfOf : router.senderFor(undefined);
-        if (timeoutError === undefined) entry.asker = sender;
-        const replyTag = askId * kReplyStride + this.index;
-        router.askTimeoutMs = timeoutMs === Infinity ? 0 : timeoutMs;
-        code =
-          options?.transfer !== undefined
-            ? this.memory.withTransfer(ref, options.transfer, sender, msg, replyTag, trace)
-            : router.route(ref, msg, sender, replyTag, false, trace);
-      } catch (err) {
-        this.pending.delete(askId);
-        reject(err);
-        return;
-      }
-      if (code !== kRouteOk) {
-        this.pending.delete(askId);
-        reject(code === kRouteDead ? router.stoppedError(ref) : new MailboxFullError(ref.toString(), Atomics.load(this.engine.dir.capacity, ref.slot)));
-        return;
-      }
-      if (!this.pending.has(askId)) return; // answered synchronously (cannot happen today, kept safe)
-      if (router.routedTo >= 0) {
-        this.lastRingAskAt = performance.now(); // see `awaiting`
-        entry.target = router.routedTo;
-        entry.seq = router.sentTo(router.routedTo);
-      }
-      if (timeoutMs !== Infinity) entry.deadline = this.deadlines.add(askId, timeoutMs);
-      if (signal !== undefined) {
-        entry.onAbort = () => {
-          if (this.take(askId) === undefined) return;
-          this.metering.ask(kAskAborted);
-          reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
-        };
-        signal.addEventListener('abort', entry.onAbort, { once: true });
-      }
+    const entry: PendingAsk = {
+      resolve: noop,
+      reject: noop,
+      deadline: -1,
+      timeoutError,
+      asker: undefined,
+      timeoutMs,
+      signal,
+      onAbort: undefined,
+      target: -1,
+      seq: 0,
+      actor: ref, // not stringified per ask: only a timeout or a crash names it
+      began: 0,
+    };
+    // The executor only takes the settle functions: the rest of the ask runs
+    // here, so that the closure an ask allocates captures one variable.
+    const promise = new Promise<unknown>((ok, fail) => {
+      entry.resolve = ok;
+      entry.reject = fail;
     });
+    // tracing (tracing.ts): an ask is a CLIENT span until it settles; a relayed one (askFrom) carries the asking node's context instead.
+    let trace: TraceContext | undefined = this.onBehalf ? this.onBehalfTrace : undefined;
+    if (!this.onBehalf && this.tracing.on) {
+      const span = this.tracing.startAsk(ref);
+      if (span !== undefined) {
+        trace = (span as { spanContext(): TraceContext }).spanContext();
+        const settleOk = entry.resolve;
+        const settleError = entry.reject;
+        entry.resolve = (value) => {
+          this.tracing.endAsk(span, undefined);
+          settleOk(value);
+        };
+        entry.reject = (error: unknown) => {
+          this.tracing.endAsk(span, error);
+          settleError(error);
+        };
+      }
+    }
+    entry.began = this.metering.askStarted();
+    this.pending.set(askId, entry);
+    const router = this.router;
+    let code: number;
+    try {
+      const sender = this.onBehalf ? this.onBehalfOf : router.senderFor(undefined);
+      if (timeoutError === undefined) entry.asker = sender;
+      const replyTag = askId * kReplyStride + this.index;
+      router.askTimeoutMs = timeoutMs === Infinity ? 0 : timeoutMs;
+      code =
+        options?.transfer !== undefined
+          ? this.memory.withTransfer(ref, options.transfer, sender, msg, replyTag, trace)
+          : router.route(ref, msg, sender, replyTag, false, trace);
+    } catch (err) {
+      this.pending.delete(askId);
+      entry.reject(err);
+      return promise;
+    }
+    if (code !== kRouteOk) {
+      this.pending.delete(askId);
+      entry.reject(
+        code === kRouteDead ? router.stoppedError(ref) : new MailboxFullError(ref.toString(), Atomics.load(this.engine.dir.capacity, ref.slot)),
+      );
+      return promise;
+    }
+    if (!this.pending.has(askId)) return promise; // answered synchronously (cannot happen today, kept safe)
+    if (router.routedTo >= 0) {
+      this.lastRingAskAt = performance.now(); // see `awaiting`
+      entry.target = router.routedTo;
+      entry.seq = router.sentTo(router.routedTo);
+    }
+    if (timeoutMs !== Infinity) entry.deadline = this.deadlines.add(askId, timeoutMs);
+    if (signal !== undefined) {
+      entry.onAbort = () => {
+        if (this.take(askId) === undefined) return;
+        this.metering.ask(kAskAborted);
+        entry.reject(new AskAbortedError(ref.toString(), { cause: signal.reason }));
+      };
+      signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
+    return promise;
   }
 
   /** Set by askFrom around `ask`: the sender is given, not the running actor. */
@@ -314,6 +327,8 @@ export class Asks implements AsksPart {
         timeoutMs: 0,
         signal: undefined,
         onAbort: undefined,
+        target: -1,
+        seq: 0,
         actor: op,
         began: 0,
       };
@@ -345,7 +360,7 @@ export class Asks implements AsksPart {
       const entry = this.pending.get(askId);
       if (entry === undefined) continue;
       // Sequence numbers wrap with the int32 counters: compare by difference.
-      if (entry.target !== endpoint || entry.seq === undefined || ((entry.seq - taken) | 0) > 0) continue;
+      if (entry.target !== endpoint || ((entry.seq - taken) | 0) > 0) continue; // target -1: not sent through a ring
       if (answeredLater.has(askId)) continue; // journaled: its replay answers it
       this.take(askId);
       const actor = entry.actor;

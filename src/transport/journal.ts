@@ -139,7 +139,7 @@ export class Journal {
     } else if (at + need >= this.tail) return this.full();
     const w = at >> 2;
     this.words[w + 1] = kQueued | (Math.min(crashes, kMaxCrashes) << kCrashShift) | (from << 8);
-    this.bytes.set(source.subarray(start, end), at + 8);
+    this.copyIn(source, start, length, w + 2);
     this.words[w] = length;
     let next = at + need;
     if (next === this.size) next = 0;
@@ -147,6 +147,34 @@ export class Journal {
     if (!this.batching) Atomics.store(this.header, kHead, next);
     return at;
   }
+
+  /**
+   * Copies `source[start, start + length)` to the data ring from word
+   * `word` on. A word at a time when the source is word-aligned in its
+   * buffer and its last word is inside it (a ring batch's frames always
+   * are: they are padded to words), as the ring's copies do: a byte copy,
+   * or `set` from a subarray (a view allocated per message), into shared
+   * memory cost several times more per message.
+   */
+  private copyIn(source: Uint8Array, start: number, length: number, word: number): void {
+    const at = source.byteOffset + start;
+    const span = (length + 3) & ~3;
+    if ((at & 3) !== 0 || at + span > (source.buffer.byteLength & ~3)) {
+      this.bytes.set(source.subarray(start, start + length), word << 2);
+      return;
+    }
+    if (source.buffer !== this.sourceBuffer) {
+      this.sourceBuffer = source.buffer;
+      this.sourceWords = new Int32Array(source.buffer, 0, source.buffer.byteLength >> 2);
+    }
+    const from = this.sourceWords;
+    const to = this.words;
+    for (let i = at >> 2, end = (at + span) >> 2; i < end; i++) to[word++] = from[i];
+  }
+
+  /** The last source buffer seen, as words (a thread's ring batch: the same buffer again and again). */
+  private sourceBuffer: ArrayBufferLike | undefined;
+  private sourceWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
   /** The owning thread starts journaling a batch it has copied out of a ring and not consumed yet. */
   beginBatch(): void {
