@@ -362,7 +362,7 @@ export class Lifecycle implements LifecyclePart {
     cell.mailbox = emptyMailbox;
     if (engine.cells[cell.slot] === cell) engine.cells[cell.slot] = undefined;
     // What it owned or borrowed goes back to the pool (loans it made live on).
-    engine.pool.reclaim({ slot: cell.slot, gen: cell.gen });
+    engine.pool.reclaim(cell); // a cell is a holder (slot, gen): no object per stop
     engine.checkpoints.drop(cell.slot);
     if (cell.checkpointWaiters !== undefined) engine.checkpoints.failWaiters(cell, new ActorStoppedError(cell.ref.toString()));
     this.releaseSlot(cell.slot);

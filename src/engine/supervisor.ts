@@ -214,7 +214,7 @@ export class Supervisor implements SupervisorPart {
       this.ep.system.failure({ actor: cell.ref, error: toError(err), phase: 'preRestart' });
     }
     if (cell.stopped || cell.stopRequested) return;
-    this.ep.pool.reclaim({ slot: cell.slot, gen: cell.gen });
+    this.ep.pool.reclaim(cell);
     cell.memory = undefined;
     let state: unknown;
     try {

@@ -90,6 +90,9 @@ export interface MemoryStats {
   }>;
 }
 
+/** What `reclaim` returns for a holder that owned and borrowed nothing (the case of almost every stop): one object, not one per stop. */
+const kReclaimedNothing: Readonly<{ allocations: number; loans: number }> = Object.freeze({ allocations: 0, loans: 0 });
+
 export class Pool {
   readonly shared: PoolShared;
   readonly regionSize: number;
@@ -391,7 +394,7 @@ export class Pool {
     // The common case, an actor that holds nothing, costs two loads.
     const owns = Atomics.load(this.usage, holder.slot) !== 0;
     const borrows = Atomics.load(this.counters, kCLiveLoans) !== 0;
-    if (!owns && !borrows) return { allocations, loans };
+    if (!owns && !borrows) return kReclaimedNothing;
     const m = this.meta;
     for (let region = 0; owns && region < this.regions; region++) {
       const base = region * kRegionColumns;
