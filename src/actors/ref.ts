@@ -5,8 +5,8 @@ import type { RegionHandle } from '../memory/handle.js';
  * When an ask creates the `AskTimeoutError` it may reject with, and so whose
  * stack that error carries (the runtime option `askStackTraces`):
  * - `'never'` (default): no ask does; every timeout error is made when it
- *   fires, and names the actor asked and, for an actor's ask, the asking
- *   actor. A stack capture costs about half a microsecond per frame (4-6 us
+ *   fires, and names the actor asked and, when an actor asked in the
+ *   synchronous part of its handler, the asking actor. A stack capture costs about half a microsecond per frame (4-6 us
  *   for an ask from a service's code, measured), more than the ask itself:
  *   a main-thread ask's p50 went from 6.9 us to 2.5 us without it. Akka's
  *   and Orleans' ask timeouts carry no caller stack either.
@@ -143,7 +143,7 @@ export class ActorRef<Msg = unknown, Reply = unknown> {
    */
   ask(msg: Msg, options?: AskOptions): Promise<Reply> {
     const host = this.host();
-    // Created here, so its stack points at the caller.
+    // Created here only when askStackTraces asks for it, so that its stack points at the caller.
     const timeoutError = host.makeTimeoutError(this, options);
     return host.ask(this, msg, options, timeoutError) as Promise<Reply>;
   }

@@ -147,6 +147,19 @@ export class Asks implements AsksPart {
       entry.resolve = ok;
       entry.reject = fail;
     });
+    try {
+      this.send(askId, entry, ref, msg, options);
+    } catch (err) {
+      // Whatever throws here (a tracer's span, say) fails this ask, not the caller: as inside an executor.
+      this.take(askId);
+      entry.reject(err);
+    }
+    return promise;
+  }
+
+  /** Routes an ask whose entry is made, and arms its deadline and signal; settles `entry` itself when it cannot go. */
+  private send(askId: number, entry: PendingAsk, ref: ActorRef, msg: unknown, options: AskOptions | undefined): void {
+    const { timeoutError, timeoutMs, signal } = entry;
     // tracing (tracing.ts): an ask is a CLIENT span until it settles; a relayed one (askFrom) carries the asking node's context instead.
     let trace: TraceContext | undefined = this.onBehalf ? this.onBehalfTrace : undefined;
     if (!this.onBehalf && this.tracing.on) {
@@ -181,16 +194,16 @@ export class Asks implements AsksPart {
     } catch (err) {
       this.pending.delete(askId);
       entry.reject(err);
-      return promise;
+      return;
     }
     if (code !== kRouteOk) {
       this.pending.delete(askId);
       entry.reject(
         code === kRouteDead ? router.stoppedError(ref) : new MailboxFullError(ref.toString(), Atomics.load(this.engine.dir.capacity, ref.slot)),
       );
-      return promise;
+      return;
     }
-    if (!this.pending.has(askId)) return promise; // answered synchronously (cannot happen today, kept safe)
+    if (!this.pending.has(askId)) return; // answered synchronously (cannot happen today, kept safe)
     if (router.routedTo >= 0) {
       this.lastRingAskAt = performance.now(); // see `awaiting`
       entry.target = router.routedTo;
@@ -205,7 +218,6 @@ export class Asks implements AsksPart {
       };
       signal.addEventListener('abort', entry.onAbort, { once: true });
     }
-    return promise;
   }
 
   /** Set by askFrom around `ask`: the sender is given, not the running actor. */

@@ -63,12 +63,16 @@ export class PendingTable<T> {
     return true;
   }
 
-  /** The ids waiting now, slots first, then the overflow in the order added: a copy, so entries may be removed while it is walked. */
+  /**
+   * The ids waiting now, smallest first (the order asks were made in, but
+   * across the wrap of the ids below 2^32): a copy, so entries may be
+   * removed while it is walked. Only a crash or shutdown walks them.
+   */
   waitingIds(): number[] {
     const out: number[] = [];
     if (this.count === 0) return out;
     for (let i = 0; i < kSlots; i++) if (this.ids[i] !== 0) out.push(this.ids[i]);
     for (const id of this.overflow.keys()) out.push(id);
-    return out;
+    return out.sort((a, b) => a - b);
   }
 }

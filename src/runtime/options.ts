@@ -39,7 +39,8 @@ export interface RuntimeOptions {
   /**
    * Which asks create their `AskTimeoutError` at the call, so that it carries
    * the caller's stack: `'never'` (default: every timeout error is made when
-   * it fires, naming the actor asked and the asking actor), `'main-thread'`
+   * it fires, naming the actor asked, and the asking actor when an actor
+   * asked in the synchronous part of its handler), `'main-thread'`
    * (the service's asks) or `'always'`. A stack capture costs several
    * microseconds per ask, more than the ask itself (see {@link AskStackTraces}).
    */

@@ -137,8 +137,10 @@ export class Ring {
    * back, with one store of the write index: a backlog goes out in one copy,
    * not a push per frame. False, writing nothing, when the ring lacks room
    * for all of it. Writes ringbuf.js's layout directly, as `peekAll` reads
-   * it (two loads and a store, the copy a word at a time): its `push` copies
-   * byte by byte, and checks and loads the indices twice per push.
+   * it (one store of the write index, the copy a word at a time; the read
+   * index is loaded only when the one last seen leaves too little room): its
+   * `push` copies byte by byte, and checks and loads the indices twice per
+   * push.
    */
   pushFrames(src: Uint8Array, start: number, length: number): boolean {
     const span = wordAlign(length);
