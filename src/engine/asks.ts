@@ -20,7 +20,7 @@ import type { TraceContext } from './trace-field.js';
 import { kRouteDead, kRouteOk, kUntimedAsk, type EndpointConfig } from './types.js';
 import type { Metering } from './metering.js';
 import { kAskAborted, kAskTimedOut } from '../transport/meters.js';
-import { Deadlines } from './deadlines.js';
+import { type DeadlineBucket, Deadlines } from './deadlines.js';
 import { PendingTable } from './pending-table.js';
 
 /**
@@ -33,8 +33,8 @@ const kAwaitingMs = 1;
 interface PendingAsk {
   resolve(value: unknown): void;
   reject(error: unknown): void;
-  /** Its deadline's bucket (deadlines.ts); -1: no timeout. */
-  deadline: number;
+  /** Its deadline's bucket (deadlines.ts); undefined: no timeout, or it fired. */
+  deadline: DeadlineBucket | undefined;
   /** The timeout's error, made at the call (askStackTraces); else made when it fires, from `actor`, `asker` and `timeoutMs`. */
   timeoutError: Error | undefined;
   asker: ActorRef | undefined;
@@ -78,7 +78,7 @@ export class Asks implements AsksPart {
     this.index = engine.index;
     this.config = engine.config;
     this.metering = engine.metering;
-    this.deadlines = new Deadlines(this.expire, engine.index === 0);
+    this.deadlines = new Deadlines(this.expire, (askId, bucket) => this.pending.get(askId)?.deadline === bucket, engine.index === 0);
     const mode = engine.config.askStackTraces;
     this.errorAtCall = mode === 'always' || (mode === 'main-thread' && engine.index === 0);
   }
@@ -130,7 +130,7 @@ export class Asks implements AsksPart {
     const entry: PendingAsk = {
       resolve: noop,
       reject: noop,
-      deadline: -1,
+      deadline: undefined,
       timeoutError,
       asker: undefined,
       timeoutMs,
@@ -254,7 +254,7 @@ export class Asks implements AsksPart {
   private readonly expire = (askId: number): void => {
     const entry = this.pending.get(askId);
     if (entry === undefined) return;
-    entry.deadline = -1;
+    entry.deadline = undefined;
     this.take(askId);
     this.metering.ask(kAskTimedOut);
     entry.reject(entry.timeoutError ?? new AskTimeoutError(String(entry.actor), entry.timeoutMs, entry.asker?.toString()));
@@ -265,7 +265,7 @@ export class Asks implements AsksPart {
     const entry = this.pending.get(askId);
     if (entry === undefined) return undefined;
     this.pending.delete(askId);
-    if (entry.deadline >= 0) this.deadlines.remove(askId, entry.deadline);
+    if (entry.deadline !== undefined) this.deadlines.remove(entry.deadline);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
     return entry;
   }
@@ -333,7 +333,7 @@ export class Asks implements AsksPart {
       const entry: PendingAsk = {
         resolve,
         reject,
-        deadline: -1,
+        deadline: undefined,
         timeoutError: undefined,
         asker: undefined,
         timeoutMs: 0,
