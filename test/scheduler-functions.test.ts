@@ -10,16 +10,19 @@ import { ActorRef, TaskScheduler } from '../src/index.js';
 import { resolveSchedulerOptions, type TaskExecutor } from '../src/scheduler/scheduler.js';
 import type { TaskQueue } from '../src/scheduler/queue.js';
 import type { TaskRecord } from '../src/scheduler/record.js';
+import { StubExecutor, flush } from './fixtures/stub-executor.js';
 
 interface Held {
   payload: unknown;
   resolve(value: unknown): void;
 }
 
-class HoldingExecutor implements TaskExecutor {
+class HoldingExecutor extends StubExecutor implements TaskExecutor {
   readonly functions: Held[] = [];
   readonly agentCalls: Held[] = [];
-  constructor(private readonly slots: number) {}
+  constructor(private readonly slots: number) {
+    super();
+  }
   runOnAgent(_ref: ActorRef, task: { payload: unknown }): Promise<unknown> {
     return new Promise((resolve) => this.agentCalls.push({ payload: task.payload, resolve }));
   }
@@ -30,23 +33,15 @@ class HoldingExecutor implements TaskExecutor {
   functionSlots(): number {
     return this.slots;
   }
-  isAlive(): boolean {
-    return true;
-  }
-  depth(): number {
-    return 0;
-  }
-  elu(): number {
-    return 0;
-  }
-  moduleUrl(module: unknown): string {
-    return String(module);
+
+  /** Answers the held function calls from..to-1 (by index, in the order made), one at a time, letting each dispatch pass run. */
+  async finishFunctions(from: number, to: number): Promise<void> {
+    for (let i = from; i < to; i++) {
+      this.functions[i].resolve(i);
+      await flush();
+    }
   }
 }
-
-const flush = async (): Promise<void> => {
-  for (let i = 0; i < 50; i++) await Promise.resolve();
-};
 
 /**
  * A scheduler with agent 'a' of `capacity` (and 'gpu', of capacity 1, with
@@ -59,7 +54,15 @@ function setup(functionSlots: number, capacity: number, gpu = false) {
   scheduler.addAgent(new ActorRef(0, 1, 'a'), [], capacity);
   if (gpu) scheduler.addAgent(new ActorRef(1, 1, 'gpu'), ['gpu'], 1);
   const queue = (scheduler as unknown as { queue: TaskQueue<TaskRecord> }).queue;
-  const reads = { count: 0 };
+  const reads = {
+    count: 0,
+    /** The queue entries the passes read while function call `i` is answered and its pass runs. */
+    async whileFinishing(held: HoldingExecutor, i: number): Promise<number> {
+      reads.count = 0;
+      await held.finishFunctions(i, i + 1);
+      return reads.count;
+    },
+  };
   const walk = queue.walk.bind(queue);
   queue.walk = (limit, visit) =>
     walk(limit, (entry) => {
@@ -79,10 +82,7 @@ describe('function tasks beside agent tasks', () => {
     expect(executor.agentCalls.map((c) => c.payload)).toEqual(['agent']);
     executor.agentCalls[0].resolve('done');
     expect(await agentTask.result).toBe('done');
-    for (let i = 0; i < 5; i++) {
-      executor.functions[i].resolve(i);
-      await flush();
-    }
+    await executor.finishFunctions(0, 5);
     expect(await Promise.all(fns.map((h) => h.result))).toEqual([0, 1, 2, 3, 4]);
   });
 
@@ -108,17 +108,12 @@ describe('function tasks beside agent tasks', () => {
     await flush();
     expect(executor.functions.length).toBe(2);
     for (let i = 0; i < 20; i++) {
-      reads.count = 0;
-      executor.functions[i].resolve(i);
-      await flush();
+      const read = await reads.whileFinishing(executor, i);
       // The pass starts the next function and reads one more to see that it must wait.
       expect(executor.functions.length).toBe(i + 3);
-      expect(reads.count).toBeLessThanOrEqual(2);
+      expect(read).toBeLessThanOrEqual(2);
     }
-    for (let i = 20; i < 500; i++) {
-      executor.functions[i].resolve(i);
-      await flush();
-    }
+    await executor.finishFunctions(20, 500);
     expect((await Promise.all(handles.map((h) => h.result))).length).toBe(500);
   });
 
@@ -129,21 +124,16 @@ describe('function tasks beside agent tasks', () => {
     const handles = Array.from({ length: 300 }, (_, i) => scheduler.submit({ module: 'fn.mjs', payload: i }));
     await flush();
     for (let i = 0; i < 10; i++) {
-      reads.count = 0;
-      executor.functions[i].resolve(i);
-      await flush();
+      const read = await reads.whileFinishing(executor, i);
       expect(executor.functions.length).toBe(i + 2);
       // The waiting agent task, the function started, and the next one that must wait.
-      expect(reads.count).toBeLessThanOrEqual(3);
+      expect(read).toBeLessThanOrEqual(3);
     }
     executor.agentCalls[0].resolve('busy');
     await flush();
     executor.agentCalls[1].resolve('waiting');
     expect([await busy.result, await waiting.result]).toEqual(['busy', 'waiting']);
-    for (let i = 10; i < 300; i++) {
-      executor.functions[i].resolve(i);
-      await flush();
-    }
+    await executor.finishFunctions(10, 300);
     expect((await Promise.all(handles.map((h) => h.result))).length).toBe(300);
   });
 });

@@ -26,6 +26,7 @@ import { DependencyGraph } from '../src/scheduler/dag.js';
 import { getEventListeners } from 'node:events';
 import { place, type Agent, type PlacementContext } from '../src/scheduler/placement.js';
 import { AgentKindStats, Window } from '../src/scheduler/stats.js';
+import { StubExecutor, flush } from './fixtures/stub-executor.js';
 
 interface Call {
   agent: string;
@@ -36,7 +37,7 @@ interface Call {
   reject(error: unknown): void;
 }
 
-class FakeExecutor implements TaskExecutor {
+class FakeExecutor extends StubExecutor implements TaskExecutor {
   readonly calls: Call[] = [];
   /** Every call made, taken or not. */
   readonly every: Call[] = [];
@@ -67,17 +68,8 @@ class FakeExecutor implements TaskExecutor {
   functionSlots(): number {
     return 2;
   }
-  isAlive(ref: ActorRef): boolean {
+  override isAlive(ref: ActorRef): boolean {
     return !this.dead.has(ref.name ?? '');
-  }
-  depth(): number {
-    return 0;
-  }
-  elu(): number {
-    return 0;
-  }
-  moduleUrl(module: unknown): string {
-    return String(module);
   }
   /** Settles every call not yet settled with `value` (a function of the call). */
   take(): Call {
@@ -86,10 +78,6 @@ class FakeExecutor implements TaskExecutor {
     return call;
   }
 }
-
-const flush = async (): Promise<void> => {
-  for (let i = 0; i < 50; i++) await Promise.resolve();
-};
 
 function setup(options: SchedulerOptions = {}, agents: Array<{ name: string; capabilities?: string[]; capacity?: number }> = [{ name: 'a' }]) {
   const executor = new FakeExecutor();

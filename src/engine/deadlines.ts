@@ -162,13 +162,11 @@ export class Deadlines {
       this.buckets.delete(at);
       if (bucket === this.newest) this.newest = undefined;
       this.waiting -= bucket.live;
-      const ids = bucket.ids;
-      const waiting: number[] = [];
-      for (const askId of ids) if (this.isWaiting(askId, bucket)) waiting.push(askId);
+      const due = bucket.ids.filter((askId) => this.isWaiting(askId, bucket));
       // Emptied before the expiries run: their `remove` finds nothing left to count.
       bucket.live = 0;
       bucket.ids = [];
-      for (const askId of waiting) this.expire(askId);
+      for (const askId of due) this.expire(askId);
     }
     while (heap.length > 0 && !this.buckets.has(heap[0])) this.pop();
     if (this.waiting === 0) this.hold(false);

@@ -46,6 +46,7 @@
  */
 
 import { DecodeError } from '../base/errors.js';
+import { WordSource } from './word-source.js';
 
 const kHead = 0;
 const kTail = 1;
@@ -98,6 +99,8 @@ export class Journal {
   private readonly header: Int32Array;
   private readonly words: Int32Array;
   private readonly bytes: Uint8Array;
+  /** What entries are copied from, as words. */
+  private readonly source = new WordSource();
   private readonly size: number;
   private head: number;
   private tail: number;
@@ -150,31 +153,19 @@ export class Journal {
 
   /**
    * Copies `source[start, start + length)` to the data ring from word
-   * `word` on. A word at a time when the source is word-aligned in its
-   * buffer and its last word is inside it (a ring batch's frames always
-   * are: they are padded to words), as the ring's copies do: a byte copy,
-   * or `set` from a subarray (a view allocated per message), into shared
-   * memory cost several times more per message.
+   * `word` on: a word at a time (word-source.ts) when the source allows it,
+   * as a ring batch's frames always do (they are padded to words).
    */
   private copyIn(source: Uint8Array, start: number, length: number, word: number): void {
-    const at = source.byteOffset + start;
     const span = (length + 3) & ~3;
-    if ((at & 3) !== 0 || at + span > (source.buffer.byteLength & ~3)) {
+    const from = this.source.wordsOf(source, start, span);
+    if (from === undefined) {
       this.bytes.set(source.subarray(start, start + length), word << 2);
       return;
     }
-    if (source.buffer !== this.sourceBuffer) {
-      this.sourceBuffer = source.buffer;
-      this.sourceWords = new Int32Array(source.buffer, 0, source.buffer.byteLength >> 2);
-    }
-    const from = this.sourceWords;
     const to = this.words;
-    for (let i = at >> 2, end = (at + span) >> 2; i < end; i++) to[word++] = from[i];
+    for (let i = (source.byteOffset + start) >> 2, end = i + (span >> 2); i < end; i++) to[word++] = from[i];
   }
-
-  /** The last source buffer seen, as words (a thread's ring batch: the same buffer again and again). */
-  private sourceBuffer: ArrayBufferLike | undefined;
-  private sourceWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
   /** The owning thread starts journaling a batch it has copied out of a ring and not consumed yet. */
   beginBatch(): void {

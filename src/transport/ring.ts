@@ -46,6 +46,7 @@
  * thread has not read yet survives that thread's death.
  */
 import * as ringbuf from 'ringbuf.js';
+import { WordSource } from './word-source.js';
 
 /** The part of ringbuf.js's RingBuffer we use (its shipped typings are not valid TypeScript). */
 interface ByteRing {
@@ -96,6 +97,16 @@ export class Ring {
   private readonly storage: Uint8Array;
   /** The storage as 32-bit words, for the word copies in and out. */
   private readonly storageWords: Int32Array;
+  /** What the producer copies from, as words. */
+  private readonly source = new WordSource();
+  /**
+   * The write index as this ring's one producer last stored it (a ring is
+   * written by one thread only, through one Ring: a replacement thread
+   * makes its own Ring from the storage).
+   */
+  private write: number;
+  /** The consumer's read index as the producer last loaded it: at or behind the true one. */
+  private readSeen: number;
 
   constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
@@ -157,20 +168,15 @@ export class Ring {
       if (size - 1 - ((write - read + size) % size) < span) return false;
     }
     const first = Math.min(size - write, span);
-    const at = src.byteOffset + start;
-    const dst = this.storageWords;
-    if ((at & 3) !== 0 || at + span > (src.buffer.byteLength & ~3)) {
+    const words = this.source.wordsOf(src, start, span);
+    if (words === undefined) {
       // Not word-aligned in its buffer, or ending in a partial word of it (never the transport's own sources).
       const storage = this.storage;
       for (let i = 0; i < first; i++) storage[write + i] = src[start + i] ?? 0;
       for (let i = first; i < span; i++) storage[i - first] = src[start + i] ?? 0;
     } else {
-      if (src.buffer !== this.srcBuffer) {
-        this.srcBuffer = src.buffer;
-        this.srcWords = new Int32Array(src.buffer, 0, src.buffer.byteLength >> 2);
-      }
-      const words = this.srcWords;
-      let w = at >> 2;
+      const dst = this.storageWords;
+      let w = (src.byteOffset + start) >> 2;
       for (let i = write >> 2, end = (write + first) >> 2; i < end; i++) dst[i] = words[w++];
       for (let i = 0, end = (span - first) >> 2; i < end; i++) dst[i] = words[w++];
     }
@@ -178,19 +184,6 @@ export class Ring {
     Atomics.store(this.writeIndex, 0, this.write);
     return true;
   }
-
-  /**
-   * The write index as this ring's one producer last stored it (a ring is
-   * written by one thread only, through one Ring: a replacement thread
-   * makes its own Ring from the storage).
-   */
-  private write: number;
-  /** The consumer's read index as the producer last loaded it: at or behind the true one. */
-  private readSeen: number;
-
-  /** The last source buffer seen, as words (a thread's scratch, a backlog chunk: the same few buffers again and again). */
-  private srcBuffer: ArrayBufferLike | undefined;
-  private srcWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
   /** Bytes the consumer can read now: always whole frames, since frames are published whole. */
   availableRead(): number {
