@@ -34,6 +34,7 @@ const setupProbeUrl = new URL('./fixtures/setup-probe.ts', import.meta.url);
 const threadSetupUrl = new URL('./fixtures/thread-setup.ts', import.meta.url);
 const longAskerUrl = new URL('./fixtures/long-asker.ts', import.meta.url);
 const busyUrl = new URL('./fixtures/busy.ts', import.meta.url);
+const counterUrl = new URL('./fixtures/counter.ts', import.meta.url);
 type Crashy = ActorRef<CrashyMsg, unknown>;
 
 const start = useRuntime({ threads: 2 });
@@ -88,6 +89,28 @@ describe('a pool thread that dies', () => {
     expect(await crashed).toMatchObject({ thread: 0, rehosted: 1, replaced: true });
     if (type === 'exit') expect(await answer).toBeInstanceOf(ActorCrashedError);
     expect(await a.ask({ type: 'get' })).toEqual([7]);
+  });
+
+  it("is not killed by a promise rejected with no handler: the thread and its actors go on; rt.failures has it (phase 'unhandled-rejection')", async () => {
+    const r = await start();
+    const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
+    // A neighbour on the same thread with no checkpoint: a dead thread would bring it back from init.
+    const neighbour = await r.spawn(counterUrl, { start: 0 }, { thread: 1 });
+    expect(await neighbour.ask({ type: 'inc', by: 5 })).toBe(5);
+    const failure = new Promise<ActorFailure>((resolve) => {
+      const off = r.failures.subscribe((event) => {
+        off();
+        resolve(event);
+      });
+    });
+    expect(await a.ask({ type: 'forgetSpawn' })).toBe(true);
+    const event = await failure;
+    expect(event.phase).toBe('unhandled-rejection');
+    expect(event.actor.name).toBe('system');
+    expect(event.error.message).toContain('no-such-module.ts');
+    expect(await neighbour.ask({ type: 'inc', by: 1 })).toBe(6);
+    expect(await a.ask({ type: 'thread' })).toBe(1);
+    expect(r.crashes.count).toBe(0);
   });
 
   it('is recovered after running out of heap under resourceLimits', async () => {

@@ -29,11 +29,6 @@ interface SkynetState extends SkynetArgs {
 
 const self = new URL(import.meta.url);
 
-/** A child that cannot be spawned leaves the sum short: the root's ask then times out; say why. */
-function reportSpawnFailure(err: unknown): void {
-  console.error('skynet: a spawn failed:', err);
-}
-
 function start(state: SkynetState, ctx: ActorContext<SkynetMsg>): void {
   if (state.size === 1) {
     state.parent?.tell({ type: 'result', value: state.num });
@@ -44,7 +39,12 @@ function start(state: SkynetState, ctx: ActorContext<SkynetMsg>): void {
   for (let i = 0; i < state.div; i++) {
     const args: SkynetArgs = { num: state.num + i * childSize, size: childSize, div: state.div, parent: ctx.self };
     const placement = state.spread !== undefined ? { thread: i % state.spread } : undefined;
-    ctx.spawn(self, args, placement).catch(reportSpawnFailure);
+    // Not awaited, as skynet's other implementations (Akka, Erlang, Go) do
+    // not: a child that cannot be spawned leaves the sum short (the root's ask
+    // times out) and its error is on rt.failures, phase 'unhandled-rejection'.
+    // A .catch per spawn would keep a promise and a reaction job per actor
+    // alive until the synchronous build ends (about 30% more promoted bytes).
+    void ctx.spawn(self, args, placement);
   }
 }
 

@@ -87,6 +87,30 @@ export type HostResult =
 
 let endpoint: Endpoint | undefined;
 
+/**
+ * A promise that rejected with no handler on this thread: a `void
+ * ctx.spawn(...)` that failed, an ask nobody awaited. Node's default throws
+ * it out of the thread, which kills the thread and brings every actor on it
+ * back from its checkpoint or `init`, for one forgotten `.catch`. As an
+ * uncaught error in Erlang's process or a failed future in Akka stays with
+ * its actor, the thread goes on and the error is published on `rt.failures`
+ * (phase `'unhandled-rejection'`). The actor named is `system`: a promise
+ * does not record who made it.
+ */
+function unhandledRejection(reason: unknown): void {
+  const ep = endpoint;
+  const error = toError(reason);
+  try {
+    if (ep === undefined) throw new Error('this thread is not attached to a runtime');
+    ep.system.failure({ actor: new ActorRef(-1, 0, 'system', ep), error, phase: 'unhandled-rejection' });
+  } catch (err) {
+    process.emitWarning(
+      `microswarm: an unhandled rejection on a pool thread could not be reported (${toError(err).message}): ${error.stack ?? error.message}`,
+    );
+  }
+}
+process.on('unhandledRejection', unhandledRejection);
+
 /** Reports to the main thread what only it can publish. */
 class WorkerSystem implements SystemHandler {
   handle(op: string, payload: Record<string, unknown>): unknown {

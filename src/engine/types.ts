@@ -102,9 +102,12 @@ export interface ActorFailure {
    * Where it happened: a handler (`receive`; also a message dead-lettered as
    * poison, PoisonMessageError), `postStop`, `preRestart`, rebuilding the
    * state on a `restart`; `timeout`: a handler over `handlerTimeoutMs`, or
-   * holding its thread for `blockingHandlerMs` (HandlerTimeoutError).
+   * holding its thread for `blockingHandlerMs` (HandlerTimeoutError);
+   * `unhandled-rejection`: a promise on a pool thread rejected with no handler
+   * (a `void ctx.spawn(...)` that failed, say); the thread goes on, and the
+   * actor named is `system`, since a promise does not record who made it.
    */
-  phase: 'receive' | 'postStop' | 'preRestart' | 'restart' | 'escalated' | 'checkpoint' | 'crashed' | 'timeout';
+  phase: 'receive' | 'postStop' | 'preRestart' | 'restart' | 'escalated' | 'checkpoint' | 'crashed' | 'timeout' | 'unhandled-rejection';
 }
 
 /** @internal Settings every endpoint of one runtime shares. */
