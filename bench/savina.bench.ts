@@ -16,8 +16,10 @@
  * - plain: one thread, plain objects and one FIFO queue: the no-runtime floor.
  * Every run builds its actors anew (Savina's runIteration does) and is
  * checked against the answer a correct run gives; value = ms of one whole
- * run (median of the timed runs, after one untimed run). Impls run one after
- * the other, each alive only while measured.
+ * run, the median of 12 timed runs after one untimed run: Savina's own
+ * runner (BenchmarkRunner.java) times 12 iterations and reports their median,
+ * so that the first iterations' JIT compilation is not what is read. Impls
+ * run one after the other, each alive only while measured.
  */
 import { type Impl, measureEach, measureWholeRun, type BenchRecord } from './harness.js';
 import { describeSizes, expectedAnswer, savinaDefaults, savinaQuick, type SavinaCase, type SavinaPeer, type SavinaSizes } from './peers/savina-shape.js';
@@ -33,7 +35,10 @@ const cases = Object.keys(savinaDefaults) as SavinaCase[];
 
 export async function run(quick: boolean): Promise<BenchRecord[]> {
   const sizes: SavinaSizes = quick ? savinaQuick : savinaDefaults;
-  const reps = quick ? 1 : 3;
+  // Savina's iteration count (see the file comment): with 3 runs after one,
+  // the cases of a few milliseconds were read during V8's tier-up
+  // (pingpong: 36 ms at the third run, 13-15 ms from the tenth on).
+  const reps = quick ? 1 : 12;
   const only = process.env.BENCH_SAVINA?.split(',');
   const records: BenchRecord[] = [];
   for (const caseName of cases.filter((name) => only === undefined || only.includes(name))) {
