@@ -39,7 +39,10 @@ export class Children implements Iterable<ActorRef> {
     if (few === undefined) return this.many?.delete(child) ?? false;
     const at = few.indexOf(child);
     if (at < 0) return false;
-    few.splice(at, 1);
+    // Shifted down by hand, order kept: splice would allocate the array of
+    // what it removed, once per stopped child (savina-fib stops 242,785).
+    for (let i = at + 1; i < few.length; i++) few[i - 1] = few[i];
+    few.pop();
     return true;
   }
 
