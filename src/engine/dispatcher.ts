@@ -507,7 +507,9 @@ export class Dispatcher implements DispatcherPart {
     }
     this.handled += count;
     // Once per batch, not per message: rt.inspect()'s messages handled, and the metrics' by module.
-    if (count > 0) this.counts.handled(cell.slot, count);
+    // Not once the slot is released (a failed handler whose supervisor stopped
+    // it there and then; moved away): its count words may be the next occupant's.
+    if (count > 0 && !cell.completed) this.counts.handled(cell.slot, count);
     this.metering.handled(cell, count);
     if (cell.stopRequested && !cell.stopped) {
       cell.scheduled = false;

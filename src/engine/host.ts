@@ -99,14 +99,19 @@ let endpoint: Endpoint | undefined;
  */
 function unhandledRejection(reason: unknown): void {
   const ep = endpoint;
-  const error = toError(reason);
   try {
+    // Inside the try: even turning the reason into an Error can throw (a revoked Proxy), and a throw here would end the thread.
+    const error = toError(reason);
     if (ep === undefined) throw new Error('this thread is not attached to a runtime');
     ep.system.failure({ actor: new ActorRef(-1, 0, 'system', ep), error, phase: 'unhandled-rejection' });
   } catch (err) {
-    process.emitWarning(
-      `microswarm: an unhandled rejection on a pool thread could not be reported (${toError(err).message}): ${error.stack ?? error.message}`,
-    );
+    let what: string;
+    try {
+      what = String(reason);
+    } catch {
+      what = 'a value that cannot be shown';
+    }
+    process.emitWarning(`microswarm: an unhandled rejection on a pool thread could not be reported (${String((err as Error)?.message ?? err)}): ${what}`);
   }
 }
 process.on('unhandledRejection', unhandledRejection);

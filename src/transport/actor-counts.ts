@@ -16,8 +16,9 @@
  * message where every batch is one message (savina-threadring). Readers use
  * `Atomics.load`. The allocator zeroes both words before it publishes the
  * slot's new occupant (directory.ts `allocate`), and the slot's release, an
- * Atomics write after the last count, orders the two, so a newcomer never
- * inherits counts.
+ * Atomics write after the last count (the dispatcher writes none for a cell
+ * whose slot it released during the batch), orders the two, so a newcomer
+ * never inherits counts.
  * A count wraps past 2^31 - 1 messages; readers take it as unsigned (`>>> 0`),
  * which holds up to 2^32 - 1.
  *
