@@ -35,10 +35,7 @@ const cases = Object.keys(savinaDefaults) as SavinaCase[];
 
 export async function run(quick: boolean): Promise<BenchRecord[]> {
   const sizes: SavinaSizes = quick ? savinaQuick : savinaDefaults;
-  // Savina's iteration count (see the file comment): with 3 runs after one,
-  // the cases of a few milliseconds were read during V8's tier-up
-  // (pingpong: 36 ms at the third run, 13-15 ms from the tenth on).
-  const reps = quick ? 1 : 12;
+  const reps = quick ? 1 : 12; // Savina's iteration count (see the file comment)
   const only = process.env.BENCH_SAVINA?.split(',');
   const records: BenchRecord[] = [];
   for (const caseName of cases.filter((name) => only === undefined || only.includes(name))) {

@@ -168,6 +168,15 @@ export class ActorRef<Msg = unknown, Reply = unknown> {
 }
 
 /**
+ * @internal The ref a failure of the runtime itself is published under on
+ * `rt.failures` (a pool thread's error, a malformed frame, an unhandled
+ * rejection): slot -1, named `'system'`.
+ */
+export function systemRef(host: RefHost): ActorRef {
+  return new ActorRef(-1, 0, 'system', host);
+}
+
+/**
  * @internal `ref` must be an ActorRef of an actor of this process (not of
  * another cluster node): for the calls that act on an actor where it lives
  * (stop, suspend, resume, checkpoint, migrate, watch, region transfer).

@@ -18,7 +18,7 @@
  * An ask's answer: Asks.reply -> Router.sendControl (REPLY) -> the asking
  * thread's Inbound.onFrame -> Asks.answer.
  */
-import { ActorRef, setDecodingHost, type AskOptions, type TellOptions } from '../actors/ref.js';
+import { type ActorRef, setDecodingHost, type AskOptions, type TellOptions, systemRef } from '../actors/ref.js';
 import type { Cell } from '../actors/cell.js';
 import { Directory, type DirectoryShared } from '../transport/directory.js';
 import { Journal, type JournalEntry } from '../transport/journal.js';
@@ -102,7 +102,7 @@ export class Endpoint implements Engine {
     this.metering = new Metering(transport.meters, index);
     this.dispatcher = new Dispatcher(this, new TurnWriter(transport.turns, index), this.metering);
     this.transport = new Transport(transport, index, this.dispatcher.drain, config.maxMessageBytes);
-    this.transport.onMalformed = (_from, error) => this.system.failure({ actor: new ActorRef(-1, 0, 'system', this), error, phase: 'receive' });
+    this.transport.onMalformed = (_from, error) => this.system.failure({ actor: systemRef(this), error, phase: 'receive' });
     // Every other endpoint is a pool thread of this process today: its ring.
     const ring = new RingLink(this.transport, this.pool, config.inlineLimit);
     const links: Link[] = Array.from({ length: transport.endpoints }, () => ring);

@@ -7,7 +7,7 @@
  * control requests (WorkerSystem), plain function tasks among them.
  */
 import { registerCodecExtensions } from './ref-codec.js';
-import { ActorRef } from '../actors/ref.js';
+import { ActorRef, systemRef } from '../actors/ref.js';
 import type { Directive } from '../actors/supervision.js';
 import { decode, encode } from '../transport/codec/index.js';
 import { importModule, loadModule } from './modules.js';
@@ -103,7 +103,7 @@ function unhandledRejection(reason: unknown): void {
     // Inside the try: even turning the reason into an Error can throw (a revoked Proxy), and a throw here would end the thread.
     const error = toError(reason);
     if (ep === undefined) throw new Error('this thread is not attached to a runtime');
-    ep.system.failure({ actor: new ActorRef(-1, 0, 'system', ep), error, phase: 'unhandled-rejection' });
+    ep.system.failure({ actor: systemRef(ep), error, phase: 'unhandled-rejection' });
   } catch (err) {
     let what: string;
     try {

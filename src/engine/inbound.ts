@@ -11,7 +11,7 @@
  */
 import type { Cell } from '../actors/cell.js';
 import { kNoReply, kReplyStride } from '../actors/mailbox.js';
-import { ActorRef, setDecodingHost } from '../actors/ref.js';
+import { ActorRef, setDecodingHost, systemRef } from '../actors/ref.js';
 import { toError } from '../base/errors.js';
 import { Reader, decodeValue } from '../transport/codec/index.js';
 import type { Journal } from '../transport/journal.js';
@@ -169,7 +169,7 @@ export class Inbound implements InboundPart {
     } catch (err) {
       // A frame this thread cannot act on must not take the thread down.
       this.finishEntry(entry);
-      this.system.failure({ actor: new ActorRef(-1, 0, 'system', this.engine), error: toError(err), phase: 'receive' });
+      this.system.failure({ actor: systemRef(this.engine), error: toError(err), phase: 'receive' });
     }
   };
 

@@ -3,7 +3,7 @@
  * threads and terminates a stuck one, so that its recovery (recovery.ts)
  * brings its actors back and reports reason 'stuck'.
  */
-import { ActorRef } from '../actors/ref.js';
+import { ActorRef, systemRef } from '../actors/ref.js';
 import type { EventSource } from '../base/events.js';
 import type { ActorFailure, Endpoint } from '../engine/endpoint.js';
 import type { Directory } from '../transport/directory.js';
@@ -66,7 +66,7 @@ export class ThreadMonitor {
         },
         messageOf: (body) => endpoint.messageOfJournaled(body),
         actorIn: (slot) => new ActorRef(slot, Atomics.load(directory.gen, slot), registry.nameOf(slot), endpoint),
-        systemRef: new ActorRef(-1, 0, 'system', endpoint),
+        systemRef: systemRef(endpoint),
         report: (failure) => failures.publish(failure),
         terminate: (e, workerId) => {
           const worker = control.pool.threads.find((w) => w.threadId === workerId);

@@ -4,7 +4,7 @@
  * actors are brought back on the replacement (rehosted), or reported lost.
  * Recoveries run one at a time, in the order the deaths were noticed.
  */
-import { ActorRef } from '../actors/ref.js';
+import { ActorRef, systemRef } from '../actors/ref.js';
 import type { CrashDecision, SupervisorState } from '../actors/supervision.js';
 import { ActorCrashedError, EscalatedError, InvalidArgumentError } from '../base/errors.js';
 import type { EventSource } from '../base/events.js';
@@ -107,7 +107,7 @@ export class ThreadRecovery {
     this.recovery = this.recovery
       .then(() => this.recover(endpoint))
       .catch((error: unknown) => {
-        this.failures.publish({ actor: new ActorRef(-1, 0, 'system', this.endpoint), error: error as Error, phase: 'crashed' });
+        this.failures.publish({ actor: systemRef(this.endpoint), error: error as Error, phase: 'crashed' });
       })
       .finally(() => {
         control.recovering.delete(endpoint);
@@ -194,7 +194,7 @@ export class ThreadRecovery {
         // A corrupt journal replays nothing: its asks are rejected as in
         // doubt below, rather than replaying bytes that cannot be trusted;
         // the replacement starts with an empty one.
-        this.failures.publish({ actor: new ActorRef(-1, 0, 'system', this.endpoint), error: err as Error, phase: 'crashed' });
+        this.failures.publish({ actor: systemRef(this.endpoint), error: err as Error, phase: 'crashed' });
         journal.reset();
       }
     }
@@ -243,7 +243,7 @@ export class ThreadRecovery {
       release(more);
       rehost.length = 0;
       replayedAsks.length = 0; // nobody replays them: rejected below
-      this.failures.publish({ actor: new ActorRef(-1, 0, 'system', this.endpoint), error: err as Error, phase: 'crashed' });
+      this.failures.publish({ actor: systemRef(this.endpoint), error: err as Error, phase: 'crashed' });
     }
     // Everyone else learns of it: asks in doubt are rejected, watches settled.
     this.endpoint.threadCrashed(endpoint, consumed, lostPairs, replayedAsks);

@@ -18,7 +18,7 @@
  */
 import { createPoolShared } from '../memory/layout.js';
 import { registerCodecExtensions, setLocalNode } from '../engine/ref-codec.js';
-import { ActorRef } from '../actors/ref.js';
+import { type ActorRef, systemRef } from '../actors/ref.js';
 import { SupervisorState } from '../actors/supervision.js';
 import { Directory } from '../transport/directory.js';
 import { createTransportShared } from '../transport/transport.js';
@@ -238,7 +238,7 @@ export class Runtime {
     this.keepAlive = setInterval(() => undefined, 1 << 30);
     const control = (this.control = new ControlPlane(options, endpoint, {
       workerGone: (workerId, e) => this.recovery.workerGone(workerId, e),
-      poolError: (error) => this.failures.publish({ actor: new ActorRef(-1, 0, 'system', endpoint), error, phase: 'crashed' }),
+      poolError: (error) => this.failures.publish({ actor: systemRef(endpoint), error, phase: 'crashed' }),
     }));
     this.tasks = new TaskScheduler(options.tasks, taskExecutor(control, endpoint, directory, options.tasks.functionConcurrency));
     const boot = (this.attachData = { transport, config, pool });
