@@ -2,6 +2,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ActorRef, InvalidArgumentError, Runtime } from '../src/index.js';
 import { collectDeadLetters, eventually } from './fixtures/helpers.js';
+import type { Cell } from '../src/actors/cell.js';
+import type { Engine } from '../src/engine/parts.js';
+import { DeathWatch } from '../src/engine/watch.js';
 import type { WatcherMsg } from './fixtures/watcher.js';
 
 const watcherUrl = new URL('./fixtures/watcher.ts', import.meta.url);
@@ -109,3 +112,22 @@ async function counterAlive(runtime: Runtime): Promise<void> {
   const probes = await Promise.all([0, 1].map((thread) => runtime.spawn(counterUrl, undefined, { thread })));
   await Promise.all(probes.map((p) => p.ask({ type: 'get' })));
 }
+
+describe('DeathWatch (unit)', () => {
+  // On a cluster, a stop of the watched actor can overtake both WATCH records
+  // of a watch made twice; its node then answers each at once. One watch, so
+  // the watcher takes one Terminated and drops the second.
+  it('makes a watch made twice one watch: one WATCH record, and a second Terminated is dropped', () => {
+    const sent: string[] = [];
+    const engine = { config: { node: 'a' }, router: { sendWatch: (kind: number, target: ActorRef) => sent.push(`${kind}:${target.id}`) } };
+    const watch = new DeathWatch(engine as unknown as Engine);
+    const cell = { stopped: false, ref: new ActorRef(3, 1, undefined), watching: undefined } as unknown as Cell;
+    const target = () => new ActorRef(5, 2, undefined, undefined, 'b');
+    watch.watch(cell, target());
+    watch.watch(cell, target());
+    expect(sent).toHaveLength(1);
+    const terminated = { type: 'terminated', actor: target(), reason: 'stopped' };
+    expect(watch.isUnexpected(cell, terminated)).toBe(false);
+    expect(watch.isUnexpected(cell, { ...terminated })).toBe(true);
+  });
+});

@@ -136,7 +136,10 @@ export class ActorContext<Msg = unknown> {
    * Death watch: when `ref`'s actor terminates, for any reason and on any
    * thread, this actor receives `{ type: 'terminated', actor, reason }` as a
    * message, once. Watching an actor that has already terminated delivers it
-   * at once (Akka's semantics). Include `Terminated` in your message type.
+   * at once (Akka's semantics). Watching it again before its Terminated has
+   * arrived changes nothing: one watch, one Terminated (Akka's `watch` is
+   * idempotent too; Erlang's `monitor` is not). Include `Terminated` in your
+   * message type.
    */
   watch(ref: ActorRef): void {
     this.host.watch(this.cell, ref);

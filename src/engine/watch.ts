@@ -50,7 +50,12 @@ export class DeathWatch implements WatchPart {
     if (target.node !== undefined && this.engine.config.node === undefined)
       throw new InvalidArgumentError('ref', 'an actor of this process (this runtime is not a cluster node)', target.toString());
     if (cell.stopped || target.equals(cell.ref)) return;
-    (cell.watching ??= new Set()).add(target);
+    const watching = (cell.watching ??= new Set());
+    // Watching twice is one watch (as in Akka): one Terminated. A second
+    // registration would be answered a second time where the target is
+    // already gone (on another node, a stop can overtake both WATCH records).
+    for (const w of watching) if (w.equals(target)) return;
+    watching.add(target);
     this.add(target, cell.ref);
   }
 
