@@ -46,7 +46,7 @@
  */
 
 import { DecodeError } from '../base/errors.js';
-import { WordSource } from './word-source.js';
+import { WordSource, copyWords } from './word-source.js';
 
 const kHead = 0;
 const kTail = 1;
@@ -153,7 +153,7 @@ export class Journal {
 
   /**
    * Copies `source[start, start + length)` to the data ring from word
-   * `word` on: a word at a time (word-source.ts) when the source allows it,
+   * `word` on: by words (word-source.ts) when the source allows it,
    * as a ring batch's frames always do (they are padded to words).
    */
   private copyIn(source: Uint8Array, start: number, length: number, word: number): void {
@@ -163,8 +163,7 @@ export class Journal {
       this.bytes.set(source.subarray(start, start + length), word << 2);
       return;
     }
-    const to = this.words;
-    for (let i = (source.byteOffset + start) >> 2, end = i + (span >> 2); i < end; i++) to[word++] = from[i];
+    copyWords(this.words, word, from, (source.byteOffset + start) >> 2, span >> 2);
   }
 
   /** The owning thread starts journaling a batch it has copied out of a ring and not consumed yet. */

@@ -46,7 +46,7 @@
  * thread has not read yet survives that thread's death.
  */
 import * as ringbuf from 'ringbuf.js';
-import { WordSource } from './word-source.js';
+import { WordSource, copyWords } from './word-source.js';
 
 /** The part of ringbuf.js's RingBuffer we use (its shipped typings are not valid TypeScript). */
 interface ByteRing {
@@ -148,7 +148,7 @@ export class Ring {
    * back, with one store of the write index: a backlog goes out in one copy,
    * not a push per frame. False, writing nothing, when the ring lacks room
    * for all of it. Writes ringbuf.js's layout directly, as `peekAll` reads
-   * it (one store of the write index, the copy a word at a time; the read
+   * it (one store of the write index, the copy by words; the read
    * index is loaded only when the one last seen leaves too little room): its
    * `push` copies byte by byte, and checks and loads the indices twice per
    * push.
@@ -175,10 +175,9 @@ export class Ring {
       for (let i = 0; i < first; i++) storage[write + i] = src[start + i] ?? 0;
       for (let i = first; i < span; i++) storage[i - first] = src[start + i] ?? 0;
     } else {
-      const dst = this.storageWords;
-      let w = (src.byteOffset + start) >> 2;
-      for (let i = write >> 2, end = (write + first) >> 2; i < end; i++) dst[i] = words[w++];
-      for (let i = 0, end = (span - first) >> 2; i < end; i++) dst[i] = words[w++];
+      const from = (src.byteOffset + start) >> 2;
+      copyWords(this.storageWords, write >> 2, words, from, first >> 2);
+      copyWords(this.storageWords, 0, words, from + (first >> 2), (span - first) >> 2);
     }
     this.write = (write + span) % size;
     Atomics.store(this.writeIndex, 0, this.write);
@@ -239,11 +238,8 @@ export class Ring {
       this.targetWords = new Int32Array(target.buffer, target.byteOffset, target.length >> 2);
     }
     // Whole words: frames (and so the read index and `length`) are word-aligned.
-    const words = this.targetWords;
-    const src = this.storageWords;
-    let w = 0;
-    for (let i = read >> 2, end = (read + first) >> 2; i < end; i++) words[w++] = src[i];
-    for (let i = 0, end = (length - first) >> 2; i < end; i++) words[w++] = src[i];
+    copyWords(this.targetWords, 0, this.storageWords, read >> 2, first >> 2);
+    copyWords(this.targetWords, first >> 2, this.storageWords, 0, (length - first) >> 2);
     return (read + length) % size;
   }
 

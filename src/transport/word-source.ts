@@ -1,8 +1,8 @@
 /**
- * The source side of a copy a 32-bit word at a time into shared memory (the
- * ring's pushes, the journal's entries): a byte loop, or `set` from a
- * subarray (a view allocated per copy), into a SharedArrayBuffer costs
- * several times more per message. Keeps the last source buffer seen as
+ * The source side of a copy by 32-bit words into shared memory (the ring's
+ * pushes, the journal's entries): a byte loop, or `set` from a subarray (a
+ * view allocated per copy), into a SharedArrayBuffer costs several times
+ * more per small message; past `kSetFromWords`, `copyWords` uses `set`. Keeps the last source buffer seen as
  * words: a thread copies from the same few buffers (its scratch, a backlog
  * chunk, a ring batch) again and again.
  */
@@ -26,5 +26,23 @@ export class WordSource {
       this.words = new Int32Array(src.buffer, 0, src.buffer.byteLength >> 2);
     }
     return this.words;
+  }
+}
+
+/**
+ * Below this many words, a copy loop beats `set` from a subarray: the view
+ * costs about 60 ns, after which `set` moves about 7 words a nanosecond
+ * against the loop's one (measured on Node 20, into a SharedArrayBuffer:
+ * 32 words 52 ns by loop and 61 by `set`, 64 words 73 and 59, 3,300 words
+ * 3,260 and 530).
+ */
+const kSetFromWords = 64;
+
+/** @internal Copies `count` words from `src[from]` to `dst[to]` by a loop or by `set`, whichever is faster for `count`. */
+export function copyWords(dst: Int32Array<ArrayBufferLike>, to: number, src: Int32Array<ArrayBufferLike>, from: number, count: number): void {
+  if (count < kSetFromWords) {
+    for (let i = 0; i < count; i++) dst[to + i] = src[from + i];
+  } else {
+    dst.set(src.subarray(from, from + count), to);
   }
 }
