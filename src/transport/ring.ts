@@ -233,8 +233,9 @@ export class Ring {
     const size = this.storage.length;
     const read = Atomics.load(this.readIndex, 0);
     const first = Math.min(size - read, length);
-    if (target.buffer !== this.targetBuffer || target.byteOffset !== this.targetWords.byteOffset || this.targetWords.length < length >> 2) {
-      this.targetBuffer = target.buffer;
+    // Keyed by the view: its `buffer` getter costs more than a small batch's copy (see word-source.ts).
+    if (target !== this.target || this.targetWords.length < length >> 2) {
+      this.target = target;
       this.targetWords = new Int32Array(target.buffer, target.byteOffset, target.length >> 2);
     }
     // Whole words: frames (and so the read index and `length`) are word-aligned.
@@ -243,8 +244,8 @@ export class Ring {
     return (read + length) % size;
   }
 
-  /** The last target buffer seen by `peekAll`, as words. */
-  private targetBuffer: ArrayBufferLike | undefined;
+  /** The last target seen by `peekAll`, and its bytes as words. */
+  private target: Uint8Array | undefined;
   private targetWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
   /**

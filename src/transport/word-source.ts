@@ -2,14 +2,16 @@
  * The source side of a copy by 32-bit words into shared memory (the ring's
  * pushes, the journal's entries): a byte loop, or `set` from a subarray (a
  * view allocated per copy), into a SharedArrayBuffer costs several times
- * more per small message; past `kSetFromWords`, `copyWords` uses `set`. Keeps the last source buffer seen as
- * words: a thread copies from the same few buffers (its scratch, a backlog
- * chunk, a ring batch) again and again.
+ * more per small message; past `kSetFromWords`, `copyWords` uses `set`.
+ * Keeps the last source seen as words: a thread copies from the same few
+ * views (its scratch, a backlog chunk, a ring batch) again and again.
  */
 
 /** @internal */
 export class WordSource {
-  private buffer: ArrayBufferLike | undefined;
+  /** The last source view seen, its byteOffset, and its whole buffer as words. */
+  private src: Uint8Array | undefined;
+  private offset = 0;
   private words: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
   /**
@@ -17,14 +19,20 @@ export class WordSource {
    * whole number of words) starts on a word of that buffer and ends inside
    * it, so that it can be read as words from `(src.byteOffset + start) >> 2`
    * on; undefined when it cannot (the caller copies bytes instead).
+   *
+   * Keyed by the view, not its buffer: a typed array's `buffer` getter cost
+   * about 50-70 ns a call (Node 20), a few times the rest of a small
+   * message's copy; a view's buffer and offset never change. The bound is
+   * the words' own length, which is 0 once a buffer is detached.
    */
   wordsOf(src: Uint8Array, start: number, span: number): Int32Array<ArrayBufferLike> | undefined {
-    const at = src.byteOffset + start;
-    if ((at & 3) !== 0 || at + span > (src.buffer.byteLength & ~3)) return undefined;
-    if (src.buffer !== this.buffer) {
-      this.buffer = src.buffer;
+    if (src !== this.src) {
+      this.src = src;
+      this.offset = src.byteOffset;
       this.words = new Int32Array(src.buffer, 0, src.buffer.byteLength >> 2);
     }
+    const at = this.offset + start;
+    if ((at & 3) !== 0 || at + span > this.words.length << 2) return undefined;
     return this.words;
   }
 }
