@@ -13,12 +13,6 @@ const counterUrl = new URL('./fixtures/counter.ts', import.meta.url);
 type Seen = Array<{ actor: string; reason: string }>;
 
 let rt: Runtime;
-beforeEach(async () => {
-  rt = await Runtime.start({ threads: 2 });
-});
-afterEach(async () => {
-  await rt.shutdown();
-});
 
 async function watcherOn(thread: number): Promise<ActorRef<WatcherMsg, unknown>> {
   return rt.spawn<WatcherMsg, unknown>(watcherUrl, undefined, { thread });
@@ -27,6 +21,13 @@ async function watcherOn(thread: number): Promise<ActorRef<WatcherMsg, unknown>>
 const seenBy = (watcher: ActorRef<WatcherMsg, unknown>) => watcher.ask({ type: 'seen' }) as Promise<Seen>;
 
 describe('ctx.watch', () => {
+  beforeEach(async () => {
+    rt = await Runtime.start({ threads: 2 });
+  });
+  afterEach(async () => {
+    await rt.shutdown();
+  });
+
   it.each([
     ['on the same thread', 0],
     ['on another thread', 1],

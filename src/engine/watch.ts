@@ -54,7 +54,7 @@ export class DeathWatch implements WatchPart {
     // Watching twice is one watch (as in Akka): one Terminated. A second
     // registration would be answered a second time where the target is
     // already gone (on another node, a stop can overtake both WATCH records).
-    for (const w of watching) if (w.equals(target)) return;
+    if (findRef(watching, target) !== undefined) return;
     watching.add(target);
     this.add(target, cell.ref);
   }
@@ -62,7 +62,7 @@ export class DeathWatch implements WatchPart {
   /** `ctx.unwatch` (a Terminated already sent may still be queued). */
   unwatch(cell: Cell, target: ActorRef): void {
     if (!(target instanceof ActorRef)) throw new InvalidArgumentError('ref', 'an ActorRef', target);
-    if (cell.watching !== undefined) for (const w of cell.watching) if (w.equals(target)) cell.watching.delete(w);
+    forget(cell.watching, target);
     this.remove(target, cell.ref);
   }
 
@@ -89,7 +89,7 @@ export class DeathWatch implements WatchPart {
       return;
     }
     const watchers = (cell.watchers ??= new Set());
-    for (const w of watchers) if (w.equals(watcher)) return; // watching is idempotent
+    if (findRef(watchers, watcher) !== undefined) return; // watching is idempotent
     watchers.add(watcher);
   }
 
@@ -108,8 +108,8 @@ export class DeathWatch implements WatchPart {
       return;
     }
     const cell = this.engine.cells[target.slot];
-    if (cell === undefined || cell.gen !== target.gen || cell.watchers === undefined) return;
-    for (const w of cell.watchers) if (w.equals(watcher)) cell.watchers.delete(w);
+    if (cell === undefined || cell.gen !== target.gen) return;
+    forget(cell.watchers, watcher);
   }
 
   /** `cell` stopped: each of its watchers gets Terminated with `reason`. */
@@ -150,13 +150,7 @@ export class DeathWatch implements WatchPart {
 
   /** True (and forgets it) when `cell` watches `target`. */
   private takeWatch(cell: Cell, target: ActorRef): boolean {
-    for (const w of cell.watching ?? []) {
-      if (w.equals(target)) {
-        cell.watching?.delete(w);
-        return true;
-      }
-    }
-    return false;
+    return forget(cell.watching, target);
   }
 
   /**
@@ -221,4 +215,19 @@ export class DeathWatch implements WatchPart {
 /** @internal True for a Terminated message (what a watch delivers): of type 'terminated', naming an actor. */
 export function isTerminated(msg: unknown): msg is Terminated {
   return msg !== null && typeof msg === 'object' && (msg as Terminated).type === 'terminated' && (msg as Terminated).actor instanceof ActorRef;
+}
+
+/** The ref in `refs` equal to `ref` (a set of refs holds objects: an equal ref is another object), if any. */
+function findRef(refs: Set<ActorRef>, ref: ActorRef): ActorRef | undefined {
+  for (const r of refs) if (r.equals(ref)) return r;
+  return undefined;
+}
+
+/** Removes the ref equal to `ref` from `refs` (each holds one at most); true when there was one. */
+function forget(refs: Set<ActorRef> | undefined, ref: ActorRef): boolean {
+  if (refs === undefined) return false;
+  const found = findRef(refs, ref);
+  if (found === undefined) return false;
+  refs.delete(found);
+  return true;
 }
