@@ -73,6 +73,19 @@ describe('spawn', () => {
     expect(rt.stats().liveActors).toBe(1);
   });
 
+  it('rejects rt.stop with ActorCrashedError naming the actor when its thread dies while it stops, and goes on serving', async () => {
+    const url = new URL('./fixtures/exit-in-init.ts', import.meta.url);
+    const crashed = new Promise((resolve) => rt.crashes.subscribe(resolve));
+    const doomed = await rt.spawn(url, { exit: false, exitOnStop: true }, { thread: 1 });
+    const err = await rt.stop(doomed).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ActorCrashedError);
+    expect((err as ActorCrashedError).actor).toBe(doomed.toString());
+    expect((err as Error).message).toContain('died');
+    await crashed;
+    const after = await rt.spawn<{ type: 'alive' }, boolean>(url, { exit: false }, { thread: 1 });
+    expect(await after.ask({ type: 'alive' })).toBe(true);
+  });
+
   it('passes the spawn args to init', async () => {
     const probe = await rt.spawn<ProbeMsg, unknown>(probeUrl, { tag: 'hello' });
     expect(await probe.ask({ type: 'tag' })).toBe('hello');

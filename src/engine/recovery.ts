@@ -44,14 +44,18 @@ import type { Engine, RecoveryPart } from './parts.js';
 import { skipTraceField } from './trace-field.js';
 import { kPoisonAfterCrashes } from './types.js';
 
-/** @internal An actor to bring back on a replacement thread. */
-export interface RehostedActor {
+/** @internal What starting an actor in a slot the main thread allocated takes: its module, encoded args, name and parent. */
+export interface ActorStart {
   slot: number;
   gen: number;
   module: string;
   args: Uint8Array;
   name: string | undefined;
   parent: { slot: number; gen: number } | undefined;
+}
+
+/** @internal An actor to bring back on a replacement thread. */
+export interface RehostedActor extends ActorStart {
   delivery: Delivery;
   /** Restart backoff its supervisor asked for: the actor starts after this many ms (messages wait for it). */
   delayMs: number;

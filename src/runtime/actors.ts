@@ -7,10 +7,10 @@
 import { ActorRef, checkLocalRef } from '../actors/ref.js';
 import { overflowPolicies } from '../actors/spawn-options.js';
 import type { SupervisorState } from '../actors/supervision.js';
-import { ActorStoppedError, AgentLimitError, InvalidArgumentError, InvalidOptionError } from '../base/errors.js';
+import { ActorCrashedError, ActorStoppedError, AgentLimitError, InvalidArgumentError, InvalidOptionError } from '../base/errors.js';
 import type { EventSource } from '../base/events.js';
 import type { ActorFailure, Endpoint } from '../engine/endpoint.js';
-import type { HostResult } from '../engine/host.js';
+import type { HostResult, SpawnRequest } from '../engine/host.js';
 import { encode } from '../transport/codec/index.js';
 import type { Directory } from '../transport/directory.js';
 import { unwrap, type ControlPlane } from './control.js';
@@ -91,37 +91,34 @@ export class ActorControl {
     const ref = new ActorRef(slot, gen, opts.name, this.endpoint);
     // Reserved before init runs: a second spawn with the same name fails at once.
     if (opts.name !== undefined) this.registry.reserve(opts.name, ref);
-    let result: HostResult;
     // In flight: a recovery of that thread leaves this slot to this call.
     this.registry.spawning.add(slot);
+    const request: SpawnRequest = {
+      slot,
+      gen,
+      module: url,
+      args: argBytes,
+      name: opts.name,
+      parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen },
+      agent: opts.agent,
+      restore: snapshot !== undefined,
+    };
     try {
-      result = await this.control.run(
-        {
-          op: 'spawn',
-          slot,
-          gen,
-          module: url,
-          args: argBytes,
-          name: opts.name,
-          parent: parent === undefined ? undefined : { slot: parent.slot, gen: parent.gen },
-          agent: opts.agent,
-          restore: snapshot !== undefined,
-        },
-        { endpoint },
-      );
+      await this.endpoint.request(endpoint, 'spawn', request as unknown as Record<string, unknown>);
     } catch (err) {
       this.registry.spawning.delete(slot);
       if (snapshot !== undefined) this.endpoint.checkpoints.drop(slot);
-      // The thread never took the slot (or died with it): give it back here, once.
+      // The thread never took the slot (or died with it): give it back here,
+      // once. A failed init released it already.
       if (this.directory.isLive(slot, gen)) {
         this.directory.release(slot);
         this.endpoint.transport.addLoad(endpoint, -1);
       }
+      if (err instanceof ActorCrashedError)
+        throw new ActorCrashedError(ref.toString(), `was starting on pool thread ${endpoint - 1}, which died`, { cause: err });
       throw err;
     }
     this.registry.spawning.delete(slot);
-    if (!result.ok && snapshot !== undefined) this.endpoint.checkpoints.drop(slot);
-    unwrap(result); // on failure the host already released the slot
     if (parent === undefined) this.topLevel.add(ref);
     this.spares.moduleSpawned(url);
     this.registry.records.set(slot, {
@@ -164,7 +161,12 @@ export class ActorControl {
     checkLocalRef(ref, 'stop');
     if (!this.directory.isLive(ref.slot, ref.gen)) return;
     const endpoint = Atomics.load(this.directory.thread, ref.slot);
-    unwrap(await this.control.run({ op: 'stop', slot: ref.slot, gen: ref.gen }, { endpoint }));
+    // Through the thread's ring, as a spawn is (engine/host.ts, SpawnRequest).
+    await this.endpoint.request(endpoint, 'stop', { ref }).catch((err: unknown) => {
+      if (err instanceof ActorCrashedError)
+        throw new ActorCrashedError(ref.toString(), `was stopping on pool thread ${endpoint - 1}, which died`, { cause: err });
+      throw err;
+    });
   }
 
   /** `rt.suspend(ref)` and `rt.resume(ref)`. */

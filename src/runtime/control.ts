@@ -7,9 +7,9 @@
  * pool's `loadBalancer` returns the worker attached to that endpoint. At
  * start-up one `attach` task per thread binds each Piscina worker to an
  * endpoint index. Nothing here bypasses Piscina to send a worker a control
- * task; the data plane (messages, and plain function tasks of `rt.tasks`,
- * which are control requests on a thread's ring: see runFunction) never
- * goes through it.
+ * task; the data plane (messages, and the control requests on a thread's
+ * ring: spawns and stops from the main thread, runtime/actors.ts, and plain
+ * function tasks of `rt.tasks`, see runFunction) never goes through it.
  */
 import { Piscina } from 'piscina';
 import type { EventLoopUtilization } from 'node:perf_hooks';
