@@ -113,6 +113,31 @@ describe('children (ctx.spawn)', () => {
     ]);
   });
 
+  it('lists its live children in start order in ctx.children; a child that stops, on its thread or another, leaves the list', async () => {
+    const parent = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
+    const names = (refs: unknown) => (refs as ActorRef[]).map((ref) => ref.toString());
+    const kids: Probe[] = [];
+    // 20: past the 16 a small array holds (actors/children.ts).
+    for (let i = 0; i < 20; i++) kids.push((await parent.ask({ type: 'spawn', module: probeUrl.href, options: { thread: i % 2 } })) as Probe);
+    expect(names(await parent.ask({ type: 'children' }))).toEqual(names(kids));
+    const leaving = kids.filter((_, i) => i % 4 === 1 || i % 4 === 2); // one of each thread per four
+    for (const kid of leaving) kid.tell({ type: 'stopSelf' });
+    const staying = names(kids.filter((kid) => !leaving.includes(kid)));
+    expect(
+      await eventually(
+        async () => names(await parent.ask({ type: 'children' })),
+        (now) => now.length === staying.length,
+      ),
+    ).toEqual(staying);
+    // Children gone before their spawn answered (stopped in init) are never listed: here and on the other thread.
+    for (const thread of [0, 1]) await parent.ask({ type: 'spawn', module: probeUrl.href, args: { stopAtStart: true }, options: { thread } });
+    await eventually(
+      () => rt.stats().liveActors,
+      (n) => n === staying.length + 1,
+    );
+    expect(names(await parent.ask({ type: 'children' }))).toEqual(staying);
+  });
+
   it('stops the children, here and on other threads, when the parent stops; their postStop runs', async () => {
     const watcher = await spawnWatcher();
     const parent = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });

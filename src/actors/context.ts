@@ -10,6 +10,7 @@ import type { MemoryContext } from './memory.js';
 export interface ContextCell {
   readonly ref: ActorRef;
   readonly stopped: boolean;
+  readonly children: Iterable<ActorRef> | undefined;
   abort: AbortController | undefined;
 }
 
@@ -85,6 +86,15 @@ export class ActorContext<Msg = unknown> {
   /** The 0-based index of the pool thread this actor runs on. */
   get thread(): number {
     return this.host.threadIndex;
+  }
+
+  /**
+   * This actor's children that have not stopped, in the order they started
+   * (a copy). A child on another thread leaves the list once its stop has
+   * reached this thread, a message later (as Akka's `context.children`).
+   */
+  get children(): ActorRef[] {
+    return [...(this.cell.children ?? [])];
   }
 
   /** The shared region pool, as this actor: alloc, free, share, release, views. */

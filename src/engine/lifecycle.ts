@@ -241,9 +241,13 @@ export class Lifecycle implements LifecyclePart {
           scope: opts.scope,
         })
         .then((ref) => {
-          if (parent.stopped) void this.stopRef(ref as ActorRef);
-          else parent.addChild(ref as ActorRef);
-          return ref as ActorRef;
+          const child = ref as ActorRef;
+          if (parent.stopped) void this.stopRef(child);
+          // Not once it has stopped (in its init, say): its 'childStopped'
+          // notice may have come before this answer, which took the longer
+          // way through the main thread.
+          else if (engine.dir.isLive(child.slot, child.gen)) parent.addChild(child);
+          return child;
         });
     }
     const slot = engine.dir.allocate(index, opts.capacity, overflowPolicies.indexOf(opts.policy));
@@ -373,9 +377,30 @@ export class Lifecycle implements LifecyclePart {
       engine.deathWatch.terminated(cell, reason);
     }
     engine.deathWatch.watcherStopped(cell);
-    if (cell.parent !== undefined && Atomics.load(engine.dir.thread, cell.parent.slot) === engine.index) {
-      engine.cells[cell.parent.slot]?.children?.delete(cell.ref);
+    if (cell.parent !== undefined) this.leaveParent(cell.ref, cell.parent);
+  }
+
+  /**
+   * A stopped child leaves its parent's children: here, or through a
+   * 'childStopped' notice to the parent's thread (after its slot was
+   * released, which spawnChild relies on). Not at shutdown: every parent
+   * stops too.
+   */
+  private leaveParent(child: ActorRef, parent: ActorRef): void {
+    const engine = this.engine;
+    const thread = Atomics.load(engine.dir.thread, parent.slot);
+    if (thread === engine.index) {
+      const cell = engine.cells[parent.slot];
+      if (cell !== undefined && cell.gen === parent.gen) cell.children?.delete(child);
+    } else if (thread > 0 && !engine.shuttingDown && engine.dir.isLive(parent.slot, parent.gen)) {
+      engine.router.notify(thread, 'childStopped', { parent, child });
     }
+  }
+
+  /** A child of `parent`, an actor of this thread, stopped on another thread. */
+  childStopped(parent: ActorRef, child: ActorRef): void {
+    const cell = this.engine.cells[parent.slot];
+    if (cell !== undefined && cell.gen === parent.gen) cell.children?.delete(child);
   }
 
   /**
