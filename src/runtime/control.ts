@@ -23,8 +23,11 @@ import type { HostResult, HostTask } from '../engine/host.js';
 import { ActorCrashedError, MicroswarmError, RuntimeClosedError } from '../base/errors.js';
 import type { ResolvedOptions } from './options.js';
 
-/** @internal Where a control task goes: the thread of an endpoint, or a free worker to bind (attach) or to warm (spare). */
-export type QueueOptions = { endpoint: number; attach?: boolean; spare?: boolean };
+/**
+ * @internal Where a control task goes: the thread of an endpoint, or a free
+ * worker to bind (attach), or to warm as spare number `spare`.
+ */
+export type QueueOptions = { endpoint: number; attach?: boolean; spare?: number };
 type RoutedTask = HostTask & { [key: symbol]: QueueOptions };
 type PiscinaWorkerLike = { id: number; terminating: boolean; destroyed: boolean; currentUsage: number };
 
@@ -100,6 +103,8 @@ export class ControlPlane {
   private readonly threads: number;
   private readonly endpoint: Endpoint;
   private attached = false;
+  /** The worker each spare's warm-up went to, by spare number: each spare is its own worker. */
+  private readonly spareWorkers = new Map<number, number>();
   /** Event-loop utilisation per worker id, sampled at most every 100 ms. */
   private readonly elus = new Map<number, { at: number; last: EventLoopUtilization; value: number }>();
 
@@ -108,8 +113,11 @@ export class ControlPlane {
     this.endpoint = endpoint;
     this.pool = new Piscina({
       filename: hostEntry(),
-      // Plus warm spares: a dead thread's replacement is already running.
-      minThreads: options.threads + options.standbyThreads,
+      // Room for the warm spares (a dead thread's replacement is already
+      // running), which Piscina starts once the first warm-up task finds no
+      // worker for it (Spares.warm, after attach): not beside the pool's own
+      // threads, whose start they slowed by about 190 ms of 620 on two cores.
+      minThreads: options.threads,
       maxThreads: options.threads + options.standbyThreads,
       // Long-lived actors: threads never idle out, and Piscina must not block
       // a worker's event loop between tasks (the endpoint runs there).
@@ -165,16 +173,29 @@ export class ControlPlane {
   private pickWorker<W extends PiscinaWorkerLike>(task: Record<symbol, QueueOptions | null>, workers: W[]): W | null {
     const target = task[Piscina.queueOptionsSymbol];
     if (target === null || target === undefined) return null;
-    if (target.spare) {
-      // A warm-up for a spare: any worker not bound to an endpoint, left unbound.
-      for (const worker of workers) if (!this.workerToEndpoint.has(worker.id) && !worker.terminating && !worker.destroyed) return worker;
+    const free = (worker: W) => !this.workerToEndpoint.has(worker.id) && !worker.terminating && !worker.destroyed;
+    if (target.spare !== undefined) {
+      // A warm-up for spare number `spare`: its worker, or a free worker no
+      // other spare holds, left unbound; none (null): Piscina starts one,
+      // the pool being below maxThreads, and asks again.
+      const held = this.spareWorkers.get(target.spare);
+      for (const worker of workers) if (worker.id === held && free(worker)) return worker;
+      const taken = new Set(this.spareWorkers.values());
+      for (const worker of workers) {
+        if (free(worker) && !taken.has(worker.id)) {
+          this.spareWorkers.set(target.spare, worker.id);
+          return worker;
+        }
+      }
       return null;
     }
     if (target.attach) {
       for (const worker of workers) {
-        if (!this.workerToEndpoint.has(worker.id) && !worker.terminating && !worker.destroyed) {
+        if (free(worker)) {
           this.workerToEndpoint.set(worker.id, target.endpoint);
           this.endpointToWorker.set(target.endpoint, worker.id);
+          // A spare taking over an endpoint is no longer that spare's.
+          for (const [spare, id] of this.spareWorkers) if (id === worker.id) this.spareWorkers.delete(spare);
           return worker;
         }
       }
