@@ -1,0 +1,66 @@
+/**
+ * Spare threads (runtime/spares.ts): started after the pool's own threads,
+ * each a worker of its own, and a dead thread's replacement. What is counted
+ * is Piscina's workers, read through the runtime's control plane.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Runtime } from '../src/index.js';
+import type { CounterMsg } from './fixtures/counter.js';
+import { eventually } from './fixtures/helpers.js';
+
+const counterUrl = new URL('./fixtures/counter.ts', import.meta.url);
+
+let rt: Runtime | undefined;
+afterEach(async () => {
+  await rt?.shutdown();
+  rt = undefined;
+});
+
+type Control = { pool: { threads: unknown[] }; spareWorkers: Map<number, number> };
+const control = (r: Runtime) => (r as unknown as { control: Control }).control;
+
+/** How many workers the runtime's Piscina pool has (its threads, its spares, and any starting). */
+function workers(r: Runtime): number {
+  return control(r).pool.threads.length;
+}
+
+/** How many workers the spares' warm-ups went to. */
+function warmed(r: Runtime): number {
+  return new Set(control(r).spareWorkers.values()).size;
+}
+
+describe('spare threads', () => {
+  it('start after the pool, each on a worker of its own, and one takes over for a thread that dies', async () => {
+    rt = await Runtime.start({ threads: 2, standbyThreads: 2 });
+    expect(workers(rt)).toBe(2); // none beside the pool's own threads at start
+    expect(
+      await eventually(
+        () => workers(rt as Runtime),
+        (n) => n === 4,
+      ),
+    ).toBe(4);
+    expect(
+      await eventually(
+        () => warmed(rt as Runtime),
+        (n) => n === 2,
+      ),
+    ).toBe(2);
+    const counter = await rt.spawn<CounterMsg, unknown>(counterUrl, { start: 7 }, { thread: 1 });
+    const crash = await rt.killThread(1);
+    expect(crash).toMatchObject({ thread: 1, replaced: true, rehosted: 1 });
+    expect(await counter.ask({ type: 'get' })).toBe(7); // brought back on the spare
+    // The spare that took over is a pool thread now: a new one replaces it.
+    expect(
+      await eventually(
+        () => workers(rt as Runtime),
+        (n) => n === 4,
+      ),
+    ).toBe(4);
+    expect(
+      await eventually(
+        () => warmed(rt as Runtime),
+        (n) => n === 2,
+      ),
+    ).toBe(2);
+  });
+});
