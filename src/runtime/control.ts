@@ -113,11 +113,12 @@ export class ControlPlane {
     this.endpoint = endpoint;
     this.pool = new Piscina({
       filename: hostEntry(),
-      // Room for the warm spares (a dead thread's replacement is already
-      // running), which Piscina starts once the first warm-up task finds no
-      // worker for it (Spares.warm, after attach): not beside the pool's own
-      // threads, whose start they slowed by about 190 ms of 620 on two cores.
-      minThreads: options.threads,
+      // Plus warm spares: a dead thread's replacement is already running.
+      // Started with the pool's own threads (about 190 ms of a 620 ms start
+      // from TypeScript sources on two cores): started later, their loading
+      // landed in the user's first work instead (tasks-throughput, measured
+      // soon after start, ran at 171-176 thousand tasks/s against 289-333).
+      minThreads: options.threads + options.standbyThreads,
       maxThreads: options.threads + options.standbyThreads,
       // Long-lived actors: threads never idle out, and Piscina must not block
       // a worker's event loop between tasks (the endpoint runs there).
@@ -176,8 +177,8 @@ export class ControlPlane {
     const free = (worker: W) => !this.workerToEndpoint.has(worker.id) && !worker.terminating && !worker.destroyed;
     if (target.spare !== undefined) {
       // A warm-up for spare number `spare`: its worker, or a free worker no
-      // other spare holds, left unbound; none (null): Piscina starts one,
-      // the pool being below maxThreads, and asks again.
+      // other spare holds, left unbound (none: Piscina's replacement for a
+      // dead worker is still starting, and takes it once it is up).
       const held = this.spareWorkers.get(target.spare);
       for (const worker of workers) if (worker.id === held && free(worker)) return worker;
       const taken = new Set(this.spareWorkers.values());

@@ -77,10 +77,7 @@ export interface RuntimeOptions {
   /**
    * Extra pool threads kept started and idle, so that a thread that dies is
    * replaced at once instead of after a worker start-up (Piscina then starts
-   * a new spare in the background). They start half a second after the
-   * runtime (or when a thread dies before that), not with its own threads,
-   * so that they slow neither the start nor the first messages. Default 1; 0
-   * for none.
+   * a new spare in the background). Default 1; 0 for none.
    */
   standbyThreads?: number;
   /** How often each pool thread beats its heartbeat (and the main thread checks them), in ms. Default 100. */

@@ -159,7 +159,7 @@ export class Runtime {
     const rt = new Runtime(resolved);
     try {
       await rt.control.attach(rt.attachData, rt.directory.shared, resolved.threadSetup);
-      rt.spares.startSoon();
+      rt.spares.warm();
       rt.monitor.start();
       if (prepared !== undefined) {
         const host = clusterHost(rt.endpoint, rt.directory, {
@@ -545,7 +545,6 @@ export class Runtime {
     this.tasks.close();
     this.endpoint.accepting = false;
     this.monitor.stop();
-    this.spares.stop();
     this.coordination.stop();
     await this.observe.close();
     // A cluster node's entities first, while their threads still run: each is checkpointed and its lease released.
