@@ -22,6 +22,7 @@ import {
 import type { BusyMsg } from './fixtures/busy.js';
 import type { CrashyMsg } from './fixtures/crashy.js';
 import type { LongAskerMsg } from './fixtures/long-asker.js';
+import type { ProbeMsg } from './fixtures/probe.js';
 import type { SetupProbeInfo, SetupProbeMsg } from './fixtures/setup-probe.js';
 import { collectDeadLetters, eventually, useRuntime } from './fixtures/helpers.js';
 import { rmSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const crashyUrl = new URL('./fixtures/crashy.ts', import.meta.url);
+const probeUrl = new URL('./fixtures/probe.ts', import.meta.url);
 const watcherUrl = new URL('./fixtures/watcher.ts', import.meta.url);
 const setupProbeUrl = new URL('./fixtures/setup-probe.ts', import.meta.url);
 const threadSetupUrl = new URL('./fixtures/thread-setup.ts', import.meta.url);
@@ -496,6 +498,19 @@ describe('a pool thread that dies', () => {
     r.failures.subscribe((f) => failures.push(f));
     const onZero = await r.spawn<SetupProbeMsg, SetupProbeInfo>(setupProbeUrl, undefined, { thread: 0 });
     const onOne = await r.spawn<SetupProbeMsg, SetupProbeInfo>(setupProbeUrl, undefined, { thread: 1 });
+    // A parent on thread 1 whose child on thread 0 is lost with it: the child leaves ctx.children.
+    const parent = await r.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 1 });
+    const child = (await parent.ask({ type: 'spawn', module: probeUrl.href, options: { thread: 0 } })) as ActorRef;
+    // A stop that waits unread in thread 0's ring when it dies (a handler holds the thread, for
+    // less than stuckThreadMs): nobody will read it, so it is rejected, not left hanging.
+    const holder = (await r.spawn(crashyUrl, undefined, { thread: 0, delivery: 'at-most-once' })) as Crashy;
+    const channel = `crash-${process.pid}-${Math.random()}`;
+    const port = new BroadcastChannel(channel);
+    const blocked = new Promise((resolve) => (port.onmessage = resolve));
+    void holder.ask({ type: 'block', ms: 60_000, channel }, { timeoutMs: 60_000 }).catch(() => undefined);
+    await blocked;
+    port.close();
+    const stopping = r.stop(onZero).catch((e: unknown) => e);
     let crash: ThreadCrash;
     process.env.MICROSWARM_TEST_SETUP_FAIL = '1'; // the replacement, created after this, fails its setup
     try {
@@ -505,7 +520,9 @@ describe('a pool thread that dies', () => {
     }
     expect(crash.replaced).toBe(false);
     expect(crash.rehosted).toBe(0);
-    expect(crash.lost.map((ref) => ref.slot)).toEqual([onZero.slot]);
+    expect(crash.lost.map((ref) => ref.slot).sort()).toEqual([onZero.slot, holder.slot, child.slot].sort());
+    expect(await stopping).toBeInstanceOf(ActorCrashedError);
+    expect(await parent.ask({ type: 'children' })).toEqual([]);
     expect(failures.some((f) => f.error instanceof ThreadStartError && f.error.message.includes('setup refused by the test'))).toBe(true);
     await expect(onZero.ask({ type: 'get' }, { timeoutMs: 2000 })).rejects.toMatchObject({ name: 'ActorStoppedError' });
     // The other thread serves, new actors go there, and the dead one is refused by name.

@@ -65,6 +65,7 @@ describe('spawn', () => {
     const crashed = new Promise((resolve) => rt.crashes.subscribe(resolve));
     const err = await rt.spawn(url, { exit: true }, { thread: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ActorCrashedError);
+    expect((err as ActorCrashedError).actor).toMatch(/^Actor\(\d+\.\d+\)$/); // the actor that was starting
     expect((err as Error).message).toContain('died');
     expect((err as Error).cause).toBeInstanceOf(Error);
     await crashed;

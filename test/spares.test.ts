@@ -17,7 +17,7 @@ afterEach(async () => {
   rt = undefined;
 });
 
-type Control = { pool: { threads: unknown[] }; spareWorkers: Map<number, number> };
+type Control = { pool: { threads: Array<{ threadId: number }> }; spareWorkers: Map<number, number>; endpointToWorker: Map<number, number> };
 const control = (r: Runtime) => (r as unknown as { control: Control }).control;
 
 /** How many workers the runtime's Piscina pool has (its threads, its spares, and any starting). */
@@ -44,7 +44,8 @@ describe('spare threads', () => {
     const crash = await rt.killThread(1);
     expect(crash).toMatchObject({ thread: 1, replaced: true, rehosted: 1 });
     expect(await counter.ask({ type: 'get' })).toBe(7); // brought back on the spare
-    // The spare that took over is a pool thread now: a new one replaces it.
+    // The spare that took over is a pool thread now, no spare's any more: a new one replaces it.
+    expect([...control(rt).spareWorkers.values()]).not.toContain(control(rt).endpointToWorker.get(2));
     expect(
       await eventually(
         () => workers(rt as Runtime),

@@ -97,7 +97,7 @@ export class Cell {
   args: unknown = undefined;
   /** Messages handled since the last checkpoint. */
   sinceCheckpoint = 0;
-  /** Its children (children.ts): a few in an array, many in a set. */
+  /** Its children (children.ts): a few in an array, many in a Map by slot. */
   children: Children | undefined = undefined;
   /** Reply tag of the message being handled; kNoReply once `replyLater` took it. */
   replyTag = -1;

@@ -4,7 +4,7 @@
  * (one allocation, no hashing); past that, a Map by slot takes over.
  * Membership is by (slot, generation), not by object: a child on another
  * thread is known by a ref decoded from a message, a different object each
- * time. A ref whose slot another child already holds under an older
+ * time. A ref whose slot another child already holds under another
  * generation replaces it (that slot was freed, so its earlier child has
  * stopped). Iteration is in the order they were added.
  * @internal

@@ -1,8 +1,9 @@
 /**
  * The worker side of the runtime: the module Piscina runs in every pool
  * thread. Piscina owns the thread; the runtime's control tasks (attach,
- * quiesce, shutdown) arrive as Piscina tasks routed to this thread by
- * the runtime's load balancer. Messages never come this way: they arrive
+ * recover, standby, suspend and resume, checkpoint, the migration steps,
+ * quiesce, shutdown) arrive as Piscina tasks routed to this thread by the
+ * runtime's load balancer. Messages never come this way: they arrive
  * through the SharedArrayBuffer rings the endpoint reads, and so do control
  * requests (WorkerSystem): spawns, stops and plain function tasks among them.
  */

@@ -397,6 +397,22 @@ export class Lifecycle implements LifecyclePart {
     }
   }
 
+  /**
+   * Actors lost with a thread that died (pairs of slot and generation) leave
+   * the children of this thread's actors: no 'childStopped' comes for them.
+   */
+  childrenLost(lost: number[]): void {
+    if (lost.length === 0) return;
+    const gens = new Map<number, number>();
+    for (let i = 0; i + 1 < lost.length; i += 2) gens.set(lost[i], lost[i + 1]);
+    const cells = this.engine.cells;
+    for (let slot = 0; slot < cells.length; slot++) {
+      const children = cells[slot]?.children;
+      if (children === undefined || children.size === 0) continue;
+      for (const child of children) if (gens.get(child.slot) === child.gen) children.delete(child);
+    }
+  }
+
   /** A child of `parent`, an actor of this thread, stopped on another thread. */
   childStopped(parent: ActorRef, child: ActorRef): void {
     const cell = this.engine.cells[parent.slot];

@@ -173,6 +173,7 @@ export interface LifecyclePart {
   requestStop(cell: Cell): void;
   stopRef(ref: ActorRef): Promise<void>;
   stopChildren(cell: Cell): void;
+  childrenLost(lost: number[]): void;
   finishStop(cell: Cell): void;
   inTurn<T>(cell: Cell, fn: () => T | Promise<T>): Promise<T>;
 }

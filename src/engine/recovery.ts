@@ -174,11 +174,12 @@ export class Recovery implements RecoveryPart {
    * ActorCrashedError. Those still in the ring wait for its replacement.
    * Then death watch is settled: actors here that watched an actor of that
    * thread watch it again when it was brought back, and get Terminated
-   * ('crashed') when it was not.
+   * ('crashed') when it was not; and the lost ones leave their parents' children.
    */
   threadCrashed(endpoint: number, consumed: number[], lost: number[], replayed: number[] = []): void {
     this.engine.asks.failInDoubt(endpoint, consumed, replayed);
     this.engine.deathWatch.threadCrashed(endpoint, lost);
+    this.engine.lifecycle.childrenLost(lost);
   }
 
   /** The body a journaled frame carries: itself, or (a CARRIED frame) the one in its pool allocation. */

@@ -1,8 +1,8 @@
 /**
  * Actors driven from the main thread: spawn (placement, names, spawn
- * records), stop, suspend and resume, checkpoint, migrate, each a control
- * task to the actor's thread; and the root supervisor, which decides for
- * top-level actors that fail.
+ * records) and stop, each a control request on the actor's thread's ring;
+ * suspend and resume, checkpoint, migrate, each a control task (Piscina) to
+ * it; and the root supervisor, which decides for top-level actors that fail.
  */
 import { ActorRef, checkLocalRef } from '../actors/ref.js';
 import { overflowPolicies } from '../actors/spawn-options.js';

@@ -243,6 +243,10 @@ export class ThreadRecovery {
       release(more);
       rehost.length = 0;
       replayedAsks.length = 0; // nobody replays them: rejected below
+      // Nobody will read its rings either: what waits there is in doubt too
+      // (an ask, a spawn or stop from the main thread, a function task),
+      // rejected below rather than left unanswered.
+      for (let from = 0; from < consumed.length; from++) if (from !== endpoint) consumed[from] = transport.sent(from, endpoint);
       this.failures.publish({ actor: systemRef(this.endpoint), error: err as Error, phase: 'crashed' });
     }
     // Everyone else learns of it: asks in doubt are rejected, watches settled.

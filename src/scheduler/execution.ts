@@ -154,8 +154,9 @@ export class Execution {
    * Starts a plain function task on a free function slot of the pool. It
    * waited in this scheduler's priority queue, not in Piscina's: Piscina
    * hands out queued work only when a task finishes, so function tasks
-   * queued there would hold the runtime's own control tasks (spawn, stop,
-   * recovery) behind them (measured: a spawn waited 1.5 s). The slot is
+   * queued there would hold the runtime's own control tasks (recovery,
+   * checkpoints, migration) behind them (measured: a spawn, then one of
+   * them, waited 1.5 s). The slot is
    * free again when the function returns, even if the task was abandoned
    * earlier (its timeout passed twice).
    */

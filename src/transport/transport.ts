@@ -201,6 +201,11 @@ export class Transport {
     return this.counts[this.index * this.endpoints + target];
   }
 
+  /** Messages `from` has sent to `to` so far (read by the main thread after `to` died). */
+  sent(from: number, to: number): number {
+    return Atomics.load(this.counts, from * this.endpoints + to);
+  }
+
   /** Messages `to` has taken out of the ring from `from` (read by the main thread after `to` died). */
   consumed(from: number, to: number): number {
     return Atomics.load(this.counts, this.endpoints * this.endpoints + from * this.endpoints + to);
