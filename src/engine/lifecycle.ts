@@ -389,10 +389,8 @@ export class Lifecycle implements LifecyclePart {
   private leaveParent(child: ActorRef, parent: ActorRef): void {
     const engine = this.engine;
     const thread = Atomics.load(engine.dir.thread, parent.slot);
-    if (thread === engine.index) {
-      const cell = engine.cells[parent.slot];
-      if (cell !== undefined && cell.gen === parent.gen) cell.children?.delete(child);
-    } else if (thread > 0 && !engine.shuttingDown && engine.dir.isLive(parent.slot, parent.gen)) {
+    if (thread === engine.index) this.childStopped(parent, child);
+    else if (thread > 0 && !engine.shuttingDown && engine.dir.isLive(parent.slot, parent.gen)) {
       engine.router.notify(thread, 'childStopped', { parent, child });
     }
   }
@@ -413,7 +411,7 @@ export class Lifecycle implements LifecyclePart {
     }
   }
 
-  /** A child of `parent`, an actor of this thread, stopped on another thread. */
+  /** A child of `parent`, an actor of this thread, stopped (here, or on another thread: its notice). */
   childStopped(parent: ActorRef, child: ActorRef): void {
     const cell = this.engine.cells[parent.slot];
     if (cell !== undefined && cell.gen === parent.gen) cell.children?.delete(child);

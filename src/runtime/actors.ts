@@ -104,7 +104,7 @@ export class ActorControl {
       restore: snapshot !== undefined,
     };
     try {
-      await this.endpoint.request(endpoint, 'spawn', request as unknown as Record<string, unknown>);
+      await this.requestAbout(ref, endpoint, 'spawn', request as unknown as Record<string, unknown>, 'starting');
     } catch (err) {
       this.registry.spawning.delete(slot);
       if (snapshot !== undefined) this.endpoint.checkpoints.drop(slot);
@@ -114,8 +114,6 @@ export class ActorControl {
         this.directory.release(slot);
         this.endpoint.transport.addLoad(endpoint, -1);
       }
-      if (err instanceof ActorCrashedError)
-        throw new ActorCrashedError(ref.toString(), `was starting on pool thread ${endpoint - 1}, which died`, { cause: err });
       throw err;
     }
     this.registry.spawning.delete(slot);
@@ -161,11 +159,19 @@ export class ActorControl {
     checkLocalRef(ref, 'stop');
     if (!this.directory.isLive(ref.slot, ref.gen)) return;
     const endpoint = Atomics.load(this.directory.thread, ref.slot);
-    // Through the thread's ring, as a spawn is (engine/host.ts, SpawnRequest).
-    await this.endpoint.request(endpoint, 'stop', { ref }).catch((err: unknown) => {
-      if (err instanceof ActorCrashedError)
-        throw new ActorCrashedError(ref.toString(), `was stopping on pool thread ${endpoint - 1}, which died`, { cause: err });
-      throw err;
+    await this.requestAbout(ref, endpoint, 'stop', { ref }, 'stopping');
+  }
+
+  /**
+   * A control request about `ref` through the ring of `endpoint`'s thread
+   * (engine/host.ts, WorkerSystem); that thread's death while it held the
+   * request rejects it with ActorCrashedError naming `ref` (`doing` says what
+   * it was doing), the thread's own error as the cause.
+   */
+  private requestAbout(ref: ActorRef, endpoint: number, op: 'spawn' | 'stop', payload: Record<string, unknown>, doing: string): Promise<unknown> {
+    return this.endpoint.request(endpoint, op, payload).catch((err: unknown) => {
+      if (!(err instanceof ActorCrashedError)) throw err;
+      throw new ActorCrashedError(ref.toString(), `was ${doing} on pool thread ${endpoint - 1}, which died`, { cause: err });
     });
   }
 
