@@ -63,11 +63,14 @@ describe('spawn', () => {
   it('rejects with ActorCrashedError (not a raw pool error) when the thread dies while the actor starts, and goes on serving', async () => {
     const url = new URL('./fixtures/exit-in-init.ts', import.meta.url);
     const crashed = new Promise((resolve) => rt.crashes.subscribe(resolve));
-    const err = await rt.spawn(url, { exit: true }, { thread: 1 }).catch((e: unknown) => e);
+    const used = rt.memory.stats().used;
+    // init allocates from the pool, then takes the thread down: the slot and the allocation are given back.
+    const err = await rt.spawn(url, { exit: true, allocBytes: 100_000 }, { thread: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ActorCrashedError);
     expect((err as ActorCrashedError).actor).toMatch(/^Actor\(\d+\.\d+\)$/); // the actor that was starting
     expect((err as Error).message).toContain('died');
     expect((err as Error).cause).toBeInstanceOf(Error);
+    expect(rt.memory.stats().used).toBe(used);
     await crashed;
     const after = await rt.spawn<{ type: 'alive' }, boolean>(url, { exit: false }, { thread: 1 });
     expect(await after.ask({ type: 'alive' })).toBe(true);

@@ -12,7 +12,7 @@ import type { EventSource } from '../base/events.js';
 import type { ActorFailure, Endpoint } from '../engine/endpoint.js';
 import type { HostResult, SpawnRequest } from '../engine/host.js';
 import { encode } from '../transport/codec/index.js';
-import type { Directory } from '../transport/directory.js';
+import { type Directory, kFree, kWhyCrashed, kWhyStopped } from '../transport/directory.js';
 import { unwrap, type ControlPlane } from './control.js';
 import type { ResolvedOptions, ResolvedSpawnOptions } from './options.js';
 import type { Registry } from './registry.js';
@@ -108,10 +108,15 @@ export class ActorControl {
     } catch (err) {
       this.registry.spawning.delete(slot);
       if (snapshot !== undefined) this.endpoint.checkpoints.drop(slot);
-      // The thread never took the slot (or died with it): give it back here,
-      // once. A failed init released it already.
-      if (this.directory.isLive(slot, gen)) {
-        this.directory.release(slot);
+      // The thread never took the slot, or died with it (starting, alive or
+      // stopping: nothing there finishes it now): give it back here, once,
+      // as crash recovery releases the actors it loses (what init allocated
+      // from the pool too). A failed init released it already.
+      const dir = this.directory;
+      if (Atomics.load(dir.gen, slot) === gen && Atomics.load(dir.state, slot) !== kFree) {
+        const crashed = err instanceof ActorCrashedError;
+        if (crashed) this.endpoint.pool.reclaim({ slot, gen });
+        dir.release(slot, crashed ? kWhyCrashed : kWhyStopped);
         this.endpoint.transport.addLoad(endpoint, -1);
       }
       throw err;
