@@ -3,7 +3,9 @@
  * variants and on bad input; the colony of actors in its synchronous mode
  * makes exactly the plain run's tours; a short seeded run of the script
  * prints a tour that visits every city once, whose length, computed here from
- * the file alone, is the best it reports; bad arguments exit 2 with a message.
+ * the file alone, is the best it reports; bad arguments exit 2 with a message;
+ * the colony publishes its pheromone to the ants' shared matrix when forced
+ * and otherwise at most so often.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runColony } from '../examples/aco/colony.js';
 import { runPlain } from '../examples/aco/plain.js';
+import { PheromonePublisher, kPublishMinMs } from '../examples/aco/publish.js';
 import { TsplibError, euc2d, parseTsplib, readTsplib } from '../examples/aco/tsplib.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -161,4 +164,37 @@ describe('npm run example:aco', () => {
     expect(badFile.stderr).toMatch(/^example:aco: .*package\.json:1: expected `KEY : value` or a section name, got `"\{"`/);
     expect(badFile.stderr).not.toMatch(/^\s+at /m);
   }, 30_000);
+});
+
+describe('the colony publishing its pheromone (examples/aco/publish.ts)', () => {
+  it('copies when forced, then not until kPublishMinMs and twenty times its last copy have passed', () => {
+    let clock = 100;
+    let copyMs = 0; // how far the clock moves while it copies
+    const working = new Float32Array([1, 2, 3]);
+    const shared = new Float32Array(4);
+    const publisher = new PheromonePublisher(working, () => {
+      const at = clock;
+      clock += copyMs;
+      copyMs = 0;
+      return at;
+    });
+    expect(publisher.publish(shared, true)).toBe(true);
+    expect([...shared]).toEqual([1, 2, 3, 0]);
+    working[0] = 7;
+    expect(publisher.publish(shared, false)).toBe(false); // no time has passed
+    expect(shared[0]).toBe(1);
+    clock += kPublishMinMs;
+    copyMs = 0.1; // this copy takes 0.1 ms: the next waits 2 ms
+    expect(publisher.publish(shared, false)).toBe(true);
+    expect([...shared]).toEqual([7, 2, 3, 0]);
+    working[1] = 8;
+    clock += 1.9;
+    expect(publisher.publish(shared, false)).toBe(false);
+    expect(publisher.publish(shared, true)).toBe(true); // forced: at once
+    expect(shared[1]).toBe(8);
+    working[2] = 9;
+    clock += kPublishMinMs; // the forced copy took no time: back to the least interval
+    expect(publisher.publish(shared, false)).toBe(true);
+    expect(shared[2]).toBe(9);
+  });
 });

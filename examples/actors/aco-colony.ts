@@ -4,7 +4,9 @@
  * it fills once from the cities' coordinates, and the pheromone matrix, which
  * it alone writes. Each ant gets a read-only loan of both (`ctx.memory.share`)
  * and views them in place on its own thread: the matrices never travel in a
- * message.
+ * message. The colony updates a copy of the pheromone of its own and copies
+ * it into the shared matrix (../aco/publish.ts): before each iteration in the
+ * synchronous mode, every half millisecond or so in the asynchronous one.
  *
  * Two ways to run (`sync` in the run message):
  *
@@ -16,10 +18,10 @@
  *   thread has enough queued that its thread has work while the colony's
  *   answer crosses back; an ant on the colony's own thread has one batch at a
  *   time, which keeps that thread's turns short so the colony answers soon.
- *   Ants read the pheromone while the colony writes it: a read sees an entry
- *   before or after an update (aligned 4-byte stores are single instructions
- *   where V8 runs; ACS reads pheromone as a hint, so a value a few updates
- *   old is harmless). Which tours see which updates depends on thread timing,
+ *   Ants read the pheromone while the colony publishes it: a read sees an
+ *   entry before or after a publication (aligned 4-byte stores are single
+ *   instructions where V8 runs; ACS reads pheromone as a hint, so a value
+ *   half a millisecond old is harmless). Which tours see which updates depends on thread timing,
  *   so on several threads a seed fixes the ants' random streams, not the
  *   outcome.
  * - synchronous: every ant walks on the same pheromone; when all have
@@ -32,6 +34,7 @@ import { defineActor, type ActorContext, type ActorRef, type DeferredReply, type
 import { ColonyCore, antSeed, type Walk } from '../aco/acs.js';
 import type { Budget, RunResult } from '../aco/plain.js';
 import { fillProblem, pheromoneBytes, problemBytes, problemViews } from '../aco/problem.js';
+import { PheromonePublisher } from '../aco/publish.js';
 import type { Instance } from '../aco/tsplib.js';
 import type { AntMsg } from './aco-ant.js';
 
@@ -65,6 +68,9 @@ interface Run {
   problem: RegionHandle;
   pheromone: RegionHandle;
   core: ColonyCore;
+  /** The colony's own copy of the pheromone, which the core updates, and what copies it into the shared matrix (../aco/publish.ts). */
+  working: Float32Array;
+  publisher: PheromonePublisher;
   walks: Walk[];
   received: number;
   /** Tours walked on each pool thread. */
@@ -90,7 +96,10 @@ export default defineActor({
       const bytes = ctx.memory.bytes(problem);
       const views = problemViews(bytes.buffer, bytes.byteOffset, n);
       fillProblem(msg.instance, views);
-      const core = new ColonyCore(views, ctx.memory.f32(pheromone));
+      const working = new Float32Array(n * n);
+      const core = new ColonyCore(views, working);
+      const publisher = new PheromonePublisher(working, () => performance.now());
+      publisher.publish(ctx.memory.f32(pheromone), true);
       const problemLoans = ctx.memory.share(problem, msg.ants);
       const pheromoneLoans = ctx.memory.share(pheromone, msg.ants);
       msg.ants.forEach((ant, index) =>
@@ -117,6 +126,8 @@ export default defineActor({
         problem,
         pheromone,
         core,
+        working,
+        publisher,
         walks,
         received: 0,
         perThread: [],
@@ -141,13 +152,15 @@ export default defineActor({
     run.perThread[msg.thread] = (run.perThread[msg.thread] ?? 0) + msg.tour.length / run.n;
     // New views of both allocations in this turn (views are valid for the turn that took them).
     const bytes = ctx.memory.bytes(run.problem);
-    run.core.bind(problemViews(bytes.buffer, bytes.byteOffset, run.n), ctx.memory.f32(run.pheromone));
+    run.core.bind(problemViews(bytes.buffer, bytes.byteOffset, run.n), run.working);
     const { core, ants } = run;
     if (run.sync) {
       run.walks[msg.index] = { built: msg.built, tour: msg.tour };
       if (++run.received < ants.length) return;
       run.received = 0;
       core.absorb(run.walks, performance.now() - run.started);
+      // Every ant of the next iteration walks on this iteration's pheromone.
+      run.publisher.publish(ctx.memory.f32(run.pheromone), true);
       // A whole iteration or none: each iteration waits for all its walks.
       if (budgetLeft(run)) ants.forEach((_, index) => dispatch(run, index));
     } else {
@@ -155,6 +168,7 @@ export default defineActor({
         core.absorbWalk({ built: msg.built.subarray(at, at + run.n), tour: msg.tour.subarray(at, at + run.n) });
         if (core.tours % ants.length === 0) core.endIteration(performance.now() - run.started);
       }
+      run.publisher.publish(ctx.memory.f32(run.pheromone), false);
       if (budgetLeft(run)) dispatch(run, msg.index);
     }
     if (run.outstanding > 0) return;

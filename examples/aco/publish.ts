@@ -1,0 +1,41 @@
+/**
+ * When the colony copies its pheromone into the shared matrix the ants read
+ * (examples/actors/aco-colony.ts). The colony updates a copy of its own and
+ * publishes it: writing every update straight into the shared matrix took
+ * the cache lines the other thread's ants were reading away from that core
+ * after every tour (eil51, 2 threads: 197-203 thousand tours/s written in
+ * place, 205-210 thousand published every 0.5 ms, three 10-second runs each).
+ */
+
+/** The least time between two publications. */
+export const kPublishMinMs = 0.5;
+/** Publications take at most 1 / kPublishShare of the colony's time, whatever the size of the matrix. */
+const kPublishShare = 20;
+
+export class PheromonePublisher {
+  private publishedAt: number;
+  private every = kPublishMinMs;
+
+  /** `working`: the colony's own copy, which it updates; `now`: a clock in milliseconds (performance.now). */
+  constructor(
+    private readonly working: Float32Array,
+    private readonly now: () => number,
+  ) {
+    this.publishedAt = now();
+  }
+
+  /**
+   * Copies the colony's pheromone into `shared` (a view the colony took in
+   * this turn) when `force` (before an iteration every ant walks on), or when
+   * the time since the last copy is at least kPublishMinMs and kPublishShare
+   * times the last copy's own time. Returns whether it copied.
+   */
+  publish(shared: Float32Array, force: boolean): boolean {
+    const began = this.now();
+    if (!force && began - this.publishedAt < this.every) return false;
+    shared.set(this.working);
+    this.publishedAt = this.now();
+    this.every = Math.max(kPublishMinMs, kPublishShare * (this.publishedAt - began));
+    return true;
+  }
+}
