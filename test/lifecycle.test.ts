@@ -142,6 +142,25 @@ describe('children (ctx.spawn)', () => {
     expect(names(await parent.ask({ type: 'children' }))).toEqual(staying);
   });
 
+  it('drops children that stopped while their parent migrated (their notice went to the thread it left)', async () => {
+    const parent = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
+    for (let round = 0; round < 6; round++) {
+      const from = round % 2;
+      const kids: Probe[] = [];
+      for (let i = 0; i < 60; i++) kids.push((await parent.ask({ type: 'spawn', module: probeUrl.href, options: { thread: 1 - from } })) as Probe);
+      // The children stop while the parent moves, spread over a few milliseconds:
+      // each one's notice goes where the directory says the parent is then.
+      kids.forEach((kid, i) => kid.tell({ type: 'after', ms: i % 6, msg: { type: 'stopSelf' } }));
+      const moving = rt.migrate(parent, 1 - from);
+      await moving;
+      await eventually(
+        () => rt.stats().liveActors,
+        (n) => n === 1,
+      );
+      expect(await parent.ask({ type: 'children' })).toEqual([]);
+    }
+  });
+
   it('stops the children, here and on other threads, when the parent stops; their postStop runs', async () => {
     const watcher = await spawnWatcher();
     const parent = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });

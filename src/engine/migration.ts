@@ -251,7 +251,12 @@ export class Migration {
     // Union with what was registered here while it was on its way.
     for (const w of moved.watchers) (cell.watchers ??= new Set()).add(w);
     for (const w of moved.watching) (cell.watching ??= new Set()).add(w);
-    for (const c of moved.children) cell.addChild(c);
+    // Not a child that stopped on the way: its 'childStopped' notice went to
+    // the thread the directory named then (the old one, which forgot this
+    // actor, or this one before it arrived). Its slot was released first, so
+    // it shows here as not live.
+    const dir = this.ep.dir;
+    for (const c of moved.children) if (dir.isLive(c.slot, c.gen)) cell.addChild(c);
     cell.delivery = moved.delivery;
     this.mergeArrived(cell, cell.arriving.forwarded);
     const waiters = cell.arriving.done;
