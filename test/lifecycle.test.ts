@@ -68,7 +68,7 @@ describe('spawn', () => {
     const err = await rt.spawn(url, { exit: true, allocBytes: 100_000 }, { thread: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ActorCrashedError);
     expect((err as ActorCrashedError).actor).toMatch(/^Actor\(\d+\.\d+\)$/); // the actor that was starting
-    expect((err as Error).message).toContain('died');
+    expect((err as Error).message).toContain('on pool thread 1, which died');
     expect((err as Error).cause).toBeInstanceOf(Error);
     expect(rt.memory.stats().used).toBe(used);
     await crashed;
@@ -84,7 +84,7 @@ describe('spawn', () => {
     const err = await rt.stop(doomed).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ActorCrashedError);
     expect((err as ActorCrashedError).actor).toBe(doomed.toString());
-    expect((err as Error).message).toContain('died');
+    expect((err as Error).message).toContain('on pool thread 1, which died');
     await crashed;
     const after = await rt.spawn<{ type: 'alive' }, boolean>(url, { exit: false }, { thread: 1 });
     expect(await after.ask({ type: 'alive' })).toBe(true);

@@ -376,7 +376,7 @@ export class Asks implements AsksPart {
       if (answeredLater.has(askId)) continue; // journaled: its replay answers it
       this.take(askId);
       const actor = entry.actor;
-      const name = typeof actor === 'string' ? `the thread of endpoint ${endpoint} (${actor})` : (actor?.toString() ?? `on endpoint ${endpoint}`);
+      const name = typeof actor === 'string' ? inDoubtName(endpoint, actor) : (actor?.toString() ?? `on endpoint ${endpoint}`);
       entry.reject(new ActorCrashedError(name));
     }
   }
@@ -386,4 +386,9 @@ export class Asks implements AsksPart {
     for (const askId of this.pending.waitingIds()) this.take(askId)?.reject(reason);
     this.deadlines.close();
   }
+}
+
+/** What the ActorCrashedError of a control request `op` in doubt after the thread of `endpoint` died names (Asks.failInDoubt). */
+export function inDoubtName(endpoint: number, op: string): string {
+  return `the thread of endpoint ${endpoint} (${op})`;
 }

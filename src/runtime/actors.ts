@@ -9,6 +9,7 @@ import { overflowPolicies } from '../actors/spawn-options.js';
 import type { SupervisorState } from '../actors/supervision.js';
 import { ActorCrashedError, ActorStoppedError, AgentLimitError, InvalidArgumentError, InvalidOptionError } from '../base/errors.js';
 import type { EventSource } from '../base/events.js';
+import { inDoubtName } from '../engine/asks.js';
 import type { ActorFailure, Endpoint } from '../engine/endpoint.js';
 import type { HostResult, SpawnRequest } from '../engine/host.js';
 import { encode } from '../transport/codec/index.js';
@@ -171,12 +172,18 @@ export class ActorControl {
    * A control request about `ref` through the ring of `endpoint`'s thread
    * (engine/host.ts, WorkerSystem); that thread's death while it held the
    * request rejects it with ActorCrashedError naming `ref` (`doing` says what
-   * it was doing), the thread's own error as the cause.
+   * it was doing), the thread's own error as the cause. So does the death of
+   * a thread the request was passed on to (a stop that found its actor moved
+   * away), whose error, the cause, names that thread.
    */
   private requestAbout(ref: ActorRef, endpoint: number, op: 'spawn' | 'stop', payload: Record<string, unknown>, doing: string): Promise<unknown> {
     return this.endpoint.request(endpoint, op, payload).catch((err: unknown) => {
       if (!(err instanceof ActorCrashedError)) throw err;
-      throw new ActorCrashedError(ref.toString(), `was ${doing} on pool thread ${endpoint - 1}, which died`, { cause: err });
+      const why =
+        err.actor === inDoubtName(endpoint, op)
+          ? `was ${doing} on pool thread ${endpoint - 1}, which died`
+          : `was ${doing}, and the pool thread its request was passed on to died`;
+      throw new ActorCrashedError(ref.toString(), why, { cause: err });
     });
   }
 
