@@ -17,7 +17,11 @@ afterEach(async () => {
   rt = undefined;
 });
 
-type Control = { pool: { threads: Array<{ threadId: number }> }; spareWorkers: Map<number, number>; endpointToWorker: Map<number, number> };
+type Control = {
+  pool: { threads: Array<{ threadId: number; terminate(): Promise<number> }> };
+  spareWorkers: Map<number, number>;
+  endpointToWorker: Map<number, number>;
+};
 const control = (r: Runtime) => (r as unknown as { control: Control }).control;
 
 /** How many workers the runtime's Piscina pool has (its threads, its spares, and any starting). */
@@ -58,5 +62,25 @@ describe('spare threads', () => {
         (n) => n === 2,
       ),
     ).toBe(2);
+  });
+
+  it('warm the worker Piscina starts in place of a spare that died on its own, and forget the dead one', async () => {
+    rt = await Runtime.start({ threads: 1, standbyThreads: 1 });
+    const ctl = control(rt);
+    const first = await eventually(
+      () => ctl.spareWorkers.get(0),
+      (id) => id !== undefined,
+    );
+    const worker = ctl.pool.threads.find((w) => w.threadId === first);
+    await worker?.terminate();
+    const next = await eventually(
+      () => ctl.spareWorkers.get(0),
+      (id) => id !== undefined && id !== first,
+    );
+    expect(ctl.pool.threads.map((w) => w.threadId)).toContain(next);
+    // It serves as the spare: a thread that dies is replaced by it, its actor brought back.
+    const counter = await rt.spawn<CounterMsg, unknown>(counterUrl, { start: 3 }, { thread: 0 });
+    expect(await rt.killThread(0)).toMatchObject({ thread: 0, replaced: true, rehosted: 1 });
+    expect(await counter.ask({ type: 'get' })).toBe(3);
   });
 });

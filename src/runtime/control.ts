@@ -44,6 +44,8 @@ export interface ControlHooks {
   workerGone(workerId: number, endpoint: number): void;
   /** A worker error outside any task. */
   poolError(error: Error): void;
+  /** A spare's worker died (not while it took over a thread): Piscina starts another in its place, which needs warming. */
+  spareGone(): void;
 }
 
 /** Where the worker entry is: built JS, or (running from sources) an ESM shim that loads the TypeScript host. */
@@ -134,6 +136,13 @@ export class ControlPlane {
       queueMicrotask(() => {
         const alive = new Set(this.pool.threads.map((w) => w.threadId));
         for (const [endpoint, id] of this.endpointToWorker) if (!alive.has(id)) hooks.workerGone(id, endpoint);
+        let spareLost = false;
+        for (const [spare, id] of this.spareWorkers) {
+          if (alive.has(id)) continue;
+          this.spareWorkers.delete(spare);
+          spareLost = true;
+        }
+        if (spareLost && !this.closing) hooks.spareGone();
       });
     });
     // A worker error outside any task: without a listener it would throw on the main thread.

@@ -239,6 +239,7 @@ export class Runtime {
     const control = (this.control = new ControlPlane(options, endpoint, {
       workerGone: (workerId, e) => this.recovery.workerGone(workerId, e),
       poolError: (error) => this.failures.publish({ actor: systemRef(endpoint), error, phase: 'crashed' }),
+      spareGone: () => this.spares.warm(),
     }));
     this.tasks = new TaskScheduler(options.tasks, taskExecutor(control, endpoint, directory, options.tasks.functionConcurrency));
     const boot = (this.attachData = { transport, config, pool });
