@@ -166,35 +166,60 @@ describe('npm run example:aco', () => {
   }, 30_000);
 });
 
+/** A clock for the publisher that stands still, except that its reading after a copy is `copyMs` later (then `copyMs` is 0 again). */
+function fakeClock(start: number) {
+  const clock = {
+    now: start,
+    copyMs: 0,
+    read: () => {
+      const at = clock.now;
+      clock.now += clock.copyMs;
+      clock.copyMs = 0;
+      return at;
+    },
+  };
+  return clock;
+}
+
 describe('the colony publishing its pheromone (examples/aco/publish.ts)', () => {
-  it('copies when forced, then not until kPublishMinMs and twenty times its last copy have passed', () => {
-    let clock = 100;
-    let copyMs = 0; // how far the clock moves while it copies
+  it('copies when forced, then not until kPublishMinMs and twenty times its fastest copy have passed', () => {
+    const clock = fakeClock(100);
     const working = new Float32Array([1, 2, 3]);
     const shared = new Float32Array(4);
-    const publisher = new PheromonePublisher(working, () => {
-      const at = clock;
-      clock += copyMs;
-      copyMs = 0;
-      return at;
-    });
-    expect(publisher.publish(shared, true)).toBe(true);
+    const publisher = new PheromonePublisher(working, clock.read);
+    expect(publisher.publish(shared, true)).toBe(true); // takes no time: the next waits kPublishMinMs
     expect([...shared]).toEqual([1, 2, 3, 0]);
     working[0] = 7;
     expect(publisher.publish(shared, false)).toBe(false); // no time has passed
     expect(shared[0]).toBe(1);
-    clock += kPublishMinMs;
-    copyMs = 0.1; // this copy takes 0.1 ms: the next waits 2 ms
+    clock.now += kPublishMinMs;
     expect(publisher.publish(shared, false)).toBe(true);
     expect([...shared]).toEqual([7, 2, 3, 0]);
     working[1] = 8;
-    clock += 1.9;
+    clock.now += kPublishMinMs / 2;
     expect(publisher.publish(shared, false)).toBe(false);
     expect(publisher.publish(shared, true)).toBe(true); // forced: at once
     expect(shared[1]).toBe(8);
-    working[2] = 9;
-    clock += kPublishMinMs; // the forced copy took no time: back to the least interval
+  });
+
+  it('waits twenty times the fastest copy between copies, so a copy paused by the OS or a GC does not hold the next one back', () => {
+    // Times in binary fractions, exact in floating point.
+    const clock = fakeClock(0);
+    const working = new Float32Array([1]);
+    const shared = new Float32Array(1);
+    const publisher = new PheromonePublisher(working, clock.read);
+    clock.copyMs = 0.125;
+    publisher.publish(shared, true); // 0.125 ms: the next waits 2.5 ms
+    working[0] = 2;
+    clock.now += 2.25;
+    expect(publisher.publish(shared, false)).toBe(false);
+    clock.now += 0.25;
+    clock.copyMs = 5; // a paused copy
     expect(publisher.publish(shared, false)).toBe(true);
-    expect(shared[2]).toBe(9);
+    expect(shared[0]).toBe(2);
+    working[0] = 3;
+    clock.now += 2.5; // still 20 times the fastest copy, 0.125 ms, not the paused one
+    expect(publisher.publish(shared, false)).toBe(true);
+    expect(shared[0]).toBe(3);
   });
 });

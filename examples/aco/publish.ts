@@ -15,6 +15,8 @@ const kPublishShare = 20;
 export class PheromonePublisher {
   private publishedAt: number;
   private every = kPublishMinMs;
+  /** The fastest copy so far, in milliseconds: what a copy costs (a slow one was paused, by the OS or a GC). */
+  private copyMs = Number.POSITIVE_INFINITY;
 
   /** `working`: the colony's own copy, which it updates; `now`: a clock in milliseconds (performance.now). */
   constructor(
@@ -28,14 +30,15 @@ export class PheromonePublisher {
    * Copies the colony's pheromone into `shared` (a view the colony took in
    * this turn) when `force` (before an iteration every ant walks on), or when
    * the time since the last copy is at least kPublishMinMs and kPublishShare
-   * times the last copy's own time. Returns whether it copied.
+   * times the fastest copy's own time. Returns whether it copied.
    */
   publish(shared: Float32Array, force: boolean): boolean {
     const began = this.now();
     if (!force && began - this.publishedAt < this.every) return false;
     shared.set(this.working);
     this.publishedAt = this.now();
-    this.every = Math.max(kPublishMinMs, kPublishShare * (this.publishedAt - began));
+    this.copyMs = Math.min(this.copyMs, this.publishedAt - began);
+    this.every = Math.max(kPublishMinMs, kPublishShare * this.copyMs);
     return true;
   }
 }
