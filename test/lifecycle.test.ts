@@ -161,6 +161,31 @@ describe('children (ctx.spawn)', () => {
     }
   });
 
+  it('keeps a child that finished starting after its parent migrated, on either thread, and stops it with the parent', async () => {
+    const slowUrl = new URL('./fixtures/slow-init.ts', import.meta.url);
+    for (const childThread of [0, 1]) {
+      const parent = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });
+      // The child's init takes 300 ms; the parent moves to thread 1 meanwhile.
+      parent.tell({ type: 'spawnNoWait', module: slowUrl.href, args: { ms: 300 }, options: { thread: childThread } });
+      await eventually(
+        () => rt.stats().liveActors,
+        (n) => n === 2,
+      );
+      await rt.migrate(parent, 1);
+      const children = await eventually(
+        async () => (await parent.ask({ type: 'children' })) as ActorRef[],
+        (now) => now.length === 1,
+      );
+      const child = children[0] as ActorRef<{ type: 'ping' }, string>;
+      expect(await child.ask({ type: 'ping' })).toBe('pong');
+      await rt.stop(parent);
+      await eventually(
+        () => rt.stats().liveActors,
+        (n) => n === 0,
+      );
+    }
+  });
+
   it('stops the children, here and on other threads, when the parent stops; their postStop runs', async () => {
     const watcher = await spawnWatcher();
     const parent = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 0 });

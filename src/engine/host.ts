@@ -128,6 +128,7 @@ class WorkerSystem implements SystemHandler {
     if (op === 'spawn') return spawnHere(ep, payload as unknown as SpawnRequest);
     if (op === 'stop') return ep.lifecycle.stopRef(payload.ref as ActorRef);
     if (op === 'childStopped') return ep.lifecycle.childStopped(payload.parent as ActorRef, payload.child as ActorRef);
+    if (op === 'childAdded') return ep.lifecycle.childAdded(payload.parent as ActorRef, payload.child as ActorRef);
     if (op === 'watch') return ep.deathWatch.add(payload.target as ActorRef, payload.watcher as ActorRef);
     if (op === 'unwatch') return ep.deathWatch.remove(payload.target as ActorRef, payload.watcher as ActorRef);
     if (op === 'threadCrashed') {

@@ -187,11 +187,8 @@ export class Lifecycle implements LifecyclePart {
     cell.started = true;
     Atomics.store(this.engine.dir.state, cell.slot, kAlive);
     this.engine.envelopes.started(cell);
-    if (parentCell !== undefined) {
-      if (parentCell.stopped)
-        cell.stopRequested = true; // the parent stopped while its child started
-      else parentCell.addChild(cell.ref);
-    }
+    // The parent stopped while its child started: the child stops too.
+    if (parentCell !== undefined && (parentCell.stopped || !this.adopt(parentCell.ref, cell.ref))) cell.stopRequested = true;
     if (cell.stopRequested) {
       // stop() arrived while init ran: the spawn still succeeds, then the actor stops.
       this.finishStop(cell);
@@ -242,11 +239,7 @@ export class Lifecycle implements LifecyclePart {
         })
         .then((ref) => {
           const child = ref as ActorRef;
-          if (parent.stopped) void this.stopRef(child);
-          // Not once it has stopped (in its init, say): its 'childStopped'
-          // notice may have come before this answer, which took the longer
-          // way through the main thread.
-          else if (engine.dir.isLive(child.slot, child.gen)) parent.addChild(child);
+          if (parent.stopped || !this.adopt(parent.ref, child)) void this.stopRef(child);
           return child;
         });
     }
@@ -409,6 +402,35 @@ export class Lifecycle implements LifecyclePart {
       if (children === undefined || children.size === 0) continue;
       for (const child of children) if (gens.get(child.slot) === child.gen) children.delete(child);
     }
+  }
+
+  /**
+   * Adds `child`, which has just started, to `parent`'s children where the
+   * parent is now: here, or on the thread the directory names, by a
+   * 'childAdded' notice (the parent moved there with rt.migrate while its
+   * child started: the cell it spawned from is what it left behind). Not a
+   * child that has stopped already (in its init, say: its 'childStopped'
+   * notice may have come before this). False when the parent has stopped or
+   * is gone: the caller stops the child.
+   */
+  adopt(parent: ActorRef, child: ActorRef): boolean {
+    const engine = this.engine;
+    const dir = engine.dir;
+    const cell = engine.cells[parent.slot];
+    if (cell !== undefined && cell.gen === parent.gen) {
+      if (cell.stopped) return false;
+      if (dir.isLive(child.slot, child.gen)) cell.addChild(child);
+      return true;
+    }
+    const thread = Atomics.load(dir.thread, parent.slot);
+    if (!dir.isLive(parent.slot, parent.gen) || thread === engine.index || thread <= 0) return false;
+    engine.router.notify(thread, 'childAdded', { parent, child });
+    return true;
+  }
+
+  /** 'childAdded' from the thread `parent` left ({@link adopt}); the child stops if its parent is gone. */
+  childAdded(parent: ActorRef, child: ActorRef): void {
+    if (!this.adopt(parent, child)) void this.stopRef(child);
   }
 
   /** A child of `parent`, an actor of this thread, stopped (here, or on another thread: its notice). */
