@@ -168,23 +168,28 @@ describe('with a running runtime', () => {
       expect(rt.stats().liveActors).toBe(live);
     });
 
-    it.each([false, true])('reports init throwing (async: %s) as ActorInitError with the cause, and frees the slot and the name', async (async) => {
-      const before = rt.stats();
-      const err = await failure(() => rt.spawn(initThrowsUrl, { message: 'no state for you', async }, { name: 'init-fails' }));
-      expect(err).toBeInstanceOf(ActorInitError);
-      const initError = err as ActorInitError;
-      expect(initError.moduleUrl).toBe(initThrowsUrl.href);
-      expect(initError.message).toContain('no state for you');
-      expect(initError.cause).toBeInstanceOf(TypeError);
-      expect((initError.cause as Error).message).toBe('no state for you');
-      const after = rt.stats();
-      expect(after.liveActors).toBe(before.liveActors);
-      expect(after.threads).toEqual(before.threads);
-      expect(rt.lookup('init-fails')).toBeUndefined();
-      const reuse = await rt.spawn(leafUrl, { value: 1 }, { name: 'init-fails' });
-      expect(rt.lookup('init-fails')?.equals(reuse)).toBe(true);
-      await rt.stop(reuse);
-    });
+    it.each([false, true])(
+      'reports init throwing (async: %s) as ActorInitError with the cause, and frees the slot, the name and what init allocated',
+      async (async) => {
+        const before = rt.stats();
+        const used = rt.memory.stats().used;
+        const err = await failure(() => rt.spawn(initThrowsUrl, { message: 'no state for you', async, allocBytes: 100_000 }, { name: 'init-fails' }));
+        expect(err).toBeInstanceOf(ActorInitError);
+        const initError = err as ActorInitError;
+        expect(initError.moduleUrl).toBe(initThrowsUrl.href);
+        expect(initError.message).toContain('no state for you');
+        expect(initError.cause).toBeInstanceOf(TypeError);
+        expect((initError.cause as Error).message).toBe('no state for you');
+        expect(rt.memory.stats().used).toBe(used);
+        const after = rt.stats();
+        expect(after.liveActors).toBe(before.liveActors);
+        expect(after.threads).toEqual(before.threads);
+        expect(rt.lookup('init-fails')).toBeUndefined();
+        const reuse = await rt.spawn(leafUrl, { value: 1 }, { name: 'init-fails' });
+        expect(rt.lookup('init-fails')?.equals(reuse)).toBe(true);
+        await rt.stop(reuse);
+      },
+    );
 
     it.each([2, -1, 0.5, '0', NaN])('refuses spawn option thread = %j', async (thread) => {
       const err = await failure(() => rt.spawn(leafUrl, { value: 1 }, { thread } as never));

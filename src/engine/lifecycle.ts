@@ -173,11 +173,13 @@ export class Lifecycle implements LifecyclePart {
   /** init failed: nothing half-registered remains. */
   private initFailed(cell: Cell, thrown: unknown): ActorInitError {
     // Messages sent to it during init become dead letters, children it
-    // spawned are stopped, the slot is freed.
+    // spawned are stopped, what it allocated from the pool is given back,
+    // the slot is freed.
     cell.stopped = true;
     this.stopChildren(cell);
     this.engine.dispatcher.drainToDeadLetters(cell, 'stopped');
     this.engine.cells[cell.slot] = undefined;
+    this.engine.pool.reclaim(cell);
     this.releaseSlot(cell.slot);
     return new ActorInitError(cell.moduleUrl, { cause: toError(thrown) });
   }
