@@ -22,6 +22,7 @@ const probeUrl = new URL('./fixtures/probe.ts', import.meta.url);
 const leafUrl = new URL('./fixtures/leaf.ts', import.meta.url);
 const initThrowsUrl = new URL('./fixtures/init-throws.ts', import.meta.url);
 const notAnActorUrl = new URL('./fixtures/not-an-actor.ts', import.meta.url);
+const preStartThrowsUrl = new URL('./fixtures/prestart-throws.ts', import.meta.url);
 const throwsOnImportUrl = new URL('./fixtures/throws-on-import.ts', import.meta.url);
 const missingUrl = new URL('./fixtures/no-such-actor.ts', import.meta.url);
 
@@ -190,6 +191,18 @@ describe('with a running runtime', () => {
         await rt.stop(reuse);
       },
     );
+
+    it('drops the checkpoint of an actor whose start fails after it took one (here and from ctx.spawn), leaving the pool as it was', async () => {
+      const used = rt.memory.stats().used;
+      const err = await failure(() => rt.spawn(preStartThrowsUrl, undefined, { thread: 1 }));
+      expect(err).toBeInstanceOf(ActorInitError);
+      expect(((err as ActorInitError).cause as Error).message).toBe('preStart fails after a checkpoint');
+      expect(rt.memory.stats().used).toBe(used);
+      const parent = await rt.spawn<ProbeMsg, unknown>(probeUrl, undefined, { thread: 1 });
+      const used2 = rt.memory.stats().used;
+      expect(await failure(() => parent.ask({ type: 'spawn', module: preStartThrowsUrl.href }))).toBeInstanceOf(ActorInitError);
+      expect(rt.memory.stats().used).toBe(used2);
+    });
 
     it.each([2, -1, 0.5, '0', NaN])('refuses spawn option thread = %j', async (thread) => {
       const err = await failure(() => rt.spawn(leafUrl, { value: 1 }, { thread } as never));

@@ -174,12 +174,14 @@ export class Lifecycle implements LifecyclePart {
   private initFailed(cell: Cell, thrown: unknown): ActorInitError {
     // Messages sent to it during init become dead letters, children it
     // spawned are stopped, what it allocated from the pool is given back,
-    // the slot is freed.
+    // its checkpoint (the snapshot it was spawned from, one taken during
+    // init) is dropped, the slot is freed: as a stop does.
     cell.stopped = true;
     this.stopChildren(cell);
     this.engine.dispatcher.drainToDeadLetters(cell, 'stopped');
     this.engine.cells[cell.slot] = undefined;
     this.engine.pool.reclaim(cell);
+    this.engine.checkpoints.drop(cell.slot);
     this.releaseSlot(cell.slot);
     return new ActorInitError(cell.moduleUrl, { cause: toError(thrown) });
   }
@@ -241,7 +243,7 @@ export class Lifecycle implements LifecyclePart {
         })
         .then((ref) => {
           const child = ref as ActorRef;
-          if (parent.stopped || !this.adopt(parent.ref, child)) void this.stopRef(child);
+          if (parent.stopped || !this.adopt(parent.ref, child)) void this.stopRef(child).catch(() => undefined);
           return child;
         });
     }
@@ -432,7 +434,7 @@ export class Lifecycle implements LifecyclePart {
 
   /** 'childAdded' from the thread `parent` left ({@link adopt}); the child stops if its parent is gone. */
   childAdded(parent: ActorRef, child: ActorRef): void {
-    if (!this.adopt(parent, child)) void this.stopRef(child);
+    if (!this.adopt(parent, child)) void this.stopRef(child).catch(() => undefined);
   }
 
   /** A child of `parent`, an actor of this thread, stopped (here, or on another thread: its notice). */

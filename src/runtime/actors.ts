@@ -111,19 +111,16 @@ export class ActorControl {
       // The thread never took the slot, or died with it (starting, alive or
       // stopping: nothing there finishes it now): give it back here, once,
       // as crash recovery releases the actors it loses (what init allocated
-      // from the pool, its checkpoint). A failed init released it already;
-      // its checkpoint (the snapshot it was spawned from, say) goes here,
-      // unless the slot has a new occupant (checkpoints are kept by slot).
+      // from the pool, its checkpoint). A failed init released it already,
+      // its checkpoint too.
       const dir = this.directory;
-      const now = Atomics.load(dir.gen, slot);
-      const free = Atomics.load(dir.state, slot) === kFree;
-      if (now === gen && !free) {
+      if (Atomics.load(dir.gen, slot) === gen && Atomics.load(dir.state, slot) !== kFree) {
         const crashed = err instanceof ActorCrashedError;
         if (crashed) this.endpoint.pool.reclaim({ slot, gen });
         this.endpoint.dropCheckpoint(slot);
         dir.release(slot, crashed ? kWhyCrashed : kWhyStopped);
         this.endpoint.transport.addLoad(endpoint, -1);
-      } else if (now === gen + 1 && free) this.endpoint.dropCheckpoint(slot);
+      }
       throw err;
     }
     this.registry.spawning.delete(slot);
