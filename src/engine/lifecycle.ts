@@ -191,8 +191,13 @@ export class Lifecycle implements LifecyclePart {
     cell.started = true;
     Atomics.store(this.engine.dir.state, cell.slot, kAlive);
     this.engine.envelopes.started(cell);
-    // The parent stopped while its child started: the child stops too.
-    if (parentCell !== undefined && (parentCell.stopped || !this.adopt(parentCell.ref, cell.ref))) cell.stopRequested = true;
+    if (parentCell !== undefined) {
+      // The parent stopped while its child started: the child stops too.
+      if (parentCell.stopped) cell.stopRequested = true;
+      // Still here (the common case, kept to one check: skynet makes a million): a child of this cell.
+      else if (this.engine.cells[parentCell.slot] === parentCell) parentCell.addChild(cell.ref);
+      else if (!this.adopt(parentCell.ref, cell.ref)) cell.stopRequested = true;
+    }
     if (cell.stopRequested) {
       // stop() arrived while init ran: the spawn still succeeds, then the actor stops.
       this.finishStop(cell);
