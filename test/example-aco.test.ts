@@ -186,19 +186,19 @@ describe('the colony publishing its pheromone (examples/aco/publish.ts)', () => 
     const clock = fakeClock(100);
     const working = new Float32Array([1, 2, 3]);
     const shared = new Float32Array(4);
-    const publisher = new PheromonePublisher(working, clock.read);
-    expect(publisher.publish(shared, true)).toBe(true); // takes no time: the next waits kPublishMinMs
+    const publisher = new PheromonePublisher(working, () => shared, clock.read);
+    expect(publisher.publish(true)).toBe(true); // takes no time: the next waits kPublishMinMs
     expect([...shared]).toEqual([1, 2, 3, 0]);
     working[0] = 7;
-    expect(publisher.publish(shared, false)).toBe(false); // no time has passed
+    expect(publisher.publish(false)).toBe(false); // no time has passed
     expect(shared[0]).toBe(1);
     clock.now += kPublishMinMs;
-    expect(publisher.publish(shared, false)).toBe(true);
+    expect(publisher.publish(false)).toBe(true);
     expect([...shared]).toEqual([7, 2, 3, 0]);
     working[1] = 8;
     clock.now += kPublishMinMs / 2;
-    expect(publisher.publish(shared, false)).toBe(false);
-    expect(publisher.publish(shared, true)).toBe(true); // forced: at once
+    expect(publisher.publish(false)).toBe(false);
+    expect(publisher.publish(true)).toBe(true); // forced: at once
     expect(shared[1]).toBe(8);
   });
 
@@ -207,19 +207,19 @@ describe('the colony publishing its pheromone (examples/aco/publish.ts)', () => 
     const clock = fakeClock(0);
     const working = new Float32Array([1]);
     const shared = new Float32Array(1);
-    const publisher = new PheromonePublisher(working, clock.read);
+    const publisher = new PheromonePublisher(working, () => shared, clock.read);
     clock.copyMs = 0.125;
-    publisher.publish(shared, true); // 0.125 ms: the next waits 2.5 ms
+    publisher.publish(true); // 0.125 ms: the next waits 2.5 ms
     working[0] = 2;
     clock.now += 2.25;
-    expect(publisher.publish(shared, false)).toBe(false);
+    expect(publisher.publish(false)).toBe(false);
     clock.now += 0.25;
     clock.copyMs = 5; // a paused copy
-    expect(publisher.publish(shared, false)).toBe(true);
+    expect(publisher.publish(false)).toBe(true);
     expect(shared[0]).toBe(2);
     working[0] = 3;
     clock.now += 2.5; // still 20 times the fastest copy, 0.125 ms, not the paused one
-    expect(publisher.publish(shared, false)).toBe(true);
+    expect(publisher.publish(false)).toBe(true);
     expect(shared[0]).toBe(3);
   });
 });

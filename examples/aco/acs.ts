@@ -194,7 +194,7 @@ export class ColonyCore {
   tours = 0;
   readonly curve: CurvePoint[] = [];
   private problem: Problem;
-  private pheromone: Float32Array;
+  private readonly pheromone: Float32Array;
 
   /** Sets every pheromone entry to tau0. */
   constructor(problem: Problem, pheromone: Float32Array) {
@@ -205,10 +205,9 @@ export class ColonyCore {
     pheromone.fill(this.tau0);
   }
 
-  /** Points the core at new views of the same blocks (an actor takes its views anew in each turn). */
-  bind(problem: Problem, pheromone: Float32Array): void {
+  /** Points the core at a new view of the same problem block (an actor takes its views anew in each turn). */
+  bind(problem: Problem): void {
     this.problem = problem;
-    this.pheromone = pheromone;
   }
 
   /** Ends an iteration: the local updates of each walk in order, the best-so-far, then the global update. */

@@ -18,24 +18,30 @@ export class PheromonePublisher {
   /** The fastest copy so far, in milliseconds: what a copy costs (a slow one was paused, by the OS or a GC). */
   private copyMs = Number.POSITIVE_INFINITY;
 
-  /** `working`: the colony's own copy, which it updates; `now`: a clock in milliseconds (performance.now). */
+  /**
+   * `working`: the colony's own copy, which it updates; `shared`: a view of
+   * the shared matrix, taken when called (in the turn that copies: a view
+   * pins the allocation, so none is taken for a message that copies
+   * nothing); `now`: a clock in milliseconds (performance.now).
+   */
   constructor(
     private readonly working: Float32Array,
+    private readonly shared: () => Float32Array,
     private readonly now: () => number,
   ) {
     this.publishedAt = now();
   }
 
   /**
-   * Copies the colony's pheromone into `shared` (a view the colony took in
-   * this turn) when `force` (before an iteration every ant walks on), or when
-   * the time since the last copy is at least kPublishMinMs and kPublishShare
-   * times the fastest copy's own time. Returns whether it copied.
+   * Copies the colony's pheromone into the shared matrix when `force`
+   * (before an iteration every ant walks on), or when the time since the
+   * last copy is at least kPublishMinMs and kPublishShare times the fastest
+   * copy's own time. Returns whether it copied.
    */
-  publish(shared: Float32Array, force: boolean): boolean {
+  publish(force: boolean): boolean {
     const began = this.now();
     if (!force && began - this.publishedAt < this.every) return false;
-    shared.set(this.working);
+    this.shared().set(this.working);
     this.publishedAt = this.now();
     this.copyMs = Math.min(this.copyMs, this.publishedAt - began);
     this.every = Math.max(kPublishMinMs, kPublishShare * this.copyMs);

@@ -21,9 +21,9 @@
  *   Ants read the pheromone while the colony publishes it: a read sees an
  *   entry before or after a publication (aligned 4-byte stores are single
  *   instructions where V8 runs; ACS reads pheromone as a hint, so a value
- *   half a millisecond old is harmless). Which tours see which updates depends on thread timing,
- *   so on several threads a seed fixes the ants' random streams, not the
- *   outcome.
+ *   half a millisecond old is harmless). Which tours see which updates
+ *   depends on thread timing, so on several threads a seed fixes the ants'
+ *   random streams, not the outcome.
  * - synchronous: every ant walks on the same pheromone; when all have
  *   answered, the colony applies their updates in ant order and starts the
  *   next iteration. The ants never read while the colony writes (the ring
@@ -68,8 +68,7 @@ interface Run {
   problem: RegionHandle;
   pheromone: RegionHandle;
   core: ColonyCore;
-  /** The colony's own copy of the pheromone, which the core updates, and what copies it into the shared matrix (../aco/publish.ts). */
-  working: Float32Array;
+  /** Copies the pheromone the core updates (the colony's own) into the shared matrix (../aco/publish.ts). */
   publisher: PheromonePublisher;
   walks: Walk[];
   received: number;
@@ -98,8 +97,12 @@ export default defineActor({
       fillProblem(msg.instance, views);
       const working = new Float32Array(n * n);
       const core = new ColonyCore(views, working);
-      const publisher = new PheromonePublisher(working, () => performance.now());
-      publisher.publish(ctx.memory.f32(pheromone), true);
+      const publisher = new PheromonePublisher(
+        working,
+        () => ctx.memory.f32(pheromone),
+        () => performance.now(),
+      );
+      publisher.publish(true);
       const problemLoans = ctx.memory.share(problem, msg.ants);
       const pheromoneLoans = ctx.memory.share(pheromone, msg.ants);
       msg.ants.forEach((ant, index) =>
@@ -126,7 +129,6 @@ export default defineActor({
         problem,
         pheromone,
         core,
-        working,
         publisher,
         walks,
         received: 0,
@@ -150,9 +152,9 @@ export default defineActor({
     if (run === undefined) throw new Error('tours came in with no run going');
     run.outstanding--;
     run.perThread[msg.thread] = (run.perThread[msg.thread] ?? 0) + msg.tour.length / run.n;
-    // New views of both allocations in this turn (views are valid for the turn that took them).
+    // A new view of the problem in this turn (views are valid for the turn that took them).
     const bytes = ctx.memory.bytes(run.problem);
-    run.core.bind(problemViews(bytes.buffer, bytes.byteOffset, run.n), run.working);
+    run.core.bind(problemViews(bytes.buffer, bytes.byteOffset, run.n));
     const { core, ants } = run;
     if (run.sync) {
       run.walks[msg.index] = { built: msg.built, tour: msg.tour };
@@ -160,7 +162,7 @@ export default defineActor({
       run.received = 0;
       core.absorb(run.walks, performance.now() - run.started);
       // Every ant of the next iteration walks on this iteration's pheromone.
-      run.publisher.publish(ctx.memory.f32(run.pheromone), true);
+      run.publisher.publish(true);
       // A whole iteration or none: each iteration waits for all its walks.
       if (budgetLeft(run)) ants.forEach((_, index) => dispatch(run, index));
     } else {
@@ -168,7 +170,7 @@ export default defineActor({
         core.absorbWalk({ built: msg.built.subarray(at, at + run.n), tour: msg.tour.subarray(at, at + run.n) });
         if (core.tours % ants.length === 0) core.endIteration(performance.now() - run.started);
       }
-      run.publisher.publish(ctx.memory.f32(run.pheromone), false);
+      run.publisher.publish(false);
       if (budgetLeft(run)) dispatch(run, msg.index);
     }
     if (run.outstanding > 0) return;
