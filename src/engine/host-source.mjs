@@ -1,13 +1,54 @@
 // Worker entry used only when the runtime runs from its TypeScript sources
-// (tests, examples, benches). It registers tsx's ESM hooks in this worker and
-// imports host.ts as an ES module. Passing `--import tsx` instead would make
-// Piscina's `require(filename)` succeed through tsx's CommonJS hook, and the
-// whole runtime would run as transpiled CommonJS, where every imported
-// constant is a getter call (measured: alloc+free 4x slower). Built code
-// (dist/) uses host.js directly and needs none of this.
-import { register } from 'tsx/esm/api';
+// (tests, examples, benches). Built code (dist/) uses host.js directly and
+// needs none of this.
+//
+// By default it registers tsx's ESM hooks in this worker and imports host.ts
+// as an ES module. Passing `--import tsx` instead would make Piscina's
+// `require(filename)` succeed through tsx's CommonJS hook, and the whole
+// runtime would run as transpiled CommonJS, where every imported constant is
+// a getter call (measured: alloc+free 4x slower).
+//
+// When MICROSWARM_PREBUILT names a directory of JavaScript copies of this
+// source tree (the test suite's global setup, test/setup/prebuild.ts, writes
+// one per run), it imports those instead: the runtime from the copy, and each
+// TypeScript module under the tree (actor modules, thread setups, function
+// tasks) from its copy too, so that the thread loads one copy of the runtime
+// and compiles nothing. tsx's hooks cost each thread about 0.5 s of start-up
+// on a 2-core machine (its own loader thread, a compile or cache lookup per
+// module), three threads per runtime: most of the test suite's time went
+// there (measured 2026-12-06: Runtime.start 750-860 ms, 250-400 ms this way).
+import { existsSync, readFileSync } from 'node:fs';
 
-register();
-const host = await import('./host.ts');
+/** The copy this file belongs to, or undefined (none named, unreadable, or a copy of another tree). */
+function prebuiltCopy() {
+  const out = process.env.MICROSWARM_PREBUILT;
+  if (out === undefined || out === '') return undefined;
+  try {
+    const { root } = JSON.parse(readFileSync(new URL('prebuilt.json', out), 'utf8'));
+    return new URL('src/engine/host-source.mjs', root).href === import.meta.url ? { root, out } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function loadHost() {
+  const copy = prebuiltCopy();
+  if (copy === undefined) {
+    const { register } = await import('tsx/esm/api');
+    register();
+    return import('./host.ts');
+  }
+  // Stack traces name the TypeScript sources, as under tsx.
+  process.setSourceMapsEnabled(true);
+  const { redirectModules } = await import(new URL('src/engine/modules.js', copy.out).href);
+  redirectModules((url) => {
+    if (!url.startsWith(copy.root) || !url.endsWith('.ts')) return undefined;
+    const to = `${copy.out}${url.slice(copy.root.length, -'.ts'.length)}.js`;
+    return existsSync(new URL(to)) ? to : undefined;
+  });
+  return import(new URL('src/engine/host.js', copy.out).href);
+}
+
+const host = await loadHost();
 
 export default host.default;

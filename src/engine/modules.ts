@@ -19,6 +19,20 @@ export function loadedModule(url: string): ActorDefinition | undefined {
   return loaded.get(url);
 }
 let tsLoader: Promise<void> | undefined;
+/** Where this thread imports a module from instead of its own URL ({@link redirectModules}); none by default. */
+let redirect: ((url: string) => string | undefined) | undefined;
+
+/**
+ * For the source-mode worker entry (host-source.mjs) only: `to(url)` names a
+ * ready JavaScript copy of a module to import in its place, or undefined for
+ * the module itself. The module keeps its own URL everywhere else (caches,
+ * errors, migration): only the file imported changes. (@public: imported
+ * by URL from host-source.mjs, which knip cannot follow.)
+ * @public
+ */
+export function redirectModules(to: (url: string) => string | undefined): void {
+  redirect = to;
+}
 
 /** Turns a URL, a URL string or an absolute path into a URL string; anything else is refused. */
 export function normalizeModuleUrl(moduleUrl: unknown): string {
@@ -79,7 +93,7 @@ async function requireTypeScript(url: string): Promise<{ default?: unknown }> {
 export async function importModule(url: string): Promise<{ default?: unknown }> {
   checkModuleExists(url);
   try {
-    return (await import(url)) as { default?: unknown };
+    return (await import(redirect?.(url) ?? url)) as { default?: unknown };
   } catch (first) {
     const code = (first as { code?: string }).code;
     if (!isTypeScript(url) || code !== 'ERR_UNKNOWN_FILE_EXTENSION') {
