@@ -17,15 +17,18 @@ import { runColony } from '../examples/aco/colony.js';
 import { runPlain } from '../examples/aco/plain.js';
 import { PheromonePublisher, kPublishMinMs } from '../examples/aco/publish.js';
 import { TsplibError, euc2d, parseTsplib, readTsplib } from '../examples/aco/tsplib.js';
+import { userEnv } from './fixtures/prebuilt.js';
 
-// Run as a user runs it: through tsx in every thread, not the suite's prebuilt copy (test/setup/prebuild.ts).
-const { MICROSWARM_PREBUILT: _prebuilt, ...userEnv } = process.env;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const eil51 = `${root}examples/data/eil51.tsp`;
 
 /** Runs the example as `npm run example:aco -- ...args` does; resolves with its exit code and output. */
 function runExample(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/aco.ts', ...args], { cwd: root, env: userEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/aco.ts', ...args], {
+    cwd: root,
+    env: userEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

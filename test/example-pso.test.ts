@@ -19,15 +19,18 @@ import { Random } from '../examples/pso/random.js';
 import { PsoSwarms, type PsoTopology } from '../examples/pso/run.js';
 import { kAcceleration, kInertia, lastIteration, Particle, swarmSize } from '../examples/pso/spso.js';
 import { useRuntime } from './fixtures/helpers.js';
+import { userEnv } from './fixtures/prebuilt.js';
 
-// Run as a user runs it: through tsx in every thread, not the suite's prebuilt copy (test/setup/prebuild.ts).
-const { MICROSWARM_PREBUILT: _prebuilt, ...userEnv } = process.env;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const start = useRuntime({ threads: 2, standbyThreads: 0, maxAgents: 256 }, { timeoutMs: 1000 });
 
 /** Runs the example as `npm run example:pso` does; resolves with its exit code, stdout and stderr. */
 function runExample(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/pso.ts', ...args], { cwd: root, env: userEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/pso.ts', ...args], {
+    cwd: root,
+    env: userEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { userEnv } from './fixtures/prebuilt.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const script = fileURLToPath(new URL('./fixtures/exit-script.ts', import.meta.url));
@@ -12,7 +13,7 @@ const script = fileURLToPath(new URL('./fixtures/exit-script.ts', import.meta.ur
 const kHangGuardMs = 20_000;
 
 it('lets the process exit on its own after shutdown', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

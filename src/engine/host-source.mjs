@@ -13,7 +13,8 @@
 // one per run), it imports those instead: the runtime from the copy, and each
 // TypeScript module under the tree (actor modules, thread setups, function
 // tasks) from its copy too, so that the thread loads one copy of the runtime
-// and compiles nothing. tsx's hooks cost each thread about 0.5 s of start-up
+// and compiles nothing; a TypeScript module it has no copy of is refused
+// (test/setup/prebuild.ts lists the folders copied). tsx's hooks cost each thread about 0.5 s of start-up
 // on a 2-core machine (its own loader thread, a compile or cache lookup per
 // module), three threads per runtime: most of the test suite's time went
 // there (measured 2026-12-06: Runtime.start 750-860 ms, 250-400 ms this way).
@@ -24,8 +25,8 @@ function prebuiltCopy() {
   const out = process.env.MICROSWARM_PREBUILT;
   if (out === undefined || out === '') return undefined;
   try {
-    const { root } = JSON.parse(readFileSync(new URL('prebuilt.json', out), 'utf8'));
-    return new URL('src/engine/host-source.mjs', root).href === import.meta.url ? { root, out } : undefined;
+    const { root, folders } = JSON.parse(readFileSync(new URL('prebuilt.json', out), 'utf8'));
+    return new URL('src/engine/host-source.mjs', root).href === import.meta.url ? { root, out, folders } : undefined;
   } catch {
     return undefined;
   }
@@ -42,9 +43,13 @@ async function loadHost() {
   process.setSourceMapsEnabled(true);
   const { redirectModules } = await import(new URL('src/engine/modules.js', copy.out).href);
   redirectModules((url) => {
-    if (!url.startsWith(copy.root) || !url.endsWith('.ts')) return undefined;
-    const to = `${copy.out}${url.slice(copy.root.length, -'.ts'.length)}.js`;
-    return existsSync(new URL(to)) ? to : undefined;
+    const { pathname } = new URL(url);
+    if (!/\.[mc]?tsx?$/.test(pathname)) return undefined;
+    const to = url.startsWith(copy.root) ? `${copy.out}${url.slice(copy.root.length).replace(/\.ts(?=$|[?#])/, '.js')}` : undefined;
+    if (to !== undefined && to !== url && existsSync(new URL(to))) return to;
+    // Through tsx it would import the runtime a second time (its own module
+    // state, its own error classes): refused, naming what is copied.
+    throw new Error(`it is TypeScript with no JavaScript copy in MICROSWARM_PREBUILT (${copy.out}), which copies ${copy.folders.join(', ')}`);
   });
   return import(new URL('src/engine/host.js', copy.out).href);
 }
