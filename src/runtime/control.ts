@@ -11,7 +11,8 @@
  * ring: spawns and stops from the main thread, runtime/actors.ts, and plain
  * function tasks of `rt.tasks`, see runFunction) never goes through it.
  */
-import { Piscina } from 'piscina';
+import { createRequire } from 'node:module';
+import type { Piscina } from 'piscina';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { PoolShared } from '../memory/layout.js';
 import { ActorRef } from '../actors/ref.js';
@@ -29,6 +30,16 @@ import type { ResolvedOptions } from './options.js';
  */
 export type QueueOptions = { endpoint: number; attach?: boolean; spare?: number };
 type RoutedTask = HostTask & { [key: symbol]: QueueOptions };
+/**
+ * Piscina, loaded when the first pool is made, not when this module is: an
+ * actor module that imports the package root loads this module on every pool
+ * thread, which never makes a pool (importing piscina was about 40 ms of each
+ * thread's first spawn on a 2-core AMD EPYC). Its ESM entry re-exports its
+ * CommonJS build, so `require` gives the same classes as `import`.
+ */
+let piscina: typeof import('piscina') | undefined;
+const loadPiscina = (): typeof import('piscina') => (piscina ??= createRequire(import.meta.url)('piscina') as typeof import('piscina'));
+
 type PiscinaWorkerLike = { id: number; terminating: boolean; destroyed: boolean; currentUsage: number };
 
 /** @internal What a thread attaches (or takes over an endpoint) with: the shared memory and its endpoint's config. */
@@ -113,7 +124,7 @@ export class ControlPlane {
   constructor(options: ResolvedOptions, endpoint: Endpoint, hooks: ControlHooks) {
     this.threads = options.threads;
     this.endpoint = endpoint;
-    this.pool = new Piscina({
+    this.pool = new (loadPiscina().Piscina)({
       filename: hostEntry(),
       // Plus warm spares: a dead thread's replacement is already running.
       // Started with the pool's own threads (about 190 ms of a 620 ms start
@@ -181,7 +192,7 @@ export class ControlPlane {
 
   /** Piscina's load balancer: a control task goes to the worker of its endpoint. */
   private pickWorker<W extends PiscinaWorkerLike>(task: Record<symbol, QueueOptions | null>, workers: W[]): W | null {
-    const target = task[Piscina.queueOptionsSymbol];
+    const target = task[loadPiscina().Piscina.queueOptionsSymbol];
     if (target === null || target === undefined) return null;
     const free = (worker: W) => !this.workerToEndpoint.has(worker.id) && !worker.terminating && !worker.destroyed;
     if (target.spare !== undefined) {
@@ -296,7 +307,7 @@ export class ControlPlane {
   /** Runs a control task on the thread `target` names. */
   run(task: HostTask, target: QueueOptions): Promise<HostResult> {
     const routed = task as RoutedTask;
-    routed[Piscina.queueOptionsSymbol] = target;
+    routed[loadPiscina().Piscina.queueOptionsSymbol] = target;
     return (this.pool.run(routed) as Promise<HostResult>).catch((err: unknown) => {
       // Piscina rejects the tasks of a worker that exits with a plain Error
       // ("worker exited with code: 1"): the thread died while it ran this
