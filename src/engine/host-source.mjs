@@ -14,10 +14,11 @@
 // TypeScript module under the tree (actor modules, thread setups, function
 // tasks) from its copy too, so that the thread loads one copy of the runtime
 // and compiles nothing; a TypeScript module it has no copy of is refused
-// (test/setup/prebuild.ts lists the folders copied). tsx's hooks cost each thread about 0.5 s of start-up
-// on a 2-core machine (its own loader thread, a compile or cache lookup per
-// module), three threads per runtime: most of the test suite's time went
-// there (measured 2026-12-06: Runtime.start 750-860 ms, 250-400 ms this way).
+// (test/setup/prebuild.ts lists the folders copied). tsx's hooks cost each
+// thread about 0.5 s of start-up on a 2-core machine (its own loader thread,
+// a compile or cache lookup per module), three threads per runtime: most of
+// the test suite's time went there (measured 2026-12-06: Runtime.start
+// 750-860 ms, 250-340 ms this way).
 import { existsSync, readFileSync } from 'node:fs';
 
 /** The copy this file belongs to, or undefined (none named, unreadable, or a copy of another tree). */

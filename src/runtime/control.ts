@@ -37,8 +37,7 @@ type RoutedTask = HostTask & { [key: symbol]: QueueOptions };
  * thread's first spawn on a 2-core AMD EPYC). Its ESM entry re-exports its
  * CommonJS build, so `require` gives the same classes as `import`.
  */
-let piscina: typeof import('piscina') | undefined;
-const loadPiscina = (): typeof import('piscina') => (piscina ??= createRequire(import.meta.url)('piscina') as typeof import('piscina'));
+const loadPiscina = (): typeof import('piscina') => createRequire(import.meta.url)('piscina') as typeof import('piscina'); // require caches it
 
 type PiscinaWorkerLike = { id: number; terminating: boolean; destroyed: boolean; currentUsage: number };
 
@@ -102,6 +101,8 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 export class ControlPlane {
   /** The Piscina pool that owns the threads. */
   readonly pool: Piscina;
+  /** Piscina's key for a task's queue options (where it runs), read once from the class loaded lazily. */
+  private readonly queueOptions: symbol;
   readonly endpointToWorker = new Map<number, number>();
   readonly workerToEndpoint = new Map<number, number>();
   /** Endpoints whose thread died and could not be replaced. */
@@ -124,7 +125,9 @@ export class ControlPlane {
   constructor(options: ResolvedOptions, endpoint: Endpoint, hooks: ControlHooks) {
     this.threads = options.threads;
     this.endpoint = endpoint;
-    this.pool = new (loadPiscina().Piscina)({
+    const { Piscina } = loadPiscina();
+    this.queueOptions = Piscina.queueOptionsSymbol;
+    this.pool = new Piscina({
       filename: hostEntry(),
       // Plus warm spares: a dead thread's replacement is already running.
       // Started with the pool's own threads (about 190 ms of a 620 ms start
@@ -192,7 +195,7 @@ export class ControlPlane {
 
   /** Piscina's load balancer: a control task goes to the worker of its endpoint. */
   private pickWorker<W extends PiscinaWorkerLike>(task: Record<symbol, QueueOptions | null>, workers: W[]): W | null {
-    const target = task[loadPiscina().Piscina.queueOptionsSymbol];
+    const target = task[this.queueOptions];
     if (target === null || target === undefined) return null;
     const free = (worker: W) => !this.workerToEndpoint.has(worker.id) && !worker.terminating && !worker.destroyed;
     if (target.spare !== undefined) {
@@ -307,7 +310,7 @@ export class ControlPlane {
   /** Runs a control task on the thread `target` names. */
   run(task: HostTask, target: QueueOptions): Promise<HostResult> {
     const routed = task as RoutedTask;
-    routed[loadPiscina().Piscina.queueOptionsSymbol] = target;
+    routed[this.queueOptions] = target;
     return (this.pool.run(routed) as Promise<HostResult>).catch((err: unknown) => {
       // Piscina rejects the tasks of a worker that exits with a plain Error
       // ("worker exited with code: 1"): the thread died while it ran this
