@@ -17,6 +17,7 @@ import {
   type RuntimeOptions,
 } from '../src/index.js';
 import type { ProbeMsg } from './fixtures/probe.js';
+import { eventually } from './fixtures/helpers.js';
 
 const probeUrl = new URL('./fixtures/probe.ts', import.meta.url);
 const leafUrl = new URL('./fixtures/leaf.ts', import.meta.url);
@@ -194,6 +195,7 @@ describe('with a running runtime', () => {
 
     it('drops the checkpoint of an actor whose start fails after it took one (here and from ctx.spawn), leaving the pool as it was', async () => {
       const used = rt.memory.stats().used;
+      const live = rt.stats().liveActors;
       const err = await failure(() => rt.spawn(preStartThrowsUrl, undefined, { thread: 1 }));
       expect(err).toBeInstanceOf(ActorInitError);
       expect(((err as ActorInitError).cause as Error).message).toBe('preStart fails after a checkpoint');
@@ -202,6 +204,13 @@ describe('with a running runtime', () => {
       const used2 = rt.memory.stats().used;
       expect(await failure(() => parent.ask({ type: 'spawn', module: preStartThrowsUrl.href }))).toBeInstanceOf(ActorInitError);
       expect(rt.memory.stats().used).toBe(used2);
+      // The parent's handler failed with that ActorInitError, so its root
+      // supervisor stops it (docs/supervision.md): it goes after the ask has
+      // been answered. Wait for it here, so the next tests' counts are their own.
+      await eventually(
+        () => rt.stats().liveActors,
+        (n) => n === live,
+      );
     });
 
     it.each([2, -1, 0.5, '0', NaN])('refuses spawn option thread = %j', async (thread) => {
