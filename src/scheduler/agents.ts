@@ -4,9 +4,9 @@
  * an agent when it starts; one found dead (stopped, lost with its thread)
  * takes no more tasks and is dropped once its running attempts settled.
  */
-import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import type { ActorRef } from '../actors/ref.js';
 import { TaskCancelledError } from '../base/errors.js';
+import { cockatiel } from './policies.js';
 import type { ResolvedSchedulerOptions } from './options.js';
 import type { Agent } from './placement.js';
 import { Window } from './stats.js';
@@ -36,6 +36,7 @@ export class AgentRegistry {
       return;
     }
     const limit = Math.min(capacity, this.options.maxInFlightPerAgent);
+    const { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } = cockatiel();
     const breaker = circuitBreaker(
       handleWhen((e) => !(e instanceof TaskCancelledError)),
       {

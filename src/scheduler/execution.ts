@@ -7,11 +7,12 @@
  * attempt's `pending` settles with the outcome (the task's lifecycle decides
  * what follows) and the dispatcher is told a slot is free.
  */
-import { BrokenCircuitError, BulkheadRejectedError, TimeoutStrategy, bulkhead, timeout, type BulkheadPolicy } from 'cockatiel';
+import type { BulkheadPolicy } from 'cockatiel';
 import { Task } from '../actors/task.js';
 import { TaskCancelledError, TaskTimeoutError } from '../base/errors.js';
 import type { SchedulerMetrics } from './metrics.js';
 import type { ResolvedSchedulerOptions } from './options.js';
+import { cockatiel, isPolicyRejection } from './policies.js';
 import type { Agent } from './placement.js';
 import type { TaskQueue } from './queue.js';
 import { Final, type TaskRecord } from './record.js';
@@ -46,7 +47,7 @@ export class Execution {
     this.metrics = metrics;
     this.trigger = trigger;
     this.now = now;
-    this.total = options.maxInFlight === Infinity ? undefined : bulkhead(options.maxInFlight, 0);
+    this.total = options.maxInFlight === Infinity ? undefined : cockatiel().bulkhead(options.maxInFlight, 0);
   }
 
   // ------------------------------------------------------------- agents
@@ -79,7 +80,7 @@ export class Execution {
         pending.resolve(value);
       },
       (error: unknown) => {
-        if (!(error instanceof TaskCancelledError) && !(error instanceof BrokenCircuitError) && !(error instanceof BulkheadRejectedError)) {
+        if (!(error instanceof TaskCancelledError) && !isPolicyRejection(error)) {
           if (!viaBreaker) this.feedBreaker(agent, error);
           agent.failStreak++;
         }
@@ -132,7 +133,7 @@ export class Execution {
     if (this.options.maxInFlightPerAgent === Infinity) return undefined;
     let policy = this.agentBulkheads.get(agent);
     if (policy === undefined) {
-      policy = bulkhead(agent.limit, 0);
+      policy = cockatiel().bulkhead(agent.limit, 0);
       this.agentBulkheads.set(agent, policy);
     }
     return policy;
@@ -143,8 +144,7 @@ export class Execution {
     this.running--;
     t.agent = undefined;
     const cancelled = t.cancelReason !== undefined;
-    if (!cancelled && !(error instanceof BrokenCircuitError) && !(error instanceof BulkheadRejectedError))
-      this.metrics.recordRun(t, agent, ok, this.now() - began);
+    if (!cancelled && !isPolicyRejection(error)) this.metrics.recordRun(t, agent, ok, this.now() - began);
     this.trigger.dispatchSoon();
   }
 
@@ -250,6 +250,7 @@ export class Execution {
     onTimeout: () => void,
     onAbandon: (error: unknown) => void,
   ): Promise<unknown> {
+    const { timeout, TimeoutStrategy } = cockatiel();
     const policy = timeout(ms, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
     let timedOut = false;
     let grace: ReturnType<typeof setTimeout> | undefined;

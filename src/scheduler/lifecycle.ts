@@ -7,16 +7,7 @@
  * that name it later. Each attempt waits in the queue for the dispatcher,
  * which places and runs it (dispatch.ts, execution.ts).
  */
-import {
-  BrokenCircuitError,
-  BulkheadRejectedError,
-  ConstantBackoff,
-  ExponentialBackoff,
-  decorrelatedJitterGenerator,
-  handleWhen,
-  retry,
-  type RetryPolicy,
-} from 'cockatiel';
+import type { RetryPolicy } from 'cockatiel';
 import {
   ActorCrashedError,
   ActorStoppedError,
@@ -28,6 +19,7 @@ import {
   toError,
 } from '../base/errors.js';
 import type { AgentRegistry } from './agents.js';
+import { cockatiel, isPolicyRejection } from './policies.js';
 import { DependencyGraph } from './dag.js';
 import type { SchedulerMetrics } from './metrics.js';
 import type { ResolvedSchedulerOptions } from './options.js';
@@ -40,19 +32,11 @@ const kRecentOutcomes = 100_000;
 
 /** An agent is gone (crashed with its thread, stopped) or could not take the attempt: the task is placed again. */
 function isAgentLoss(error: unknown): boolean {
-  return (
-    error instanceof ActorCrashedError ||
-    error instanceof ActorStoppedError ||
-    error instanceof BrokenCircuitError ||
-    error instanceof BulkheadRejectedError
-  );
+  return error instanceof ActorCrashedError || error instanceof ActorStoppedError || isPolicyRejection(error);
 }
 
-/** Retries everything but a Final; backoff policies are shared by tasks with the same settings. */
-const noDelay = retry(
-  handleWhen((e) => !(e instanceof Final)),
-  { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: new ConstantBackoff(0) },
-);
+/** Retries everything but a Final; backoff policies are shared by tasks with the same settings. Made at the first task (policies.ts). */
+let noDelay: RetryPolicy | undefined;
 
 /**
  * How a task's first attempt reports its end to the lifecycle: an object
@@ -263,10 +247,20 @@ export class TaskLifecycle implements RecordHost {
   }
 
   private retryPolicyFor(t: TaskRecord): RetryPolicy {
-    if (t.retry === undefined || t.retry.retries === 0) return noDelay;
+    if (t.retry === undefined || t.retry.retries === 0) {
+      if (noDelay === undefined) {
+        const { ConstantBackoff, handleWhen, retry } = cockatiel();
+        noDelay = retry(
+          handleWhen((e) => !(e instanceof Final)),
+          { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: new ConstantBackoff(0) },
+        );
+      }
+      return noDelay;
+    }
     const key = `${t.retry.initialDelayMs}/${t.retry.maxDelayMs}`;
     let policy = this.retryPolicies.get(key);
     if (policy === undefined) {
+      const { ExponentialBackoff, decorrelatedJitterGenerator, handleWhen, retry } = cockatiel();
       policy = retry(
         handleWhen((e) => !(e instanceof Final)),
         {
