@@ -202,10 +202,11 @@ describe('rt.inspect()', () => {
     const { BroadcastChannel } = await import('node:worker_threads');
     const port = new BroadcastChannel(channel);
     const blocked = new Promise((resolve) => (port.onmessage = resolve));
-    blocker.tell({ type: 'block', ms: 1500, channel });
+    blocker.tell({ type: 'block', ms: 2500, channel });
     await blocked;
     port.close();
-    const snapshot = await rt.inspect({ timeoutMs: 100 });
+    // Long enough for the idle thread 0 to answer on a loaded machine, well inside thread 1's block.
+    const snapshot = await rt.inspect({ timeoutMs: 800 });
     expect(snapshot.threads[1]).toMatchObject({ status: 'unresponsive', responseMs: null });
     expect(snapshot.threads[0].status).toBe('running');
     expect(snapshot.actors).toEqual([

@@ -137,8 +137,9 @@ describe('rt.swarm broadcast', () => {
     const r = await start();
     const members = await spawnMembers(r, 4);
     const swarm = r.swarm({ name: 'g', members });
-    void members[3].ask({ type: 'sleep', ms: 2000 }, { timeoutMs: 5000 }).catch(() => undefined); // busy: silent to the gather
-    const result = await swarm.gather<{ name: string; x: number }>({ type: 'echo', x: 7 }, { timeoutMs: 300 });
+    void members[3].ask({ type: 'sleep', ms: 3000 }, { timeoutMs: 5000 }).catch(() => undefined); // busy: silent to the gather
+    // Deadlines here leave room for a loaded machine: the answering members must all be in within them.
+    const result = await swarm.gather<{ name: string; x: number }>({ type: 'echo', x: 7 }, { timeoutMs: 1000 });
     expect(result.replies.map((reply) => reply.value.name)).toEqual(['m0', 'm1', 'm2']);
     expect(result.silent).toEqual([members[3]]);
     expect(result.errors).toEqual([]);
@@ -152,9 +153,9 @@ describe('rt.swarm propose', () => {
     for (const [i, kind] of kinds.entries()) {
       const members = await spawnMembers(r, 7, [kind, kind]);
       const swarm = r.swarm({ name: `v${i}`, members, leader: false });
-      const good = await swarm.propose({ valid: true }, { quorum: 'bft', timeoutMs: 300 });
+      const good = await swarm.propose({ valid: true }, { quorum: 'bft', timeoutMs: 1000 });
       expect(good.outcome, kind).toBe('approved');
-      const bad = await swarm.propose({ valid: false }, { quorum: 'bft', timeoutMs: 300 });
+      const bad = await swarm.propose({ valid: false }, { quorum: 'bft', timeoutMs: 1000 });
       expect(bad.outcome, kind).toBe('rejected');
       expect(good.votes.length + good.silent.length).toBe(7);
       if (kind === 'equivocate') {
@@ -169,7 +170,7 @@ describe('rt.swarm propose', () => {
     // (7 approvals); caught in round 2, they do not count, and the 4 honest
     // votes do not reach the quorum of 5.
     const equivocators = r.swarm({ name: 'equivocators', members: await spawnMembers(r, 7, ['equivocate', 'equivocate', 'equivocate']), leader: false });
-    expect(await equivocators.propose({ valid: true }, { quorum: 'bft', timeoutMs: 300 })).toMatchObject({
+    expect(await equivocators.propose({ valid: true }, { quorum: 'bft', timeoutMs: 1000 })).toMatchObject({
       outcome: 'undecided',
       approvals: 4,
       rejections: 0,
@@ -177,7 +178,7 @@ describe('rt.swarm propose', () => {
     const members = await spawnMembers(r, 7, ['liar', 'liar', 'liar']);
     const swarm = r.swarm({ name: 'beyond', members, leader: false });
     for (const valid of [true, false]) {
-      const result = await swarm.propose({ valid }, { quorum: 'bft', timeoutMs: 300 });
+      const result = await swarm.propose({ valid }, { quorum: 'bft', timeoutMs: 1000 });
       expect(result.outcome).toBe('undecided');
       expect(result).toMatchObject({ approvals: valid ? 4 : 3, rejections: valid ? 3 : 4, tolerated: 2, members: 7 });
     }

@@ -246,13 +246,18 @@ describe('rt.tasks function tasks', () => {
 
   it('cancels a function task that still waits in the queue, without touching the running one', async () => {
     const r = await start({ threads: 1 });
-    const running = r.tasks.submit({ module: sleepUrl, payload: { ms: 200, tag: 'running' } });
+    const running = r.tasks.submit({ module: sleepUrl, payload: { ms: 500, tag: 'running' } });
     await eventually(
       () => Promise.resolve(running.status),
       (s) => s === 'running',
     );
     const waiting = r.tasks.submit({ module: sleepUrl, payload: { ms: 1, tag: 'waiting' } });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Queued behind the running one (the thread's function slot is taken), not just submitted.
+    await eventually(
+      () => r.tasks.stats(),
+      (s) => s.running === 1 && Object.values(s.queued).reduce((a, b) => a + b, 0) === 1,
+    );
+    expect(waiting.status).toBe('queued');
     waiting.cancel();
     await expect(waiting.result).rejects.toBeInstanceOf(TaskCancelledError);
     expect(await running.result).toBe('running');
