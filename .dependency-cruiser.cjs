@@ -15,6 +15,8 @@
  *                  the metrics: loaded by runtime/ only through a dynamic import)
  *   runtime/    -> everything above this line
  *   index.ts    -> anything (the public API)
+ *   actor.ts    -> base, memory, actors (and engine/ as types only): the actor-side API (microswarm/actor), which pool
+ *                  threads load with every actor module that imports it
  *   cli/        -> base, and the snapshot's types (runtime/inspect-types.ts, types only): the `microswarm` command talks
  *                  to a runtime over HTTP and never loads it; nothing in src/ imports cli/
  *
@@ -59,6 +61,15 @@ module.exports = {
     layer('observe', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine', 'cluster']),
     layer('runtime', ['base', 'memory', 'transport', 'actors', 'scheduler', 'swarm', 'engine', 'cluster', 'observe']),
     {
+      name: 'actor-entry-actor-side-only',
+      comment:
+        'src/actor.ts (microswarm/actor) is what actor modules import on the pool threads: it may load only src/base/, src/memory/ and ' +
+        'src/actors/ (whose own layers keep them off everything above); anything else in src/ only as types.',
+      severity: 'error',
+      from: { path: '^src/actor\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/(base|memory|actors)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'cli-talks-http-only',
       comment:
         'The `microswarm` command (src/cli/) reads a runtime over HTTP and must not load it: it may import src/base/ and, as types ' +
@@ -93,7 +104,14 @@ module.exports = {
       from: {
         orphan: true,
         path: '^src/',
-        pathNot: ['^src/index\\.ts$', '^src/cli/microswarm\\.ts$', '^src/engine/host-source\\.mjs$', '^src/observe/dashboard/', '\\.d\\.ts$'],
+        pathNot: [
+          '^src/index\\.ts$',
+          '^src/actor\\.ts$',
+          '^src/cli/microswarm\\.ts$',
+          '^src/engine/host-source\\.mjs$',
+          '^src/observe/dashboard/',
+          '\\.d\\.ts$',
+        ],
       },
       to: {},
     },

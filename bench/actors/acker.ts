@@ -1,5 +1,5 @@
 /** Counts acks; answers a `wait` for n once n acks have arrived (broadcast-256). */
-import { defineActor, type DeferredReply } from '../../src/index.js';
+import { defineActor, type DeferredReply } from '../../src/actor.js';
 
 type Msg = { type: 'ack' } | { type: 'wait'; n: number };
 

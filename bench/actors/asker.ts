@@ -5,7 +5,7 @@
  * tell (`mode: 'tell'`), and answers with the exchanges counted so far (all
  * runs), which the case checks.
  */
-import { defineActor, type ActorRef, type DeferredReply } from '../../src/index.js';
+import { defineActor, type ActorRef, type DeferredReply } from '../../src/actor.js';
 import type { EchoMsg } from './echo.js';
 
 export type AskerMsg = { type: 'run'; n: number; mode: 'ask' | 'tell' } | { type: 'pong' };

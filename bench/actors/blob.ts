@@ -1,5 +1,5 @@
 /** Keeps a 4 KB state (a byte array) and checkpoints it: the checkpoint-4k bench actor. */
-import { defineActor } from '../../src/index.js';
+import { defineActor } from '../../src/actor.js';
 
 export default defineActor({
   init: (args: { bytes: number }) => ({ data: new Uint8Array(args.bytes).fill(7) }),

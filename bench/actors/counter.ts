@@ -4,7 +4,7 @@
  * peers' counters: `{ type: 'inc', by }` one-way, `{ type: 'get' }` answered
  * with the count.
  */
-import { defineActor } from '../../src/index.js';
+import { defineActor } from '../../src/actor.js';
 
 export type CounterMsg = { type: 'inc'; by: number } | { type: 'get' };
 

@@ -4,7 +4,7 @@
  * n times, then asks it for its count and answers with it. The main thread
  * measures the whole `ask({ type: 'run', n })`, as the nact peer's caller does.
  */
-import { defineActor } from '../../src/index.js';
+import { defineActor } from '../../src/actor.js';
 import type { CounterMsg } from './counter.js';
 
 export type DriverMsg = { type: 'run'; n: number };

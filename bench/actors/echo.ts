@@ -3,7 +3,7 @@
  * is answered (an ask) with 1; `{ type: 'ping', tell: true }` is answered by
  * telling `{ type: 'pong' }` back to its sender (the same exchange by tells).
  */
-import { defineActor, type ActorRef } from '../../src/index.js';
+import { defineActor, type ActorRef } from '../../src/actor.js';
 
 export type EchoMsg = { type: 'ping'; tell: boolean };
 

@@ -11,7 +11,7 @@
  * One performance.now() pair per batch of `batch` operations: timing each
  * operation alone would mostly measure performance.now() itself.
  */
-import { defineActor, type MemoryContext } from '../../src/index.js';
+import { defineActor, type MemoryContext } from '../../src/actor.js';
 
 export type AllocMsg = {
   type: 'measure';

@@ -11,7 +11,7 @@
  * halved. Timed with performance.now() on this thread only, so the two
  * threads' clocks never meet.
  */
-import { defineActor, type ActorRef, type DeferredReply, type RegionHandle } from '../../src/index.js';
+import { defineActor, type ActorRef, type DeferredReply, type RegionHandle } from '../../src/actor.js';
 import { fillBall, kBallBytes, readBall } from './memory-ball.js';
 import type { PongMsg } from './memory-pong.js';
 

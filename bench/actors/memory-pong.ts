@@ -3,7 +3,7 @@
  * arrives it reads all of it (./memory-ball.ts), stamps the next hop count
  * and transfers it back to the sender (`ctx.sender`, the ping actor).
  */
-import { defineActor, type ActorRef, type RegionHandle } from '../../src/index.js';
+import { defineActor, type ActorRef, type RegionHandle } from '../../src/actor.js';
 import { readBall } from './memory-ball.js';
 import type { PingMsg } from './memory-ping.js';
 

@@ -10,7 +10,7 @@
  * flight (allocated on the first run, kept for the next ones) until
  * `frames` have come back, then answers with their count.
  */
-import { defineActor, type ActorRef, type DeferredReply, type RegionHandle } from '../../src/index.js';
+import { defineActor, type ActorRef, type DeferredReply, type RegionHandle } from '../../src/actor.js';
 import { fillFrame, kFrameBytes, passStage } from './pipeline-frame.js';
 
 export type PipelineMsg =

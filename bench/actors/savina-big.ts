@@ -6,7 +6,7 @@
  * pong; after its last pong it reports to the sink. When every member has
  * reported, the sink stops them and answers the driver.
  */
-import { defineActor, type ActorRef } from '../../src/index.js';
+import { defineActor, type ActorRef } from '../../src/actor.js';
 import { SeededRandom } from '../peers/savina-shape.js';
 import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 

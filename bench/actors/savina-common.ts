@@ -7,7 +7,7 @@
  * module names are those of the `spread` placement; under `local` every actor
  * of a run lives on the driver's thread (`place`).
  */
-import type { DeferredReply } from '../../src/index.js';
+import type { DeferredReply } from '../../src/actor.js';
 
 /**
  * Where a case's actors live: `spread` puts the i-th on thread i % 2 (every

@@ -3,7 +3,7 @@
  * tells the counter (thread 1) `inc` `messages` times, then `retrieve`; the
  * counter answers with its count.
  */
-import { defineActor, type ActorRef } from '../../src/index.js';
+import { defineActor, type ActorRef } from '../../src/actor.js';
 import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 
 type Msg =

@@ -6,7 +6,7 @@
  * level); local, they stay on the root's. Below that, children live on their
  * parent's thread.
  */
-import { defineActor, type ActorRef } from '../../src/index.js';
+import { defineActor, type ActorRef } from '../../src/actor.js';
 import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 
 type Msg = { type: 'run'; sizes: { fib: { n: number } }; placement: Placement } | { type: 'request'; n: number } | { type: 'response'; value: number };

@@ -4,7 +4,7 @@
  * message as soon as it is up; a worker does Savina's
  * `performComputation(37.2)`, reports and stops.
  */
-import { defineActor, type ActorRef } from '../../src/index.js';
+import { defineActor, type ActorRef } from '../../src/actor.js';
 import { performComputation } from '../peers/savina-shape.js';
 import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 

@@ -4,7 +4,7 @@
  * message to each; each message does Savina's `performComputation(37.2)`.
  * A worker that has handled all of its messages reports and stops.
  */
-import { defineActor, type ActorRef } from '../../src/index.js';
+import { defineActor, type ActorRef } from '../../src/actor.js';
 import { performComputation } from '../peers/savina-shape.js';
 import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 

@@ -4,7 +4,7 @@
  * next `ping` until `pings` were sent, then `stop`s pong, which reports its
  * count to the driver.
  */
-import { defineActor, type ActorRef } from '../../src/index.js';
+import { defineActor, type ActorRef } from '../../src/actor.js';
 import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 
 type Msg =

@@ -4,7 +4,7 @@
  * left goes round; where it reaches 0 an `exit` goes once round the ring,
  * each node stopping after passing it on; the last one reports to the driver.
  */
-import { defineActor, type ActorRef } from '../../src/index.js';
+import { defineActor, type ActorRef } from '../../src/actor.js';
 import { finish, place, type Placement, startRun, type DriverState } from './savina-common.js';
 
 type Msg =

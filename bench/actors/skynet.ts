@@ -9,7 +9,7 @@
  * that, children live on their parent's thread and every message stays in
  * that thread's heap.
  */
-import { defineActor, type ActorRef, type ActorContext } from '../../src/index.js';
+import { defineActor, type ActorRef, type ActorContext } from '../../src/actor.js';
 
 export type SkynetMsg = { type: 'run' } | { type: 'result'; value: number };
 

@@ -1,5 +1,5 @@
 /** A swarm member for the coordination benches: acks a broadcast to its acker; votes to approve; answers pings. */
-import { defineActor, type ActorRef } from '../../src/index.js';
+import { defineActor, type ActorRef } from '../../src/actor.js';
 
 type Msg = { type: 'bcast'; acker: ActorRef } | { type: 'ping' };
 

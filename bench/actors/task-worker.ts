@@ -3,7 +3,7 @@
  * `work` tasks take `payload.units x msPerUnit` (a timer, so agents on one
  * thread overlap as independent machines would).
  */
-import { defineActor, type Task } from '../../src/index.js';
+import { defineActor, type Task } from '../../src/actor.js';
 
 export interface TaskWorkerArgs {
   /** Milliseconds per unit of work for this agent (its speed). */

@@ -3,7 +3,7 @@
  * fx, N = 10,000,000 pieces over [1, 5]); `{ l, r, h }` answers the area of
  * its range, summed piece by piece as Savina's Worker does.
  */
-import { defineActor } from '../../src/index.js';
+import { defineActor } from '../../src/actor.js';
 
 export type TrapezoidMsg = { l: number; r: number; h: number };
 

@@ -7,7 +7,7 @@
  * sends the colony the tours, as built and as improved (a few hundred bytes
  * each), never a matrix.
  */
-import { defineActor, type ActorRef, type RegionHandle } from '../../src/index.js';
+import { defineActor, type ActorRef, type RegionHandle } from '../../src/actor.js';
 import { Ant } from '../aco/acs.js';
 import { problemViews } from '../aco/problem.js';
 import type { ColonyMsg } from './aco-colony.js';

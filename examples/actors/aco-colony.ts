@@ -30,7 +30,7 @@
  *   messages order the two), and the tours are the plain run's on any number
  *   of threads, but each iteration waits for its slowest thread.
  */
-import { defineActor, type ActorContext, type ActorRef, type DeferredReply, type RegionHandle } from '../../src/index.js';
+import { defineActor, type ActorContext, type ActorRef, type DeferredReply, type RegionHandle } from '../../src/actor.js';
 import { ColonyCore, antSeed, type Walk } from '../aco/acs.js';
 import type { Budget, RunResult } from '../aco/plain.js';
 import { fillProblem, pheromoneBytes, problemBytes, problemViews } from '../aco/problem.js';

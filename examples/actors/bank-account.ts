@@ -4,7 +4,7 @@
  * after every message, before its answer leaves, so an answered transfer
  * survives the death of its thread.
  */
-import { defineActor } from '../../src/index.js';
+import { defineActor } from '../../src/actor.js';
 
 export type AccountMsg = { type: 'apply'; id: string; delta: number } | { type: 'balance' };
 

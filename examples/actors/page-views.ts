@@ -5,7 +5,7 @@
  * handles, and a new activation (after its node died, on another node)
  * starts from the last one written instead of from `init`.
  */
-import { defineActor } from '../../src/index.js';
+import { defineActor } from '../../src/actor.js';
 
 export type PageViewsMsg = { type: 'view'; from: string } | { type: 'views' };
 

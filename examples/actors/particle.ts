@@ -25,7 +25,7 @@
  * evaluation. A run's messages carry its epoch: one of the next run that
  * arrives before this particle's own `run` is kept until then.
  */
-import { defineActor, type ActorRef, type DeferredReply } from '../../src/index.js';
+import { defineActor, type ActorRef, type DeferredReply } from '../../src/actor.js';
 import type { FunctionName } from '../pso/functions.js';
 import { lastIteration, Particle } from '../pso/spso.js';
 

@@ -5,7 +5,7 @@
  * skipped a stage, went through one twice, or holds another frame's bytes
  * fails it (the handler throws, and the failure reaches `rt.failures`).
  */
-import { defineActor, type ActorRef } from '../../src/index.js';
+import { defineActor, type ActorRef } from '../../src/actor.js';
 import { fillRows, kHeight, kRowBytes, kernels, stageKinds } from './pipeline-kernels.js';
 import type { SourceMsg } from './pipeline-source.js';
 import type { FrameMsg } from './pipeline-stage.js';

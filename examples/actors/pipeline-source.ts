@@ -5,7 +5,7 @@
  * frame it has checked and freed, which lets the next one go. The `run` ask
  * is answered when every frame has come back as a credit.
  */
-import { defineActor, type ActorRef, type DeferredReply } from '../../src/index.js';
+import { defineActor, type ActorRef, type DeferredReply } from '../../src/actor.js';
 import { fillRows, kFrameBytes } from './pipeline-kernels.js';
 import type { FrameMsg } from './pipeline-stage.js';
 

@@ -4,7 +4,7 @@
  * carries the region handle (a few bytes), and `{ transfer: [handle] }` moves
  * ownership to the next actor, on whichever thread it runs.
  */
-import { defineActor, type ActorRef, type RegionHandle } from '../../src/index.js';
+import { defineActor, type ActorRef, type RegionHandle } from '../../src/actor.js';
 import { kernels, type StageKind } from './pipeline-kernels.js';
 
 export type FrameMsg = { type: 'frame'; handle: RegionHandle; seq: number };

@@ -4,7 +4,7 @@
  * ask (with `ctx.replyLater`) when the token has gone around `laps` times.
  * It also counts primes in a range, for the fan-out part of the demo.
  */
-import { defineActor, type ActorRef, type DeferredReply } from '../../src/index.js';
+import { defineActor, type ActorRef, type DeferredReply } from '../../src/actor.js';
 
 export type RingMsg =
   | { type: 'link'; next: ActorRef<RingMsg> }

@@ -4,7 +4,7 @@
  * value is plausible. A few are faulty by design (`fault` in their args):
  * one lies, one never answers, one says different things when asked twice.
  */
-import { defineActor, fenced, type ActorRef, type Proposal } from '../../src/index.js';
+import { defineActor, fenced, type ActorRef, type Proposal } from '../../src/actor.js';
 
 export type AgentMsg =
   | { type: 'reading'; value: number }
