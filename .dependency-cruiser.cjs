@@ -15,8 +15,8 @@
  *                  the metrics: loaded by runtime/ only through a dynamic import)
  *   runtime/    -> everything above this line
  *   index.ts    -> anything (the public API)
- *   actor.ts    -> base, memory, actors (and engine/ as types only): the actor-side API (microswarm/actor), which pool
- *                  threads load with every actor module that imports it
+ *   actor.ts    -> base, memory, actors (anything else in src/ as types only): the actor-side API (microswarm/actor),
+ *                  which pool threads load with every actor module that imports it
  *   cli/        -> base, and the snapshot's types (runtime/inspect-types.ts, types only): the `microswarm` command talks
  *                  to a runtime over HTTP and never loads it; nothing in src/ imports cli/
  *

@@ -19,7 +19,7 @@ export type { Timer, DeferredReply } from './actors/context.js';
 export { SupervisorState, defaultDecider } from './actors/supervision.js';
 export type { Directive, StrategyKind, SupervisorStrategy, BackoffOptions, Decision } from './actors/supervision.js';
 export type { DeadLetter, DeadLetterReason, ActorFailure, Terminated, TerminatedReason } from './engine/endpoint.js';
-export type { SpawnOptions, MailboxOptions, OverflowPolicy } from './runtime/options.js';
+export type { SpawnOptions, MailboxOptions, OverflowPolicy } from './actors/spawn-options.js';
 export * from './base/errors.js';
 export { RegionHandle } from './memory/handle.js';
 export { MemoryContext } from './actors/memory.js';

@@ -10,7 +10,7 @@ import * as actorSide from '../src/actor.js';
 import * as root from '../src/index.js';
 
 describe('microswarm/actor', () => {
-  it('exports only names of the package root, each the same object', () => {
+  it('exports only names of the package root, each the same object (the root re-exports it whole)', () => {
     const names = Object.keys(actorSide);
     expect(names.length).toBeGreaterThan(20);
     for (const name of names) expect((root as Record<string, unknown>)[name], name).toBe((actorSide as Record<string, unknown>)[name]);

@@ -193,9 +193,11 @@ describe('a pool thread that dies', () => {
     void canary.ask({ type: 'block', ms: 120_000, channel: 'unused' }, { timeoutMs: 120_000 }).catch(() => undefined);
     expect(await killed).toMatchObject({ thread: 1, reason: 'stuck' });
     expect(crashes.map((c) => c.thread)).toEqual([1]);
-    // Thread 1's reports only: on a loaded machine the idle thread 0 can go unscheduled past blockingHandlerMs
-    // and be reported (as the thread, no actor), which is right of the watchdog and not this test's business.
-    expect(failures.filter((f) => f.phase === 'timeout' && (f.error as HandlerTimeoutError).thread === 1).map((f) => f.actor.id)).toEqual([canary.id]);
+    const timeouts = failures.filter((f) => f.phase === 'timeout');
+    expect(timeouts.filter((f) => (f.error as HandlerTimeoutError).thread === 1).map((f) => f.actor.id)).toEqual([canary.id]);
+    // Thread 0's backlog of short handlers named no actor. On a loaded machine the idle thread 0 can go
+    // unscheduled past blockingHandlerMs and be reported as the thread (no actor): right of the watchdog.
+    expect(timeouts.filter((f) => (f.error as HandlerTimeoutError).thread === 0 && f.actor.slot !== -1)).toEqual([]);
   });
 
   it('reports, and does not terminate, a legitimate long handler: 100,000 and more asks created in one synchronous stretch of 1.5 s', async () => {
@@ -215,8 +217,8 @@ describe('a pool thread that dies', () => {
     expect(sum).toBe((count * (count - 1)) / 2);
     expect(crashes).toEqual([]);
     expect(await neighbour.ask({ type: 'born' })).toBe(born); // not restarted
-    // Thread 0's reports only (see above): thread 1, answering the burst, may be starved on a loaded machine.
-    const timeouts = failures.filter((f) => f.phase === 'timeout' && (f.error as HandlerTimeoutError).thread === 0);
+    // Reports naming an actor of thread 0 only (see above): an idle thread unscheduled on a loaded machine is reported as the thread.
+    const timeouts = failures.filter((f) => f.phase === 'timeout' && (f.error as HandlerTimeoutError).thread === 0 && f.actor.slot !== -1);
     expect(timeouts).toHaveLength(1);
     expect(timeouts[0].actor.id).toBe(asker.id);
     expect(timeouts[0].error).toBeInstanceOf(HandlerTimeoutError);

@@ -13,10 +13,10 @@ const loadedUrl = new URL('./fixtures/loaded.ts', import.meta.url);
 describe('a pool thread running an actor that imports the package root', () => {
   const start = useRuntime({ threads: 1 });
 
-  it('has not loaded cockatiel; the check sees it once the actor requires it', async () => {
+  it('has not loaded cockatiel; the check sees it once the actor imports it', async () => {
     const rt = await start();
     const actor = await rt.spawn<LoadedMsg, boolean>(loadedUrl);
     expect(await actor.ask({ type: 'loaded', pkg: 'cockatiel' })).toBe(false);
-    expect(await actor.ask({ type: 'require', pkg: 'cockatiel' })).toBe(true);
+    expect(await actor.ask({ type: 'import', pkg: 'cockatiel' })).toBe(true);
   });
 });

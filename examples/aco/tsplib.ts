@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { MicroswarmError, describeValue } from '../../src/index.js';
+import { MicroswarmError, describeValue } from '../../src/actor.js'; // loaded by the ants' and the colony's threads (problem.ts)
 
 /** A TSPLIB file that cannot be read, or that is not a symmetric EUC_2D TSP. */
 export class TsplibError extends MicroswarmError {

@@ -310,7 +310,7 @@ function resolveMemory(value: unknown): ResolvedOptions['memory'] {
   };
 }
 
-export type { Delivery, MailboxOptions, OverflowPolicy, SpawnOptions, AgentOverride, ResolvedSpawnOptions } from '../actors/spawn-options.js';
+export type { Delivery, OverflowPolicy, SpawnOptions, AgentOverride, ResolvedSpawnOptions } from '../actors/spawn-options.js';
 export { resolveSpawnOptions } from '../actors/spawn-options.js';
 
 /** `askStackTraces`: one of {@link askStackTraceModes}; default `'never'`. */

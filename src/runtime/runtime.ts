@@ -86,6 +86,12 @@ export interface RuntimeStats {
   failures: number;
 }
 
+/**
+ * An embedded runtime: a Piscina pool of threads hosting actors, started
+ * with {@link Runtime.start}. Spawns and stops actors, looks them up by
+ * name, and holds the shared memory pool, the task scheduler, swarms,
+ * topics, inspection and the optional cluster node.
+ */
 export class Runtime {
   /** Messages that could not be delivered: to a stopped or unknown actor, or dropped by an overflow policy. */
   readonly deadLetters = new EventSource<DeadLetter>();
