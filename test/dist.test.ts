@@ -6,6 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -52,5 +55,38 @@ describe('built package', () => {
     const bad = await run(['top', '--url', 'http://127.0.0.1:9464/', '--interval', 'soon']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('Expected `--interval` to be a whole number of milliseconds from 100 to 60000, got `"soon"` (string)');
+  });
+
+  it.each([
+    ['node10', 'commonjs'],
+    ['node16', 'node16'],
+    ['bundler', 'esnext'],
+  ])("gives a TypeScript user (moduleResolution %s) the types of both entries, 'microswarm' and 'microswarm/actor'", async (resolution, module) => {
+    // A user's project: the package in its node_modules, one strict file importing both entries.
+    const project = await mkdtemp(join(tmpdir(), 'microswarm-types-'));
+    try {
+      await mkdir(join(project, 'node_modules'));
+      await symlink(root, join(project, 'node_modules', 'microswarm'), 'dir');
+      await writeFile(join(project, 'package.json'), '{ "type": "module" }');
+      await writeFile(
+        join(project, 'user.ts'),
+        "import { defineActor, type ActorRef } from 'microswarm/actor';\n" +
+          "import { Runtime } from 'microswarm';\n" +
+          'export const actor = defineActor({ init: () => ({ n: 0 }), receive: (state, _msg: { type: string }) => state.n });\n' +
+          'export const start: typeof Runtime.start = Runtime.start;\n' +
+          'export type Ref = ActorRef;\n',
+      );
+      const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+      const args = ['--noEmit', '--strict', '--skipLibCheck', '--moduleResolution', resolution, '--module', module, '--target', 'es2022', 'user.ts'];
+      const child = spawn(process.execPath, [tsc, ...args], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(out).toBe('');
+      expect(code).toBe(0);
+    } finally {
+      await rm(project, { recursive: true, force: true });
+    }
   });
 });
