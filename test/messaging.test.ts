@@ -3,7 +3,7 @@
  * per-sender ordering, typed answers, timeouts, aborts, handler errors,
  * non-reentrant async handlers, and refs carried inside messages.
  */
-import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { ActorRef, AskAbortedError, AskTimeoutError, Runtime, type ActorFailure } from '../src/index.js';
 import type { CounterMsg } from './fixtures/counter.js';
 import { eventually } from './fixtures/helpers.js';
@@ -46,10 +46,16 @@ describe('ask', () => {
     const counter = await rt.spawn<CounterMsg, unknown>(counterUrl);
     expect(asks.awaiting()).toBe(false); // nothing asked
     let answered = false;
+    // The clock held still from the send to the check: "within 1 ms" must not hang on a GC pause between two lines.
+    const clock = vi.spyOn(performance, 'now').mockReturnValue(performance.now());
     const slow = counter.ask({ type: 'slow', ms: 500 }).then(() => {
       answered = true;
     });
-    expect(asks.awaiting()).toBe(true); // just sent through a ring
+    try {
+      expect(asks.awaiting()).toBe(true); // just sent through a ring
+    } finally {
+      clock.mockRestore();
+    }
     await eventually(
       () => asks.awaiting(),
       (polling) => !polling,
