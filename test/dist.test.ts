@@ -15,18 +15,23 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const script = fileURLToPath(new URL('./fixtures/dist-script.mjs', import.meta.url));
 
+/** Runs plain node with `args` in `cwd` and collects what it printed and its exit code; killed after 20 s (a hang guard, not a timing assertion). */
+async function runNode(args: string[], cwd = root): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(guard);
+  return { code, out, err };
+}
+
 describe('built package', () => {
   it('runs .js actor modules on worker threads with plain node', async () => {
     expect(existsSync(new URL('../dist/engine/host.js', import.meta.url))).toBe(true);
-    const child = spawn(process.execPath, [script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    // A hang guard, not a timing assertion.
-    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    clearTimeout(guard);
+    const { code, out, err } = await runNode([script]);
     expect(err).toBe('');
     expect(code).toBe(0);
     expect(JSON.parse(out)).toEqual([
@@ -40,15 +45,7 @@ describe('built package', () => {
     const file = new URL(`../${bin.microswarm}`, import.meta.url);
     // npm links it as an executable: it must say how to run it.
     expect(readFileSync(file, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
-    const run = async (args: string[]): Promise<{ code: number | null; out: string; err: string }> => {
-      const child = spawn(process.execPath, [fileURLToPath(file), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-      return { code, out, err };
-    };
+    const run = (args: string[]) => runNode([fileURLToPath(file), ...args]);
     const help = await run(['--help']);
     expect(help).toMatchObject({ code: 0, err: '' });
     expect(help.out).toContain('Usage: microswarm top --url <url>');
@@ -78,12 +75,8 @@ describe('built package', () => {
       );
       const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
       const args = ['--noEmit', '--strict', '--skipLibCheck', '--moduleResolution', resolution, '--module', module, '--target', 'es2022', 'user.ts'];
-      const child = spawn(process.execPath, [tsc, ...args], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-      expect(out).toBe('');
+      const { code, out, err } = await runNode([tsc, ...args], project);
+      expect(out + err).toBe('');
       expect(code).toBe(0);
     } finally {
       await rm(project, { recursive: true, force: true });
