@@ -4,12 +4,14 @@
  * writes what a buggy or hostile process could; a third connection keeps a
  * replica of the bucket (what `rt.lookup` reads).
  */
+import { JetStreamApiError } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, InvalidOptionError, NameTakenError } from '../src/base/errors.js';
 import { ClusterNames, type NameEntry, type NamedRef, nameKey } from '../src/cluster/names.js';
 import { NamesReplica } from '../src/cluster/names-replica.js';
+import { createShared } from '../src/cluster/kv.js';
 import { eventually } from './fixtures/helpers.js';
 import { type NatsServer, startNatsServer } from './fixtures/nats.js';
 
@@ -370,4 +372,29 @@ describe('NamesReplica', () => {
     );
     expect(replica.get('after')).toEqual(held(refTwo, incTwo));
   }, 30_000);
+});
+
+describe('createShared (cluster/kv.ts): a bucket other nodes may be creating at the same moment', () => {
+  const overlap = () => new JetStreamApiError({ code: 400, err_code: 10065, description: 'subjects overlap with an existing stream' });
+
+  it('creates again once when the create lost the race to another creator (10065), and returns what the second create opened', async () => {
+    const answers: Array<() => Promise<string>> = [() => Promise.reject(overlap()), () => Promise.resolve('bucket')];
+    let calls = 0;
+    expect(await createShared(() => answers[calls++]())).toBe('bucket');
+    expect(calls).toBe(2);
+  });
+
+  it('passes any other error on at once, and the second 10065 of a real overlap', async () => {
+    let calls = 0;
+    const other = new JetStreamApiError({ code: 503, err_code: 10039, description: 'jetstream not enabled for account' });
+    const fail = (error: Error) => () => {
+      calls++;
+      return Promise.reject(error);
+    };
+    await expect(createShared(fail(other))).rejects.toBe(other);
+    expect(calls).toBe(1);
+    calls = 0;
+    await expect(createShared(fail(overlap()))).rejects.toMatchObject({ code: 10065 });
+    expect(calls).toBe(2);
+  });
 });

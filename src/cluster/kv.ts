@@ -1,6 +1,7 @@
 /**
  * The cluster's naming rule (cluster and node names) and the helpers the KV
- * users of this folder share (membership.ts, names.ts, names-replica.ts).
+ * users of this folder share (membership.ts, names.ts, names-replica.ts,
+ * and the buckets node.ts and snapshots.ts create).
  */
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { InvalidOptionError } from '../base/errors.js';
@@ -34,6 +35,27 @@ export function isWrongLastSequence(err: unknown): boolean {
     err instanceof JetStreamApiError &&
     (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
   );
+}
+
+/** JetStream's "subjects overlap with an existing stream" (@nats-io/jetstream names no constant for it). */
+const kStreamSubjectOverlap = 10065;
+
+/**
+ * @internal Creates, or opens, a bucket that other processes of the cluster
+ * may be creating at the same moment (nodes starting together). Of two
+ * concurrent creates of the same stream, nats-server can answer the later
+ * with 10065, subjects overlap, instead of taking it as the same stream: 3
+ * of 240 creates by four connections at once here. By then the stream
+ * exists, and a second create of the same configuration opens it. A real
+ * overlap (another stream on those subjects) fails the second create too.
+ */
+export async function createShared<T>(create: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === kStreamSubjectOverlap) return create();
+    throw err;
+  }
 }
 
 /** @internal Parses a value written by another process as JSON, or undefined when it is not UTF-8 JSON. */

@@ -41,7 +41,7 @@ import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import { checkKeys, isPlainObject } from '../base/check.js';
 import { InvalidArgumentError, InvalidOptionError, NodeNameTakenError } from '../base/errors.js';
 import { EventSource } from '../base/events.js';
-import { checkName, isIncarnation, isName, isWrongLastSequence, parseJson } from './kv.js';
+import { checkName, createShared, isIncarnation, isName, isWrongLastSequence, parseJson } from './kv.js';
 import type { ClusterTiming, JoinOptions, MemberEvent, MemberInfo } from './member-types.js';
 
 export type { ClusterTiming, JoinOptions, MemberEvent, MemberInfo } from './member-types.js';
@@ -193,7 +193,7 @@ export class Membership {
     const node = checkName('node', options.node);
     const timing = checkTiming(options.timing);
     const meta = checkMeta(options.meta);
-    const kv = await new Kvm(nc).create(`microswarm_${cluster}_members`, { history: kHistory, maxValueSize: kMaxValueBytes });
+    const kv = await createShared(() => new Kvm(nc).create(`microswarm_${cluster}_members`, { history: kHistory, maxValueSize: kMaxValueBytes }));
     const membership = new Membership(nc, kv, node, timing, meta);
     await membership.start();
     return membership;

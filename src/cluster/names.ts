@@ -40,7 +40,7 @@ import { type KV, type KvEntry, type KvWatchEntry, Kvm } from '@nats-io/kv';
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import { checkKeys, isPlainObject } from '../base/check.js';
 import { InvalidArgumentError, NameTakenError } from '../base/errors.js';
-import { checkName, isIncarnation, isName, isWrongLastSequence, kIncarnationExpected, kNameExpected, parseJson } from './kv.js';
+import { checkName, createShared, isIncarnation, isName, isWrongLastSequence, kIncarnationExpected, kNameExpected, parseJson } from './kv.js';
 
 /** Where a named actor lives: its node, and its slot and generation there. */
 export interface NamedRef {
@@ -139,7 +139,7 @@ export class ClusterNames {
     checkKeys('options', options, ['cluster', 'node']);
     const cluster = checkName('cluster', options.cluster);
     const node = checkName('node', options.node);
-    const kv = await new Kvm(nc).create(`microswarm_${cluster}_names`, { history: 1, maxValueSize: 4 * 1024 });
+    const kv = await createShared(() => new Kvm(nc).create(`microswarm_${cluster}_names`, { history: 1, maxValueSize: 4 * 1024 }));
     return new ClusterNames(kv, node);
   }
 

@@ -16,6 +16,7 @@ import { ActorRef } from '../actors/ref.js';
 import { ClusterConnectError } from '../base/errors.js';
 import type { EventSource } from '../base/events.js';
 import { Kvm } from '@nats-io/kv';
+import { createShared } from './kv.js';
 import { type EntityDelivery, EntityRef } from '../actors/entity-ref.js';
 import { Entities, type EntityRuntime, type EntityStats } from './entities.js';
 import { Placement } from './placement.js';
@@ -202,7 +203,7 @@ export class ClusterNode implements Cluster {
         (node) => live.get(node),
         (_node, incarnation) => downed.has(incarnation),
       );
-      const bucket = await new Kvm(nc).create(`microswarm_${options.cluster}_entities`, { history: 1 });
+      const bucket = await createShared(() => new Kvm(nc).create(`microswarm_${options.cluster}_entities`, { history: 1 }));
       // Snapshots too large for the lease go to an object store bucket, created on first use.
       const snapshots = new Snapshots(nc, `microswarm_${options.cluster}_snapshots`);
       const placement = new Placement(options.node, options.placement, live, (node) => membership.loadOf(node));

@@ -33,6 +33,7 @@
  */
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Base64UrlPaddedCodec, type ObjectStore, Objm } from '@nats-io/obj';
+import { createShared } from './kv.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { EntitySnapshotError, describeValue, toError } from '../base/errors.js';
 
@@ -90,7 +91,10 @@ export class Snapshots {
   /** The object store bucket, created on first use (a cluster whose snapshots all fit inline never has one). */
   private open(): Promise<{ store: ObjectStore; jsm: JetStreamManager }> {
     if (this.opened === undefined) {
-      const opening = Promise.all([new Objm(this.nc).create(this.bucket), jetstreamManager(this.nc)]).then(([store, jsm]) => ({ store, jsm }));
+      const opening = Promise.all([createShared(() => new Objm(this.nc).create(this.bucket)), jetstreamManager(this.nc)]).then(([store, jsm]) => ({
+        store,
+        jsm,
+      }));
       this.opened = opening;
       // A failure is not kept: the next use tries again.
       opening.catch(() => {
