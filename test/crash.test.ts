@@ -325,15 +325,15 @@ describe('a pool thread that dies', () => {
     // Its supervisor (the root's default: restart) brought it back from its
     // checkpoint; the messages behind the poison arrive, in order.
     expect(await a.ask({ type: 'get' })).toEqual([1, 2, 3, 4, 5]);
-    // The thread's actors (it and its neighbour) were restarted twice by the crashes, and that is all.
-    await eventually(
-      () => crashes.length,
-      (n) => n >= 2,
+    // The thread died twice (the error's count above), each time with its two actors (it and its neighbour) brought
+    // back. A replacement that dies while it is still taking over is covered by its predecessor's report
+    // (docs/supervision.md): two reports, or one when the replay's death came before the takeover was answered.
+    const reports = await eventually(
+      () => crashes.map((c) => [c.reason, c.rehosted]),
+      (list) => list.length >= 1,
     );
-    expect(crashes.map((c) => [c.reason, c.rehosted])).toEqual([
-      ['exited', 2],
-      ['exited', 2],
-    ]);
+    expect(reports.length).toBeLessThanOrEqual(2);
+    expect(reports).toEqual(reports.map(() => ['exited', 2]));
     expect(letters.filter((l) => l.reason === 'poison').map((l) => [l.recipient.id, (l.message as { type: string }).type])).toEqual([[a.id, 'exit']]);
     const poison = failures.filter((f) => f.error instanceof PoisonMessageError);
     expect(poison.map((f) => [f.actor.id, f.phase])).toEqual([[a.id, 'receive']]);
