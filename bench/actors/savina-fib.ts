@@ -41,10 +41,15 @@ export default defineActor({
       }
       for (let i = 0; i < 2; i++) {
         const n = msg.n - 1 - i;
-        ctx
-          .spawn(self, { role: 'fib', parent: ctx.self }, args.placement === undefined ? undefined : place(args.placement, i))
-          .then((child) => void child.tell({ type: 'request', n }))
-          .catch(reportSpawnFailure);
+        const childArgs: Args = { role: 'fib', parent: ctx.self };
+        // Below the root, and everywhere when local: on this thread, told at once (Savina's Akka version: context.actorOf).
+        const placed = args.placement === undefined ? undefined : place(args.placement, i);
+        if (placed === undefined) ctx.spawnNow(self, childArgs).tell({ type: 'request', n });
+        else
+          ctx
+            .spawn(self, childArgs, placed)
+            .then((child) => void child.tell({ type: 'request', n }))
+            .catch(reportSpawnFailure);
       }
       return undefined;
     }

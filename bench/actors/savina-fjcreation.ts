@@ -1,8 +1,10 @@
 /**
  * Savina Fork-Join Creation (microswarm): the driver (thread 0) spawns
- * `actors` workers, round-robin over the two threads, and sends each one
- * message as soon as it is up; a worker does Savina's
- * `performComputation(37.2)`, reports and stops.
+ * `actors` workers and sends each one message; a worker does Savina's
+ * `performComputation(37.2)`, reports and stops. Spread round-robin over
+ * the two threads, a worker is spawned with `ctx.spawn` (through the main
+ * thread) and told once it is up; local, with `ctx.spawnNow` and told at
+ * once, as Savina's Akka version does with `context.actorOf`.
  */
 import { defineActor, type ActorRef } from '../../src/actor.js';
 import { performComputation } from '../peers/savina-shape.js';
@@ -30,9 +32,13 @@ export default defineActor({
           state.finished = 0;
           state.actors = actors;
           const work = { type: 'work' } as const;
+          const args: Args = { role: 'worker', driver: ctx.self };
+          if (msg.placement === 'local') {
+            for (let i = 0; i < actors; i++) ctx.spawnNow(self, args).tell(work);
+            return;
+          }
           const spawned: Promise<void>[] = [];
-          for (let i = 0; i < actors; i++)
-            spawned.push(ctx.spawn(self, { role: 'worker', driver: ctx.self }, place(msg.placement, i)).then((worker) => void worker.tell(work)));
+          for (let i = 0; i < actors; i++) spawned.push(ctx.spawn(self, args, place(msg.placement, i)).then((worker) => void worker.tell(work)));
           await Promise.all(spawned);
         });
         return undefined;

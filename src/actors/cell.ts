@@ -58,7 +58,8 @@ export class CellRare {
 export class Cell {
   readonly slot: number;
   readonly gen: number;
-  readonly def: ActorDefinition;
+  /** Replaced once, when the module of a ctx.spawnNow child has loaded (lifecycle.ts). */
+  def: ActorDefinition;
   readonly ref: ActorRef;
   readonly moduleUrl: string;
   readonly parent: ActorRef | undefined;

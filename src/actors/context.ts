@@ -18,6 +18,7 @@ export interface ContextCell {
 export interface ContextHost {
   readonly threadIndex: number;
   spawnChild(parent: ContextCell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): Promise<ActorRef>;
+  spawnChildNow(parent: ContextCell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): ActorRef;
   lookup(name: string): Promise<ActorRef | undefined>;
   requestStop(cell: ContextCell): void;
   startTimer(cell: ContextCell, ms: number, msg: unknown, repeat: boolean): Timer;
@@ -122,6 +123,27 @@ export class ActorContext<Msg = unknown> {
     options?: import('./spawn-options.js').SpawnOptions,
   ): Promise<ActorRef<ChildMsg, ChildReply>> {
     return this.host.spawnChild(this.cell, moduleUrl, args, options) as Promise<ActorRef<ChildMsg, ChildReply>>;
+  }
+
+  /**
+   * Spawns a child on this actor's thread and returns its ref at once, as
+   * Akka's `context.spawn` and Erlang's `spawn` do: messages sent to it
+   * before it has started wait in its mailbox. It starts before this returns
+   * when this thread has its module loaded (an actor of that module ran
+   * here: the actor's own module, say) and its `init` and `preStart` are
+   * synchronous; otherwise as soon as they are done. Throws for bad input
+   * (`name`, or a `thread` other than this one: use {@link spawn}), the
+   * agent limit (AgentLimitError) and a stopped runtime or parent; a start
+   * that fails later is published on `rt.failures` with phase `'init'`, and
+   * the messages sent to it become dead letters. Children stop when their
+   * parent stops. No promise is made: the way to spawn many children.
+   */
+  spawnNow<ChildMsg = unknown, ChildReply = unknown>(
+    moduleUrl: URL | string,
+    args?: unknown,
+    options?: import('./spawn-options.js').SpawnOptions,
+  ): ActorRef<ChildMsg, ChildReply> {
+    return this.host.spawnChildNow(this.cell, moduleUrl, args, options) as ActorRef<ChildMsg, ChildReply>;
   }
 
   /**

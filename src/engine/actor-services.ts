@@ -8,10 +8,15 @@ import type { MemoryContext } from '../actors/memory.js';
 import type { ActorRef } from '../actors/ref.js';
 import type { SpawnOptions } from '../actors/spawn-options.js';
 import type { Engine } from './parts.js';
+import { Spawning } from './spawning.js';
 
 /** @internal */
 export class ActorServices implements ContextHost {
-  constructor(private readonly engine: Engine) {}
+  private readonly spawning: Spawning;
+
+  constructor(private readonly engine: Engine) {
+    this.spawning = new Spawning(engine);
+  }
 
   /** The 0-based pool thread index; -1 on the main thread. */
   get threadIndex(): number {
@@ -19,7 +24,11 @@ export class ActorServices implements ContextHost {
   }
 
   spawnChild(parent: Cell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): Promise<ActorRef> {
-    return this.engine.lifecycle.spawnChild(parent, moduleUrl, args, options);
+    return this.spawning.spawnChild(parent, moduleUrl, args, options);
+  }
+
+  spawnChildNow(parent: Cell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): ActorRef {
+    return this.spawning.spawnChildNow(parent, moduleUrl, args, options);
   }
 
   lookup(name: string): Promise<ActorRef | undefined> {

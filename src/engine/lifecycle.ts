@@ -1,6 +1,7 @@
 /**
  * An actor's life on this thread: starting it (`init` or `restore`, then
- * `preStart`), spawning children, and stopping it (after its running
+ * `preStart`; a child's slot and cell for spawning.ts, which handles
+ * `ctx.spawn` and `ctx.spawnNow`), and stopping it (after its running
  * handler; `postStop`, its children, timers, mailbox, pool regions,
  * checkpoint and watchers), one actor or all of them at shutdown. Restarts
  * in place are the supervisor's (supervisor.ts).
@@ -10,17 +11,16 @@ import { Cell } from '../actors/cell.js';
 import type { ActorDefinition } from '../actors/define.js';
 import { emptyMailbox, recycleMailbox } from '../actors/mailbox.js';
 import { ActorRef } from '../actors/ref.js';
-import { overflowPolicies, resolveSpawnOptions, type ResolvedSpawnOptions, type SpawnOptions } from '../actors/spawn-options.js';
-import { ActorInitError, ActorStoppedError, AgentLimitError, InvalidArgumentError, RuntimeClosedError, toError } from '../base/errors.js';
+import { overflowPolicies, type ResolvedSpawnOptions } from '../actors/spawn-options.js';
+import { ActorInitError, ActorStoppedError, AgentLimitError, InvalidArgumentError, toError } from '../base/errors.js';
 import { kAlive, kStopping, kWhyStopped } from '../transport/directory.js';
-import { loadModule, loadedModule, normalizeModuleUrl } from './modules.js';
+import { loadModule, loadedModule } from './modules.js';
 import type { Engine, LifecyclePart } from './parts.js';
 import { isThenable, type TerminatedReason } from './types.js';
 
 /** @internal */
 export class Lifecycle implements LifecyclePart {
   private readonly engine: Engine;
-  private readonly defaultSpawn: ResolvedSpawnOptions;
   /**
    * 1 for each slot this thread allocated itself (ctx.spawn of a child on
    * it): released into this thread's slot cache. Slots the main thread
@@ -31,24 +31,13 @@ export class Lifecycle implements LifecyclePart {
 
   constructor(engine: Engine) {
     this.engine = engine;
-    const config = engine.config;
-    this.defaultSpawn = {
-      name: undefined,
-      thread: undefined,
-      capacity: config.defaultCapacity,
-      policy: config.defaultPolicy,
-      memoryQuota: 0,
-      delivery: 'at-least-once',
-      agent: undefined,
-      scope: 'local',
-    };
   }
 
   // ---------------------------------------------------------------- starting
 
   /**
    * Starts an actor on this thread in a slot already allocated for it (by the
-   * main thread, or by {@link spawnChild}). On failure the slot is released
+   * main thread, or by `ctx.spawn`: spawning.ts). On failure the slot is released
    * and nothing of the actor remains. When the module is already loaded and
    * `init` is synchronous, the actor is running before this returns (the
    * promise is already resolved): spawning a child costs no async hop.
@@ -89,12 +78,7 @@ export class Lifecycle implements LifecyclePart {
     delayMs = 0,
     fromCheckpoint = false,
   ): Promise<ActorRef> {
-    const engine = this.engine;
-    const ref = new ActorRef(slot, gen, name, engine);
-    const cell = new Cell(slot, gen, def, ref, moduleUrl, parent, engine.dir.capacity[slot], engine.dir.policy[slot]);
-    cell.ctx = new ActorContext(cell, engine.services);
-    engine.cells[slot] = cell;
-    engine.metering.cellCreated(cell, recovered === undefined);
+    const cell = this.createCell(slot, gen, def, moduleUrl, name, parent, recovered === undefined);
     if (delayMs > 0) {
       // Brought back after a crash with its supervisor's restart backoff: the
       // cell is registered now (messages queue in its mailbox), its state is
@@ -108,11 +92,47 @@ export class Lifecycle implements LifecyclePart {
             : this.buildState(cell, args, parentCell, recovered, fromCheckpoint),
       );
     }
-    return this.buildState(cell, args, parentCell, recovered, fromCheckpoint);
+    let started: ActorRef | Promise<ActorRef>;
+    try {
+      started = this.buildState(cell, args, parentCell, recovered, fromCheckpoint);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return started instanceof ActorRef ? Promise.resolve(started) : started;
   }
 
-  /** Runs `init` (or `restore`, for an actor brought back with a checkpoint), then `preStart`. */
-  private buildState(cell: Cell, args: unknown, parentCell: Cell | undefined, recovered: Error | undefined, fromCheckpoint = false): Promise<ActorRef> {
+  /** Registers a new actor's cell on this thread: messages to it queue from now on (handled once it has started). */
+  createCell(
+    slot: number,
+    gen: number,
+    def: ActorDefinition,
+    moduleUrl: string,
+    name: string | undefined,
+    parent: ActorRef | undefined,
+    fresh: boolean,
+  ): Cell {
+    const engine = this.engine;
+    const ref = new ActorRef(slot, gen, name, engine);
+    const cell = new Cell(slot, gen, def, ref, moduleUrl, parent, engine.dir.capacity[slot], engine.dir.policy[slot]);
+    cell.ctx = new ActorContext(cell, engine.services);
+    engine.cells[slot] = cell;
+    engine.metering.cellCreated(cell, fresh);
+    return cell;
+  }
+
+  /**
+   * Runs `init` (or `restore`, for an actor brought back with a checkpoint),
+   * then `preStart`. Returns the ref when both ran synchronously (the actor
+   * is running), a promise when either is async; throws ActorInitError when
+   * one threw (nothing of the actor remains).
+   */
+  buildState(
+    cell: Cell,
+    args: unknown,
+    parentCell: Cell | undefined,
+    recovered: Error | undefined,
+    fromCheckpoint = false,
+  ): ActorRef | Promise<ActorRef> {
     const { slot, def } = cell;
     const dispatcher = this.engine.dispatcher;
     let state: unknown;
@@ -125,7 +145,7 @@ export class Lifecycle implements LifecyclePart {
       if (saved !== undefined && def.restore !== undefined) state = def.restore(saved.data, args, cell.ctx);
       else state = def.init(args, cell.ctx);
     } catch (err) {
-      return Promise.reject(this.initFailed(cell, err));
+      throw this.initFailed(cell, err);
     } finally {
       dispatcher.current = previous;
     }
@@ -145,11 +165,11 @@ export class Lifecycle implements LifecyclePart {
    * Runs `preStart` (when defined) on a new instance, then lets it take
    * messages. An actor brought back after a crash gets `postRestart` instead, when it has one.
    */
-  private preStart(cell: Cell, state: unknown, parentCell: Cell | undefined, recovered?: Error): Promise<ActorRef> {
+  private preStart(cell: Cell, state: unknown, parentCell: Cell | undefined, recovered?: Error): ActorRef | Promise<ActorRef> {
     const def = cell.def;
     const hook =
       recovered !== undefined && def.postRestart !== undefined ? (s: unknown, ctx: ActorContext) => def.postRestart?.(s, recovered, ctx) : def.preStart;
-    if (hook === undefined) return Promise.resolve(this.activate(cell, state, parentCell));
+    if (hook === undefined) return this.activate(cell, state, parentCell);
     const dispatcher = this.engine.dispatcher;
     let result: unknown;
     const previous = dispatcher.current;
@@ -157,11 +177,11 @@ export class Lifecycle implements LifecyclePart {
     try {
       result = hook(state, cell.ctx);
     } catch (err) {
-      return Promise.reject(this.initFailed(cell, err));
+      throw this.initFailed(cell, err);
     } finally {
       dispatcher.current = previous;
     }
-    if (!isThenable(result)) return Promise.resolve(this.activate(cell, state, parentCell));
+    if (!isThenable(result)) return this.activate(cell, state, parentCell);
     return Promise.resolve(result).then(
       () => this.activate(cell, state, parentCell),
       (err: unknown) => {
@@ -171,7 +191,7 @@ export class Lifecycle implements LifecyclePart {
   }
 
   /** init failed: nothing half-registered remains. */
-  private initFailed(cell: Cell, thrown: unknown): ActorInitError {
+  initFailed(cell: Cell, thrown: unknown): ActorInitError {
     // Messages sent to it during init become dead letters, children it
     // spawned are stopped, what it allocated from the pool is given back,
     // its checkpoint (the snapshot it was spawned from, one taken during
@@ -215,45 +235,12 @@ export class Lifecycle implements LifecyclePart {
     this.engine.transport.addLoad(this.engine.index, -1);
   }
 
-  /** `ctx.spawn`. */
-  spawnChild(parent: Cell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): Promise<ActorRef> {
+  /** A slot on this thread for a child (ctx.spawn, ctx.spawnNow), its columns and counts set; throws AgentLimitError. */
+  allocateChild(opts: ResolvedSpawnOptions): number {
     const engine = this.engine;
-    let url: string;
-    let opts: ReturnType<typeof resolveSpawnOptions>;
-    try {
-      if (engine.closed) throw new RuntimeClosedError('spawn');
-      if (parent.stopped) throw new ActorStoppedError(parent.ref.toString(), 'has stopped and cannot spawn');
-      url = normalizeModuleUrl(moduleUrl);
-      opts = options === undefined ? this.defaultSpawn : resolveSpawnOptions(options, engine.config.threads, this.defaultSpawn);
-    } catch (err) {
-      return Promise.reject(err);
-    }
     const index = engine.index;
-    const thread = opts.thread === undefined ? index : opts.thread + 1;
-    if (thread !== index || opts.name !== undefined) {
-      // Placement elsewhere and names are the main thread's business.
-      return engine.asks
-        .request(0, 'spawn', {
-          module: url,
-          args,
-          name: opts.name,
-          thread: thread - 1,
-          capacity: opts.capacity,
-          overflow: opts.policy,
-          parent: parent.ref,
-          memoryQuota: opts.memoryQuota,
-          delivery: opts.delivery,
-          agent: opts.agent,
-          scope: opts.scope,
-        })
-        .then((ref) => {
-          const child = ref as ActorRef;
-          if (parent.stopped || !this.adopt(parent.ref, child)) void this.stopRef(child).catch(() => undefined);
-          return child;
-        });
-    }
     const slot = engine.dir.allocate(index, opts.capacity, overflowPolicies.indexOf(opts.policy));
-    if (slot < 0) return Promise.reject(new AgentLimitError(engine.dir.maxAgents));
+    if (slot < 0) throw new AgentLimitError(engine.dir.maxAgents);
     (this.ownSlots ??= new Uint8Array(engine.dir.slots))[slot] = 1;
     // Spawning is runtime progress too: a handler or init that builds a big
     // tree of children synchronously is busy, not stuck.
@@ -261,7 +248,7 @@ export class Lifecycle implements LifecyclePart {
     engine.transport.addLoad(index, 1);
     engine.pool.setQuota(slot, opts.memoryQuota);
     if (opts.agent !== undefined) engine.envelopes.override(slot, Atomics.load(engine.dir.gen, slot), opts.agent);
-    return this.startActor(slot, Atomics.load(engine.dir.gen, slot), url, args, undefined, parent.ref, parent);
+    return slot;
   }
 
   /** `ctx.lookup`. */
@@ -385,7 +372,7 @@ export class Lifecycle implements LifecyclePart {
   /**
    * A stopped child leaves its parent's children: here, or through a
    * 'childStopped' notice to the parent's thread (after its slot was
-   * released, which spawnChild relies on). Not at shutdown: every parent
+   * released, which spawning.ts relies on). Not at shutdown: every parent
    * stops too.
    */
   private leaveParent(child: ActorRef, parent: ActorRef): void {

@@ -33,9 +33,10 @@ import type { ContextHost, DeferredReply, Timer } from '../actors/context.js';
 import type { Fenced, Proposal, Relay } from '../actors/envelope.js';
 import type { MemoryContext } from '../actors/memory.js';
 import type { ActorRef, RefHost, TellOptions } from '../actors/ref.js';
-import type { AgentOverride, SpawnOptions } from '../actors/spawn-options.js';
+import type { AgentOverride, ResolvedSpawnOptions } from '../actors/spawn-options.js';
+import type { ActorDefinition } from '../actors/define.js';
 import type { Task } from '../actors/task.js';
-import type { ActorStoppedError } from '../base/errors.js';
+import type { ActorInitError, ActorStoppedError } from '../base/errors.js';
 import type { Directory } from '../transport/directory.js';
 import type { Journal } from '../transport/journal.js';
 import type { FrameHandler, Transport } from '../transport/transport.js';
@@ -168,7 +169,26 @@ export interface LifecyclePart {
     recovered?: Error,
     delayMs?: number,
   ): Promise<ActorRef>;
-  spawnChild(parent: Cell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): Promise<ActorRef>;
+  /** A slot on this thread for a child, its columns set; throws AgentLimitError. */
+  allocateChild(opts: ResolvedSpawnOptions): number;
+  createCell(
+    slot: number,
+    gen: number,
+    def: ActorDefinition,
+    moduleUrl: string,
+    name: string | undefined,
+    parent: ActorRef | undefined,
+    fresh: boolean,
+  ): Cell;
+  buildState(
+    cell: Cell,
+    args: unknown,
+    parentCell: Cell | undefined,
+    recovered: Error | undefined,
+    fromCheckpoint?: boolean,
+  ): ActorRef | Promise<ActorRef>;
+  initFailed(cell: Cell, thrown: unknown): ActorInitError;
+  adopt(parent: ActorRef, child: ActorRef): boolean;
   lookup(name: string): Promise<ActorRef | undefined>;
   requestStop(cell: Cell): void;
   stopRef(ref: ActorRef): Promise<void>;

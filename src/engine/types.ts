@@ -105,9 +105,12 @@ export interface ActorFailure {
    * holding its thread for `blockingHandlerMs` (HandlerTimeoutError);
    * `unhandled-rejection`: a promise on a pool thread rejected with no handler
    * (a `void ctx.spawn(...)` that failed, say); the thread goes on, and the
-   * actor named is `system`, since a promise does not record who made it.
+   * actor named is `system`, since a promise does not record who made it;
+   * `init`: a child of `ctx.spawnNow` failed to start (its module did not
+   * load, or its `init` or `preStart` threw: ActorInitError), since nobody
+   * awaits that spawn.
    */
-  phase: 'receive' | 'postStop' | 'preRestart' | 'restart' | 'escalated' | 'checkpoint' | 'crashed' | 'timeout' | 'unhandled-rejection';
+  phase: 'receive' | 'postStop' | 'preRestart' | 'restart' | 'escalated' | 'checkpoint' | 'crashed' | 'timeout' | 'unhandled-rejection' | 'init';
 }
 
 /** @internal Settings every endpoint of one runtime shares. */
