@@ -1,35 +1,44 @@
 /**
- * `ctx.spawnNow` (engine/lifecycle.ts): a child on its parent's thread whose
+ * `ctx.spawnNow` (engine/spawning.ts): a child on its parent's thread whose
  * ref is returned at once. Each test starts its own runtime, so which actor
  * modules a thread has loaded is known: a module loaded there starts the
  * child before spawnNow returns; one not loaded yet starts it once loaded,
- * its messages waiting in its mailbox meanwhile.
+ * its messages waiting in its mailbox meanwhile. The child fixture records
+ * on its thread which children's init ran (spawn-now-child.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { ActorInitError, ActorModuleError, ActorStoppedError, type ActorRef, type ActorFailure } from '../src/index.js';
-import { collectDeadLetters, eventually, useRuntime } from './fixtures/helpers.js';
-import type { ProbeMsg } from './fixtures/probe.js';
-import type { SeenMsg, SeenReport } from './fixtures/seen.js';
+import {
+  type ActorFailure,
+  ActorInitError,
+  ActorModuleError,
+  type ActorRef,
+  ActorStoppedError,
+  InvalidArgumentError,
+  type Terminated,
+} from '../src/index.js';
+import { Gate, collectDeadLetters, eventually, useRuntime } from './fixtures/helpers.js';
+import type { ChildMsg } from './fixtures/spawn-now-child.js';
 import type { SpawnNowMsg, TryResult } from './fixtures/spawn-now.js';
 
 const parentUrl = new URL('./fixtures/spawn-now.ts', import.meta.url);
-const probeUrl = new URL('./fixtures/probe.ts', import.meta.url);
-const seenUrl = new URL('./fixtures/seen.ts', import.meta.url);
+const childUrl = new URL('./fixtures/spawn-now-child.ts', import.meta.url);
 const slowInitUrl = new URL('./fixtures/slow-init.ts', import.meta.url);
 const initThrowsUrl = new URL('./fixtures/init-throws.ts', import.meta.url);
 const throwsOnImportUrl = new URL('./fixtures/throws-on-import.ts', import.meta.url);
 
 const start = useRuntime({ threads: 2 });
 
-type Spawned = { child: ActorRef; started: boolean };
+type Spawned = { child: ActorRef<ChildMsg>; started: boolean; children: number };
+type Seen = { terminated: Terminated[]; started: string[] };
+const logs = (...values: number[]): ChildMsg[] => values.map((value) => ({ type: 'log', value }));
+const same = (a: ActorRef, b: ActorRef) => a.slot === b.slot && a.gen === b.gen;
 
 describe('ctx.spawnNow', () => {
   it("returns the ref at once, the child started in that call when its module is loaded on the parent's thread; messages told in the same turn are handled in order", async () => {
     const rt = await start();
-    await rt.spawn(probeUrl, undefined, { thread: 1 }); // loads probe.ts on thread 1
+    await rt.spawn(childUrl, { tag: 'loader' }, { thread: 1 }); // loads the child's module on thread 1
     const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 1 });
-    const logs: ProbeMsg[] = [1, 2, 3].map((value) => ({ type: 'log', value }));
-    const { child, started } = (await parent.ask({ type: 'spawnNow', module: probeUrl.href, tell: logs })) as Spawned;
+    const { child, started } = (await parent.ask({ type: 'spawnNow', module: childUrl.href, args: { tag: 'a' }, tell: logs(1, 2, 3) })) as Spawned;
     expect(started).toBe(true);
     expect(await child.ask({ type: 'history' })).toEqual([1, 2, 3]);
     expect(await child.ask({ type: 'thread' })).toBe(1);
@@ -37,29 +46,38 @@ describe('ctx.spawnNow', () => {
     expect(children.map((c) => [c.slot, c.gen])).toEqual([[child.slot, child.gen]]);
   });
 
-  it('starts a child whose module the thread has not loaded yet once it has loaded, and hands it the messages sent meanwhile', async () => {
+  it('starts a child whose module the thread has not loaded yet once it has loaded, a child of its parent from the start, and hands it the messages sent meanwhile', async () => {
     const rt = await start();
     const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 0 });
-    const numbers: SeenMsg[] = [0, 1, 2, 3].map((n) => ({ n }));
-    const { child, started } = (await parent.ask({ type: 'spawnNow', module: seenUrl.href, tell: numbers })) as Spawned;
+    const {
+      child,
+      started,
+      children: childrenThen,
+    } = (await parent.ask({
+      type: 'spawnNow',
+      module: childUrl.href,
+      args: { tag: 'b' },
+      tell: logs(0, 1, 2, 3),
+    })) as Spawned;
     expect(started).toBe(false);
-    const report = (await child.ask({ type: 'report' })) as SeenReport;
-    expect(report).toMatchObject({ high: 3, gaps: [], duplicates: 0, reordered: 0, count: 4 });
-    // Started, it is one of the parent's children.
+    expect(childrenThen).toBe(1); // one of the parent's children before it has started
+    expect(await child.ask({ type: 'history' })).toEqual([0, 1, 2, 3]);
+    expect(((await parent.ask({ type: 'seen' })) as Seen).started).toEqual(['b']);
     const children = (await parent.ask({ type: 'children' })) as ActorRef[];
     expect(children.map((c) => c.slot)).toEqual([child.slot]);
   });
 
-  it('holds messages while an async init runs, then handles them', async () => {
+  it('holds the messages told in the spawning turn while an async init runs, then handles them', async () => {
     const rt = await start();
     await rt.spawn(slowInitUrl, { ms: 1 }, { thread: 0 }); // loaded: the child's init itself is what is awaited
     const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 0 });
-    const { child, started } = (await parent.ask({ type: 'spawnNow', module: slowInitUrl.href, args: { ms: 100 } })) as Spawned;
+    const asked = [1, 2].map(() => ({ type: 'ping' }));
+    const { child, started } = (await parent.ask({ type: 'spawnNow', module: slowInitUrl.href, args: { ms: 100 }, tell: asked })) as Spawned;
     expect(started).toBe(false);
-    expect(await child.ask({ type: 'ping' })).toBe('pong');
+    expect(await (child as unknown as ActorRef<{ type: 'ping' }>).ask({ type: 'ping' })).toBe('pong');
   });
 
-  it("publishes a failed start on rt.failures (phase 'init', ActorInitError), makes dead letters of its messages, and frees its slot, whether the module was loaded or not", async () => {
+  it("publishes a failed start on rt.failures (phase 'init', ActorInitError), makes dead letters of its messages, tells its watcher, and frees its slot, whether the module was loaded or not", async () => {
     const rt = await start();
     const failures: ActorFailure[] = [];
     rt.failures.subscribe((event) => failures.push(event));
@@ -67,29 +85,30 @@ describe('ctx.spawnNow', () => {
     const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 0 });
     const baseline = rt.stats().liveActors;
     for (const round of [1, 2]) {
-      // Round 1 loads init-throws.ts on the thread; round 2 starts the child within spawnNow.
-      const tell = [{ round }];
-      const { child, started } = (await parent.ask({
-        type: 'spawnNow',
-        module: initThrowsUrl.href,
-        args: { message: `boom ${round}` },
-        tell,
-      })) as Spawned;
-      expect(started).toBe(false);
+      // Round 1 loads init-throws.ts on the thread; round 2 starts (and fails) the child within spawnNow.
+      const args = { message: `boom ${round}`, async: round === 2 };
+      const { child } = (await parent.ask({ type: 'spawnNow', module: initThrowsUrl.href, args, tell: [{ round }], watch: true })) as Spawned;
       const event = await eventually(
-        () => failures.find((f) => f.actor.slot === child.slot && f.actor.gen === child.gen),
+        () => failures.find((f) => same(f.actor, child)),
         (found) => found !== undefined,
       );
       expect(event?.phase).toBe('init');
       expect(event?.error).toBeInstanceOf(ActorInitError);
       expect((event?.error.cause as Error | undefined)?.message).toBe(`boom ${round}`);
       const mine = await eventually(
-        () => letters.filter((l) => l.recipient.slot === child.slot && l.recipient.gen === child.gen),
+        () => letters.filter((l) => same(l.recipient, child)),
         (found) => found.length === 1,
       );
       expect(mine[0]).toMatchObject({ message: { round }, reason: 'stopped' });
-      await expect(child.ask({ type: 'anything' })).rejects.toBeInstanceOf(ActorStoppedError);
+      const seen = await eventually(
+        async () => ((await parent.ask({ type: 'seen' })) as Seen).terminated.filter((t) => same(t.actor, child)),
+        (found) => found.length === 1,
+      );
+      expect(seen[0].reason).toBe('failed');
+      await expect(child.ask({ type: 'history' })).rejects.toBeInstanceOf(ActorStoppedError);
+      await rt.stop(child); // settles at once: it is gone
       expect(rt.stats().liveActors).toBe(baseline);
+      expect(await parent.ask({ type: 'children' })).toEqual([]);
     }
   });
 
@@ -101,7 +120,7 @@ describe('ctx.spawnNow', () => {
     const baseline = rt.stats().liveActors;
     const { child } = (await parent.ask({ type: 'spawnNow', module: throwsOnImportUrl.href })) as Spawned;
     const event = await eventually(
-      () => failures.find((f) => f.actor.slot === child.slot),
+      () => failures.find((f) => same(f.actor, child)),
       (found) => found !== undefined,
     );
     expect(event?.phase).toBe('init');
@@ -110,16 +129,17 @@ describe('ctx.spawnNow', () => {
     expect(rt.stats().liveActors).toBe(baseline);
   });
 
-  it('stops the child with its parent when the parent stops in the turn that spawned it (module loaded or loading)', async () => {
+  it('stops the child with its parent when the parent stops in the turn that spawned it; one still loading never runs its init', async () => {
     const rt = await start();
-    await rt.spawn(probeUrl, undefined, { thread: 1 });
+    await rt.spawn(childUrl, { tag: 'loader' }, { thread: 1 });
+    const witness = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 0 });
     const baseline = rt.stats().liveActors;
-    for (const [url, thread] of [
-      [probeUrl, 1],
-      [seenUrl, 0],
+    for (const [tag, thread] of [
+      ['loaded', 1],
+      ['loading', 0],
     ] as const) {
       const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread });
-      const child = (await parent.ask({ type: 'spawnNowThenStop', module: url.href })) as ActorRef;
+      const child = (await parent.ask({ type: 'spawnNowThenStop', module: childUrl.href, args: { tag } })) as ActorRef<ChildMsg>;
       await eventually(
         () => rt.stats().liveActors,
         (live) => live === baseline,
@@ -127,19 +147,52 @@ describe('ctx.spawnNow', () => {
       await expect(child.ask({ type: 'history' })).rejects.toBeInstanceOf(ActorStoppedError);
       await expect(parent.ask({ type: 'children' })).rejects.toBeInstanceOf(ActorStoppedError);
     }
+    // Thread 0 had not loaded the child's module: the child stopped before its init could run.
+    expect(((await witness.ask({ type: 'seen' })) as Seen).started).toEqual([]);
+  });
+
+  it('refuses rt.checkpoint while the child is still starting; rt.stop then waits for its init, settles, and its watcher is told', async () => {
+    const rt = await start();
+    await rt.spawn(childUrl, { tag: 'loader' }, { thread: 0 });
+    const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 0 });
+    const baseline = rt.stats().liveActors;
+    const gate = new Gate();
+    try {
+      const args = { tag: 'gated', gate: gate.channel };
+      const { child } = (await parent.ask({ type: 'spawnNow', module: childUrl.href, args, tell: logs(7), watch: true })) as Spawned;
+      await gate.entered;
+      await expect(rt.checkpoint(child)).rejects.toThrow(/finished starting/);
+      await expect(rt.checkpoint(child)).rejects.toBeInstanceOf(InvalidArgumentError);
+      let settled = false;
+      const stopped = rt.stop(child).then(() => (settled = true));
+      // The parent is on the child's thread: once it has answered, that thread has the stop request (same ring, in order).
+      await parent.ask({ type: 'seen' });
+      expect(settled).toBe(false); // it waits for the init the gate holds
+      gate.release();
+      await stopped;
+      expect(rt.stats().liveActors).toBe(baseline);
+      const seen = await eventually(
+        async () => (await parent.ask({ type: 'seen' })) as Seen,
+        (s) => s.terminated.length === 1,
+      );
+      expect(seen.terminated[0]).toMatchObject({ reason: 'stopped' });
+      expect(await parent.ask({ type: 'children' })).toEqual([]);
+    } finally {
+      gate.close();
+    }
   });
 
   it('throws a typed error naming the value for a name, another thread, a bad module and a missing file', async () => {
     const rt = await start();
     const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 0 });
     const tryIt = (module: unknown, options?: object) => parent.ask({ type: 'trySpawnNow', module, options }) as Promise<TryResult>;
-    const named = await tryIt(probeUrl.href, { name: 'kid' });
+    const named = await tryIt(childUrl.href, { name: 'kid' });
     expect(named).toMatchObject({ name: 'InvalidOptionError' });
     expect((named as { message: string }).message).toMatch(/name.*kid/s);
-    const elsewhere = await tryIt(probeUrl.href, { thread: 1 });
+    const elsewhere = await tryIt(childUrl.href, { thread: 1 });
     expect(elsewhere).toMatchObject({ name: 'InvalidOptionError' });
     expect((elsewhere as { message: string }).message).toMatch(/thread.*1/s);
-    expect(await tryIt(probeUrl.href, { thread: 0 })).toBe('no error');
+    expect(await tryIt(childUrl.href, { thread: 0 })).toBe('no error');
     expect(await tryIt(42)).toMatchObject({ name: 'InvalidArgumentError', message: expect.stringContaining('42') });
     expect(await tryIt(new URL('./fixtures/no-such-actor.ts', import.meta.url).href)).toMatchObject({
       name: 'ActorModuleError',
@@ -149,10 +202,10 @@ describe('ctx.spawnNow', () => {
 
   it('throws AgentLimitError at maxAgents, after making the children there was room for', async () => {
     const rt = await start({ maxAgents: 40 });
-    await rt.spawn(probeUrl, undefined, { thread: 0 });
+    await rt.spawn(childUrl, { tag: 'loader' }, { thread: 0 });
     const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 0 });
     const room = 40 - rt.stats().liveActors;
-    expect(await parent.ask({ type: 'spawnNowMany', module: probeUrl.href, count: room + 5 })).toEqual({ made: room, error: 'AgentLimitError' });
+    expect(await parent.ask({ type: 'spawnNowMany', module: childUrl.href, count: room + 5 })).toEqual({ made: room, error: 'AgentLimitError' });
     expect(rt.stats().liveActors).toBe(40);
   });
 });

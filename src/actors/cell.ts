@@ -58,7 +58,7 @@ export class CellRare {
 export class Cell {
   readonly slot: number;
   readonly gen: number;
-  /** Replaced once, when the module of a ctx.spawnNow child has loaded (lifecycle.ts). */
+  /** Replaced once, when the module of a ctx.spawnNow child has loaded (engine/spawning.ts). */
   def: ActorDefinition;
   readonly ref: ActorRef;
   readonly moduleUrl: string;

@@ -91,7 +91,7 @@ export class ActorContext<Msg = unknown> {
 
   /**
    * This actor's children that have not stopped, in the order they started
-   * (a copy). A child on another thread leaves the list once its stop has
+   * (a {@link spawnNow} child from its spawn; a copy). A child on another thread leaves the list once its stop has
    * reached this thread, a message later (as Akka's `context.children`).
    */
   get children(): ActorRef[] {

@@ -98,6 +98,8 @@ export class Checkpoints implements CheckpointsPart {
   forRef(ref: ActorRef): Promise<number> {
     const cell = this.engine.cells[ref.slot];
     if (cell === undefined || cell.gen !== ref.gen || cell.stopped) return Promise.reject(this.engine.router.stoppedError(ref));
+    // Its state does not exist yet (init runs, or its module still loads).
+    if (!cell.started) return Promise.reject(new InvalidArgumentError('ref', 'an actor that has finished starting (init and preStart)', ref));
     if (cell.def.snapshot === undefined) {
       return Promise.reject(new InvalidArgumentError('ref', 'an actor whose definition has snapshot and restore', ref));
     }

@@ -22,8 +22,8 @@ import { isThenable, type TerminatedReason } from './types.js';
 export class Lifecycle implements LifecyclePart {
   private readonly engine: Engine;
   /**
-   * 1 for each slot this thread allocated itself (ctx.spawn of a child on
-   * it): released into this thread's slot cache. Slots the main thread
+   * 1 for each slot this thread allocated itself (ctx.spawn or
+   * ctx.spawnNow of a child on it): released into this thread's slot cache. Slots the main thread
    * handed out go back to the shared stack, where it takes its next one.
    * Made at the first such spawn.
    */
@@ -192,21 +192,29 @@ export class Lifecycle implements LifecyclePart {
 
   /** init failed: nothing half-registered remains. */
   initFailed(cell: Cell, thrown: unknown): ActorInitError {
-    // Messages sent to it during init become dead letters, children it
-    // spawned are stopped, what it allocated from the pool is given back,
-    // its checkpoint (the snapshot it was spawned from, one taken during
-    // init) is dropped, the slot is freed: as a stop does.
-    cell.stopped = true;
-    this.stopChildren(cell);
-    this.engine.dispatcher.drainToDeadLetters(cell, 'stopped');
-    this.engine.cells[cell.slot] = undefined;
-    this.engine.pool.reclaim(cell);
-    this.engine.checkpoints.drop(cell.slot);
-    this.releaseSlot(cell.slot);
+    // A stop without postStop (it never started): messages sent to it during
+    // init become dead letters, children it spawned stop, its timers are
+    // cancelled and its signal aborted, what it allocated from the pool is
+    // given back, its checkpoint (the snapshot it was spawned from, one taken
+    // during init) is dropped, the slot is freed, stop waiters resolve, and
+    // watchers (a ctx.spawnNow child can be watched before it has started)
+    // are told it failed. Stopped meanwhile (a shutdown's deadline): only what
+    // that stop has not done yet.
+    if (!cell.stopped) {
+      cell.stopped = true;
+      cell.terminationReason = 'failed';
+      this.engine.metering.stopped(cell);
+      this.stopChildren(cell);
+      this.engine.timers.cancelAll(cell);
+      cell.abort?.abort();
+    }
+    this.completeStop(cell);
     return new ActorInitError(cell.moduleUrl, { cause: toError(thrown) });
   }
 
   private activate(cell: Cell, state: unknown, parentCell: Cell | undefined): ActorRef {
+    // Stopped while its init ran (a shutdown's deadline): its slot may be released already.
+    if (cell.stopped) return cell.ref;
     cell.state = state;
     cell.started = true;
     Atomics.store(this.engine.dir.state, cell.slot, kAlive);

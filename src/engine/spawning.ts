@@ -123,12 +123,21 @@ export class Spawning {
     if (def === undefined) checkModuleExists(url);
     const slot = lifecycle.allocateChild(opts);
     const cell = lifecycle.createCell(slot, Atomics.load(engine.dir.gen, slot), def ?? kLoading, url, undefined, parent.ref, true);
+    // One of its parent's children from now on, started or not: a stop or a
+    // restart of the parent stops it too (a failed start takes it out again).
+    parent.addChild(cell.ref);
     if (def !== undefined) this.startNow(cell, args, parent);
     else {
       loadModule(url).then(
         (loaded) => {
           // Stopped while its module loaded (its thread shutting down): nothing to start.
           if (cell.stopped || engine.cells[cell.slot] !== cell) return;
+          // Asked to stop meanwhile (rt.stop, or its parent stopped or restarted):
+          // it stops without starting (the placeholder has no postStop).
+          if (cell.stopRequested || parent.stopped) {
+            lifecycle.finishStop(cell);
+            return;
+          }
           cell.def = loaded;
           this.startNow(cell, args, parent);
         },
