@@ -9,6 +9,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import {
   ActorCrashedError,
+  ActorStoppedError,
   type ActorRef,
   HandlerTimeoutError,
   PoisonMessageError,
@@ -443,6 +444,25 @@ describe('a pool thread that dies', () => {
     // The backoff is a lower bound on when its new state is built (timers never fire early).
     expect(info.builtAt - killedAt).toBeGreaterThanOrEqual(390);
     expect(info.notes).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('stops an actor asked to stop during its restart backoff without running postStop on a state it never got', async () => {
+    const r = await start({ supervisor: { backoff: { minMs: 1500, maxMs: 1500, randomFactor: 0 } } });
+    const failures: ActorFailure[] = [];
+    r.failures.subscribe((event) => failures.push(event));
+    const watcher = await r.spawn<ProbeMsg>(probeUrl, undefined, { thread: 0 });
+    // Its postStop tells its watcher: on an undefined state that would throw (phase 'postStop').
+    const a = await r.spawn<ProbeMsg>(probeUrl, { watcher }, { thread: 1 });
+    const killedAt = Date.now();
+    expect((await r.killThread(1)).rehosted).toBe(1);
+    const stopSentAt = Date.now();
+    await r.stop(a);
+    const settledAt = Date.now();
+    expect(stopSentAt - killedAt).toBeLessThan(1000); // sent well inside the delay
+    expect(settledAt - killedAt).toBeGreaterThanOrEqual(1490); // it waited for the delay, then ended
+    await expect(a.ask({ type: 'history' })).rejects.toBeInstanceOf(ActorStoppedError);
+    expect(failures.filter((f) => f.phase === 'postStop')).toEqual([]);
+    expect(r.stats().liveActors).toBe(1);
   });
 
   it('gives a bounded mailbox back the room its lost same-thread messages held: the count is what still waits for it', async () => {

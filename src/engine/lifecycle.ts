@@ -84,13 +84,15 @@ export class Lifecycle implements LifecyclePart {
       // cell is registered now (messages queue in its mailbox), its state is
       // built when the delay is over, as a restart with backoff would.
       cell.args = args;
-      return new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() =>
-        cell.stopped
-          ? cell.ref
-          : cell.stopRequested
-            ? this.activate(cell, undefined, parentCell)
-            : this.buildState(cell, args, parentCell, recovered, fromCheckpoint),
-      );
+      return new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => {
+        if (cell.stopped) return cell.ref;
+        // Stopped during the delay: it has no state, so no postStop runs.
+        if (cell.stopRequested) {
+          this.endUnstarted(cell, undefined);
+          return cell.ref;
+        }
+        return this.buildState(cell, args, parentCell, recovered, fromCheckpoint);
+      });
     }
     let started: ActorRef | Promise<ActorRef>;
     try {
@@ -192,24 +194,31 @@ export class Lifecycle implements LifecyclePart {
 
   /** init failed: nothing half-registered remains. */
   initFailed(cell: Cell, thrown: unknown): ActorInitError {
-    // A stop without postStop (it never started): messages sent to it during
-    // init become dead letters, children it spawned stop, its timers are
-    // cancelled and its signal aborted, what it allocated from the pool is
-    // given back, its checkpoint (the snapshot it was spawned from, one taken
-    // during init) is dropped, the slot is freed, stop waiters resolve, and
-    // watchers (a ctx.spawnNow child can be watched before it has started)
-    // are told it failed. Stopped meanwhile (a shutdown's deadline): only what
-    // that stop has not done yet.
+    this.endUnstarted(cell, 'failed');
+    return new ActorInitError(cell.moduleUrl, { cause: toError(thrown) });
+  }
+
+  /**
+   * Ends an actor that has no state (its init failed, or a stop came before
+   * its state was built): a stop without postStop. Messages sent to it
+   * become dead letters, children it spawned stop, its timers are cancelled
+   * and its signal aborted, what it allocated from the pool is given back,
+   * its checkpoint (the snapshot it was spawned from, one taken during
+   * init) is dropped, the slot is freed, stop waiters resolve, and watchers
+   * (a ctx.spawnNow child can be watched before it has started) are told.
+   * Stopped meanwhile (a shutdown's deadline): only what that stop has not
+   * done yet.
+   */
+  endUnstarted(cell: Cell, reason: 'failed' | undefined): void {
     if (!cell.stopped) {
       cell.stopped = true;
-      cell.terminationReason = 'failed';
+      if (reason !== undefined) cell.terminationReason = reason;
       this.engine.metering.stopped(cell);
       this.stopChildren(cell);
       this.engine.timers.cancelAll(cell);
       cell.abort?.abort();
     }
     this.completeStop(cell);
-    return new ActorInitError(cell.moduleUrl, { cause: toError(thrown) });
   }
 
   private activate(cell: Cell, state: unknown, parentCell: Cell | undefined): ActorRef {

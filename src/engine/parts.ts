@@ -188,6 +188,8 @@ export interface LifecyclePart {
     fromCheckpoint?: boolean,
   ): ActorRef | Promise<ActorRef>;
   initFailed(cell: Cell, thrown: unknown): ActorInitError;
+  /** Ends an actor that has no state yet (a stop before its init): as a stop, without postStop. */
+  endUnstarted(cell: Cell, reason: 'failed' | undefined): void;
   adopt(parent: ActorRef, child: ActorRef): boolean;
   lookup(name: string): Promise<ActorRef | undefined>;
   requestStop(cell: Cell): void;

@@ -133,9 +133,9 @@ export class Spawning {
           // Stopped while its module loaded (its thread shutting down): nothing to start.
           if (cell.stopped || engine.cells[cell.slot] !== cell) return;
           // Asked to stop meanwhile (rt.stop, or its parent stopped or restarted):
-          // it stops without starting (the placeholder has no postStop).
+          // it stops without starting, so without postStop.
           if (cell.stopRequested || parent.stopped) {
-            lifecycle.finishStop(cell);
+            lifecycle.endUnstarted(cell, undefined);
             return;
           }
           cell.def = loaded;
