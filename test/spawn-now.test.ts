@@ -7,22 +7,14 @@
  * on its thread which children's init ran (spawn-now-child.ts).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  type ActorFailure,
-  ActorInitError,
-  ActorModuleError,
-  type ActorRef,
-  ActorStoppedError,
-  InvalidArgumentError,
-  type Terminated,
-} from '../src/index.js';
+import { type ActorFailure, ActorInitError, ActorModuleError, type ActorRef, ActorStoppedError, type Terminated } from '../src/index.js';
 import { Gate, collectDeadLetters, eventually, useRuntime } from './fixtures/helpers.js';
 import type { ChildMsg } from './fixtures/spawn-now-child.js';
 import type { SpawnNowMsg, TryResult } from './fixtures/spawn-now.js';
 
 const parentUrl = new URL('./fixtures/spawn-now.ts', import.meta.url);
 const childUrl = new URL('./fixtures/spawn-now-child.ts', import.meta.url);
-const slowInitUrl = new URL('./fixtures/slow-init.ts', import.meta.url);
+const parentAllUrl = new URL('./fixtures/spawn-now-all.ts', import.meta.url);
 const initThrowsUrl = new URL('./fixtures/init-throws.ts', import.meta.url);
 const throwsOnImportUrl = new URL('./fixtures/throws-on-import.ts', import.meta.url);
 
@@ -67,14 +59,23 @@ describe('ctx.spawnNow', () => {
     expect(children.map((c) => c.slot)).toEqual([child.slot]);
   });
 
-  it('holds the messages told in the spawning turn while an async init runs, then handles them', async () => {
+  it('holds the messages told in the spawning turn while an async init runs, then handles them in order', async () => {
     const rt = await start();
-    await rt.spawn(slowInitUrl, { ms: 1 }, { thread: 0 }); // loaded: the child's init itself is what is awaited
+    await rt.spawn(childUrl, { tag: 'loader' }, { thread: 0 }); // loaded: the child's own init is what is awaited
     const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 0 });
-    const asked = [1, 2].map(() => ({ type: 'ping' }));
-    const { child, started } = (await parent.ask({ type: 'spawnNow', module: slowInitUrl.href, args: { ms: 100 }, tell: asked })) as Spawned;
-    expect(started).toBe(false);
-    expect(await (child as unknown as ActorRef<{ type: 'ping' }>).ask({ type: 'ping' })).toBe('pong');
+    const gate = new Gate();
+    try {
+      const args = { tag: 'gated', gate: gate.channel };
+      const { child } = (await parent.ask({ type: 'spawnNow', module: childUrl.href, args, tell: logs(1, 2) })) as Spawned;
+      await gate.entered;
+      const history = child.ask({ type: 'history' }); // queued behind the two, while init waits
+      child.tell({ type: 'log', value: 3 });
+      gate.release();
+      expect(await history).toEqual([1, 2]);
+      expect(await child.ask({ type: 'history' })).toEqual([1, 2, 3]);
+    } finally {
+      gate.close();
+    }
   });
 
   it("publishes a failed start on rt.failures (phase 'init', ActorInitError), makes dead letters of its messages, tells its watcher, and frees its slot, whether the module was loaded or not", async () => {
@@ -85,7 +86,8 @@ describe('ctx.spawnNow', () => {
     const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 0 });
     const baseline = rt.stats().liveActors;
     for (const round of [1, 2]) {
-      // Round 1 loads init-throws.ts on the thread; round 2 starts (and fails) the child within spawnNow.
+      // Round 1 loads init-throws.ts on the thread and fails once loaded; round 2's init (loaded now) rejects
+      // after spawnNow has returned. Either way the watch made in the spawning turn sees it fail.
       const args = { message: `boom ${round}`, async: round === 2 };
       const { child } = (await parent.ask({ type: 'spawnNow', module: initThrowsUrl.href, args, tell: [{ round }], watch: true })) as Spawned;
       const event = await eventually(
@@ -151,32 +153,79 @@ describe('ctx.spawnNow', () => {
     expect(((await witness.ask({ type: 'seen' })) as Seen).started).toEqual([]);
   });
 
-  it('refuses rt.checkpoint while the child is still starting; rt.stop then waits for its init, settles, and its watcher is told', async () => {
+  it('makes rt.checkpoint of a child still starting wait for its state, and rt.stop wait for its init (the stop wins over a checkpoint asked with it)', async () => {
     const rt = await start();
-    await rt.spawn(childUrl, { tag: 'loader' }, { thread: 0 });
+    const loader = await rt.spawn(childUrl, { tag: 'loader' }, { thread: 0 });
     const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 0 });
     const baseline = rt.stats().liveActors;
-    const gate = new Gate();
+    const gates = [new Gate(), new Gate()];
     try {
-      const args = { tag: 'gated', gate: gate.channel };
-      const { child } = (await parent.ask({ type: 'spawnNow', module: childUrl.href, args, tell: logs(7), watch: true })) as Spawned;
-      await gate.entered;
-      await expect(rt.checkpoint(child)).rejects.toThrow(/finished starting/);
-      await expect(rt.checkpoint(child)).rejects.toBeInstanceOf(InvalidArgumentError);
+      const spawnGated = async (tag: string, gate: Gate) =>
+        ((await parent.ask({ type: 'spawnNow', module: childUrl.href, args: { tag, gate: gate.channel }, tell: logs(7), watch: true })) as Spawned).child;
+      // A checkpoint alone: it waits for the state init builds, then takes it.
+      const a = await spawnGated('checkpointed', gates[0]);
+      await gates[0].entered;
+      let checkpointed = false;
+      const checkpoint = rt.checkpoint(a).then((bytes) => {
+        checkpointed = true;
+        return bytes;
+      });
+      // rt.suspend travels as rt.checkpoint does (a control task to the same thread, handled in order):
+      // once it is answered, the checkpoint request has reached the child.
+      await rt.suspend(loader);
+      await rt.resume(loader);
+      expect(checkpointed).toBe(false);
+      gates[0].release();
+      expect(await checkpoint).toBeGreaterThan(0);
+      expect(await a.ask({ type: 'history' })).toEqual([7]);
+      // A stop and a checkpoint: the stop waits for init, then ends it; the checkpoint fails with it.
+      const b = await spawnGated('stopped', gates[1]);
+      await gates[1].entered;
       let settled = false;
-      const stopped = rt.stop(child).then(() => (settled = true));
-      // The parent is on the child's thread: once it has answered, that thread has the stop request (same ring, in order).
+      const refused = rt.checkpoint(b).catch((err: unknown) => err);
+      const stopped = rt.stop(b).then(() => (settled = true));
+      // The parent is on the child's thread: once it has answered, that thread has the stop (same ring, in order).
       await parent.ask({ type: 'seen' });
       expect(settled).toBe(false); // it waits for the init the gate holds
-      gate.release();
+      gates[1].release();
       await stopped;
+      expect(await refused).toBeInstanceOf(ActorStoppedError);
+      await rt.stop(a);
       expect(rt.stats().liveActors).toBe(baseline);
       const seen = await eventually(
         async () => (await parent.ask({ type: 'seen' })) as Seen,
-        (s) => s.terminated.length === 1,
+        (s) => s.terminated.length === 2,
       );
-      expect(seen.terminated[0]).toMatchObject({ reason: 'stopped' });
+      expect(seen.terminated.map((t) => t.reason)).toEqual(['stopped', 'stopped']);
       expect(await parent.ask({ type: 'children' })).toEqual([]);
+    } finally {
+      for (const gate of gates) gate.close();
+    }
+  });
+
+  it("leaves a child that is still starting to its own start when a sibling's failure restarts them all (one-for-all)", async () => {
+    const rt = await start();
+    await rt.spawn(childUrl, { tag: 'loader' }, { thread: 0 });
+    const parent = await rt.spawn<SpawnNowMsg>(parentAllUrl, undefined, { thread: 0 });
+    const gate = new Gate();
+    try {
+      const { child: failing } = (await parent.ask({ type: 'spawnNow', module: childUrl.href, args: { tag: 'failing' } })) as Spawned;
+      const { child: starting } = (await parent.ask({
+        type: 'spawnNow',
+        module: childUrl.href,
+        args: { tag: 'starting', gate: gate.channel },
+      })) as Spawned;
+      await gate.entered;
+      failing.tell({ type: 'throw' });
+      // The restart of all has run once 'failing' was started again (its init logs its tag a second time).
+      await eventually(
+        async () => ((await parent.ask({ type: 'seen' })) as Seen).started.filter((t) => t === 'failing').length,
+        (n) => n === 2,
+      );
+      gate.release();
+      expect(await starting.ask({ type: 'history' })).toEqual([]);
+      const { started } = (await parent.ask({ type: 'seen' })) as Seen;
+      expect(started.filter((t) => t === 'starting')).toEqual(['starting']); // its init ran once
     } finally {
       gate.close();
     }

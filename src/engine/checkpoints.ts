@@ -98,12 +98,14 @@ export class Checkpoints implements CheckpointsPart {
   forRef(ref: ActorRef): Promise<number> {
     const cell = this.engine.cells[ref.slot];
     if (cell === undefined || cell.gen !== ref.gen || cell.stopped) return Promise.reject(this.engine.router.stoppedError(ref));
-    // Its state does not exist yet (init runs, or its module still loads).
-    if (!cell.started) return Promise.reject(new InvalidArgumentError('ref', 'an actor that has finished starting (init and preStart)', ref));
-    if (cell.def.snapshot === undefined) {
+    // Still starting (init runs, its module loads, a restart backoff): it
+    // has no state yet, and the checkpoint waits for it (the waiters run
+    // when it has started, or fail if it stops first).
+    const starting = !cell.started && cell.arriving === undefined;
+    if (!starting && cell.def.snapshot === undefined) {
       return Promise.reject(new InvalidArgumentError('ref', 'an actor whose definition has snapshot and restore', ref));
     }
-    if (!cell.busy) {
+    if (!cell.busy && !starting) {
       try {
         return Promise.resolve(this.take(cell));
       } catch (err) {
@@ -113,6 +115,10 @@ export class Checkpoints implements CheckpointsPart {
     return new Promise((resolve, reject) => {
       (cell.checkpointWaiters ??= []).push((failed) => {
         if (failed !== undefined) return reject(failed);
+        if (cell.def.snapshot === undefined) {
+          reject(new InvalidArgumentError('ref', 'an actor whose definition has snapshot and restore', ref));
+          return;
+        }
         try {
           resolve(this.take(cell));
         } catch (err) {

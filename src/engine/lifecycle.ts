@@ -241,6 +241,8 @@ export class Lifecycle implements LifecyclePart {
       return cell.ref;
     }
     this.engine.dispatcher.activated(cell);
+    // rt.checkpoint calls made while it started waited for its state (checkpoints.ts).
+    if (cell.checkpointWaiters !== undefined) this.engine.checkpoints.runWaiters(cell);
     return cell.ref;
   }
 

@@ -149,6 +149,11 @@ export class Supervisor implements SupervisorPart {
         this.stopForFailure(cell);
         return;
       case 'restart':
+        // Not started yet (a sibling's one-for-all or rest-for-one restart
+        // reached a ctx.spawnNow child still in init, or an actor waiting out
+        // its restart backoff): it has no state to restart, and its own start
+        // builds a fresh one. Restarting it would run init a second time.
+        if (!cell.started && cell.arriving === undefined) return;
         cell.setFailed(true);
         if (cell.restartTimer !== undefined || cell.restartSoon) return; // one restart is already on its way
         if (delayMs <= 0) {
