@@ -446,6 +446,14 @@ describe('a pool thread that dies', () => {
     expect(info.notes).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('checkpoints in preStart the state init built, and brings the actor back from it', async () => {
+    const r = await start();
+    const url = new URL('./fixtures/prestart-checkpoint.ts', import.meta.url);
+    const a = (await r.spawn(url, { count: 41 }, { thread: 1 })) as ActorRef<{ type: 'get' }, number>;
+    expect((await r.killThread(1)).rehosted).toBe(1);
+    expect(await a.ask({ type: 'get' })).toBe(41);
+  });
+
   it('stops an actor asked to stop during its restart backoff without running postStop on a state it never got', async () => {
     const r = await start({ supervisor: { backoff: { minMs: 1500, maxMs: 1500, randomFactor: 0 } } });
     const failures: ActorFailure[] = [];

@@ -172,6 +172,8 @@ export class Lifecycle implements LifecyclePart {
     const hook =
       recovered !== undefined && def.postRestart !== undefined ? (s: unknown, ctx: ActorContext) => def.postRestart?.(s, recovered, ctx) : def.preStart;
     if (hook === undefined) return this.activate(cell, state, parentCell);
+    // The state init built is the actor's from here: a ctx.checkpoint() in preStart snapshots it.
+    cell.state = state;
     const dispatcher = this.engine.dispatcher;
     let result: unknown;
     const previous = dispatcher.current;
