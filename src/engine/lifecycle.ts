@@ -213,12 +213,8 @@ export class Lifecycle implements LifecyclePart {
    */
   endUnstarted(cell: Cell, reason: 'failed' | undefined): void {
     if (!cell.stopped) {
-      cell.stopped = true;
       if (reason !== undefined) cell.terminationReason = reason;
-      this.engine.metering.stopped(cell);
-      this.stopChildren(cell);
-      this.engine.timers.cancelAll(cell);
-      cell.abort?.abort();
+      this.beginStop(cell);
     }
     this.completeStop(cell);
   }
@@ -332,14 +328,7 @@ export class Lifecycle implements LifecyclePart {
 
   finishStop(cell: Cell): void {
     if (cell.stopped) return;
-    cell.stopped = true;
-    this.engine.metering.stopped(cell);
-    Atomics.store(this.engine.dir.state, cell.slot, kStopping);
-    if (cell.restartTimer !== undefined) clearTimeout(cell.restartTimer);
-    cell.restartTimer = undefined;
-    this.stopChildren(cell);
-    this.engine.timers.cancelAll(cell);
-    cell.abort?.abort();
+    this.beginStop(cell);
     const postStop = cell.def.postStop;
     if (postStop === undefined) {
       this.completeStop(cell);
@@ -364,6 +353,18 @@ export class Lifecycle implements LifecyclePart {
       return;
     }
     this.completeStop(cell);
+  }
+
+  /** The first half of every stop (before postStop, if it runs): its children, timers and signal. */
+  private beginStop(cell: Cell): void {
+    cell.stopped = true;
+    this.engine.metering.stopped(cell);
+    Atomics.store(this.engine.dir.state, cell.slot, kStopping);
+    if (cell.restartTimer !== undefined) clearTimeout(cell.restartTimer);
+    cell.restartTimer = undefined;
+    this.stopChildren(cell);
+    this.engine.timers.cancelAll(cell);
+    cell.abort?.abort();
   }
 
   private completeStop(cell: Cell): void {

@@ -49,12 +49,9 @@ export class Spawning {
     const engine = this.engine;
     const lifecycle = engine.lifecycle;
     let url: string;
-    let opts: ReturnType<typeof resolveSpawnOptions>;
+    let opts: ResolvedSpawnOptions;
     try {
-      if (engine.closed) throw new RuntimeClosedError('spawn');
-      if (parent.stopped) throw new ActorStoppedError(parent.ref.toString(), 'has stopped and cannot spawn');
-      url = normalizeModuleUrl(moduleUrl);
-      opts = options === undefined ? this.defaultSpawn : resolveSpawnOptions(options, engine.config.threads, this.defaultSpawn);
+      ({ url, opts } = this.checked(parent, moduleUrl, options));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -105,10 +102,7 @@ export class Spawning {
   spawnChildNow(parent: Cell, moduleUrl: URL | string, args: unknown, options: SpawnOptions | undefined): ActorRef {
     const engine = this.engine;
     const lifecycle = engine.lifecycle;
-    if (engine.closed) throw new RuntimeClosedError('spawn');
-    if (parent.stopped) throw new ActorStoppedError(parent.ref.toString(), 'has stopped and cannot spawn');
-    const url = normalizeModuleUrl(moduleUrl);
-    const opts = options === undefined ? this.defaultSpawn : resolveSpawnOptions(options, engine.config.threads, this.defaultSpawn);
+    const { url, opts } = this.checked(parent, moduleUrl, options);
     if (opts.name !== undefined) {
       throw new InvalidOptionError('name', 'none (names are registered by the main thread: use ctx.spawn for a named child)', opts.name);
     }
@@ -144,11 +138,21 @@ export class Spawning {
         (err: unknown) => {
           if (cell.stopped || engine.cells[cell.slot] !== cell) return;
           lifecycle.initFailed(cell, err);
-          engine.system.failure({ actor: cell.ref, error: toError(err), phase: 'init' });
+          this.startFailed(cell, err);
         },
       );
     }
     return cell.ref;
+  }
+
+  /** What both spawns check first (throws): the runtime and the parent still running, the URL, the options. */
+  private checked(parent: Cell, moduleUrl: URL | string, options: SpawnOptions | undefined): { url: string; opts: ResolvedSpawnOptions } {
+    const engine = this.engine;
+    if (engine.closed) throw new RuntimeClosedError('spawn');
+    if (parent.stopped) throw new ActorStoppedError(parent.ref.toString(), 'has stopped and cannot spawn');
+    const url = normalizeModuleUrl(moduleUrl);
+    const opts = options === undefined ? this.defaultSpawn : resolveSpawnOptions(options, engine.config.threads, this.defaultSpawn);
+    return { url, opts };
   }
 
   /** Starts a cell of spawnChildNow; a failed start is published, since no caller awaits it. */
