@@ -385,16 +385,22 @@ describe('a pool thread that dies', () => {
     r.crashes.subscribe((c) => crashes.push(c));
     const a = (await r.spawn(crashyUrl, undefined, { thread: 1 })) as Crashy;
     const answer = a.ask({ type: 'exit' }, { timeoutMs: 30_000 }).catch((e: Error) => e);
-    expect(await answer).toBeInstanceOf(PoisonMessageError);
+    const error = await answer;
+    expect(error).toBeInstanceOf(PoisonMessageError);
+    expect(error).toMatchObject({ actor: a.toString(), crashes: 2 });
     await eventually(
       () => a.ask({ type: 'get' }).catch((e: Error) => e),
       (v) => v instanceof Error && v.name === 'ActorStoppedError',
     );
-    await eventually(
-      () => crashes.length,
-      (n) => n >= 2,
+    // The thread died twice (the error's count above), each time with the actor brought back. A replacement that
+    // dies while it is still taking over is covered by its predecessor's report (docs/supervision.md): two
+    // reports, or one when the replay's death came before the takeover was answered.
+    const reports = await eventually(
+      () => crashes.map((c) => c.rehosted),
+      (list) => list.length >= 1,
     );
-    expect(crashes.map((c) => c.rehosted)).toEqual([1, 1]);
+    expect(reports.length).toBeLessThanOrEqual(2);
+    expect(reports).toEqual(reports.map(() => 1));
   });
 
   it('refuses a bad delivery option and a bad journalBytes with InvalidOptionError', async () => {
