@@ -20,15 +20,18 @@ import {
   type RuntimeOptions,
 } from '../src/index.js';
 import { resolveStrategy } from '../src/actors/supervision.js';
+import type { PhasesMsg } from './fixtures/checkpoint-phases.js';
 import { eventually } from './fixtures/helpers.js';
 
 const childUrl = new URL('./fixtures/sup-child.ts', import.meta.url);
 const watcherUrl = new URL('./fixtures/watcher.ts', import.meta.url);
+const phasesUrl = new URL('./fixtures/checkpoint-phases.ts', import.meta.url);
 const parentUrl = (kind: string) => new URL(`./fixtures/sup-${kind}.ts`, import.meta.url);
 
 type ChildInfo = { id: string; count: number; born: number; thread: number };
 type ChildMsg = { type: 'inc' } | { type: 'get' } | { type: 'boom'; message: string; async?: boolean } | { type: 'failInitNextTime' };
 type Child = ActorRef<ChildMsg, unknown>;
+type Phases = ActorRef<PhasesMsg, unknown>;
 
 const fakeRef = new ActorRef(0, 1, 'fake', undefined as never);
 
@@ -364,6 +367,34 @@ describe('checkpoints', () => {
       (ok) => ok,
     );
     expect(events.find((e) => e.event === 'postRestart')?.count).toBe(5);
+  });
+
+  it('refuses ctx.checkpoint() in init, async init and restore with InvalidStateError; preStart checkpoints what they built', async () => {
+    const r = await start();
+    const refusal = (where: string, ref: ActorRef) =>
+      `${where}: InvalidStateError: ctx.checkpoint() cannot run on actor ${ref.toString()}: its init (or restore) is still running, and it has no state until that returns; checkpoint from preStart or a handler`;
+    const sync = (await r.spawn(phasesUrl, { count: 41 }, { thread: 1 })) as Phases;
+    expect(await sync.ask({ type: 'refused' })).toEqual([refusal('init', sync), 'preStart: taken']);
+    const later = (await r.spawn(phasesUrl, { count: 7, asyncInit: true }, { thread: 1 })) as Phases;
+    expect(await later.ask({ type: 'refused' })).toEqual([refusal('async init', later), 'preStart: taken']);
+    // Brought back by its supervisor from the checkpoint preStart took.
+    sync.tell({ type: 'boom' });
+    expect(await sync.ask({ type: 'refused' })).toEqual([refusal('restore', sync), 'preStart: taken']);
+    expect(await sync.ask({ type: 'get' })).toBe(41);
+    // Moved to another thread: restore runs there (preStart does not: the same instance goes on).
+    await r.migrate(later, 0);
+    expect(await later.ask({ type: 'refused' })).toEqual([refusal('restore', later)]);
+    expect(await later.ask({ type: 'get' })).toBe(7);
+  });
+
+  it("a restart's preStart checkpoints the new instance's state, not the one that crashed", async () => {
+    const r = await start();
+    const a = (await r.spawn(phasesUrl, { count: 41 }, { thread: 1 })) as Phases;
+    a.tell({ type: 'add', n: 5 }); // 46, after preStart's checkpoint of 41
+    a.tell({ type: 'boom' }); // restored to 41; its preStart checkpoints that
+    expect(await a.ask({ type: 'get' })).toBe(41);
+    a.tell({ type: 'boom' }); // restored from the checkpoint the restart's preStart took
+    expect(await a.ask({ type: 'get' })).toBe(41);
   });
 
   it('frees the checkpoint when the actor stops, and refuses bad calls with typed errors', async () => {

@@ -31,6 +31,7 @@ const kStopRequested = 256;
 const kStopped = 512;
 const kCompleted = 1024;
 const kAtMostOnce = 2048;
+const kBuilding = 4096;
 /** suspended || failed || migrating: the scheduler handles none of its messages. */
 const kHeld = kSuspended | kFailed | kMigrating;
 
@@ -94,6 +95,8 @@ export class Cell {
   declare stopped: boolean;
   /** Its slot was released: nothing of it is left to undo. */
   declare completed: boolean;
+  /** Its `init` (or `restore`) runs, synchronously or not: it has no state yet (a `ctx.checkpoint()` now is refused). */
+  declare building: boolean;
   /** The spawn arguments, passed to `init` again on a restart. */
   args: unknown = undefined;
   /** Messages handled since the last checkpoint. */
@@ -225,6 +228,7 @@ const flagBits: Readonly<Record<string, number>> = {
   stopRequested: kStopRequested,
   stopped: kStopped,
   completed: kCompleted,
+  building: kBuilding,
 };
 for (const [field, bit] of Object.entries(flagBits)) {
   Object.defineProperty(Cell.prototype, field, {

@@ -100,6 +100,22 @@ export class ActorInitError extends MicroswarmError {
   }
 }
 
+/**
+ * A context call made where the actor cannot honour it: `ctx.checkpoint()`
+ * while its `init` (or `restore`) runs, before it has a state to snapshot.
+ */
+export class InvalidStateError extends MicroswarmError {
+  /** The actor, as its ref prints (`Actor(name#slot.gen)` or `Actor(slot.gen)`). */
+  readonly actor: string;
+  /** The call refused, as the message names it: `ctx.checkpoint()`. */
+  readonly operation: string;
+  constructor(actor: string, operation: string, reason: string) {
+    super(`${operation} cannot run on actor ${actor}: ${reason}`);
+    this.actor = actor;
+    this.operation = operation;
+  }
+}
+
 /** The runtime already holds `maxAgents` live actors. */
 export class AgentLimitError extends MicroswarmError {
   /** The runtime's `maxAgents`, reached. */

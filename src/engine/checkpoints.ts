@@ -7,7 +7,7 @@
  */
 import type { Cell } from '../actors/cell.js';
 import type { ActorRef } from '../actors/ref.js';
-import { InvalidArgumentError, toError } from '../base/errors.js';
+import { InvalidArgumentError, InvalidStateError, toError } from '../base/errors.js';
 import { decode, encode } from '../transport/codec/index.js';
 import type { RegionHandle } from '../memory/handle.js';
 import type { CheckpointsPart, Engine } from './parts.js';
@@ -128,6 +128,17 @@ export class Checkpoints implements CheckpointsPart {
   /** `ctx.checkpoint()`. */
   now(cell: Cell): number {
     if (cell.stopped) throw this.engine.router.stoppedError(cell.ref);
+    // In init (or restore) there is no state yet to snapshot: before the
+    // check, a snapshot that read it threw from user code, and one that did
+    // not saved undefined, which a recovery then restored. On a restart the
+    // cell still held the state that crashed.
+    if (cell.building) {
+      throw new InvalidStateError(
+        cell.ref.toString(),
+        'ctx.checkpoint()',
+        'its init (or restore) is still running, and it has no state until that returns; checkpoint from preStart or a handler',
+      );
+    }
     return this.take(cell);
   }
 

@@ -143,10 +143,13 @@ export class Lifecycle implements LifecyclePart {
     // Brought back after its thread died, or spawned from a snapshot (a cluster
     // entity activated again): from its checkpoint when it has one.
     const saved = (recovered !== undefined || fromCheckpoint) && def.restore !== undefined ? this.engine.checkpoints.data(slot) : undefined;
+    // No state until init returns (or its promise settles): ctx.checkpoint() is refused meanwhile.
+    cell.building = true;
     try {
       if (saved !== undefined && def.restore !== undefined) state = def.restore(saved.data, args, cell.ctx);
       else state = def.init(args, cell.ctx);
     } catch (err) {
+      cell.building = false;
       throw this.initFailed(cell, err);
     } finally {
       dispatcher.current = previous;
@@ -154,12 +157,17 @@ export class Lifecycle implements LifecyclePart {
     cell.args = args;
     if (isThenable(state)) {
       return Promise.resolve(state).then(
-        (resolved) => this.preStart(cell, resolved, parentCell, recovered),
+        (resolved) => {
+          cell.building = false;
+          return this.preStart(cell, resolved, parentCell, recovered);
+        },
         (err: unknown) => {
+          cell.building = false;
           throw this.initFailed(cell, err);
         },
       );
     }
+    cell.building = false;
     return this.preStart(cell, state, parentCell, recovered);
   }
 

@@ -200,20 +200,30 @@ export class Migration {
     const def = cell.def;
     let state: unknown = moved.state;
     if (def.restore !== undefined) {
+      // No state here until restore returns: ctx.checkpoint() is refused meanwhile.
+      cell.building = true;
       try {
         state = this.inTurnSync(cell, () => def.restore?.(moved.state, moved.args, cell.ctx));
       } catch (err) {
+        cell.building = false;
         this.restoreFailed(cell, err);
         return;
       }
     }
     if (isThenable(state)) {
       state.then(
-        (resolved) => this.arrive(cell, moved, resolved),
-        (err: unknown) => this.restoreFailed(cell, err),
+        (resolved) => {
+          cell.building = false;
+          this.arrive(cell, moved, resolved);
+        },
+        (err: unknown) => {
+          cell.building = false;
+          this.restoreFailed(cell, err);
+        },
       );
       return;
     }
+    cell.building = false;
     this.arrive(cell, moved, state);
   }
 

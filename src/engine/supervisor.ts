@@ -221,10 +221,13 @@ export class Supervisor implements SupervisorPart {
     if (cell.stopped || cell.stopRequested) return;
     this.ep.pool.reclaim(cell);
     cell.memory = undefined;
-    let state: unknown;
     try {
-      state = await this.rebuild(cell);
+      const state = await this.rebuild(cell);
       if (cell.stopped || cell.stopRequested) return;
+      // The new instance's state from here, before its hook: a ctx.checkpoint()
+      // in postRestart or preStart snapshots it, not the state that crashed.
+      cell.state = state;
+      cell.sinceCheckpoint = 0;
       if (def.postRestart !== undefined) await this.ep.lifecycle.inTurn(cell, () => def.postRestart?.(state, error, cell.ctx));
       else if (def.preStart !== undefined) await this.ep.lifecycle.inTurn(cell, () => def.preStart?.(state, cell.ctx));
     } catch (err) {
@@ -233,19 +236,23 @@ export class Supervisor implements SupervisorPart {
       this.report(cell, failure);
       return;
     }
-    cell.state = state;
-    cell.sinceCheckpoint = 0;
     this.ep.dir.actorCounts.restarted(cell.slot);
     cell.setFailed(false);
     this.ep.dispatcher.reschedule(cell);
   }
 
   /** A new state for `cell`: restored from its last checkpoint, else made by `init`. */
-  private rebuild(cell: Cell): Promise<unknown> {
+  private async rebuild(cell: Cell): Promise<unknown> {
     const def = cell.def;
     const saved = def.restore === undefined ? undefined : this.ep.checkpoints.data(cell.slot);
-    if (saved === undefined || def.restore === undefined) return this.ep.lifecycle.inTurn(cell, () => def.init(cell.args, cell.ctx));
-    return this.ep.lifecycle.inTurn(cell, () => def.restore?.(saved.data, cell.args, cell.ctx));
+    // Until the new state exists, ctx.checkpoint() is refused (the cell still holds the one that crashed).
+    cell.building = true;
+    try {
+      if (saved === undefined || def.restore === undefined) return await this.ep.lifecycle.inTurn(cell, () => def.init(cell.args, cell.ctx));
+      return await this.ep.lifecycle.inTurn(cell, () => def.restore?.(saved.data, cell.args, cell.ctx));
+    } finally {
+      cell.building = false;
+    }
   }
 
   /**
