@@ -397,6 +397,83 @@ describe('checkpoints', () => {
     expect(await a.ask({ type: 'get' })).toBe(41);
   });
 
+  it('rt.checkpoint of a failed actor waits for its restart, so the restart does not restore the state that crashed', async () => {
+    const r = await start({ supervisor: { backoff: { minMs: 1000, maxMs: 1000, randomFactor: 0 } } });
+    const failures: ActorFailure[] = [];
+    r.failures.subscribe((event) => failures.push(event));
+    const a = (await r.spawn(phasesUrl, { count: 41 }, { thread: 1 })) as Phases;
+    a.tell({ type: 'add', n: 5 }); // 46, after preStart's checkpoint of 41
+    a.tell({ type: 'boom' });
+    await eventually(
+      () => failures.length,
+      (n) => n === 1,
+    );
+    // In the backoff: a snapshot now would hold 46, and the restart would restore it.
+    const bytes = r.checkpoint(a);
+    expect(await a.ask({ type: 'get' })).toBe(41);
+    expect(await bytes).toBeGreaterThan(0);
+    a.tell({ type: 'boom' }); // restored from that checkpoint
+    expect(await a.ask({ type: 'get' })).toBe(41);
+  });
+
+  it.each([
+    ['restart', 41],
+    ['resume', 46],
+  ] as const)('rt.checkpoint asked while an async handler runs that then fails waits for the %s', async (directive, after) => {
+    const r = await start({ supervisor: { decider: () => directive } });
+    const a = (await r.spawn(phasesUrl, { count: 41 }, { thread: 1 })) as Phases;
+    const other = (await r.spawn(phasesUrl, { count: 0 }, { thread: 1 })) as Phases;
+    a.tell({ type: 'add', n: 5 });
+    const channel = `phases-${process.pid}-${Math.random()}`;
+    const port = new BroadcastChannel(channel);
+    const busy = new Promise((resolve) => (port.onmessage = resolve));
+    a.tell({ type: 'slowBoom', channel });
+    await busy;
+    const bytes = r.checkpoint(a);
+    // The checkpoint request travels as a Piscina task: these two, to the same thread, come after it.
+    await r.suspend(other);
+    await r.resume(other);
+    port.postMessage('go');
+    port.close();
+    expect(await bytes).toBeGreaterThan(0);
+    expect(await a.ask({ type: 'get' })).toBe(after);
+    // A restart restores that checkpoint: the new instance's state, not the one that crashed.
+    if (directive === 'restart') {
+      a.tell({ type: 'boom' });
+      expect(await a.ask({ type: 'get' })).toBe(41);
+    }
+  });
+
+  it('rt.checkpoint of an actor arriving on another thread (rt.migrate) waits for its restored state', async () => {
+    const r = await start();
+    const channel = `phases-${process.pid}-${Math.random()}`;
+    const port = new BroadcastChannel(channel);
+    const restoring = new Promise((resolve) => (port.onmessage = resolve));
+    const a = (await r.spawn(phasesUrl, { count: 7, restoreGate: channel }, { thread: 1 })) as Phases;
+    const moved = r.migrate(a, 0);
+    await restoring;
+    const bytes = r.checkpoint(a);
+    // The checkpoint request travels as a Piscina task: these two, to the same thread, come after it.
+    const other = (await r.spawn(phasesUrl, { count: 0 }, { thread: 0 })) as Phases;
+    await r.suspend(other);
+    await r.resume(other);
+    port.postMessage('go');
+    port.close();
+    await moved;
+    // Taken before the state arrived, the snapshot read undefined and threw.
+    expect(await bytes).toBeGreaterThan(0);
+    expect(await a.ask({ type: 'get' })).toBe(7);
+  });
+
+  it('rt.checkpoint of an actor waiting out its backoff after its thread died waits until it is back', async () => {
+    const r = await start({ supervisor: { backoff: { minMs: 1000, maxMs: 1000, randomFactor: 0 } } });
+    const a = (await r.spawn(phasesUrl, { count: 7 }, { thread: 1 })) as Phases;
+    expect((await r.killThread(1)).rehosted).toBe(1);
+    // In the backoff it has no state: a snapshot now read undefined and threw.
+    expect(await r.checkpoint(a)).toBeGreaterThan(0);
+    expect(await a.ask({ type: 'get' })).toBe(7);
+  });
+
   it('frees the checkpoint when the actor stops, and refuses bad calls with typed errors', async () => {
     const r = await start();
     const child = (await r.spawn(childUrl, { id: 'a' })) as Child;

@@ -105,7 +105,11 @@ export class Checkpoints implements CheckpointsPart {
     if (!starting && cell.def.snapshot === undefined) {
       return Promise.reject(new InvalidArgumentError('ref', 'an actor whose definition has snapshot and restore', ref));
     }
-    if (!cell.busy && !starting) {
+    // Failed and waiting for its supervisor, or restarting: its state is the
+    // one that crashed, which a restart would then restore. It waits for
+    // the supervisor's directive to be carried out. Arriving from another
+    // thread (rt.migrate): it waits for its state to arrive.
+    if (!cell.busy && cell.started && !cell.failed && !cell.building) {
       try {
         return Promise.resolve(this.take(cell));
       } catch (err) {
@@ -153,9 +157,10 @@ export class Checkpoints implements CheckpointsPart {
     }
   }
 
-  /** The async handler of `cell` settled: the `rt.checkpoint` calls that waited for it run. */
+  /** `cell` can be snapshotted again (its async handler settled, it started, its supervisor resumed or restarted it): the `rt.checkpoint` calls that waited run. */
   runWaiters(cell: Cell): void {
-    if (cell.checkpointWaiters === undefined) return;
+    // Still failed (its handler threw) or rebuilding: the supervisor's resume or restart runs them.
+    if (cell.checkpointWaiters === undefined || cell.failed || cell.building) return;
     const waiters = cell.checkpointWaiters;
     cell.checkpointWaiters = undefined;
     for (const run of waiters) run(undefined);

@@ -527,11 +527,12 @@ export class Dispatcher implements DispatcherPart {
     cell.busy = false;
     this.busyCount--;
     if (error === undefined && cell.def.checkpointEvery !== undefined) this.checkpoints.due(cell);
-    if (cell.checkpointWaiters !== undefined) this.checkpoints.runWaiters(cell);
     if (error !== undefined) {
       if (task === undefined) this.handlerFailed(cell, error, replyTag);
       else this.envelopes.failed(cell, task, error, replyTag);
     } else if (replyTag !== kNoReply) this.asks.reply(replyTag, value, false);
+    // After the failure is handled: a failed actor's waiters wait for its supervisor (checkpoints.ts).
+    if (cell.checkpointWaiters !== undefined) this.checkpoints.runWaiters(cell);
     this.inbound.finishEntry(entry);
     if (cell.idleWaiters !== undefined) {
       const waiters = cell.idleWaiters;

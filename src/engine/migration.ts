@@ -281,6 +281,8 @@ export class Migration {
       this.ep.lifecycle.requestStop(cell);
     } else this.ep.dispatcher.reschedule(cell);
     for (const resolve of waiters) resolve();
+    // rt.checkpoint calls that reached it on its way (checkpoints.ts).
+    if (cell.checkpointWaiters !== undefined) this.ep.checkpoints.runWaiters(cell);
   }
 
   /** Forwarded messages (sent before the switch) go first, then what came here directly. */

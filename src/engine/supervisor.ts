@@ -139,6 +139,7 @@ export class Supervisor implements SupervisorPart {
     switch (directive) {
       case 'resume':
         cell.setFailed(false);
+        if (cell.checkpointWaiters !== undefined) this.ep.checkpoints.runWaiters(cell);
         if (cell.escalated !== undefined) {
           for (const child of cell.escalated) void this.superviseRef(child, 'resume', error, 0);
           cell.escalated = undefined;
@@ -238,6 +239,7 @@ export class Supervisor implements SupervisorPart {
     }
     this.ep.dir.actorCounts.restarted(cell.slot);
     cell.setFailed(false);
+    if (cell.checkpointWaiters !== undefined) this.ep.checkpoints.runWaiters(cell);
     this.ep.dispatcher.reschedule(cell);
   }
 
