@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BroadcastChannel } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Runtime } from '../src/index.js';
 import { NodeProcess, entityKeyOn, startNodes } from './fixtures/cluster.js';
 import { eventually } from './fixtures/helpers.js';
@@ -203,4 +204,47 @@ describe('cluster entities', () => {
       await rt.shutdown();
     }
   });
+});
+
+describe('an in-process node shutting down', () => {
+  it('an entity that fails as shutdown begins is stopped, not left waiting for a restart, so its last checkpoint and the shutdown end', async () => {
+    const rt = await Runtime.start({ threads: 2, cluster: { servers: nats.url, name: 'eshut1', node: 'solo' } });
+    onTestFinished(() => rt.shutdown({ timeoutMs: 500 }));
+    const e = rt.entity(counter, 'fails-at-shutdown');
+    expect(await e.ask({ type: 'add', n: 1 })).toBe(1);
+    const channel = `entity-${process.pid}-${Math.random()}`;
+    const port = new BroadcastChannel(channel);
+    const busy = new Promise((resolve) => (port.onmessage = resolve));
+    // Its answer waits for a checkpoint, which waits for the handler after it.
+    const added = e.ask({ type: 'add', n: 1 });
+    const boom = e.ask({ type: 'slowBoom', channel });
+    added.catch(() => undefined);
+    boom.catch(() => undefined);
+    await busy;
+    // The failure reaches the root supervisor after shutdown began: no
+    // restart comes, and (a long deadline) nothing else would end the wait.
+    let down: Promise<void> | undefined;
+    rt.failures.subscribe((f) => {
+      if (f.phase === 'receive') down ??= rt.shutdown({ timeoutMs: 60_000 });
+    });
+    port.postMessage('go');
+    port.close();
+    // Answered with its failure (its checkpoint could not be taken from an actor stopping).
+    await expect(boom).rejects.toThrow();
+    await eventually(
+      () => down !== undefined,
+      (started) => started,
+    );
+    await down;
+  }, 30_000);
+
+  it('an entity whose handler never settles does not hold the shutdown past its deadline', async () => {
+    const rt = await Runtime.start({ threads: 2, cluster: { servers: nats.url, name: 'eshut2', node: 'solo' } });
+    onTestFinished(() => rt.shutdown({ timeoutMs: 500 }));
+    const e = rt.entity(counter, 'never-settles');
+    expect(await e.ask({ type: 'add', n: 1 })).toBe(1);
+    e.ask({ type: 'hang' }, { timeoutMs: 60_000 }).catch(() => undefined);
+    // Its passivation's checkpoint waits for that handler; the deadline ends the wait.
+    await rt.shutdown({ timeoutMs: 300 });
+  }, 30_000);
 });

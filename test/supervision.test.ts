@@ -12,6 +12,7 @@ import {
   ActorStoppedError,
   InvalidArgumentError,
   InvalidOptionError,
+  MigrationError,
   Runtime,
   SupervisorState,
   defineActor,
@@ -350,6 +351,45 @@ describe('parents as supervisors', () => {
   });
 });
 
+/** A BroadcastChannel gate of the checkpoint-phases fixture: `reached` resolves when the actor waits at it, `open()` lets it go on. */
+function gate(): { channel: string; reached: Promise<unknown>; open(): void } {
+  const channel = `phases-${process.pid}-${Math.random()}`;
+  const port = new BroadcastChannel(channel);
+  const reached = new Promise((resolve) => (port.onmessage = resolve));
+  return {
+    channel,
+    reached,
+    open() {
+      port.postMessage('go');
+      port.close();
+    },
+  };
+}
+
+/**
+ * Waits until `thread` has handled the requests already sent to it
+ * (rt.checkpoint, rt.migrate, rt.stop travel as Piscina tasks, not on the
+ * ring): a spawn, suspend and resume there come after them.
+ */
+async function behindRequests(r: Runtime, thread: number): Promise<void> {
+  const other = await r.spawn(phasesUrl, { count: 0 }, { thread });
+  await r.suspend(other);
+  await r.resume(other);
+}
+
+/**
+ * An actor on thread 1 at 46 (preStart checkpointed it at 41), busy in an
+ * async handler that throws once `fail()` is called.
+ */
+async function failingSoon(r: Runtime): Promise<{ a: Phases; fail(): void }> {
+  const a = (await r.spawn(phasesUrl, { count: 41 }, { thread: 1 })) as Phases;
+  a.tell({ type: 'add', n: 5 });
+  const { channel, reached, open } = gate();
+  a.tell({ type: 'slowBoom', channel });
+  await reached;
+  return { a, fail: open };
+}
+
 describe('checkpoints', () => {
   it('rt.checkpoint stores the snapshot; a restart restores it instead of calling init', async () => {
     const { channel, events } = listen();
@@ -421,20 +461,10 @@ describe('checkpoints', () => {
     ['resume', 46],
   ] as const)('rt.checkpoint asked while an async handler runs that then fails waits for the %s', async (directive, after) => {
     const r = await start({ supervisor: { decider: () => directive } });
-    const a = (await r.spawn(phasesUrl, { count: 41 }, { thread: 1 })) as Phases;
-    const other = (await r.spawn(phasesUrl, { count: 0 }, { thread: 1 })) as Phases;
-    a.tell({ type: 'add', n: 5 });
-    const channel = `phases-${process.pid}-${Math.random()}`;
-    const port = new BroadcastChannel(channel);
-    const busy = new Promise((resolve) => (port.onmessage = resolve));
-    a.tell({ type: 'slowBoom', channel });
-    await busy;
+    const { a, fail } = await failingSoon(r);
     const bytes = r.checkpoint(a);
-    // The checkpoint request travels as a Piscina task: these two, to the same thread, come after it.
-    await r.suspend(other);
-    await r.resume(other);
-    port.postMessage('go');
-    port.close();
+    await behindRequests(r, 1);
+    fail();
     expect(await bytes).toBeGreaterThan(0);
     expect(await a.ask({ type: 'get' })).toBe(after);
     // A restart restores that checkpoint: the new instance's state, not the one that crashed.
@@ -446,19 +476,13 @@ describe('checkpoints', () => {
 
   it('rt.checkpoint of an actor arriving on another thread (rt.migrate) waits for its restored state', async () => {
     const r = await start();
-    const channel = `phases-${process.pid}-${Math.random()}`;
-    const port = new BroadcastChannel(channel);
-    const restoring = new Promise((resolve) => (port.onmessage = resolve));
+    const { channel, reached: restoring, open } = gate();
     const a = (await r.spawn(phasesUrl, { count: 7, restoreGate: channel }, { thread: 1 })) as Phases;
     const moved = r.migrate(a, 0);
     await restoring;
     const bytes = r.checkpoint(a);
-    // The checkpoint request travels as a Piscina task: these two, to the same thread, come after it.
-    const other = (await r.spawn(phasesUrl, { count: 0 }, { thread: 0 })) as Phases;
-    await r.suspend(other);
-    await r.resume(other);
-    port.postMessage('go');
-    port.close();
+    await behindRequests(r, 0);
+    open();
     await moved;
     // Taken before the state arrived, the snapshot read undefined and threw.
     expect(await bytes).toBeGreaterThan(0);
@@ -469,9 +493,60 @@ describe('checkpoints', () => {
     const r = await start({ supervisor: { backoff: { minMs: 1000, maxMs: 1000, randomFactor: 0 } } });
     const a = (await r.spawn(phasesUrl, { count: 7 }, { thread: 1 })) as Phases;
     expect((await r.killThread(1)).rehosted).toBe(1);
-    // In the backoff it has no state: a snapshot now read undefined and threw.
+    // In the backoff it has no state: the checkpoint waits until it is back (taken now, its snapshot would read undefined and throw).
     expect(await r.checkpoint(a)).toBeGreaterThan(0);
     expect(await a.ask({ type: 'get' })).toBe(7);
+  });
+
+  it.each(['stop', 'backoff'] as const)(
+    'rt.migrate refuses an actor whose handler fails while the move waits for it; its supervisor decides (%s)',
+    async (kind) => {
+      const r = await start(
+        kind === 'stop' ? { supervisor: { decider: () => 'stop' } } : { supervisor: { backoff: { minMs: 300, maxMs: 300, randomFactor: 0 } } },
+      );
+      const { a, fail } = await failingSoon(r);
+      const bytes = r.checkpoint(a);
+      const moved = r.migrate(a, 0);
+      await behindRequests(r, 1);
+      fail();
+      await expect(moved).rejects.toBeInstanceOf(MigrationError);
+      if (kind === 'stop') {
+        await expect(bytes).rejects.toBeInstanceOf(ActorStoppedError);
+        return;
+      }
+      // Restarted where it was, from preStart's checkpoint (41), not moved on with the state that crashed (46).
+      expect(await bytes).toBeGreaterThan(0);
+      expect(await a.ask({ type: 'get' })).toBe(41);
+      expect(r.stats().threads[1].actors).toBe(2);
+    },
+  );
+
+  it("ctx.stop() in a restart's restore stops the actor (it was left failed, never stopping)", async () => {
+    const r = await start();
+    const a = (await r.spawn(phasesUrl, { count: 41, stopInRestore: true }, { thread: 1 })) as Phases;
+    a.tell({ type: 'boom' });
+    await eventually(
+      () => r.stats().liveActors,
+      (n) => n === 0,
+    );
+    await expect(a.ask({ type: 'get' })).rejects.toBeInstanceOf(ActorStoppedError);
+    await expect(r.checkpoint(a)).rejects.toBeInstanceOf(ActorStoppedError);
+    await r.stop(a);
+  });
+
+  it('an actor asked to stop while it moves, whose restore then fails on arrival, stops (it was left failed, never stopping)', async () => {
+    const r = await start();
+    const { channel, reached: restoring, open } = gate();
+    const a = (await r.spawn(phasesUrl, { count: 7, restoreGate: channel, failRestore: true }, { thread: 1 })) as Phases;
+    const moved = r.migrate(a, 0);
+    await restoring;
+    const stopped = r.stop(a);
+    await behindRequests(r, 0);
+    open();
+    await moved;
+    await stopped;
+    await expect(a.ask({ type: 'get' })).rejects.toBeInstanceOf(ActorStoppedError);
+    expect(r.stats().liveActors).toBe(1);
   });
 
   it('frees the checkpoint when the actor stops, and refuses bad calls with typed errors', async () => {

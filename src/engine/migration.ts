@@ -43,14 +43,15 @@ export class Migration {
     if (cell === undefined || cell.gen !== ref.gen || cell.stopped) throw this.ep.router.stoppedError(ref);
     if (cell.migrating) throw new MigrationError(ref.toString(), 'it is already migrating');
     if (!cell.started) throw new MigrationError(ref.toString(), 'it has not finished starting');
-    if (cell.failed || cell.restarting || cell.restartTimer !== undefined || cell.restartSoon || cell.pendingRestart !== undefined) {
-      throw new MigrationError(ref.toString(), 'it failed and waits for its supervisor, or is restarting');
-    }
+    if (this.failing(cell)) throw new MigrationError(ref.toString(), 'it failed and waits for its supervisor, or is restarting');
     if (cell.stopRequested) throw this.ep.router.stoppedError(ref);
     cell.setMigrating(true);
     while (cell.busy) await new Promise<void>((resolve) => (cell.idleWaiters ??= []).push(resolve));
     try {
       if (cell.stopped || cell.stopRequested) throw this.ep.router.stoppedError(ref);
+      // The handler it was waiting for failed: its supervisor decides here
+      // (a restart moved along would be lost, and the state that crashed go on there).
+      if (this.failing(cell)) throw new MigrationError(ref.toString(), 'its handler failed while the move waited for it; its supervisor decides first');
       const bytes = this.encodeMove(cell);
       cell.move = { bytes, to: -1, fences: 0, done: undefined };
       const parent = cell.parent === undefined ? undefined : { slot: cell.parent.slot, gen: cell.parent.gen };
@@ -58,9 +59,14 @@ export class Migration {
     } catch (err) {
       cell.setMigrating(false);
       this.ep.dispatcher.reschedule(cell);
-      if (err instanceof ActorStoppedError) throw err;
+      if (err instanceof ActorStoppedError || err instanceof MigrationError) throw err;
       throw new MigrationError(ref.toString(), `what moves cannot cross threads (${(err as Error).message})`, { cause: err });
     }
+  }
+
+  /** Failed and waiting for its supervisor's directive, or restarting (now or after a backoff). */
+  private failing(cell: Cell): boolean {
+    return cell.failed || cell.restarting || cell.restartTimer !== undefined || cell.restartSoon || cell.pendingRestart !== undefined;
   }
 
   /** What moves with an actor, encoded. Throws when it cannot cross threads. */
@@ -162,6 +168,10 @@ export class Migration {
       // Checked at the prepare; keep what was encoded then.
     }
     this.ep.router.notify(to, 'migrateDone', { slot: cell.slot, gen: cell.gen, move: bytes });
+    // rt.checkpoint calls waiting here would wait forever once it is gone.
+    // None can be (they wait for a handler, which the move waited for too,
+    // or for a supervisor, and a failed actor does not move): a guard.
+    this.ep.checkpoints.failWaiters(cell, new MigrationError(cell.ref.toString(), 'it moved to another thread while the checkpoint waited; ask again'));
     // rt.stop calls that waited here: the stop happens there, after the arrival.
     if (cell.stopWaiters !== undefined) {
       for (const resolve of cell.stopWaiters) {
@@ -206,7 +216,7 @@ export class Migration {
         state = this.inTurnSync(cell, () => def.restore?.(moved.state, moved.args, cell.ctx));
       } catch (err) {
         cell.building = false;
-        this.restoreFailed(cell, err);
+        this.restoreFailed(cell, err, moved.stopRequested === true);
         return;
       }
     }
@@ -218,7 +228,7 @@ export class Migration {
         },
         (err: unknown) => {
           cell.building = false;
-          this.restoreFailed(cell, err);
+          this.restoreFailed(cell, err, moved.stopRequested === true);
         },
       );
       return;
@@ -227,8 +237,12 @@ export class Migration {
     this.arrive(cell, moved, state);
   }
 
-  /** restore failed on arrival: the actor's supervisor decides, as for a failed restart. */
-  private restoreFailed(cell: Cell, err: unknown): void {
+  /**
+   * restore failed on arrival: the actor's supervisor decides, as for a
+   * failed restart; asked to stop on its way (`stopAsked`, or here), it
+   * stops, with no state for postStop.
+   */
+  private restoreFailed(cell: Cell, err: unknown, stopAsked: boolean): void {
     const failure = new ActorInitError(cell.moduleUrl, { cause: toError(err) });
     this.ep.system.failure({ actor: cell.ref, error: failure, phase: 'restart' });
     const waiters = cell.arriving?.done ?? [];
@@ -237,7 +251,8 @@ export class Migration {
     cell.started = true;
     cell.setMigrating(false);
     Atomics.store(this.ep.dir.state, cell.slot, kAlive);
-    this.ep.supervisor.report(cell, failure);
+    if (stopAsked || cell.stopRequested) this.ep.lifecycle.endUnstarted(cell, undefined);
+    else this.ep.supervisor.report(cell, failure);
     for (const resolve of waiters) resolve();
   }
 

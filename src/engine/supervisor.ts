@@ -202,6 +202,10 @@ export class Supervisor implements SupervisorPart {
     } finally {
       cell.restarting = false;
     }
+    // ctx.stop() in preRestart, or in the new instance's init, restore or
+    // hook, only asked for it (its turn was running): it stops now. Left
+    // failed, it would never stop, and what waits on it would wait forever.
+    if (cell.stopRequested && !cell.stopped) this.ep.lifecycle.finishStop(cell);
   }
 
   private async restartNow(cell: Cell, error: Error): Promise<void> {
@@ -224,11 +228,13 @@ export class Supervisor implements SupervisorPart {
     cell.memory = undefined;
     try {
       const state = await this.rebuild(cell);
-      if (cell.stopped || cell.stopRequested) return;
+      if (cell.stopped) return;
       // The new instance's state from here, before its hook: a ctx.checkpoint()
-      // in postRestart or preStart snapshots it, not the state that crashed.
+      // in postRestart or preStart snapshots it, not the state that crashed
+      // (and a ctx.stop() in its init stops it with this state: see restart).
       cell.state = state;
       cell.sinceCheckpoint = 0;
+      if (cell.stopRequested) return;
       if (def.postRestart !== undefined) await this.ep.lifecycle.inTurn(cell, () => def.postRestart?.(state, error, cell.ctx));
       else if (def.preStart !== undefined) await this.ep.lifecycle.inTurn(cell, () => def.preStart?.(state, cell.ctx));
     } catch (err) {

@@ -251,7 +251,14 @@ export class ActorControl {
    * stops the actor (its failure, wrapped, is on `rt.failures` with phase 'escalated').
    */
   rootFailed(child: ActorRef, error: Error): void {
-    if (this.control.closing) return;
+    // Shutting down: no restart, it stops. Left failed, it would hold what
+    // waits for its supervisor (an entity's last checkpoint: rt.checkpoint
+    // waits out a failure) until the actor-stopping phase, which a cluster
+    // node reaches only after its entities' last checkpoints.
+    if (this.control.closing) {
+      void this.endpoint.supervisor.superviseRef(child, 'stop', error, 0);
+      return;
+    }
     for (const ref of this.topLevel) if (!this.directory.isLive(ref.slot, ref.gen)) this.topLevel.delete(ref);
     const decision = this.rootSupervision.decide(child.toString(), error, child);
     this.endpoint.supervisor.applyDecision(decision, this.options.supervisor.strategy, child, [...this.topLevel], error, (escalated) => {

@@ -553,10 +553,17 @@ export class Runtime {
     this.endpoint.accepting = false;
     this.monitor.stop();
     this.coordination.stop();
-    await this.observe.close();
-    // A cluster node's entities first, while their threads still run: each is checkpointed and its lease released.
-    if (this.clusterNode !== undefined) await this.clusterNode.entities.close().catch(() => undefined);
     const deadline = Date.now() + timeoutMs;
+    await this.observe.close();
+    // A cluster node's entities first, while their threads still run: each is
+    // checkpointed and its lease released, within the deadline (what is not
+    // done by then ends with the actors' stop below).
+    if (this.clusterNode !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+      await Promise.race([this.clusterNode.entities.close().catch(() => undefined), late]);
+      clearTimeout(timer);
+    }
     // A thread that died and could not be replaced has no worker to ask.
     const running = Array.from({ length: this.threads }, (_, thread) => thread + 1).filter((e) => !control.down.has(e));
     const all = (task: HostTask) => Promise.all(running.map((endpoint) => control.run({ ...task }, { endpoint })));
