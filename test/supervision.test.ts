@@ -22,11 +22,14 @@ import {
 } from '../src/index.js';
 import { resolveStrategy } from '../src/actors/supervision.js';
 import type { PhasesMsg } from './fixtures/checkpoint-phases.js';
+import type { RestartStopMsg } from './fixtures/restart-stop.js';
+import type { WatcherMsg } from './fixtures/watcher.js';
 import { eventually } from './fixtures/helpers.js';
 
 const childUrl = new URL('./fixtures/sup-child.ts', import.meta.url);
 const watcherUrl = new URL('./fixtures/watcher.ts', import.meta.url);
 const phasesUrl = new URL('./fixtures/checkpoint-phases.ts', import.meta.url);
+const restartStopUrl = new URL('./fixtures/restart-stop.ts', import.meta.url);
 const parentUrl = (kind: string) => new URL(`./fixtures/sup-${kind}.ts`, import.meta.url);
 
 type ChildInfo = { id: string; count: number; born: number; thread: number };
@@ -368,8 +371,8 @@ function gate(): { channel: string; reached: Promise<unknown>; open(): void } {
 
 /**
  * Waits until `thread` has handled the requests already sent to it
- * (rt.checkpoint, rt.migrate, rt.stop travel as Piscina tasks, not on the
- * ring): a spawn, suspend and resume there come after them.
+ * (rt.checkpoint and rt.migrate travel as Piscina tasks, rt.stop through
+ * the ring): a spawn, suspend and resume there come after them on each path.
  */
 async function behindRequests(r: Runtime, thread: number): Promise<void> {
   const other = await r.spawn(phasesUrl, { count: 0 }, { thread });
@@ -534,10 +537,30 @@ describe('checkpoints', () => {
     await r.stop(a);
   });
 
-  it('an actor asked to stop while it moves, whose restore then fails on arrival, stops (it was left failed, never stopping)', async () => {
+  it.each([
+    ['sync', ['postStop of instance 1', 'postStop of instance 2']],
+    ['async', ['postStop of instance 1']],
+    ['throw', ['postStop of instance 1']],
+  ] as const)("ctx.stop() in a restart's init (%s) stops the actor; postStop runs once per instance that had a state", async (mode, expected) => {
+    const r = await start();
+    const id = `restart-stop-${mode}`;
+    const a = await r.spawn<RestartStopMsg>(restartStopUrl, { id, mode }, { thread: 1 });
+    a.tell({ type: 'boom' });
+    await eventually(
+      () => r.stats().liveActors,
+      (n) => n === 0,
+    );
+    const reader = await r.spawn<RestartStopMsg>(restartStopUrl, { id: `${id}-reader`, mode }, { thread: 1 });
+    const records = (await reader.ask({ type: 'records', id })) as string[];
+    expect(records).toEqual(expected.map((e) => `${id}: ${e}`));
+  });
+
+  it('an actor asked to stop while it moves, whose restore then fails on arrival, stops, and its watchers are told', async () => {
     const r = await start();
     const { channel, reached: restoring, open } = gate();
     const a = (await r.spawn(phasesUrl, { count: 7, restoreGate: channel, failRestore: true }, { thread: 1 })) as Phases;
+    const watcher = await r.spawn<WatcherMsg>(watcherUrl, undefined, { thread: 1 });
+    await watcher.ask({ type: 'watch', ref: a });
     const moved = r.migrate(a, 0);
     await restoring;
     const stopped = r.stop(a);
@@ -546,7 +569,12 @@ describe('checkpoints', () => {
     await moved;
     await stopped;
     await expect(a.ask({ type: 'get' })).rejects.toBeInstanceOf(ActorStoppedError);
-    expect(r.stats().liveActors).toBe(1);
+    // The watch moved with it: lost with a failed restore before, it was never told.
+    await eventually(
+      () => watcher.ask({ type: 'seen' }) as Promise<unknown[]>,
+      (seen) => seen.length === 1,
+    );
+    expect(r.stats().liveActors).toBe(2);
   });
 
   it('frees the checkpoint when the actor stops, and refuses bad calls with typed errors', async () => {

@@ -32,6 +32,7 @@ const kStopped = 512;
 const kCompleted = 1024;
 const kAtMostOnce = 2048;
 const kBuilding = 4096;
+const kStale = 8192;
 /** suspended || failed || migrating: the scheduler handles none of its messages. */
 const kHeld = kSuspended | kFailed | kMigrating;
 
@@ -97,6 +98,8 @@ export class Cell {
   declare completed: boolean;
   /** Its `init` (or `restore`) runs, synchronously or not: it has no state yet (a `ctx.checkpoint()` now is refused). */
   declare building: boolean;
+  /** A restart ran `preRestart` (or `postStop`) on its state and has no new one yet: a stop now runs no `postStop` again. */
+  declare stale: boolean;
   /** The spawn arguments, passed to `init` again on a restart. */
   args: unknown = undefined;
   /** Messages handled since the last checkpoint. */
@@ -229,6 +232,7 @@ const flagBits: Readonly<Record<string, number>> = {
   stopped: kStopped,
   completed: kCompleted,
   building: kBuilding,
+  stale: kStale,
 };
 for (const [field, bit] of Object.entries(flagBits)) {
   Object.defineProperty(Cell.prototype, field, {

@@ -7,7 +7,7 @@
  */
 import type { Cell } from '../actors/cell.js';
 import type { ActorRef } from '../actors/ref.js';
-import { InvalidArgumentError, InvalidStateError, toError } from '../base/errors.js';
+import { ActorStoppedError, InvalidArgumentError, InvalidStateError, toError } from '../base/errors.js';
 import { decode, encode } from '../transport/codec/index.js';
 import type { RegionHandle } from '../memory/handle.js';
 import type { CheckpointsPart, Engine } from './parts.js';
@@ -95,9 +95,15 @@ export class Checkpoints implements CheckpointsPart {
    * `rt.checkpoint(ref)` on the actor's thread: between two messages (after
    * the running async handler, if one runs). Resolves to the snapshot's size.
    */
-  forRef(ref: ActorRef): Promise<number> {
+  forRef(ref: ActorRef, closing = false): Promise<number> {
     const cell = this.engine.cells[ref.slot];
     if (cell === undefined || cell.gen !== ref.gen || cell.stopped) return Promise.reject(this.engine.router.stoppedError(ref));
+    // The runtime shuts down (a cluster entity's last checkpoint): the root
+    // supervisor gives no directive any more, so a failed actor waiting for
+    // one would be waited for in vain; it ends with the shutdown.
+    if (closing && cell.failed && !cell.restarting && cell.restartTimer === undefined && !cell.restartSoon) {
+      return Promise.reject(new ActorStoppedError(ref.toString(), 'failed, and stops with the shutdown (no restart comes)'));
+    }
     // Still starting (init runs, its module loads, a restart backoff): it
     // has no state yet, and the checkpoint waits for it (the waiters run
     // when it has started, or fail if it stops first).

@@ -65,7 +65,7 @@ export type HostTask =
       replay: JournalEntry[];
     }
   | { op: 'suspend' | 'resume'; slot: number; gen: number }
-  | { op: 'checkpoint'; slot: number; gen: number }
+  | { op: 'checkpoint'; slot: number; gen: number; closing: boolean }
   | { op: 'migratePrepare' | 'migrateCancel' | 'migrateArrived'; slot: number; gen: number }
   | { op: 'migrateIn'; slot: number; gen: number; module: string; name: string | undefined; parent: { slot: number; gen: number } | undefined }
   | { op: 'migrateOut'; slot: number; gen: number; to: number; fences: number }
@@ -257,7 +257,7 @@ export default async function host(task: HostTask): Promise<HostResult> {
       }
       case 'checkpoint': {
         const ep = attached();
-        const bytes = await ep.checkpoints.forRef(new ActorRef(task.slot, task.gen, undefined, ep));
+        const bytes = await ep.checkpoints.forRef(new ActorRef(task.slot, task.gen, undefined, ep), task.closing);
         return { ok: true, bytes };
       }
       case 'standby':

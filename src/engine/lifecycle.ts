@@ -338,7 +338,8 @@ export class Lifecycle implements LifecyclePart {
     if (cell.stopped) return;
     this.beginStop(cell);
     const postStop = cell.def.postStop;
-    if (postStop === undefined) {
+    // stale: a restart already ran preRestart (or postStop) on this state.
+    if (postStop === undefined || cell.stale) {
       this.completeStop(cell);
       return;
     }

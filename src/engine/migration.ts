@@ -33,6 +33,17 @@ import { ActorInitError, ActorStoppedError, MigrationError, toError } from '../b
 import { loadModule, loadedModule } from './modules.js';
 import type { Delivery } from '../actors/spawn-options.js';
 
+/** What moves with an actor besides its state (encodeMove). */
+type Moved = {
+  args: unknown;
+  watchers: ActorRef[];
+  watching: ActorRef[];
+  children: ActorRef[];
+  suspended: boolean;
+  delivery: Delivery;
+  stopRequested?: boolean;
+};
+
 /** @internal */
 export class Migration {
   constructor(private readonly ep: Engine) {}
@@ -197,16 +208,7 @@ export class Migration {
   done(slot: number, gen: number, bytes: Uint8Array): void {
     const cell = this.ep.cells[slot];
     if (cell === undefined || cell.gen !== gen || cell.arriving === undefined) return;
-    const moved = decode(bytes) as {
-      state: unknown;
-      args: unknown;
-      watchers: ActorRef[];
-      watching: ActorRef[];
-      children: ActorRef[];
-      suspended: boolean;
-      delivery: Delivery;
-      stopRequested?: boolean;
-    };
+    const moved = decode(bytes) as Moved & { state: unknown };
     const def = cell.def;
     let state: unknown = moved.state;
     if (def.restore !== undefined) {
@@ -216,7 +218,7 @@ export class Migration {
         state = this.inTurnSync(cell, () => def.restore?.(moved.state, moved.args, cell.ctx));
       } catch (err) {
         cell.building = false;
-        this.restoreFailed(cell, err, moved.stopRequested === true);
+        this.restoreFailed(cell, err, moved);
         return;
       }
     }
@@ -228,7 +230,7 @@ export class Migration {
         },
         (err: unknown) => {
           cell.building = false;
-          this.restoreFailed(cell, err, moved.stopRequested === true);
+          this.restoreFailed(cell, err, moved);
         },
       );
       return;
@@ -239,39 +241,42 @@ export class Migration {
 
   /**
    * restore failed on arrival: the actor's supervisor decides, as for a
-   * failed restart; asked to stop on its way (`stopAsked`, or here), it
-   * stops, with no state for postStop.
+   * failed restart; asked to stop on its way, it stops, with no state for
+   * postStop. What moved with it (args, watchers, children...) is its either way.
    */
-  private restoreFailed(cell: Cell, err: unknown, stopAsked: boolean): void {
+  private restoreFailed(cell: Cell, err: unknown, moved: Moved): void {
     const failure = new ActorInitError(cell.moduleUrl, { cause: toError(err) });
     this.ep.system.failure({ actor: cell.ref, error: failure, phase: 'restart' });
-    const waiters = cell.arriving?.done ?? [];
-    if (cell.arriving !== undefined) this.mergeArrived(cell, cell.arriving.forwarded);
-    cell.arriving = undefined;
-    cell.started = true;
-    cell.setMigrating(false);
-    Atomics.store(this.ep.dir.state, cell.slot, kAlive);
-    if (stopAsked || cell.stopRequested) this.ep.lifecycle.endUnstarted(cell, undefined);
+    if (cell.arriving === undefined) return;
+    const waiters = this.settle(cell, moved);
+    // No state here: a restart tears nothing down, a stop runs no postStop.
+    cell.stale = true;
+    if (moved.stopRequested === true || cell.stopRequested) this.ep.lifecycle.endUnstarted(cell, undefined);
     else this.ep.supervisor.report(cell, failure);
     for (const resolve of waiters) resolve();
   }
 
-  private arrive(
-    cell: Cell,
-    moved: {
-      args: unknown;
-      watchers: ActorRef[];
-      watching: ActorRef[];
-      children: ActorRef[];
-      suspended: boolean;
-      delivery: Delivery;
-      stopRequested?: boolean;
-    },
-    state: unknown,
-  ): void {
+  private arrive(cell: Cell, moved: Moved, state: unknown): void {
     if (cell.arriving === undefined) return;
-    const slot = cell.slot;
     cell.state = state;
+    const waiters = this.settle(cell, moved);
+    if (moved.stopRequested === true || cell.stopRequested) {
+      // Asked to stop while it moved: it stops here, now that it has arrived.
+      cell.stopRequested = false;
+      this.ep.lifecycle.requestStop(cell);
+    } else this.ep.dispatcher.reschedule(cell);
+    for (const resolve of waiters) resolve();
+    // rt.checkpoint calls that reached it on its way (checkpoints.ts).
+    if (cell.checkpointWaiters !== undefined) this.ep.checkpoints.runWaiters(cell);
+  }
+
+  /**
+   * What moved with the actor becomes the arrived cell's, its forwarded
+   * messages join its mailbox, and it is alive here; returns the waiters of
+   * its arrival.
+   */
+  private settle(cell: Cell, moved: Moved): Array<() => void> {
+    const arriving = cell.arriving as NonNullable<Cell['arriving']>;
     cell.args = moved.args;
     // Union with what was registered here while it was on its way.
     for (const w of moved.watchers) (cell.watchers ??= new Set()).add(w);
@@ -283,21 +288,13 @@ export class Migration {
     const dir = this.ep.dir;
     for (const c of moved.children) if (dir.isLive(c.slot, c.gen)) cell.addChild(c);
     cell.delivery = moved.delivery;
-    this.mergeArrived(cell, cell.arriving.forwarded);
-    const waiters = cell.arriving.done;
+    this.mergeArrived(cell, arriving.forwarded);
     cell.arriving = undefined;
     cell.started = true;
-    Atomics.store(this.ep.dir.state, slot, kAlive);
+    Atomics.store(dir.state, cell.slot, kAlive);
     cell.setSuspended(moved.suspended);
     cell.setMigrating(false);
-    if (moved.stopRequested || cell.stopRequested) {
-      // Asked to stop while it moved: it stops here, now that it has arrived.
-      cell.stopRequested = false;
-      this.ep.lifecycle.requestStop(cell);
-    } else this.ep.dispatcher.reschedule(cell);
-    for (const resolve of waiters) resolve();
-    // rt.checkpoint calls that reached it on its way (checkpoints.ts).
-    if (cell.checkpointWaiters !== undefined) this.ep.checkpoints.runWaiters(cell);
+    return arriving.done;
   }
 
   /** Forwarded messages (sent before the switch) go first, then what came here directly. */

@@ -217,12 +217,20 @@ export class Supervisor implements SupervisorPart {
     cell.abort?.abort();
     cell.abort = undefined;
     const def = cell.def;
-    try {
-      if (def.preRestart !== undefined) await def.preRestart(cell.state, error, cell.ctx);
-      else if (def.postStop !== undefined) await def.postStop(cell.state, cell.ctx);
-    } catch (err) {
-      this.ep.system.failure({ actor: cell.ref, error: toError(err), phase: 'preRestart' });
+    // Torn down once: a restart after a failed rebuild finds it stale already.
+    if (!cell.stale) {
+      // postStop as the teardown: a stop while it runs must not run it again.
+      if (def.preRestart === undefined) cell.stale = true;
+      try {
+        if (def.preRestart !== undefined) await def.preRestart(cell.state, error, cell.ctx);
+        else if (def.postStop !== undefined) await def.postStop(cell.state, cell.ctx);
+      } catch (err) {
+        this.ep.system.failure({ actor: cell.ref, error: toError(err), phase: 'preRestart' });
+      }
     }
+    // The crashed instance is torn down: a stop from here until the new state
+    // exists (a ctx.stop() after an await in init, an rt.stop meanwhile) runs no postStop on it again.
+    cell.stale = true;
     if (cell.stopped || cell.stopRequested) return;
     this.ep.pool.reclaim(cell);
     cell.memory = undefined;
@@ -233,6 +241,7 @@ export class Supervisor implements SupervisorPart {
       // in postRestart or preStart snapshots it, not the state that crashed
       // (and a ctx.stop() in its init stops it with this state: see restart).
       cell.state = state;
+      cell.stale = false;
       cell.sinceCheckpoint = 0;
       if (cell.stopRequested) return;
       if (def.postRestart !== undefined) await this.ep.lifecycle.inTurn(cell, () => def.postRestart?.(state, error, cell.ctx));

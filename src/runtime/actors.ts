@@ -203,7 +203,8 @@ export class ActorControl {
     checkLocalRef(ref, 'checkpoint');
     if (!this.directory.isLive(ref.slot, ref.gen)) throw new ActorStoppedError(ref.toString());
     const endpoint = Atomics.load(this.directory.thread, ref.slot);
-    return unwrap(await this.control.run({ op: 'checkpoint', slot: ref.slot, gen: ref.gen }, { endpoint })).bytes ?? 0;
+    const closing = this.control.closing;
+    return unwrap(await this.control.run({ op: 'checkpoint', slot: ref.slot, gen: ref.gen, closing }, { endpoint })).bytes ?? 0;
   }
 
   /** `rt.migrate(ref, thread)`. */
@@ -251,14 +252,10 @@ export class ActorControl {
    * stops the actor (its failure, wrapped, is on `rt.failures` with phase 'escalated').
    */
   rootFailed(child: ActorRef, error: Error): void {
-    // Shutting down: no restart, it stops. Left failed, it would hold what
-    // waits for its supervisor (an entity's last checkpoint: rt.checkpoint
-    // waits out a failure) until the actor-stopping phase, which a cluster
-    // node reaches only after its entities' last checkpoints.
-    if (this.control.closing) {
-      void this.endpoint.supervisor.superviseRef(child, 'stop', error, 0);
-      return;
-    }
+    // Shutting down: no directive; it stays failed until the shutdown stops
+    // it (dead letters 'shutdown'). A checkpoint asked meanwhile does not
+    // wait for a directive (checkpoints.ts, `closing`).
+    if (this.control.closing) return;
     for (const ref of this.topLevel) if (!this.directory.isLive(ref.slot, ref.gen)) this.topLevel.delete(ref);
     const decision = this.rootSupervision.decide(child.toString(), error, child);
     this.endpoint.supervisor.applyDecision(decision, this.options.supervisor.strategy, child, [...this.topLevel], error, (escalated) => {
