@@ -23,6 +23,7 @@ import {
 import { resolveStrategy } from '../src/actors/supervision.js';
 import type { PhasesMsg } from './fixtures/checkpoint-phases.js';
 import type { RestartStopMsg } from './fixtures/restart-stop.js';
+import type { RestartStopPreMsg } from './fixtures/restart-stop-pre.js';
 import type { WatcherMsg } from './fixtures/watcher.js';
 import { eventually } from './fixtures/helpers.js';
 
@@ -30,6 +31,7 @@ const childUrl = new URL('./fixtures/sup-child.ts', import.meta.url);
 const watcherUrl = new URL('./fixtures/watcher.ts', import.meta.url);
 const phasesUrl = new URL('./fixtures/checkpoint-phases.ts', import.meta.url);
 const restartStopUrl = new URL('./fixtures/restart-stop.ts', import.meta.url);
+const restartStopPreUrl = new URL('./fixtures/restart-stop-pre.ts', import.meta.url);
 const parentUrl = (kind: string) => new URL(`./fixtures/sup-${kind}.ts`, import.meta.url);
 
 type ChildInfo = { id: string; count: number; born: number; thread: number };
@@ -501,6 +503,19 @@ describe('checkpoints', () => {
     expect(await a.ask({ type: 'get' })).toBe(7);
   });
 
+  it("a checkpoint asked as the runtime closes (a cluster entity's last) gives up when the top-level actor it waits for fails: no restart will come", async () => {
+    const r = await start();
+    const { a, fail } = await failingSoon(r);
+    // White box: the checkpoint a closing runtime asks for each cluster entity (ActorControl.checkpoint, duringShutdown).
+    const control = (r as unknown as { actors: { checkpoint(ref: ActorRef, duringShutdown: boolean): Promise<number> } }).actors;
+    const bytes = control.checkpoint(a, true);
+    await behindRequests(r, 1);
+    fail();
+    await expect(bytes).rejects.toThrow('failed, and stops with the shutdown (no restart comes)');
+    // (The runtime is not really closing: its supervisor restarts it.)
+    expect(await a.ask({ type: 'get' })).toBe(41);
+  });
+
   it.each(['stop', 'backoff'] as const)(
     'rt.migrate refuses an actor whose handler fails while the move waits for it; its supervisor decides (%s)',
     async (kind) => {
@@ -539,7 +554,7 @@ describe('checkpoints', () => {
 
   it.each([
     ['sync', ['postStop of instance 1', 'postStop of instance 2']],
-    ['async', ['postStop of instance 1']],
+    ['async', ['postStop of instance 1', 'postStop of instance 2']],
     ['throw', ['postStop of instance 1']],
   ] as const)("ctx.stop() in a restart's init (%s) stops the actor; postStop runs once per instance that had a state", async (mode, expected) => {
     const r = await start();
@@ -553,6 +568,18 @@ describe('checkpoints', () => {
     const reader = await r.spawn<RestartStopMsg>(restartStopUrl, { id: `${id}-reader`, mode }, { thread: 1 });
     const records = (await reader.ask({ type: 'records', id })) as string[];
     expect(records).toEqual(expected.map((e) => `${id}: ${e}`));
+  });
+
+  it("ctx.stop() in an async preRestart stops the actor; no postStop after preRestart's teardown", async () => {
+    const r = await start();
+    const a = await r.spawn<RestartStopPreMsg>(restartStopPreUrl, { id: 'pre' }, { thread: 1 });
+    a.tell({ type: 'boom' });
+    await eventually(
+      () => r.stats().liveActors,
+      (n) => n === 0,
+    );
+    const reader = await r.spawn<RestartStopPreMsg>(restartStopPreUrl, { id: 'pre-reader' }, { thread: 1 });
+    expect(await reader.ask({ type: 'records', id: 'pre' })).toEqual(['pre: preRestart of instance 1']);
   });
 
   it('an actor asked to stop while it moves, whose restore then fails on arrival, stops, and its watchers are told', async () => {

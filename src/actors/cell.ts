@@ -46,7 +46,7 @@ export class CellRare {
   supervision: import('./supervision.js').SupervisorState | undefined = undefined;
   escalated: Set<ActorRef> | undefined = undefined;
   terminationReason: 'stopped' | 'failed' | undefined = undefined;
-  checkpointWaiters: Array<(failed: Error | undefined) => void> | undefined = undefined;
+  checkpointWaiters: Array<{ run: (failed: Error | undefined) => void; closing: boolean }> | undefined = undefined;
   timers: Set<NodeJS.Timeout> | undefined = undefined;
   abort: AbortController | undefined = undefined;
   stopWaiters: Array<() => void> | undefined = undefined;

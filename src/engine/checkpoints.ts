@@ -99,11 +99,10 @@ export class Checkpoints implements CheckpointsPart {
     const cell = this.engine.cells[ref.slot];
     if (cell === undefined || cell.gen !== ref.gen || cell.stopped) return Promise.reject(this.engine.router.stoppedError(ref));
     // The runtime shuts down (a cluster entity's last checkpoint): the root
-    // supervisor gives no directive any more, so a failed actor waiting for
-    // one would be waited for in vain; it ends with the shutdown.
-    if (closing && cell.failed && !cell.restarting && cell.restartTimer === undefined && !cell.restartSoon) {
-      return Promise.reject(new ActorStoppedError(ref.toString(), 'failed, and stops with the shutdown (no restart comes)'));
-    }
+    // supervisor gives no directive any more, so a failed top-level actor
+    // waiting for one would be waited for in vain; it ends with the shutdown.
+    // (One that fails while this waits: failClosing.)
+    if (closing && cell.parent === undefined && cell.failed && !this.restartComing(cell)) return Promise.reject(noRestartError(cell));
     // Still starting (init runs, its module loads, a restart backoff): it
     // has no state yet, and the checkpoint waits for it (the waiters run
     // when it has started, or fail if it stops first).
@@ -123,7 +122,7 @@ export class Checkpoints implements CheckpointsPart {
       }
     }
     return new Promise((resolve, reject) => {
-      (cell.checkpointWaiters ??= []).push((failed) => {
+      const run = (failed: Error | undefined) => {
         if (failed !== undefined) return reject(failed);
         // take() refuses a definition without snapshot (a child whose module loaded since) as the check above does.
         try {
@@ -131,8 +130,27 @@ export class Checkpoints implements CheckpointsPart {
         } catch (err) {
           reject(err);
         }
-      });
+      };
+      (cell.checkpointWaiters ??= []).push({ run, closing });
     });
+  }
+
+  /** A restart is under way or due (now, after a backoff, or after its running handler). */
+  private restartComing(cell: Cell): boolean {
+    return cell.restarting || cell.restartTimer !== undefined || cell.restartSoon || cell.pendingRestart !== undefined;
+  }
+
+  /**
+   * A top-level actor failed (its supervisor is the root). Checkpoints asked
+   * while the runtime closes fail now: no directive comes from the root any
+   * more, and they would wait until the shutdown's deadline.
+   */
+  failClosing(cell: Cell): void {
+    const waiters = cell.checkpointWaiters;
+    if (waiters === undefined || this.restartComing(cell)) return;
+    const kept = waiters.filter((w) => !w.closing);
+    cell.checkpointWaiters = kept.length === 0 ? undefined : kept;
+    for (const w of waiters) if (w.closing) w.run(noRestartError(cell));
   }
 
   /** `ctx.checkpoint()`. */
@@ -169,13 +187,18 @@ export class Checkpoints implements CheckpointsPart {
     if (cell.checkpointWaiters === undefined || cell.failed || cell.building) return;
     const waiters = cell.checkpointWaiters;
     cell.checkpointWaiters = undefined;
-    for (const run of waiters) run(undefined);
+    for (const w of waiters) w.run(undefined);
   }
 
   /** `cell` stopped: the `rt.checkpoint` calls that waited for it fail with `error`. */
   failWaiters(cell: Cell, error: Error): void {
-    if (cell.checkpointWaiters === undefined) return;
-    for (const run of cell.checkpointWaiters) run(error);
+    const waiters = cell.checkpointWaiters;
+    if (waiters === undefined) return;
     cell.checkpointWaiters = undefined;
+    for (const w of waiters) w.run(error);
   }
+}
+
+function noRestartError(cell: Cell): ActorStoppedError {
+  return new ActorStoppedError(cell.ref.toString(), 'failed, and stops with the shutdown (no restart comes)');
 }

@@ -305,7 +305,10 @@ export class Lifecycle implements LifecyclePart {
     cell.stopRequested = true;
     // Moving to another thread (prepared) or arriving here: it stops once it has arrived.
     if (cell.move !== undefined || cell.arriving !== undefined) return;
-    if (this.engine.dispatcher.current === cell || cell.busy || !cell.started) return; // finished by runCell / afterAsync / startActor
+    // Restarting: finished by the restart once it is through (Supervisor.restart), so
+    // that a stop during its preRestart or async init runs no second teardown on
+    // the old state and postStop on the new one.
+    if (this.engine.dispatcher.current === cell || cell.busy || !cell.started || cell.restarting) return; // finished by runCell / afterAsync / startActor
     this.finishStop(cell);
   }
 

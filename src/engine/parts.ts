@@ -224,6 +224,7 @@ export interface CheckpointsPart {
   due(cell: Cell): void;
   runWaiters(cell: Cell): void;
   failWaiters(cell: Cell, error: Error): void;
+  failClosing(cell: Cell): void;
 }
 
 /** @internal memory-access.ts */

@@ -28,6 +28,8 @@ export class Supervisor implements SupervisorPart {
     cell.setFailed(true);
     const parent = cell.parent;
     if (parent === undefined) {
+      // Checkpoints asked while the runtime closes get no directive to wait for.
+      if (cell.checkpointWaiters !== undefined) this.ep.checkpoints.failClosing(cell);
       this.sendFailure(0, undefined, cell.ref, error);
       return;
     }
@@ -139,6 +141,8 @@ export class Supervisor implements SupervisorPart {
     switch (directive) {
       case 'resume':
         cell.setFailed(false);
+        // Resumed after a failed rebuild: it goes on with the state it has, so a stop runs postStop on it again.
+        cell.stale = false;
         if (cell.checkpointWaiters !== undefined) this.ep.checkpoints.runWaiters(cell);
         if (cell.escalated !== undefined) {
           for (const child of cell.escalated) void this.superviseRef(child, 'resume', error, 0);
@@ -206,6 +210,8 @@ export class Supervisor implements SupervisorPart {
     // hook, only asked for it (its turn was running): it stops now. Left
     // failed, it would never stop, and what waits on it would wait forever.
     if (cell.stopRequested && !cell.stopped) this.ep.lifecycle.finishStop(cell);
+    // Its rebuild failed (reported while the restart still ran): as in report.
+    else if (cell.failed && cell.parent === undefined && cell.checkpointWaiters !== undefined) this.ep.checkpoints.failClosing(cell);
   }
 
   private async restartNow(cell: Cell, error: Error): Promise<void> {

@@ -203,8 +203,8 @@ export class ActorControl {
     checkLocalRef(ref, 'checkpoint');
     if (!this.directory.isLive(ref.slot, ref.gen)) throw new ActorStoppedError(ref.toString());
     const endpoint = Atomics.load(this.directory.thread, ref.slot);
-    const closing = this.control.closing;
-    return unwrap(await this.control.run({ op: 'checkpoint', slot: ref.slot, gen: ref.gen, closing }, { endpoint })).bytes ?? 0;
+    // closing: a failed actor's checkpoint does not wait for a directive the root no longer gives (checkpoints.ts).
+    return unwrap(await this.control.run({ op: 'checkpoint', slot: ref.slot, gen: ref.gen, closing: duringShutdown }, { endpoint })).bytes ?? 0;
   }
 
   /** `rt.migrate(ref, thread)`. */
