@@ -570,6 +570,18 @@ describe('checkpoints', () => {
     expect(records).toEqual(expected.map((e) => `${id}: ${e}`));
   });
 
+  it('rt.stop during a restart whose init waits for its signal: the signal fires, the restart ends, the actor stops', async () => {
+    const r = await start();
+    const id = 'restart-stop-signal';
+    const a = await r.spawn<RestartStopMsg>(restartStopUrl, { id, mode: 'signal' }, { thread: 1 });
+    const reader = await r.spawn<RestartStopMsg>(restartStopUrl, { id: `${id}-reader`, mode: 'signal' }, { thread: 1 });
+    const records = () => reader.ask({ type: 'records', id }) as Promise<string[]>;
+    a.tell({ type: 'boom' });
+    await eventually(records, (seen) => seen.length === 2);
+    await r.stop(a);
+    expect(await records()).toEqual([`${id}: postStop of instance 1`, `${id}: init of instance 2 waits for its signal`, `${id}: postStop of instance 2`]);
+  });
+
   it("ctx.stop() in an async preRestart stops the actor; no postStop after preRestart's teardown", async () => {
     const r = await start();
     const a = await r.spawn<RestartStopPreMsg>(restartStopPreUrl, { id: 'pre' }, { thread: 1 });

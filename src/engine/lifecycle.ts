@@ -307,8 +307,13 @@ export class Lifecycle implements LifecyclePart {
     if (cell.move !== undefined || cell.arriving !== undefined) return;
     // Restarting: finished by the restart once it is through (Supervisor.restart), so
     // that a stop during its preRestart or async init runs no second teardown on
-    // the old state and postStop on the new one.
-    if (this.engine.dispatcher.current === cell || cell.busy || !cell.started || cell.restarting) return; // finished by runCell / afterAsync / startActor
+    // the old state and postStop on the new one. Its signal fires now: an init
+    // that honours it can end early.
+    if (cell.restarting) {
+      cell.abort?.abort();
+      return;
+    }
+    if (this.engine.dispatcher.current === cell || cell.busy || !cell.started) return; // finished by runCell / afterAsync / startActor
     this.finishStop(cell);
   }
 

@@ -141,8 +141,11 @@ export class Supervisor implements SupervisorPart {
     switch (directive) {
       case 'resume':
         cell.setFailed(false);
-        // Resumed after a failed rebuild: it goes on with the state it has, so a stop runs postStop on it again.
-        cell.stale = false;
+        // Resumed after a failed rebuild: it goes on with the state it has, so
+        // a stop runs postStop on it again. Not while a restart runs (it
+        // rebuilds anyway), nor with no state at all (its restore failed on
+        // arrival from another thread).
+        if (!cell.restarting && cell.state !== undefined) cell.stale = false;
         if (cell.checkpointWaiters !== undefined) this.ep.checkpoints.runWaiters(cell);
         if (cell.escalated !== undefined) {
           for (const child of cell.escalated) void this.superviseRef(child, 'resume', error, 0);
@@ -205,13 +208,13 @@ export class Supervisor implements SupervisorPart {
       await this.restartNow(cell, error);
     } finally {
       cell.restarting = false;
+      // A stop asked while it restarted waited for this (Lifecycle.requestStop):
+      // it stops now. Left failed, it would never stop, and what waits on it
+      // would wait forever.
+      if (cell.stopRequested && !cell.stopped) this.ep.lifecycle.finishStop(cell);
+      // Its rebuild failed (reported while the restart still ran): as in report.
+      else if (cell.failed && cell.parent === undefined && cell.checkpointWaiters !== undefined) this.ep.checkpoints.failClosing(cell);
     }
-    // ctx.stop() in preRestart, or in the new instance's init, restore or
-    // hook, only asked for it (its turn was running): it stops now. Left
-    // failed, it would never stop, and what waits on it would wait forever.
-    if (cell.stopRequested && !cell.stopped) this.ep.lifecycle.finishStop(cell);
-    // Its rebuild failed (reported while the restart still ran): as in report.
-    else if (cell.failed && cell.parent === undefined && cell.checkpointWaiters !== undefined) this.ep.checkpoints.failClosing(cell);
   }
 
   private async restartNow(cell: Cell, error: Error): Promise<void> {
