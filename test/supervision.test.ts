@@ -616,6 +616,30 @@ describe('checkpoints', () => {
     expect(r.stats().liveActors).toBe(2);
   });
 
+  it.each(['busy', 'restarting'] as const)('an actor whose stop waits (%s) is not brought back when its thread dies meanwhile', async (kind) => {
+    const r = await start();
+    let a: Phases;
+    if (kind === 'busy') {
+      // Its async handler holds at a gate that never opens.
+      a = (await failingSoon(r)).a;
+    } else {
+      // Its restart's restore holds at a gate that never opens.
+      const { channel, reached } = gate();
+      a = (await r.spawn(phasesUrl, { count: 7, restoreGate: channel }, { thread: 1 })) as Phases;
+      a.tell({ type: 'boom' });
+      await reached;
+    }
+    const stopped = r.stop(a);
+    stopped.catch(() => undefined);
+    await behindRequests(r, 1);
+    // The stop waits; the thread dies. Brought back before, it answered again.
+    const crash = await r.killThread(1);
+    expect(crash.lost.map((ref) => ref.id)).toEqual([a.id]);
+    expect(crash.rehosted).toBe(1); // the actor behindRequests spawned there
+    await expect(a.ask({ type: 'get' })).rejects.toThrow();
+    expect(r.stats().liveActors).toBe(1);
+  });
+
   it('frees the checkpoint when the actor stops, and refuses bad calls with typed errors', async () => {
     const r = await start();
     const child = (await r.spawn(childUrl, { id: 'a' })) as Child;

@@ -305,16 +305,31 @@ export class Lifecycle implements LifecyclePart {
     cell.stopRequested = true;
     // Moving to another thread (prepared) or arriving here: it stops once it has arrived.
     if (cell.move !== undefined || cell.arriving !== undefined) return;
+    if (!cell.started) return; // finished when its start ends (activate, endUnstarted)
     // Restarting: finished by the restart once it is through (Supervisor.restart), so
     // that a stop during its preRestart or async init runs no second teardown on
     // the old state and postStop on the new one. Its signal fires now: an init
     // that honours it can end early.
     if (cell.restarting) {
       cell.abort?.abort();
+      this.markStopping(cell);
       return;
     }
-    if (this.engine.dispatcher.current === cell || cell.busy || !cell.started) return; // finished by runCell / afterAsync / startActor
+    if (this.engine.dispatcher.current === cell || cell.busy) {
+      this.markStopping(cell); // finished by runCell / afterAsync
+      return;
+    }
     this.finishStop(cell);
+  }
+
+  /**
+   * A stop that waits (for the running handler, or the restart) is in the
+   * directory at once: other threads' messages become dead letters, as they
+   * would once it stops, and if its thread dies meanwhile, recovery does not
+   * bring it back (only actors in state alive are restarted).
+   */
+  private markStopping(cell: Cell): void {
+    Atomics.store(this.engine.dir.state, cell.slot, kStopping);
   }
 
   /** Stops the actor `ref` names, wherever it lives; resolves when it has stopped. */
