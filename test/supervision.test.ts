@@ -640,6 +640,22 @@ describe('checkpoints', () => {
     expect(r.stats().liveActors).toBe(1);
   });
 
+  it('a second rt.stop of an actor whose stop waits for its handler resolves only once it has stopped', async () => {
+    const r = await start();
+    const { a, fail } = await failingSoon(r);
+    const first = r.stop(a);
+    await behindRequests(r, 1);
+    let secondDone = false;
+    const second = r.stop(a).then(() => (secondDone = true));
+    await behindRequests(r, 1);
+    // The handler still runs: the actor is live until it has stopped (a stop asked is not a stop done).
+    expect(secondDone).toBe(false);
+    fail();
+    await first;
+    await second;
+    await expect(a.ask({ type: 'get' })).rejects.toBeInstanceOf(ActorStoppedError);
+  });
+
   it('frees the checkpoint when the actor stops, and refuses bad calls with typed errors', async () => {
     const r = await start();
     const child = (await r.spawn(childUrl, { id: 'a' })) as Child;

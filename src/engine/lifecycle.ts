@@ -13,7 +13,7 @@ import { emptyMailbox, recycleMailbox } from '../actors/mailbox.js';
 import { ActorRef } from '../actors/ref.js';
 import { overflowPolicies, type ResolvedSpawnOptions } from '../actors/spawn-options.js';
 import { ActorInitError, ActorStoppedError, AgentLimitError, InvalidArgumentError, toError } from '../base/errors.js';
-import { kAlive, kStopping, kWhyStopped } from '../transport/directory.js';
+import { kAlive, kStopAsked, kStopping, kWhyStopped } from '../transport/directory.js';
 import { loadModule, loadedModule } from './modules.js';
 import type { Engine, LifecyclePart } from './parts.js';
 import { isThenable, type TerminatedReason } from './types.js';
@@ -324,12 +324,12 @@ export class Lifecycle implements LifecyclePart {
 
   /**
    * A stop that waits (for the running handler, or the restart) is in the
-   * directory at once: other threads' messages become dead letters, as they
-   * would once it stops, and if its thread dies meanwhile, recovery does not
-   * bring it back (only actors in state alive are restarted).
+   * directory at once (kStopAsked): still live for everyone (messages, stop
+   * and watch calls, the pool's collect), but if its thread dies meanwhile,
+   * recovery does not bring it back (only actors in state alive are restarted).
    */
   private markStopping(cell: Cell): void {
-    Atomics.store(this.engine.dir.state, cell.slot, kStopping);
+    Atomics.store(this.engine.dir.state, cell.slot, kStopAsked);
   }
 
   /** Stops the actor `ref` names, wherever it lives; resolves when it has stopped. */

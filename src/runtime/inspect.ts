@@ -21,7 +21,7 @@ import type { CellReport } from '../engine/inspection.js';
 import { InvalidOptionError } from '../base/errors.js';
 import { neighbors } from '../swarm/topology.js';
 import type { Swarm } from '../swarm/swarm.js';
-import { kAlive, kStarting, kStopping, type Directory } from '../transport/directory.js';
+import { kAlive, kStarting, kStopAsked, kStopping, type Directory } from '../transport/directory.js';
 import { Ring } from '../transport/ring.js';
 import type { TransportShared } from '../transport/transport.js';
 import type { TaskScheduler } from '../scheduler/scheduler.js';
@@ -169,7 +169,7 @@ export class Inspector {
   /** True when the slot holds an actor (starting, alive or stopping). */
   private occupied(slot: number): boolean {
     const state = Atomics.load(this.parts.directory.state, slot);
-    return state === kStarting || state === kAlive || state === kStopping;
+    return state === kStarting || state === kAlive || state === kStopping || state === kStopAsked;
   }
 
   private hostedBy(endpoint: number): number {
@@ -236,7 +236,7 @@ export class Inspector {
       const record = registry.records.get(slot);
       const known = record !== undefined && record.gen === gen ? record : undefined;
       const state = Atomics.load(dir.state, slot);
-      const status: ActorStatus = state === kStarting ? 'starting' : state === kStopping ? 'stopping' : 'running';
+      const status: ActorStatus = state === kStarting ? 'starting' : state === kStopping || state === kStopAsked ? 'stopping' : 'running';
       rows.push({
         ref: new ActorRef(slot, gen, known?.name).toString(),
         slot,

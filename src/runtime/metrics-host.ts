@@ -11,7 +11,7 @@ import type { MemoryStats } from '../memory/pool.js';
 import type { DeepMailbox, MetricsSource, SwarmFigures } from '../observe/metrics-source.js';
 import type { SchedulerStats } from '../scheduler/types.js';
 import type { ClusterStats } from '../cluster/node.js';
-import { kAlive, kStopping, type Directory } from '../transport/directory.js';
+import { kAlive, kStopAsked, kStopping, type Directory } from '../transport/directory.js';
 import { MeterReader } from '../transport/meters.js';
 import { RingGauges } from '../transport/ring-gauges.js';
 import type { TransportShared } from '../transport/transport.js';
@@ -49,7 +49,7 @@ export function metricsSource(parts: MetricsParts): { source: MetricsSource; clo
       for (let slot = 0; slot < directory.slots; slot++) {
         const state = Atomics.load(directory.state, slot);
         // Starting actors are left out: their module byte may still be their slot's previous occupant's.
-        if (state !== kAlive && state !== kStopping) continue;
+        if (state !== kAlive && state !== kStopping && state !== kStopAsked) continue;
         const module = meters.slotModule(slot);
         live.set(module, (live.get(module) ?? 0) + 1);
       }

@@ -11,7 +11,7 @@ import type { EventSource } from '../base/events.js';
 import type { ActorFailure, Endpoint } from '../engine/endpoint.js';
 import type { HostTask, RehostedActor } from '../engine/host.js';
 import { encode } from '../transport/codec/index.js';
-import { kAlive, kFree, kStarting, kStopping, kWhyCrashed, type Directory } from '../transport/directory.js';
+import { kAlive, kFree, kStarting, kStopAsked, kStopping, kWhyCrashed, type Directory } from '../transport/directory.js';
 import { Journal, kBlameNone, kBlameRunning, type JournalEntry } from '../transport/journal.js';
 import { Ring } from '../transport/ring.js';
 import { finishTakenBatch } from '../transport/transport.js';
@@ -143,7 +143,8 @@ export class ThreadRecovery {
     const limit = dir.highWater();
     for (let slot = 0; slot < limit; slot++) {
       const state = Atomics.load(dir.state, slot);
-      if ((state !== kStarting && state !== kAlive && state !== kStopping) || Atomics.load(dir.thread, slot) !== endpoint) continue;
+      if ((state !== kStarting && state !== kAlive && state !== kStopping && state !== kStopAsked) || Atomics.load(dir.thread, slot) !== endpoint)
+        continue;
       if (this.registry.spawning.has(slot)) continue; // its spawn call settles it
       const gen = Atomics.load(dir.gen, slot);
       const record = records.get(slot);

@@ -8,7 +8,7 @@
  *
  *   column     written by                 meaning
  *   kGen       the allocating thread      generation of the current occupant
- *   kState     the hosting thread         kFree / kStarting / kAlive / kStopping
+ *   kState     the hosting thread         kFree / kStarting / kAlive / kStopAsked / kStopping
  *   kThread    allocator, later migration endpoint index of the host thread
  *   kDepth     senders (+1), host (-1)    messages accepted and not yet taken
  *   kCapacity  allocator                  mailbox bound, 0 = unbounded
@@ -44,6 +44,8 @@ export const kFree = 0;
 export const kStarting = 1;
 export const kAlive = 2;
 export const kStopping = 3;
+/** Alive, with a stop asked that waits (for its handler, or a restart): live for everyone, not brought back by recovery. */
+export const kStopAsked = 4;
 
 const kGen = 0;
 const kState = 1;
@@ -247,7 +249,7 @@ export class Directory {
   isLive(slot: number, gen: number): boolean {
     if (slot < 0 || slot >= this.slots) return false;
     const state = Atomics.load(this.state, slot);
-    return (state === kStarting || state === kAlive) && Atomics.load(this.gen, slot) === gen;
+    return (state === kStarting || state === kAlive || state === kStopAsked) && Atomics.load(this.gen, slot) === gen;
   }
 
   /** Slots cached by the pool thread of `endpoint`. */
