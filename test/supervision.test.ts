@@ -395,6 +395,23 @@ async function failingSoon(r: Runtime): Promise<{ a: Phases; fail(): void }> {
   return { a, fail: open };
 }
 
+/**
+ * An actor at 7 on thread 1 (`setup` runs with it there) moved to thread 0
+ * by rt.migrate, held in its restore there until `open()`.
+ */
+async function arriving(
+  r: Runtime,
+  args: { failRestore?: boolean },
+  setup?: (a: Phases) => Promise<unknown>,
+): Promise<{ a: Phases; moved: Promise<void>; open(): void }> {
+  const { channel, reached, open } = gate();
+  const a = (await r.spawn(phasesUrl, { count: 7, restoreGate: channel, ...args }, { thread: 1 })) as Phases;
+  await setup?.(a);
+  const moved = r.migrate(a, 0);
+  await reached;
+  return { a, moved, open };
+}
+
 describe('checkpoints', () => {
   it('rt.checkpoint stores the snapshot; a restart restores it instead of calling init', async () => {
     const { channel, events } = listen();
@@ -481,10 +498,7 @@ describe('checkpoints', () => {
 
   it('rt.checkpoint of an actor arriving on another thread (rt.migrate) waits for its restored state', async () => {
     const r = await start();
-    const { channel, reached: restoring, open } = gate();
-    const a = (await r.spawn(phasesUrl, { count: 7, restoreGate: channel }, { thread: 1 })) as Phases;
-    const moved = r.migrate(a, 0);
-    await restoring;
+    const { a, moved, open } = await arriving(r, {});
     const bytes = r.checkpoint(a);
     await behindRequests(r, 0);
     open();
@@ -596,12 +610,8 @@ describe('checkpoints', () => {
 
   it('an actor asked to stop while it moves, whose restore then fails on arrival, stops, and its watchers are told', async () => {
     const r = await start();
-    const { channel, reached: restoring, open } = gate();
-    const a = (await r.spawn(phasesUrl, { count: 7, restoreGate: channel, failRestore: true }, { thread: 1 })) as Phases;
     const watcher = await r.spawn<WatcherMsg>(watcherUrl, undefined, { thread: 1 });
-    await watcher.ask({ type: 'watch', ref: a });
-    const moved = r.migrate(a, 0);
-    await restoring;
+    const { a, moved, open } = await arriving(r, { failRestore: true }, (a) => watcher.ask({ type: 'watch', ref: a }));
     const stopped = r.stop(a);
     await behindRequests(r, 0);
     open();

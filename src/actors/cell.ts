@@ -171,6 +171,10 @@ export class Cell {
   get held(): boolean {
     return (this.flags & kHeld) !== 0;
   }
+  /** A supervisor restart runs, or is due (now, after a backoff, or after its running handler). */
+  get restartDue(): boolean {
+    return this.restarting || this.restartSoon || this.restartTimer !== undefined || this.pendingRestart !== undefined;
+  }
   /** What happens to the message it was handling if its thread dies (see SpawnOptions.delivery). */
   get delivery(): 'at-least-once' | 'at-most-once' {
     return (this.flags & kAtMostOnce) !== 0 ? 'at-most-once' : 'at-least-once';

@@ -102,7 +102,7 @@ export class Checkpoints implements CheckpointsPart {
     // supervisor gives no directive any more, so a failed top-level actor
     // waiting for one would be waited for in vain; it ends with the shutdown.
     // (One that fails while this waits: failClosing.)
-    if (closing && cell.parent === undefined && cell.failed && !this.restartComing(cell)) return Promise.reject(noRestartError(cell));
+    if (closing && cell.parent === undefined && cell.failed && !cell.restartDue) return Promise.reject(noRestartError(cell));
     // Still starting (init runs, its module loads, a restart backoff): it
     // has no state yet, and the checkpoint waits for it (the waiters run
     // when it has started, or fail if it stops first).
@@ -135,11 +135,6 @@ export class Checkpoints implements CheckpointsPart {
     });
   }
 
-  /** A restart is under way or due (now, after a backoff, or after its running handler). */
-  private restartComing(cell: Cell): boolean {
-    return cell.restarting || cell.restartTimer !== undefined || cell.restartSoon || cell.pendingRestart !== undefined;
-  }
-
   /**
    * A top-level actor failed (its supervisor is the root). Checkpoints asked
    * while the runtime closes fail now: no directive comes from the root any
@@ -147,7 +142,7 @@ export class Checkpoints implements CheckpointsPart {
    */
   failClosing(cell: Cell): void {
     const waiters = cell.checkpointWaiters;
-    if (waiters === undefined || this.restartComing(cell)) return;
+    if (waiters === undefined || cell.restartDue) return;
     const kept = waiters.filter((w) => !w.closing);
     cell.checkpointWaiters = kept.length === 0 ? undefined : kept;
     for (const w of waiters) if (w.closing) w.run(noRestartError(cell));

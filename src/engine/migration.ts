@@ -54,7 +54,7 @@ export class Migration {
     if (cell === undefined || cell.gen !== ref.gen || cell.stopped) throw this.ep.router.stoppedError(ref);
     if (cell.migrating) throw new MigrationError(ref.toString(), 'it is already migrating');
     if (!cell.started) throw new MigrationError(ref.toString(), 'it has not finished starting');
-    if (this.failing(cell)) throw new MigrationError(ref.toString(), 'it failed and waits for its supervisor, or is restarting');
+    if (cell.failed || cell.restartDue) throw new MigrationError(ref.toString(), 'it failed and waits for its supervisor, or is restarting');
     if (cell.stopRequested) throw this.ep.router.stoppedError(ref);
     cell.setMigrating(true);
     while (cell.busy) await new Promise<void>((resolve) => (cell.idleWaiters ??= []).push(resolve));
@@ -62,7 +62,8 @@ export class Migration {
       if (cell.stopped || cell.stopRequested) throw this.ep.router.stoppedError(ref);
       // The handler it was waiting for failed: its supervisor decides here
       // (a restart moved along would be lost, and the state that crashed go on there).
-      if (this.failing(cell)) throw new MigrationError(ref.toString(), 'its handler failed while the move waited for it; its supervisor decides first');
+      if (cell.failed || cell.restartDue)
+        throw new MigrationError(ref.toString(), 'its handler failed while the move waited for it; its supervisor decides first');
       const bytes = this.encodeMove(cell);
       cell.move = { bytes, to: -1, fences: 0, done: undefined };
       const parent = cell.parent === undefined ? undefined : { slot: cell.parent.slot, gen: cell.parent.gen };
@@ -73,11 +74,6 @@ export class Migration {
       if (err instanceof ActorStoppedError || err instanceof MigrationError) throw err;
       throw new MigrationError(ref.toString(), `what moves cannot cross threads (${(err as Error).message})`, { cause: err });
     }
-  }
-
-  /** Failed and waiting for its supervisor's directive, or restarting (now or after a backoff). */
-  private failing(cell: Cell): boolean {
-    return cell.failed || cell.restarting || cell.restartTimer !== undefined || cell.restartSoon || cell.pendingRestart !== undefined;
   }
 
   /** What moves with an actor, encoded. Throws when it cannot cross threads. */

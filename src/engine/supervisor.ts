@@ -228,8 +228,6 @@ export class Supervisor implements SupervisorPart {
     const def = cell.def;
     // Torn down once: a restart after a failed rebuild finds it stale already.
     if (!cell.stale) {
-      // postStop as the teardown: a stop while it runs must not run it again.
-      if (def.preRestart === undefined) cell.stale = true;
       try {
         if (def.preRestart !== undefined) await def.preRestart(cell.state, error, cell.ctx);
         else if (def.postStop !== undefined) await def.postStop(cell.state, cell.ctx);
@@ -237,8 +235,8 @@ export class Supervisor implements SupervisorPart {
         this.ep.system.failure({ actor: cell.ref, error: toError(err), phase: 'preRestart' });
       }
     }
-    // The crashed instance is torn down: a stop from here until the new state
-    // exists (a ctx.stop() after an await in init, an rt.stop meanwhile) runs no postStop on it again.
+    // The crashed instance is torn down: a stop asked during the restart
+    // (it waits for it: Lifecycle.requestStop) runs no postStop on it again.
     cell.stale = true;
     if (cell.stopped || cell.stopRequested) return;
     this.ep.pool.reclaim(cell);
