@@ -41,7 +41,7 @@ export class CellRare {
   move: { bytes: Uint8Array; to: number; fences: number; done: (() => void) | undefined } | undefined = undefined;
   arriving: { forwarded: Mailbox; done: Array<() => void> } | undefined = undefined;
   idleWaiters: Array<() => void> | undefined = undefined;
-  pendingRestart: { error: Error } | undefined = undefined;
+  pendingRestart: { error: Error; delayMs?: number } | undefined = undefined;
   restartTimer: NodeJS.Timeout | undefined = undefined;
   supervision: import('./supervision.js').SupervisorState | undefined = undefined;
   escalated: Set<ActorRef> | undefined = undefined;
@@ -119,7 +119,7 @@ export class Cell {
   declare arriving: CellRare['arriving'];
   /** Called when the running async handler settles (migration waits for it). */
   declare idleWaiters: CellRare['idleWaiters'];
-  /** A restart asked for while an async handler ran: done when it settles. */
+  /** A restart asked for while an async handler ran (done when it settles), or while it moved (`delayMs` set: done once it has arrived). */
   declare pendingRestart: CellRare['pendingRestart'];
   declare restartTimer: CellRare['restartTimer'];
   /** Supervisor memory of this actor's children's restarts (created on the first failure). */

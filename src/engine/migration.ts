@@ -42,6 +42,8 @@ type Moved = {
   suspended: boolean;
   delivery: Delivery;
   stopRequested?: boolean;
+  /** A supervisor's restart that reached it on its way (Supervisor.supervise): it runs on arrival. */
+  restart?: { error: Error; delayMs: number };
 };
 
 /** @internal */
@@ -79,6 +81,7 @@ export class Migration {
   /** What moves with an actor, encoded. Throws when it cannot cross threads. */
   private encodeMove(cell: Cell): Uint8Array {
     const def = cell.def;
+    const pending = cell.pendingRestart;
     return encode(
       {
         state: def.snapshot !== undefined ? def.snapshot(cell.state) : cell.state,
@@ -89,6 +92,7 @@ export class Migration {
         suspended: cell.suspended,
         delivery: cell.delivery,
         stopRequested: cell.stopRequested,
+        restart: pending === undefined ? undefined : { error: pending.error, delayMs: pending.delayMs ?? 0 },
       },
       'state',
     );
@@ -100,7 +104,16 @@ export class Migration {
     if (cell === undefined || cell.gen !== ref.gen || cell.move === undefined) return;
     cell.move = undefined;
     cell.setMigrating(false);
-    this.ep.dispatcher.reschedule(cell);
+    if (!this.restartIfDue(cell)) this.ep.dispatcher.reschedule(cell);
+  }
+
+  /** A restart that reached it while it moved runs now (here, or where it arrived); false if none did. */
+  private restartIfDue(cell: Cell, moved?: Moved['restart']): boolean {
+    const pending = moved ?? cell.pendingRestart;
+    cell.pendingRestart = undefined;
+    if (pending === undefined) return false;
+    this.ep.supervisor.supervise(cell.ref, 'restart', pending.error, pending.delayMs ?? 0);
+    return true;
   }
 
   /** Step 2, new thread: a cell that queues what arrives. Resolves once it is registered. */
@@ -172,7 +185,17 @@ export class Migration {
     try {
       bytes = this.encodeMove(cell);
     } catch {
-      // Checked at the prepare; keep what was encoded then.
+      // Checked at the prepare, so what fails now is a restart's error (one
+      // that reached it meanwhile): it moves as its name and message.
+      const pending = cell.pendingRestart;
+      if (pending !== undefined) {
+        cell.pendingRestart = { error: new Error(`${pending.error.name}: ${pending.error.message}`), delayMs: pending.delayMs };
+        try {
+          bytes = this.encodeMove(cell);
+        } catch {
+          // Keep what was encoded at the prepare.
+        }
+      }
     }
     this.ep.router.notify(to, 'migrateDone', { slot: cell.slot, gen: cell.gen, move: bytes });
     // rt.checkpoint calls waiting here would wait forever once it is gone.
@@ -247,6 +270,8 @@ export class Migration {
     const waiters = this.settle(cell, moved);
     // No state here: a restart tears nothing down, a stop runs no postStop.
     cell.stale = true;
+    // Its supervisor decides anew on this failure: a restart that reached it on its way is dropped.
+    cell.pendingRestart = undefined;
     if (moved.stopRequested === true || cell.stopRequested) this.ep.lifecycle.endUnstarted(cell, undefined);
     else this.ep.supervisor.report(cell, failure);
     for (const resolve of waiters) resolve();
@@ -258,9 +283,10 @@ export class Migration {
     const waiters = this.settle(cell, moved);
     if (moved.stopRequested === true || cell.stopRequested) {
       // Asked to stop while it moved: it stops here, now that it has arrived.
+      cell.pendingRestart = undefined;
       cell.stopRequested = false;
       this.ep.lifecycle.requestStop(cell);
-    } else this.ep.dispatcher.reschedule(cell);
+    } else if (!this.restartIfDue(cell, moved.restart)) this.ep.dispatcher.reschedule(cell);
     for (const resolve of waiters) resolve();
     // rt.checkpoint calls that reached it on its way (checkpoints.ts).
     if (cell.checkpointWaiters !== undefined) this.ep.checkpoints.runWaiters(cell);

@@ -36,6 +36,7 @@ import type { ActorRef, RefHost, TellOptions } from '../actors/ref.js';
 import type { AgentOverride, ResolvedSpawnOptions } from '../actors/spawn-options.js';
 import type { ActorDefinition } from '../actors/define.js';
 import type { Task } from '../actors/task.js';
+import type { Directive } from '../actors/supervision.js';
 import type { ActorInitError, ActorStoppedError } from '../base/errors.js';
 import type { Directory } from '../transport/directory.js';
 import type { Journal } from '../transport/journal.js';
@@ -242,6 +243,8 @@ export interface RecoveryPart {
 export interface SupervisorPart {
   report(cell: Cell, error: Error): void;
   restart(cell: Cell, error: Error): Promise<void>;
+  /** Carries out a supervisor's directive on an actor of this thread. */
+  supervise(ref: ActorRef, directive: Directive, error: Error, delayMs: number): void;
 }
 
 /**

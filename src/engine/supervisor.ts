@@ -157,11 +157,19 @@ export class Supervisor implements SupervisorPart {
         this.stopForFailure(cell);
         return;
       case 'restart':
+        // Being moved (rt.migrate), on either thread: its state is on its way.
+        // The restart runs where it arrives, once it has (Migration.arrive),
+        // or here if the move is cancelled. Run now, it would tear down and
+        // rebuild a state that the move then overwrites (or that it never had).
+        if (cell.move !== undefined || cell.arriving !== undefined) {
+          cell.pendingRestart ??= { error, delayMs };
+          return;
+        }
         // Not started yet (a sibling's one-for-all or rest-for-one restart
         // reached a ctx.spawnNow child still in init, or an actor waiting out
         // its restart backoff): it has no state to restart, and its own start
         // builds a fresh one. Restarting it would run init a second time.
-        if (!cell.started && cell.arriving === undefined) return;
+        if (!cell.started) return;
         cell.setFailed(true);
         if (cell.restartTimer !== undefined || cell.restartSoon) return; // one restart is already on its way
         if (delayMs <= 0) {
