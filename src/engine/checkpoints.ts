@@ -112,9 +112,11 @@ export class Checkpoints implements CheckpointsPart {
     }
     // Failed and waiting for its supervisor, or restarting: its state is the
     // one that crashed, which a restart would then restore. It waits for
-    // the supervisor's directive to be carried out. Arriving from another
-    // thread (rt.migrate): it waits for its state to arrive.
-    if (!cell.busy && cell.started && !cell.failed && !cell.building) {
+    // the supervisor's directive to be carried out (a restart that reached
+    // it while it moves out runs on the new thread: the waiter is then told
+    // to ask again). Arriving from another thread (rt.migrate): it waits
+    // for its state to arrive.
+    if (!cell.busy && cell.started && !cell.failed && !cell.building && !cell.restartDue) {
       try {
         return Promise.resolve(this.take(cell));
       } catch (err) {

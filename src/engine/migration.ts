@@ -104,7 +104,13 @@ export class Migration {
     if (cell === undefined || cell.gen !== ref.gen || cell.move === undefined) return;
     cell.move = undefined;
     cell.setMigrating(false);
-    if (!this.restartIfDue(cell)) this.ep.dispatcher.reschedule(cell);
+    if (cell.stopRequested) {
+      // Asked to stop while prepared (Lifecycle.requestStop left it to the
+      // move): it stops here, and that wins over a restart that reached it too.
+      cell.pendingRestart = undefined;
+      cell.stopRequested = false;
+      this.ep.lifecycle.requestStop(cell);
+    } else if (!this.restartIfDue(cell)) this.ep.dispatcher.reschedule(cell);
   }
 
   /** A restart that reached it while it moved runs now (here, or where it arrived); false if none did. */
@@ -198,9 +204,9 @@ export class Migration {
       }
     }
     this.ep.router.notify(to, 'migrateDone', { slot: cell.slot, gen: cell.gen, move: bytes });
-    // rt.checkpoint calls waiting here would wait forever once it is gone.
-    // None can be (they wait for a handler, which the move waited for too,
-    // or for a supervisor, and a failed actor does not move): a guard.
+    // rt.checkpoint calls waiting here would wait forever once it is gone:
+    // those that waited for a restart that reached it during the move (it
+    // runs there, after the arrival) are told to ask again.
     this.ep.checkpoints.failWaiters(cell, new MigrationError(cell.ref.toString(), 'it moved to another thread while the checkpoint waited; ask again'));
     // rt.stop calls that waited here: the stop happens there, after the arrival.
     if (cell.stopWaiters !== undefined) {
