@@ -6,6 +6,7 @@
  * its messages waiting in its mailbox meanwhile. The child fixture records
  * on its thread which children's init ran (spawn-now-child.ts).
  */
+import { BroadcastChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { type ActorFailure, ActorInitError, ActorModuleError, type ActorRef, ActorStoppedError, type Terminated } from '../src/index.js';
 import { Gate, collectDeadLetters, eventually, useRuntime } from './fixtures/helpers.js';
@@ -17,6 +18,7 @@ const childUrl = new URL('./fixtures/spawn-now-child.ts', import.meta.url);
 const parentAllUrl = new URL('./fixtures/spawn-now-all.ts', import.meta.url);
 const initThrowsUrl = new URL('./fixtures/init-throws.ts', import.meta.url);
 const throwsOnImportUrl = new URL('./fixtures/throws-on-import.ts', import.meta.url);
+const heldPhasesUrl = new URL('./fixtures/checkpoint-phases-held.ts', import.meta.url);
 
 const start = useRuntime({ threads: 2 });
 
@@ -200,6 +202,34 @@ describe('ctx.spawnNow', () => {
       expect(await parent.ask({ type: 'children' })).toEqual([]);
     } finally {
       for (const gate of gates) gate.close();
+    }
+  });
+
+  it('makes rt.checkpoint of a child whose module is still loading wait for its state (it has no definition of its own yet)', async () => {
+    // No standby thread: it would load the module too, and wait at the gate after this test.
+    const rt = await start({ standbyThreads: 0 });
+    const loader = await rt.spawn(childUrl, { tag: 'loader' }, { thread: 0 });
+    const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 0 });
+    // checkpoint-phases-held.ts says 'loading' on this channel and waits for an answer before it loads.
+    const loads = new BroadcastChannel(`microswarm-load-${process.pid}`);
+    try {
+      const loading = new Promise((resolve) => (loads.onmessage = resolve));
+      const { child } = (await parent.ask({ type: 'spawnNow', module: heldPhasesUrl.href, args: { count: 7 } })) as Spawned;
+      await loading;
+      let checkpointed = false;
+      const checkpoint = rt.checkpoint(child).then((bytes) => {
+        checkpointed = true;
+        return bytes;
+      });
+      await rt.suspend(loader); // behind the checkpoint request on thread 0 (see above)
+      await rt.resume(loader);
+      // Before the module has loaded, the child's cell holds a placeholder definition with no snapshot.
+      expect(checkpointed).toBe(false);
+      loads.postMessage('go');
+      expect(await checkpoint).toBeGreaterThan(0);
+      expect(await child.ask({ type: 'get' } as never)).toBe(7);
+    } finally {
+      loads.close();
     }
   });
 
