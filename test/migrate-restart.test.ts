@@ -32,8 +32,8 @@ afterEach(async () => {
  * thread (it would load each spawned module too, and take the held load's
  * second turn). `b`, on `thread`, is the sibling whose failure restarts `a`.
  */
-async function start(thread: number): Promise<{ r: Runtime; b: Phases; failures: ActorFailure[] }> {
-  const r = await Runtime.start({ threads: 2, standbyThreads: 0, supervisor: { strategy: 'one-for-all' } });
+async function start(thread: number, decider?: () => 'restart'): Promise<{ r: Runtime; b: Phases; failures: ActorFailure[] }> {
+  const r = await Runtime.start({ threads: 2, standbyThreads: 0, supervisor: { strategy: 'one-for-all', decider } });
   rt = r;
   const failures: ActorFailure[] = [];
   r.failures.subscribe((f) => failures.push(f));
@@ -53,6 +53,10 @@ async function failSibling(b: Phases): Promise<void> {
     () => b.ask({ type: 'get' }),
     (count) => count === 1,
   );
+  // Behind the directive for `a` on that ring, and answered after a
+  // setImmediate: what the directive set off at once (a restart, without
+  // the fix: supervisor.ts queues it with setImmediate) has run.
+  await b.ask({ type: 'nextTurn' });
 }
 
 const gateName = () => `phases-${process.pid}-${Math.random()}`;
@@ -118,6 +122,36 @@ describe('a restart reaching an actor rt.migrate moves', () => {
     // Before: the restart ran on the cell still arriving: preRestart got no
     // state, and the state it moved with then replaced the restarted one.
     await restartedFrom7(a, failures);
+  });
+
+  it('on the new thread, whose restore then fails on arrival: dropped (its supervisor decides anew), nothing left pending', async () => {
+    // Restarted on every failure: a failed restore too (the default decider would stop it, and its siblings with it).
+    const { r, b } = await start(0, () => 'restart');
+    const channel = gateName();
+    const port = new BroadcastChannel(channel);
+    ports.push(port);
+    let restores = 0;
+    const restoring = new Promise<void>((resolve) => {
+      port.onmessage = () => {
+        if (++restores === 1)
+          resolve(); // the arrival's: failed below
+        else port.postMessage('go'); // the supervisor's restart's
+      };
+    });
+    const a = (await r.spawn(phasesUrl, { count: 7, restoreGate: channel }, { thread: 1 })) as Phases;
+    await a.ask({ type: 'add', n: 5 });
+    const moved = r.migrate(a, 0);
+    await restoring;
+    await failSibling(b);
+    port.postMessage('fail');
+    await moved;
+    await eventually(
+      () => a.ask({ type: 'get' }),
+      (count) => count === 7,
+    );
+    // Before: the dropped restart stayed due: this checkpoint waited for it forever, and a move was refused.
+    expect(await guarded(r.checkpoint(a), 5_000, 'rt.checkpoint')).toBeGreaterThan(0);
+    await guarded(r.migrate(a, 1), 5_000, 'rt.migrate');
   });
 
   it('on the old thread, before the directory names the new one: runs where it arrives, not beside the move', async () => {

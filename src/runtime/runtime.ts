@@ -425,12 +425,12 @@ export class Runtime {
   }
 
   /**
-   * Checkpoints an actor: its definition's `snapshot(state)`, taken between
-   * two messages and stored in the shared memory pool, where a restart (or the
-   * recovery of its thread) finds it and hands it to `restore`. Resolves to
-   * the snapshot's size in bytes. Fails with InvalidArgumentError for an
-   * actor without `snapshot`, ActorStoppedError for one that has stopped, and
-   * PoolExhaustedError when the pool has no room.
+   * Checkpoints an actor: its `snapshot(state)` between two messages, stored
+   * in the shared pool, where a restart (or its thread's recovery) hands it
+   * to `restore`. Resolves to its size in bytes. Fails with
+   * InvalidArgumentError (no `snapshot`), ActorStoppedError (stopped),
+   * PoolExhaustedError (no room), or MigrationError ("ask again": it waited
+   * for a restart that runs where the actor moved; docs/supervision.md).
    */
   checkpoint(ref: ActorRef): Promise<number> {
     return this.actors.checkpoint(ref);
