@@ -191,17 +191,9 @@ export class Migration {
     try {
       bytes = this.encodeMove(cell);
     } catch {
-      // Checked at the prepare, so what fails now is a restart's error (one
-      // that reached it meanwhile): it moves as its name and message.
-      const pending = cell.pendingRestart;
-      if (pending !== undefined) {
-        cell.pendingRestart = { error: new Error(`${pending.error.name}: ${pending.error.message}`), delayMs: pending.delayMs };
-        try {
-          bytes = this.encodeMove(cell);
-        } catch {
-          // Keep what was encoded at the prepare.
-        }
-      }
+      // Checked at the prepare; keep what was encoded then. (A restart's
+      // error that reached it meanwhile does not fail this: the codec
+      // sends an error's name, message and stack, and drops what it cannot carry.)
     }
     this.ep.router.notify(to, 'migrateDone', { slot: cell.slot, gen: cell.gen, move: bytes });
     // rt.checkpoint calls waiting here would wait forever once it is gone:
