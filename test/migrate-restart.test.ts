@@ -74,25 +74,28 @@ function answerRestores(channel: string): void {
  * `a` (checkpointed at 7 by its preStart, 12 when it moves) on thread 1,
  * prepared to move to thread 0, whose load of its module is held: the
  * directory still names thread 1. `answer('go')` lets the move go on,
- * `answer('fail')` fails its second step (the move is cancelled).
+ * `answer('fail')` fails its second step (the move is cancelled). Loads on
+ * other threads after that one (a replacement thread's) go on at once.
  */
-async function heldMove(r: Runtime, restoreGate?: string): Promise<{ a: Phases; moved: Promise<void>; answer(word: string): void }> {
+async function heldMove(r: Runtime, restoreGate?: string): Promise<{ a: Phases; moved: Promise<void>; answer(word: string): void; held: string }> {
   const loads = new BroadcastChannel(`microswarm-load-${process.pid}`);
   ports.push(loads);
   let seen = 0;
-  const secondLoad = new Promise<void>((resolve) => {
-    loads.onmessage = () => {
+  const secondLoad = new Promise<string>((resolve) => {
+    loads.onmessage = (e) => {
+      const loading = String((e as MessageEvent).data); // `loading:<threadId>`
       if (++seen === 1)
         loads.postMessage('go'); // the spawn's, on thread 1
-      else resolve();
+      else if (seen === 2) resolve(loading.slice('loading:'.length));
+      else loads.postMessage(`go:${loading.slice('loading:'.length)}`);
     };
   });
   const a = (await r.spawn(heldUrl, { count: 7, restoreGate }, { thread: 1 })) as Phases;
   await a.ask({ type: 'add', n: 5 });
   const moved = r.migrate(a, 0);
   moved.catch(() => undefined); // awaited by each test
-  await secondLoad;
-  return { a, moved, answer: (word) => loads.postMessage(word) };
+  const held = await secondLoad;
+  return { a, moved, answer: (word) => loads.postMessage(word), held };
 }
 
 /** `a` was restarted: from its checkpoint (7), not the 12 it moved with, and nothing of it failed. */
@@ -174,6 +177,23 @@ describe('a restart reaching an actor rt.migrate moves', () => {
     answer('fail');
     await expect(moved).rejects.toThrow('load refused by the test');
     await restartedFrom7(a, failures);
+  });
+
+  it('its old thread killed while the new one loads: the move fails, and the actor goes on where recovery brought it back', async () => {
+    const { r, failures } = await start(0);
+    const { a, moved, answer, held } = await heldMove(r);
+    const crash = await r.killThread(1);
+    expect(crash.rehosted).toBe(1);
+    answer(`go:${held}`); // thread 0's load of the move goes on
+    await expect(guarded(moved, 5_000, 'rt.migrate')).rejects.toBeInstanceOf(MigrationError);
+    // Before: the move went on, and the directory named thread 0, where a cell waited forever for a state that never came.
+    expect(await guarded(a.ask({ type: 'get' }), 5_000, 'ask')).toBe(7);
+    expect(failures.filter((f) => f.actor.equals(a))).toEqual([]);
+    // b on thread 0, a on thread 1 (the replacement): the cell thread 0 made for its arrival is gone.
+    await eventually(
+      () => r.stats().threads.map((t) => t.actors),
+      (actors) => actors.join() === '1,1',
+    );
   });
 
   it('with a stop asked after it, the move then cancelled: the stop wins', async () => {

@@ -210,7 +210,7 @@ describe('ctx.spawnNow', () => {
     const rt = await start({ standbyThreads: 0 });
     const loader = await rt.spawn(childUrl, { tag: 'loader' }, { thread: 0 });
     const parent = await rt.spawn<SpawnNowMsg>(parentUrl, undefined, { thread: 0 });
-    // checkpoint-phases-held.ts says 'loading' on this channel and waits for an answer before it loads.
+    // checkpoint-phases-held.ts says 'loading:<threadId>' on this channel and waits for an answer before it loads.
     const loads = new BroadcastChannel(`microswarm-load-${process.pid}`);
     try {
       const loading = new Promise((resolve) => (loads.onmessage = resolve));

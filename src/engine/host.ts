@@ -66,7 +66,7 @@ export type HostTask =
     }
   | { op: 'suspend' | 'resume'; slot: number; gen: number }
   | { op: 'checkpoint'; slot: number; gen: number; closing: boolean }
-  | { op: 'migratePrepare' | 'migrateCancel' | 'migrateArrived'; slot: number; gen: number }
+  | { op: 'migratePrepare' | 'migrateCancel' | 'migrateAbandon' | 'migrateArrived'; slot: number; gen: number }
   | { op: 'migrateIn'; slot: number; gen: number; module: string; name: string | undefined; parent: { slot: number; gen: number } | undefined }
   | { op: 'migrateOut'; slot: number; gen: number; to: number; fences: number }
   | { op: 'fence'; slot: number; gen: number; old: number }
@@ -233,6 +233,11 @@ export default async function host(task: HostTask): Promise<HostResult> {
       case 'migrateCancel': {
         const ep = attached();
         ep.migration.cancel(new ActorRef(task.slot, task.gen, undefined, ep));
+        return { ok: true };
+      }
+      case 'migrateAbandon': {
+        const ep = attached();
+        ep.migration.abandon(task.slot, task.gen);
         return { ok: true };
       }
       case 'migrateIn': {

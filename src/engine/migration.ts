@@ -135,6 +135,23 @@ export class Migration {
     this.ep.transport.addLoad(this.ep.index, 1);
   }
 
+  /**
+   * Undoes step 2 (new thread) when the old thread died before the
+   * directory named this one: the cell made for the arrival goes, and what
+   * waits for the arrival is let go. Nothing was sent to it yet.
+   */
+  abandon(slot: number, gen: number): void {
+    const cell = this.ep.cells[slot];
+    if (cell === undefined || cell.gen !== gen || cell.arriving === undefined) return;
+    const waiters = cell.arriving.done;
+    cell.arriving = undefined;
+    cell.completed = true;
+    this.ep.cells[slot] = undefined;
+    this.ep.metering.forget(cell);
+    this.ep.transport.addLoad(this.ep.index, -1);
+    for (const resolve of waiters) resolve();
+  }
+
   /** Step 6's waiter: resolves when the actor runs here. */
   arrived(ref: ActorRef): Promise<void> {
     const cell = this.ep.cells[ref.slot];

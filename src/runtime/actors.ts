@@ -7,7 +7,7 @@
 import { ActorRef, checkLocalRef } from '../actors/ref.js';
 import { overflowPolicies } from '../actors/spawn-options.js';
 import type { SupervisorState } from '../actors/supervision.js';
-import { ActorCrashedError, ActorStoppedError, AgentLimitError, InvalidArgumentError, InvalidOptionError } from '../base/errors.js';
+import { ActorCrashedError, ActorStoppedError, AgentLimitError, InvalidArgumentError, InvalidOptionError, MigrationError } from '../base/errors.js';
 import type { EventSource } from '../base/events.js';
 import { inDoubtName } from '../engine/asks.js';
 import type { ActorFailure, Endpoint } from '../engine/endpoint.js';
@@ -221,6 +221,8 @@ export class ActorControl {
     const from = Atomics.load(this.directory.thread, ref.slot);
     if (from === to) return;
     const key = { slot: ref.slot, gen: ref.gen };
+    // The thread that holds it now: if it dies during the move, a replacement takes its endpoint.
+    const holder = control.endpointToWorker.get(from);
     // 1. Hold it between messages; encode what moves (may fail: nothing changed).
     const prepared = unwrap(await control.run({ op: 'migratePrepare', ...key }, { endpoint: from }));
     const moving = prepared.moving as NonNullable<typeof prepared.moving>;
@@ -230,6 +232,18 @@ export class ActorControl {
     } catch (err) {
       await control.run({ op: 'migrateCancel', ...key }, { endpoint: from }).catch(() => undefined);
       throw err;
+    }
+    // The old thread died meanwhile: what it held is gone, and its recovery
+    // brought the actor back on the replacement thread (from its checkpoint,
+    // or by init) or lost it. Nothing was sent to the new cell: it goes.
+    if (
+      control.endpointToWorker.get(from) !== holder ||
+      control.down.has(from) ||
+      control.recovering.has(from) ||
+      !this.directory.isLive(ref.slot, ref.gen)
+    ) {
+      await control.run({ op: 'migrateAbandon', ...key }, { endpoint: to }).catch(() => undefined);
+      throw new MigrationError(ref.toString(), 'its thread died while it moved (recovery brought it back as after any crash, or lost it)');
     }
     const arrived = control.run({ op: 'migrateArrived', ...key }, { endpoint: to });
     // 3. New sends go to the new thread.
