@@ -4,8 +4,9 @@
  * prepare and the directory's switch, or on the new one while it arrives.
  * The restart runs where the actor ends up, once it is there, on the state
  * it brought; a stop asked meanwhile wins; a checkpoint asked meanwhile
- * does not save the state the restart then replaces. The moves are held at
- * chosen steps by BroadcastChannel gates: the new thread's module load
+ * does not save the state the restart then replaces. Then a move whose old
+ * thread dies before the new one takes over. The moves are held at chosen
+ * steps by BroadcastChannel gates: the new thread's module load
  * (checkpoint-phases-held.ts) or the arrival's `restore`.
  */
 import { BroadcastChannel } from 'node:worker_threads';
@@ -179,23 +180,6 @@ describe('a restart reaching an actor rt.migrate moves', () => {
     await restartedFrom7(a, failures);
   });
 
-  it('its old thread killed while the new one loads: the move fails, and the actor goes on where recovery brought it back', async () => {
-    const { r, failures } = await start(0);
-    const { a, moved, answer, held } = await heldMove(r);
-    const crash = await r.killThread(1);
-    expect(crash.rehosted).toBe(1);
-    answer(`go:${held}`); // thread 0's load of the move goes on
-    await expect(guarded(moved, 5_000, 'rt.migrate')).rejects.toBeInstanceOf(MigrationError);
-    // Before: the move went on, and the directory named thread 0, where a cell waited forever for a state that never came.
-    expect(await guarded(a.ask({ type: 'get' }), 5_000, 'ask')).toBe(7);
-    expect(failures.filter((f) => f.actor.equals(a))).toEqual([]);
-    // b on thread 0, a on thread 1 (the replacement): the cell thread 0 made for its arrival is gone.
-    await eventually(
-      () => r.stats().threads.map((t) => t.actors),
-      (actors) => actors.join() === '1,1',
-    );
-  });
-
   it('with a stop asked after it, the move then cancelled: the stop wins', async () => {
     const { r, b } = await start(1);
     const { a, moved, answer } = await heldMove(r);
@@ -228,5 +212,24 @@ describe('a restart reaching an actor rt.migrate moves', () => {
     await expect(bytes).rejects.toBeInstanceOf(MigrationError);
     // Before: it saved 12 at once, which the restart then restored.
     await restartedFrom7(a, failures);
+  });
+});
+
+describe('an actor rt.migrate moves, its old thread dying', () => {
+  it('its old thread killed while the new one loads: the move fails, and the actor goes on where recovery brought it back', async () => {
+    const { r, failures } = await start(0);
+    const { a, moved, answer, held } = await heldMove(r);
+    const crash = await r.killThread(1);
+    expect(crash.rehosted).toBe(1);
+    answer(`go:${held}`); // thread 0's load of the move goes on
+    await expect(guarded(moved, 5_000, 'rt.migrate')).rejects.toBeInstanceOf(MigrationError);
+    // Before: the move went on, and the directory named thread 0, where a cell waited forever for a state that never came.
+    expect(await guarded(a.ask({ type: 'get' }), 5_000, 'ask')).toBe(7);
+    expect(failures.filter((f) => f.actor.equals(a))).toEqual([]);
+    // b on thread 0, a on thread 1 (the replacement): the cell thread 0 made for its arrival is gone.
+    await eventually(
+      () => r.stats().threads.map((t) => t.actors),
+      (actors) => actors.join() === '1,1',
+    );
   });
 });
