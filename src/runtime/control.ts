@@ -111,6 +111,8 @@ export class ControlPlane {
   readonly recovering = new Set<number>();
   /** Function tasks running per worker id (for the heartbeat monitor: such a thread is busy by design, not stuck). */
   readonly functionsRunning = new Map<number, number>();
+  /** Control tasks waiting for the recovery of their endpoint (see run). */
+  private readonly held = new Map<number, Array<{ retry: () => void; reject: (error: Error) => void }>>();
   /** Set at shutdown (or a failed start): no new work is taken. */
   closing = false;
 
@@ -307,8 +309,49 @@ export class ControlPlane {
     return value;
   }
 
-  /** Runs a control task on the thread `target` names. */
+  /**
+   * Runs a control task on the thread `target` names. One for an endpoint
+   * being recovered (or with no thread bound to it) waits here until its
+   * recovery ends, then runs on the replacement, on the actors it brought
+   * back: handed to Piscina at once, it would wait in Piscina's queue, whose
+   * head task is tried alone each time a worker frees up, and ahead of the
+   * recovery's own task (which binds the replacement) it held that one back
+   * until the recovery gave up (10 s later: the thread down, its actors
+   * lost) and every control task after it, on every thread, for good.
+   */
   run(task: HostTask, target: QueueOptions): Promise<HostResult> {
+    if (target.attach !== true && target.spare === undefined && target.endpoint > 0) {
+      const e = target.endpoint;
+      if (this.down.has(e)) return Promise.reject(this.unreachable(task, e));
+      if (this.recovering.has(e) || !this.endpointToWorker.has(e)) {
+        return new Promise((resolve, reject) => {
+          let held = this.held.get(e);
+          if (held === undefined) this.held.set(e, (held = []));
+          held.push({ retry: () => this.run(task, target).then(resolve, reject), reject });
+        });
+      }
+    }
+    return this.dispatch(task, target);
+  }
+
+  /**
+   * The recovery of `endpoint` ended (replaced, or given up): the control
+   * tasks that waited for it run now (they fail if it is down). Still being
+   * recovered (its replacement died too), they wait for the next recovery.
+   */
+  recovered(endpoint: number): void {
+    const held = this.held.get(endpoint);
+    if (held === undefined || (!this.down.has(endpoint) && (this.recovering.has(endpoint) || !this.endpointToWorker.has(endpoint)))) return;
+    this.held.delete(endpoint);
+    for (const { retry } of held) retry();
+  }
+
+  private unreachable(task: HostTask, endpoint: number): Error {
+    const actor = 'slot' in task ? new ActorRef(task.slot, task.gen, undefined, this.endpoint).toString() : `on pool thread ${endpoint - 1}`;
+    return new ActorCrashedError(actor, `could not be reached for a '${task.op}' call: pool thread ${endpoint - 1} died and could not be replaced`);
+  }
+
+  private dispatch(task: HostTask, target: QueueOptions): Promise<HostResult> {
     const routed = task as RoutedTask;
     routed[this.queueOptions] = target;
     return (this.pool.run(routed) as Promise<HostResult>).catch((err: unknown) => {
@@ -327,6 +370,9 @@ export class ControlPlane {
 
   /** Ends the pool and its threads. */
   destroy(): Promise<void> {
+    const held = [...this.held.values()].flat();
+    this.held.clear();
+    for (const { reject } of held) reject(new RuntimeClosedError('finish a control call'));
     return this.pool.destroy();
   }
 }

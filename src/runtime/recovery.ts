@@ -112,6 +112,7 @@ export class ThreadRecovery {
       .finally(() => {
         control.recovering.delete(endpoint);
         this.monitor.forget(endpoint);
+        control.recovered(endpoint);
       });
   }
 
@@ -260,7 +261,10 @@ export class ThreadRecovery {
     const reason = this.monitor.stuck.delete(endpoint) ? 'stuck' : 'exited';
     // Running again before the crash is published: what its subscribers send
     // to the running threads (the swarm terms the new thread lacks) reaches it.
-    if (replaced) control.recovering.delete(endpoint);
+    if (replaced) {
+      control.recovering.delete(endpoint);
+      control.recovered(endpoint); // control tasks that waited for it, before what the subscribers do
+    }
     this.crashes.publish({ thread: endpoint - 1, reason, rehosted: rehost.length, lost, replaced, recoveryMs: performance.now() - began });
   }
 
