@@ -56,4 +56,17 @@ describe('a control call for an actor whose thread is being recovered', () => {
     // A control call for the other thread after it.
     expect(await guarded(r.checkpoint(b), 5_000, 'rt.checkpoint on thread 0')).toBeGreaterThan(0);
   });
+
+  it('rt.migrate moves it from the replacement (regression: the move failed, and left it held for a move forever)', async () => {
+    const { r, a, crash } = await recovering();
+    const moved = r.migrate(a, 0);
+    expect((await guarded(crash, 5_000, 'the recovery')).replaced).toBe(true);
+    await guarded(moved, 5_000, 'rt.migrate');
+    expect(await guarded(a.ask({ type: 'get' }), 5_000, 'ask')).toBe(7);
+    expect(await guarded(a.ask({ type: 'nextTurn' }), 5_000, 'ask')).toBe(7);
+    await eventually(
+      () => r.stats().threads.map((t) => t.actors),
+      (actors) => actors.join() === '4,1', // b, the parent, the busy one and a; the child
+    );
+  });
 });

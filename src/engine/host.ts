@@ -7,6 +7,7 @@
  * through the SharedArrayBuffer rings the endpoint reads, and so do control
  * requests (WorkerSystem): spawns, stops and plain function tasks among them.
  */
+import { threadId } from 'node:worker_threads';
 import { registerCodecExtensions } from './ref-codec.js';
 import { ActorRef, systemRef } from '../actors/ref.js';
 import type { Directive } from '../actors/supervision.js';
@@ -85,6 +86,8 @@ export type HostResult =
       bytes?: number;
       value?: Uint8Array;
       moving?: { module: string; name: string | undefined; parent: { slot: number; gen: number } | undefined };
+      /** migratePrepare: the id of the worker thread that prepared the move. */
+      worker?: number;
     }
   | { ok: false; error: Uint8Array };
 
@@ -228,7 +231,8 @@ export default async function host(task: HostTask): Promise<HostResult> {
       case 'migratePrepare': {
         const ep = attached();
         const moving = await ep.migration.prepare(new ActorRef(task.slot, task.gen, undefined, ep));
-        return { ok: true, moving };
+        // Which thread holds it now (a replacement, if the prepare waited for a recovery).
+        return { ok: true, moving, worker: threadId };
       }
       case 'migrateCancel': {
         const ep = attached();

@@ -221,11 +221,12 @@ export class ActorControl {
     const from = Atomics.load(this.directory.thread, ref.slot);
     if (from === to) return;
     const key = { slot: ref.slot, gen: ref.gen };
-    // The thread that holds it now: if it dies during the move, a replacement takes its endpoint.
-    const holder = control.endpointToWorker.get(from);
     // 1. Hold it between messages; encode what moves (may fail: nothing changed).
     const prepared = unwrap(await control.run({ op: 'migratePrepare', ...key }, { endpoint: from }));
     const moving = prepared.moving as NonNullable<typeof prepared.moving>;
+    // The thread that prepared it (the endpoint's replacement, when the call
+    // waited for a recovery): if it dies during the move, another takes its endpoint.
+    const holder = prepared.worker;
     // 2. A cell on the new thread that queues what arrives.
     try {
       unwrap(await control.run({ op: 'migrateIn', ...key, module: moving.module, name: moving.name, parent: moving.parent }, { endpoint: to }));
