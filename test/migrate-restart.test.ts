@@ -13,11 +13,13 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActorStoppedError, MigrationError, Runtime, type ActorFailure, type ActorRef } from '../src/index.js';
 import type { PhasesMsg } from './fixtures/checkpoint-phases.js';
+import type { ProbeMsg } from './fixtures/probe.js';
 import { eventually, guarded } from './fixtures/helpers.js';
 
 type Phases = ActorRef<PhasesMsg, unknown>;
 const phasesUrl = new URL('./fixtures/checkpoint-phases.ts', import.meta.url);
 const heldUrl = new URL('./fixtures/checkpoint-phases-held.ts', import.meta.url);
+const probeUrl = new URL('./fixtures/probe.ts', import.meta.url);
 
 let rt: Runtime | undefined;
 let ports: BroadcastChannel[] = [];
@@ -231,5 +233,37 @@ describe('an actor rt.migrate moves, its old thread dying', () => {
       () => r.stats().threads.map((t) => t.actors),
       (actors) => actors.join() === '1,1',
     );
+  });
+
+  it('its old thread killed while the new one loads: what actors of the new thread asked it meanwhile is answered where it was brought back', async () => {
+    const { r } = await start(0);
+    const asker = (await r.spawn(probeUrl, undefined, { thread: 0 })) as ActorRef<ProbeMsg, unknown>;
+    const { a, moved, answer, held } = await heldMove(r);
+    await r.killThread(1);
+    // An actor of thread 0 asks a, over and over, until released.
+    const channel = `asks-${process.pid}-${Math.random()}`;
+    const port = new BroadcastChannel(channel);
+    ports.push(port);
+    const entered = new Promise<void>((resolve) => {
+      port.onmessage = (e) => {
+        if ((e as MessageEvent).data === 'entered') resolve();
+      };
+    });
+    const asks = asker.ask({ type: 'askUntilReleased', to: a, msg: { type: 'get' }, channel }, { timeoutMs: 60_000 });
+    asks.catch(() => undefined); // awaited below
+    await entered;
+    answer(`go:${held}`); // thread 0's load of the move goes on
+    // The main thread does not turn for 100 ms: thread 0 makes the cell
+    // and answers, and its asker's next ask finds that cell (a send on the
+    // same thread goes to the cell it finds there) before the main thread
+    // tells thread 0 to drop it.
+    const until = performance.now() + 100;
+    while (performance.now() < until) {
+      // held
+    }
+    await expect(guarded(moved, 5_000, 'rt.migrate')).rejects.toBeInstanceOf(MigrationError);
+    port.postMessage('release');
+    // Before: the ask that reached the dropped cell went with it (no dead letter), and timed out 5 s later.
+    expect(typeof (await guarded(asks, 10_000, 'the asker'))).toBe('number');
   });
 });

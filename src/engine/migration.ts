@@ -138,18 +138,38 @@ export class Migration {
   /**
    * Undoes step 2 (new thread) when the old thread died before the
    * directory named this one: the cell made for the arrival goes, and what
-   * waits for the arrival is let go. Nothing was sent to it yet.
+   * waits for the arrival is let go. No other thread sent it anything yet,
+   * but actors of this one may have (a send on the same thread goes to the
+   * cell it finds here): that goes on to where the directory says the actor
+   * is (the replacement thread), or becomes a dead letter.
    */
   abandon(slot: number, gen: number): void {
     const cell = this.ep.cells[slot];
     if (cell === undefined || cell.gen !== gen || cell.arriving === undefined) return;
-    const waiters = cell.arriving.done;
+    const arriving = cell.arriving;
     cell.arriving = undefined;
     cell.completed = true;
     this.ep.cells[slot] = undefined;
     this.ep.metering.forget(cell);
     this.ep.transport.addLoad(this.ep.index, -1);
-    for (const resolve of waiters) resolve();
+    this.mergeArrived(cell, arriving.forwarded);
+    const dir = this.ep.dir;
+    const thread = Atomics.load(dir.thread, slot);
+    const elsewhere = thread !== this.ep.index && dir.isLive(slot, gen);
+    cell.mailbox.takeEach((msg, sender, replyTag, entry, trace) => {
+      let sent = elsewhere;
+      if (sent) {
+        try {
+          this.ep.router.forward(thread, cell, msg, sender, replyTag, trace);
+        } catch (err) {
+          sent = false; // a same-thread message that cannot be encoded
+          this.ep.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
+        }
+      }
+      if (!sent) this.ep.dispatcher.dropMessage(cell.ref, cell, msg, sender, replyTag, 'stopped');
+      this.ep.inbound.finishEntry(entry);
+    });
+    for (const resolve of arriving.done) resolve();
   }
 
   /** Step 6's waiter: resolves when the actor runs here. */
