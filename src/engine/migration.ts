@@ -43,7 +43,7 @@ type Moved = {
   delivery: Delivery;
   stopRequested?: boolean;
   /** A supervisor's restart that reached it on its way (Supervisor.supervise): it runs on arrival. */
-  restart?: { error: Error; delayMs: number };
+  restart?: Cell['pendingRestart'];
 };
 
 /** @internal */
@@ -81,7 +81,6 @@ export class Migration {
   /** What moves with an actor, encoded. Throws when it cannot cross threads. */
   private encodeMove(cell: Cell): Uint8Array {
     const def = cell.def;
-    const pending = cell.pendingRestart;
     return encode(
       {
         state: def.snapshot !== undefined ? def.snapshot(cell.state) : cell.state,
@@ -92,7 +91,7 @@ export class Migration {
         suspended: cell.suspended,
         delivery: cell.delivery,
         stopRequested: cell.stopRequested,
-        restart: pending === undefined ? undefined : { error: pending.error, delayMs: pending.delayMs ?? 0 },
+        restart: cell.pendingRestart,
       },
       'state',
     );
@@ -104,22 +103,23 @@ export class Migration {
     if (cell === undefined || cell.gen !== ref.gen || cell.move === undefined) return;
     cell.move = undefined;
     cell.setMigrating(false);
-    if (cell.stopRequested) {
-      // Asked to stop while prepared (Lifecycle.requestStop left it to the
-      // move): it stops here, and that wins over a restart that reached it too.
-      cell.pendingRestart = undefined;
-      cell.stopRequested = false;
-      this.ep.lifecycle.requestStop(cell);
-    } else if (!this.restartIfDue(cell)) this.ep.dispatcher.reschedule(cell);
+    this.goOn(cell, cell.stopRequested, undefined);
   }
 
-  /** A restart that reached it while it moved runs now (here, or where it arrived); false if none did. */
-  private restartIfDue(cell: Cell, moved?: Moved['restart']): boolean {
-    const pending = moved ?? cell.pendingRestart;
+  /**
+   * A move ended (arrived, or cancelled): a stop asked meanwhile (which
+   * Lifecycle.requestStop left to the move) happens now and wins over a
+   * restart that reached it too; else that restart runs now; else it takes
+   * its messages again.
+   */
+  private goOn(cell: Cell, stopAsked: boolean, restart: Moved['restart']): void {
+    const pending = restart ?? cell.pendingRestart;
     cell.pendingRestart = undefined;
-    if (pending === undefined) return false;
-    this.ep.supervisor.supervise(cell.ref, 'restart', pending.error, pending.delayMs ?? 0);
-    return true;
+    if (stopAsked) {
+      cell.stopRequested = false;
+      this.ep.lifecycle.requestStop(cell);
+    } else if (pending !== undefined) this.ep.supervisor.supervise(cell.ref, 'restart', pending.error, pending.delayMs ?? 0);
+    else this.ep.dispatcher.reschedule(cell);
   }
 
   /** Step 2, new thread: a cell that queues what arrives. Resolves once it is registered. */
@@ -155,21 +155,29 @@ export class Migration {
     this.mergeArrived(cell, arriving.forwarded);
     const dir = this.ep.dir;
     const thread = Atomics.load(dir.thread, slot);
-    const elsewhere = thread !== this.ep.index && dir.isLive(slot, gen);
+    this.forwardMailbox(cell, thread !== this.ep.index && dir.isLive(slot, gen) ? thread : -1);
+    for (const resolve of arriving.done) resolve();
+  }
+
+  /**
+   * Empties `cell`'s mailbox, in order, into FORWARD frames to thread `to`,
+   * or into dead letters when `to` is -1 (the actor is gone). A same-thread
+   * message that cannot be encoded cannot move: a dead letter too.
+   */
+  private forwardMailbox(cell: Cell, to: number): void {
     cell.mailbox.takeEach((msg, sender, replyTag, entry, trace) => {
-      let sent = elsewhere;
+      let sent = to >= 0;
       if (sent) {
         try {
-          this.ep.router.forward(thread, cell, msg, sender, replyTag, trace);
+          this.ep.router.forward(to, cell, msg, sender, replyTag, trace);
         } catch (err) {
-          sent = false; // a same-thread message that cannot be encoded
+          sent = false;
           this.ep.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
         }
       }
       if (!sent) this.ep.dispatcher.dropMessage(cell.ref, cell, msg, sender, replyTag, 'stopped');
       this.ep.inbound.finishEntry(entry);
     });
-    for (const resolve of arriving.done) resolve();
   }
 
   /** Step 6's waiter: resolves when the actor runs here. */
@@ -212,16 +220,7 @@ export class Migration {
     const move = cell.move;
     if (move === undefined || move.to < 0 || move.fences > 0 || move.done === undefined) return;
     const to = move.to;
-    cell.mailbox.takeEach((msg, sender, replyTag, entry, trace) => {
-      try {
-        this.ep.router.forward(to, cell, msg, sender, replyTag, trace);
-      } catch (err) {
-        // A same-thread message that cannot be encoded cannot move: a dead letter.
-        this.ep.system.failure({ actor: cell.ref, error: toError(err), phase: 'receive' });
-        this.ep.dispatcher.dropMessage(cell.ref, cell, msg, sender, replyTag, 'stopped');
-      }
-      this.ep.inbound.finishEntry(entry);
-    });
+    this.forwardMailbox(cell, to);
     // Encoded again now: watches or children added since the prepare come along
     // (the state cannot have changed: the actor was held).
     let bytes = move.bytes;
@@ -316,12 +315,7 @@ export class Migration {
     if (cell.arriving === undefined) return;
     cell.state = state;
     const waiters = this.settle(cell, moved);
-    if (moved.stopRequested === true || cell.stopRequested) {
-      // Asked to stop while it moved: it stops here, now that it has arrived.
-      cell.pendingRestart = undefined;
-      cell.stopRequested = false;
-      this.ep.lifecycle.requestStop(cell);
-    } else if (!this.restartIfDue(cell, moved.restart)) this.ep.dispatcher.reschedule(cell);
+    this.goOn(cell, moved.stopRequested === true || cell.stopRequested, moved.restart);
     for (const resolve of waiters) resolve();
     // rt.checkpoint calls that reached it on its way (checkpoints.ts).
     if (cell.checkpointWaiters !== undefined) this.ep.checkpoints.runWaiters(cell);
